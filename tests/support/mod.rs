@@ -1,0 +1,93 @@
+//! Small helpers shared by the integration tests: a one-shot HTTP/1.1 client over a fresh
+//! connection, Basic-auth header values, and JSON access to replies.
+#![allow(dead_code)]
+
+use base64::Engine;
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use std::net::SocketAddr;
+use tokio::net::TcpStream;
+
+/// A whole reply, body read to the end.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "reply is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// `Authorization` value for HTTP Basic auth.
+pub fn basic(user: &str, password: &str) -> String {
+    let raw = format!("{user}:{password}");
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
+}
+
+/// Sends one request on a new HTTP/1.1 connection and reads the whole reply.
+pub async fn send(
+    addr: SocketAddr,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> Reply {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(conn);
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", addr.to_string());
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req.body(Full::new(body.into())).expect("request");
+    let resp = sender.send_request(req).await.expect("send");
+    let (parts, body) = resp.into_parts();
+    let body = body.collect().await.expect("body").to_bytes();
+    Reply {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    }
+}
+
+/// `GET path` with Basic auth.
+pub async fn get(addr: SocketAddr, path: &str, auth: &str) -> Reply {
+    send(addr, Method::GET, path, &[("authorization", auth)], Bytes::new()).await
+}
+
+/// `POST path` with a JSON body and Basic auth.
+pub async fn post_json(addr: SocketAddr, path: &str, auth: &str, body: &Value) -> Reply {
+    let bytes = serde_json::to_vec(body).expect("json");
+    send(
+        addr,
+        Method::POST,
+        path,
+        &[("authorization", auth), ("content-type", "application/json")],
+        bytes,
+    )
+    .await
+}
