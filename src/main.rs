@@ -1,1 +1,17 @@
-fn main() {}
+//! The `deprecation-shim` binary: parse the command line, validate configuration before binding
+//! anything, then hand over to the library.
+
+use clap::Parser;
+use deprecation_shim::cli::Cli;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match deprecation_shim::cli::main(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("deprecation-shim: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

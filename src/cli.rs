@@ -1,0 +1,137 @@
+//! Command line: the proxy's flags (each overriding the config file), and the subcommands.
+
+use crate::config::raw::RawConfig;
+use crate::config::{self, Config, ConfigError};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "deprecation-shim",
+    version,
+    about = "Keeps the deprecated Redis Software module-upgrade route working, and tells you who still calls it"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the configuration (file and flags) and exit: 0 when valid.
+    Check,
+}
+
+/// Flags of the proxy; each overrides the same key of the file.
+#[derive(Debug, Default, Clone, Args)]
+pub struct ProxyArgs {
+    /// TOML configuration file (see config/example.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data port address [listen.address].
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Cluster REST API, http:// or https:// [upstream.url].
+    #[arg(long, global = true, value_name = "URL")]
+    pub upstream: Option<String>,
+    /// PEM bundle of CAs trusted for the cluster certificate [upstream.ca_file].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub upstream_ca: Option<PathBuf>,
+    /// Accept any upstream certificate (self-signed clusters) [upstream.insecure].
+    #[arg(long, global = true)]
+    pub upstream_insecure: bool,
+    /// Serve HTTPS with this PEM certificate chain [listen.tls_cert].
+    #[arg(long, global = true, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// Private key for --tls-cert [listen.tls_key].
+    #[arg(long, global = true, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Admin port: health, metrics, live usage [admin.listen].
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub admin_listen: Option<String>,
+    /// Audit log file, or - for standard output [audit.path].
+    #[arg(long, global = true, value_name = "PATH")]
+    pub audit_log: Option<String>,
+    /// Log JSON lines instead of text [log.format].
+    #[arg(long, global = true)]
+    pub log_json: bool,
+    /// Worker threads; 0 = one per core [workers].
+    #[arg(long, global = true, value_name = "N")]
+    pub workers: Option<usize>,
+}
+
+impl ProxyArgs {
+    /// The raw configuration: the file (if any) with every given flag written over it.
+    pub fn raw_config(&self) -> Result<RawConfig, ConfigError> {
+        let mut raw = match &self.config {
+            Some(path) => config::load_raw(path)?,
+            None if self.upstream.is_none() => {
+                return Err(ConfigError::new(
+                    "--config",
+                    "nothing to proxy: pass --config FILE, or at least --upstream https://CLUSTER:9443 (try `deprecation-shim demo` to see it work without a cluster)",
+                ))
+            }
+            None => RawConfig::default(),
+        };
+        let set = |slot: &mut Option<String>, v: &Option<String>| {
+            if v.is_some() {
+                slot.clone_from(v);
+            }
+        };
+        set(&mut raw.listen.address, &self.listen);
+        set(&mut raw.upstream.url, &self.upstream);
+        set(&mut raw.admin.listen, &self.admin_listen);
+        set(&mut raw.audit.path, &self.audit_log);
+        if self.upstream_ca.is_some() {
+            raw.upstream.ca_file.clone_from(&self.upstream_ca);
+        }
+        if self.upstream_insecure {
+            raw.upstream.insecure = Some(true);
+        }
+        if self.tls_cert.is_some() {
+            raw.listen.tls_cert.clone_from(&self.tls_cert);
+            raw.listen.tls_key.clone_from(&self.tls_key);
+        }
+        if self.log_json {
+            raw.log.format = Some("json".into());
+        }
+        if self.workers.is_some() {
+            raw.workers = self.workers;
+        }
+        Ok(raw)
+    }
+
+    pub fn config(&self) -> Result<Config, ConfigError> {
+        Config::from_raw(self.raw_config()?)
+    }
+}
+
+/// Runs the parsed command line to completion.
+pub fn main(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Some(Command::Check) => {
+            let cfg = cli.proxy.config().map_err(|e| e.to_string())?;
+            // Certificates and keys are loaded too: a file that parses as config but not as PEM
+            // would otherwise only fail at start.
+            crate::App::new(cfg).map_err(|e| e.to_string())?;
+            println!("configuration OK");
+            Ok(())
+        }
+        None => {
+            let cfg = cli.proxy.config().map_err(|e| e.to_string())?;
+            crate::telemetry::init(cfg.log_format);
+            runtime(cfg.workers)?.block_on(crate::serve_from_config(cfg, crate::shutdown_signal()))
+        }
+    }
+}
+
+/// A multi-thread runtime with `workers` threads (one per core by default).
+pub fn runtime(workers: usize) -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers.max(1))
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))
+}

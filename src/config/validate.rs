@@ -1,0 +1,340 @@
+//! Raw → validated configuration. Each check names its key, as `section.key`.
+
+use super::raw::*;
+use super::*;
+
+pub(super) struct Validator;
+
+impl Validator {
+    pub(super) fn config(&self, raw: RawConfig) -> Result<Config, ConfigError> {
+        let workers = match raw.workers {
+            None | Some(0) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            Some(n) => n,
+        };
+        Ok(Config {
+            workers,
+            listen: listen(raw.listen)?,
+            upstream: upstream(raw.upstream)?,
+            forwarding: forwarding(&raw.forwarding),
+            shim: shim(raw.shim)?,
+            audit: audit(raw.audit)?,
+            admin_listen: raw
+                .admin
+                .listen
+                .as_deref()
+                .filter(|s| !s.is_empty())
+                .map(|s| socket_addr("admin.listen", s))
+                .transpose()?,
+            log_format: match raw.log.format.as_deref().unwrap_or("text") {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                other => {
+                    return Err(ConfigError::new(
+                        "log.format",
+                        format!("\"{other}\" is not one of \"text\", \"json\""),
+                    ))
+                }
+            },
+        })
+    }
+}
+
+fn socket_addr(key: &str, s: &str) -> Result<SocketAddr, ConfigError> {
+    s.parse().map_err(|_| {
+        ConfigError::new(
+            key,
+            format!("\"{s}\" is not an address like 127.0.0.1:8443"),
+        )
+    })
+}
+
+fn tls_pair(
+    cert_key: &str,
+    cert: Option<PathBuf>,
+    key_key: &str,
+    key: Option<PathBuf>,
+) -> Result<Option<TlsFiles>, ConfigError> {
+    match (cert, key) {
+        (None, None) => Ok(None),
+        (Some(cert), Some(key)) => {
+            for (k, p) in [(cert_key, &cert), (key_key, &key)] {
+                if !p.is_file() {
+                    return Err(ConfigError::new(
+                        k,
+                        format!("{} is not a readable file", p.display()),
+                    ));
+                }
+            }
+            Ok(Some(TlsFiles { cert, key }))
+        }
+        (Some(_), None) => Err(ConfigError::new(
+            key_key,
+            format!("is required when {cert_key} is set"),
+        )),
+        (None, Some(_)) => Err(ConfigError::new(
+            cert_key,
+            format!("is required when {key_key} is set"),
+        )),
+    }
+}
+
+fn listen(raw: RawListen) -> Result<Listen, ConfigError> {
+    let d = crate::server::Limits::default();
+    let address = socket_addr(
+        "listen.address",
+        raw.address.as_deref().unwrap_or("127.0.0.1:9443"),
+    )?;
+    let tls = tls_pair(
+        "listen.tls_cert",
+        raw.tls_cert,
+        "listen.tls_key",
+        raw.tls_key,
+    )?;
+    let max_connections = raw.max_connections.unwrap_or(d.max_connections);
+    if max_connections == 0 {
+        return Err(ConfigError::new(
+            "listen.max_connections",
+            "must be at least 1",
+        ));
+    }
+    Ok(Listen {
+        address,
+        tls,
+        limits: crate::server::Limits {
+            header_read_timeout: opt_duration(
+                "listen.header_read_timeout",
+                raw.header_read_timeout,
+                d.header_read_timeout,
+            )?,
+            max_header_bytes: opt_size(
+                "listen.max_header_size",
+                raw.max_header_size,
+                d.max_header_bytes,
+            )?,
+            max_connections,
+            idle_timeout: opt_duration("listen.idle_timeout", raw.idle_timeout, d.idle_timeout)?,
+            shutdown_grace: opt_duration(
+                "listen.shutdown_grace",
+                raw.shutdown_grace,
+                d.shutdown_grace,
+            )?,
+        },
+    })
+}
+
+fn upstream(raw: RawUpstream) -> Result<Upstream, ConfigError> {
+    let text = raw.url.ok_or_else(|| {
+        ConfigError::new("upstream.url", "is required: the cluster API, e.g. https://cluster.example.com:9443 (or pass --upstream)")
+    })?;
+    let url: http::Uri = text
+        .parse()
+        .map_err(|_| ConfigError::new("upstream.url", format!("\"{text}\" is not a URL")))?;
+    let https = match url.scheme_str() {
+        Some("https") => true,
+        Some("http") => false,
+        _ => {
+            return Err(ConfigError::new(
+                "upstream.url",
+                format!("\"{text}\" must start with http:// or https://"),
+            ))
+        }
+    };
+    let authority = url
+        .authority()
+        .cloned()
+        .ok_or_else(|| ConfigError::new("upstream.url", format!("\"{text}\" has no host")))?;
+    if !matches!(url.path(), "" | "/") || url.query().is_some() {
+        return Err(ConfigError::new(
+            "upstream.url",
+            "must not carry a path or query: the shim forwards paths as received",
+        ));
+    }
+    if let Some(ca) = &raw.ca_file {
+        if !ca.is_file() {
+            return Err(ConfigError::new(
+                "upstream.ca_file",
+                format!("{} is not a readable file", ca.display()),
+            ));
+        }
+    }
+    let insecure = raw.insecure.unwrap_or(false);
+    if insecure && raw.ca_file.is_some() {
+        return Err(ConfigError::new(
+            "upstream.insecure",
+            "cannot be combined with upstream.ca_file; pick one",
+        ));
+    }
+    Ok(Upstream {
+        url,
+        https,
+        authority,
+        ca_file: raw.ca_file,
+        insecure,
+        client_identity: tls_pair(
+            "upstream.client_cert",
+            raw.client_cert,
+            "upstream.client_key",
+            raw.client_key,
+        )?,
+        server_name: raw.server_name.filter(|s| !s.is_empty()),
+        connect_timeout: opt_duration(
+            "upstream.connect_timeout",
+            raw.connect_timeout,
+            Duration::from_secs(5),
+        )?,
+        request_timeout: opt_duration(
+            "upstream.request_timeout",
+            raw.request_timeout,
+            Duration::from_secs(60),
+        )?,
+        pool_idle_timeout: opt_duration(
+            "upstream.pool_idle_timeout",
+            raw.pool_idle_timeout,
+            Duration::from_secs(60),
+        )?,
+        pool_max_idle_per_host: raw.pool_max_idle_per_host.unwrap_or(256),
+    })
+}
+
+fn forwarding(raw: &RawForwarding) -> Forwarding {
+    Forwarding {
+        x_forwarded_for: raw.x_forwarded_for.unwrap_or(true),
+        x_forwarded_proto: raw.x_forwarded_proto.unwrap_or(true),
+        x_forwarded_host: raw.x_forwarded_host.unwrap_or(true),
+        preserve_host: raw.preserve_host.unwrap_or(false),
+    }
+}
+
+fn shim(raw: RawShim) -> Result<Shim, ConfigError> {
+    let mode = match raw.mode.as_deref().unwrap_or("wait") {
+        "wait" => ShimMode::Wait,
+        "accept" => ShimMode::Accept,
+        other => {
+            return Err(ConfigError::new(
+                "shim.mode",
+                format!("\"{other}\" is not one of \"wait\", \"accept\""),
+            ))
+        }
+    };
+    let prevalidate = raw.prevalidate.unwrap_or_else(|| "enforce".into());
+    if !matches!(prevalidate.as_str(), "enforce" | "warn" | "off") {
+        return Err(ConfigError::new(
+            "shim.prevalidate",
+            format!("\"{prevalidate}\" is not one of \"enforce\", \"warn\", \"off\""),
+        ));
+    }
+    let deprecation = match raw.deprecation_date {
+        Some(s) => parse_date("shim.deprecation_date", &s)?,
+        None => SystemTime::UNIX_EPOCH + Duration::from_secs(DEFAULT_DEPRECATION_EPOCH),
+    };
+    let sunset = raw
+        .sunset_date
+        .filter(|s| !s.is_empty())
+        .map(|s| parse_date("shim.sunset_date", &s))
+        .transpose()?;
+    if sunset.is_some_and(|s| s < deprecation) {
+        return Err(ConfigError::new("shim.sunset_date", "is earlier than shim.deprecation_date; a route cannot sunset before it is deprecated (RFC 8594 §3)"));
+    }
+    let docs_url = raw.docs_url.unwrap_or_else(|| DEFAULT_DOCS_URL.into());
+    if docs_url.is_empty()
+        || docs_url
+            .bytes()
+            .any(|b| b.is_ascii_control() || b == b'>' || b == b' ')
+    {
+        return Err(ConfigError::new(
+            "shim.docs_url",
+            "must be a non-empty URL without spaces, control characters or '>'",
+        ));
+    }
+    let poll_interval = opt_duration(
+        "shim.poll_interval",
+        raw.poll_interval,
+        Duration::from_secs(1),
+    )?;
+    if poll_interval.is_zero() {
+        return Err(ConfigError::new(
+            "shim.poll_interval",
+            "must be greater than 0",
+        ));
+    }
+    Ok(Shim {
+        mode,
+        prevalidate,
+        poll_interval,
+        wait_deadline: opt_duration(
+            "shim.wait_deadline",
+            raw.wait_deadline,
+            Duration::from_secs(600),
+        )?,
+        max_body_size: opt_size("shim.max_body_size", raw.max_body_size, 1024 * 1024)?,
+        translate_sibling: raw.translate_sibling.unwrap_or(false),
+        deprecation,
+        sunset,
+        docs_url,
+    })
+}
+
+fn audit(raw: RawAudit) -> Result<Audit, ConfigError> {
+    Ok(Audit {
+        path: raw.path.filter(|s| !s.is_empty()).map(PathBuf::from),
+        fsync: raw.fsync.unwrap_or(false),
+        on_write_failure: match raw.on_write_failure.as_deref().unwrap_or("fail") {
+            "fail" => AuditFailure::Fail,
+            "continue" => AuditFailure::Continue,
+            other => {
+                return Err(ConfigError::new(
+                    "audit.on_write_failure",
+                    format!("\"{other}\" is not one of \"fail\", \"continue\""),
+                ))
+            }
+        },
+        trust_forwarded_for: raw.trust_forwarded_for.unwrap_or(false),
+    })
+}
+
+fn opt_duration(
+    key: &str,
+    raw: Option<String>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    raw.map_or(Ok(default), |s| parse_duration(key, &s))
+}
+
+fn opt_size(key: &str, raw: Option<String>, default: usize) -> Result<usize, ConfigError> {
+    raw.map_or(Ok(default), |s| parse_size(key, &s))
+}
+
+/// "30s", "1m 30s", "250ms".
+pub fn parse_duration(key: &str, s: &str) -> Result<Duration, ConfigError> {
+    humantime::parse_duration(s).map_err(|e| {
+        ConfigError::new(
+            key,
+            format!("\"{s}\" is not a duration like \"30s\" or \"250ms\" ({e})"),
+        )
+    })
+}
+
+/// "1MiB", "64 KiB", "1000".
+pub fn parse_size(key: &str, s: &str) -> Result<usize, ConfigError> {
+    let n: bytesize::ByteSize = s
+        .parse()
+        .map_err(|e| ConfigError::new(key, format!("\"{s}\" is not a size like \"1MiB\" ({e})")))?;
+    usize::try_from(n.as_u64()).map_err(|_| ConfigError::new(key, format!("\"{s}\" is too large")))
+}
+
+/// "2024-11-01", "2024-11-01T12:00:00Z" (RFC 3339) or "@1730419200" (epoch seconds, RFC 9745 style).
+pub fn parse_date(key: &str, s: &str) -> Result<SystemTime, ConfigError> {
+    let bad = || {
+        ConfigError::new(key, format!("\"{s}\" is not a date like \"2024-11-01\", \"2024-11-01T00:00:00Z\" or \"@1730419200\""))
+    };
+    if let Some(epoch) = s.strip_prefix('@') {
+        let secs: u64 = epoch.parse().map_err(|_| bad())?;
+        return Ok(SystemTime::UNIX_EPOCH + Duration::from_secs(secs));
+    }
+    let full = if s.len() == 10 {
+        format!("{s}T00:00:00Z")
+    } else {
+        s.to_owned()
+    };
+    humantime::parse_rfc3339(&full).map_err(|_| bad())
+}

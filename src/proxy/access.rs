@@ -1,0 +1,105 @@
+//! The access record: one event per request on the `access` target, written when the reply
+//! body has been fully sent (or abandoned), so status, bytes and duration are final. Only the
+//! path is recorded: query values and credentials never reach it.
+
+use bytes::Bytes;
+use http::{Method, StatusCode, Uri};
+use hyper::body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+/// The tracing target of access records.
+pub const TARGET: &str = "access";
+
+/// What the access record says about a request, gathered before the reply starts.
+pub struct Entry {
+    pub method: Method,
+    pub uri: Uri,
+    pub status: StatusCode,
+    pub started: Instant,
+}
+
+pin_project! {
+    /// A reply body that counts bytes and writes the access record when it ends or is dropped.
+    pub struct Logged<B> {
+        #[pin]
+        inner: B,
+        entry: Option<Entry>,
+        bytes: u64,
+    }
+
+    impl<B> PinnedDrop for Logged<B> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let Some(entry) = this.entry.take() {
+                // hyper stops polling a body that reports its end, so "complete" is decided
+                // by the body itself, not by having seen the final `None`.
+                let complete = this.inner.is_end_stream();
+                emit(&entry, *this.bytes, complete);
+            }
+        }
+    }
+}
+
+impl<B> Logged<B> {
+    pub fn new(inner: B, entry: Entry) -> Self {
+        Logged {
+            inner,
+            entry: Some(entry),
+            bytes: 0,
+        }
+    }
+}
+
+fn emit(entry: &Entry, bytes: u64, complete: bool) {
+    tracing::info!(
+        target: TARGET,
+        method = %entry.method,
+        path = entry.uri.path(),
+        status = entry.status.as_u16(),
+        duration_ms = entry.started.elapsed().as_secs_f64() * 1000.0,
+        bytes,
+        complete,
+        "request"
+    );
+}
+
+impl<B> Body for Logged<B>
+where
+    B: Body<Data = Bytes>,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        let this = self.project();
+        let polled = this.inner.poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    *this.bytes += data.len() as u64;
+                }
+            }
+            Poll::Ready(None) => {
+                if let Some(entry) = this.entry.take() {
+                    emit(&entry, *this.bytes, true);
+                }
+            }
+            _ => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

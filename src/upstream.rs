@@ -1,0 +1,194 @@
+//! The pooled client towards the cluster: keep-alive HTTP/1.1 and HTTP/2 (ALPN), TLS per
+//! [`crate::tls`], connect and response-head timeouts. Pass-through requests and the shim's own
+//! look-ups share one pool. Failures come back as RS-shaped [`ApiError`]s blamed on the upstream.
+
+use crate::config;
+use crate::error::ApiError;
+use crate::tls::{self, TlsError, Trust};
+use bytes::Bytes;
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http_body_util::{BodyExt, Either, Full, Limited};
+use hyper::body::Incoming;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use std::error::Error as _;
+use std::time::Duration;
+
+/// Body of a request sent upstream: the caller's stream, or one the shim built.
+pub type UpBody = Either<Incoming, Full<Bytes>>;
+
+/// Largest look-up reply the shim reads into memory (a BDB with many shards, the catalog).
+const MAX_LOOKUP_REPLY: usize = 16 * 1024 * 1024;
+
+pub struct Upstream {
+    client: Client<HttpsConnector<HttpConnector>, UpBody>,
+    scheme: Scheme,
+    authority: Authority,
+    request_timeout: Duration,
+}
+
+/// A look-up reply read whole.
+#[derive(Debug)]
+pub struct Fetched {
+    pub status: StatusCode,
+    pub body: Bytes,
+}
+
+impl Upstream {
+    pub fn new(cfg: &config::Upstream) -> Result<Upstream, TlsError> {
+        let trust = match (&cfg.ca_file, cfg.insecure) {
+            (_, true) => Trust::Insecure,
+            (Some(ca), false) => Trust::CaFile(ca),
+            (None, false) => Trust::Default,
+        };
+        let identity = cfg
+            .client_identity
+            .as_ref()
+            .map(|f| (f.cert.as_path(), f.key.as_path()));
+        let tls = tls::client_config(trust, identity)?;
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(cfg.connect_timeout));
+        let builder = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http();
+        let builder = match &cfg.server_name {
+            Some(name) => {
+                let name = rustls::pki_types::ServerName::try_from(name.clone()).map_err(|e| {
+                    TlsError {
+                        what: "upstream.server_name".into(),
+                        problem: e.to_string(),
+                    }
+                })?;
+                builder.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(name))
+            }
+            None => builder,
+        };
+        let connector = builder.enable_all_versions().wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(cfg.pool_idle_timeout)
+            .pool_max_idle_per_host(cfg.pool_max_idle_per_host)
+            .build(connector);
+        Ok(Upstream {
+            client,
+            scheme: if cfg.https {
+                Scheme::HTTPS
+            } else {
+                Scheme::HTTP
+            },
+            authority: cfg.authority.clone(),
+            request_timeout: cfg.request_timeout,
+        })
+    }
+
+    pub fn authority(&self) -> &Authority {
+        &self.authority
+    }
+
+    /// The absolute URI of `path_and_query` on the cluster.
+    pub fn uri_for(&self, path_and_query: PathAndQuery) -> Result<Uri, ApiError> {
+        Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(path_and_query)
+            .build()
+            .map_err(|e| {
+                ApiError::bad_request(
+                    "invalid_request",
+                    format!("request target cannot be forwarded: {e}"),
+                )
+            })
+    }
+
+    /// Sends a request and waits for the response head (bounded by the request timeout); the
+    /// body stays a stream.
+    pub async fn send(&self, req: Request<UpBody>) -> Result<Response<Incoming>, ApiError> {
+        match tokio::time::timeout(self.request_timeout, self.client.request(req)).await {
+            Ok(Ok(resp)) => Ok(resp),
+            Ok(Err(e)) => Err(classify_failure(&e)),
+            Err(_) => Err(ApiError::upstream_timeout(format!(
+                "the cluster did not answer within {:?}",
+                self.request_timeout
+            ))),
+        }
+    }
+
+    /// A request the shim makes on its own behalf (look-ups, the upgrade POST, polling), with the
+    /// caller's `Authorization` so the cluster enforces permissions as before. Reads the whole
+    /// reply, bounded.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        authorization: Option<&HeaderValue>,
+        body: Option<Bytes>,
+    ) -> Result<Fetched, ApiError> {
+        let pq = PathAndQuery::try_from(path).map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                format!("bad look-up path {path}: {e}"),
+            )
+        })?;
+        let mut req = Request::builder().method(method).uri(self.uri_for(pq)?);
+        if let Some(auth) = authorization {
+            req = req.header(http::header::AUTHORIZATION, auth.clone());
+        }
+        req = req.header(http::header::ACCEPT, "application/json");
+        if body.is_some() {
+            req = req.header(http::header::CONTENT_TYPE, "application/json");
+        }
+        let req = req
+            .body(Either::Right(Full::new(body.unwrap_or_default())))
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    e.to_string(),
+                )
+            })?;
+        let resp = self.send(req).await?;
+        let status = resp.status();
+        let body = tokio::time::timeout(
+            self.request_timeout,
+            Limited::new(resp.into_body(), MAX_LOOKUP_REPLY).collect(),
+        )
+        .await
+        .map_err(|_| ApiError::upstream_timeout(format!("the cluster's reply to {path} stalled")))?
+        .map_err(|e| {
+            ApiError::upstream_unavailable(format!(
+                "reading the cluster's reply to {path} failed: {e}"
+            ))
+        })?
+        .to_bytes();
+        Ok(Fetched { status, body })
+    }
+}
+
+/// Connect/TLS/reset failures are 502; a timeout inside the connector is 504.
+fn classify_failure(e: &hyper_util::client::legacy::Error) -> ApiError {
+    let mut chain = String::new();
+    let mut source: Option<&dyn std::error::Error> = e.source();
+    let mut timed_out = false;
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            timed_out |= io.kind() == std::io::ErrorKind::TimedOut;
+        }
+        let text = s.to_string();
+        timed_out |= text.contains("timed out");
+        chain.push_str(": ");
+        chain.push_str(&text);
+        source = s.source();
+    }
+    if timed_out {
+        ApiError::upstream_timeout(format!("connecting to the cluster timed out{chain}"))
+    } else {
+        ApiError::upstream_unavailable(format!("the cluster is unreachable{chain}"))
+    }
+}
