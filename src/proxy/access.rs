@@ -34,10 +34,7 @@ pin_project! {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if let Some(entry) = this.entry.take() {
-                // hyper stops polling a body that reports its end, so "complete" is decided
-                // by the body itself, not by having seen the final `None`.
-                let complete = this.inner.is_end_stream();
-                emit(&entry, *this.bytes, complete);
+                emit(&entry, *this.bytes, false);
             }
         }
     }
@@ -83,6 +80,13 @@ where
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     *this.bytes += data.len() as u64;
+                }
+                // hyper stops polling a body that reports its end, so the last frame may be
+                // the last poll: finish the record here rather than wait for `None`.
+                if this.inner.as_ref().get_ref().is_end_stream() {
+                    if let Some(entry) = this.entry.take() {
+                        emit(&entry, *this.bytes, true);
+                    }
                 }
             }
             Poll::Ready(None) => {
