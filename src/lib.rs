@@ -11,3 +11,4 @@
 //! - [`sim`]: a simulated cluster for tests and the demo.
 
 pub mod error;
+pub mod shim;
