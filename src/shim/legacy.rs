@@ -86,10 +86,16 @@ fn parse_modules(modules: &Value) -> Result<Vec<ModuleEntry>, ApiError> {
 /// One entry; `prefix` is `"modules[i]."` or empty for the flat shape D, so errors name the field
 /// as the caller wrote it.
 fn parse_entry(obj: &Map<String, Value>, prefix: &str) -> Result<ModuleEntry, ApiError> {
+    // The flat shape is what an object without `modules` falls back to, so say both ways out.
+    let hint = if prefix.is_empty() {
+        "; or send modules, a non-empty array of entries"
+    } else {
+        ""
+    };
     let new_module = match present(obj, "new_module") {
         None => {
             return Err(invalid_request(format!(
-                "{prefix}new_module is required (the uid of the module to upgrade to)"
+                "{prefix}new_module is required (the uid of the module to upgrade to){hint}"
             )))
         }
         Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),

@@ -150,7 +150,8 @@ impl Ctx<'_> {
         }
         let current = resolve_current(entry, &self.bdb.module_list, new)
             .ok_or_else(|| missing_module(self.unresolved_text(i, entry, new)))?;
-        if let Some(new) = new {
+        // Off skips the checks outright rather than computing failures nobody reads.
+        if let Some(new) = new.filter(|_| self.mode != Prevalidate::Off) {
             let input = checks::Input {
                 new,
                 current,
@@ -173,7 +174,9 @@ impl Ctx<'_> {
             current_module_name: current.module_name.clone(),
             from_version: current.semantic_version.clone(),
             new_module_id: entry.new_module.clone(),
-            to_version: new.map(|m| m.semantic_version.clone()),
+            to_version: new
+                .map(|m| m.semantic_version.clone())
+                .filter(|v| !v.is_empty()),
             new_module_args: entry
                 .new_module_args
                 .clone()
