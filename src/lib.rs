@@ -15,6 +15,7 @@ pub mod config;
 pub mod error;
 pub mod proxy;
 pub mod server;
+pub mod shim;
 pub mod telemetry;
 pub mod tls;
 pub mod upstream;

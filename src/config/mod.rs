@@ -113,14 +113,13 @@ pub struct Forwarding {
 #[derive(Debug, Clone)]
 pub struct Shim {
     pub mode: ShimMode,
-    pub prevalidate: String,
+    pub prevalidate: crate::shim::translate::Prevalidate,
     pub poll_interval: Duration,
     pub wait_deadline: Duration,
     pub max_body_size: usize,
     pub translate_sibling: bool,
-    pub deprecation: SystemTime,
-    pub sunset: Option<SystemTime>,
-    pub docs_url: String,
+    /// Rendered once from `deprecation_date`, `sunset_date` and `docs_url`.
+    pub headers: crate::shim::headers::DeprecationHeaders,
 }
 
 #[derive(Debug, Clone)]

@@ -216,13 +216,18 @@ fn shim(raw: RawShim) -> Result<Shim, ConfigError> {
             ))
         }
     };
-    let prevalidate = raw.prevalidate.unwrap_or_else(|| "enforce".into());
-    if !matches!(prevalidate.as_str(), "enforce" | "warn" | "off") {
-        return Err(ConfigError::new(
-            "shim.prevalidate",
-            format!("\"{prevalidate}\" is not one of \"enforce\", \"warn\", \"off\""),
-        ));
-    }
+    use crate::shim::translate::Prevalidate;
+    let prevalidate = match raw.prevalidate.as_deref().unwrap_or("enforce") {
+        "enforce" => Prevalidate::Enforce,
+        "warn" => Prevalidate::Warn,
+        "off" => Prevalidate::Off,
+        other => {
+            return Err(ConfigError::new(
+                "shim.prevalidate",
+                format!("\"{other}\" is not one of \"enforce\", \"warn\", \"off\""),
+            ))
+        }
+    };
     let deprecation = match raw.deprecation_date {
         Some(s) => parse_date("shim.deprecation_date", &s)?,
         None => SystemTime::UNIX_EPOCH + Duration::from_secs(DEFAULT_DEPRECATION_EPOCH),
@@ -236,16 +241,17 @@ fn shim(raw: RawShim) -> Result<Shim, ConfigError> {
         return Err(ConfigError::new("shim.sunset_date", "is earlier than shim.deprecation_date; a route cannot sunset before it is deprecated (RFC 8594 §3)"));
     }
     let docs_url = raw.docs_url.unwrap_or_else(|| DEFAULT_DOCS_URL.into());
-    if docs_url.is_empty()
-        || docs_url
-            .bytes()
-            .any(|b| b.is_ascii_control() || b == b'>' || b == b' ')
-    {
-        return Err(ConfigError::new(
-            "shim.docs_url",
-            "must be a non-empty URL without spaces, control characters or '>'",
-        ));
-    }
+    let headers = crate::shim::headers::DeprecationHeaders::new(deprecation, sunset, &docs_url)
+        .map_err(|e| {
+            let key = if e.starts_with("sunset") {
+                "shim.sunset_date"
+            } else if e.starts_with("deprecation") {
+                "shim.deprecation_date"
+            } else {
+                "shim.docs_url"
+            };
+            ConfigError::new(key, e)
+        })?;
     let poll_interval = opt_duration(
         "shim.poll_interval",
         raw.poll_interval,
@@ -268,9 +274,7 @@ fn shim(raw: RawShim) -> Result<Shim, ConfigError> {
         )?,
         max_body_size: opt_size("shim.max_body_size", raw.max_body_size, 1024 * 1024)?,
         translate_sibling: raw.translate_sibling.unwrap_or(false),
-        deprecation,
-        sunset,
-        docs_url,
+        headers,
     })
 }
 

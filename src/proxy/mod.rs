@@ -9,6 +9,8 @@ pub mod headers;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::server::ConnInfo;
+use crate::shim::endpoint;
+use crate::shim::route::{self, Route};
 use crate::upstream::Upstream;
 use bytes::Bytes;
 use http::{Request, Response};
@@ -55,9 +57,14 @@ pub async fn handle(
     let started = Instant::now();
     let method = req.method().clone();
     let uri = req.uri().clone();
-    let resp = match forward::pass_through(&app, conn, req).await {
-        Ok(resp) => resp,
-        Err(e) => error_response(&e),
+    let route = route::classify(&method, uri.path(), app.config.shim.translate_sibling);
+    let resp = match route {
+        Route::PassThrough => match forward::pass_through(&app, conn, req).await {
+            Ok(resp) => resp,
+            Err(e) => error_response(&e),
+        },
+        Route::Deprecated { bdb_uid, .. } => endpoint::handle(&app, conn, req, Some(bdb_uid)).await,
+        Route::BadUid => endpoint::handle(&app, conn, req, None).await,
     };
     let entry = access::Entry {
         method,

@@ -1,0 +1,337 @@
+//! The I/O around the translation: read the old body, look up the database and the module
+//! catalog, send the pinned upgrade, wait for it, and read the result back. Every call carries
+//! the caller's own `Authorization`. No translation logic lives here; see [`super::translate`].
+
+use super::legacy;
+use super::model::{parse_json, Action, Bdb, Module, Node};
+use super::translate::{self, ActionState, Plan, PlannedModule};
+use crate::config::ShimMode;
+use crate::error::ApiError;
+use crate::proxy::App;
+use crate::upstream::Fetched;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::{Body, Incoming};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// What a deprecated call did, for the deprecation log line and the audit record, filled in as
+/// the call advances so that a failure half-way still reports what was known.
+#[derive(Debug, Default)]
+pub struct Trace {
+    pub modules: Vec<PlannedModule>,
+    pub action_uid: Option<String>,
+    pub warnings: Vec<String>,
+    /// Time spent waiting on the cluster (look-ups, POST, polls), to tell the shim's own cost.
+    pub upstream_time: Duration,
+}
+
+/// One deprecated call, from the caller's body to the old-shape JSON reply.
+pub struct Call<'a> {
+    pub app: &'a App,
+    pub bdb_uid: u64,
+    pub authorization: Option<HeaderValue>,
+    pub trace: Trace,
+}
+
+impl Call<'_> {
+    /// Runs the whole translation; the caller turns the result into the reply.
+    pub async fn run(&mut self, headers: &HeaderMap, body: Incoming) -> Result<Value, ApiError> {
+        check_content_type(headers)?;
+        let bytes = read_body(
+            headers,
+            body,
+            self.app.config.shim.max_body_size,
+            self.app.config.upstream.request_timeout,
+        )
+        .await?;
+        let request = legacy::parse_legacy_body(&bytes)?;
+        let (bdb, catalog) = self.lookups().await?;
+        let nodes = if translate::needs_nodes(&request, &catalog) {
+            Some(self.get_json::<Vec<Node>>("/v1/nodes").await?)
+        } else {
+            None
+        };
+        let plan = translate::plan(
+            &request,
+            &bdb,
+            &catalog,
+            nodes.as_deref(),
+            self.app.config.shim.prevalidate,
+        )?;
+        self.record_plan(&plan);
+        let action_uid = self.start_upgrade(&plan).await?;
+        let first = first_module(&plan)?;
+        match self.app.config.shim.mode {
+            ShimMode::Accept => Ok(translate::accept_reply(
+                &bdb,
+                first,
+                &catalog,
+                action_uid.as_deref(),
+            )),
+            ShimMode::Wait => {
+                self.wait(action_uid.as_deref()).await?;
+                let after: Bdb = self.get_json(&bdb_path(self.bdb_uid)).await?;
+                let (reply, warning) = translate::old_reply(&after, first);
+                if let Some(w) = warning {
+                    self.trace.warnings.push(w);
+                }
+                Ok(reply)
+            }
+        }
+    }
+
+    fn record_plan(&mut self, plan: &Plan) {
+        self.trace.modules.clone_from(&plan.modules);
+        self.trace.warnings.extend(
+            plan.warnings
+                .iter()
+                .map(|w| format!("pre-validation ({}): {}", w.error_code, w.text)),
+        );
+    }
+
+    /// The database and the catalog, fetched concurrently.
+    async fn lookups(&mut self) -> Result<(Bdb, Vec<Module>), ApiError> {
+        let bdb_path = bdb_path(self.bdb_uid);
+        let started = Instant::now();
+        let (bdb, catalog) = tokio::join!(
+            self.fetch(Method::GET, &bdb_path, None),
+            self.fetch(Method::GET, "/v1/modules", None)
+        );
+        self.trace.upstream_time += started.elapsed();
+        let bdb = ok_json::<Bdb>(&bdb_path, bdb?)?;
+        let catalog = ok_json::<Vec<Module>>("/v1/modules", catalog?)?;
+        Ok((bdb, catalog))
+    }
+
+    /// `POST /v1/bdbs/{uid}/upgrade` — sent once, never retried: a retry could start a second
+    /// upgrade.
+    async fn start_upgrade(&mut self, plan: &Plan) -> Result<Option<String>, ApiError> {
+        let path = format!("/v1/bdbs/{}/upgrade", self.bdb_uid);
+        let body = Bytes::from(serde_json::to_vec(&plan.body).map_err(internal)?);
+        let started = Instant::now();
+        let reply = self.fetch(Method::POST, &path, Some(body)).await;
+        self.trace.upstream_time += started.elapsed();
+        let reply = reply?;
+        if !reply.status.is_success() {
+            return Err(translate::map_upgrade_error(reply.status, &reply.body));
+        }
+        let value: Value = parse_json(&format!("POST {path} reply"), &reply.body)?;
+        let action_uid = translate::upgrade_action_uid(&value);
+        self.trace.action_uid.clone_from(&action_uid);
+        Ok(action_uid)
+    }
+
+    /// Polls the action until it ends; without an action (none returned, or 404) polls the
+    /// database until it is idle again. Transient poll failures are retried until the deadline:
+    /// the upgrade is already running and only GETs are repeated.
+    async fn wait(&mut self, action_uid: Option<&str>) -> Result<(), ApiError> {
+        let shim = &self.app.config.shim;
+        let deadline = Instant::now() + shim.wait_deadline;
+        let mut by_action = action_uid.map(|a| format!("/v1/actions/{a}"));
+        let bdb_path = bdb_path(self.bdb_uid);
+        loop {
+            let step = match &by_action {
+                Some(path) => self.poll_action(path).await,
+                None => self.poll_bdb(&bdb_path).await,
+            };
+            match step {
+                Poll::Done => return Ok(()),
+                Poll::Failed(e) => return Err(e),
+                Poll::ActionGone => {
+                    tracing::info!(
+                        bdb = self.bdb_uid,
+                        action_uid,
+                        "action not found; waiting on the database instead"
+                    );
+                    by_action = None;
+                    continue;
+                }
+                Poll::Pending => {}
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(translate::timeout_error(action_uid, shim.wait_deadline));
+            }
+            tokio::time::sleep(shim.poll_interval.min(deadline - now)).await;
+        }
+    }
+
+    async fn poll_action(&mut self, path: &str) -> Poll {
+        match self.poll_get(path).await {
+            Ok(f) if f.status == StatusCode::NOT_FOUND => Poll::ActionGone,
+            Ok(f) => match parse_json::<Action>(path, &f.body) {
+                Ok(action) => match translate::action_state(&action) {
+                    ActionState::Completed => Poll::Done,
+                    ActionState::Failed(e) => Poll::Failed(e),
+                    ActionState::Running => Poll::Pending,
+                },
+                Err(e) => transient(e),
+            },
+            Err(e) => e,
+        }
+    }
+
+    async fn poll_bdb(&mut self, path: &str) -> Poll {
+        match self.poll_get(path).await {
+            Ok(f) => match parse_json::<Bdb>(path, &f.body) {
+                Ok(bdb) if translate::bdb_settled(&bdb) => Poll::Done,
+                Ok(_) => Poll::Pending,
+                Err(e) => transient(e),
+            },
+            Err(e) => e,
+        }
+    }
+
+    /// A poll GET: 2xx and 404 are answers; 401/403 end the wait (the caller lost access);
+    /// anything else is transient.
+    async fn poll_get(&mut self, path: &str) -> Result<Fetched, Poll> {
+        let started = Instant::now();
+        let fetched = self.fetch(Method::GET, path, None).await;
+        self.trace.upstream_time += started.elapsed();
+        match fetched {
+            Ok(f) if f.status.is_success() || f.status == StatusCode::NOT_FOUND => Ok(f),
+            Ok(f) if matches!(f.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => Err(
+                Poll::Failed(translate::map_lookup_error(path, f.status, &f.body)),
+            ),
+            Ok(f) => Err(transient(translate::map_lookup_error(
+                path, f.status, &f.body,
+            ))),
+            Err(e) => Err(transient(e)),
+        }
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &mut self,
+        path: &str,
+    ) -> Result<T, ApiError> {
+        let started = Instant::now();
+        let fetched = self.fetch(Method::GET, path, None).await;
+        self.trace.upstream_time += started.elapsed();
+        ok_json(path, fetched?)
+    }
+
+    async fn fetch(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Bytes>,
+    ) -> Result<Fetched, ApiError> {
+        self.app
+            .upstream
+            .call(method, path, self.authorization.as_ref(), body)
+            .await
+    }
+}
+
+enum Poll {
+    Pending,
+    Done,
+    ActionGone,
+    Failed(ApiError),
+}
+
+fn transient(e: ApiError) -> Poll {
+    tracing::warn!(error = %e, "poll failed; retrying until the deadline");
+    Poll::Pending
+}
+
+fn bdb_path(uid: u64) -> String {
+    format!("/v1/bdbs/{uid}")
+}
+
+/// A look-up that must be 2xx and parse as `T`.
+fn ok_json<T: serde::de::DeserializeOwned>(path: &str, fetched: Fetched) -> Result<T, ApiError> {
+    if !fetched.status.is_success() {
+        return Err(translate::map_lookup_error(
+            path,
+            fetched.status,
+            &fetched.body,
+        ));
+    }
+    parse_json(&format!("GET {path} reply"), &fetched.body)
+}
+
+fn first_module(plan: &Plan) -> Result<&PlannedModule, ApiError> {
+    plan.modules
+        .first()
+        .ok_or_else(|| internal("the plan has no module"))
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal_error",
+        e.to_string(),
+    )
+}
+
+/// Reads the old route's body, refusing more than `limit` bytes (413) — early from
+/// `Content-Length` when it is declared, else while streaming — and a body that stalls (408).
+async fn read_body(
+    headers: &HeaderMap,
+    body: Incoming,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request_too_large",
+            format!("the request body is larger than the {limit}-byte limit (shim.max_body_size)"),
+        )
+    };
+    let declared = body.size_hint().exact().or_else(|| {
+        headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse().ok())
+    });
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request body did not arrive in time",
+        )),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Ok(Err(e)) => Err(ApiError::bad_request(
+            "invalid_request",
+            format!("the request body could not be read: {e}"),
+        )),
+    }
+}
+
+/// Legacy tools send JSON under several labels (`curl -d` says form-urlencoded), and the old
+/// route never checked; only types that cannot be JSON are refused.
+fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(value) = headers.get(http::header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let ty = value
+        .to_str()
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let jsonish = ty == "application/json"
+        || ty.ends_with("+json")
+        || ty == "application/x-www-form-urlencoded"
+        || ty == "text/plain"
+        || ty == "*/*"
+        || ty.is_empty();
+    if jsonish {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("Content-Type {ty} cannot carry the JSON body this route takes; send application/json"),
+        ))
+    }
+}

@@ -1,0 +1,21 @@
+//! The old ↔ new translation, as plain functions over plain data (no I/O, no async).
+//!
+//! A deprecated call goes through these modules in order:
+//! - [`route`]: is this `POST /v1/modules/upgrade/bdb/{uid}` (or the opt-in sibling)? Runs on every
+//!   request, so it never allocates.
+//! - [`legacy`]: parse the old body (shapes A–D of API.md §2) into [`legacy::LegacyRequest`].
+//! - [`model`]: the cluster objects the look-ups return (BDB, module, node, action), read leniently.
+//! - [`translate`]: resolve and pre-validate the modules, build the pinned body for
+//!   `POST /v1/bdbs/{uid}/upgrade`, judge the upgrade action, shape the old reply and map errors.
+//! - [`headers`]: the `Deprecation` / `Link` / `Sunset` headers every old-route reply carries.
+//!
+//! The look-ups, the POST and the polling around these functions live in the I/O layer
+//! (`flow`), which owns no translation logic of its own.
+
+pub mod endpoint;
+pub mod flow;
+pub mod headers;
+pub mod legacy;
+pub mod model;
+pub mod route;
+pub mod translate;
