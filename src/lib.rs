@@ -12,3 +12,4 @@
 
 pub mod error;
 pub mod server;
+pub mod sim;
