@@ -16,6 +16,7 @@ pub mod error;
 pub mod proxy;
 pub mod server;
 pub mod shim;
+pub mod sim;
 pub mod telemetry;
 pub mod tls;
 pub mod upstream;

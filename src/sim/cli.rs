@@ -1,0 +1,136 @@
+//! The `simulate` command: its arguments, loading the state file and TLS material (before any
+//! port is bound, so a bad path fails fast with a message naming it), and serving.
+
+use clap::Args;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_rustls::TlsAcceptor;
+
+use super::{SimConfig, SimState, SimVersion, Simulator};
+use crate::server;
+
+/// `deprecation-shim simulate`: a simulated Redis Software cluster API.
+#[derive(Args, Debug, Clone)]
+pub struct SimulateArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9443")]
+    pub listen: SocketAddr,
+    /// Redis Software release to behave like: 7.4, 7.8 or 8.0.
+    #[arg(long = "version", value_name = "RELEASE", default_value = "8.0")]
+    pub version: SimVersion,
+    /// Start from this state file (the JSON of `GET /__sim/state`) instead of the built-in seed.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// How long an upgrade action runs (pending → active → completed), e.g. "3s", "500ms".
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = humantime::parse_duration)]
+    pub action_duration: Duration,
+    /// PEM certificate chain; serve HTTPS (with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key; serve HTTPS (with --tls-cert).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+/// Loads everything, binds, logs the address, and serves until `shutdown`.
+pub async fn run_simulate(
+    args: SimulateArgs,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), String> {
+    let state = match &args.state {
+        Some(path) => Some(SimState::load(path)?),
+        None => None,
+    };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(load_tls(cert, key)?),
+        (None, None) => None,
+        _ => return Err("--tls-cert and --tls-key must be given together".into()),
+    };
+    let listener =
+        server::bind(args.listen).map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(
+        address = %addr,
+        url = %format!("{scheme}://{addr}"),
+        version = %args.version,
+        "simulated Redis Software cluster listening"
+    );
+    let sim = Simulator::new(SimConfig {
+        version: args.version,
+        state,
+        action_duration: args.action_duration,
+    });
+    sim.serve(listener, tls, shutdown)
+        .await
+        .map_err(|e| format!("simulated cluster stopped: {e}"))
+}
+
+/// A TLS acceptor from PEM files (ring provider, ALPN h2 and http/1.1).
+pub fn load_tls(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .and_then(|it| it.collect::<Result<_, _>>())
+        .map_err(|e| {
+            format!(
+                "cannot read certificates from --tls-cert {}: {e}",
+                cert.display()
+            )
+        })?;
+    if certs.is_empty() {
+        return Err(format!(
+            "--tls-cert {} holds no certificate",
+            cert.display()
+        ));
+    }
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
+        format!(
+            "cannot read a private key from --tls-key {}: {e}",
+            key.display()
+        )
+    })?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup: {e}"))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("--tls-cert and --tls-key do not form a usable pair: {e}"))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: SimulateArgs,
+    }
+
+    #[test]
+    fn defaults_match_the_documented_ones() {
+        let w = Wrapper::try_parse_from(["x"]).expect("defaults parse");
+        assert_eq!(w.args.listen, "127.0.0.1:9443".parse().expect("addr"));
+        assert_eq!(w.args.version, SimVersion::V8_0);
+        assert_eq!(w.args.action_duration, Duration::from_secs(3));
+        assert!(w.args.tls_cert.is_none() && w.args.state.is_none());
+    }
+
+    #[test]
+    fn flags_parse_and_tls_needs_both_files() {
+        let w = Wrapper::try_parse_from(["x", "--version", "7.4", "--action-duration", "250ms"])
+            .expect("parse");
+        assert_eq!(w.args.version, SimVersion::V7_4);
+        assert_eq!(w.args.action_duration, Duration::from_millis(250));
+        assert!(Wrapper::try_parse_from(["x", "--tls-cert", "c.pem"]).is_err());
+        assert!(Wrapper::try_parse_from(["x", "--version", "9.9"]).is_err());
+    }
+}

@@ -1,0 +1,343 @@
+//! Fault switches of the simulated cluster, set programmatically ([`Faults`]) or over HTTP on
+//! `/__sim/faults`. The JSON of a [`FaultSet`] (every key optional; `POST` merges the keys it
+//! names into the current set, a `null` clears that one switch; `DELETE` clears everything):
+//!
+//! ```json
+//! {
+//!   "latency_ms": 250,
+//!   "fail_next_action": {"error_code": "sim_upgrade_failed", "error_message": "shard 2 did not restart"},
+//!   "stall_next_action": true,
+//!   "status": {"status": 500, "method": "GET", "path_prefix": "/v1/bdbs", "count": 2},
+//!   "drop": {"method": "POST", "path_prefix": "/v1/bdbs/1/upgrade", "count": 1},
+//!   "omit_action_uid": true,
+//!   "invalid_json": {"path_prefix": "/v1/modules"}
+//! }
+//! ```
+//!
+//! - `latency_ms`: added before every reply (not on `/__sim`).
+//! - `fail_next_action`: the next upgrade action fails halfway with these fields (`true` = the
+//!   defaults); one-shot. `stall_next_action`: the next action stays `active` forever; one-shot.
+//! - `status`, `drop`, `invalid_json`: for requests whose method matches (`method` absent = any)
+//!   and whose path starts with `path_prefix`: answer that status with an RS error body, close
+//!   the connection without a reply, or answer 200 with a truncated JSON body. `count` absent =
+//!   until cleared; otherwise the switch clears itself after that many hits. Checked in the order
+//!   drop, status, invalid_json.
+//! - `omit_action_uid`: replies of `POST /v1/bdbs/{uid}/upgrade` lack `action_uid` (the action
+//!   still runs and the database still names it); until cleared.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use super::actions::Fate;
+
+/// Every switch at once; the JSON shape of `/__sim/faults`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FaultSet {
+    #[serde(skip_serializing_if = "is_zero")]
+    pub latency_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fail_next_action: Option<ActionFailure>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub stall_next_action: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<StatusFault>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drop: Option<RouteMatch>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub omit_action_uid: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invalid_json: Option<RouteMatch>,
+}
+
+/// The fields a failed action carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ActionFailure {
+    pub error_code: String,
+    pub error_message: String,
+}
+
+impl Default for ActionFailure {
+    fn default() -> Self {
+        ActionFailure {
+            error_code: "sim_upgrade_failed".into(),
+            error_message: "Simulated failure of the upgrade state machine".into(),
+        }
+    }
+}
+
+/// Which requests a route fault hits, and how many times.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteMatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    pub path_prefix: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+}
+
+impl RouteMatch {
+    /// Any method on paths starting with `path_prefix`, until cleared.
+    pub fn any(path_prefix: &str) -> Self {
+        RouteMatch {
+            method: None,
+            path_prefix: path_prefix.to_owned(),
+            count: None,
+        }
+    }
+
+    /// Only `method` on paths starting with `path_prefix`, until cleared.
+    pub fn method(method: &str, path_prefix: &str) -> Self {
+        RouteMatch {
+            method: Some(method.to_owned()),
+            ..RouteMatch::any(path_prefix)
+        }
+    }
+
+    /// Clears itself after `n` hits.
+    pub fn times(mut self, n: u32) -> Self {
+        self.count = Some(n);
+        self
+    }
+
+    fn matches(&self, method: &str, path: &str) -> bool {
+        route_matches(self.method.as_deref(), &self.path_prefix, method, path)
+    }
+}
+
+/// A status answered instead of the real reply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusFault {
+    pub status: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    pub path_prefix: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+}
+
+/// What a route fault does to one request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RouteFault {
+    Drop,
+    Status(u16),
+    InvalidJson,
+}
+
+/// The live switches; shared by the simulator and whoever holds it.
+#[derive(Debug, Default)]
+pub struct Faults {
+    set: Mutex<FaultSet>,
+}
+
+impl Faults {
+    fn lock(&self) -> MutexGuard<'_, FaultSet> {
+        // A panic elsewhere cannot leave a FaultSet half-written; keep going.
+        self.set.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn get(&self) -> FaultSet {
+        self.lock().clone()
+    }
+
+    pub fn set(&self, faults: FaultSet) {
+        *self.lock() = faults;
+    }
+
+    pub fn clear(&self) {
+        self.set(FaultSet::default());
+    }
+
+    pub fn set_latency(&self, latency: Duration) {
+        self.lock().latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+    }
+
+    pub fn fail_next_action(&self, error_code: &str, error_message: &str) {
+        self.lock().fail_next_action = Some(ActionFailure {
+            error_code: error_code.to_owned(),
+            error_message: error_message.to_owned(),
+        });
+    }
+
+    pub fn stall_next_action(&self) {
+        self.lock().stall_next_action = true;
+    }
+
+    pub fn respond_with_status(&self, status: u16, on: RouteMatch) {
+        self.lock().status = Some(StatusFault {
+            status,
+            method: on.method,
+            path_prefix: on.path_prefix,
+            count: on.count,
+        });
+    }
+
+    pub fn drop_connection(&self, on: RouteMatch) {
+        self.lock().drop = Some(on);
+    }
+
+    pub fn answer_invalid_json(&self, on: RouteMatch) {
+        self.lock().invalid_json = Some(on);
+    }
+
+    pub fn omit_action_uid(&self, on: bool) {
+        self.lock().omit_action_uid = on;
+    }
+
+    pub(crate) fn latency(&self) -> Duration {
+        Duration::from_millis(self.lock().latency_ms)
+    }
+
+    pub(crate) fn omits_action_uid(&self) -> bool {
+        self.lock().omit_action_uid
+    }
+
+    /// How the next action ends, consuming the one-shot switches (a failure wins over a stall).
+    pub(crate) fn take_action_fate(&self) -> Fate {
+        let mut set = self.lock();
+        let stall = std::mem::take(&mut set.stall_next_action);
+        match set.fail_next_action.take() {
+            Some(f) => Fate::Fail {
+                error_code: f.error_code,
+                error_message: f.error_message,
+            },
+            None if stall => Fate::Stall,
+            None => Fate::Complete,
+        }
+    }
+
+    /// The route fault hitting this request, if any, counting the hit.
+    pub(crate) fn take_route_fault(&self, method: &str, path: &str) -> Option<RouteFault> {
+        let mut set = self.lock();
+        if hit(&mut set.drop, |m| m.matches(method, path), |m| &mut m.count) {
+            return Some(RouteFault::Drop);
+        }
+        let status = set.status.as_ref().map(|s| s.status);
+        let on = |s: &StatusFault| route_matches(s.method.as_deref(), &s.path_prefix, method, path);
+        if hit(&mut set.status, on, |s| &mut s.count) {
+            return status.map(RouteFault::Status);
+        }
+        if hit(
+            &mut set.invalid_json,
+            |m| m.matches(method, path),
+            |m| &mut m.count,
+        ) {
+            return Some(RouteFault::InvalidJson);
+        }
+        None
+    }
+
+    /// Applies a `POST /__sim/faults` body: each key replaces that switch, `null` clears it, and
+    /// `true`/`false` stand for the default failure / none on `fail_next_action`.
+    pub fn merge_json(&self, patch: &Value) -> Result<FaultSet, String> {
+        let Value::Object(patch) = patch else {
+            return Err("the fault body must be a JSON object".into());
+        };
+        let mut set = self.lock();
+        let mut merged = match serde_json::to_value(&*set) {
+            Ok(Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        };
+        for (key, value) in patch {
+            let value = match (key.as_str(), value) {
+                ("fail_next_action", Value::Bool(true)) => Value::Object(Default::default()),
+                (_, Value::Bool(false)) if key == "fail_next_action" => Value::Null,
+                _ => value.clone(),
+            };
+            if value.is_null() {
+                merged.remove(key);
+            } else {
+                merged.insert(key.clone(), value);
+            }
+        }
+        let next: FaultSet =
+            serde_json::from_value(Value::Object(merged)).map_err(|e| e.to_string())?;
+        *set = next.clone();
+        Ok(next)
+    }
+}
+
+/// Whether `slot` holds a switch matching the request; counts the hit and clears a spent one.
+fn hit<T>(
+    slot: &mut Option<T>,
+    matches: impl Fn(&T) -> bool,
+    count: impl Fn(&mut T) -> &mut Option<u32>,
+) -> bool {
+    let Some(fault) = slot.as_mut() else {
+        return false;
+    };
+    if !matches(fault) {
+        return false;
+    }
+    if let Some(n) = count(fault) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            *slot = None;
+        }
+    }
+    true
+}
+
+fn route_matches(want: Option<&str>, prefix: &str, method: &str, path: &str) -> bool {
+    let method_ok = want.map_or(true, |m| m.eq_ignore_ascii_case(method));
+    method_ok && path.starts_with(prefix)
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn counted_route_fault_clears_itself() {
+        let f = Faults::default();
+        f.respond_with_status(500, RouteMatch::method("GET", "/v1/bdbs").times(2));
+        assert_eq!(f.take_route_fault("POST", "/v1/bdbs/1"), None);
+        assert_eq!(
+            f.take_route_fault("get", "/v1/bdbs/1"),
+            Some(RouteFault::Status(500))
+        );
+        assert_eq!(
+            f.take_route_fault("GET", "/v1/bdbs"),
+            Some(RouteFault::Status(500))
+        );
+        assert_eq!(f.take_route_fault("GET", "/v1/bdbs"), None);
+        assert_eq!(f.get(), FaultSet::default());
+    }
+
+    #[test]
+    fn action_fate_switches_are_one_shot() {
+        let f = Faults::default();
+        f.stall_next_action();
+        assert_eq!(f.take_action_fate(), Fate::Stall);
+        assert_eq!(f.take_action_fate(), Fate::Complete);
+    }
+
+    #[test]
+    fn json_patch_merges_and_null_clears() {
+        let f = Faults::default();
+        f.merge_json(&json!({"latency_ms": 20, "fail_next_action": true}))
+            .expect("valid");
+        let set = f
+            .merge_json(&json!({"latency_ms": null, "drop": {"path_prefix": "/v1"}}))
+            .expect("valid");
+        assert_eq!(set.latency_ms, 0);
+        assert_eq!(set.fail_next_action, Some(ActionFailure::default()));
+        assert_eq!(set.drop, Some(RouteMatch::any("/v1")));
+        assert!(f.merge_json(&json!({"latncy_ms": 1})).is_err());
+        assert_eq!(f.get(), set, "a rejected patch changes nothing");
+    }
+}

@@ -1,0 +1,157 @@
+//! A simulated Redis Software cluster API, for the shim's tests, the demo, and users'
+//! rehearsals: the parts of API.md §1–§4 the shim depends on, with the asynchronous
+//! `SMUpgradeBDB` action, the 7.8.2 upgrade trap, the old route served natively on 7.4/7.8,
+//! Basic auth with two roles, fault switches and a request log.
+//!
+//! Where things live: [`service`] is where a request enters (record, faults, auth, dispatch);
+//! [`routes`] classifies it; [`reads`], [`upgrade`] (new route) and [`legacy`] (old route and
+//! its sibling) answer it; [`actions`] runs the upgrade state machine; [`seed`] holds the
+//! built-in data; [`faults`] and [`control`] the fault switches and `/__sim` routes; [`cli`]
+//! the `simulate` command.
+
+pub mod actions;
+pub mod auth;
+mod body;
+pub mod cli;
+pub mod compat;
+mod control;
+pub mod faults;
+pub mod legacy;
+pub mod reads;
+pub mod routes;
+pub mod seed;
+mod service;
+pub mod state;
+pub mod upgrade;
+pub mod version;
+
+pub use auth::{DEMO_ADMIN, DEMO_VIEWER};
+pub use cli::{load_tls, run_simulate, SimulateArgs};
+pub use faults::{FaultSet, Faults, RouteMatch};
+pub use state::SimState;
+pub use version::SimVersion;
+
+use bytes::Bytes;
+use http::Method;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use crate::server::{self, Limits};
+
+/// How to start a simulator.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub version: SimVersion,
+    /// Starting state; the built-in seed for `version` when `None`.
+    pub state: Option<SimState>,
+    /// How long an upgrade action takes from creation to completion.
+    pub action_duration: Duration,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            version: SimVersion::default(),
+            state: None,
+            action_duration: Duration::from_secs(3),
+        }
+    }
+}
+
+/// One request as received, for tests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedRequest {
+    pub method: Method,
+    /// Path and query, as sent.
+    pub path: String,
+    /// The `Authorization` header value, verbatim.
+    pub authorization: Option<String>,
+    pub body: Bytes,
+}
+
+/// The simulated cluster. Share it as `Arc<Simulator>`; every method takes `&self`.
+#[derive(Debug)]
+pub struct Simulator {
+    version: SimVersion,
+    action_duration: Duration,
+    store: Store,
+    faults: Faults,
+    log: Mutex<Vec<RecordedRequest>>,
+}
+
+impl Simulator {
+    pub fn new(cfg: SimConfig) -> Arc<Simulator> {
+        let state = cfg.state.unwrap_or_else(|| seed::seed(cfg.version));
+        Arc::new(Simulator {
+            version: cfg.version,
+            action_duration: cfg.action_duration,
+            store: Store(Mutex::new(state)),
+            faults: Faults::default(),
+            log: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Serves the cluster API on `listener` (HTTPS when `tls` is given) until `shutdown`.
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        tls: Option<TlsAcceptor>,
+        shutdown: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        let limits = Limits {
+            shutdown_grace: Duration::from_secs(5),
+            ..Limits::default()
+        };
+        let make = move |_conn| service::SimService(self.clone());
+        server::serve(listener, tls, limits, make, shutdown).await
+    }
+
+    pub fn version(&self) -> SimVersion {
+        self.version
+    }
+
+    /// The fault switches, live.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// The whole state (`cluster`, `nodes`, `modules`, `bdbs`, `actions`), brought up to date.
+    pub fn snapshot(&self) -> serde_json::Value {
+        self.store.with(|s| s.to_json())
+    }
+
+    /// Every cluster request received so far (`/__sim` control requests are not recorded).
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.log).clone()
+    }
+
+    pub fn clear_requests(&self) {
+        lock(&self.log).clear();
+    }
+
+    fn record(&self, req: RecordedRequest) {
+        lock(&self.log).push(req);
+    }
+}
+
+/// The state behind its lock. The only way in is [`Store::with`], which first brings every
+/// action up to date, so an action's completion is applied before anyone can see the state.
+#[derive(Debug)]
+struct Store(Mutex<SimState>);
+
+impl Store {
+    fn with<R>(&self, f: impl FnOnce(&mut SimState) -> R) -> R {
+        let mut state = lock(&self.0);
+        actions::tick(&mut state, Instant::now());
+        f(&mut state)
+    }
+}
+
+/// Locks a mutex; a panic while it was held cannot leave the simulator's plain data torn in a
+/// way that matters to a test double, so poisoning is ignored.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

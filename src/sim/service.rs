@@ -1,0 +1,161 @@
+//! Where a request enters the simulator: read the body (bounded), hand `/__sim` to the control
+//! routes, record the request, apply the fault switches and latency, authenticate, classify,
+//! dispatch to a handler under the state lock, and turn the outcome into a response — the one
+//! place that does so.
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::{header, HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use serde_json::{json, Value};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use super::faults::RouteFault;
+use super::routes::{self, Rejection, Route};
+use super::{auth, control, legacy, reads, upgrade, RecordedRequest, Simulator};
+use crate::error::{json_response, ApiError};
+
+/// Largest request body accepted; RS bodies for these routes are a few hundred bytes.
+const MAX_BODY: usize = 1 << 20;
+
+/// The service handed to [`crate::server::serve`], one per connection.
+#[derive(Clone)]
+pub struct SimService(pub Arc<Simulator>);
+
+/// The error that makes hyper close the connection without a reply (the `drop` fault).
+#[derive(Debug, thiserror::Error)]
+#[error("connection dropped by a simulated fault")]
+pub struct Dropped;
+
+type Reply = Response<Full<Bytes>>;
+
+impl hyper::service::Service<Request<Incoming>> for SimService {
+    type Response = Reply;
+    type Error = Dropped;
+    type Future = Pin<Box<dyn Future<Output = Result<Reply, Dropped>> + Send>>;
+
+    fn call(&self, req: Request<Incoming>) -> Self::Future {
+        let sim = self.0.clone();
+        Box::pin(async move { handle(sim, req).await })
+    }
+}
+
+async fn handle(sim: Arc<Simulator>, req: Request<Incoming>) -> Result<Reply, Dropped> {
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            let e = ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request_too_large",
+                format!("Request body exceeds {MAX_BODY} bytes or could not be read"),
+            );
+            return Ok(e.to_response());
+        }
+    };
+    let path = parts.uri.path();
+    if path == "/__sim" || path.starts_with("/__sim/") {
+        return Ok(control::handle(&sim, &parts.method, path, &body));
+    }
+    sim.record(RecordedRequest {
+        method: parts.method.clone(),
+        path: parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| path.to_owned(), |pq| pq.as_str().to_owned()),
+        authorization: parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+        body: body.clone(),
+    });
+    let fault = sim.faults().take_route_fault(parts.method.as_str(), path);
+    let latency = sim.faults().latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let reply = match fault {
+        Some(RouteFault::Drop) => return Err(Dropped),
+        Some(RouteFault::Status(code)) => status_fault(code),
+        Some(RouteFault::InvalidJson) => invalid_json(),
+        None => respond(dispatch(&sim, &parts, &body)),
+    };
+    tracing::debug!(method = %parts.method, path, status = reply.status().as_u16(), "simulated cluster reply");
+    Ok(reply)
+}
+
+/// Auth, classification and the handler. Only `/v1` and `/v2` exist, and both need
+/// credentials before anything else is revealed.
+fn dispatch(sim: &Simulator, parts: &Parts, body: &[u8]) -> Result<Value, Rejection> {
+    let path = parts.uri.path();
+    let versioned = ["/v1", "/v2"]
+        .iter()
+        .any(|v| path == *v || path.starts_with(&format!("{v}/")));
+    if !versioned {
+        return Err(routes::route_not_found(path).into());
+    }
+    let role = auth::authenticate(&parts.headers)?;
+    let route = routes::classify(&parts.method, path, sim.version)?;
+    if route.writes() && !role.may_write() {
+        return Err(auth::forbidden().into());
+    }
+    sim.store.with(|state| match route {
+        Route::Upgrade(uid) => upgrade::upgrade(
+            state,
+            sim.version,
+            &sim.faults,
+            uid,
+            body,
+            sim.action_duration,
+        ),
+        Route::ModulesUpgrade(uid) | Route::LegacyUpgrade(uid) => {
+            legacy::upgrade_modules(state, uid, body).map_err(Rejection::from)
+        }
+        read => reads::read(state, &read, parts.uri.query()).map_err(Rejection::from),
+    })
+}
+
+fn respond(outcome: Result<Value, Rejection>) -> Reply {
+    match outcome {
+        Ok(value) => json_response(StatusCode::OK, to_bytes(&value)),
+        Err(Rejection::Api(e)) => {
+            let mut resp: Reply = e.to_response();
+            auth::add_challenge(&mut resp);
+            if let Some(allow) = e.extra.get("allow").and_then(Value::as_str) {
+                if let Ok(v) = HeaderValue::from_str(allow) {
+                    resp.headers_mut().insert(header::ALLOW, v);
+                }
+            }
+            resp
+        }
+        Err(Rejection::NotAcceptable(message)) => json_response(
+            StatusCode::NOT_ACCEPTABLE,
+            to_bytes(&json!({ "message": message })),
+        ),
+    }
+}
+
+fn status_fault(code: u16) -> Reply {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    ApiError::new(
+        status,
+        "sim_fault",
+        format!("Simulated fault: status {code}"),
+    )
+    .to_response()
+}
+
+/// A reply cut off mid-object, as a crashing API process might leave it.
+fn invalid_json() -> Reply {
+    json_response(
+        StatusCode::OK,
+        Bytes::from_static(br#"{"uid": 1, "name": "orders-db", "module_list": [{"#),
+    )
+}
+
+pub(super) fn to_bytes(value: &impl serde::Serialize) -> Bytes {
+    Bytes::from(serde_json::to_vec(value).unwrap_or_default())
+}

@@ -1,0 +1,195 @@
+//! The simulated Redis Software release ([`SimVersion`]) and what differs between releases:
+//! node `software_version`, the bundled Redis database versions, and the defaults of the new
+//! upgrade route. Also the dotted-version arithmetic every compatibility check uses.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::str::FromStr;
+
+/// Which Redis Software release the simulator behaves like.
+///
+/// - `7.4`: the old module-upgrade route works; an upgrade without `redis_version` keeps Redis and
+///   `latest_with_modules` defaults to false (pre-7.8.2 behaviour).
+/// - `7.8`: the old route still works (deprecated, 7.8.2-34); the new route has the 7.8.2 trap.
+/// - `8.0`: the old route is gone (404); the new route has the trap and bundles Redis 8.0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SimVersion {
+    V7_4,
+    V7_8,
+    #[default]
+    V8_0,
+}
+
+/// A Redis database version the release can run: `redis_version` ("7.2") and the full `version`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BundledRedis {
+    pub redis_version: &'static str,
+    pub version: &'static str,
+}
+
+const fn bundled(redis_version: &'static str, version: &'static str) -> BundledRedis {
+    BundledRedis {
+        redis_version,
+        version,
+    }
+}
+
+// Bundled database versions per release, from the "Default Redis database versions" table of
+// the RS upgrade-database docs (7.4.x: 6.0/6.2/7.2, 7.8.x: 6.2/7.2/7.4, 8.0.x adds 8.0). The last
+// entry is the release's default, i.e. what an unpinned upgrade moves to.
+const BUNDLED_7_4: &[BundledRedis] = &[
+    bundled("6.0", "6.0.20"),
+    bundled("6.2", "6.2.14"),
+    bundled("7.2", "7.2.4"),
+];
+const BUNDLED_7_8: &[BundledRedis] = &[
+    bundled("6.2", "6.2.14"),
+    bundled("7.2", "7.2.4"),
+    bundled("7.4", "7.4.2"),
+];
+const BUNDLED_8_0: &[BundledRedis] = &[
+    bundled("6.2", "6.2.14"),
+    bundled("7.2", "7.2.4"),
+    bundled("7.4", "7.4.2"),
+    bundled("8.0", "8.0.2"),
+];
+
+impl SimVersion {
+    /// The nodes' `software_version` in the seed state.
+    pub fn software_version(self) -> &'static str {
+        match self {
+            SimVersion::V7_4 => "7.4.6-77",
+            SimVersion::V7_8 => "7.8.2-34",
+            SimVersion::V8_0 => "8.0.2-17",
+        }
+    }
+
+    pub fn bundled_redis(self) -> &'static [BundledRedis] {
+        match self {
+            SimVersion::V7_4 => BUNDLED_7_4,
+            SimVersion::V7_8 => BUNDLED_7_8,
+            SimVersion::V8_0 => BUNDLED_8_0,
+        }
+    }
+
+    /// The release's default Redis version (the newest bundled one).
+    pub fn latest_redis(self) -> BundledRedis {
+        let list = self.bundled_redis();
+        list[list.len() - 1]
+    }
+
+    /// Looks up a bundled version by `redis_version` ("7.4") or full version ("7.4.2").
+    pub fn find_bundled(self, wanted: &str) -> Option<BundledRedis> {
+        self.bundled_redis()
+            .iter()
+            .copied()
+            .find(|b| b.redis_version == wanted || b.version == wanted)
+    }
+
+    /// Whether `POST /v1/modules/upgrade/bdb/{uid}` exists (removed from the 8.0 docs).
+    pub fn old_route_enabled(self) -> bool {
+        !matches!(self, SimVersion::V8_0)
+    }
+
+    /// 7.8.2 changed `POST /v1/bdbs/{uid}/upgrade`: without `redis_version` it moves Redis to
+    /// the release default, and `latest_with_modules` defaults to true (the trap, API.md §3).
+    pub fn has_upgrade_trap(self) -> bool {
+        !matches!(self, SimVersion::V7_4)
+    }
+}
+
+impl fmt::Display for SimVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SimVersion::V7_4 => "7.4",
+            SimVersion::V7_8 => "7.8",
+            SimVersion::V8_0 => "8.0",
+        })
+    }
+}
+
+impl FromStr for SimVersion {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "7.4" => Ok(SimVersion::V7_4),
+            "7.8" => Ok(SimVersion::V7_8),
+            "8.0" => Ok(SimVersion::V8_0),
+            other => Err(format!(
+                "unknown simulated release {other:?}: expected 7.4, 7.8 or 8.0"
+            )),
+        }
+    }
+}
+
+/// Compares dotted versions numerically, a build suffix counting as one more component:
+/// "7.8.2-34" > "7.8.2" > "7.8.1", "7.10" > "7.9". Missing components count as 0, and a
+/// component that is not a number ends the comparison there.
+pub fn compare_versions(a: &str, b: &str) -> Ordering {
+    let (pa, pb) = (numeric_parts(a), numeric_parts(b));
+    let len = pa.len().max(pb.len());
+    for i in 0..len {
+        let x = pa.get(i).copied().unwrap_or(0);
+        let y = pb.get(i).copied().unwrap_or(0);
+        match x.cmp(&y) {
+            Ordering::Equal => continue,
+            other => return other,
+        }
+    }
+    Ordering::Equal
+}
+
+fn numeric_parts(v: &str) -> Vec<u64> {
+    v.trim()
+        .split(['.', '-'])
+        .map_while(|p| p.parse::<u64>().ok())
+        .collect()
+}
+
+/// The catalog's integer `version` for a semantic version: major·10000 + minor·100 + patch.
+pub fn version_number(semantic_version: &str) -> u64 {
+    let parts = numeric_parts(semantic_version);
+    let part = |i: usize| parts.get(i).copied().unwrap_or(0);
+    part(0) * 10_000 + part(1) * 100 + part(2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_prints_releases() {
+        for v in [SimVersion::V7_4, SimVersion::V7_8, SimVersion::V8_0] {
+            assert_eq!(v.to_string().parse::<SimVersion>(), Ok(v));
+        }
+        assert!("7.2".parse::<SimVersion>().is_err());
+    }
+
+    #[test]
+    fn build_suffix_counts_as_a_component() {
+        assert_eq!(compare_versions("7.8.2-34", "7.8.2"), Ordering::Greater);
+        assert_eq!(compare_versions("7.8.6", "7.8.2-34"), Ordering::Greater);
+        assert_eq!(compare_versions("7.10", "7.9.9"), Ordering::Greater);
+        assert_eq!(compare_versions("7.2", "7.2.0"), Ordering::Equal);
+    }
+
+    #[test]
+    fn version_number_follows_the_catalog_rule() {
+        assert_eq!(version_number("2.6.17"), 20617);
+        assert_eq!(version_number("8.0.2"), 80002);
+    }
+
+    #[test]
+    fn latest_redis_is_the_release_default() {
+        assert_eq!(SimVersion::V7_4.latest_redis().redis_version, "7.2");
+        assert_eq!(SimVersion::V7_8.latest_redis().redis_version, "7.4");
+        assert_eq!(SimVersion::V8_0.latest_redis().version, "8.0.2");
+        assert_eq!(
+            SimVersion::V7_8
+                .find_bundled("7.2.4")
+                .map(|b| b.redis_version),
+            Some("7.2")
+        );
+    }
+}
