@@ -21,44 +21,48 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate the configuration (file and flags) and exit: 0 when valid.
-    Check,
+    Check(ProxyArgs),
+    /// Run a simulated Redis Software cluster API (for tests, demos and rehearsals).
+    Simulate(crate::sim::SimulateArgs),
+    /// Start a simulated cluster and the shim in front of it, and print commands to try.
+    Demo(crate::demo::DemoArgs),
 }
 
 /// Flags of the proxy; each overrides the same key of the file.
 #[derive(Debug, Default, Clone, Args)]
 pub struct ProxyArgs {
     /// TOML configuration file (see config/example.toml).
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Data port address [listen.address].
-    #[arg(long, global = true, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
     /// Cluster REST API, http:// or https:// [upstream.url].
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, value_name = "URL")]
     pub upstream: Option<String>,
     /// PEM bundle of CAs trusted for the cluster certificate [upstream.ca_file].
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     pub upstream_ca: Option<PathBuf>,
     /// Accept any upstream certificate (self-signed clusters) [upstream.insecure].
     #[arg(long, global = true)]
     pub upstream_insecure: bool,
     /// Serve HTTPS with this PEM certificate chain [listen.tls_cert].
-    #[arg(long, global = true, value_name = "FILE", requires = "tls_key")]
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
     /// Private key for --tls-cert [listen.tls_key].
-    #[arg(long, global = true, value_name = "FILE", requires = "tls_cert")]
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
     /// Admin port: health, metrics, live usage [admin.listen].
-    #[arg(long, global = true, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR")]
     pub admin_listen: Option<String>,
     /// Audit log file, or - for standard output [audit.path].
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, value_name = "PATH")]
     pub audit_log: Option<String>,
     /// Log JSON lines instead of text [log.format].
     #[arg(long, global = true)]
     pub log_json: bool,
     /// Worker threads; 0 = one per core [workers].
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
 }
 
@@ -111,8 +115,8 @@ impl ProxyArgs {
 /// Runs the parsed command line to completion.
 pub fn main(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Some(Command::Check) => {
-            let cfg = cli.proxy.config().map_err(|e| e.to_string())?;
+        Some(Command::Check(args)) => {
+            let cfg = args.config().map_err(|e| e.to_string())?;
             // Certificates and keys are loaded too: a file that parses as config but not as PEM
             // would otherwise only fail at start.
             crate::App::new(cfg).map_err(|e| e.to_string())?;
@@ -124,13 +128,25 @@ pub fn main(cli: Cli) -> Result<(), String> {
             crate::telemetry::init(cfg.log_format);
             runtime(cfg.workers)?.block_on(crate::serve_from_config(cfg, crate::shutdown_signal()))
         }
+        Some(Command::Simulate(args)) => {
+            crate::telemetry::init(crate::config::LogFormat::Text);
+            runtime(0)?.block_on(crate::sim::run_simulate(args, crate::shutdown_signal()))
+        }
+        Some(Command::Demo(args)) => {
+            crate::telemetry::init(crate::config::LogFormat::Text);
+            runtime(0)?.block_on(crate::demo::run(args, crate::shutdown_signal()))
+        }
     }
 }
 
-/// A multi-thread runtime with `workers` threads (one per core by default).
+/// A multi-thread runtime with `workers` threads (0: one per core).
 pub fn runtime(workers: usize) -> Result<tokio::runtime::Runtime, String> {
+    let workers = match workers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers.max(1))
+        .worker_threads(workers)
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))

@@ -12,6 +12,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod proxy;
 pub mod server;

@@ -23,7 +23,8 @@ pub struct Trace {
     pub modules: Vec<PlannedModule>,
     pub action_uid: Option<String>,
     pub warnings: Vec<String>,
-    /// Time spent waiting on the cluster (look-ups, POST, polls), to tell the shim's own cost.
+    /// Time spent on the cluster — its replies and the pauses between polls — so that the
+    /// shim's own cost is the rest.
     pub upstream_time: Duration,
 }
 
@@ -154,7 +155,9 @@ impl Call<'_> {
             if now >= deadline {
                 return Err(translate::timeout_error(action_uid, shim.wait_deadline));
             }
-            tokio::time::sleep(shim.poll_interval.min(deadline - now)).await;
+            let pause = shim.poll_interval.min(deadline - now);
+            tokio::time::sleep(pause).await;
+            self.trace.upstream_time += pause;
         }
     }
 

@@ -1,0 +1,110 @@
+//! `deprecation-shim demo`: a simulated Redis Software 8.0 cluster (where the old route no
+//! longer exists) and the shim in front of it, both on loopback, with ready-to-paste commands.
+//! Needs no cluster and no configuration.
+
+use crate::config::{self, Config};
+use crate::sim::{SimConfig, SimVersion, Simulator, DEMO_ADMIN};
+use crate::{server, App};
+use clap::Args;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The upgrade the demo suggests: database 1's ReJSON 2.6.6 → 2.6.17 (see `sim::seed`).
+const DEMO_BDB: u64 = 1;
+const DEMO_NEW_MODULE: &str = "e498441c107b69c94feae975a9f78330";
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Address of the shim (port 0 picks a free one).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// How long the simulated upgrade takes.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = humantime::parse_duration)]
+    pub action_duration: Duration,
+    /// Where the audit log goes (default: demo-audit.jsonl in the system temp directory).
+    #[arg(long, value_name = "PATH")]
+    pub audit_log: Option<PathBuf>,
+}
+
+/// Starts both servers, prints how to use them, and serves until `shutdown`.
+pub async fn run(args: DemoArgs, shutdown: impl Future<Output = ()>) -> Result<(), String> {
+    let sim_listener = server::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .map_err(|e| format!("cannot listen for the simulator: {e}"))?;
+    let sim_addr = sim_listener.local_addr().map_err(|e| e.to_string())?;
+    let audit_path = args
+        .audit_log
+        .unwrap_or_else(|| std::env::temp_dir().join("demo-audit.jsonl"));
+    let cfg = demo_config(sim_addr, args.listen, &audit_path).map_err(|e| e.to_string())?;
+    let shim_listener = server::bind(cfg.listen.address)
+        .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen.address))?;
+    let shim_addr = shim_listener.local_addr().map_err(|e| e.to_string())?;
+    let app = Arc::new(App::new(cfg).map_err(|e| e.to_string())?);
+    let sim = Simulator::new(SimConfig {
+        version: SimVersion::V8_0,
+        state: None,
+        action_duration: args.action_duration,
+    });
+
+    print_banner(sim_addr, shim_addr, &audit_path);
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
+    let wait = |mut rx: tokio::sync::watch::Receiver<()>| async move {
+        let _ = rx.changed().await;
+    };
+    let sim_task = tokio::spawn(sim.serve(sim_listener, None, wait(stop_rx.clone())));
+    let shim_task = tokio::spawn(crate::run(app, shim_listener, None, wait(stop_rx)));
+    shutdown.await;
+    let _ = stop_tx.send(());
+    for task in [shim_task, sim_task] {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e.to_string()),
+            Err(e) => return Err(format!("demo task failed: {e}")),
+        }
+    }
+    Ok(())
+}
+
+fn demo_config(
+    sim: SocketAddr,
+    listen: SocketAddr,
+    audit: &std::path::Path,
+) -> Result<Config, config::ConfigError> {
+    let toml = format!(
+        "[listen]\naddress = \"{listen}\"\n\
+         [upstream]\nurl = \"http://{sim}\"\n\
+         [shim]\npoll_interval = \"200ms\"\nwait_deadline = \"60s\"\n\
+         [audit]\npath = {audit:?}\n"
+    );
+    Config::from_raw(config::parse_raw(&toml)?)
+}
+
+fn print_banner(sim: SocketAddr, shim: SocketAddr, audit: &std::path::Path) {
+    let (user, password) = DEMO_ADMIN;
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "deprecation-shim".into());
+    println!(
+        "\n\
+simulated Redis Software 8.0 cluster: http://{sim}   (the old route is gone there: 404)\n\
+deprecation-shim in front of it:      http://{shim}\n\
+credentials:                          {user} / {password}\n\
+audit log:                            {}\n\
+\n\
+1. A legacy module upgrade (old route, answered when the upgrade is done):\n\
+curl -s -i -u '{user}:{password}' -H 'Content-Type: application/json' -X POST http://{shim}/v1/modules/upgrade/bdb/{DEMO_BDB} -d '{{\"modules\":[{{\"module_name\":\"ReJSON\",\"new_module\":\"{DEMO_NEW_MODULE}\"}}]}}'\n\
+\n\
+2. A pass-through read (streams to the cluster untouched):\n\
+curl -s -u '{user}:{password}' 'http://{shim}/v1/bdbs/{DEMO_BDB}?fields=uid,name,redis_version,module_list'\n\
+\n\
+3. Who still calls the old route (the audit report):\n\
+{exe} report {}\n\
+\n\
+Ctrl-C stops both.\n",
+        audit.display(),
+        audit.display(),
+    );
+}
