@@ -126,7 +126,11 @@ pub fn main(cli: Cli) -> Result<(), String> {
         None => {
             let cfg = cli.proxy.config().map_err(|e| e.to_string())?;
             crate::telemetry::init(cfg.log_format);
-            runtime(cfg.workers)?.block_on(crate::serve_from_config(cfg, crate::shutdown_signal()))
+            runtime(cfg.workers)?.block_on(crate::serve_from_config(
+                cli.proxy,
+                cfg,
+                crate::shutdown_signal(),
+            ))
         }
         Some(Command::Simulate(args)) => {
             crate::telemetry::init(crate::config::LogFormat::Text);

@@ -15,6 +15,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod proxy;
+pub mod reload;
 pub mod server;
 pub mod shim;
 pub mod sim;
@@ -36,42 +37,86 @@ pub async fn run(
     tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let limits = app.config.listen.limits.clone();
+    let live = Arc::new(reload::Live {
+        app: arc_swap::ArcSwap::new(app),
+        cert: None,
+        args: None,
+    });
+    run_live(live, listener, tls, shutdown).await
+}
+
+/// [`run`] with a swappable configuration: each request uses the [`App`] current when it
+/// arrives.
+pub async fn run_live(
+    live: Arc<reload::Live>,
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    // Connection limits are read once: they shape the accept loop itself.
+    let limits = live.app.load().config.listen.limits.clone();
     server::serve(
         listener,
         tls,
         limits,
         move |conn| {
-            let app = app.clone();
-            hyper::service::service_fn(move |req| proxy::handle(app.clone(), conn, req))
+            let live = live.clone();
+            hyper::service::service_fn(move |req| proxy::handle(live.app.load_full(), conn, req))
         },
         shutdown,
     )
     .await
 }
 
-/// Everything `deprecation-shim --config ...` does after parsing: load TLS material, bind, serve.
-pub async fn serve_from_config(
-    cfg: config::Config,
-    shutdown: impl Future<Output = ()>,
-) -> Result<(), String> {
+pub(crate) fn warn_if_insecure(cfg: &config::Config) {
     if cfg.upstream.insecure {
         tracing::warn!(
             upstream = %cfg.upstream.url,
             "upstream TLS verification is OFF (insecure): any certificate is accepted; use upstream.ca_file in production"
         );
     }
-    let tls = match &cfg.listen.tls {
-        Some(files) => Some(tls::acceptor(&files.cert, &files.key).map_err(|e| e.to_string())?),
+}
+
+/// Everything `deprecation-shim --config ...` does after parsing: load TLS material, bind,
+/// serve, reload on SIGHUP.
+pub async fn serve_from_config(
+    args: cli::ProxyArgs,
+    cfg: config::Config,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), String> {
+    warn_if_insecure(&cfg);
+    let cert = match &cfg.listen.tls {
+        Some(files) => {
+            Some(tls::LiveCert::load(&files.cert, &files.key).map_err(|e| e.to_string())?)
+        }
+        None => None,
+    };
+    let tls = match &cert {
+        Some(c) => Some(tokio_rustls::TlsAcceptor::from(
+            tls::server_config(c.clone()).map_err(|e| e.to_string())?,
+        )),
         None => None,
     };
     let address = cfg.listen.address;
-    let app = Arc::new(App::new(cfg).map_err(|e| e.to_string())?);
+    let app = App::new(cfg).map_err(|e| e.to_string())?;
     let listener = server::bind(address).map_err(|e| format!("cannot listen on {address}: {e}"))?;
-    tracing::info!(%address, tls = tls.is_some(), upstream = %app.config.upstream.url, "deprecation-shim listening");
-    run(app, listener, tls, shutdown)
-        .await
-        .map_err(|e| e.to_string())?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(address = %bound, tls = tls.is_some(), upstream = %app.config.upstream.url, "deprecation-shim listening");
+    let live = Arc::new(reload::Live {
+        app: arc_swap::ArcSwap::from_pointee(app),
+        cert,
+        args: args.config.is_some().then_some(args),
+    });
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
+    let mut reload_stop = stop_rx.clone();
+    let reloader = tokio::spawn(reload::on_sighup(live.clone(), async move {
+        let _ = reload_stop.changed().await;
+    }));
+    let served = run_live(live, listener, tls, shutdown).await;
+    let _ = stop_tx.send(());
+    let _ = reloader.await;
+    drop(stop_rx);
+    served.map_err(|e| e.to_string())?;
     tracing::info!("stopped");
     Ok(())
 }

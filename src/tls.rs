@@ -6,6 +6,8 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::{ring, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
 use std::path::Path;
 use std::sync::Arc;
@@ -46,20 +48,52 @@ pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
     PrivateKeyDer::from_pem_file(path).map_err(|e| err(path.display().to_string(), e))
 }
 
-/// Downstream TLS: the shim's own certificate.
-pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
+/// The shim's own certificate, swappable while the listener runs (SIGHUP reload): new
+/// handshakes get the new certificate, established connections keep theirs.
+#[derive(Debug)]
+pub struct LiveCert(arc_swap::ArcSwap<CertifiedKey>);
+
+impl LiveCert {
+    pub fn load(cert: &Path, key: &Path) -> Result<Arc<LiveCert>, TlsError> {
+        Ok(Arc::new(LiveCert(arc_swap::ArcSwap::from_pointee(
+            certified_key(cert, key)?,
+        ))))
+    }
+
+    /// Replaces the certificate; on error the old one stays.
+    pub fn reload(&self, cert: &Path, key: &Path) -> Result<(), TlsError> {
+        self.0.store(Arc::new(certified_key(cert, key)?));
+        Ok(())
+    }
+}
+
+impl ResolvesServerCert for LiveCert {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.load_full())
+    }
+}
+
+fn certified_key(cert: &Path, key: &Path) -> Result<CertifiedKey, TlsError> {
+    CertifiedKey::from_der(load_certs(cert)?, load_key(key)?, &provider())
+        .map_err(|e| err(key.display().to_string(), e))
+}
+
+/// Downstream TLS: TLS 1.2/1.3 only, ALPN h2 then http/1.1, certificate from `cert`.
+pub fn server_config(cert: Arc<LiveCert>) -> Result<Arc<ServerConfig>, TlsError> {
     let mut cfg = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(VERSIONS)
         .map_err(|e| err("listen TLS", e))?
         .with_no_client_auth()
-        .with_single_cert(load_certs(cert)?, load_key(key)?)
-        .map_err(|e| err(key.display().to_string(), e))?;
+        .with_cert_resolver(cert);
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(cfg))
 }
 
+/// An acceptor for PEM files that cannot be reloaded (the simulator, tests).
 pub fn acceptor(cert: &Path, key: &Path) -> Result<tokio_rustls::TlsAcceptor, TlsError> {
-    Ok(tokio_rustls::TlsAcceptor::from(server_config(cert, key)?))
+    Ok(tokio_rustls::TlsAcceptor::from(server_config(
+        LiveCert::load(cert, key)?,
+    )?))
 }
 
 /// How the upstream certificate is checked.
