@@ -27,7 +27,6 @@ pub struct LegacyEntry {
     pub new_module: String,
     pub current_module: Option<String>,
     pub module_name: Option<String>,
-    pub current_semantic_version: Option<String>,
     pub new_module_args: Option<String>,
 }
 
@@ -87,12 +86,14 @@ pub fn parse(raw: &[u8]) -> Result<Vec<LegacyEntry>, ApiError> {
         .collect()
 }
 
+/// `current_semantic_version` (shape B) is type-checked and otherwise unused: a database has
+/// one module per name, so `module_name` alone finds it.
 fn entry(map: &Map<String, Value>, ctx: &str) -> Result<LegacyEntry, ApiError> {
+    body::entry_str(map, "current_semantic_version", ctx)?;
     Ok(LegacyEntry {
         new_module: body::req_str(map, "new_module", ctx)?,
         current_module: body::entry_str(map, "current_module", ctx)?,
         module_name: body::entry_str(map, "module_name", ctx)?,
-        current_semantic_version: body::entry_str(map, "current_semantic_version", ctx)?,
         new_module_args: body::entry_str(map, "new_module_args", ctx)?,
     })
 }

@@ -3,26 +3,26 @@
 //! `SMUpgradeBDB` action, the 7.8.2 upgrade trap, the old route served natively on 7.4/7.8,
 //! Basic auth with two roles, fault switches and a request log.
 //!
-//! Where things live: [`service`] is where a request enters (record, faults, auth, dispatch);
-//! [`routes`] classifies it; [`reads`], [`upgrade`] (new route) and [`legacy`] (old route and
-//! its sibling) answer it; [`actions`] runs the upgrade state machine; [`seed`] holds the
-//! built-in data; [`faults`] and [`control`] the fault switches and `/__sim` routes; [`cli`]
-//! the `simulate` command.
+//! Where things live: `service` is where a request enters (record, faults, auth, dispatch);
+//! `routes` classifies it; `reads`, `upgrade` (new route) and `legacy` (old route and its
+//! sibling) answer it, with `compat` holding the module compatibility rules; `actions` runs the
+//! upgrade state machine; [`seed`] holds the built-in data; [`faults`] and `control` the fault
+//! switches and `/__sim` routes; `auth` the built-in users; [`cli`] the `simulate` command.
 
-pub mod actions;
-pub mod auth;
+mod actions;
+mod auth;
 mod body;
 pub mod cli;
-pub mod compat;
+mod compat;
 mod control;
 pub mod faults;
-pub mod legacy;
-pub mod reads;
-pub mod routes;
+mod legacy;
+mod reads;
+mod routes;
 pub mod seed;
 mod service;
 pub mod state;
-pub mod upgrade;
+mod upgrade;
 pub mod version;
 
 pub use auth::{DEMO_ADMIN, DEMO_VIEWER};

@@ -83,7 +83,7 @@ pub struct BdbModule {
 }
 
 /// A state-machine action (`GET /v1/actions/{uid}`), as last brought up to date by
-/// [`super::actions::tick`].
+/// `actions::tick`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Action {
     pub action_uid: String,

@@ -76,7 +76,14 @@ pub async fn send(
 
 /// `GET path` with Basic auth.
 pub async fn get(addr: SocketAddr, path: &str, auth: &str) -> Reply {
-    send(addr, Method::GET, path, &[("authorization", auth)], Bytes::new()).await
+    send(
+        addr,
+        Method::GET,
+        path,
+        &[("authorization", auth)],
+        Bytes::new(),
+    )
+    .await
 }
 
 /// `POST path` with a JSON body and Basic auth.
@@ -86,8 +93,56 @@ pub async fn post_json(addr: SocketAddr, path: &str, auth: &str, body: &Value) -
         addr,
         Method::POST,
         path,
-        &[("authorization", auth), ("content-type", "application/json")],
+        &[
+            ("authorization", auth),
+            ("content-type", "application/json"),
+        ],
         bytes,
+    )
+    .await
+}
+
+/// Like [`send`], but a connection the server closes without replying is an `Err` instead of a
+/// panic (for fault tests).
+pub async fn try_send(
+    addr: SocketAddr,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> Result<Reply, hyper::Error> {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", addr.to_string());
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req.body(Full::new(body.into())).expect("request");
+    let resp = sender.send_request(req).await?;
+    let (parts, body) = resp.into_parts();
+    let body = body.collect().await?.to_bytes();
+    Ok(Reply {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    })
+}
+
+/// `POST path` with a raw body (not necessarily JSON) and Basic auth.
+pub async fn post_raw(addr: SocketAddr, path: &str, auth: &str, body: &'static str) -> Reply {
+    send(
+        addr,
+        Method::POST,
+        path,
+        &[
+            ("authorization", auth),
+            ("content-type", "application/json"),
+        ],
+        body,
     )
     .await
 }
