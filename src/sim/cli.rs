@@ -2,12 +2,9 @@
 //! port is bound, so a bad path fails fast with a message naming it), and serving.
 
 use clap::Args;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 use tokio_rustls::TlsAcceptor;
 
@@ -71,37 +68,9 @@ pub async fn run_simulate(
         .map_err(|e| format!("simulated cluster stopped: {e}"))
 }
 
-/// A TLS acceptor from PEM files (ring provider, ALPN h2 and http/1.1).
+/// A TLS acceptor from PEM files: the same rustls set-up as the shim's own listener.
 pub fn load_tls(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .and_then(|it| it.collect::<Result<_, _>>())
-        .map_err(|e| {
-            format!(
-                "cannot read certificates from --tls-cert {}: {e}",
-                cert.display()
-            )
-        })?;
-    if certs.is_empty() {
-        return Err(format!(
-            "--tls-cert {} holds no certificate",
-            cert.display()
-        ));
-    }
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
-        format!(
-            "cannot read a private key from --tls-key {}: {e}",
-            key.display()
-        )
-    })?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup: {e}"))?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| format!("--tls-cert and --tls-key do not form a usable pair: {e}"))?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(TlsAcceptor::from(Arc::new(config)))
+    crate::tls::acceptor(cert, key).map_err(|e| format!("--tls-cert/--tls-key: {e}"))
 }
 
 #[cfg(test)]
