@@ -1,0 +1,87 @@
+//! `deprecation-shim demo` as a user meets it: started as a subprocess, its printed legacy curl
+//! command pasted into a shell, the old-shape reply checked.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Demo(Child);
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the demo and returns it with every line it printed up to "Ctrl-C".
+fn start_demo(audit: &std::path::Path) -> (Demo, Vec<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_deprecation-shim"))
+        .args(["demo", "--action-duration", "300ms", "--audit-log"])
+        .arg(audit)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start demo");
+    let stdout = child.stdout.take().expect("stdout");
+    let demo = Demo(child);
+    let mut lines = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("read");
+        let done = line.contains("Ctrl-C");
+        lines.push(line);
+        if done || Instant::now() > deadline {
+            break;
+        }
+    }
+    (demo, lines)
+}
+
+fn shell(cmd: &str) -> String {
+    let out = Command::new("sh").arg("-c").arg(cmd).output().expect("sh");
+    assert!(out.status.success(), "{cmd} failed: {out:?}");
+    String::from_utf8(out.stdout).expect("utf8")
+}
+
+#[test]
+fn demo_prints_a_legacy_curl_command_that_upgrades_only_the_named_module() {
+    let dir = std::env::temp_dir().join(format!("shim-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let (_demo, lines) = start_demo(&dir.join("audit.jsonl"));
+    let legacy = lines
+        .iter()
+        .find(|l| l.starts_with("curl") && l.contains("/v1/modules/upgrade/bdb/"))
+        .unwrap_or_else(|| panic!("no legacy curl command in {lines:#?}"));
+    let read = lines
+        .iter()
+        .find(|l| l.starts_with("curl") && l.contains("?fields="))
+        .expect("pass-through curl command");
+
+    let reply = shell(legacy);
+    let (head, body) = reply.split_once("\r\n\r\n").expect("curl -i output");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("deprecation: @1730419200"),
+        "{head}"
+    );
+    let body: serde_json::Value = serde_json::from_str(body).expect("json");
+    assert_eq!(body["uid"], 1);
+    assert_eq!(body["name"], "orders-db");
+    assert_eq!(body["module_name"], "ReJSON");
+    assert_eq!(body["module_id"], "e498441c107b69c94feae975a9f78330");
+    assert_eq!(body["semantic_version"], "2.6.17");
+
+    // The pass-through read shows the result: Redis pinned, the other module untouched.
+    let bdb: serde_json::Value = serde_json::from_str(&shell(read)).expect("json");
+    assert_eq!(bdb["redis_version"], "7.2");
+    let search = bdb["module_list"]
+        .as_array()
+        .expect("module_list")
+        .iter()
+        .find(|m| m["module_name"] == "search")
+        .expect("search still enabled");
+    assert_eq!(search["semantic_version"], "2.8.4");
+    let _ = std::fs::remove_dir_all(&dir);
+}
