@@ -2,6 +2,13 @@
 //! connection, Basic-auth header values, and JSON access to replies.
 #![allow(dead_code)]
 
+pub mod bodies;
+pub mod client;
+pub mod raw;
+pub mod shim;
+pub mod tls;
+pub mod upstream;
+
 use base64::Engine;
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, StatusCode};
@@ -76,7 +83,14 @@ pub async fn send(
 
 /// `GET path` with Basic auth.
 pub async fn get(addr: SocketAddr, path: &str, auth: &str) -> Reply {
-    send(addr, Method::GET, path, &[("authorization", auth)], Bytes::new()).await
+    send(
+        addr,
+        Method::GET,
+        path,
+        &[("authorization", auth)],
+        Bytes::new(),
+    )
+    .await
 }
 
 /// `POST path` with a JSON body and Basic auth.
@@ -86,7 +100,10 @@ pub async fn post_json(addr: SocketAddr, path: &str, auth: &str, body: &Value) -
         addr,
         Method::POST,
         path,
-        &[("authorization", auth), ("content-type", "application/json")],
+        &[
+            ("authorization", auth),
+            ("content-type", "application/json"),
+        ],
         bytes,
     )
     .await
