@@ -1,6 +1,7 @@
-//! Bodies stream through the shim: a 256 MiB upload and a 256 MiB download pass through the
-//! real binary (a subprocess, so its memory is its own) while its peak resident set stays under
-//! 64 MiB. Bodies are generated and hashed on the fly; nothing here holds them whole either.
+//! Bodies stream through the shim: a 256 MiB upload and a 256 MiB download, over HTTP/1.1 and
+//! again over HTTP/2, pass through the real binary (a subprocess, so its memory is its own)
+//! while its peak resident set stays under 64 MiB. Bodies are generated and hashed on the fly;
+//! nothing here holds them whole either. Run with `--nocapture` to see the figures.
 
 mod support;
 
