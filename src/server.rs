@@ -15,14 +15,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
 /// Limits applied to every downstream connection.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Whole request head must arrive within this (slowloris); also bounds keep-alive idling
-    /// between HTTP/1 requests, since hyper restarts the timer for each request head.
+    /// Whole request head must arrive within this (slowloris): the first one counted from
+    /// accept, TLS handshake included; later HTTP/1 heads by hyper's timer, which also bounds
+    /// keep-alive idling between requests.
     pub header_read_timeout: Duration,
     /// Largest request head (HTTP/1 read buffer, HTTP/2 header list).
     pub max_header_bytes: usize,
@@ -118,10 +120,11 @@ where
         let builder = builder.clone();
         let watcher = graceful.watcher();
         let tls = tls.clone();
-        let handshake_timeout = limits.header_read_timeout;
+        // The first request head (TLS handshake included) must arrive by this deadline.
+        let deadline = tokio::time::Instant::now() + limits.header_read_timeout;
         tokio::spawn(async move {
             let _permit = permit;
-            serve_one(stream, tls, handshake_timeout, &builder, watcher, service).await;
+            serve_one(stream, tls, deadline, &builder, watcher, service).await;
         });
     }
     drop(listener);
@@ -154,7 +157,7 @@ fn connection_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
 async fn serve_one<S, B>(
     stream: TcpStream,
     tls: Option<TlsAcceptor>,
-    handshake_timeout: Duration,
+    deadline: Instant,
     builder: &auto::Builder<TokioExecutor>,
     watcher: Watcher,
     service: S,
@@ -165,15 +168,20 @@ async fn serve_one<S, B>(
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let first_request = Arc::new(Notify::new());
+    let service = FirstRequest {
+        inner: service,
+        seen: first_request.clone(),
+    };
     let result = match tls {
         None => {
             let conn = builder.serve_connection(TokioIo::new(stream), service);
-            watcher.watch(conn).await
+            first_request_by(deadline, &first_request, watcher.watch(conn)).await
         }
         Some(acceptor) => {
             // The handshake shares the header deadline: a peer that never finishes it holds a
             // connection slot just like a slowloris client.
-            let accepted = tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await;
+            let accepted = tokio::time::timeout_at(deadline, acceptor.accept(stream)).await;
             let tls_stream = match accepted {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => {
@@ -186,10 +194,52 @@ async fn serve_one<S, B>(
                 }
             };
             let conn = builder.serve_connection(TokioIo::new(tls_stream), service);
-            watcher.watch(conn).await
+            first_request_by(deadline, &first_request, watcher.watch(conn)).await
         }
     };
-    if let Err(e) = result {
-        tracing::debug!(error = %e, "connection ended with an error");
+    match result {
+        None => tracing::debug!("no request head before the header read timeout: closed"),
+        Some(Err(e)) => tracing::debug!(error = %e, "connection ended with an error"),
+        Some(Ok(())) => {}
+    }
+}
+
+/// Drives `conn`, dropping it (which closes the socket) if no request has arrived by
+/// `deadline`. hyper's own HTTP/1 header timer only starts once the auto builder has sniffed
+/// the protocol, which waits for bytes without limit; and HTTP/2 has no such timer at all. So
+/// a client that connects and stays silent, trickles the HTTP/2 preface, or opens an HTTP/2
+/// connection without a stream would otherwise hold a connection slot for ever.
+async fn first_request_by<F: Future>(
+    deadline: Instant,
+    seen: &Notify,
+    conn: F,
+) -> Option<F::Output> {
+    tokio::pin!(conn);
+    tokio::select! {
+        done = &mut conn => return Some(done),
+        _ = seen.notified() => {}
+        _ = tokio::time::sleep_until(deadline) => return None,
+    }
+    Some(conn.await)
+}
+
+/// A service that signals when the connection's first request head has arrived.
+struct FirstRequest<S> {
+    inner: S,
+    seen: Arc<Notify>,
+}
+
+impl<S, R> Service<R> for FirstRequest<S>
+where
+    S: Service<R>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn call(&self, req: R) -> S::Future {
+        // notify_one stores a permit, so the signal is not lost if nobody waits yet.
+        self.seen.notify_one();
+        self.inner.call(req)
     }
 }

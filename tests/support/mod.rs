@@ -1,6 +1,16 @@
 //! Small helpers shared by the integration tests: a one-shot HTTP/1.1 client over a fresh
-//! connection, Basic-auth header values, and JSON access to replies.
+//! connection, Basic-auth header values, and JSON access to replies. The submodules hold the
+//! proxy-test machinery: a test upstream ([`upstream`]), the shim in-process or as a
+//! subprocess ([`shim`]), an h1/h2 plain/TLS client ([`client`]), raw HTTP/1.1 ([`raw`]),
+//! generated and hashed bodies ([`bodies`]) and a test CA ([`tls`]).
 #![allow(dead_code)]
+
+pub mod bodies;
+pub mod client;
+pub mod raw;
+pub mod shim;
+pub mod tls;
+pub mod upstream;
 
 use base64::Engine;
 use bytes::Bytes;
