@@ -76,7 +76,14 @@ pub async fn send(
 
 /// `GET path` with Basic auth.
 pub async fn get(addr: SocketAddr, path: &str, auth: &str) -> Reply {
-    send(addr, Method::GET, path, &[("authorization", auth)], Bytes::new()).await
+    send(
+        addr,
+        Method::GET,
+        path,
+        &[("authorization", auth)],
+        Bytes::new(),
+    )
+    .await
 }
 
 /// `POST path` with a JSON body and Basic auth.
@@ -86,7 +93,10 @@ pub async fn post_json(addr: SocketAddr, path: &str, auth: &str, body: &Value) -
         addr,
         Method::POST,
         path,
-        &[("authorization", auth), ("content-type", "application/json")],
+        &[
+            ("authorization", auth),
+            ("content-type", "application/json"),
+        ],
         bytes,
     )
     .await
