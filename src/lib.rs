@@ -8,12 +8,17 @@
 //! - [`shim`]: the old ↔ new translation (pure) and the look-ups/polling around it.
 //! - [`upstream`]: the pooled HTTPS client towards the cluster.
 //! - [`error`]: the cluster's error shape and blame.
+//! - [`audit`]: the audit trail of deprecated calls, and the per-caller report over it.
+//! - [`metrics`], [`admin`]: Prometheus metrics and the admin port (health, readiness, usage).
 //! - [`sim`]: a simulated cluster for tests and the demo.
 
+pub mod admin;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod metrics;
 pub mod proxy;
 pub mod reload;
 pub mod server;

@@ -1,0 +1,271 @@
+//! The migration audit trail: one JSON line per call of the deprecated route, written and
+//! flushed before the reply leaves, so an operator can find every tool still using it.
+//!
+//! - [`record`]: what a line holds, and the helpers that fill it without secrets.
+//! - [`AuditLog`] (here): the append-only writer, reopened for logrotate, with the failure policy.
+//! - [`report`]: aggregation per caller, for `deprecation-shim report` and `/deprecations`.
+//!
+//! A line is written by one `write_all` of the whole line under a mutex, on a file opened with
+//! `O_APPEND`, so lines never interleave, also with another process appending to the same file.
+
+pub mod record;
+pub mod report;
+
+pub use record::{basic_auth_user, request_id, AuditRecord, ModuleChange, Outcome};
+
+use crate::config::{self, AuditFailure};
+use crate::metrics::Metrics;
+use report::Summary;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// The tracing target of audit problems.
+pub const TARGET: &str = "audit";
+
+/// Why a record was not written. `Display` says what failed; the cause is in `source()`.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("cannot open audit log {}", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot write audit log {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot encode audit record")]
+    Encode(#[source] serde_json::Error),
+    #[error("audit writer task did not finish")]
+    Task(#[source] tokio::task::JoinError),
+}
+
+/// Where lines go.
+enum Out {
+    Disabled,
+    Stdout,
+    File { path: PathBuf, file: File },
+}
+
+struct Inner {
+    out: Out,
+    fsync: bool,
+    policy: AuditFailure,
+    /// A previous write failed part-way: the next line starts with '\n' so the partial line
+    /// stays one corrupt line and does not swallow a good one.
+    torn: bool,
+}
+
+/// The audit log of the process. Cheap to share (`Arc`); [`write`](Self::write) is safe to call
+/// from many tasks at once.
+pub struct AuditLog {
+    inner: Arc<Mutex<Inner>>,
+    metrics: Arc<Metrics>,
+    summary: Mutex<Summary>,
+}
+
+impl AuditLog {
+    /// Opens the log described by the configuration: no path → disabled (records still feed
+    /// the live summary), `-` → standard output, else a file opened for appending (created
+    /// when missing).
+    pub fn open(cfg: &config::Audit, metrics: Arc<Metrics>) -> Result<AuditLog, AuditError> {
+        let inner = Inner {
+            out: open_out(cfg.path.as_deref())?,
+            fsync: cfg.fsync,
+            policy: cfg.on_write_failure,
+            torn: false,
+        };
+        Ok(AuditLog {
+            inner: Arc::new(Mutex::new(inner)),
+            metrics,
+            summary: Mutex::new(Summary::live()),
+        })
+    }
+
+    /// A disabled log (tests, and configurations without `[audit] path`).
+    pub fn disabled(metrics: Arc<Metrics>) -> AuditLog {
+        let inner = Inner {
+            out: Out::Disabled,
+            fsync: false,
+            policy: AuditFailure::Continue,
+            torn: false,
+        };
+        AuditLog {
+            inner: Arc::new(Mutex::new(inner)),
+            metrics,
+            summary: Mutex::new(Summary::live()),
+        }
+    }
+
+    /// Writes one record as one line and returns once it is in the file (and on disk, with
+    /// `fsync`). On failure the error is logged at ERROR on the `audit` target and counted;
+    /// the caller then applies [`must_fail`](Self::must_fail).
+    pub async fn write(&self, rec: &AuditRecord) -> Result<(), AuditError> {
+        lock(&self.summary).record(rec);
+        let result = self.write_line(rec).await;
+        match &result {
+            Ok(()) => self.metrics.audit_written(),
+            Err(e) => {
+                self.metrics.audit_write_failed();
+                tracing::error!(
+                    target: TARGET,
+                    error = %e,
+                    cause = %e.source_text(),
+                    request_id = %rec.request_id,
+                    bdb_uid = ?rec.bdb_uid,
+                    status = rec.status,
+                    "AUDIT RECORD NOT WRITTEN: a deprecated call is missing from the audit trail"
+                );
+            }
+        }
+        result
+    }
+
+    async fn write_line(&self, rec: &AuditRecord) -> Result<(), AuditError> {
+        if matches!(lock(&self.inner).out, Out::Disabled) {
+            return Ok(());
+        }
+        let line = rec.to_line().map_err(AuditError::Encode)?;
+        let inner = self.inner.clone();
+        // File I/O blocks (fsync for milliseconds): keep it off the async workers.
+        tokio::task::spawn_blocking(move || lock(&inner).append(&line))
+            .await
+            .map_err(AuditError::Task)?
+    }
+
+    /// Whether a failed write must fail the request (503 `audit_unavailable`) rather than let
+    /// the reply go out unaudited.
+    pub fn must_fail(&self) -> bool {
+        lock(&self.inner).policy == AuditFailure::Fail
+    }
+
+    /// Opens the configured path again (after logrotate moved the file): later records go to a
+    /// new file there. On failure the old file stays in use.
+    pub fn reopen(&self) -> Result<(), AuditError> {
+        let mut inner = lock(&self.inner);
+        if let Out::File { path, .. } = &inner.out {
+            let path = path.clone();
+            inner.out = open_out(Some(&path))?;
+            inner.torn = false;
+            tracing::info!(target: TARGET, path = %path.display(), "audit log reopened");
+        }
+        Ok(())
+    }
+
+    /// Applies a new `[audit]` section (config reload): path, fsync and failure policy. On
+    /// failure nothing changes.
+    pub fn reconfigure(&self, cfg: &config::Audit) -> Result<(), AuditError> {
+        let out = open_out(cfg.path.as_deref())?;
+        let mut inner = lock(&self.inner);
+        inner.out = out;
+        inner.fsync = cfg.fsync;
+        inner.policy = cfg.on_write_failure;
+        inner.torn = false;
+        Ok(())
+    }
+
+    /// Where records go: None when disabled, `-` for standard output.
+    pub fn path(&self) -> Option<PathBuf> {
+        match &lock(&self.inner).out {
+            Out::Disabled => None,
+            Out::Stdout => Some(PathBuf::from("-")),
+            Out::File { path, .. } => Some(path.clone()),
+        }
+    }
+
+    /// The live per-caller summary of every record passed to [`write`](Self::write) since start
+    /// (written or not), as `/deprecations` shows it.
+    pub fn summary(&self) -> report::Report {
+        lock(&self.summary).report()
+    }
+}
+
+impl Inner {
+    fn append(&mut self, line: &[u8]) -> Result<(), AuditError> {
+        let fsync = self.fsync;
+        let torn = self.torn;
+        let result = match &mut self.out {
+            Out::Disabled => return Ok(()),
+            Out::Stdout => {
+                let mut out = io::stdout().lock();
+                write_line(&mut out, line, torn).and_then(|()| out.flush())
+            }
+            Out::File { file, .. } => write_line(file, line, torn).and_then(|()| {
+                // `File` is unbuffered: the bytes are in the kernel once write_all returns.
+                if fsync {
+                    file.sync_data()
+                } else {
+                    Ok(())
+                }
+            }),
+        };
+        self.torn = result.is_err();
+        result.map_err(|source| AuditError::Write {
+            path: self.path(),
+            source,
+        })
+    }
+
+    fn path(&self) -> PathBuf {
+        match &self.out {
+            Out::File { path, .. } => path.clone(),
+            _ => PathBuf::from("-"),
+        }
+    }
+}
+
+fn write_line(w: &mut impl Write, line: &[u8], torn: bool) -> io::Result<()> {
+    if torn {
+        // One write for both, so the terminator and the line cannot be separated.
+        let mut buf = Vec::with_capacity(line.len() + 1);
+        buf.push(b'\n');
+        buf.extend_from_slice(line);
+        w.write_all(&buf)
+    } else {
+        w.write_all(line)
+    }
+}
+
+fn open_out(path: Option<&Path>) -> Result<Out, AuditError> {
+    match path {
+        None => Ok(Out::Disabled),
+        Some(p) if p.as_os_str() == "-" => Ok(Out::Stdout),
+        Some(p) => {
+            let file = OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(p)
+                .map_err(|source| AuditError::Open {
+                    path: p.to_owned(),
+                    source,
+                })?;
+            Ok(Out::File {
+                path: p.to_owned(),
+                file,
+            })
+        }
+    }
+}
+
+impl AuditError {
+    /// The cause chain below this error, for one log line.
+    pub fn source_text(&self) -> String {
+        let mut parts = Vec::new();
+        let mut cur = std::error::Error::source(self);
+        while let Some(e) = cur {
+            parts.push(e.to_string());
+            cur = e.source();
+        }
+        parts.join(": ")
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The guarded state stays valid across a panic (a File, flags, counters).
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,339 @@
+//! Prometheus metrics of the process, served on the admin port's `/metrics` in the OpenMetrics
+//! text format (prometheus-client). Hot-path methods do no allocation once a label set has been
+//! seen: their labels are small `Copy` values (route class, status code), looked up under a read
+//! lock. Labels that come from callers (user, User-Agent, error codes from the cluster) are
+//! sanitised and capped: past the cap, new values are counted under `"other"`.
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The `Content-Type` of [`Metrics::encode`]'s output.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Distinct (user, User-Agent) pairs given their own series; later ones count as "other".
+pub const MAX_CALLER_SERIES: usize = 100;
+/// Distinct translation `error_code`s given their own series (codes can come from the cluster).
+pub const MAX_ERROR_CODE_SERIES: usize = 50;
+/// Longest label value kept from caller-supplied text.
+pub const MAX_LABEL_CHARS: usize = 64;
+/// The label value that absorbs everything past a cap.
+pub const OTHER: &str = "other";
+
+/// Which kind of route a request took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RouteClass {
+    /// Streamed through untouched.
+    PassThrough,
+    /// The old module-upgrade route, translated by the shim.
+    Deprecated,
+}
+
+impl RouteClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RouteClass::PassThrough => "pass_through",
+            RouteClass::Deprecated => "deprecated",
+        }
+    }
+}
+
+impl EncodeLabelValue for RouteClass {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RequestLabels {
+    route_class: RouteClass,
+    status: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ClassLabels {
+    route_class: RouteClass,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct CallerLabels {
+    user: String,
+    user_agent: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct OutcomeLabels {
+    error_code: String,
+}
+
+type HistogramFamily = Family<ClassLabels, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    // 5 ms … ~82 s: look-ups are milliseconds, a waited-for upgrade can take minutes.
+    Histogram::new(exponential_buckets(0.005, 2.0, 15))
+}
+
+/// Every metric of the process, in one registry.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    upstream_latency: HistogramFamily,
+    deprecated_calls: Family<CallerLabels, Counter>,
+    translation_outcomes: Family<OutcomeLabels, Counter>,
+    in_flight: Gauge,
+    audit_write_failures: Counter,
+    audit_records: Counter,
+    callers_seen: Mutex<HashSet<CallerLabels>>,
+    codes_seen: Mutex<HashSet<String>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("deprecation_shim");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "requests",
+            "Downstream requests answered, by route class and status",
+            requests.clone(),
+        );
+        let upstream_latency: HistogramFamily = Family::new_with_constructor(latency_histogram);
+        registry.register_with_unit(
+            "upstream_latency",
+            "Time from sending a request upstream to its reply head",
+            prometheus_client::registry::Unit::Seconds,
+            upstream_latency.clone(),
+        );
+        let deprecated_calls = Family::<CallerLabels, Counter>::default();
+        registry.register(
+            "deprecated_calls",
+            "Calls of the deprecated route by Basic-auth user and User-Agent (capped; \"other\" past the cap)",
+            deprecated_calls.clone(),
+        );
+        let translation_outcomes = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "translation_outcomes",
+            "Translated calls by error_code (\"ok\" for success)",
+            translation_outcomes.clone(),
+        );
+        let in_flight = Gauge::default();
+        registry.register(
+            "in_flight_requests",
+            "Downstream requests being served",
+            in_flight.clone(),
+        );
+        let audit_write_failures = Counter::default();
+        registry.register(
+            "audit_write_failures",
+            "Audit records that could not be written",
+            audit_write_failures.clone(),
+        );
+        let audit_records = Counter::default();
+        registry.register(
+            "audit_records",
+            "Audit records written",
+            audit_records.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            upstream_latency,
+            deprecated_calls,
+            translation_outcomes,
+            in_flight,
+            audit_write_failures,
+            audit_records,
+            callers_seen: Mutex::new(HashSet::new()),
+            codes_seen: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Counts one answered request. Hot path: no allocation once the (class, status) pair exists.
+    pub fn request(&self, class: RouteClass, status: u16) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                route_class: class,
+                status,
+            })
+            .inc();
+    }
+
+    /// Records the time an upstream call took (request sent → reply head received).
+    pub fn upstream_latency(&self, class: RouteClass, elapsed: Duration) {
+        self.upstream_latency
+            .get_or_create(&ClassLabels { route_class: class })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts one call of the deprecated route by its caller.
+    pub fn deprecated_call(&self, user: Option<&str>, user_agent: Option<&str>) {
+        let labels = CallerLabels {
+            user: label_value(user),
+            user_agent: label_value(user_agent),
+        };
+        let labels = {
+            let mut seen = lock(&self.callers_seen);
+            if seen.contains(&labels) || seen.len() < MAX_CALLER_SERIES {
+                seen.insert(labels.clone());
+                labels
+            } else {
+                CallerLabels {
+                    user: OTHER.into(),
+                    user_agent: OTHER.into(),
+                }
+            }
+        };
+        self.deprecated_calls.get_or_create(&labels).inc();
+    }
+
+    /// Counts how a translation ended: `None` is success ("ok").
+    pub fn translation_outcome(&self, error_code: Option<&str>) {
+        let code = match error_code {
+            None => "ok".to_owned(),
+            Some(c) => label_value(Some(c)),
+        };
+        let code = {
+            let mut seen = lock(&self.codes_seen);
+            if seen.contains(&code) || seen.len() < MAX_ERROR_CODE_SERIES {
+                seen.insert(code.clone());
+                code
+            } else {
+                OTHER.to_owned()
+            }
+        };
+        self.translation_outcomes
+            .get_or_create(&OutcomeLabels { error_code: code })
+            .inc();
+    }
+
+    /// Marks a request in flight until the guard is dropped.
+    pub fn in_flight(&self) -> InFlight {
+        self.in_flight.inc();
+        InFlight {
+            gauge: self.in_flight.clone(),
+        }
+    }
+
+    pub fn audit_write_failed(&self) {
+        self.audit_write_failures.inc();
+    }
+
+    pub fn audit_written(&self) {
+        self.audit_records.inc();
+    }
+
+    pub fn audit_write_failures(&self) -> u64 {
+        self.audit_write_failures.get()
+    }
+
+    /// The whole registry in the OpenMetrics text format (ends with `# EOF`).
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail; an encoder error would mean a bug in a label type.
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            tracing::error!(error = %e, "cannot encode metrics");
+        }
+        out
+    }
+}
+
+/// Decrements the in-flight gauge when dropped (also when the request future is cancelled).
+#[derive(Debug)]
+pub struct InFlight {
+    gauge: Gauge,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.gauge.dec();
+    }
+}
+
+/// A label value from caller text: prometheus-client writes label values verbatim, so `"`, `\`,
+/// control and non-ASCII characters are replaced by `_` (they would break the exposition or
+/// inject series), and the value is cut at [`MAX_LABEL_CHARS`]. Absent or empty → `"none"`.
+fn label_value(raw: Option<&str>) -> String {
+    let clean: String = raw
+        .unwrap_or("")
+        .chars()
+        .take(MAX_LABEL_CHARS)
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if clean.trim().is_empty() {
+        "none".into()
+    } else {
+        clean
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding one of these sets leaves it consistent (insert is all or nothing).
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_cannot_break_the_exposition() {
+        assert_eq!(label_value(Some("a\"b\\c\nd")), "a_b_c_d");
+        assert_eq!(label_value(None), "none");
+        assert_eq!(label_value(Some("  ")), "none");
+        assert_eq!(label_value(Some(&"x".repeat(500))).len(), MAX_LABEL_CHARS);
+        let m = Metrics::new();
+        m.deprecated_call(Some("u"), Some("evil\"} 1\nfake_metric 9"));
+        let text = m.encode();
+        assert!(!text.contains("\nfake_metric"), "{text}");
+    }
+
+    #[test]
+    fn caller_series_are_capped() {
+        let m = Metrics::new();
+        for i in 0..(MAX_CALLER_SERIES + 20) {
+            m.deprecated_call(Some(&format!("user{i}")), Some("ua"));
+        }
+        m.deprecated_call(Some("user0"), Some("ua"));
+        let text = m.encode();
+        let series = text
+            .lines()
+            .filter(|l| l.starts_with("deprecation_shim_deprecated_calls_total{"))
+            .count();
+        assert_eq!(series, MAX_CALLER_SERIES + 1, "{text}");
+        assert!(text.contains(
+            "deprecation_shim_deprecated_calls_total{user=\"other\",user_agent=\"other\"} 20"
+        ));
+        assert!(text.contains(
+            "deprecation_shim_deprecated_calls_total{user=\"user0\",user_agent=\"ua\"} 2"
+        ));
+    }
+
+    #[test]
+    fn in_flight_guard_decrements_on_drop() {
+        let m = Metrics::new();
+        let a = m.in_flight();
+        let b = m.in_flight();
+        assert_eq!(m.in_flight.get(), 2);
+        drop(a);
+        drop(b);
+        assert_eq!(m.in_flight.get(), 0);
+    }
+}
