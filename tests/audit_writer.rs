@@ -180,11 +180,18 @@ async fn write_failure_is_an_error_counted_and_logged_loudly() {
     let metrics = Arc::new(Metrics::new());
     let log = AuditLog::open(&config(&full, AuditFailure::Fail), metrics.clone()).unwrap();
     assert!(log.must_fail());
+    assert!(!log.last_write_failed());
     let err = log.write(&record("lost-1")).await.unwrap_err();
     assert!(matches!(err, AuditError::Write { .. }), "{err:?}");
     assert!(err.to_string().contains("/dev/full"), "{err}");
     assert!(log.write(&record("lost-2")).await.is_err());
     assert_eq!(metrics.audit_write_failures(), 2);
+    assert!(log.last_write_failed());
+    let refusal = deprecation_shim::audit::unavailable();
+    assert_eq!(
+        (refusal.status.as_u16(), refusal.error_code.as_str()),
+        (503, "audit_unavailable")
+    );
     assert!(metrics
         .encode()
         .contains("deprecation_shim_audit_write_failures_total 2"));
@@ -246,6 +253,7 @@ async fn reconfigure_switches_file_and_policy() {
         .unwrap();
     assert!(!log.must_fail());
     log.write(&record("two")).await.unwrap();
+    assert!(!log.last_write_failed());
     assert_eq!(lines(&a).len(), 1);
     assert_eq!(lines(&b)[0].request_id, "two");
     // A bad new path changes nothing.

@@ -14,11 +14,14 @@ pub mod report;
 pub use record::{basic_auth_user, request_id, AuditRecord, ModuleChange, Outcome};
 
 use crate::config::{self, AuditFailure};
+use crate::error::{ApiError, Blame};
 use crate::metrics::Metrics;
+use http::StatusCode;
 use report::Summary;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The tracing target of audit problems.
@@ -45,6 +48,17 @@ pub enum AuditError {
     Task(#[source] tokio::task::JoinError),
 }
 
+/// The reply when a call is refused because its audit record cannot be written
+/// (`audit.on_write_failure = "fail"`): 503 `audit_unavailable`, blamed on the shim.
+pub fn unavailable() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "audit_unavailable",
+        "the audit record of this call cannot be written, so the call is refused; retry later",
+    )
+    .blamed_on(Blame::Shim)
+}
+
 /// Where lines go.
 enum Out {
     Disabled,
@@ -67,6 +81,7 @@ pub struct AuditLog {
     inner: Arc<Mutex<Inner>>,
     metrics: Arc<Metrics>,
     summary: Mutex<Summary>,
+    last_failed: AtomicBool,
 }
 
 impl AuditLog {
@@ -84,6 +99,7 @@ impl AuditLog {
             inner: Arc::new(Mutex::new(inner)),
             metrics,
             summary: Mutex::new(Summary::live()),
+            last_failed: AtomicBool::new(false),
         })
     }
 
@@ -99,6 +115,7 @@ impl AuditLog {
             inner: Arc::new(Mutex::new(inner)),
             metrics,
             summary: Mutex::new(Summary::live()),
+            last_failed: AtomicBool::new(false),
         }
     }
 
@@ -108,6 +125,7 @@ impl AuditLog {
     pub async fn write(&self, rec: &AuditRecord) -> Result<(), AuditError> {
         lock(&self.summary).record(rec);
         let result = self.write_line(rec).await;
+        self.last_failed.store(result.is_err(), Ordering::Relaxed);
         match &result {
             Ok(()) => self.metrics.audit_written(),
             Err(e) => {
@@ -142,6 +160,14 @@ impl AuditLog {
     /// the reply go out unaudited.
     pub fn must_fail(&self) -> bool {
         lock(&self.inner).policy == AuditFailure::Fail
+    }
+
+    /// Whether the most recent write failed. With `on_write_failure = "fail"` the proxy checks
+    /// this *before* sending the upgrade upstream, so a call that could not be audited is
+    /// refused before it changes anything (its refusal is still written, which clears the
+    /// flag once the disk recovers).
+    pub fn last_write_failed(&self) -> bool {
+        self.last_failed.load(Ordering::Relaxed)
     }
 
     /// Opens the configured path again (after logrotate moved the file): later records go to a
@@ -182,6 +208,30 @@ impl AuditLog {
     /// (written or not), as `/deprecations` shows it.
     pub fn summary(&self) -> report::Report {
         lock(&self.summary).report()
+    }
+}
+
+/// Reopens the log on SIGHUP and SIGUSR1 (what logrotate's `postrotate` sends) until
+/// `shutdown` resolves. A failed reopen is logged and the old file stays in use. The config
+/// reload on SIGHUP may also call [`AuditLog::reconfigure`]; both end at the configured path.
+#[cfg(unix)]
+pub async fn reopen_on_signals(
+    log: Arc<AuditLog>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut usr1 = signal(SignalKind::user_defined1())?;
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = hup.recv() => {}
+            _ = usr1.recv() => {}
+            _ = &mut shutdown => return Ok(()),
+        }
+        if let Err(e) = log.reopen() {
+            tracing::error!(target: TARGET, error = %e, cause = %e.source_text(), "audit log NOT reopened: still writing to the old file");
+        }
     }
 }
 
