@@ -26,6 +26,8 @@ pub enum Command {
     Simulate(crate::sim::SimulateArgs),
     /// Start a simulated cluster and the shim in front of it, and print commands to try.
     Demo(crate::demo::DemoArgs),
+    /// Who still calls the deprecated route: one row per caller from audit logs (.gz too).
+    Report(crate::audit::report::ReportArgs),
 }
 
 /// Flags of the proxy; each overrides the same key of the file.
@@ -136,6 +138,7 @@ pub fn main(cli: Cli) -> Result<(), String> {
             crate::telemetry::init(crate::config::LogFormat::Text);
             runtime(0)?.block_on(crate::sim::run_simulate(args, crate::shutdown_signal()))
         }
+        Some(Command::Report(args)) => crate::audit::report::report_main(args),
         Some(Command::Demo(args)) => {
             crate::telemetry::init(crate::config::LogFormat::Text);
             runtime(0)?.block_on(crate::demo::run(args, crate::shutdown_signal()))

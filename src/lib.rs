@@ -103,24 +103,56 @@ pub async fn serve_from_config(
         None => None,
     };
     let address = cfg.listen.address;
+    let admin_address = cfg.admin_listen;
     let app = App::new(cfg).map_err(|e| e.to_string())?;
     let listener = server::bind(address).map_err(|e| format!("cannot listen on {address}: {e}"))?;
+    let admin_listener = match admin_address {
+        Some(a) => {
+            Some(server::bind(a).map_err(|e| format!("cannot listen on {a} (admin.listen): {e}"))?)
+        }
+        None => None,
+    };
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(address = %bound, tls = tls.is_some(), upstream = %app.config.upstream.url, "deprecation-shim listening");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
+    let stopped = |mut rx: tokio::sync::watch::Receiver<()>| async move {
+        let _ = rx.changed().await;
+    };
+    let mut background = Vec::new();
+    if let Some(l) = admin_listener {
+        tracing::info!(address = %l.local_addr().map_err(|e| e.to_string())?, "admin endpoints listening");
+        let state = app.admin.clone();
+        let stop = stopped(stop_rx.clone());
+        background.push(tokio::spawn(async move {
+            if let Err(e) = admin::serve(l, state, stop).await {
+                tracing::error!(error = %e, "admin listener failed");
+            }
+        }));
+    }
+    #[cfg(unix)]
+    {
+        let audit = app.audit.clone();
+        let stop = stopped(stop_rx.clone());
+        background.push(tokio::spawn(async move {
+            if let Err(e) = audit::reopen_on_signals(audit, stop).await {
+                tracing::warn!(error = %e, "cannot listen for SIGHUP/SIGUSR1: audit log reopen disabled");
+            }
+        }));
+    }
     let live = Arc::new(reload::Live {
         app: arc_swap::ArcSwap::from_pointee(app),
         cert,
         args: args.config.is_some().then_some(args),
     });
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
-    let mut reload_stop = stop_rx.clone();
-    let reloader = tokio::spawn(reload::on_sighup(live.clone(), async move {
-        let _ = reload_stop.changed().await;
-    }));
+    background.push(tokio::spawn(reload::on_sighup(
+        live.clone(),
+        stopped(stop_rx.clone()),
+    )));
     let served = run_live(live, listener, tls, shutdown).await;
     let _ = stop_tx.send(());
-    let _ = reloader.await;
-    drop(stop_rx);
+    for task in background {
+        let _ = task.await;
+    }
     served.map_err(|e| e.to_string())?;
     tracing::info!("stopped");
     Ok(())

@@ -44,7 +44,7 @@ impl Live {
             cert.reload(&files.cert, &files.key)
                 .map_err(|e| e.to_string())?;
         }
-        let app = App::new(cfg).map_err(|e| e.to_string())?;
+        let app = App::reloaded(cfg, &old).map_err(|e| e.to_string())?;
         crate::warn_if_insecure(&app.config);
         self.app.store(Arc::new(app));
         Ok(())

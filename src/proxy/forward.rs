@@ -4,10 +4,12 @@
 use super::headers::{self, Hop};
 use super::{App, RespBody};
 use crate::error::ApiError;
+use crate::metrics::RouteClass;
 use crate::server::ConnInfo;
 use http::{header, HeaderValue, Request, Response, Version};
 use http_body_util::Either;
 use hyper::body::Incoming;
+use std::time::Instant;
 
 /// Forwards `req` upstream unchanged but for hop-by-hop and forwarding headers.
 pub async fn pass_through(
@@ -46,7 +48,11 @@ pub async fn pass_through(
     // The upstream protocol is negotiated per connection (ALPN), not inherited from downstream.
     parts.version = Version::HTTP_11;
     let upstream_req = Request::from_parts(parts, Either::Left(body));
+    let sent = Instant::now();
     let resp = app.upstream.send(upstream_req).await?;
+    app.metrics
+        .upstream_latency(RouteClass::PassThrough, sent.elapsed());
+    app.admin.mark_upstream_ok();
     let (mut parts, body) = resp.into_parts();
     headers::strip_hop_by_hop(&mut parts.headers);
     Ok(Response::from_parts(parts, Either::Left(body)))

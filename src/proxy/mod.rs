@@ -6,8 +6,11 @@ pub mod access;
 pub mod forward;
 pub mod headers;
 
+use crate::admin::AdminState;
+use crate::audit::AuditLog;
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::metrics::{Metrics, RouteClass};
 use crate::server::ConnInfo;
 use crate::shim::endpoint;
 use crate::shim::route::{self, Route};
@@ -23,16 +26,59 @@ use std::time::Instant;
 /// A reply body before access logging: the cluster's stream, or one the shim built.
 pub type RespBody = Either<Incoming, Full<Bytes>>;
 
-/// Everything a request needs, built once from a validated [`Config`].
+/// Everything a request needs, built once from a validated [`Config`]. A reload builds a new
+/// one; the metrics, the audit log and the admin state are shared across reloads.
 pub struct App {
     pub config: Config,
     pub upstream: Upstream,
     pub forwarding: headers::ForwardingRules,
     pub preserve_host: bool,
+    pub metrics: Arc<Metrics>,
+    pub audit: Arc<AuditLog>,
+    pub admin: Arc<AdminState>,
+}
+
+/// Why an [`App`] could not be built from a valid configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+    #[error("audit.path: {0}")]
+    Audit(#[from] crate::audit::AuditError),
 }
 
 impl App {
-    pub fn new(config: Config) -> Result<App, crate::tls::TlsError> {
+    /// A first App: fresh metrics, the audit log opened from `config`.
+    pub fn new(config: Config) -> Result<App, AppError> {
+        let metrics = Arc::new(Metrics::new());
+        let audit = Arc::new(AuditLog::open(&config.audit, metrics.clone())?);
+        let admin = Arc::new(AdminState::new(
+            metrics.clone(),
+            audit.clone(),
+            crate::admin::DEFAULT_READY_WINDOW,
+        ));
+        App::build(config, metrics, audit, admin)
+    }
+
+    /// The App after a reload: same metrics, audit log (re-pointed to `config`'s `[audit]`)
+    /// and admin state. The audit log is changed last, so a failure before leaves all as it was.
+    pub fn reloaded(config: Config, previous: &App) -> Result<App, AppError> {
+        let app = App::build(
+            config,
+            previous.metrics.clone(),
+            previous.audit.clone(),
+            previous.admin.clone(),
+        )?;
+        app.audit.reconfigure(&app.config.audit)?;
+        Ok(app)
+    }
+
+    fn build(
+        config: Config,
+        metrics: Arc<Metrics>,
+        audit: Arc<AuditLog>,
+        admin: Arc<AdminState>,
+    ) -> Result<App, AppError> {
         let upstream = Upstream::new(&config.upstream)?;
         let f = config.forwarding;
         Ok(App {
@@ -44,6 +90,9 @@ impl App {
             preserve_host: f.preserve_host,
             upstream,
             config,
+            metrics,
+            audit,
+            admin,
         })
     }
 }
@@ -57,15 +106,26 @@ pub async fn handle(
     let started = Instant::now();
     let method = req.method().clone();
     let uri = req.uri().clone();
+    let _in_flight = app.metrics.in_flight();
     let route = route::classify(&method, uri.path(), app.config.shim.translate_sibling);
-    let resp = match route {
-        Route::PassThrough => match forward::pass_through(&app, conn, req).await {
-            Ok(resp) => resp,
-            Err(e) => error_response(&e),
-        },
-        Route::Deprecated { bdb_uid, .. } => endpoint::handle(&app, conn, req, Some(bdb_uid)).await,
-        Route::BadUid => endpoint::handle(&app, conn, req, None).await,
+    let (class, resp) = match route {
+        Route::PassThrough => {
+            let resp = match forward::pass_through(&app, conn, req).await {
+                Ok(resp) => resp,
+                Err(e) => error_response(&e),
+            };
+            (RouteClass::PassThrough, resp)
+        }
+        Route::Deprecated { bdb_uid, .. } => (
+            RouteClass::Deprecated,
+            endpoint::handle(app.clone(), conn, req, Some(bdb_uid)).await,
+        ),
+        Route::BadUid => (
+            RouteClass::Deprecated,
+            endpoint::handle(app.clone(), conn, req, None).await,
+        ),
     };
+    app.metrics.request(class, resp.status().as_u16());
     let entry = access::Entry {
         method,
         uri,

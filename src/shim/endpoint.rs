@@ -1,100 +1,146 @@
-//! The deprecated route's outer handler: runs a [`flow::Call`], turns its result into the reply
-//! (old shape or RS error), marks the reply with the deprecation headers, and emits the one
-//! deprecation warning and the one audit record of the call.
+//! The deprecated route's outer handler: runs a [`Call`], turns its result into the reply (old
+//! shape or RS error), marks the reply with the deprecation headers, and emits the call's one
+//! deprecation warning and one audit record — written before the reply leaves.
 
 use super::flow::{Call, Trace};
+use crate::audit::{self, AuditRecord, ModuleChange};
 use crate::error::ApiError;
+use crate::metrics::RouteClass;
 use crate::proxy::{error_response, App, RespBody};
 use crate::server::ConnInfo;
 use bytes::Bytes;
-use http::{HeaderMap, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
 
 /// The tracing target of the per-call deprecation warning.
 pub const TARGET: &str = "deprecation";
 
-/// Who called, as far as the request says (never the password).
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub request_id: String,
-    pub user: Option<String>,
-    pub user_agent: Option<String>,
+/// The route template recorded in audit records.
+pub const ROUTE: &str = "/v1/modules/upgrade/bdb/{uid}";
+
+/// Handles `POST /v1/modules/upgrade/bdb/{bdb_uid}` (or the opted-in sibling); `None` is a uid
+/// that is not a decimal integer.
+///
+/// The work runs in its own task: a client that hangs up must not cancel an upgrade half-way
+/// (the POST is never retried) nor lose the call's audit record.
+pub async fn handle(
+    app: Arc<App>,
+    conn: ConnInfo,
+    req: Request<Incoming>,
+    bdb_uid: Option<u64>,
+) -> Response<RespBody> {
+    let task = tokio::spawn(handle_detached(app.clone(), conn, req, bdb_uid));
+    match task.await {
+        Ok(resp) => resp,
+        Err(e) => error_response(&ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            format!("the deprecated-route handler failed: {e}"),
+        )),
+    }
 }
 
-/// Handles `POST /v1/modules/upgrade/bdb/{bdb_uid}` (or the opted-in sibling).
-pub async fn handle(
-    app: &App,
+async fn handle_detached(
+    app: Arc<App>,
     conn: ConnInfo,
     req: Request<Incoming>,
     bdb_uid: Option<u64>,
 ) -> Response<RespBody> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
-    let caller = caller(&parts.headers);
+    let request_id = audit::request_id(&parts.headers);
+    let mut record = AuditRecord::begin(
+        SystemTime::now(),
+        &request_id,
+        conn.peer.ip(),
+        &parts.method,
+        ROUTE,
+        &parts.headers,
+        app.config.audit.trust_forwarded_for,
+    );
+    record.bdb_uid = bdb_uid;
+    app.metrics
+        .deprecated_call(record.user.as_deref(), record.user_agent.as_deref());
+
     let mut call = Call {
-        app,
+        app: &app,
         bdb_uid: bdb_uid.unwrap_or(0),
         authorization: parts.headers.get(http::header::AUTHORIZATION).cloned(),
         trace: Trace::default(),
     };
-    let result = match bdb_uid {
-        Some(_) => call.run(&parts.headers, body).await,
-        None => Err(ApiError::not_found(
-            "bdb_not_found",
-            format!(
-                "database uid in {} is not a decimal integer",
-                parts.uri.path()
-            ),
-        )),
-    };
-    let (mut resp, error) = match result {
-        Ok(value) => {
-            let body = Bytes::from(serde_json::to_vec(&value).unwrap_or_default());
-            (
-                crate::error::json_response::<Full<Bytes>>(StatusCode::OK, body).map(Either::Right),
-                None,
-            )
+    let result = if app.audit.must_fail() && app.audit.last_write_failed() {
+        // Refuse before anything changes on the cluster: this call could not be audited.
+        Err(audit::unavailable())
+    } else {
+        match bdb_uid {
+            Some(_) => call.run(&parts.headers, body).await,
+            None => Err(ApiError::not_found(
+                "bdb_not_found",
+                format!(
+                    "database uid in {} is not a decimal integer",
+                    parts.uri.path()
+                ),
+            )),
         }
-        Err(e) => (error_response(&e), Some(e)),
+    };
+    let trace = call.trace;
+
+    let mut error = result.as_ref().err().cloned();
+    record.modules = trace.modules.iter().map(module_change).collect();
+    record.action_uid.clone_from(&trace.action_uid);
+    finish(&mut record, error.as_ref(), started);
+    if app.audit.write(&record).await.is_err() && app.audit.must_fail() {
+        error = Some(audit::unavailable());
+        finish(&mut record, error.as_ref(), started);
+    }
+    app.metrics
+        .translation_outcome(error.as_ref().map(|e| e.error_code.as_str()));
+    app.metrics
+        .upstream_latency(RouteClass::Deprecated, trace.upstream_time);
+    log_call(&record, conn, &trace, started);
+
+    let mut resp = match (error, result) {
+        (Some(e), _) => error_response(&e),
+        (None, Ok(value)) => {
+            let body = Bytes::from(serde_json::to_vec(&value).unwrap_or_default());
+            crate::error::json_response::<Full<Bytes>>(StatusCode::OK, body).map(Either::Right)
+        }
+        (None, Err(e)) => error_response(&e),
     };
     app.config.shim.headers.apply(resp.headers_mut(), bdb_uid);
-    if let Ok(v) = http::HeaderValue::from_str(&caller.request_id) {
-        resp.headers_mut().insert("x-request-id", v);
+    if let Ok(v) = http::HeaderValue::from_str(&request_id) {
+        resp.headers_mut()
+            .insert(audit::record::REQUEST_ID_HEADER, v);
     }
-    log_call(
-        &caller,
-        conn,
-        bdb_uid,
-        &call.trace,
-        resp.status(),
-        error.as_ref(),
-        started,
-    );
     resp
 }
 
-pub fn caller(headers: &HeaderMap) -> Caller {
-    Caller {
-        request_id: request_id(headers),
-        user: basic_auth_user(headers),
-        user_agent: headers
-            .get(http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
+fn finish(record: &mut AuditRecord, error: Option<&ApiError>, started: Instant) {
+    match error {
+        None => record.finish(StatusCode::OK, None, None, started.elapsed()),
+        Some(e) => record.finish(
+            e.status,
+            Some(&e.error_code),
+            Some(e.blame),
+            started.elapsed(),
+        ),
     }
 }
 
-fn log_call(
-    caller: &Caller,
-    conn: ConnInfo,
-    bdb_uid: Option<u64>,
-    trace: &Trace,
-    status: StatusCode,
-    error: Option<&ApiError>,
-    started: Instant,
-) {
+fn module_change(m: &super::translate::PlannedModule) -> ModuleChange {
+    ModuleChange {
+        from_module_id: Some(m.current_module_id.clone()),
+        from_module_name: Some(m.current_module_name.clone()),
+        from_version: Some(m.from_version.clone()),
+        to_module_id: m.new_module_id.clone(),
+        to_version: m.to_version.clone(),
+    }
+}
+
+fn log_call(record: &AuditRecord, conn: ConnInfo, trace: &Trace, started: Instant) {
     let modules: Vec<String> = trace
         .modules
         .iter()
@@ -111,45 +157,20 @@ fn log_call(
     let elapsed = started.elapsed();
     tracing::warn!(
         target: TARGET,
-        request_id = %caller.request_id,
+        request_id = %record.request_id,
         client = %conn.peer,
-        user = caller.user.as_deref().unwrap_or("-"),
-        user_agent = caller.user_agent.as_deref().unwrap_or("-"),
-        bdb = bdb_uid,
+        user = record.user.as_deref().unwrap_or("-"),
+        user_agent = record.user_agent.as_deref().unwrap_or("-"),
+        bdb = record.bdb_uid,
         modules = %modules.join(", "),
-        action_uid = trace.action_uid.as_deref().unwrap_or("-"),
-        status = status.as_u16(),
-        error_code = error.map(|e| e.error_code.as_str()).unwrap_or("-"),
+        action_uid = record.action_uid.as_deref().unwrap_or("-"),
+        status = record.status,
+        error_code = record.error_code.as_deref().unwrap_or("-"),
         duration_ms = elapsed.as_secs_f64() * 1000.0,
         shim_ms = elapsed.saturating_sub(trace.upstream_time).as_secs_f64() * 1000.0,
         "deprecated route POST /v1/modules/upgrade/bdb/{{uid}} called; migrate this caller to POST /v1/bdbs/{{uid}}/upgrade"
     );
     for w in &trace.warnings {
-        tracing::warn!(target: TARGET, request_id = %caller.request_id, "{w}");
+        tracing::warn!(target: TARGET, request_id = %record.request_id, "{w}");
     }
-}
-
-/// Reuses a sane incoming `X-Request-Id`, else makes one.
-fn request_id(headers: &HeaderMap) -> String {
-    headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|s| !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic()))
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
-}
-
-/// The user name of `Authorization: Basic`, never the password.
-fn basic_auth_user(headers: &HeaderMap) -> Option<String> {
-    use base64::Engine;
-    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, encoded) = value.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (user, _password) = text.split_once(':')?;
-    Some(user.to_owned())
 }
