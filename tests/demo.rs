@@ -83,5 +83,14 @@ fn demo_prints_a_legacy_curl_command_that_upgrades_only_the_named_module() {
         .find(|m| m["module_name"] == "search")
         .expect("search still enabled");
     assert_eq!(search["semantic_version"], "2.8.4");
+
+    // The third printed command: the audit report names the caller.
+    let report = lines
+        .iter()
+        .find(|l| l.contains(" report "))
+        .expect("report command");
+    let table = shell(report);
+    assert!(table.contains("admin@example.com"), "{table}");
+    assert!(table.contains("curl/"), "{table}");
     let _ = std::fs::remove_dir_all(&dir);
 }
