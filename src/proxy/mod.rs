@@ -63,8 +63,11 @@ pub async fn handle(
             Ok(resp) => resp,
             Err(e) => error_response(&e),
         },
-        Route::Deprecated { bdb_uid, .. } => endpoint::handle(&app, conn, req, Some(bdb_uid)).await,
-        Route::BadUid => endpoint::handle(&app, conn, req, None).await,
+        // The sibling is translated on request but is not deprecated (API.md §2): never marked.
+        Route::Deprecated { bdb_uid, sibling } => {
+            endpoint::handle(&app, conn, req, Some(bdb_uid), !sibling).await
+        }
+        Route::BadUid { sibling } => endpoint::handle(&app, conn, req, None, !sibling).await,
     };
     let entry = access::Entry {
         method,

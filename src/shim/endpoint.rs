@@ -23,12 +23,14 @@ pub struct Caller {
     pub user_agent: Option<String>,
 }
 
-/// Handles `POST /v1/modules/upgrade/bdb/{bdb_uid}` (or the opted-in sibling).
+/// Handles `POST /v1/modules/upgrade/bdb/{bdb_uid}` (or the opted-in sibling). `deprecated`:
+/// mark the reply with the deprecation headers (the old route, not the sibling).
 pub async fn handle(
     app: &App,
     conn: ConnInfo,
     req: Request<Incoming>,
     bdb_uid: Option<u64>,
+    deprecated: bool,
 ) -> Response<RespBody> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
@@ -59,7 +61,9 @@ pub async fn handle(
         }
         Err(e) => (error_response(&e), Some(e)),
     };
-    app.config.shim.headers.apply(resp.headers_mut(), bdb_uid);
+    if deprecated {
+        app.config.shim.headers.apply(resp.headers_mut(), bdb_uid);
+    }
     if let Ok(v) = http::HeaderValue::from_str(&caller.request_id) {
         resp.headers_mut().insert("x-request-id", v);
     }
