@@ -20,7 +20,6 @@
 //!   module (`module_name`): 7.4 answers 400 `missing_module`; the shim falls through to the
 //!   name and upgrades (its documented resolution decision, `src/shim/translate.rs`). Test
 //!   `stale_current_module_uid_with_name` pins both answers.
-//!
 //! - Order of refusals: 7.4 checks credentials and permission before it reads the body; the
 //!   shim parses the body first (it learns about credentials only from the cluster). A malformed
 //!   body with wrong credentials is 401 on 7.4 and 400 through the shim; with a read-only role
