@@ -15,6 +15,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use support::{basic, get, send, Reply};
 
+/// (path, auth, body, expected status, expected error_code)
+type Case<'a> = (&'a str, &'a str, Vec<u8>, u16, Option<&'a str>);
+
 const WRONG_PASSWORD: &str = "Wr0ng-pa55word-for-audit-test";
 
 struct Shim(Child);
@@ -75,7 +78,10 @@ async fn legacy_call(
         body.to_vec(),
     )
     .await;
-    let id = reply.header("x-request-id").expect("x-request-id").to_owned();
+    let id = reply
+        .header("x-request-id")
+        .expect("x-request-id")
+        .to_owned();
     let on_disk = std::fs::read_to_string(audit).unwrap_or_default();
     assert!(
         on_disk.contains(&format!("\"request_id\":\"{id}\"")),
@@ -123,16 +129,39 @@ async fn every_deprecated_call_is_audited_once_and_no_credential_leaks() {
     };
     let big = vec![b' '; 4096];
     let path = "/v1/modules/upgrade/bdb/1";
-    // (path, auth, body, expected status, expected error_code)
-    let cases: Vec<(&str, &str, Vec<u8>, u16, Option<&str>)> = vec![
+    let cases: Vec<Case> = vec![
         (path, &admin_auth, upgrade(REJSON_2_6_17), 200, None),
-        (path, &admin_auth, b"{not json".to_vec(), 400, Some("invalid_json")),
+        (
+            path,
+            &admin_auth,
+            b"{not json".to_vec(),
+            400,
+            Some("invalid_json"),
+        ),
         (path, &admin_auth, big, 413, Some("request_too_large")),
-        ("/v1/modules/upgrade/bdb/x1", &admin_auth, upgrade(REJSON_2_6_17), 404, Some("bdb_not_found")),
+        (
+            "/v1/modules/upgrade/bdb/x1",
+            &admin_auth,
+            upgrade(REJSON_2_6_17),
+            404,
+            Some("bdb_not_found"),
+        ),
         (path, &wrong_auth, upgrade(REJSON_2_6_17), 401, None),
         (path, &viewer_auth, upgrade(REJSON_2_6_17), 200, None),
-        (path, &admin_auth, upgrade(UNKNOWN_MODULE_UID), 400, Some("missing_module")),
-        (path, &admin_auth, upgrade(REJSON_2_4_7), 406, Some("module_downgrade_unsupported")),
+        (
+            path,
+            &admin_auth,
+            upgrade(UNKNOWN_MODULE_UID),
+            400,
+            Some("missing_module"),
+        ),
+        (
+            path,
+            &admin_auth,
+            upgrade(REJSON_2_4_7),
+            406,
+            Some("module_downgrade_unsupported"),
+        ),
     ];
     let mut seen = Vec::new();
     for (p, auth, body, status, code) in &cases {
@@ -145,7 +174,8 @@ async fn every_deprecated_call_is_audited_once_and_no_credential_leaks() {
         }
         seen.push((reply.header("x-request-id").unwrap().to_owned(), expected));
     }
-    sim.faults().fail_next_action("sim_upgrade_failed", "disk full on node 2");
+    sim.faults()
+        .fail_next_action("sim_upgrade_failed", "disk full on node 2");
     let failed = legacy_call(listen, &audit, path, &admin_auth, &upgrade(REJSON_2_6_17)).await;
     assert_eq!(failed.status, 500);
     assert_eq!(failed.json()["error_code"], "sim_upgrade_failed");
@@ -154,17 +184,38 @@ async fn every_deprecated_call_is_audited_once_and_no_credential_leaks() {
     // Pass-through calls leave no record.
     assert_eq!(get(listen, "/v1/bdbs/1", &admin_auth).await.status, 200);
     assert_eq!(get(listen, "/v1/modules", &admin_auth).await.status, 200);
-    let new_route = send(listen, Method::POST, "/v1/bdbs/2/upgrade", &[("authorization", &admin_auth)], "{}").await;
+    let new_route = send(
+        listen,
+        Method::POST,
+        "/v1/bdbs/2/upgrade",
+        &[("authorization", &admin_auth)],
+        "{}",
+    )
+    .await;
     assert!(new_route.header("deprecation").is_none());
 
     let text = std::fs::read_to_string(&audit).unwrap();
-    let records: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(records.len(), seen.len(), "one record per deprecated call:\n{text}");
+    let records: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        records.len(),
+        seen.len(),
+        "one record per deprecated call:\n{text}"
+    );
     for ((id, status), rec) in seen.iter().zip(&records) {
         assert_eq!(rec["request_id"], *id);
         assert_eq!(rec["status"], *status);
         assert_eq!(rec["user_agent"], "legacy-upgrader/1.2");
-        assert_eq!(rec["user"], if rec["status"] == 403 { DEMO_VIEWER.0 } else { DEMO_ADMIN.0 });
+        assert_eq!(
+            rec["user"],
+            if rec["status"] == 403 {
+                DEMO_VIEWER.0
+            } else {
+                DEMO_ADMIN.0
+            }
+        );
         assert_eq!(rec["route"], "/v1/modules/upgrade/bdb/{uid}");
     }
     assert_eq!(records[0]["outcome"], "ok");
@@ -203,5 +254,8 @@ async fn every_deprecated_call_is_audited_once_and_no_credential_leaks() {
         assert!(!metrics.contains(secret), "metrics leak {secret}");
         assert!(!String::from_utf8_lossy(&failed.body).contains(secret));
     }
-    assert!(logs.contains("deprecated route"), "deprecation warnings logged");
+    assert!(
+        logs.contains("deprecated route"),
+        "deprecation warnings logged"
+    );
 }

@@ -116,13 +116,14 @@ pub async fn handle(
             };
             (RouteClass::PassThrough, resp)
         }
-        Route::Deprecated { bdb_uid, .. } => (
+        // The sibling is translated on request but is not deprecated (API.md §2): never marked.
+        Route::Deprecated { bdb_uid, sibling } => (
             RouteClass::Deprecated,
-            endpoint::handle(app.clone(), conn, req, Some(bdb_uid)).await,
+            endpoint::handle(app.clone(), conn, req, Some(bdb_uid), !sibling).await,
         ),
-        Route::BadUid => (
+        Route::BadUid { sibling } => (
             RouteClass::Deprecated,
-            endpoint::handle(app.clone(), conn, req, None).await,
+            endpoint::handle(app.clone(), conn, req, None, !sibling).await,
         ),
     };
     app.metrics.request(class, resp.status().as_u16());

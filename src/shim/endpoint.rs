@@ -18,11 +18,13 @@ use std::time::{Instant, SystemTime};
 /// The tracing target of the per-call deprecation warning.
 pub const TARGET: &str = "deprecation";
 
-/// The route template recorded in audit records.
+/// The route templates recorded in audit records.
 pub const ROUTE: &str = "/v1/modules/upgrade/bdb/{uid}";
+pub const SIBLING_ROUTE: &str = "/v1/bdbs/{uid}/modules/upgrade";
 
 /// Handles `POST /v1/modules/upgrade/bdb/{bdb_uid}` (or the opted-in sibling); `None` is a uid
-/// that is not a decimal integer.
+/// that is not a decimal integer. `deprecated` is false for the sibling, which is translated
+/// and audited but, not being deprecated, gets no deprecation headers.
 ///
 /// The work runs in its own task: a client that hangs up must not cancel an upgrade half-way
 /// (the POST is never retried) nor lose the call's audit record.
@@ -31,8 +33,9 @@ pub async fn handle(
     conn: ConnInfo,
     req: Request<Incoming>,
     bdb_uid: Option<u64>,
+    deprecated: bool,
 ) -> Response<RespBody> {
-    let task = tokio::spawn(handle_detached(app.clone(), conn, req, bdb_uid));
+    let task = tokio::spawn(handle_detached(app.clone(), conn, req, bdb_uid, deprecated));
     match task.await {
         Ok(resp) => resp,
         Err(e) => error_response(&ApiError::new(
@@ -48,6 +51,7 @@ async fn handle_detached(
     conn: ConnInfo,
     req: Request<Incoming>,
     bdb_uid: Option<u64>,
+    deprecated: bool,
 ) -> Response<RespBody> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
@@ -57,7 +61,7 @@ async fn handle_detached(
         &request_id,
         conn.peer.ip(),
         &parts.method,
-        ROUTE,
+        if deprecated { ROUTE } else { SIBLING_ROUTE },
         &parts.headers,
         app.config.audit.trust_forwarded_for,
     );
@@ -110,7 +114,9 @@ async fn handle_detached(
         }
         (None, Err(e)) => error_response(&e),
     };
-    app.config.shim.headers.apply(resp.headers_mut(), bdb_uid);
+    if deprecated {
+        app.config.shim.headers.apply(resp.headers_mut(), bdb_uid);
+    }
     if let Ok(v) = http::HeaderValue::from_str(&request_id) {
         resp.headers_mut()
             .insert(audit::record::REQUEST_ID_HEADER, v);

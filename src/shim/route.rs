@@ -23,8 +23,8 @@ pub enum Route {
     /// `POST /v1/bdbs/{uid}/modules/upgrade`, which is only translated when configured to.
     Deprecated { bdb_uid: u64, sibling: bool },
     /// The route matched but `{uid}` is not a decimal integer: answer 404 `bdb_not_found` without
-    /// calling the cluster (API.md §5.1).
-    BadUid,
+    /// calling the cluster (API.md §5.1). `sibling` as in [`Route::Deprecated`].
+    BadUid { sibling: bool },
 }
 
 /// Classifies a request by method and path (`path` excludes the query string).
@@ -70,11 +70,11 @@ fn uid_route(segment: Option<&str>, sibling: bool) -> Route {
         return Route::PassThrough;
     }
     if segment.is_empty() || !segment.bytes().all(|b| b.is_ascii_digit()) {
-        return Route::BadUid;
+        return Route::BadUid { sibling };
     }
     match segment.parse::<u64>() {
         Ok(bdb_uid) => Route::Deprecated { bdb_uid, sibling },
-        Err(_) => Route::BadUid,
+        Err(_) => Route::BadUid { sibling },
     }
 }
 
@@ -125,7 +125,7 @@ mod tests {
             "/v1/modules/upgrade/bdb/",
             "/v1/modules/upgrade/bdb/1a/",
         ] {
-            assert_eq!(post(path), Route::BadUid, "{path}");
+            assert_eq!(post(path), Route::BadUid { sibling: false }, "{path}");
         }
     }
 
@@ -165,7 +165,10 @@ mod tests {
         };
         assert_eq!(on("/v1/bdbs/3/modules/upgrade"), sibling);
         assert_eq!(on("/v1/bdbs/3/modules/upgrade/"), sibling);
-        assert_eq!(on("/v1/bdbs/x/modules/upgrade"), Route::BadUid);
+        assert_eq!(
+            on("/v1/bdbs/x/modules/upgrade"),
+            Route::BadUid { sibling: true }
+        );
         assert_eq!(on("/v1/bdbs//modules/upgrade"), Route::PassThrough);
         assert_eq!(on("/v1/bdbs/3/modules/upgrade//"), Route::PassThrough);
         assert_eq!(on("/v1/bdbs/3/x/modules/upgrade"), Route::PassThrough);

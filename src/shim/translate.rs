@@ -9,7 +9,8 @@
 //!   A clue that matches nothing falls through to the next, so a stale uid still finds the module
 //!   by name; a database enables at most one module per name, so this cannot pick a stranger.
 //! - Resolution failure is 400 `missing_module` in every mode: the new body needs a
-//!   `current_module`. Two entries resolving to the same module are 400 `invalid_request`.
+//!   `current_module`. So is a current module of another name than the new module's. Two
+//!   entries resolving to the same module are 400 `invalid_request`.
 //! - A database without `redis_version` is 502 `upstream_invalid_reply`, checked first: an
 //!   unpinned call would upgrade Redis and every module (API.md §3), whatever the request says.
 //! - `current_semantic_version` from the caller is not compared: `module_list` is the truth.
@@ -150,6 +151,21 @@ impl Ctx<'_> {
         }
         let current = resolve_current(entry, &self.bdb.module_list, new)
             .ok_or_else(|| missing_module(self.unresolved_text(i, entry, new)))?;
+        // A module is only replaced by a version of itself: ReJSON named as the current module of
+        // a search upgrade matches nothing (the old route's `missing_module`), in every mode.
+        if let Some(new) = new.filter(|n| !n.module_name.eq_ignore_ascii_case(&current.module_name))
+        {
+            return Err(missing_module(format!(
+                "{}module {} is {} {}, but the entry's current module {} is {}; \
+                 a module can only be upgraded to a version of itself",
+                self.label(i),
+                new.uid,
+                new.module_name,
+                new.semantic_version,
+                current.module_id,
+                current.module_name
+            )));
+        }
         // Off skips the checks outright rather than computing failures nobody reads.
         if let Some(new) = new.filter(|_| self.mode != Prevalidate::Off) {
             let input = checks::Input {

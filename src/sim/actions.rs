@@ -158,10 +158,12 @@ fn finish(state: &mut SimState, index: usize, action_uid: &str, run: Run) {
 }
 
 /// `GET /v1/actions/{uid}`: `progress` as a string, as v1 task objects carry it on real
-/// clusters (the docs' v1 example shows `"progress": "100"`).
+/// clusters (the docs' v1 example shows `"progress": "100"`); `creation_time` too, which is what
+/// the `redis-enterprise` client crate decodes from real v1 replies (a number fails it).
 pub fn render_v1(action: &Action) -> Value {
     let mut v = render_v2(action);
     v["progress"] = json!(format!("{}", action.progress));
+    v["creation_time"] = json!(action.creation_time.to_string());
     v["node_uid"] = json!("1");
     if let Some(obj) = v.as_object_mut() {
         obj.remove("pending_ops");

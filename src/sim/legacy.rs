@@ -106,7 +106,11 @@ fn validate(state: &SimState, bdb: &Bdb, e: &LegacyEntry) -> Result<(String, Bdb
             e.new_module
         ))
     })?;
-    let current = find_current(bdb, e, &new.module_name).ok_or_else(|| {
+    // A module is only ever replaced by another version of itself, as on the new route
+    // (`upgrade::resolve_entries`): a `current_module` of another name matches nothing.
+    let current = find_current(bdb, e, &new.module_name)
+        .filter(|m| m.module_name.eq_ignore_ascii_case(&new.module_name));
+    let current = current.ok_or_else(|| {
         missing(format!(
             "No matching module is enabled on database {} for module {}",
             bdb.uid, e.new_module
@@ -180,6 +184,22 @@ mod tests {
             parse(b).expect("b")[0].module_name.as_deref(),
             Some("ReJSON")
         );
+    }
+
+    #[test]
+    fn a_module_is_never_replaced_by_another_module() {
+        use crate::sim::seed::{seed, REJSON_2_6_6, SEARCH_2_8_9};
+        use crate::sim::version::SimVersion;
+        let mut state = seed(SimVersion::V7_4);
+        let before = state.bdb(1).map(|b| b.module_list.clone());
+        for body in [
+            format!(r#"{{"current_module":"{REJSON_2_6_6}","new_module":"{SEARCH_2_8_9}"}}"#),
+            format!(r#"{{"module_name":"ReJSON","new_module":"{SEARCH_2_8_9}"}}"#),
+        ] {
+            let err = upgrade_modules(&mut state, 1, body.as_bytes()).expect_err("refused");
+            assert_eq!(err.error_code, "missing_module", "{body}");
+        }
+        assert_eq!(state.bdb(1).map(|b| b.module_list.clone()), before);
     }
 
     #[test]

@@ -7,6 +7,8 @@
 
 pub mod bodies;
 pub mod client;
+pub mod cluster;
+pub mod legacy;
 pub mod raw;
 pub mod shim;
 pub mod tls;
@@ -155,4 +157,50 @@ pub async fn post_raw(addr: SocketAddr, path: &str, auth: &str, body: &'static s
         body,
     )
     .await
+}
+
+/// A body sent in the given chunks with no declared length, so HTTP/1.1 uses
+/// `Transfer-Encoding: chunked`.
+pub struct Chunked(std::collections::VecDeque<Bytes>);
+
+impl hyper::body::Body for Chunked {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(self.0.pop_front().map(|b| Ok(hyper::body::Frame::data(b))))
+    }
+}
+
+/// `POST path` with a chunked body (no `Content-Length`) and the given headers.
+pub async fn post_chunked(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    chunks: Vec<Bytes>,
+) -> Reply {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(conn);
+    let mut req = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header("host", addr.to_string());
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req.body(Chunked(chunks.into())).expect("request");
+    let resp = sender.send_request(req).await.expect("send");
+    let (parts, body) = resp.into_parts();
+    let body = body.collect().await.expect("body").to_bytes();
+    Reply {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    }
 }

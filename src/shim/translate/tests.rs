@@ -161,6 +161,17 @@ fn stale_current_uid_falls_through_to_the_name() {
 }
 
 #[test]
+fn current_module_of_another_name_is_missing_module_in_every_mode() {
+    for mode in [Prevalidate::Enforce, Prevalidate::Warn, Prevalidate::Off] {
+        let err = refused(flat("search-2.10.5"), mode);
+        assert_eq!(err.error_code, "missing_module");
+        assert!(err.text.contains("version of itself"), "{}", err.text);
+        let by_name = json!({"module_name": "search", "new_module": JSON_NEW});
+        assert_eq!(refused(by_name, mode).error_code, "missing_module");
+    }
+}
+
+#[test]
 fn unknown_new_module_is_missing_module() {
     let err = refused(flat("nope"), Prevalidate::Enforce);
     assert_eq!(err.status, StatusCode::BAD_REQUEST);
