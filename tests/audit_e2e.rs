@@ -4,58 +4,20 @@
 
 mod support;
 
-use deprecation_shim::server;
 use deprecation_shim::sim::seed::{REJSON_2_4_7, REJSON_2_6_17, UNKNOWN_MODULE_UID};
-use deprecation_shim::sim::{SimConfig, Simulator, DEMO_ADMIN, DEMO_VIEWER};
+use deprecation_shim::sim::{SimVersion, DEMO_ADMIN, DEMO_VIEWER};
 use http::Method;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
+use support::cluster::start_sim;
+use support::shim::{free_port, spawn_shim};
 use support::{basic, get, send, Reply};
 
 /// (path, auth, body, expected status, expected error_code)
 type Case<'a> = (&'a str, &'a str, Vec<u8>, u16, Option<&'a str>);
 
 const WRONG_PASSWORD: &str = "Wr0ng-pa55word-for-audit-test";
-
-struct Shim(Child);
-
-impl Drop for Shim {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn start_sim() -> (SocketAddr, Arc<Simulator>) {
-    let listener = server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let sim = Simulator::new(SimConfig {
-        action_duration: Duration::from_millis(100),
-        ..SimConfig::default()
-    });
-    tokio::spawn(sim.clone().serve(listener, None, std::future::pending()));
-    (addr, sim)
-}
-
-fn free_port() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
-async fn wait_listening(addr: SocketAddr) {
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("nothing listening on {addr}");
-}
 
 /// One deprecated call; returns the reply after checking that its audit record is already on
 /// disk (the shim writes it before sending the reply).
@@ -92,33 +54,23 @@ async fn legacy_call(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_deprecated_call_is_audited_once_and_no_credential_leaks() {
-    let (upstream, sim) = start_sim().await;
+    let (upstream, sim) = start_sim(SimVersion::V8_0, Duration::from_millis(100)).await;
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
-    let stderr = dir.path().join("stderr.log");
-    let (listen, admin) = (free_port(), free_port());
+    let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let cfg = dir.path().join("shim.toml");
     std::fs::write(
         &cfg,
         format!(
-            "[listen]\naddress = \"{listen}\"\n[upstream]\nurl = \"http://{upstream}\"\n\
+            "[upstream]\nurl = \"http://{upstream}\"\n\
              [shim]\npoll_interval = \"20ms\"\nmax_body_size = \"1KiB\"\n\
              [audit]\npath = \"{}\"\n[admin]\nlisten = \"{admin}\"\n",
             audit.display()
         ),
     )
     .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_deprecation-shim"))
-        .arg("--config")
-        .arg(&cfg)
-        .env("RUST_LOG", "trace")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&stderr).unwrap())
-        .spawn()
-        .unwrap();
-    let _shim = Shim(child);
-    wait_listening(listen).await;
-    wait_listening(admin).await;
+    let shim = spawn_shim(&["--config", cfg.to_str().unwrap()]);
+    let listen = shim.addr;
 
     let admin_auth = basic(DEMO_ADMIN.0, DEMO_ADMIN.1);
     let viewer_auth = basic(DEMO_VIEWER.0, DEMO_VIEWER.1);
@@ -240,7 +192,7 @@ async fn every_deprecated_call_is_audited_once_and_no_credential_leaks() {
     assert_eq!(on_data_port.status, 404, "admin not on the data port");
     assert!(!String::from_utf8_lossy(&on_data_port.body).contains("# EOF"));
 
-    let logs = std::fs::read_to_string(&stderr).unwrap();
+    let logs = shim.stderr();
     for secret in [
         DEMO_ADMIN.1,
         DEMO_VIEWER.1,
