@@ -2,12 +2,15 @@
 //! connection, Basic-auth header values, and JSON access to replies. The submodules hold the
 //! proxy-test machinery: a test upstream ([`upstream`]), the shim in-process or as a
 //! subprocess ([`shim`]), an h1/h2 plain/TLS client ([`client`]), raw HTTP/1.1 ([`raw`]),
-//! generated and hashed bodies ([`bodies`]) and a test CA ([`tls`]).
+//! generated and hashed bodies ([`bodies`]), a test CA ([`tls`]), a misbehaving upstream
+//! ([`faulty`]) and the audit file as JSON ([`audit_file`]).
 #![allow(dead_code)]
 
+pub mod audit_file;
 pub mod bodies;
 pub mod client;
 pub mod cluster;
+pub mod faulty;
 pub mod legacy;
 pub mod raw;
 pub mod shim;
@@ -84,6 +87,17 @@ pub async fn send(
         headers: parts.headers,
         body,
     }
+}
+
+/// Fails the test instead of hanging when `fut` takes longer than `limit`.
+pub async fn within<T>(
+    limit: std::time::Duration,
+    what: &str,
+    fut: impl std::future::Future<Output = T>,
+) -> T {
+    tokio::time::timeout(limit, fut)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: no answer within {limit:?}"))
 }
 
 /// `GET path` with Basic auth.
