@@ -23,6 +23,7 @@
 //! | no `action_uid` in the POST reply | — | polls the database; 200 |
 //! | untrusted upstream certificate | 502 `upstream_unavailable` | 502 `upstream_unavailable`, nothing sent |
 //! | upstream closes idle keep-alive connections | every sequential request succeeds (the pool reconnects) | every sequential call succeeds |
+//! | upstream closes a pooled connection just as it is reused | 502 `upstream_unavailable` (a streamed request cannot be replayed) | succeeds: the shim's GETs are sent again (up to 3 tries), the upgrade POST always goes on a new connection |
 
 mod support;
 

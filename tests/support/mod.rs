@@ -3,7 +3,8 @@
 //! proxy-test machinery: a test upstream ([`upstream`]), the shim in-process or as a
 //! subprocess ([`shim`]), an h1/h2 plain/TLS client ([`client`]), raw HTTP/1.1 ([`raw`]),
 //! generated and hashed bodies ([`bodies`]), a test CA ([`tls`]), a misbehaving upstream
-//! ([`faulty`]) and the audit file as JSON ([`audit_file`]).
+//! ([`faulty`]), the audit file as JSON ([`audit_file`]) and hand-made hostile requests
+//! ([`wire`]).
 #![allow(dead_code)]
 
 pub mod audit_file;
@@ -16,6 +17,7 @@ pub mod raw;
 pub mod shim;
 pub mod tls;
 pub mod upstream;
+pub mod wire;
 
 use base64::Engine;
 use bytes::Bytes;
