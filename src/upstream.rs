@@ -23,8 +23,17 @@ pub type UpBody = Either<Incoming, Full<Bytes>>;
 /// Largest look-up reply the shim reads into memory (a BDB with many shards, the catalog).
 const MAX_LOOKUP_REPLY: usize = 16 * 1024 * 1024;
 
+type HttpClient = Client<HttpsConnector<HttpConnector>, UpBody>;
+
+/// How many times the shim sends one of its own GETs that met a connection the cluster closed.
+const STALE_CONNECTION_ATTEMPTS: usize = 3;
+
 pub struct Upstream {
-    client: Client<HttpsConnector<HttpConnector>, UpBody>,
+    client: HttpClient,
+    /// Keeps no idle connection, so a request sent through it always opens a new one: for the
+    /// upgrade POST, which must never meet a pooled connection the cluster is closing, since it
+    /// is never sent twice.
+    unpooled: HttpClient,
     scheme: Scheme,
     authority: Authority,
     request_timeout: Duration,
@@ -69,14 +78,17 @@ impl Upstream {
             None => builder,
         };
         let connector = builder.enable_all_versions().wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
-            .timer(TokioTimer::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(cfg.pool_idle_timeout)
-            .pool_max_idle_per_host(cfg.pool_max_idle_per_host)
-            .build(connector);
+        let client = |max_idle: usize| {
+            Client::builder(TokioExecutor::new())
+                .timer(TokioTimer::new())
+                .pool_timer(TokioTimer::new())
+                .pool_idle_timeout(cfg.pool_idle_timeout)
+                .pool_max_idle_per_host(max_idle)
+                .build(connector.clone())
+        };
         Ok(Upstream {
-            client,
+            client: client(cfg.pool_max_idle_per_host),
+            unpooled: client(0),
             scheme: if cfg.https {
                 Scheme::HTTPS
             } else {
@@ -109,13 +121,26 @@ impl Upstream {
     /// Sends a request and waits for the response head (bounded by the request timeout); the
     /// body stays a stream.
     pub async fn send(&self, req: Request<UpBody>) -> Result<Response<Incoming>, ApiError> {
-        match tokio::time::timeout(self.request_timeout, self.client.request(req)).await {
+        self.send_once(&self.client, req).await.map_err(|(e, _)| e)
+    }
+
+    /// [`send`](Self::send), also telling whether the connection closed before any reply: the
+    /// race of a pooled keep-alive connection the cluster closed just as it was reused.
+    async fn send_once(
+        &self,
+        client: &HttpClient,
+        req: Request<UpBody>,
+    ) -> Result<Response<Incoming>, (ApiError, bool)> {
+        match tokio::time::timeout(self.request_timeout, client.request(req)).await {
             Ok(Ok(resp)) => Ok(resp),
-            Ok(Err(e)) => Err(classify_failure(&e)),
-            Err(_) => Err(ApiError::upstream_timeout(format!(
-                "the cluster did not answer within {:?}",
-                self.request_timeout
-            ))),
+            Ok(Err(e)) => Err((classify_failure(&e), closed_before_reply(&e))),
+            Err(_) => Err((
+                ApiError::upstream_timeout(format!(
+                    "the cluster did not answer within {:?}",
+                    self.request_timeout
+                )),
+                false,
+            )),
         }
     }
 
@@ -136,24 +161,49 @@ impl Upstream {
                 format!("bad look-up path {path}: {e}"),
             )
         })?;
-        let mut req = Request::builder().method(method).uri(self.uri_for(pq)?);
-        if let Some(auth) = authorization {
-            req = req.header(http::header::AUTHORIZATION, auth.clone());
-        }
-        req = req.header(http::header::ACCEPT, "application/json");
-        if body.is_some() {
-            req = req.header(http::header::CONTENT_TYPE, "application/json");
-        }
-        let req = req
-            .body(Either::Right(Full::new(body.unwrap_or_default())))
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal_error",
-                    e.to_string(),
-                )
-            })?;
-        let resp = self.send(req).await?;
+        let uri = self.uri_for(pq)?;
+        let build = || {
+            let mut req = Request::builder().method(method.clone()).uri(uri.clone());
+            if let Some(auth) = authorization {
+                req = req.header(http::header::AUTHORIZATION, auth.clone());
+            }
+            req = req.header(http::header::ACCEPT, "application/json");
+            if body.is_some() {
+                req = req.header(http::header::CONTENT_TYPE, "application/json");
+            }
+            req.body(Either::Right(Full::new(body.clone().unwrap_or_default())))
+                .map_err(|e| {
+                    ApiError::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal_error",
+                        e.to_string(),
+                    )
+                })
+        };
+        // hyper-util resends a request only when it was never written. A GET cut off because
+        // the cluster closed the pooled connection as it was reused is safe to send again (RFC
+        // 9110 §9.2.2, idempotent); each try takes that stale connection out of the pool. The
+        // upgrade POST is sent once, on a new connection, so that race cannot reach it.
+        let (client, attempts) = if method == Method::GET {
+            (&self.client, STALE_CONNECTION_ATTEMPTS)
+        } else {
+            (&self.unpooled, 1)
+        };
+        let mut attempt = 1;
+        let resp = loop {
+            match self.send_once(client, build()?).await {
+                Ok(resp) => break resp,
+                Err((_, true)) if attempt < attempts => {
+                    tracing::debug!(
+                        path,
+                        attempt,
+                        "the cluster closed a pooled connection; GET sent again"
+                    );
+                    attempt += 1;
+                }
+                Err((e, _)) => return Err(e),
+            }
+        };
         let status = resp.status();
         let body = tokio::time::timeout(
             self.request_timeout,
@@ -169,6 +219,20 @@ impl Upstream {
         .to_bytes();
         Ok(Fetched { status, body })
     }
+}
+
+/// Whether the connection ended before any reply byte (hyper's "incomplete message").
+fn closed_before_reply(e: &hyper_util::client::legacy::Error) -> bool {
+    let mut source: Option<&dyn std::error::Error> = e.source();
+    while let Some(s) = source {
+        if s.downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_incomplete_message)
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// Connect/TLS/reset failures are 502; a timeout inside the connector is 504.

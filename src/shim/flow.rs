@@ -314,9 +314,11 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(value) = headers.get(http::header::CONTENT_TYPE) else {
         return Ok(());
     };
+    // A value with bytes outside visible ASCII is not "no Content-Type": it names some type we
+    // cannot read, so it falls to the refusal below instead of being taken for JSON.
     let ty = value
         .to_str()
-        .unwrap_or("")
+        .unwrap_or("(unreadable)")
         .split(';')
         .next()
         .unwrap_or("")

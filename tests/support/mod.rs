@@ -2,17 +2,22 @@
 //! connection, Basic-auth header values, and JSON access to replies. The submodules hold the
 //! proxy-test machinery: a test upstream ([`upstream`]), the shim in-process or as a
 //! subprocess ([`shim`]), an h1/h2 plain/TLS client ([`client`]), raw HTTP/1.1 ([`raw`]),
-//! generated and hashed bodies ([`bodies`]) and a test CA ([`tls`]).
+//! generated and hashed bodies ([`bodies`]), a test CA ([`tls`]), a misbehaving upstream
+//! ([`faulty`]), the audit file as JSON ([`audit_file`]) and hand-made hostile requests
+//! ([`wire`]).
 #![allow(dead_code)]
 
+pub mod audit_file;
 pub mod bodies;
 pub mod client;
 pub mod cluster;
+pub mod faulty;
 pub mod legacy;
 pub mod raw;
 pub mod shim;
 pub mod tls;
 pub mod upstream;
+pub mod wire;
 
 use base64::Engine;
 use bytes::Bytes;
@@ -84,6 +89,17 @@ pub async fn send(
         headers: parts.headers,
         body,
     }
+}
+
+/// Fails the test instead of hanging when `fut` takes longer than `limit`.
+pub async fn within<T>(
+    limit: std::time::Duration,
+    what: &str,
+    fut: impl std::future::Future<Output = T>,
+) -> T {
+    tokio::time::timeout(limit, fut)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: no answer within {limit:?}"))
 }
 
 /// `GET path` with Basic auth.

@@ -70,9 +70,14 @@ pub fn free_port() -> u16 {
 /// its "listening" log line. Another process can take the port between our probe and the
 /// child's bind, so a failed bind is retried on a new port.
 pub fn spawn_shim(args: &[&str]) -> ShimProcess {
+    spawn_shim_logging(args, "info")
+}
+
+/// [`spawn_shim`] with `RUST_LOG` set to `rust_log` (`"trace"` for the credential checks).
+pub fn spawn_shim_logging(args: &[&str], rust_log: &str) -> ShimProcess {
     for _ in 0..5 {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
-        let mut proc = spawn_binary(args, &["--listen", &addr.to_string()]);
+        let mut proc = spawn_binary_logging(args, &["--listen", &addr.to_string()], rust_log);
         proc.addr = addr;
         match proc.wait_for_log("deprecation-shim listening", Duration::from_secs(30)) {
             Ok(()) => return proc,
@@ -85,10 +90,15 @@ pub fn spawn_shim(args: &[&str]) -> ShimProcess {
 
 /// Starts the binary without waiting for anything.
 pub fn spawn_binary(args: &[&str], more: &[&str]) -> ShimProcess {
+    spawn_binary_logging(args, more, "info")
+}
+
+/// [`spawn_binary`] with `RUST_LOG` set to `rust_log`.
+pub fn spawn_binary_logging(args: &[&str], more: &[&str], rust_log: &str) -> ShimProcess {
     let mut child = Command::new(env!("CARGO_BIN_EXE_deprecation-shim"))
         .args(args)
         .args(more)
-        .env("RUST_LOG", "info")
+        .env("RUST_LOG", rust_log)
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -141,6 +151,11 @@ impl ShimProcess {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Whether the process is still running (has not exited or crashed).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Peak resident set size so far (`VmHWM`), in KiB.
