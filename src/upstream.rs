@@ -1,6 +1,7 @@
 //! The pooled client towards the cluster: keep-alive HTTP/1.1 and HTTP/2 (ALPN), TLS per
 //! [`crate::tls`], connect and response-head timeouts. Pass-through requests and the shim's own
-//! look-ups share one pool. Failures come back as RS-shaped [`ApiError`]s blamed on the upstream.
+//! look-ups share one pool; the upgrade POST, never sent twice, always opens a new connection.
+//! Failures come back as RS-shaped [`ApiError`]s blamed on the upstream.
 
 use crate::config;
 use crate::error::ApiError;
