@@ -54,10 +54,15 @@ pub async fn handle(
     conn: ConnInfo,
     req: Request<Incoming>,
 ) -> Result<Response<access::Logged<RespBody>>, Infallible> {
-    let started = Instant::now();
-    let method = req.method().clone();
-    let uri = req.uri().clone();
-    let route = route::classify(&method, uri.path(), app.config.shim.translate_sibling);
+    // With the `access` target filtered out (e.g. `RUST_LOG=warn`), skip gathering the record:
+    // the method, URI and clock read would only be dropped.
+    let record =
+        access::enabled().then(|| (req.method().clone(), req.uri().clone(), Instant::now()));
+    let route = route::classify(
+        req.method(),
+        req.uri().path(),
+        app.config.shim.translate_sibling,
+    );
     let resp = match route {
         Route::PassThrough => match forward::pass_through(&app, conn, req).await {
             Ok(resp) => resp,
@@ -66,12 +71,13 @@ pub async fn handle(
         Route::Deprecated { bdb_uid, .. } => endpoint::handle(&app, conn, req, Some(bdb_uid)).await,
         Route::BadUid => endpoint::handle(&app, conn, req, None).await,
     };
-    let entry = access::Entry {
+    let status = resp.status();
+    let entry = record.map(|(method, uri, started)| access::Entry {
         method,
         uri,
-        status: resp.status(),
+        status,
         started,
-    };
+    });
     Ok(resp.map(|b| access::Logged::new(b, entry)))
 }
 
