@@ -41,13 +41,19 @@ pin_project! {
 }
 
 impl<B> Logged<B> {
-    pub fn new(inner: B, entry: Entry) -> Self {
+    /// Wraps a reply body; with no `entry` (access records off) it only passes frames through.
+    pub fn new(inner: B, entry: Option<Entry>) -> Self {
         Logged {
             inner,
-            entry: Some(entry),
+            entry,
             bytes: 0,
         }
     }
+}
+
+/// True when access records would be written (the `access` target is enabled at INFO).
+pub fn enabled() -> bool {
+    tracing::enabled!(target: TARGET, tracing::Level::INFO)
 }
 
 fn emit(entry: &Entry, bytes: u64, complete: bool) {
@@ -76,6 +82,9 @@ where
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         let mut this = self.project();
         let polled = this.inner.as_mut().poll_frame(cx);
+        if this.entry.is_none() {
+            return polled;
+        }
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {

@@ -32,7 +32,7 @@ pub async fn pass_through(
         Hop {
             client_ip: conn.peer.ip(),
             tls: conn.tls,
-            host: host.as_ref().and_then(|h| h.to_str().ok()),
+            host: host.as_ref(),
         },
         app.forwarding,
     );

@@ -28,21 +28,61 @@ pub static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-h
 /// (RFC 9110 §7.6.1: "a proxy or gateway MUST ... remove any header or trailer field
 /// ... listed in the Connection header field").
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    // Listed names first: they are read from the Connection field we are about to drop.
-    if headers.contains_key(header::CONNECTION) {
-        let listed: Vec<HeaderName> = headers
-            .get_all(header::CONNECTION)
+    // One pass over the names present costs less than hashing all nine (this runs twice per
+    // proxied request, and most messages carry none of them, or only `Connection`).
+    let present = headers.keys().fold(0u16, |mask, name| {
+        HOP_BY_HOP
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-            .collect();
-        for name in listed {
-            headers.remove(&name);
+            .position(|h| h == name)
+            .map_or(mask, |i| mask | 1 << i)
+    });
+    if present == 0 {
+        // No `Connection` either, so nothing is listed.
+        return;
+    }
+    // Listed names first: they are read from the Connection field we are about to drop
+    // (`Connection` is `HOP_BY_HOP[0]`).
+    if present & 1 != 0 {
+        remove_listed(headers);
+    }
+    for (i, name) in HOP_BY_HOP.iter().enumerate() {
+        if present & (1 << i) != 0 {
+            headers.remove(name);
         }
     }
-    for name in &HOP_BY_HOP {
-        headers.remove(name);
+}
+
+/// Removes the fields named in `Connection`. Names are looked up as `&str` (no `HeaderName`
+/// allocated per token); unparsable tokens match nothing.
+fn remove_listed(headers: &mut HeaderMap) {
+    // Nearly always a single `Connection` field: take it by reference count, not by copying.
+    let single = {
+        let mut all = headers.get_all(header::CONNECTION).iter();
+        match (all.next(), all.next()) {
+            (Some(v), None) => Some(v.clone()),
+            _ => None,
+        }
+    };
+    match single {
+        Some(v) => remove_names(headers, &v),
+        None => {
+            let values: Vec<HeaderValue> = headers
+                .get_all(header::CONNECTION)
+                .iter()
+                .cloned()
+                .collect();
+            for v in &values {
+                remove_names(headers, v);
+            }
+        }
+    }
+}
+
+fn remove_names(headers: &mut HeaderMap, listed: &HeaderValue) {
+    if let Ok(text) = listed.to_str() {
+        for name in text.split(',') {
+            headers.remove(name.trim());
+        }
     }
 }
 
@@ -52,7 +92,7 @@ pub struct Hop<'a> {
     pub client_ip: IpAddr,
     pub tls: bool,
     /// The Host the client addressed (Host header, or the HTTP/2 `:authority`).
-    pub host: Option<&'a str>,
+    pub host: Option<&'a HeaderValue>,
 }
 
 /// Which forwarding headers to write.
@@ -67,16 +107,23 @@ pub struct ForwardingRules {
 /// sets `X-Forwarded-Proto`/`X-Forwarded-Host` to what this hop saw.
 pub fn add_forwarding(headers: &mut HeaderMap, hop: Hop<'_>, rules: ForwardingRules) {
     if rules.x_forwarded_for {
-        let ip = hop.client_ip.to_string();
-        let mut joined = String::new();
-        for v in headers.get_all(&X_FORWARDED_FOR) {
-            if let Ok(s) = v.to_str() {
-                joined.push_str(s);
-                joined.push_str(", ");
+        // The address is rendered on the stack; a String is only built to join earlier hops.
+        let mut buf = [0u8; 64];
+        let ip = render_ip(hop.client_ip, &mut buf);
+        let value = if headers.contains_key(&X_FORWARDED_FOR) {
+            let mut joined = String::new();
+            for v in headers.get_all(&X_FORWARDED_FOR) {
+                if let Ok(s) = v.to_str() {
+                    joined.push_str(s);
+                    joined.push_str(", ");
+                }
             }
-        }
-        joined.push_str(&ip);
-        if let Ok(v) = HeaderValue::from_str(&joined) {
+            joined.push_str(ip);
+            HeaderValue::from_str(&joined).ok()
+        } else {
+            HeaderValue::from_str(ip).ok()
+        };
+        if let Some(v) = value {
             headers.insert(X_FORWARDED_FOR.clone(), v);
         }
     }
@@ -85,10 +132,45 @@ pub fn add_forwarding(headers: &mut HeaderMap, hop: Hop<'_>, rules: ForwardingRu
         headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
     }
     if rules.x_forwarded_host {
-        if let Some(v) = hop.host.and_then(|h| HeaderValue::from_str(h).ok()) {
-            headers.insert(X_FORWARDED_HOST.clone(), v);
+        // Only a Host that is visible ASCII is repeated; the value is shared, not copied.
+        if let Some(v) = hop.host.filter(|h| h.to_str().is_ok()) {
+            headers.insert(X_FORWARDED_HOST.clone(), v.clone());
         }
     }
+}
+
+/// Writes `ip` as text into `buf` (64 bytes hold any IPv6 form) and returns it. IPv4, the
+/// usual case, is rendered by hand: `Display` costs about a thousand instructions per request.
+fn render_ip(ip: IpAddr, buf: &mut [u8; 64]) -> &str {
+    let len = match ip {
+        IpAddr::V4(v4) => {
+            let mut n = 0;
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    buf[n] = b'.';
+                    n += 1;
+                }
+                if octet >= 100 {
+                    buf[n] = b'0' + octet / 100;
+                    n += 1;
+                }
+                if octet >= 10 {
+                    buf[n] = b'0' + octet / 10 % 10;
+                    n += 1;
+                }
+                buf[n] = b'0' + octet % 10;
+                n += 1;
+            }
+            n
+        }
+        IpAddr::V6(_) => {
+            use std::io::Write;
+            let mut w = &mut buf[..];
+            let _ = write!(w, "{ip}");
+            64 - w.len()
+        }
+    };
+    std::str::from_utf8(&buf[..len]).unwrap_or("")
 }
 
 #[cfg(test)]
@@ -164,13 +246,32 @@ mod tests {
         let hop = Hop {
             client_ip: "192.0.2.7".parse().unwrap(),
             tls: true,
-            host: Some("shim.example:9443"),
+            host: Some(&HeaderValue::from_static("shim.example:9443")),
         };
         add_forwarding(&mut h, hop, ALL);
         assert_eq!(h.get_all("x-forwarded-for").iter().count(), 1);
         assert_eq!(h["x-forwarded-for"], "10.0.0.1, 10.0.0.2, 192.0.2.7");
         assert_eq!(h["x-forwarded-proto"], "https");
         assert_eq!(h["x-forwarded-host"], "shim.example:9443");
+    }
+
+    #[test]
+    fn client_address_renders_like_display() {
+        for ip in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "10.20.30.40",
+            "192.168.100.255",
+            "255.255.255.255",
+            "::1",
+            "2001:db8::8a2e:370:7334",
+            "::ffff:192.0.2.128",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            let mut buf = [0u8; 64];
+            assert_eq!(render_ip(ip, &mut buf), ip.to_string());
+        }
     }
 
     #[test]

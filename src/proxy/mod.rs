@@ -103,11 +103,16 @@ pub async fn handle(
     conn: ConnInfo,
     req: Request<Incoming>,
 ) -> Result<Response<access::Logged<RespBody>>, Infallible> {
-    let started = Instant::now();
-    let method = req.method().clone();
-    let uri = req.uri().clone();
+    // With the `access` target filtered out (e.g. `RUST_LOG=warn`), skip gathering the record:
+    // the method, URI and clock read would only be dropped.
+    let record =
+        access::enabled().then(|| (req.method().clone(), req.uri().clone(), Instant::now()));
     let _in_flight = app.metrics.in_flight();
-    let route = route::classify(&method, uri.path(), app.config.shim.translate_sibling);
+    let route = route::classify(
+        req.method(),
+        req.uri().path(),
+        app.config.shim.translate_sibling,
+    );
     let (class, resp) = match route {
         Route::PassThrough => {
             let resp = match forward::pass_through(&app, conn, req).await {
@@ -126,13 +131,14 @@ pub async fn handle(
             endpoint::handle(app.clone(), conn, req, None, !sibling).await,
         ),
     };
-    app.metrics.request(class, resp.status().as_u16());
-    let entry = access::Entry {
+    let status = resp.status();
+    app.metrics.request(class, status.as_u16());
+    let entry = record.map(|(method, uri, started)| access::Entry {
         method,
         uri,
-        status: resp.status(),
+        status,
         started,
-    };
+    });
     Ok(resp.map(|b| access::Logged::new(b, entry)))
 }
 

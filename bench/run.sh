@@ -1,0 +1,409 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of the shim against nginx and haproxy (issue 6); rewrites the generated
+# part of BENCHMARKS.md. One command from the repository root:
+#
+#   bench/run.sh
+#
+# Layout: load generator on CPU 0; upstream nginx and the proxy under test on CPU 1 (taskset), all
+# on loopback. Targets: direct to the upstream, the shim (--workers 1), nginx proxy_pass with an
+# upstream keep-alive pool (1 worker), haproxy (nbthread 1).
+#
+# Environment knobs:
+#   QUICK=1            short phases, no waiting for a quiet machine (for developing the script)
+#   QUIET_MAX_WAIT=S   wait up to S seconds for the 1-minute load to drop below 0.5 (default 1500)
+#   NO_INSTALL=1       do not apt-get install missing tools
+#   BENCH_OUT=FILE     where to write the report (default BENCHMARKS.md)
+#   SKIP=phases        comma list of phases to skip: small,big,open,callgrind,translated,criterion,idle
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+QUICK=${QUICK:-0}
+SKIP=",${SKIP:-},"
+OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
+COMMAND="bench/run.sh${QUICK:+}"
+[ "$QUICK" = 1 ] && COMMAND="QUICK=1 bench/run.sh"
+
+# Phase lengths (seconds) and sizes.
+if [ "$QUICK" = 1 ]; then
+    SMALL_SECS=2; BIG_SECS=2; OPEN_SECS=2; CG_LOW=${CG_LOW:-200}; CG_HIGH=${CG_HIGH:-1200}; LEGACY_CALLS=50
+    CRIT_ARGS="--warm-up-time 0.3 --measurement-time 0.5"
+else
+    SMALL_SECS=8; BIG_SECS=5; OPEN_SECS=8; CG_LOW=${CG_LOW:-2000}; CG_HIGH=${CG_HIGH:-12000}; LEGACY_CALLS=400
+    CRIT_ARGS="--warm-up-time 1 --measurement-time 2"
+fi
+CONNS=64          # closed-loop connections (small JSON)
+BIG_CONNS=16      # closed-loop connections (1 MiB)
+OPEN_RATE=5000    # open-loop requests/s
+CG_CONNS=16       # connections for the callgrind request counts
+IDLE_CONNS=1000
+
+P_UP=18080; P_SHIM=18081; P_NGX=18082; P_HAP=18083; P_SIM=18090; P_SHIM_SIM=18091
+LOADCPU=0; SERVERCPU=1
+
+skip() { [[ "$SKIP" == *",$1,"* ]]; }
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# --- install what is missing ------------------------------------------------------------------
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v nginx >/dev/null || need+=(nginx-light)
+command -v haproxy >/dev/null || need+=(haproxy)
+command -v valgrind >/dev/null || need+=(valgrind)
+command -v taskset >/dev/null || need+=(util-linux)
+command -v curl >/dev/null || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+    [ "${NO_INSTALL:-0}" = 1 ] && { echo "missing: ${need[*]}" >&2; exit 1; }
+    log "installing ${need[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# --- build -----------------------------------------------------------------------------------
+log "building (release, bench, loadgen)"
+cargo build --release --quiet
+skip criterion || cargo bench --bench translation --no-run --quiet 2>/dev/null
+SHIM=${SHIM_BIN:-$ROOT/target/release/deprecation-shim}
+mkdir -p target/bench
+LOADGEN=$ROOT/target/bench/loadgen
+if [ ! -x "$LOADGEN" ] || [ bench/loadgen.rs -nt "$LOADGEN" ]; then
+    rustc -O --edition 2021 bench/loadgen.rs -o "$LOADGEN"
+fi
+
+# --- scratch directory, processes, clean-up --------------------------------------------------
+W=$(mktemp -d /tmp/shim-bench.XXXXXX)
+mkdir -p "$W/www" "$W/tmp"
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+ulimit -n 65536 2>/dev/null || ulimit -n 8192
+
+# ~1 KiB of JSON, shaped like a BDB reply; and 1 MiB of bytes.
+python3 - "$W/www" <<'EOF'
+import json, sys, os
+d = sys.argv[1]
+bdb = {"uid": 1, "name": "orders-db", "type": "redis", "status": "active", "action_uid": None,
+       "redis_version": "7.2", "version": "7.2.4", "memory_size": 1073741824, "port": 12000,
+       "shards_count": 2, "replication": True, "sharding": True, "eviction_policy": "volatile-lru",
+       "endpoints": [{"addr": ["10.0.0.11"], "dns_address_master": "redis-12000.cluster.example.com",
+                      "port": 12000, "uid": "1:1", "addr_type": "external"}],
+       "module_list": [{"module_id": "b63fce2abeca9c80d0b049b8f796215b", "module_name": "ReJSON",
+                        "module_args": "", "semantic_version": "2.6.6"},
+                       {"module_id": "b34850fa9d702f6185509beaf2c1a888", "module_name": "search",
+                        "module_args": "PARTITIONS AUTO", "semantic_version": "2.8.4"}],
+       "backup": False, "data_persistence": "aof", "aof_policy": "appendfsync-every-sec",
+       "authentication_redis_pass": "", "bigstore": False, "crdt": False, "proxy_policy": "single",
+       "oss_cluster": False, "tls_mode": "disabled", "created_time": "2024-05-01T10:00:00Z",
+       "last_changed_time": "2024-06-01T10:00:00Z"}
+s = json.dumps(bdb)
+s = s[:-1] + ', "pad": "' + "x" * max(0, 1024 - len(s) - 11) + '"}'
+open(os.path.join(d, "small.json"), "w").write(s)
+open(os.path.join(d, "big.bin"), "wb").write(os.urandom(1 << 20))
+EOF
+SMALL_BYTES=$(stat -c %s "$W/www/small.json")
+
+render() { # template port upstream_port > file
+    sed -e "s#@DIR@#$W#g" -e "s#@PORT@#$2#g" -e "s#@UPSTREAM_PORT@#${3:-}#g" "$1"
+}
+wait_http() { # url [tries]
+    for _ in $(seq 1 "${2:-200}"); do
+        curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "not answering: $1" >&2
+    return 1
+}
+wait_port() { # port
+    for _ in $(seq 1 200); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "nothing listens on port $1" >&2
+    return 1
+}
+cpu_ticks() { awk '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " "); print f[12] + f[13] }' "/proc/$1/stat"; }
+status_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+TCK=$(getconf CLK_TCK)
+
+render bench/nginx-upstream.conf $P_UP > "$W/upstream.conf"
+render bench/nginx-proxy.conf $P_NGX $P_UP > "$W/nginx-proxy.conf"
+render bench/haproxy.cfg $P_HAP $P_UP > "$W/haproxy.cfg"
+
+start_upstream() {
+    taskset -c $SERVERCPU nginx -p "$W" -c "$W/upstream.conf" -e "$W/upstream.error.log" &
+    UP_PID=$!; PIDS+=("$UP_PID")
+    wait_http "http://127.0.0.1:$P_UP/small.json"
+}
+start_shim() { # port upstream-url logfile [prefix...]
+    local port=$1 up=$2 logf=$3; shift 3
+    RUST_LOG=${RUST_LOG_BENCH:-warn} NO_COLOR=1 taskset -c $SERVERCPU "$@" "$SHIM" \
+        --listen "127.0.0.1:$port" --upstream "$up" --workers 1 --log-json 2>"$logf" &
+    LAST_PID=$!; PIDS+=("$LAST_PID")
+}
+
+# --- wait for a quiet machine ----------------------------------------------------------------
+load1() { cut -d' ' -f1 /proc/loadavg; }
+if [ "$QUICK" != 1 ]; then
+    waited=0; max=${QUIET_MAX_WAIT:-1500}
+    while awk -v l="$(load1)" 'BEGIN { exit !(l >= 0.5) }' && [ "$waited" -lt "$max" ]; do
+        log "1-minute load $(load1) >= 0.5; waiting for a quiet machine (${waited}s so far)"
+        sleep 30; waited=$((waited + 30))
+    done
+fi
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+log "load at start: $LOAD_START"
+
+# --- servers ---------------------------------------------------------------------------------
+TARGETS=(direct shim nginx haproxy)
+declare -A PORT=([direct]=$P_UP [shim]=$P_SHIM [nginx]=$P_NGX [haproxy]=$P_HAP)
+declare -A PPID_OF
+start_servers() {
+    start_upstream
+    start_shim $P_SHIM "http://127.0.0.1:$P_UP" "$W/shim.log"; SHIM_PID=$LAST_PID
+    taskset -c $SERVERCPU nginx -p "$W" -c "$W/nginx-proxy.conf" -e "$W/nginx-proxy.error.log" &
+    NGX_PID=$!; PIDS+=("$NGX_PID")
+    taskset -c $SERVERCPU haproxy -db -f "$W/haproxy.cfg" 2>"$W/haproxy.log" &
+    HAP_PID=$!; PIDS+=("$HAP_PID")
+    PPID_OF=([direct]="" [shim]=$SHIM_PID [nginx]=$NGX_PID [haproxy]=$HAP_PID)
+    for t in "${TARGETS[@]}"; do wait_http "http://127.0.0.1:${PORT[$t]}/small.json"; done
+}
+stop_servers() {
+    for p in $UP_PID $SHIM_PID $NGX_PID $HAP_PID; do kill "$p" 2>/dev/null || true; done
+    for p in $UP_PID $SHIM_PID $NGX_PID $HAP_PID; do wait "$p" 2>/dev/null || true; done
+}
+start_servers
+for t in "${TARGETS[@]}"; do
+    # Same bytes through every target.
+    cmp -s <(curl -fsS "http://127.0.0.1:${PORT[$t]}/big.bin") "$W/www/big.bin" \
+        || { echo "target $t does not return the 1 MiB file intact" >&2; exit 1; }
+done
+
+declare -A R   # results: R[target.key]
+
+to_ms() { # wrk latency like 512.00us / 1.20ms / 2.00s
+    awk -v v="$1" 'BEGIN {
+        n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+        if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+        printf "%.3f", n }'
+}
+run_wrk() { # target path conns secs prefix
+    local t=$1 path=$2 c=$3 secs=$4 k=$5 pid=${PPID_OF[$1]} f="$W/wrk.$5.$1.txt"
+    local up0 p0=0 up1 p1=0
+    up0=$(cpu_ticks "$UP_PID"); [ -n "$pid" ] && p0=$(cpu_ticks "$pid")
+    taskset -c $LOADCPU wrk -t1 -c"$c" -d"${secs}s" --latency "http://127.0.0.1:${PORT[$t]}$path" > "$f"
+    up1=$(cpu_ticks "$UP_PID"); [ -n "$pid" ] && p1=$(cpu_ticks "$pid")
+    local reqs rps
+    reqs=$(awk '/requests in/ { print $1 }' "$f")
+    rps=$(awk '/^Requests\/sec/ { print $2 }' "$f")
+    R[$t.$k.rps]=$(printf '%.0f' "$rps")
+    R[$t.$k.p50]=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$f")")
+    R[$t.$k.p99]=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$f")")
+    R[$t.$k.err]=$(awk '/Non-2xx|Socket errors/ { s = s $0 "; " } END { print s }' "$f")
+    R[$t.$k.upcpu]=$(awk -v d=$((up1 - up0)) -v n="$reqs" -v t="$TCK" 'BEGIN { printf "%.0f", d * 1000 / t / n * 10000 }')
+    if [ -n "$pid" ]; then
+        R[$t.$k.cpu]=$(awk -v d=$((p1 - p0)) -v n="$reqs" -v t="$TCK" 'BEGIN { printf "%.0f", d * 1000 / t / n * 10000 }')
+    else
+        R[$t.$k.cpu]="–"
+    fi
+    log "$k $t: ${R[$t.$k.rps]} req/s p50 ${R[$t.$k.p50]} ms p99 ${R[$t.$k.p99]} ms cpu ${R[$t.$k.cpu]} ms/10k ${R[$t.$k.err]}"
+}
+
+# --- phase: small JSON, closed loop, 64 connections -------------------------------------------
+if ! skip small; then
+    for t in "${TARGETS[@]}"; do  # warm pools and caches
+        taskset -c $LOADCPU wrk -t1 -c$CONNS -d1s "http://127.0.0.1:${PORT[$t]}/small.json" >/dev/null
+    done
+    for t in "${TARGETS[@]}"; do run_wrk "$t" /small.json $CONNS $SMALL_SECS small; done
+fi
+
+# --- phase: 1 MiB bodies ---------------------------------------------------------------------
+if ! skip big; then
+    for t in "${TARGETS[@]}"; do run_wrk "$t" /big.bin $BIG_CONNS $BIG_SECS big; done
+fi
+
+# --- phase: open loop at a fixed rate ---------------------------------------------------------
+if ! skip open; then
+    for t in "${TARGETS[@]}"; do
+        line=$(taskset -c $LOADCPU "$LOADGEN" openloop "127.0.0.1:${PORT[$t]}" /small.json $OPEN_RATE $OPEN_SECS $CONNS)
+        log "open $t: $line"
+        for key in p50_ms p99_ms p999_ms achieved_rps errors; do
+            R[$t.open.$key]=$(tr ' ' '\n' <<<"$line" | awk -F= -v k=$key '$1 == k { print $2 }')
+        done
+    done
+fi
+
+# Peak RSS over the throughput phases (before the idle phase raises it).
+for t in "${TARGETS[@]}"; do
+    pid=${PPID_OF[$t]}; [ -z "$pid" ] && pid=$UP_PID
+    R[$t.hwm]=$(( $(status_kib "$pid" VmHWM) / 1024 ))
+done
+
+# --- phase: callgrind instructions per proxied request ---------------------------------------
+cg_total() { awk '/^(summary|totals):/ { print $2; exit }' "$1"; }
+cg_run() { # name n port -- command...
+    local name=$1 n=$2 port=$3; shift 4
+    taskset -c $SERVERCPU valgrind --tool=callgrind --callgrind-out-file="$W/cg.$name.$n.out" \
+        "$@" 2>"$W/cg.$name.$n.log" &
+    local pid=$!
+    wait_http "http://127.0.0.1:$port/small.json" 600
+    taskset -c $LOADCPU "$LOADGEN" count "127.0.0.1:$port" /small.json "$n" $CG_CONNS >/dev/null
+    kill -TERM $pid; wait $pid || true
+    cg_total "$W/cg.$name.$n.out"
+}
+if ! skip callgrind; then
+    P_CG=18095
+    render bench/nginx-proxy.conf $P_CG $P_UP > "$W/nginx-cg.conf"
+    for n in $CG_LOW $CG_HIGH; do
+        R[shim.ir.$n]=$(RUST_LOG=warn cg_run shim "$n" $P_CG -- "$SHIM" --listen 127.0.0.1:$P_CG \
+            --upstream "http://127.0.0.1:$P_UP" --workers 1)
+        R[nginx.ir.$n]=$(cg_run nginx "$n" $P_CG -- nginx -p "$W" -c "$W/nginx-cg.conf" -e "$W/nginx-cg.error.log")
+    done
+    for t in shim nginx; do
+        R[$t.ir]=$(( (R[$t.ir.$CG_HIGH] - R[$t.ir.$CG_LOW]) / (CG_HIGH - CG_LOW) ))
+        log "callgrind $t: ${R[$t.ir]} instructions per request"
+    done
+    callgrind_annotate --inclusive=no "$W/cg.shim.$CG_HIGH.out" 2>/dev/null \
+        | awk '/^-+$/ { sep++ } sep >= 3 && NF' | head -22 > "$W/profile.shim.txt" || true
+fi
+
+# --- phase: the translated route against the simulator --------------------------------------
+if ! skip translated; then
+    NO_COLOR=1 taskset -c $SERVERCPU "$SHIM" simulate --listen 127.0.0.1:$P_SIM --version 8.0 \
+        --action-duration 0s 2>"$W/sim.log" &
+    PIDS+=("$!")
+    SIM_PID=$!
+    start_shim $P_SHIM_SIM "http://127.0.0.1:$P_SIM" "$W/shim-sim.log"; SHIM_SIM_PID=$LAST_PID
+    wait_port $P_SIM; wait_port $P_SHIM_SIM
+    AUTH="Basic $(printf '%s' 'admin@example.com:sim-admin-pass' | base64)"
+    BODY='{"modules":[{"module_name":"ReJSON","new_module":"e498441c107b69c94feae975a9f78330"}]}'
+    line=$(taskset -c $LOADCPU "$LOADGEN" post 127.0.0.1:$P_SHIM_SIM /v1/modules/upgrade/bdb/1 \
+        "$LEGACY_CALLS" "$AUTH" "$BODY")
+    log "translated: $line"
+    R[tr.statuses]=$(tr ' ' '\n' <<<"$line" | awk -F= '$1 == "statuses" { print $2 }')
+    R[tr.total50]=$(tr ' ' '\n' <<<"$line" | awk -F= '$1 == "p50_ms" { print $2 }')
+    R[tr.total99]=$(tr ' ' '\n' <<<"$line" | awk -F= '$1 == "p99_ms" { print $2 }')
+    grep -o '"shim_ms":[0-9.e+-]*' "$W/shim-sim.log" | cut -d: -f2 | sort -g > "$W/shim_ms.txt" || true
+    pct() { awk -v q="$1" '{ a[NR] = $1 } END { if (NR == 0) { print "n/a"; exit } i = int(NR * q); if (i >= NR) i = NR - 1; printf "%.3f", a[i + 1] }' "$2"; }
+    R[tr.n]=$(wc -l < "$W/shim_ms.txt")
+    R[tr.shim50]=$(pct 0.50 "$W/shim_ms.txt")
+    R[tr.shim99]=$(pct 0.99 "$W/shim_ms.txt")
+    R[tr.shimmax]=$(pct 1.0 "$W/shim_ms.txt")
+    log "translated: shim-added p50 ${R[tr.shim50]} ms p99 ${R[tr.shim99]} ms over ${R[tr.n]} calls"
+    kill "$SHIM_SIM_PID" "$SIM_PID" 2>/dev/null || true
+    wait "$SHIM_SIM_PID" "$SIM_PID" 2>/dev/null || true
+fi
+
+# --- phase: criterion micro-benchmarks -------------------------------------------------------
+if ! skip criterion; then
+    # shellcheck disable=SC2086
+    taskset -c $SERVERCPU cargo bench --quiet --bench translation -- --output-format bencher $CRIT_ARGS \
+        2>/dev/null | grep '^test ' > "$W/criterion.txt" || true
+    log "criterion: $(wc -l < "$W/criterion.txt") benchmarks"
+fi
+
+# --- phase (last): 1000 idle keep-alive connections ------------------------------------------
+if ! skip idle; then
+    # Fresh processes, so the delta is memory the connections need rather than heap that earlier
+    # phases grew and freed.
+    stop_servers
+    start_servers
+    for t in "${TARGETS[@]}"; do
+        pid=${PPID_OF[$t]}; [ -z "$pid" ] && pid=$UP_PID
+        before=$(status_kib "$pid" VmRSS)
+        coproc IDLE { taskset -c $LOADCPU "$LOADGEN" idle "127.0.0.1:${PORT[$t]}" /small.json $IDLE_CONNS 5; }
+        read -r ready_line <&"${IDLE[0]}"
+        sleep 0.5
+        after=$(status_kib "$pid" VmRSS)
+        wait "$IDLE_PID" 2>/dev/null || true
+        R[$t.idle]=$(awk -v a="$after" -v b="$before" -v n=$IDLE_CONNS 'BEGIN { printf "%.1f", (a - b) / n }')
+        log "idle $t: $ready_line; RSS ${before} -> ${after} KiB: ${R[$t.idle]} KiB/conn"
+        sleep 1
+    done
+fi
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- report ----------------------------------------------------------------------------------
+v() { echo "${R[$1]:-n/a}"; }
+ratio() { awk -v a="$(v "$1")" -v b="$(v "$2")" 'BEGIN { if (a + 0 == 0 || b + 0 == 0) print "n/a"; else printf "%.2f×", a / b }'; }
+gen="$W/generated.md"
+{
+    echo "<!-- BEGIN GENERATED by bench/run.sh: do not edit by hand -->"
+    echo "## Results ($(date -u +%Y-%m-%dT%H:%MZ), \`git describe\`: $(git describe --always --dirty 2>/dev/null))"
+    echo
+    echo "Command: \`$COMMAND\` (from the repository root). Machine: $(nproc) CPUs, $(lscpu | awk -F: '/Model name/ { gsub(/^ +/, "", $2); print $2; exit }'), kernel $(uname -r)."
+    echo "Load average (1/5/15 min) at the start of the measurements: $LOAD_START; at the end: $LOAD_END."
+    echo "Tools: $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2), $(nginx -v 2>&1 | cut -d' ' -f3), $(haproxy -v | head -1 | cut -d' ' -f1-3), $(valgrind --version), $(rustc --version | cut -d' ' -f1-2)."
+    echo "Layout: load generator on CPU 0; upstream nginx (1 process) and the proxy under test on CPU 1; loopback."
+    echo "The shim runs with \`--workers 1\` and \`RUST_LOG=warn\` (access records, which are INFO, are off)."
+    echo
+    echo "### Pass-through"
+    echo
+    echo "| target | small JSON req/s | p50 ms | p99 ms | proxy CPU ms / 10k req | upstream CPU ms / 10k req | 1 MiB req/s (= MiB/s) | open loop ${OPEN_RATE}/s p50 / p99 / p99.9 ms | peak RSS MiB | idle keep-alive KiB / conn |"
+    echo "|---|---|---|---|---|---|---|---|---|---|"
+    for t in "${TARGETS[@]}"; do
+        echo "| $t | $(v $t.small.rps) | $(v $t.small.p50) | $(v $t.small.p99) | $(v $t.small.cpu) | $(v $t.small.upcpu) | $(v $t.big.rps) | $(v $t.open.p50_ms) / $(v $t.open.p99_ms) / $(v $t.open.p999_ms) | $(v $t.hwm) | $(v $t.idle) |"
+    done
+    echo
+    echo "Small JSON is ${SMALL_BYTES} bytes, ${CONNS} connections, wrk ${SMALL_SECS} s; 1 MiB: ${BIG_CONNS} connections, ${BIG_SECS} s;"
+    echo "open loop: \`bench/loadgen.rs openloop\`, ${OPEN_RATE} req/s for ${OPEN_SECS} s over ${CONNS} connections, latency counted from each request's due time (no coordinated omission)."
+    echo "Peak RSS is VmHWM of the proxy (of the upstream for \`direct\`) before the idle phase. Idle: ${IDLE_CONNS} connections that each completed one request, RSS delta / ${IDLE_CONNS}, measured last."
+    for t in "${TARGETS[@]}"; do
+        for k in small big; do
+            [ -n "${R[$t.$k.err]:-}" ] && echo "Errors, $t $k: ${R[$t.$k.err]}"
+        done
+    done
+    echo
+    echo "Instructions per proxied request (callgrind, user space, (Ir at ${CG_HIGH} − Ir at ${CG_LOW}) / $((CG_HIGH - CG_LOW)), ${CG_CONNS} keep-alive connections):"
+    echo
+    echo "| proxy | instructions / request |"
+    echo "|---|---|"
+    echo "| shim | $(v shim.ir) |"
+    echo "| nginx | $(v nginx.ir) |"
+    echo
+    echo "Ratios, shim vs nginx (targets): req/s $(ratio shim.small.rps nginx.small.rps) (≥ 1.00×), CPU/request $(ratio shim.small.cpu nginx.small.cpu) (≤ 1.00×), instructions/request $(ratio shim.ir nginx.ir) (≤ 1.00×), 1 MiB $(ratio shim.big.rps nginx.big.rps) (≥ 1.00×)."
+    echo
+    echo "### Translated route"
+    echo
+    echo "${LEGACY_CALLS} sequential legacy calls \`POST /v1/modules/upgrade/bdb/1\` (shape A, ReJSON → 2.6.17) through the shim against \`deprecation-shim simulate --version 8.0 --action-duration 0s\`; replies: $(v tr.statuses) (status:count)."
+    echo "Shim-added time is \`shim_ms\` from each deprecation WARN line (call time minus time in upstream calls), over $(v tr.n) calls."
+    echo
+    echo "| | p50 ms | p99 ms | max ms |"
+    echo "|---|---|---|---|"
+    echo "| shim-added | $(v tr.shim50) | $(v tr.shim99) | $(v tr.shimmax) |"
+    echo "| whole call, as the client saw it | $(v tr.total50) | $(v tr.total99) | |"
+    echo
+    echo "### Translation functions (criterion, \`benches/translation.rs\`)"
+    echo
+    echo "| benchmark | time / iteration |"
+    echo "|---|---|"
+    if [ -s "$W/criterion.txt" ]; then
+        awk '{ n = $2; sub(/^translation\//, "", n); t = $5; gsub(/,/, "", t); printf "| %s | %.2f µs |\n", n, t / 1000 }' "$W/criterion.txt"
+    else
+        echo "| (not run) | |"
+    fi
+    if [ -s "$W/profile.shim.txt" ]; then
+        echo
+        echo "<details><summary>Shim profile: callgrind self cost, top functions (${CG_HIGH}-request run)</summary>"
+        echo
+        echo '```'
+        cat "$W/profile.shim.txt"
+        echo '```'
+        echo "</details>"
+    fi
+    echo "<!-- END GENERATED -->"
+} > "$gen"
+if [ -f "$OUT" ] && grep -q '<!-- BEGIN GENERATED' "$OUT"; then
+    python3 - "$OUT" "$gen" <<'EOF'
+import sys, re
+out, gen = sys.argv[1], open(sys.argv[2]).read().rstrip("\n")
+s = open(out).read()
+s = re.sub(r"<!-- BEGIN GENERATED.*?<!-- END GENERATED -->", lambda m: gen, s, flags=re.S)
+open(out, "w").write(s)
+EOF
+else
+    { echo "# Benchmarks"; echo; cat "$gen"; } > "$OUT"
+fi
+log "wrote $OUT (scratch files in $W)"

@@ -1,0 +1,148 @@
+//! Micro-benchmarks of the pure translation core on typical bodies (issue 6 target: < 20 µs per
+//! typical body for parse + plan + old reply). Run by bench/run.sh; alone:
+//! `cargo bench --bench translation`.
+//!
+//! "Typical" is what a legacy tool sends and what a cluster answers with: shape A (a `modules`
+//! array with one entry naming the module) or shape D (flat `new_module`), a database with two
+//! modules, and a catalog of 21 modules like the simulator's seed (five families, several
+//! releases each). The look-up replies are parsed too, since every call pays for that.
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use deprecation_shim::shim::legacy::parse_legacy_body;
+use deprecation_shim::shim::model::{parse_json, Bdb, Module};
+use deprecation_shim::shim::translate::{self, Prevalidate};
+use serde_json::{json, Value};
+
+const NEW_JSON: &str = "e498441c107b69c94feae975a9f78330";
+
+fn bdb_json(module_version: &str, module_id: &str) -> Vec<u8> {
+    json!({
+        "uid": 1, "name": "orders-db", "status": "active", "action_uid": null,
+        "redis_version": "7.2", "version": "7.2.4", "shards_count": 2, "memory_size": 1073741824,
+        "replication": true, "sharding": true, "type": "redis", "port": 12000,
+        "module_list": [
+            {"module_id": module_id, "module_name": "ReJSON",
+             "module_args": "", "semantic_version": module_version},
+            {"module_id": "b34850fa9d702f6185509beaf2c1a888", "module_name": "search",
+             "module_args": "PARTITIONS AUTO", "semantic_version": "2.8.4"}
+        ]
+    })
+    .to_string()
+    .into_bytes()
+}
+
+fn catalog_json() -> Vec<u8> {
+    let caps = [
+        "types",
+        "crdb",
+        "failover_migrate",
+        "persistence_aof",
+        "persistence_rdb",
+        "clustering",
+        "backup_restore",
+        "replica_of",
+        "eviction_expiry",
+        "intershard_tls",
+        "ipv6",
+    ];
+    let families = [
+        ("ReJSON", ["2.4.7", "2.6.6", "2.6.17", "2.8.4", "8.0.2"]),
+        ("search", ["2.6.12", "2.8.4", "2.8.9", "2.10.5", "8.0.1"]),
+        (
+            "timeseries",
+            ["1.8.13", "1.8.15", "1.10.11", "1.12.2", "8.0.1"],
+        ),
+        ("bf", ["2.4.5", "2.6.10", "2.8.2", "8.0.1", "8.0.2"]),
+    ];
+    let mut list: Vec<Value> = Vec::new();
+    for (name, versions) in families {
+        for (i, v) in versions.iter().enumerate() {
+            let nums: Vec<u64> = v.split('.').map(|p| p.parse().unwrap_or(0)).collect();
+            let uid = if name == "ReJSON" && *v == "2.6.17" {
+                NEW_JSON.to_owned()
+            } else {
+                format!("{:032x}", (name.len() as u128) << 64 | i as u128)
+            };
+            list.push(json!({
+                "uid": uid, "module_name": name, "display_name": name,
+                "semantic_version": v, "version": nums[0] * 10000 + nums[1] * 100 + nums[2],
+                "min_redis_version": if nums[0] >= 8 { "8.0.0" } else { "7.1.0" },
+                "compatible_redis_version": null, "min_redis_pack_version": null,
+                "capabilities": caps, "author": "Redis", "license": "Redis Source Available",
+                "command_line_args": "", "config_command": "", "architecture": "x86_64",
+                "os": "rhel9", "dependencies": {}, "is_bundled": false,
+            }));
+        }
+    }
+    list.push(
+        json!({"uid": "ffff", "module_name": "graph", "semantic_version": "2.10.12",
+                     "version": 21012, "capabilities": caps}),
+    );
+    Value::Array(list).to_string().into_bytes()
+}
+
+fn bodies() -> [(&'static str, Vec<u8>); 2] {
+    [
+        (
+            "shape_a_modules",
+            json!({"modules": [{"module_name": "ReJSON", "new_module": NEW_JSON}]})
+                .to_string()
+                .into_bytes(),
+        ),
+        (
+            "shape_d_flat",
+            json!({"new_module": NEW_JSON, "current_module": "b63fce2abeca9c80d0b049b8f796215b",
+                   "preserve_roles": true})
+            .to_string()
+            .into_bytes(),
+        ),
+    ]
+}
+
+fn translation(c: &mut Criterion) {
+    let bdb_before = bdb_json("2.6.6", "b63fce2abeca9c80d0b049b8f796215b");
+    let bdb_after = bdb_json("2.6.17", NEW_JSON);
+    let catalog_bytes = catalog_json();
+    let bdb: Bdb = parse_json("bdb", &bdb_before).unwrap();
+    let after: Bdb = parse_json("bdb", &bdb_after).unwrap();
+    let catalog: Vec<Module> = parse_json("catalog", &catalog_bytes).unwrap();
+    let mut g = c.benchmark_group("translation");
+    for (name, body) in bodies() {
+        let req = parse_legacy_body(&body).unwrap();
+        let plan = translate::plan(&req, &bdb, &catalog, None, Prevalidate::Enforce).unwrap();
+        g.bench_function(format!("parse_legacy_body/{name}"), |b| {
+            b.iter(|| parse_legacy_body(black_box(&body)).unwrap())
+        });
+        g.bench_function(format!("plan/{name}"), |b| {
+            b.iter(|| {
+                translate::plan(black_box(&req), &bdb, &catalog, None, Prevalidate::Enforce)
+                    .unwrap()
+            })
+        });
+        g.bench_function(format!("old_reply/{name}"), |b| {
+            b.iter(|| translate::old_reply(black_box(&after), &plan.modules[0]))
+        });
+        // The target figure: everything pure a call does with its body.
+        g.bench_function(format!("parse_plan_reply/{name}"), |b| {
+            b.iter(|| {
+                let req = parse_legacy_body(black_box(&body)).unwrap();
+                let plan =
+                    translate::plan(&req, &bdb, &catalog, None, Prevalidate::Enforce).unwrap();
+                let body = serde_json::to_vec(&plan.body).unwrap();
+                (body, translate::old_reply(&after, &plan.modules[0]))
+            })
+        });
+    }
+    // What every call also pays: reading the two look-up replies.
+    g.bench_function("parse_lookups/bdb_and_catalog", |b| {
+        b.iter(|| {
+            let bdb: Bdb = parse_json("bdb", black_box(&bdb_before)).unwrap();
+            let cat: Vec<Module> = parse_json("catalog", black_box(&catalog_bytes)).unwrap();
+            (bdb, cat)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, translation);
+criterion_main!(benches);
