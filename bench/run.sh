@@ -265,8 +265,28 @@ if ! skip callgrind; then
         R[$t.ir]=$(( (R[$t.ir.$CG_HIGH] - R[$t.ir.$CG_LOW]) / (CG_HIGH - CG_LOW) ))
         log "callgrind $t: ${R[$t.ir]} instructions per request"
     done
-    callgrind_annotate --inclusive=no "$W/cg.shim.$CG_HIGH.out" 2>/dev/null \
-        | awk '/^-+$/ { sep++ } sep >= 3 && NF' | head -22 > "$W/profile.shim.txt" || true
+    # Per-request profile: callgrind_annotate of both runs, differenced, so start-up cancels out.
+    python3 - "$W/cg.shim.$CG_LOW.out" "$W/cg.shim.$CG_HIGH.out" $((CG_HIGH - CG_LOW)) \
+        > "$W/profile.shim.txt" <<'EOF_PY' || true
+import re, subprocess, sys
+low, high, n = sys.argv[1], sys.argv[2], float(sys.argv[3])
+def costs(path, inclusive):
+    out = subprocess.run(["callgrind_annotate", "--threshold=100", "--inclusive=" + inclusive, path],
+                         capture_output=True, text=True).stdout
+    d = {}
+    for line in out.splitlines():
+        m = re.match(r"\s*([\d,]+) \([\s\d.]+%\)\s+(?:\S*?:)?(.*?) \[", line)
+        if m:
+            d[m.group(2)] = d.get(m.group(2), 0) + int(m.group(1).replace(",", ""))
+    return d
+for kind, label in (("no", "self"), ("yes", "inclusive")):
+    a, b = costs(low, kind), costs(high, kind)
+    rows = sorted(((b.get(k, 0) - a.get(k, 0)) / n, k) for k in set(a) | set(b))[::-1]
+    print(f"instructions per request, {label} cost:")
+    for v, k in rows[:20]:
+        print(f"{v:8.0f}  {k[:140]}")
+    print()
+EOF_PY
 fi
 
 # --- phase: the translated route against the simulator --------------------------------------
@@ -386,7 +406,7 @@ gen="$W/generated.md"
     fi
     if [ -s "$W/profile.shim.txt" ]; then
         echo
-        echo "<details><summary>Shim profile: callgrind self cost, top functions (${CG_HIGH}-request run)</summary>"
+        echo "<details><summary>Shim profile per request: callgrind (${CG_HIGH}-request run − ${CG_LOW}-request run) / $((CG_HIGH - CG_LOW)), top functions</summary>"
         echo
         echo '```'
         cat "$W/profile.shim.txt"
