@@ -34,9 +34,9 @@ pub fn action_state(a: &Action) -> ActionState {
 }
 
 fn failure(a: &Action, status: &str) -> ApiError {
+    // Both places are trimmed alike: a blank code is no code.
     let code = non_empty(a.error_code.as_deref())
-        .or_else(|| a.error.as_ref().and_then(|e| e.get("error_code")?.as_str()))
-        .filter(|c| !c.is_empty())
+        .or_else(|| non_empty(a.error.as_ref()?.get("error_code")?.as_str()))
         .unwrap_or("upgrade_failed");
     let text = non_empty(a.error_message.as_deref())
         .map(str::to_owned)
@@ -270,6 +270,10 @@ mod tests {
         );
         let e = failed(json!({"status": "failed", "error": {"step": 4}}));
         assert_eq!(e.text, r#"{"step":4}"#);
+        let e = failed(json!({"status": "failed", "error": {"error_code": " \n"}}));
+        assert_eq!(e.error_code, "upgrade_failed");
+        let e = failed(json!({"status": "failed", "error": {"error_code": " node_down "}}));
+        assert_eq!(e.error_code, "node_down");
         let e = failed(json!({"action_uid": "a-3", "status": "cancelled", "error_code": ""}));
         assert_eq!(e.error_code, "upgrade_failed");
         assert_eq!(e.text, "upgrade action a-3 ended with status cancelled");
