@@ -11,7 +11,9 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use deprecation_shim::shim::legacy::parse_legacy_body;
 use deprecation_shim::shim::model::{parse_json, Bdb, Module};
 use deprecation_shim::shim::translate::{self, Prevalidate};
-use serde_json::{json, Value};
+use deprecation_shim::sim::seed::seed;
+use deprecation_shim::sim::SimVersion;
+use serde_json::json;
 
 const NEW_JSON: &str = "e498441c107b69c94feae975a9f78330";
 
@@ -31,54 +33,9 @@ fn bdb_json(module_version: &str, module_id: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The simulator's built-in catalog (21 modules over four names), as `GET /v1/modules` sends it.
 fn catalog_json() -> Vec<u8> {
-    let caps = [
-        "types",
-        "crdb",
-        "failover_migrate",
-        "persistence_aof",
-        "persistence_rdb",
-        "clustering",
-        "backup_restore",
-        "replica_of",
-        "eviction_expiry",
-        "intershard_tls",
-        "ipv6",
-    ];
-    let families = [
-        ("ReJSON", ["2.4.7", "2.6.6", "2.6.17", "2.8.4", "8.0.2"]),
-        ("search", ["2.6.12", "2.8.4", "2.8.9", "2.10.5", "8.0.1"]),
-        (
-            "timeseries",
-            ["1.8.13", "1.8.15", "1.10.11", "1.12.2", "8.0.1"],
-        ),
-        ("bf", ["2.4.5", "2.6.10", "2.8.2", "8.0.1", "8.0.2"]),
-    ];
-    let mut list: Vec<Value> = Vec::new();
-    for (name, versions) in families {
-        for (i, v) in versions.iter().enumerate() {
-            let nums: Vec<u64> = v.split('.').map(|p| p.parse().unwrap_or(0)).collect();
-            let uid = if name == "ReJSON" && *v == "2.6.17" {
-                NEW_JSON.to_owned()
-            } else {
-                format!("{:032x}", (name.len() as u128) << 64 | i as u128)
-            };
-            list.push(json!({
-                "uid": uid, "module_name": name, "display_name": name,
-                "semantic_version": v, "version": nums[0] * 10000 + nums[1] * 100 + nums[2],
-                "min_redis_version": if nums[0] >= 8 { "8.0.0" } else { "7.1.0" },
-                "compatible_redis_version": null, "min_redis_pack_version": null,
-                "capabilities": caps, "author": "Redis", "license": "Redis Source Available",
-                "command_line_args": "", "config_command": "", "architecture": "x86_64",
-                "os": "rhel9", "dependencies": {}, "is_bundled": false,
-            }));
-        }
-    }
-    list.push(
-        json!({"uid": "ffff", "module_name": "graph", "semantic_version": "2.10.12",
-                     "version": 21012, "capabilities": caps}),
-    );
-    Value::Array(list).to_string().into_bytes()
+    serde_json::to_vec(&seed(SimVersion::V8_0).modules).unwrap_or_default()
 }
 
 fn bodies() -> [(&'static str, Vec<u8>); 2] {
