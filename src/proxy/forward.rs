@@ -44,7 +44,7 @@ pub async fn pass_through(
         // The client sets Host from the upstream URI when none is present.
         parts.headers.remove(header::HOST);
     }
-    parts.uri = app.upstream.uri_for(pq)?;
+    parts.uri = app.upstream.uri_for(pq);
     // The upstream protocol is negotiated per connection (ALPN), not inherited from downstream.
     parts.version = Version::HTTP_11;
     let upstream_req = Request::from_parts(parts, Either::Left(body));

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// A reply body before access logging: the cluster's stream, or one the shim built.
-pub type RespBody = Either<Incoming, Full<Bytes>>;
+pub type RespBody = Either<crate::upstream::PooledBody, Full<Bytes>>;
 
 /// Everything a request needs, built once from a validated [`Config`]. A reload builds a new
 /// one; the metrics, the audit log and the admin state are shared across reloads.
@@ -122,13 +122,22 @@ pub async fn handle(
             (RouteClass::PassThrough, resp)
         }
         // The sibling is translated on request but is not deprecated (API.md §2): never marked.
+        // Boxed: the translation's state is large, and every request's future (pass-through
+        // included) would otherwise be as large, copied whole into hyper's task per request.
         Route::Deprecated { bdb_uid, sibling } => (
             RouteClass::Deprecated,
-            endpoint::handle(app.clone(), conn, req, Some(bdb_uid), !sibling).await,
+            Box::pin(endpoint::handle(
+                app.clone(),
+                conn,
+                req,
+                Some(bdb_uid),
+                !sibling,
+            ))
+            .await,
         ),
         Route::BadUid { sibling } => (
             RouteClass::Deprecated,
-            endpoint::handle(app.clone(), conn, req, None, !sibling).await,
+            Box::pin(endpoint::handle(app.clone(), conn, req, None, !sibling)).await,
         ),
     };
     let status = resp.status();

@@ -11,12 +11,12 @@ use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::Incoming;
-use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
-use std::error::Error as _;
 use std::time::Duration;
+
+mod pool;
+
+pub use pool::{PooledBody, Reuse, SendError};
 
 /// Body of a request sent upstream: the caller's stream, or one the shim built.
 pub type UpBody = Either<Incoming, Full<Bytes>>;
@@ -24,18 +24,11 @@ pub type UpBody = Either<Incoming, Full<Bytes>>;
 /// Largest look-up reply the shim reads into memory (a BDB with many shards, the catalog).
 const MAX_LOOKUP_REPLY: usize = 16 * 1024 * 1024;
 
-type HttpClient = Client<HttpsConnector<HttpConnector>, UpBody>;
-
 /// How many times the shim sends one of its own GETs that met a connection the cluster closed.
 const STALE_CONNECTION_ATTEMPTS: usize = 3;
 
 pub struct Upstream {
-    client: HttpClient,
-    /// Keeps no idle connection, so a request sent through it always opens a new one: for the
-    /// upgrade POST, which must never meet a pooled connection the cluster is closing, since it
-    /// is never sent twice.
-    unpooled: HttpClient,
-    scheme: Scheme,
+    pool: pool::Pool,
     authority: Authority,
     request_timeout: Duration,
 }
@@ -79,22 +72,24 @@ impl Upstream {
             None => builder,
         };
         let connector = builder.enable_all_versions().wrap_connector(http);
-        let client = |max_idle: usize| {
-            Client::builder(TokioExecutor::new())
-                .timer(TokioTimer::new())
-                .pool_timer(TokioTimer::new())
-                .pool_idle_timeout(cfg.pool_idle_timeout)
-                .pool_max_idle_per_host(max_idle)
-                .build(connector.clone())
+        let scheme = if cfg.https {
+            Scheme::HTTPS
+        } else {
+            Scheme::HTTP
         };
+        let pool = pool::Pool::new(
+            connector,
+            scheme,
+            cfg.authority.clone(),
+            cfg.pool_max_idle_per_host,
+            cfg.pool_idle_timeout,
+        )
+        .map_err(|e| TlsError {
+            what: "upstream.url".into(),
+            problem: e.to_string(),
+        })?;
         Ok(Upstream {
-            client: client(cfg.pool_max_idle_per_host),
-            unpooled: client(0),
-            scheme: if cfg.https {
-                Scheme::HTTPS
-            } else {
-                Scheme::HTTP
-            },
+            pool,
             authority: cfg.authority.clone(),
             request_timeout: cfg.request_timeout,
         })
@@ -104,35 +99,26 @@ impl Upstream {
         &self.authority
     }
 
-    /// The absolute URI of `path_and_query` on the cluster.
-    pub fn uri_for(&self, path_and_query: PathAndQuery) -> Result<Uri, ApiError> {
-        Uri::builder()
-            .scheme(self.scheme.clone())
-            .authority(self.authority.clone())
-            .path_and_query(path_and_query)
-            .build()
-            .map_err(|e| {
-                ApiError::bad_request(
-                    "invalid_request",
-                    format!("request target cannot be forwarded: {e}"),
-                )
-            })
+    /// The request target for `path_and_query` on the cluster (origin-form; the pool adds the
+    /// scheme and authority where the protocol wants them).
+    pub fn uri_for(&self, path_and_query: PathAndQuery) -> Uri {
+        Uri::from(path_and_query)
     }
 
     /// Sends a request and waits for the response head (bounded by the request timeout); the
     /// body stays a stream.
-    pub async fn send(&self, req: Request<UpBody>) -> Result<Response<Incoming>, ApiError> {
-        self.send_once(&self.client, req).await.map_err(|(e, _)| e)
+    pub async fn send(&self, req: Request<UpBody>) -> Result<Response<PooledBody>, ApiError> {
+        self.send_once(req, Reuse::Pooled).await.map_err(|(e, _)| e)
     }
 
     /// [`send`](Self::send), also telling whether the connection closed before any reply: the
     /// race of a pooled keep-alive connection the cluster closed just as it was reused.
     async fn send_once(
         &self,
-        client: &HttpClient,
         req: Request<UpBody>,
-    ) -> Result<Response<Incoming>, (ApiError, bool)> {
-        match tokio::time::timeout(self.request_timeout, client.request(req)).await {
+        reuse: Reuse,
+    ) -> Result<Response<PooledBody>, (ApiError, bool)> {
+        match tokio::time::timeout(self.request_timeout, self.pool.send(req, reuse)).await {
             Ok(Ok(resp)) => Ok(resp),
             Ok(Err(e)) => Err((classify_failure(&e), closed_before_reply(&e))),
             Err(_) => Err((
@@ -162,7 +148,7 @@ impl Upstream {
                 format!("bad look-up path {path}: {e}"),
             )
         })?;
-        let uri = self.uri_for(pq)?;
+        let uri = self.uri_for(pq);
         let build = || {
             let mut req = Request::builder().method(method.clone()).uri(uri.clone());
             if let Some(auth) = authorization {
@@ -181,18 +167,18 @@ impl Upstream {
                     )
                 })
         };
-        // hyper-util resends a request only when it was never written. A GET cut off because
+        // The pool resends a request only when it was never written. A GET cut off because
         // the cluster closed the pooled connection as it was reused is safe to send again (RFC
         // 9110 §9.2.2, idempotent); each try takes that stale connection out of the pool. The
         // upgrade POST is sent once, on a new connection, so that race cannot reach it.
-        let (client, attempts) = if method == Method::GET {
-            (&self.client, STALE_CONNECTION_ATTEMPTS)
+        let (reuse, attempts) = if method == Method::GET {
+            (Reuse::Pooled, STALE_CONNECTION_ATTEMPTS)
         } else {
-            (&self.unpooled, 1)
+            (Reuse::Fresh, 1)
         };
         let mut attempt = 1;
         let resp = loop {
-            match self.send_once(client, build()?).await {
+            match self.send_once(build()?, reuse).await {
                 Ok(resp) => break resp,
                 Err((_, true)) if attempt < attempts => {
                     tracing::debug!(
@@ -223,24 +209,18 @@ impl Upstream {
 }
 
 /// Whether the connection ended before any reply byte (hyper's "incomplete message").
-fn closed_before_reply(e: &hyper_util::client::legacy::Error) -> bool {
-    let mut source: Option<&dyn std::error::Error> = e.source();
-    while let Some(s) = source {
-        if s.downcast_ref::<hyper::Error>()
-            .is_some_and(hyper::Error::is_incomplete_message)
-        {
-            return true;
-        }
-        source = s.source();
-    }
-    false
+fn closed_before_reply(e: &SendError) -> bool {
+    matches!(e, SendError::Http(h) if h.is_incomplete_message())
 }
 
 /// Connect/TLS/reset failures are 502; a timeout inside the connector is 504.
-fn classify_failure(e: &hyper_util::client::legacy::Error) -> ApiError {
+fn classify_failure(e: &SendError) -> ApiError {
     let mut chain = String::new();
-    let mut source: Option<&dyn std::error::Error> = e.source();
     let mut timed_out = false;
+    let mut source: Option<&dyn std::error::Error> = match e {
+        SendError::Connect(inner) => Some(inner.as_ref()),
+        SendError::Http(inner) => Some(inner),
+    };
     while let Some(s) = source {
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
             timed_out |= io.kind() == std::io::ErrorKind::TimedOut;
