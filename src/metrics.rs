@@ -12,7 +12,7 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use std::collections::HashSet;
 use std::fmt::Write as _;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 /// The `Content-Type` of [`Metrics::encode`]'s output.
@@ -36,7 +36,17 @@ pub enum RouteClass {
     Deprecated,
 }
 
+/// Statuses whose request counters are cached (all that HTTP defines).
+const COMMON_STATUSES: std::ops::RangeInclusive<usize> = 100..=599;
+
 impl RouteClass {
+    fn index(self) -> usize {
+        match self {
+            RouteClass::PassThrough => 0,
+            RouteClass::Deprecated => 1,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RouteClass::PassThrough => "pass_through",
@@ -84,9 +94,13 @@ fn latency_histogram() -> Histogram {
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
-    upstream_latency: HistogramFamily,
     deprecated_calls: Family<CallerLabels, Counter>,
     translation_outcomes: Family<OutcomeLabels, Counter>,
+    /// Handles into `requests` for statuses 100–599, per route class, made on first use: the
+    /// per-request count then costs no label hashing or family lock.
+    request_counters: [Box<[OnceLock<Counter>]>; 2],
+    /// Handles into `upstream_latency`, per route class.
+    latency: [Histogram; 2],
     in_flight: Gauge,
     audit_write_failures: Counter,
     audit_records: Counter,
@@ -146,10 +160,22 @@ impl Metrics {
             "Audit records written",
             audit_records.clone(),
         );
+        let latency = [RouteClass::PassThrough, RouteClass::Deprecated].map(|class| {
+            upstream_latency
+                .get_or_create(&ClassLabels { route_class: class })
+                .clone()
+        });
+        let request_counters = [(), ()].map(|()| {
+            (COMMON_STATUSES)
+                .map(|_| OnceLock::new())
+                .collect::<Vec<_>>()
+                .into_boxed_slice()
+        });
         Metrics {
             registry,
             requests,
-            upstream_latency,
+            request_counters,
+            latency,
             deprecated_calls,
             translation_outcomes,
             in_flight,
@@ -162,19 +188,26 @@ impl Metrics {
 
     /// Counts one answered request. Hot path: no allocation once the (class, status) pair exists.
     pub fn request(&self, class: RouteClass, status: u16) {
-        self.requests
-            .get_or_create(&RequestLabels {
-                route_class: class,
-                status,
-            })
-            .inc();
+        let family = || {
+            self.requests
+                .get_or_create(&RequestLabels {
+                    route_class: class,
+                    status,
+                })
+                .clone()
+        };
+        let slot = usize::from(status)
+            .checked_sub(*COMMON_STATUSES.start())
+            .and_then(|i| self.request_counters[class.index()].get(i));
+        match slot {
+            Some(slot) => slot.get_or_init(family).inc(),
+            None => family().inc(),
+        };
     }
 
     /// Records the time an upstream call took (request sent → reply head received).
     pub fn upstream_latency(&self, class: RouteClass, elapsed: Duration) {
-        self.upstream_latency
-            .get_or_create(&ClassLabels { route_class: class })
-            .observe(elapsed.as_secs_f64());
+        self.latency[class.index()].observe(elapsed.as_secs_f64());
     }
 
     /// Counts one call of the deprecated route by its caller.

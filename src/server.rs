@@ -175,13 +175,18 @@ async fn serve_one<S, B>(
     };
     let result = match tls {
         None => {
-            let conn = builder.serve_connection(TokioIo::new(stream), service);
-            first_request_by(deadline, &first_request, watcher.watch(conn)).await
+            // Boxed here and below: the connection task then holds only what its own protocol
+            // needs (a plain connection does not carry the size of a TLS one), which is most of
+            // the memory an idle keep-alive connection costs (BENCHMARKS.md).
+            let conn =
+                Box::pin(watcher.watch(builder.serve_connection(TokioIo::new(stream), service)));
+            first_request_by(deadline, &first_request, conn).await
         }
         Some(acceptor) => {
             // The handshake shares the header deadline: a peer that never finishes it holds a
             // connection slot just like a slowloris client.
-            let accepted = tokio::time::timeout_at(deadline, acceptor.accept(stream)).await;
+            let accepted =
+                tokio::time::timeout_at(deadline, Box::pin(acceptor.accept(stream))).await;
             let tls_stream = match accepted {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => {
@@ -193,8 +198,10 @@ async fn serve_one<S, B>(
                     return;
                 }
             };
-            let conn = builder.serve_connection(TokioIo::new(tls_stream), service);
-            first_request_by(deadline, &first_request, watcher.watch(conn)).await
+            let conn = Box::pin(
+                watcher.watch(builder.serve_connection(TokioIo::new(tls_stream), service)),
+            );
+            first_request_by(deadline, &first_request, conn).await
         }
     };
     match result {

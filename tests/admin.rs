@@ -166,16 +166,30 @@ async fn metrics_parse_as_prometheus_text_with_the_recorded_values() {
         value("deprecation_shim_audit_write_failures_total", &[]),
         1.0
     );
+    // Both route classes' series exist from the start (the shim keeps handles to them); only
+    // the pass-through one has observations.
+    let pass = [("route_class", "pass_through")];
+    let deprecated = [("route_class", "deprecated")];
     assert_eq!(
-        value("deprecation_shim_upstream_latency_seconds_count", &[]),
+        value("deprecation_shim_upstream_latency_seconds_count", &pass),
         2.0
     );
-    assert!((value("deprecation_shim_upstream_latency_seconds_sum", &[]) - 0.123).abs() < 1e-9);
+    assert!((value("deprecation_shim_upstream_latency_seconds_sum", &pass) - 0.123).abs() < 1e-9);
+    assert_eq!(
+        value(
+            "deprecation_shim_upstream_latency_seconds_count",
+            &deprecated
+        ),
+        0.0
+    );
 
     let histogram = scrape
         .samples
         .iter()
-        .find(|s| s.metric == "deprecation_shim_upstream_latency_seconds")
+        .find(|s| {
+            s.metric == "deprecation_shim_upstream_latency_seconds"
+                && s.labels.get("route_class") == Some("pass_through")
+        })
         .expect("histogram");
     let Value::Histogram(buckets) = &histogram.value else {
         panic!("{:?}", histogram.value)

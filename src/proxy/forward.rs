@@ -3,20 +3,43 @@
 
 use super::headers::{self, Hop};
 use super::{App, RespBody};
-use crate::error::ApiError;
 use crate::metrics::RouteClass;
 use crate::server::ConnInfo;
+use crate::upstream::UpBody;
+use futures_util::FutureExt;
 use http::{header, HeaderValue, Request, Response, Version};
 use http_body_util::Either;
 use hyper::body::Incoming;
+use std::future::Future;
+use std::sync::Arc;
 use std::time::Instant;
 
-/// Forwards `req` upstream unchanged but for hop-by-hop and forwarding headers.
-pub async fn pass_through(
-    app: &App,
+/// Forwards `req` upstream unchanged but for hop-by-hop and forwarding headers. The future
+/// owns what it needs (no borrow of `app`) and stays small: see [`super::handle`].
+pub fn pass_through(
+    app: &Arc<App>,
     conn: ConnInfo,
     req: Request<Incoming>,
-) -> Result<Response<RespBody>, ApiError> {
+) -> impl Future<Output = Response<RespBody>> + Send + 'static {
+    let upstream_req = prepare(app, conn, req);
+    let sent = Instant::now();
+    let sending = app.upstream.send(upstream_req);
+    let app = app.clone();
+    sending.map(move |resp| match resp {
+        Ok(resp) => {
+            app.metrics
+                .upstream_latency(RouteClass::PassThrough, sent.elapsed());
+            app.admin.mark_upstream_ok();
+            let (mut parts, body) = resp.into_parts();
+            headers::strip_hop_by_hop(&mut parts.headers);
+            Response::from_parts(parts, Either::Left(body))
+        }
+        Err(e) => super::error_response(&e),
+    })
+}
+
+/// The request as the cluster gets it.
+fn prepare(app: &App, conn: ConnInfo, req: Request<Incoming>) -> Request<UpBody> {
     let (mut parts, body) = req.into_parts();
     // Only the path and query travel: an absolute-form target naming another host is still
     // sent to the cluster, so the shim can never be used as an open proxy.
@@ -41,21 +64,13 @@ pub async fn pass_through(
             parts.headers.insert(header::HOST, h);
         }
     } else {
-        // The client sets Host from the upstream URI when none is present.
+        // The pool sets Host from the upstream authority when none is present.
         parts.headers.remove(header::HOST);
     }
     parts.uri = app.upstream.uri_for(pq);
     // The upstream protocol is negotiated per connection (ALPN), not inherited from downstream.
     parts.version = Version::HTTP_11;
-    let upstream_req = Request::from_parts(parts, Either::Left(body));
-    let sent = Instant::now();
-    let resp = app.upstream.send(upstream_req).await?;
-    app.metrics
-        .upstream_latency(RouteClass::PassThrough, sent.elapsed());
-    app.admin.mark_upstream_ok();
-    let (mut parts, body) = resp.into_parts();
-    headers::strip_hop_by_hop(&mut parts.headers);
-    Ok(Response::from_parts(parts, Either::Left(body)))
+    Request::from_parts(parts, Either::Left(body))
 }
 
 /// The authority the client addressed: Host on HTTP/1, `:authority` on HTTP/2.

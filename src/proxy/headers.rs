@@ -80,8 +80,13 @@ fn remove_listed(headers: &mut HeaderMap) {
 
 fn remove_names(headers: &mut HeaderMap, listed: &HeaderValue) {
     if let Ok(text) = listed.to_str() {
-        for name in text.split(',') {
-            headers.remove(name.trim());
+        for name in text.split(',').map(str::trim) {
+            // The usual token: a connection option, and the field of that name is hop-by-hop
+            // anyway (removed by the caller), so no look-up is needed.
+            if name.eq_ignore_ascii_case("keep-alive") {
+                continue;
+            }
+            headers.remove(name);
         }
     }
 }

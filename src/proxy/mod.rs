@@ -16,10 +16,13 @@ use crate::shim::endpoint;
 use crate::shim::route::{self, Route};
 use crate::upstream::Upstream;
 use bytes::Bytes;
+use futures_util::future::{Either as FutureEither, FutureExt};
 use http::{Request, Response};
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -98,57 +101,72 @@ impl App {
 }
 
 /// The service function of the data port.
-pub async fn handle(
+///
+/// Built from combinators rather than as an `async fn`: hyper moves this future into its
+/// connection task on every request, and an `async fn` would also keep every argument and
+/// moved-from local alive in its state (measured: 2.9 KiB before, BENCHMARKS.md).
+pub fn handle(
     app: Arc<App>,
     conn: ConnInfo,
     req: Request<Incoming>,
-) -> Result<Response<access::Logged<RespBody>>, Infallible> {
+) -> impl Future<Output = Result<Response<access::Logged<RespBody>>, Infallible>> + Send + 'static {
     // With the `access` target filtered out (e.g. `RUST_LOG=warn`), skip gathering the record:
     // the method, URI and clock read would only be dropped.
     let record =
         access::enabled().then(|| (req.method().clone(), req.uri().clone(), Instant::now()));
-    let _in_flight = app.metrics.in_flight();
+    let in_flight = app.metrics.in_flight();
     let route = route::classify(
         req.method(),
         req.uri().path(),
         app.config.shim.translate_sibling,
     );
-    let (class, resp) = match route {
-        Route::PassThrough => {
-            let resp = match forward::pass_through(&app, conn, req).await {
-                Ok(resp) => resp,
-                Err(e) => error_response(&e),
-            };
-            (RouteClass::PassThrough, resp)
-        }
+    let (class, work) = match route {
+        Route::PassThrough => (
+            RouteClass::PassThrough,
+            FutureEither::Left(forward::pass_through(&app, conn, req)),
+        ),
         // The sibling is translated on request but is not deprecated (API.md §2): never marked.
-        // Boxed: the translation's state is large, and every request's future (pass-through
-        // included) would otherwise be as large, copied whole into hyper's task per request.
+        // Boxed: the translation's state is large and would otherwise make every request's
+        // future (pass-through included) as large.
         Route::Deprecated { bdb_uid, sibling } => (
             RouteClass::Deprecated,
-            Box::pin(endpoint::handle(
+            FutureEither::Right(translated(endpoint::handle(
                 app.clone(),
                 conn,
                 req,
                 Some(bdb_uid),
                 !sibling,
-            ))
-            .await,
+            ))),
         ),
         Route::BadUid { sibling } => (
             RouteClass::Deprecated,
-            Box::pin(endpoint::handle(app.clone(), conn, req, None, !sibling)).await,
+            FutureEither::Right(translated(endpoint::handle(
+                app.clone(),
+                conn,
+                req,
+                None,
+                !sibling,
+            ))),
         ),
     };
-    let status = resp.status();
-    app.metrics.request(class, status.as_u16());
-    let entry = record.map(|(method, uri, started)| access::Entry {
-        method,
-        uri,
-        status,
-        started,
-    });
-    Ok(resp.map(|b| access::Logged::new(b, entry)))
+    work.map(move |resp| {
+        let _in_flight = in_flight;
+        let status = resp.status();
+        app.metrics.request(class, status.as_u16());
+        let entry = record.map(|(method, uri, started)| access::Entry {
+            method,
+            uri,
+            status,
+            started,
+        });
+        Ok(resp.map(|b| access::Logged::new(b, entry)))
+    })
+}
+
+type Translated = Pin<Box<dyn Future<Output = Response<RespBody>> + Send>>;
+
+fn translated(f: impl Future<Output = Response<RespBody>> + Send + 'static) -> Translated {
+    Box::pin(f)
 }
 
 /// The one place an error becomes a reply.

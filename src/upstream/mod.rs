@@ -7,11 +7,13 @@ use crate::config;
 use crate::error::ApiError;
 use crate::tls::{self, TlsError, Trust};
 use bytes::Bytes;
+use futures_util::FutureExt;
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
+use std::future::Future;
 use std::time::Duration;
 
 mod pool;
@@ -107,8 +109,19 @@ impl Upstream {
 
     /// Sends a request and waits for the response head (bounded by the request timeout); the
     /// body stays a stream.
-    pub async fn send(&self, req: Request<UpBody>) -> Result<Response<PooledBody>, ApiError> {
-        self.send_once(req, Reuse::Pooled).await.map_err(|(e, _)| e)
+    ///
+    /// The future borrows nothing (the proxy's request future owns it) and adds only the timer
+    /// to the pool's.
+    pub fn send(
+        &self,
+        req: Request<UpBody>,
+    ) -> impl Future<Output = Result<Response<PooledBody>, ApiError>> + Send + 'static {
+        let limit = self.request_timeout;
+        tokio::time::timeout(limit, self.pool.send(req, Reuse::Pooled)).map(move |r| match r {
+            Ok(Ok(resp)) => Ok(resp),
+            Ok(Err(e)) => Err(classify_failure(&e)),
+            Err(_) => Err(no_answer_within(limit)),
+        })
     }
 
     /// [`send`](Self::send), also telling whether the connection closed before any reply: the
@@ -121,13 +134,7 @@ impl Upstream {
         match tokio::time::timeout(self.request_timeout, self.pool.send(req, reuse)).await {
             Ok(Ok(resp)) => Ok(resp),
             Ok(Err(e)) => Err((classify_failure(&e), closed_before_reply(&e))),
-            Err(_) => Err((
-                ApiError::upstream_timeout(format!(
-                    "the cluster did not answer within {:?}",
-                    self.request_timeout
-                )),
-                false,
-            )),
+            Err(_) => Err((no_answer_within(self.request_timeout), false)),
         }
     }
 
@@ -206,6 +213,10 @@ impl Upstream {
         .to_bytes();
         Ok(Fetched { status, body })
     }
+}
+
+fn no_answer_within(limit: Duration) -> ApiError {
+    ApiError::upstream_timeout(format!("the cluster did not answer within {limit:?}"))
 }
 
 /// Whether the connection ended before any reply byte (hyper's "incomplete message").

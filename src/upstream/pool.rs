@@ -10,17 +10,19 @@
 
 use super::UpBody;
 use bytes::Bytes;
+use futures_util::future::{Either as FutureEither, FutureExt};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{header, HeaderValue, Method, Request, Response, Uri, Version};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper::client::conn::{http1, http2};
+use hyper::client::conn::{http1, http2, TrySendError};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::{Connection, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 use tower_service::Service;
 
@@ -118,72 +120,107 @@ impl Pool {
     ///
     /// A request that an idle connection refused before writing a byte (the cluster had closed
     /// it) is sent again on another connection; one that was written is never sent twice here.
-    pub async fn send(
+    ///
+    /// The common case, an idle connection at hand, is a small future built from combinators;
+    /// connecting and retrying happen in a boxed one (see `proxy::handle` on future size).
+    pub fn send(
         &self,
-        mut req: Request<UpBody>,
+        req: Request<UpBody>,
         reuse: Reuse,
-    ) -> Result<Response<PooledBody>, SendError> {
-        let shared = &self.shared;
-        loop {
-            let (sender, reused) = match reuse {
-                Reuse::Pooled => match shared.checkout() {
-                    Some(sender) => (sender, true),
-                    None => (Box::pin(shared.connect(true)).await?, false),
-                },
-                // Boxed: the connect and TLS handshake state is large and rarely needed, and
-                // the request future, copied whole into hyper's task on every request, would
-                // otherwise carry it.
-                Reuse::Fresh => (Box::pin(shared.connect(false)).await?, false),
-            };
-            let sent = match sender {
-                Sender::H1(mut tx) => {
-                    if !req.headers().contains_key(header::HOST) {
-                        req.headers_mut().insert(header::HOST, shared.host.clone());
+    ) -> impl Future<Output = Result<Response<PooledBody>, SendError>> + Send + 'static {
+        let shared = self.shared.clone();
+        let pooled = match reuse {
+            Reuse::Pooled => shared.checkout(),
+            Reuse::Fresh => None,
+        };
+        match pooled {
+            Some(sender) => {
+                FutureEither::Left(shared.dispatch(sender, req).then(move |attempt| match attempt {
+                    Attempt::Done(result) => FutureEither::Left(std::future::ready(result)),
+                    Attempt::Unsent(req, error) => {
+                        tracing::debug!(%error, "pooled connection closed; request sent on another");
+                        FutureEither::Right(Box::pin(shared.send_slow(req, Reuse::Pooled)))
                     }
-                    *req.version_mut() = Version::HTTP_11;
-                    if req.method() == Method::CONNECT {
-                        // Authority-form, and only ever the cluster's own (never an open proxy).
-                        *req.uri_mut() = shared.connect_target.clone();
-                    }
-                    match tx.try_send_request(req).await {
-                        Ok(resp) => {
-                            let slot = Some(Checkin {
-                                tx,
-                                pool: Arc::downgrade(shared),
-                            });
-                            return Ok(resp.map(|body| PooledBody::new(body, slot)));
-                        }
-                        Err(e) => e,
-                    }
-                }
-                Sender::H2(mut tx) => {
-                    *req.uri_mut() = shared.absolute(req.uri())?;
-                    *req.version_mut() = Version::HTTP_2;
-                    match tx.try_send_request(req).await {
-                        Ok(resp) => return Ok(resp.map(|body| PooledBody::new(body, None))),
-                        Err(e) => e,
-                    }
-                }
-            };
-            let mut failed = sent;
-            match failed.take_message() {
-                // Refused before any byte was written: safe to try another connection. A new
-                // connection that refuses is not retried (no loop on a broken cluster).
-                Some(mut unsent) if reused => {
-                    tracing::debug!(error = %failed.error(), "pooled connection closed; request sent on another");
-                    // Undo the per-protocol rewrite so the next connection starts clean.
-                    if let Some(pq) = unsent.uri().path_and_query().cloned() {
-                        *unsent.uri_mut() = Uri::from(pq);
-                    }
-                    req = unsent;
-                }
-                _ => return Err(SendError::Http(failed.into_error())),
+                }))
             }
+            None => FutureEither::Right(Box::pin(shared.send_slow(req, reuse))),
         }
     }
 }
 
+/// What one try on one connection came to.
+enum Attempt {
+    Done(Result<Response<PooledBody>, SendError>),
+    /// The connection refused the request before writing any of it: it may go elsewhere.
+    Unsent(Request<UpBody>, hyper::Error),
+}
+
 impl Shared {
+    /// The general path: connects when no idle connection is at hand, and tries again on
+    /// another connection when a pooled one refused the request unsent. A new connection that
+    /// refuses is not retried (no loop on a broken cluster).
+    async fn send_slow(
+        self: Arc<Self>,
+        mut req: Request<UpBody>,
+        reuse: Reuse,
+    ) -> Result<Response<PooledBody>, SendError> {
+        loop {
+            let (sender, reused) = match reuse {
+                Reuse::Pooled => match self.checkout() {
+                    Some(sender) => (sender, true),
+                    None => (self.connect(true).await?, false),
+                },
+                Reuse::Fresh => (self.connect(false).await?, false),
+            };
+            match self.dispatch(sender, req).await {
+                Attempt::Done(result) => return result,
+                Attempt::Unsent(unsent, error) if reused => {
+                    tracing::debug!(%error, "pooled connection closed; request sent on another");
+                    req = unsent;
+                }
+                Attempt::Unsent(_, error) => return Err(SendError::Http(error)),
+            }
+        }
+    }
+
+    /// Writes `req` on `sender`'s connection, adapted to its protocol.
+    fn dispatch(
+        self: &Arc<Self>,
+        sender: Sender,
+        mut req: Request<UpBody>,
+    ) -> Exchange<impl Future<Output = Tried>, impl Future<Output = Tried>> {
+        match sender {
+            Sender::H1(mut tx) => {
+                if !req.headers().contains_key(header::HOST) {
+                    req.headers_mut().insert(header::HOST, self.host.clone());
+                }
+                *req.version_mut() = Version::HTTP_11;
+                if req.method() == Method::CONNECT {
+                    // Authority-form, and only ever the cluster's own (never an open proxy).
+                    *req.uri_mut() = self.connect_target.clone();
+                }
+                let fut = tx.try_send_request(req);
+                Exchange::H1 {
+                    fut,
+                    slot: Some(Checkin {
+                        tx,
+                        pool: Arc::downgrade(self),
+                    }),
+                }
+            }
+            Sender::H2(mut tx) => match self.absolute(req.uri()) {
+                Ok(uri) => {
+                    *req.uri_mut() = uri;
+                    *req.version_mut() = Version::HTTP_2;
+                    Exchange::H2 {
+                        fut: tx.try_send_request(req),
+                    }
+                }
+                Err(e) => Exchange::Failed { error: Some(e) },
+            },
+        }
+    }
+
     fn absolute(&self, uri: &Uri) -> Result<Uri, SendError> {
         let pq = uri
             .path_and_query()
@@ -323,6 +360,52 @@ impl Checkin {
                 }
             });
         }
+    }
+}
+
+type Tried = Result<Response<Incoming>, TrySendError<Request<UpBody>>>;
+
+pin_project_lite::pin_project! {
+    /// One request in flight on one connection.
+    #[project = ExchangeProj]
+    enum Exchange<A, B> {
+        H1 { #[pin] fut: A, slot: Option<Checkin> },
+        H2 { #[pin] fut: B },
+        Failed { error: Option<SendError> },
+    }
+}
+
+impl<A, B> Future for Exchange<A, B>
+where
+    A: Future<Output = Tried>,
+    B: Future<Output = Tried>,
+{
+    type Output = Attempt;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Attempt> {
+        let (tried, slot) = match self.project() {
+            ExchangeProj::H1 { fut, slot } => (ready!(fut.poll(cx)), slot.take()),
+            ExchangeProj::H2 { fut } => (ready!(fut.poll(cx)), None),
+            ExchangeProj::Failed { error } => {
+                let error = error
+                    .take()
+                    .unwrap_or_else(|| SendError::Connect("exchange polled after its end".into()));
+                return Poll::Ready(Attempt::Done(Err(error)));
+            }
+        };
+        Poll::Ready(match tried {
+            Ok(resp) => Attempt::Done(Ok(resp.map(|body| PooledBody::new(body, slot)))),
+            Err(mut failed) => match failed.take_message() {
+                Some(mut unsent) => {
+                    // Undo the per-protocol rewrite so another connection starts clean.
+                    if let Some(pq) = unsent.uri().path_and_query().cloned() {
+                        *unsent.uri_mut() = Uri::from(pq);
+                    }
+                    Attempt::Unsent(unsent, failed.into_error())
+                }
+                None => Attempt::Done(Err(SendError::Http(failed.into_error()))),
+            },
+        })
     }
 }
 
