@@ -59,13 +59,19 @@ fn prepare(app: &App, conn: ConnInfo, req: Request<Incoming>) -> Request<UpBody>
         },
         app.forwarding,
     );
-    if app.preserve_host {
-        if let Some(h) = host {
+    // One write either way (replacing the client's Host costs one look-up, not a removal and
+    // then the pool's insertion).
+    match (app.preserve_host, host) {
+        (true, Some(h)) => {
             parts.headers.insert(header::HOST, h);
         }
-    } else {
-        // The pool sets Host from the upstream authority when none is present.
-        parts.headers.remove(header::HOST);
+        // HTTP/2 downstream without :authority: the pool sets the cluster's Host.
+        (true, None) => {}
+        (false, _) => {
+            parts
+                .headers
+                .insert(header::HOST, app.upstream.host_header().clone());
+        }
     }
     parts.uri = app.upstream.uri_for(pq);
     // The upstream protocol is negotiated per connection (ALPN), not inherited from downstream.

@@ -97,6 +97,11 @@ impl Upstream {
         })
     }
 
+    /// The Host an HTTP/1 request to the cluster carries (the pool adds it when missing).
+    pub fn host_header(&self) -> &HeaderValue {
+        self.pool.host_header()
+    }
+
     pub fn authority(&self) -> &Authority {
         &self.authority
     }

@@ -116,6 +116,10 @@ impl Pool {
         })
     }
 
+    pub fn host_header(&self) -> &HeaderValue {
+        &self.shared.host
+    }
+
     /// Sends `req` (origin-form URI: path and query only) and waits for the response head.
     ///
     /// A request that an idle connection refused before writing a byte (the cluster had closed
@@ -210,6 +214,11 @@ impl Shared {
             }
             Sender::H2(mut tx) => match self.absolute(req.uri()) {
                 Ok(uri) => {
+                    // HTTP/2 names the authority in `:authority`; the Host the proxy set for
+                    // HTTP/1 is dropped rather than sent as a second, differently written one.
+                    if req.headers().get(header::HOST) == Some(&self.host) {
+                        req.headers_mut().remove(header::HOST);
+                    }
                     *req.uri_mut() = uri;
                     *req.version_mut() = Version::HTTP_2;
                     Exchange::H2 {
