@@ -141,8 +141,11 @@ impl Pool {
             Some(sender) => {
                 FutureEither::Left(shared.dispatch(sender, req).then(move |attempt| match attempt {
                     Attempt::Done(result) => FutureEither::Left(std::future::ready(result)),
-                    Attempt::Unsent(req, error) => {
+                    Attempt::Unsent(req, error, h2) => {
                         tracing::debug!(%error, "pooled connection closed; request sent on another");
+                        if h2 {
+                            shared.forget_h2();
+                        }
                         FutureEither::Right(Box::pin(shared.send_slow(req, Reuse::Pooled)))
                     }
                 }))
@@ -156,7 +159,8 @@ impl Pool {
 enum Attempt {
     Done(Result<Response<PooledBody>, SendError>),
     /// The connection refused the request before writing any of it: it may go elsewhere.
-    Unsent(Request<UpBody>, hyper::Error),
+    /// (`true` when that connection was the shared HTTP/2 one.)
+    Unsent(Request<UpBody>, hyper::Error, bool),
 }
 
 impl Shared {
@@ -178,11 +182,16 @@ impl Shared {
             };
             match self.dispatch(sender, req).await {
                 Attempt::Done(result) => return result,
-                Attempt::Unsent(unsent, error) if reused => {
+                Attempt::Unsent(unsent, error, h2) if reused => {
                     tracing::debug!(%error, "pooled connection closed; request sent on another");
+                    // The shared HTTP/2 connection refused it: the next try connects anew
+                    // rather than meeting the same connection again.
+                    if h2 {
+                        self.forget_h2();
+                    }
                     req = unsent;
                 }
-                Attempt::Unsent(_, error) => return Err(SendError::Http(error)),
+                Attempt::Unsent(_, error, _) => return Err(SendError::Http(error)),
             }
         }
     }
@@ -277,6 +286,10 @@ impl Shared {
             }
             None => None,
         }
+    }
+
+    fn forget_h2(&self) {
+        *self.shared_h2() = None;
     }
 
     /// Opens a connection; HTTP/2 (ALPN) becomes the shared one when `share` is set.
@@ -392,9 +405,9 @@ where
     type Output = Attempt;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Attempt> {
-        let (tried, slot) = match self.project() {
-            ExchangeProj::H1 { fut, slot } => (ready!(fut.poll(cx)), slot.take()),
-            ExchangeProj::H2 { fut } => (ready!(fut.poll(cx)), None),
+        let (tried, slot, h2) = match self.project() {
+            ExchangeProj::H1 { fut, slot } => (ready!(fut.poll(cx)), slot.take(), false),
+            ExchangeProj::H2 { fut } => (ready!(fut.poll(cx)), None, true),
             ExchangeProj::Failed { error } => {
                 let error = error
                     .take()
@@ -410,7 +423,7 @@ where
                     if let Some(pq) = unsent.uri().path_and_query().cloned() {
                         *unsent.uri_mut() = Uri::from(pq);
                     }
-                    Attempt::Unsent(unsent, failed.into_error())
+                    Attempt::Unsent(unsent, failed.into_error(), h2)
                 }
                 None => Attempt::Done(Err(SendError::Http(failed.into_error()))),
             },
