@@ -13,6 +13,7 @@ use bytes::Bytes;
 use futures_util::future::{Either as FutureEither, FutureExt};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{header, HeaderValue, Method, Request, Response, Uri, Version};
+use http_body_util::{Either, Full};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::client::conn::{http1, http2, TrySendError};
 use hyper_rustls::HttpsConnector;
@@ -230,8 +231,10 @@ impl Shared {
                     }
                     *req.uri_mut() = uri;
                     *req.version_mut() = Version::HTTP_2;
+                    let replay = replayable(&req);
                     Exchange::H2 {
                         fut: tx.try_send_request(req),
+                        replay,
                     }
                 }
                 Err(e) => Exchange::Failed { error: Some(e) },
@@ -387,12 +390,41 @@ impl Checkin {
 
 type Tried = Result<Response<Incoming>, TrySendError<Request<UpBody>>>;
 
+/// A copy of `req` to send again if an HTTP/2 connection refuses it: only for GET and HEAD
+/// without a body (idempotent, and nothing streamed that could not be sent twice).
+fn replayable(req: &Request<UpBody>) -> Option<Request<UpBody>> {
+    if !(req.method() == Method::GET || req.method() == Method::HEAD) || !req.body().is_end_stream()
+    {
+        return None;
+    }
+    let mut copy = Request::new(Either::Right(Full::new(Bytes::new())));
+    *copy.method_mut() = req.method().clone();
+    *copy.uri_mut() = req.uri().clone();
+    *copy.version_mut() = req.version();
+    *copy.headers_mut() = req.headers().clone();
+    Some(copy)
+}
+
+/// Whether an HTTP/2 exchange failed because the peer refused the stream or sent GOAWAY.
+fn refused_by_h2_peer(e: &hyper::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(h2) = s.downcast_ref::<h2::Error>() {
+            return h2.is_go_away() || h2.reason() == Some(h2::Reason::REFUSED_STREAM);
+        }
+        source = s.source();
+    }
+    false
+}
+
 pin_project_lite::pin_project! {
     /// One request in flight on one connection.
     #[project = ExchangeProj]
     enum Exchange<A, B> {
         H1 { #[pin] fut: A, slot: Option<Checkin> },
-        H2 { #[pin] fut: B },
+        // `replay`: a copy of an idempotent, bodiless request, sent again elsewhere if the
+        // connection refuses it (REFUSED_STREAM, GOAWAY) without handing it back.
+        H2 { #[pin] fut: B, replay: Option<Request<UpBody>> },
         Failed { error: Option<SendError> },
     }
 }
@@ -405,9 +437,9 @@ where
     type Output = Attempt;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Attempt> {
-        let (tried, slot, h2) = match self.project() {
-            ExchangeProj::H1 { fut, slot } => (ready!(fut.poll(cx)), slot.take(), false),
-            ExchangeProj::H2 { fut } => (ready!(fut.poll(cx)), None, true),
+        let (tried, slot, replay) = match self.project() {
+            ExchangeProj::H1 { fut, slot } => (ready!(fut.poll(cx)), slot.take(), None),
+            ExchangeProj::H2 { fut, replay } => (ready!(fut.poll(cx)), None, Some(replay.take())),
             ExchangeProj::Failed { error } => {
                 let error = error
                     .take()
@@ -423,9 +455,17 @@ where
                     if let Some(pq) = unsent.uri().path_and_query().cloned() {
                         *unsent.uri_mut() = Uri::from(pq);
                     }
-                    Attempt::Unsent(unsent, failed.into_error(), h2)
+                    Attempt::Unsent(unsent, failed.into_error(), replay.is_some())
                 }
-                None => Attempt::Done(Err(SendError::Http(failed.into_error()))),
+                None => match replay.flatten() {
+                    // The cluster refused the stream (RFC 9113 §8.7: not processed) or went
+                    // away; hyper kept the request, but a GET or HEAD without a body is safe
+                    // to send again (RFC 9110 §9.2.2).
+                    Some(copy) if refused_by_h2_peer(failed.error()) => {
+                        Attempt::Unsent(copy, failed.into_error(), true)
+                    }
+                    _ => Attempt::Done(Err(SendError::Http(failed.into_error()))),
+                },
             },
         })
     }
