@@ -128,32 +128,24 @@ fn is_request_line(line: &str) -> bool {
 }
 
 async fn start_relay(target: SocketAddr) -> Relay {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind relay");
-    let addr = listener.local_addr().expect("relay addr");
     let state = Arc::new(RelayState {
         accepted: AtomicUsize::new(0),
         open: AtomicUsize::new(0),
         sent: Mutex::new(Vec::new()),
         cut: watch::Sender::new(0),
     });
-    let (stop, mut stopped) = oneshot::channel::<()>();
     let shared = state.clone();
-    tokio::spawn(async move {
-        loop {
-            let stream = tokio::select! {
-                r = listener.accept() => match r { Ok((s, _)) => s, Err(_) => continue },
-                _ = &mut stopped => return,
-            };
-            let id = {
-                let mut sent = lock(&shared.sent);
-                sent.push(Vec::new());
-                sent.len() - 1
-            };
-            shared.accepted.fetch_add(1, Ordering::SeqCst);
-            shared.open.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(pipe(stream, target, shared.clone(), id));
-        }
-    });
+    let (addr, stop) = support::accept_loop(move |stream| {
+        let id = {
+            let mut sent = lock(&shared.sent);
+            sent.push(Vec::new());
+            sent.len() - 1
+        };
+        shared.accepted.fetch_add(1, Ordering::SeqCst);
+        shared.open.fetch_add(1, Ordering::SeqCst);
+        tokio::spawn(pipe(stream, target, shared.clone(), id));
+    })
+    .await;
     Relay {
         addr,
         state,

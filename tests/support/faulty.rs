@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
 /// How a matching request is answered.
@@ -129,21 +129,13 @@ impl Faulty {
 
 /// A misbehaving upstream forwarding to `backend` (a simulator).
 pub async fn start_faulty(backend: SocketAddr) -> Faulty {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind faulty");
-    let addr = listener.local_addr().expect("faulty addr");
     let state = Arc::new(State::default());
-    let (stop, mut stopped) = oneshot::channel::<()>();
     let shared = state.clone();
-    tokio::spawn(async move {
-        loop {
-            let stream = tokio::select! {
-                r = listener.accept() => match r { Ok((s, _)) => s, Err(_) => continue },
-                _ = &mut stopped => return,
-            };
-            shared.connections.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(serve_conn(stream, backend, shared.clone()));
-        }
-    });
+    let (addr, stop) = super::accept_loop(move |stream| {
+        shared.connections.fetch_add(1, Ordering::SeqCst);
+        tokio::spawn(serve_conn(stream, backend, shared.clone()));
+    })
+    .await;
     Faulty {
         addr,
         state,

@@ -200,3 +200,25 @@ pub async fn post_chunked(
         .await
         .expect("chunked request")
 }
+
+/// Binds a loopback listener and hands each accepted connection to `on_accept` until the
+/// returned sender is dropped (or sent to). For the test servers that stand between the shim
+/// and an upstream.
+pub async fn accept_loop(
+    on_accept: impl Fn(TcpStream) + Send + 'static,
+) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a test server");
+    let addr = listener.local_addr().expect("test server address");
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                r = listener.accept() => if let Ok((stream, _)) = r { on_accept(stream) },
+                _ = &mut stopped => return,
+            }
+        }
+    });
+    (addr, stop)
+}
