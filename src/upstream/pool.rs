@@ -140,16 +140,15 @@ impl Pool {
         };
         match pooled {
             Some(sender) => {
-                FutureEither::Left(shared.dispatch(sender, req).then(move |attempt| match attempt {
-                    Attempt::Done(result) => FutureEither::Left(std::future::ready(result)),
-                    Attempt::Unsent(req, error, h2) => {
-                        tracing::debug!(%error, "pooled connection closed; request sent on another");
-                        if h2 {
-                            shared.forget_h2();
+                FutureEither::Left(shared.dispatch(sender, req).then(
+                    move |attempt| match attempt {
+                        Attempt::Done(result) => FutureEither::Left(std::future::ready(result)),
+                        Attempt::Unsent(req, error, h2) => {
+                            shared.refused_unsent(&error, h2);
+                            FutureEither::Right(Box::pin(shared.send_slow(req, Reuse::Pooled)))
                         }
-                        FutureEither::Right(Box::pin(shared.send_slow(req, Reuse::Pooled)))
-                    }
-                }))
+                    },
+                ))
             }
             None => FutureEither::Right(Box::pin(shared.send_slow(req, reuse))),
         }
@@ -184,12 +183,7 @@ impl Shared {
             match self.dispatch(sender, req).await {
                 Attempt::Done(result) => return result,
                 Attempt::Unsent(unsent, error, h2) if reused => {
-                    tracing::debug!(%error, "pooled connection closed; request sent on another");
-                    // The shared HTTP/2 connection refused it: the next try connects anew
-                    // rather than meeting the same connection again.
-                    if h2 {
-                        self.forget_h2();
-                    }
+                    self.refused_unsent(&error, h2);
                     req = unsent;
                 }
                 Attempt::Unsent(_, error, _) => return Err(SendError::Http(error)),
@@ -291,8 +285,13 @@ impl Shared {
         }
     }
 
-    fn forget_h2(&self) {
-        *self.shared_h2() = None;
+    /// A pooled connection refused a request unsent, which then goes to another one. When that
+    /// was the shared HTTP/2 connection, the next try connects anew rather than meeting it again.
+    fn refused_unsent(&self, error: &hyper::Error, h2: bool) {
+        tracing::debug!(%error, "pooled connection refused the request unsent; sent on another");
+        if h2 {
+            *self.shared_h2() = None;
+        }
     }
 
     /// Opens a connection; HTTP/2 (ALPN) becomes the shared one when `share` is set.
@@ -485,15 +484,16 @@ impl PooledBody {
     fn new(inner: Incoming, slot: Option<Checkin>) -> PooledBody {
         let mut body = PooledBody { inner, slot };
         if body.inner.is_end_stream() {
-            body.release();
+            release(&mut body.slot);
         }
         body
     }
+}
 
-    fn release(&mut self) {
-        if let Some(slot) = self.slot.take() {
-            slot.done();
-        }
+/// Hands the connection back (once) when the body has ended.
+fn release(slot: &mut Option<Checkin>) {
+    if let Some(slot) = slot.take() {
+        slot.done();
     }
 }
 
@@ -513,9 +513,7 @@ impl Body for PooledBody {
             _ => false,
         };
         if ended {
-            if let Some(slot) = this.slot.take() {
-                slot.done();
-            }
+            release(this.slot);
         }
         polled
     }

@@ -132,18 +132,7 @@ pub async fn get(addr: SocketAddr, path: &str, auth: &str) -> Reply {
 
 /// `POST path` with a JSON body and Basic auth.
 pub async fn post_json(addr: SocketAddr, path: &str, auth: &str, body: &Value) -> Reply {
-    let bytes = serde_json::to_vec(body).expect("json");
-    send(
-        addr,
-        Method::POST,
-        path,
-        &[
-            ("authorization", auth),
-            ("content-type", "application/json"),
-        ],
-        bytes,
-    )
-    .await
+    post_bytes(addr, path, auth, serde_json::to_vec(body).expect("json")).await
 }
 
 /// Like [`send`], but a connection the server closes without replying is an `Err` instead of a
@@ -160,6 +149,11 @@ pub async fn try_send(
 
 /// `POST path` with a raw body (not necessarily JSON) and Basic auth.
 pub async fn post_raw(addr: SocketAddr, path: &str, auth: &str, body: &'static str) -> Reply {
+    post_bytes(addr, path, auth, body).await
+}
+
+/// `POST path` with `Content-Type: application/json` and Basic auth.
+async fn post_bytes(addr: SocketAddr, path: &str, auth: &str, body: impl Into<Bytes>) -> Reply {
     send(
         addr,
         Method::POST,
