@@ -131,6 +131,7 @@ pub fn write_since(
             last_seen: rec.ts.clone(),
             databases: Vec::new(),
             outcomes: Outcomes::default(),
+            instances: Vec::new(),
         });
         row.calls += 1;
         row.last_seen = format_ts(spec.ts(i));
