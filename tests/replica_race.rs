@@ -6,7 +6,7 @@
 
 mod support;
 
-use deprecation_shim::sim::seed::{REJSON_2_6_6, REJSON_2_6_17};
+use deprecation_shim::sim::seed::{REJSON_2_6_17, REJSON_2_6_6};
 use deprecation_shim::sim::SimVersion;
 use serde_json::json;
 use std::time::Duration;
@@ -39,10 +39,20 @@ async fn second_replica_upgrading_a_busy_database_answers_409_action_in_progress
         "the cluster's text is kept: {err}"
     );
     // The database is still on the old module while the first action runs.
-    assert_eq!(module_entry(&bdb(&sim, 1), "ReJSON")["module_id"], REJSON_2_6_6);
+    assert_eq!(
+        module_entry(&bdb(&sim, 1), "ReJSON")["module_id"],
+        REJSON_2_6_6
+    );
 
     let done = running.await.unwrap();
     assert_eq!(ok(&done)["module_id"], REJSON_2_6_17);
-    assert_eq!(upgrade_posts(&sim).len(), 2, "each replica sent its POST once");
-    assert_eq!(module_entry(&bdb(&sim, 1), "ReJSON")["module_id"], REJSON_2_6_17);
+    assert_eq!(
+        upgrade_posts(&sim).len(),
+        2,
+        "each replica sent its POST once"
+    );
+    assert_eq!(
+        module_entry(&bdb(&sim, 1), "ReJSON")["module_id"],
+        REJSON_2_6_17
+    );
 }

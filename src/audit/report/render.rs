@@ -144,11 +144,11 @@ fn write_row(out: &mut String, cells: &[String; 11], widths: &[usize; 11]) {
         }
         let pad = widths[i].saturating_sub(cell.chars().count());
         if RIGHT[i] {
-            line.extend(std::iter::repeat(' ').take(pad));
+            line.extend(std::iter::repeat_n(' ', pad));
             line.push_str(cell);
         } else {
             line.push_str(cell);
-            line.extend(std::iter::repeat(' ').take(pad));
+            line.extend(std::iter::repeat_n(' ', pad));
         }
     }
     out.push_str(line.trim_end());
