@@ -344,7 +344,11 @@ mod tests {
             ts: SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs),
             bdb_uid: Some(secs % 3),
             outcome: o,
-            instance: Some(if secs % 2 == 0 { "shim-a" } else { "shim-b" }),
+            instance: Some(if secs.is_multiple_of(2) {
+                "shim-a"
+            } else {
+                "shim-b"
+            }),
         }
     }
 
