@@ -202,7 +202,7 @@ async fn one_connection(n: usize, args: &'static Args, deadline: Instant, auth: 
         let roll = rng.below(100);
         let class = if roll < args.deprecated_percent {
             Class::Deprecated
-        } else if roll % 2 == 0 {
+        } else if roll.is_multiple_of(2) {
             Class::PassBdb
         } else {
             Class::PassModules
@@ -352,7 +352,7 @@ fn report(args: &Args, mut tally: Tally, elapsed: f64) -> bool {
     if let Some(a) = &audit {
         println!("  audit: {a}");
     }
-    let audit_ok = audit.as_ref().map_or(true, |a| a["ok"] == true);
+    let audit_ok = audit.as_ref().is_none_or(|a| a["ok"] == true);
     let result = json!({
         "connections": args.connections, "seconds": elapsed, "requests": sent_total,
         "classes": classes, "transport_errors": errors,

@@ -1,11 +1,23 @@
-//! The admin port, off the data port: `GET /healthz` (the process answers), `GET /readyz` (the
-//! upstream answered recently), `GET /metrics` (Prometheus/OpenMetrics text) and
-//! `GET /deprecations` (who called the old route since start, the rows of the `report`
-//! command). Plain HTTP through the shared [`server::serve`] accept loop; it never proxies.
+//! The admin port, off the data port: `GET /healthz` (the process answers), `GET /readyz`
+//! (this replica should get traffic; `?verbose` explains), `GET /metrics`
+//! (Prometheus/OpenMetrics text) and `GET /deprecations` (who called the old route since start,
+//! the rows of the `report` command). Plain HTTP through the shared [`server::serve`] accept
+//! loop; it never proxies.
+//!
+//! Decisions (readiness for orchestrators and load balancers):
+//! - `/readyz` is 200 while the listeners are bound, the configuration is loaded (the admin
+//!   port is only served after both) and no stop signal has arrived; 503 `draining` from the
+//!   stop signal on, so a load balancer stops sending before the listener closes
+//!   (`listen.drain_delay`).
+//! - Traffic does not matter: an idle replica stays ready (a Kubernetes Service would otherwise
+//!   drop it, it would get no traffic and never become ready again).
+//! - The cluster's reachability is the background probe's ([`crate::probe`]); it gates
+//!   readiness only with `admin.ready_requires_cluster = true` (503 `cluster_unreachable`).
 
 use crate::audit::AuditLog;
 use crate::error::{json_response, ApiError};
 use crate::metrics::{self, Metrics};
+use crate::probe::{ClusterHealth, ClusterStatus};
 use crate::server::{self, Limits};
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
@@ -13,33 +25,58 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use std::convert::Infallible;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::net::TcpListener;
-
-/// How recent an upstream reply must be for `/readyz` to say ready.
-pub const DEFAULT_READY_WINDOW: Duration = Duration::from_secs(30);
+use tokio::time::Instant;
 
 /// What the admin endpoints read; the proxy holds the same `Arc`s and updates them.
 pub struct AdminState {
     pub metrics: Arc<Metrics>,
     pub audit: Arc<AuditLog>,
-    ready_window: Duration,
+    /// The background probe's findings.
+    pub cluster: ClusterStatus,
     started: Instant,
-    /// Milliseconds after `started` of the last upstream reply, plus one; 0 = never. Monotonic,
-    /// so a wall-clock jump cannot make the process look ready or unready.
+    /// Milliseconds after `started` of the last upstream reply to a caller's request, plus one;
+    /// 0 = never. Shown by `/readyz?verbose`; readiness does not depend on it.
     last_upstream_ok: AtomicU64,
+    draining: AtomicBool,
+    requires_cluster: AtomicBool,
+}
+
+/// Why `/readyz` says not ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotReady {
+    Draining,
+    ClusterUnreachable,
+}
+
+/// The readiness rule, as a pure function of its inputs.
+pub fn readiness(
+    draining: bool,
+    requires_cluster: bool,
+    cluster: ClusterHealth,
+) -> Result<(), NotReady> {
+    if draining {
+        Err(NotReady::Draining)
+    } else if requires_cluster && cluster != ClusterHealth::Up {
+        Err(NotReady::ClusterUnreachable)
+    } else {
+        Ok(())
+    }
 }
 
 impl AdminState {
-    pub fn new(metrics: Arc<Metrics>, audit: Arc<AuditLog>, ready_window: Duration) -> AdminState {
+    pub fn new(metrics: Arc<Metrics>, audit: Arc<AuditLog>) -> AdminState {
         AdminState {
             metrics,
             audit,
-            ready_window,
+            cluster: ClusterStatus::default(),
             started: Instant::now(),
             last_upstream_ok: AtomicU64::new(0),
+            draining: AtomicBool::new(false),
+            requires_cluster: AtomicBool::new(false),
         }
     }
 
@@ -60,9 +97,31 @@ impl AdminState {
         }
     }
 
+    /// From the stop signal on, `/readyz` answers 503. There is no way back: the process ends.
+    pub fn set_draining(&self) {
+        self.draining.store(true, Ordering::Relaxed);
+        self.metrics.set_draining();
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+
+    /// `admin.ready_requires_cluster`, set at start and on every reload.
+    pub fn set_requires_cluster(&self, requires: bool) {
+        self.requires_cluster.store(requires, Ordering::Relaxed);
+    }
+
+    pub fn readiness(&self) -> Result<(), NotReady> {
+        readiness(
+            self.is_draining(),
+            self.requires_cluster.load(Ordering::Relaxed),
+            self.cluster.health(),
+        )
+    }
+
     pub fn is_ready(&self) -> bool {
-        self.since_upstream_ok()
-            .is_some_and(|ago| ago <= self.ready_window)
+        self.readiness().is_ok()
     }
 }
 
@@ -88,7 +147,7 @@ pub async fn serve(
         move |_conn| {
             let state = state.clone();
             hyper::service::service_fn(move |req: Request<Incoming>| {
-                let resp = respond(&state, req.method(), req.uri().path());
+                let resp = respond(&state, req.method(), req.uri().path(), req.uri().query());
                 async move { Ok::<_, Infallible>(resp) }
             })
         },
@@ -100,7 +159,12 @@ pub async fn serve(
 const PATHS: [&str; 4] = ["/healthz", "/readyz", "/metrics", "/deprecations"];
 
 /// The reply to one admin request (pure: no I/O beyond reading the state).
-pub fn respond(state: &AdminState, method: &Method, path: &str) -> Response<Full<Bytes>> {
+pub fn respond(
+    state: &AdminState,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+) -> Response<Full<Bytes>> {
     if !PATHS.contains(&path) {
         return ApiError::not_found("not_found", format!("no admin endpoint {path}")).to_response();
     }
@@ -117,7 +181,7 @@ pub fn respond(state: &AdminState, method: &Method, path: &str) -> Response<Full
     }
     match path {
         "/healthz" => json(StatusCode::OK, &serde_json::json!({"status": "ok"})),
-        "/readyz" => readyz(state),
+        "/readyz" => readyz(state, wants_verbose(query)),
         "/metrics" => {
             let mut resp = Response::new(Full::new(Bytes::from(state.metrics.encode())));
             resp.headers_mut().insert(
@@ -130,32 +194,60 @@ pub fn respond(state: &AdminState, method: &Method, path: &str) -> Response<Full
     }
 }
 
-fn readyz(state: &AdminState) -> Response<Full<Bytes>> {
-    let ago = state.since_upstream_ok();
-    match ago {
-        Some(ago) if ago <= state.ready_window => json(
-            StatusCode::OK,
-            &serde_json::json!({
-                "status": "ready",
-                "last_upstream_reply_ms_ago": u64::try_from(ago.as_millis()).unwrap_or(u64::MAX),
-            }),
-        ),
-        _ => {
-            let when = match ago {
-                Some(ago) => format!("the last one was {}s ago", ago.as_secs()),
-                None => "none since start".to_owned(),
-            };
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "upstream_not_ready",
-                format!(
-                    "no upstream reply within the last {}s ({when})",
-                    state.ready_window.as_secs()
+/// `?verbose` (Kubernetes style), also `?verbose=1|true`.
+fn wants_verbose(query: Option<&str>) -> bool {
+    query.is_some_and(|q| {
+        q.split('&')
+            .any(|p| matches!(p, "verbose" | "verbose=" | "verbose=1" | "verbose=true"))
+    })
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn readyz(state: &AdminState, verbose: bool) -> Response<Full<Bytes>> {
+    let verdict = state.readiness();
+    let mut body = match verdict {
+        Ok(()) => serde_json::json!({"status": "ready"}),
+        Err(why) => {
+            let (code, text) = match why {
+                NotReady::Draining => (
+                    "draining",
+                    "a stop signal arrived: this replica is draining and takes no new traffic",
                 ),
-            )
-            .to_response()
+                NotReady::ClusterUnreachable => (
+                    "cluster_unreachable",
+                    "the cluster did not answer the last probe and admin.ready_requires_cluster is on",
+                ),
+            };
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, text).body_json()
+        }
+    };
+    if verbose {
+        let c = &state.cluster;
+        let checks = serde_json::json!({
+            "listeners_bound": true,
+            "configuration_loaded": true,
+            "draining": state.is_draining(),
+            "cluster": {
+                "state": c.health().as_str(),
+                "gates_readiness": state.requires_cluster.load(Ordering::Relaxed),
+                "last_probe_ms_ago": c.since_checked().map(ms),
+                "last_status": c.last_status(),
+                "error": c.last_error(),
+            },
+            "last_upstream_reply_ms_ago": state.since_upstream_ok().map(ms),
+        });
+        if let Some(obj) = body.as_object_mut() {
+            obj.insert("checks".into(), checks);
         }
     }
+    let status = match verdict {
+        Ok(()) => StatusCode::OK,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    json(status, &body)
 }
 
 fn json(status: StatusCode, value: &impl serde::Serialize) -> Response<Full<Bytes>> {
@@ -168,35 +260,65 @@ fn json(status: StatusCode, value: &impl serde::Serialize) -> Response<Full<Byte
 mod tests {
     use super::*;
 
-    fn state(window: Duration) -> AdminState {
+    fn state() -> AdminState {
         let metrics = Arc::new(Metrics::new());
-        AdminState::new(
-            metrics.clone(),
-            Arc::new(AuditLog::disabled(metrics)),
-            window,
-        )
+        AdminState::new(metrics.clone(), Arc::new(AuditLog::disabled(metrics)))
     }
 
     #[test]
-    fn ready_only_after_a_recent_upstream_reply() {
-        let s = state(Duration::from_secs(30));
-        assert!(!s.is_ready());
+    fn readiness_is_draining_first_then_the_cluster_only_when_it_gates() {
+        use ClusterHealth::*;
+        assert_eq!(readiness(false, false, Down), Ok(()));
+        assert_eq!(readiness(false, false, Unknown), Ok(()));
+        assert_eq!(readiness(true, false, Up), Err(NotReady::Draining));
+        assert_eq!(readiness(true, true, Down), Err(NotReady::Draining));
+        assert_eq!(
+            readiness(false, true, Down),
+            Err(NotReady::ClusterUnreachable)
+        );
+        assert_eq!(
+            readiness(false, true, Unknown),
+            Err(NotReady::ClusterUnreachable)
+        );
+        assert_eq!(readiness(false, true, Up), Ok(()));
+    }
+
+    /// The old rule (503 after 30 s without an upstream reply) emptied idle replicas; the
+    /// clock is paused and moved 31 s on, as if no request came in meanwhile.
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_replica_is_still_ready_after_more_than_30_s() {
+        let s = state();
         s.mark_upstream_ok();
-        assert!(s.is_ready());
-        let s = state(Duration::ZERO);
-        s.mark_upstream_ok();
-        std::thread::sleep(Duration::from_millis(5));
-        assert!(!s.is_ready());
+        tokio::time::advance(Duration::from_secs(31)).await;
+        assert!(s
+            .since_upstream_ok()
+            .is_some_and(|d| d >= Duration::from_secs(31)));
+        let r = respond(&s, &Method::GET, "/readyz", None);
+        assert_eq!(r.status(), StatusCode::OK);
+        let never = state();
+        tokio::time::advance(Duration::from_secs(31)).await;
+        assert!(never.is_ready());
+        never.set_draining();
+        let r = respond(&never, &Method::GET, "/readyz", Some("verbose"));
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[test]
+    fn verbose_is_read_from_the_query() {
+        assert!(wants_verbose(Some("verbose")));
+        assert!(wants_verbose(Some("a=b&verbose=1")));
+        assert!(!wants_verbose(Some("verbose=0")));
+        assert!(!wants_verbose(None));
     }
 
     #[test]
     fn wrong_method_is_405_unknown_path_404() {
-        let s = state(DEFAULT_READY_WINDOW);
-        let r = respond(&s, &Method::POST, "/healthz");
+        let s = state();
+        let r = respond(&s, &Method::POST, "/healthz", None);
         assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(r.headers()[header::ALLOW], "GET");
         assert_eq!(
-            respond(&s, &Method::GET, "/v1/bdbs").status(),
+            respond(&s, &Method::GET, "/v1/bdbs", None).status(),
             StatusCode::NOT_FOUND
         );
     }

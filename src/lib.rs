@@ -9,7 +9,8 @@
 //! - [`upstream`]: the pooled HTTPS client towards the cluster.
 //! - [`error`]: the cluster's error shape and blame.
 //! - [`audit`]: the audit trail of deprecated calls, and the per-caller report over it.
-//! - [`metrics`], [`admin`]: Prometheus metrics and the admin port (health, readiness, usage).
+//! - [`metrics`], [`admin`]: Prometheus metrics and the admin port (health, readiness, usage);
+//!   [`probe`]: the background check that the cluster answers.
 //! - [`sim`]: a simulated cluster for tests and the demo.
 
 pub mod admin;
@@ -19,6 +20,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod metrics;
+pub mod probe;
 pub mod proxy;
 pub mod reload;
 pub mod server;
@@ -148,6 +150,11 @@ pub async fn serve_from_config(
         live.clone(),
         stopped(stop_rx.clone()),
     )));
+    background.push(tokio::spawn(probe::run(
+        live.clone(),
+        stopped(stop_rx.clone()),
+    )));
+    let shutdown = drain_then(live.clone(), shutdown);
     let served = run_live(live, listener, tls, shutdown).await;
     let _ = stop_tx.send(());
     for task in background {
@@ -156,6 +163,23 @@ pub async fn serve_from_config(
     served.map_err(|e| e.to_string())?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// `shutdown`, then `/readyz` turns 503 and the listener stays open for `listen.drain_delay`
+/// more, so a load balancer health-checking `/readyz` stops sending before connections are
+/// refused.
+async fn drain_then(live: Arc<reload::Live>, shutdown: impl Future<Output = ()>) {
+    shutdown.await;
+    let app = live.app.load_full();
+    app.admin.set_draining();
+    let delay = app.config.listen.drain_delay;
+    if !delay.is_zero() {
+        tracing::info!(
+            ?delay,
+            "draining: /readyz answers 503; the listener closes after listen.drain_delay"
+        );
+        tokio::time::sleep(delay).await;
+    }
 }
 
 /// Resolves on SIGTERM or SIGINT (Ctrl-C).

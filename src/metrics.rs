@@ -104,6 +104,8 @@ pub struct Metrics {
     in_flight: Gauge,
     audit_write_failures: Counter,
     audit_records: Counter,
+    cluster_up: Gauge,
+    draining: Gauge,
     callers_seen: Mutex<HashSet<CallerLabels>>,
     codes_seen: Mutex<HashSet<String>>,
 }
@@ -160,6 +162,18 @@ impl Metrics {
             "Audit records written",
             audit_records.clone(),
         );
+        let cluster_up = Gauge::default();
+        registry.register(
+            "cluster_up",
+            "1 when the last background probe of the cluster got an HTTP answer (401 included)",
+            cluster_up.clone(),
+        );
+        let draining = Gauge::default();
+        registry.register(
+            "draining",
+            "1 from the stop signal on (/readyz answers 503)",
+            draining.clone(),
+        );
         let latency = [RouteClass::PassThrough, RouteClass::Deprecated].map(|class| {
             upstream_latency
                 .get_or_create(&ClassLabels { route_class: class })
@@ -181,6 +195,8 @@ impl Metrics {
             in_flight,
             audit_write_failures,
             audit_records,
+            cluster_up,
+            draining,
             callers_seen: Mutex::new(HashSet::new()),
             codes_seen: Mutex::new(HashSet::new()),
         }
@@ -261,6 +277,14 @@ impl Metrics {
 
     pub fn audit_write_failed(&self) {
         self.audit_write_failures.inc();
+    }
+
+    pub fn set_cluster_up(&self, up: bool) {
+        self.cluster_up.set(i64::from(up));
+    }
+
+    pub fn set_draining(&self) {
+        self.draining.set(1);
     }
 
     pub fn audit_written(&self) {

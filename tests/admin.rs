@@ -33,7 +33,7 @@ async fn start(state: Arc<AdminState>) -> (SocketAddr, oneshot::Sender<()>) {
 fn new_state() -> Arc<AdminState> {
     let metrics = Arc::new(Metrics::new());
     let audit = Arc::new(AuditLog::disabled(metrics.clone()));
-    Arc::new(AdminState::new(metrics, audit, admin::DEFAULT_READY_WINDOW))
+    Arc::new(AdminState::new(metrics, audit))
 }
 
 async fn get(addr: SocketAddr, path: &str) -> Reply {
@@ -71,18 +71,27 @@ async fn healthz_answers_ok() {
 }
 
 #[tokio::test]
-async fn readyz_follows_upstream_replies() {
+async fn readyz_ignores_traffic_and_turns_503_when_draining() {
     let state = new_state();
     let (addr, _stop) = start(state.clone()).await;
     let r = get(addr, "/readyz").await;
+    assert_eq!(r.status, StatusCode::OK, "ready before any upstream reply");
+    assert_eq!(r.json()["status"], "ready");
+    state.mark_upstream_ok();
+    let r = get(addr, "/readyz?verbose").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.json()["checks"]["last_upstream_reply_ms_ago"].is_u64());
+    state.set_draining();
+    let r = get(addr, "/readyz").await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     let body = r.json();
-    assert_eq!(body["error_code"], "upstream_not_ready");
+    assert_eq!(body["error_code"], "draining");
     assert_eq!(body["message"], body["description"]);
-    state.mark_upstream_ok();
-    let r = get(addr, "/readyz").await;
-    assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(r.json()["status"], "ready");
+    assert_eq!(
+        get(addr, "/healthz").await.status,
+        StatusCode::OK,
+        "still alive"
+    );
 }
 
 #[tokio::test]

@@ -41,6 +41,18 @@ fn bad_values_name_their_key() {
     let cases = [
         ("[upstream]\nurl = \"ftp://x\"", "upstream.url"),
         (
+            "instance = \"two words\"\n[upstream]\nurl = \"http://x:1\"",
+            "instance",
+        ),
+        (
+            "[upstream]\nurl = \"http://x:1\"\n[listen]\ndrain_delay = \"soon\"",
+            "listen.drain_delay",
+        ),
+        (
+            "[upstream]\nurl = \"http://x:1\"\n[admin]\ncluster_probe_interval = \"1ms\"",
+            "admin.cluster_probe_interval",
+        ),
+        (
             "[upstream]\nurl = \"http://x:1\"\nconnect_timeout = \"soon\"",
             "upstream.connect_timeout",
         ),

@@ -92,6 +92,11 @@ pub struct AuditRecord {
     pub outcome: Outcome,
     pub duration_ms: f64,
     pub shim_version: String,
+    /// The replica that served the call (`instance`, default the host name), so a report
+    /// merged over several replicas' files says which one saw a caller. Absent in records of
+    /// older versions.
+    #[serde(default)]
+    pub instance: Option<String>,
 }
 
 impl AuditRecord {
@@ -128,6 +133,7 @@ impl AuditRecord {
             outcome: Outcome::Ok,
             duration_ms: 0.0,
             shim_version: env!("CARGO_PKG_VERSION").to_owned(),
+            instance: None,
         }
     }
 

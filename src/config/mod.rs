@@ -64,13 +64,25 @@ pub enum AuditFailure {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub workers: usize,
+    /// This replica's name in audit records and `report` (`instance`, default: the host name).
+    pub instance: String,
     pub listen: Listen,
     pub upstream: Upstream,
     pub forwarding: Forwarding,
     pub shim: Shim,
     pub audit: Audit,
     pub admin_listen: Option<SocketAddr>,
+    pub readiness: Readiness,
     pub log_format: LogFormat,
+}
+
+/// What `/readyz` and the background cluster probe do (`[admin]`).
+#[derive(Debug, Clone, Copy)]
+pub struct Readiness {
+    /// How often the cluster is probed (without credentials); also each probe's deadline.
+    pub cluster_probe_interval: Duration,
+    /// Whether a cluster the probe cannot reach makes `/readyz` answer 503.
+    pub requires_cluster: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -78,6 +90,9 @@ pub struct Listen {
     pub address: SocketAddr,
     pub tls: Option<TlsFiles>,
     pub limits: crate::server::Limits,
+    /// After a stop signal: `/readyz` answers 503 for this long before the listener closes,
+    /// so a load balancer health-checking it stops sending first.
+    pub drain_delay: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
     pub workers: Option<usize>,
+    pub instance: Option<String>,
     #[serde(default)]
     pub listen: RawListen,
     #[serde(default)]
@@ -35,6 +36,7 @@ pub struct RawListen {
     pub max_connections: Option<usize>,
     pub idle_timeout: Option<String>,
     pub shutdown_grace: Option<String>,
+    pub drain_delay: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -88,6 +90,8 @@ pub struct RawAudit {
 #[serde(deny_unknown_fields)]
 pub struct RawAdmin {
     pub listen: Option<String>,
+    pub cluster_probe_interval: Option<String>,
+    pub ready_requires_cluster: Option<bool>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

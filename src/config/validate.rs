@@ -13,6 +13,7 @@ impl Validator {
         };
         Ok(Config {
             workers,
+            instance: instance(raw.instance)?,
             listen: listen(raw.listen)?,
             upstream: upstream(raw.upstream)?,
             forwarding: forwarding(&raw.forwarding),
@@ -25,6 +26,7 @@ impl Validator {
                 .filter(|s| !s.is_empty())
                 .map(|s| socket_addr("admin.listen", s))
                 .transpose()?,
+            readiness: readiness(&raw.admin)?,
             log_format: match raw.log.format.as_deref().unwrap_or("text") {
                 "text" => LogFormat::Text,
                 "json" => LogFormat::Json,
@@ -119,6 +121,60 @@ fn listen(raw: RawListen) -> Result<Listen, ConfigError> {
                 d.shutdown_grace,
             )?,
         },
+        drain_delay: opt_duration("listen.drain_delay", raw.drain_delay, Duration::ZERO)?,
+    })
+}
+
+/// Longest `instance` name: it is repeated in every audit record and report row.
+const MAX_INSTANCE_LEN: usize = 64;
+
+fn instance(raw: Option<String>) -> Result<String, ConfigError> {
+    let name = match raw.filter(|s| !s.is_empty()) {
+        Some(name) => name,
+        None => return Ok(host_name()),
+    };
+    if name.len() > MAX_INSTANCE_LEN || !name.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(ConfigError::new(
+            "instance",
+            format!("\"{name}\" must be 1 to {MAX_INSTANCE_LEN} printable ASCII characters without spaces"),
+        ));
+    }
+    Ok(name)
+}
+
+/// The kernel's host name (a Kubernetes pod's name), else `$HOSTNAME`, else "unknown"; cut to
+/// a valid `instance`.
+fn host_name() -> String {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_default();
+    let name: String = name
+        .trim()
+        .chars()
+        .filter(char::is_ascii_graphic)
+        .take(MAX_INSTANCE_LEN)
+        .collect();
+    if name.is_empty() {
+        "unknown".to_owned()
+    } else {
+        name
+    }
+}
+
+fn readiness(raw: &RawAdmin) -> Result<Readiness, ConfigError> {
+    let key = "admin.cluster_probe_interval";
+    let interval = opt_duration(
+        key,
+        raw.cluster_probe_interval.clone(),
+        Duration::from_secs(10),
+    )?;
+    if interval < Duration::from_millis(100) {
+        return Err(ConfigError::new(key, "must be at least 100ms"));
+    }
+    Ok(Readiness {
+        cluster_probe_interval: interval,
+        requires_cluster: raw.ready_requires_cluster.unwrap_or(false),
     })
 }
 

@@ -55,11 +55,7 @@ impl App {
     pub fn new(config: Config) -> Result<App, AppError> {
         let metrics = Arc::new(Metrics::new());
         let audit = Arc::new(AuditLog::open(&config.audit, metrics.clone())?);
-        let admin = Arc::new(AdminState::new(
-            metrics.clone(),
-            audit.clone(),
-            crate::admin::DEFAULT_READY_WINDOW,
-        ));
+        let admin = Arc::new(AdminState::new(metrics.clone(), audit.clone()));
         App::build(config, metrics, audit, admin)
     }
 
@@ -83,6 +79,7 @@ impl App {
         admin: Arc<AdminState>,
     ) -> Result<App, AppError> {
         let upstream = Upstream::new(&config.upstream)?;
+        admin.set_requires_cluster(config.readiness.requires_cluster);
         let f = config.forwarding;
         Ok(App {
             forwarding: headers::ForwardingRules {

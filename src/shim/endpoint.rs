@@ -66,6 +66,7 @@ async fn handle_detached(
         app.config.audit.trust_forwarded_for,
     );
     record.bdb_uid = bdb_uid;
+    record.instance = Some(app.config.instance.clone());
     app.metrics
         .deprecated_call(record.user.as_deref(), record.user_agent.as_deref());
 

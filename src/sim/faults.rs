@@ -284,7 +284,7 @@ fn hit<T>(
 }
 
 fn route_matches(want: Option<&str>, prefix: &str, method: &str, path: &str) -> bool {
-    let method_ok = want.map_or(true, |m| m.eq_ignore_ascii_case(method));
+    let method_ok = want.is_none_or(|m| m.eq_ignore_ascii_case(method));
     method_ok && path.starts_with(prefix)
 }
 

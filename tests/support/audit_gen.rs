@@ -44,7 +44,7 @@ impl Spec {
 
 /// Caller `c`'s identity: every seventh has no Basic-auth user.
 pub fn caller(c: u64) -> (Option<String>, String, String) {
-    let user = (c % 7 != 0).then(|| format!("svc-{c:03}"));
+    let user = (!c.is_multiple_of(7)).then(|| format!("svc-{c:03}"));
     let client = format!("10.20.{}.{}", c / 200, c % 200 + 1);
     let ua = format!("legacy-upgrader/{}.{} (team-{})", c % 5, c % 11, c % 13);
     (user, client, ua)
@@ -131,6 +131,7 @@ pub fn write_since(
             last_seen: rec.ts.clone(),
             databases: Vec::new(),
             outcomes: Outcomes::default(),
+            instances: Vec::new(),
         });
         row.calls += 1;
         row.last_seen = format_ts(spec.ts(i));

@@ -14,6 +14,7 @@ pub mod cluster;
 pub mod faulty;
 pub mod legacy;
 pub mod raw;
+pub mod rehearsal;
 pub mod shim;
 pub mod tls;
 pub mod upstream;

@@ -22,6 +22,8 @@ use std::time::SystemTime;
 pub const LIVE_MAX_CALLERS: usize = 10_000;
 /// Databases listed per caller in the live summary.
 pub const LIVE_MAX_DATABASES: usize = 1_000;
+/// Replica names listed per caller (a deployment has a handful).
+pub const MAX_INSTANCES: usize = 64;
 /// User, client and User-Agent of the row that absorbs callers past [`LIVE_MAX_CALLERS`].
 pub const OVERFLOW: &str = "(other callers)";
 
@@ -36,6 +38,9 @@ pub struct Row {
     pub last_seen: String,
     pub databases: Vec<u64>,
     pub outcomes: Outcomes,
+    /// The replicas (`instance` of the records) that served this caller.
+    #[serde(default)]
+    pub instances: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +87,7 @@ struct Entry {
     last_seen: SystemTime,
     databases: BTreeSet<u64>,
     outcomes: Outcomes,
+    instances: BTreeSet<String>,
 }
 
 impl Entry {
@@ -95,6 +101,12 @@ impl Entry {
             }
         }
         self.outcomes.add(call.outcome);
+        if let Some(name) = call.instance {
+            // Bounded like the databases: the replicas of one deployment are few.
+            if self.instances.len() < MAX_INSTANCES && !self.instances.contains(name) {
+                self.instances.insert(name.to_owned());
+            }
+        }
     }
 }
 
@@ -108,6 +120,7 @@ pub struct Call<'a> {
     pub ts: SystemTime,
     pub bdb_uid: Option<u64>,
     pub outcome: Outcome,
+    pub instance: Option<&'a str>,
 }
 
 /// Rows keyed by caller, plus counts of what was read.
@@ -146,6 +159,7 @@ impl Summary {
             ts,
             bdb_uid: rec.bdb_uid,
             outcome: rec.outcome,
+            instance: rec.instance.as_deref(),
         });
     }
 
@@ -174,6 +188,7 @@ impl Summary {
                     last_seen: call.ts,
                     databases: BTreeSet::new(),
                     outcomes: Outcomes::default(),
+                    instances: BTreeSet::new(),
                 };
                 entry.count(&call, max_dbs);
                 self.entries.insert(self.key.clone(), entry);
@@ -230,6 +245,7 @@ impl Summary {
                     last_seen: format_ts(e.last_seen),
                     databases: e.databases.iter().copied().collect(),
                     outcomes: e.outcomes,
+                    instances: e.instances.iter().cloned().collect(),
                 }
             })
             .collect();
@@ -328,6 +344,11 @@ mod tests {
             ts: SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs),
             bdb_uid: Some(secs % 3),
             outcome: o,
+            instance: Some(if secs.is_multiple_of(2) {
+                "shim-a"
+            } else {
+                "shim-b"
+            }),
         }
     }
 

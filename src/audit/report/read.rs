@@ -34,6 +34,8 @@ struct Line<'a> {
     #[serde(default)]
     bdb_uid: Option<u64>,
     outcome: Outcome,
+    #[serde(borrow, default)]
+    instance: Option<Cow<'a, str>>,
 }
 
 /// Reads every file into one summary, keeping calls at or after `since`.
@@ -92,6 +94,7 @@ pub fn aggregate_reader(
                     ts,
                     bdb_uid: line.bdb_uid,
                     outcome: line.outcome,
+                    instance: line.instance.as_deref(),
                 });
             }
             None => summary.skip(),

@@ -35,7 +35,7 @@ fn json(report: &Report) -> String {
     out
 }
 
-const HEADERS: [&str; 10] = [
+const HEADERS: [&str; 11] = [
     "LAST SEEN",
     "FIRST SEEN",
     "USER",
@@ -46,10 +46,11 @@ const HEADERS: [&str; 10] = [
     "CLIENT ERR",
     "UPSTREAM ERR",
     "DATABASES",
+    "INSTANCES",
 ];
 /// Columns aligned right (numbers).
-const RIGHT: [bool; 10] = [
-    false, false, false, false, false, true, true, true, true, false,
+const RIGHT: [bool; 11] = [
+    false, false, false, false, false, true, true, true, true, false, false,
 ];
 
 fn table(report: &Report, since: Option<SystemTime>) -> String {
@@ -57,7 +58,7 @@ fn table(report: &Report, since: Option<SystemTime>) -> String {
     if report.callers.is_empty() {
         out.push_str("No calls of the deprecated route found.\n");
     } else {
-        let cells: Vec<[String; 10]> = report.callers.iter().map(table_cells).collect();
+        let cells: Vec<[String; 11]> = report.callers.iter().map(table_cells).collect();
         let mut widths = HEADERS.map(|h| h.chars().count());
         for row in &cells {
             for (w, cell) in widths.iter_mut().zip(row) {
@@ -102,7 +103,7 @@ fn plural(n: u64) -> &'static str {
     }
 }
 
-fn table_cells(r: &Row) -> [String; 10] {
+fn table_cells(r: &Row) -> [String; 11] {
     let mut dbs: Vec<String> = r
         .databases
         .iter()
@@ -127,10 +128,15 @@ fn table_cells(r: &Row) -> [String; 10] {
         } else {
             dbs.join(",")
         },
+        if r.instances.is_empty() {
+            "-".into()
+        } else {
+            printable(&r.instances.join(","), usize::MAX)
+        },
     ]
 }
 
-fn write_row(out: &mut String, cells: &[String; 10], widths: &[usize; 10]) {
+fn write_row(out: &mut String, cells: &[String; 11], widths: &[usize; 11]) {
     let mut line = String::new();
     for (i, cell) in cells.iter().enumerate() {
         if i > 0 {
@@ -138,11 +144,11 @@ fn write_row(out: &mut String, cells: &[String; 10], widths: &[usize; 10]) {
         }
         let pad = widths[i].saturating_sub(cell.chars().count());
         if RIGHT[i] {
-            line.extend(std::iter::repeat(' ').take(pad));
+            line.extend(std::iter::repeat_n(' ', pad));
             line.push_str(cell);
         } else {
             line.push_str(cell);
-            line.extend(std::iter::repeat(' ').take(pad));
+            line.extend(std::iter::repeat_n(' ', pad));
         }
     }
     out.push_str(line.trim_end());
@@ -173,13 +179,13 @@ fn printable(s: &str, max: usize) -> String {
 
 fn csv(report: &Report) -> String {
     let mut out = String::from(
-        "user,client,user_agent,calls,first_seen,last_seen,databases,ok,client_error,upstream_error\n",
+        "user,client,user_agent,calls,first_seen,last_seen,databases,ok,client_error,upstream_error,instances\n",
     );
     for r in &report.callers {
         let dbs: Vec<String> = r.databases.iter().map(u64::to_string).collect();
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{}",
             csv_text(r.user.as_deref().unwrap_or("")),
             csv_text(&r.client),
             csv_text(r.user_agent.as_deref().unwrap_or("")),
@@ -190,6 +196,7 @@ fn csv(report: &Report) -> String {
             r.outcomes.ok,
             r.outcomes.client_error,
             r.outcomes.upstream_error,
+            csv_text(&r.instances.join(" ")),
         );
     }
     out
@@ -224,6 +231,7 @@ mod tests {
                 first_seen: "2025-01-01T00:00:00.000Z".into(),
                 last_seen: "2025-01-02T03:04:05.678Z".into(),
                 databases: (1..=10).collect(),
+                instances: vec!["shim-a".into(), "shim-b".into()],
                 outcomes: Outcomes {
                     ok: 10,
                     client_error: 1,
@@ -256,7 +264,10 @@ mod tests {
             lines[0].find("CALLS").map(|i| i + 5),
             lines[1].find("12").map(|i| i + 2)
         );
-        assert!(lines[1].ends_with("1,2,3,4,5,6,7,8,+2"), "{t}");
+        assert!(
+            lines[1].ends_with("1,2,3,4,5,6,7,8,+2  shim-a,shim-b"),
+            "{t}"
+        );
         assert!(!t.contains('\u{1b}'));
         assert!(t.contains("1 caller, 12 calls (ok 10, client errors 1, upstream errors 1); 3 corrupt lines skipped"), "{t}");
     }
@@ -271,7 +282,7 @@ mod tests {
         );
         assert!(
             row.ends_with(
-                ",12,2025-01-01T00:00:00.000Z,2025-01-02T03:04:05.678Z,1 2 3 4 5 6 7 8 9 10,10,1,1"
+                ",12,2025-01-01T00:00:00.000Z,2025-01-02T03:04:05.678Z,1 2 3 4 5 6 7 8 9 10,10,1,1,shim-a shim-b"
             ),
             "{row}"
         );

@@ -6,6 +6,10 @@
 //!   from `message`, else `description`, and every other field alongside. When both texts are
 //!   present and differ, `message` wins (the key the request pages document).
 //! - Any other body (HTML from a load balancer, plain text) becomes the text, cut to 512 bytes.
+//! - A busy database (`409 action_in_progress`: another upgrade of it runs, e.g. one a second
+//!   replica sent) is relayed as is, status, code and text: the old route answered a busy
+//!   database the same way (the 7.4 simulator's native route does), and the caller's tooling
+//!   already retries on it. The shim never waits on an action it did not start, nor resends.
 //! - Blame follows the status: 4xx is the caller's (credentials, permissions, a bad request),
 //!   5xx the cluster's. A status that is not an error at all is 502 `upstream_invalid_reply`.
 
