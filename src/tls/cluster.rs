@@ -35,8 +35,8 @@ pub struct ClusterCertError(pub String);
 pub struct ClusterVerifier {
     /// Path validation against `ca_file` or the system store; `None` with pins alone.
     webpki: Option<Arc<WebPkiServerVerifier>>,
-    /// Where the CAs come from, for the messages.
-    store: &'static str,
+    /// Where the CAs come from, for the messages (`None`: pins alone).
+    store: Option<&'static str>,
     /// The certificates of `upstream.ca_file`, each trusted as a server certificate as it is.
     exact: Vec<CertificateDer<'static>>,
     /// `upstream.pin_sha256`.
@@ -52,9 +52,9 @@ impl ClusterVerifier {
         provider: Arc<CryptoProvider>,
     ) -> ClusterVerifier {
         let store = match (exact.is_empty(), webpki.is_some()) {
-            (false, _) => "upstream.ca_file",
-            (true, true) => "the system's trust store",
-            (true, false) => "no CA (upstream.pin_sha256 alone)",
+            (false, _) => Some("upstream.ca_file"),
+            (true, true) => Some("the system's trust store"),
+            (true, false) => None,
         };
         ClusterVerifier {
             webpki,
@@ -137,10 +137,18 @@ impl ClusterVerifier {
                 .to_owned()
         };
         match cert {
-            CertificateError::UnknownIssuer => format!(
-                "the cluster's certificate (SHA-256 {fingerprint}) is not signed by a CA in {}{pinned_note}: {trust_fix}",
-                self.store
-            ),
+            CertificateError::UnknownIssuer => match self.store {
+                Some(store) => format!(
+                    "the cluster's certificate (SHA-256 {fingerprint}) is not signed by a CA in \
+                     {store}{pinned_note}: {trust_fix}"
+                ),
+                None => format!(
+                    "the cluster's certificate (SHA-256 {fingerprint}) matches no entry of \
+                     upstream.pin_sha256, the only trust configured: if the cluster's \
+                     certificate was replaced, check the new fingerprint and update the list; \
+                     {trust_fix}"
+                ),
+            },
             CertificateError::Other(OtherError(e)) if e.to_string() == "CaUsedAsEndEntity" => {
                 format!(
                     "the cluster's certificate (SHA-256 {fingerprint}) is a CA certificate \
@@ -165,7 +173,7 @@ impl ClusterVerifier {
             CertificateError::BadSignature => format!(
                 "the cluster's certificate (SHA-256 {fingerprint}) does not carry a valid \
                  signature of a CA in {}: {trust_fix}",
-                self.store
+                self.store.unwrap_or("upstream.ca_file")
             ),
             CertificateError::Other(_) => format!(
                 "the cluster's certificate (SHA-256 {fingerprint}) cannot be used as a server \

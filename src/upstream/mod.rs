@@ -269,14 +269,16 @@ fn classify_failure(e: &SendError) -> ApiError {
     }
 }
 
-/// A rustls error at this level of a chain: itself, or inside an `io::Error` (tokio-rustls
-/// wraps it there, and `io::Error::source` skips the wrapped error).
+/// A rustls error at this level of a chain: itself, or wrapped in `io::Error`s (tokio-rustls
+/// wraps it in one, hyper-rustls in another, and `io::Error::source` skips the wrapped error).
 fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
-    e.downcast_ref::<rustls::Error>().or_else(|| {
-        e.downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-    })
+    let mut level = e;
+    loop {
+        if let Some(tls) = level.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        level = level.downcast_ref::<std::io::Error>()?.get_ref()?;
+    }
 }
 
 /// The caller's pass-through body broke (malformed chunked coding, a hang-up half-way): the
