@@ -104,14 +104,26 @@ async fn http11_without_exactly_one_valid_host_is_400_and_reaches_nothing() {
         let reply = one_reply(&shim, bytes).await;
         assert_eq!(reply.status(), 400, "{name}: {}", reply.head);
         assert_invalid_request(&reply, words);
-        assert!(reply.header("deprecation").is_none(), "{name}: {}", reply.head);
+        assert!(
+            reply.header("deprecation").is_none(),
+            "{name}: {}",
+            reply.head
+        );
     }
-    assert_eq!(upstream.requests(), 0, "a refused request reached the cluster");
+    assert_eq!(
+        upstream.requests(),
+        0,
+        "a refused request reached the cluster"
+    );
 
     // HTTP/1.0 may omit Host (RFC 9112 §3.2 binds HTTP/1.1), and an empty Host is valid.
     let reply = one_reply(&shim, "GET /v1/bdbs HTTP/1.0\r\n\r\n").await;
     assert_eq!(reply.status(), 200, "{}", reply.head);
-    let reply = one_reply(&shim, "GET /v1/bdbs HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n").await;
+    let reply = one_reply(
+        &shim,
+        "GET /v1/bdbs HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n",
+    )
+    .await;
     assert_eq!(reply.status(), 200, "{}", reply.head);
 }
 

@@ -153,6 +153,12 @@ fn each_subcommand_help_lists_only_its_own_flags() {
     for flag in ["--upstream-insecure", "--log-json"] {
         assert!(!help.contains(flag), "check --help lists {flag}:\n{help}");
     }
-    let out = run_binary(&["check", "--upstream", "http://127.0.0.1:9", "--upstream-insecure", "--log-json"]);
+    let out = run_binary(&[
+        "check",
+        "--upstream",
+        "http://127.0.0.1:9",
+        "--upstream-insecure",
+        "--log-json",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }

@@ -343,12 +343,20 @@ async fn a_wrong_pin_or_an_untrusted_cluster_certificate_is_refused_with_the_fix
         // The case: default trust, a CA:TRUE self-signed certificate.
         (
             String::new(),
-            vec!["upstream.ca_file", "upstream.pin_sha256", fingerprint.as_str()],
+            vec![
+                "upstream.ca_file",
+                "upstream.pin_sha256",
+                fingerprint.as_str(),
+            ],
         ),
         // Another cluster's certificate in ca_file.
         (
             format!("ca_file = {}\n", toml_path(&other.pem_file)),
-            vec!["upstream.ca_file", "upstream.pin_sha256", fingerprint.as_str()],
+            vec![
+                "upstream.ca_file",
+                "upstream.pin_sha256",
+                fingerprint.as_str(),
+            ],
         ),
     ];
     for (keys, words) in cases {
@@ -362,7 +370,11 @@ async fn a_wrong_pin_or_an_untrusted_cluster_certificate_is_refused_with_the_fix
         eprintln!("{toml}-> {}", String::from_utf8_lossy(&reply.body));
         assert_refused_in_words(&reply, &words);
     }
-    assert_eq!(upstream.requests(), 0, "a request crossed an untrusted session");
+    assert_eq!(
+        upstream.requests(),
+        0,
+        "a request crossed an untrusted session"
+    );
 }
 
 #[tokio::test]

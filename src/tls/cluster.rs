@@ -127,7 +127,9 @@ impl ClusterVerifier {
         );
         let cert = match verdict {
             rustls::Error::InvalidCertificate(c) => c,
-            other => return format!("the cluster's certificate was refused ({other}): {trust_fix}"),
+            other => {
+                return format!("the cluster's certificate was refused ({other}): {trust_fix}")
+            }
         };
         let pinned_note = if self.pins.is_empty() {
             String::new()
@@ -217,7 +219,9 @@ impl ServerCertVerifier for ClusterVerifier {
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         let verdict = match &self.webpki {
-            Some(v) => v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now),
+            Some(v) => {
+                v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+            }
             None => Err(CertificateError::UnknownIssuer.into()),
         };
         let verdict = match verdict {

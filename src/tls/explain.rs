@@ -105,7 +105,10 @@ mod tests {
             let words = explain(e);
             assert!(!words.contains("OtherError"), "{e:?}: {words}");
             assert!(!words.contains("CaUsedAsEndEntity"), "{e:?}: {words}");
-            assert!(words.contains("upstream."), "{e:?} names no setting: {words}");
+            assert!(
+                words.contains("upstream."),
+                "{e:?} names no setting: {words}"
+            );
         }
     }
 }

@@ -75,8 +75,7 @@ fn time(tag: u8, text: &[u8]) -> Option<i64> {
     if rest[10] != b'Z' {
         return None;
     }
-    let [month, day, hour, minute, second] =
-        [0, 2, 4, 6, 8].map(|i| digits(&rest[i..i + 2]));
+    let [month, day, hour, minute, second] = [0, 2, 4, 6, 8].map(|i| digits(&rest[i..i + 2]));
     let (month, day) = (month?, day?);
     let (hour, minute, second) = (hour?, minute?, second?);
     let valid = (1..=12).contains(&month)
@@ -84,9 +83,7 @@ fn time(tag: u8, text: &[u8]) -> Option<i64> {
         && hour < 24
         && minute < 60
         && second <= 60;
-    valid.then(|| {
-        days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second
-    })
+    valid.then(|| days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second)
 }
 
 fn digits(text: &[u8]) -> Option<i64> {
