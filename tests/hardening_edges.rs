@@ -1,14 +1,18 @@
 //! Issue 11, the edges of the request path, through the real binary with raw sockets: a broken
 //! request body is the client's fault, an HTTP/1.1 request needs exactly one valid `Host`
-//! (RFC 9112 §3.2), and userinfo in an absolute-form target never travels upstream.
+//! (RFC 9112 §3.2), userinfo in an absolute-form target never travels upstream, and the
+//! cluster's own certificate (self-signed, `CA:TRUE`, as Redis Software ships it) is trusted
+//! through `upstream.ca_file` or `upstream.pin_sha256`, every refusal saying which key to set.
 
 mod support;
 
 use std::time::Duration;
 use support::client::echoed_header;
+use support::raw;
 use support::raw::RawReply;
-use support::shim::{spawn_shim_logging, ShimProcess};
-use support::upstream::start_upstream;
+use support::shim::{spawn_shim, spawn_shim_logging, toml_path, ShimProcess};
+use support::tls::ClusterCert;
+use support::upstream::{start_upstream, start_upstream_tls};
 use support::wire::{exchange, parse_replies, request, Framing, Wire};
 
 /// The binary with `args`, logging at `debug` (so client faults are visible too).
@@ -167,4 +171,168 @@ async fn userinfo_in_an_absolute_form_target_never_reaches_the_cluster() {
         assert!(!text.contains("admin"), "userinfo went upstream: {text}");
         assert!(!text.contains("pw@"), "userinfo went upstream: {text}");
     }
+}
+
+/// The binary in front of a TLS upstream, configured by `upstream_toml` (the `[upstream]`
+/// keys); the config file lives in `dir`.
+async fn binary_with(dir: &std::path::Path, upstream_toml: &str) -> ShimProcess {
+    let cfg = dir.join("shim.toml");
+    std::fs::write(&cfg, format!("[upstream]\n{upstream_toml}")).expect("write config");
+    let cfg = cfg.display().to_string();
+    tokio::task::spawn_blocking(move || spawn_shim(&["--config", &cfg]))
+        .await
+        .expect("spawn shim")
+}
+
+async fn get_through_binary(shim: &ShimProcess) -> raw::RawReply {
+    let mut io = support::client::connect_io(shim.addr, None).await;
+    let request = format!(
+        "GET /v1/bdbs HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        shim.addr
+    );
+    raw::exchange(&mut io, &request).await
+}
+
+/// The 502 a refused cluster certificate gets: RS-shaped, in words, naming `words`, never
+/// rustls' debug dump.
+fn assert_refused_in_words(reply: &raw::RawReply, words: &[&str]) {
+    assert_eq!(reply.status(), 502, "{}", reply.head);
+    let body = reply.json();
+    assert_eq!(body["error_code"], "upstream_unavailable", "{body}");
+    assert_eq!(body["message"], body["description"], "{body}");
+    let text = body["message"].as_str().unwrap_or_default();
+    for w in words {
+        assert!(text.contains(w), "{w:?} missing: {text}");
+    }
+    for dump in ["OtherError", "Other(", "CaUsedAsEndEntity", "UnknownIssuer"] {
+        assert!(!text.contains(dump), "debug dump {dump:?}: {text}");
+    }
+}
+
+const CLUSTER: &str = "cluster.example";
+
+#[tokio::test]
+async fn a_self_signed_ca_true_cluster_certificate_in_ca_file_is_trusted() {
+    let cert = ClusterCert::new(CLUSTER);
+    let upstream = start_upstream_tls(cert.server_config()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let shim = binary_with(
+        dir.path(),
+        &format!(
+            "url = \"{}\"\nca_file = {}\nserver_name = \"{CLUSTER}\"\n",
+            upstream.url(),
+            toml_path(&cert.pem_file)
+        ),
+    )
+    .await;
+    let reply = get_through_binary(&shim).await;
+    assert_eq!(reply.status(), 200, "{}", reply.head);
+    assert_eq!(reply.json()["server"], upstream.name());
+
+    // Without server_name the shim checks the URL's host, 127.0.0.1, which the certificate
+    // does not name: refused, and the message says which key to set.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let shim = binary_with(
+        dir.path(),
+        &format!(
+            "url = \"{}\"\nca_file = {}\n",
+            upstream.url(),
+            toml_path(&cert.pem_file)
+        ),
+    )
+    .await;
+    let reply = get_through_binary(&shim).await;
+    assert_refused_in_words(&reply, &["upstream.server_name", CLUSTER]);
+    assert_eq!(upstream.requests(), 1, "only the trusted request arrived");
+}
+
+#[tokio::test]
+async fn a_cluster_certificate_pinned_by_sha256_is_trusted_in_hex_or_base64() {
+    let cert = ClusterCert::new(CLUSTER);
+    let upstream = start_upstream_tls(cert.server_config()).await;
+    for pin in [cert.sha256_hex(), cert.sha256_base64()] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let shim = binary_with(
+            dir.path(),
+            &format!(
+                "url = \"{}\"\npin_sha256 = [\"{pin}\"]\nserver_name = \"{CLUSTER}\"\n",
+                upstream.url()
+            ),
+        )
+        .await;
+        let reply = get_through_binary(&shim).await;
+        assert_eq!(reply.status(), 200, "{pin}: {}", reply.head);
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_pin_or_an_untrusted_cluster_certificate_is_refused_with_the_fix() {
+    let cert = ClusterCert::new(CLUSTER);
+    let other = ClusterCert::new(CLUSTER);
+    let upstream = start_upstream_tls(cert.server_config()).await;
+    let fingerprint = cert.sha256_hex();
+    let cases = [
+        // A pin of another certificate: the message gives the presented one's fingerprint.
+        (
+            format!("pin_sha256 = [\"{}\"]\n", other.sha256_hex()),
+            vec!["upstream.pin_sha256", fingerprint.as_str()],
+        ),
+        // The issue's case: default trust, a CA:TRUE self-signed certificate.
+        (
+            String::new(),
+            vec![
+                "upstream.ca_file",
+                "upstream.pin_sha256",
+                fingerprint.as_str(),
+            ],
+        ),
+        // Another cluster's certificate in ca_file.
+        (
+            format!("ca_file = {}\n", toml_path(&other.pem_file)),
+            vec![
+                "upstream.ca_file",
+                "upstream.pin_sha256",
+                fingerprint.as_str(),
+            ],
+        ),
+    ];
+    for (keys, words) in cases {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let toml = format!(
+            "url = \"{}\"\nserver_name = \"{CLUSTER}\"\n{keys}",
+            upstream.url()
+        );
+        let shim = binary_with(dir.path(), &toml).await;
+        let reply = get_through_binary(&shim).await;
+        eprintln!("{toml}-> {}", String::from_utf8_lossy(&reply.body));
+        assert_refused_in_words(&reply, &words);
+    }
+    assert_eq!(
+        upstream.requests(),
+        0,
+        "a request crossed an untrusted session"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_pinned_cluster_certificate_is_refused_with_the_fix() {
+    let now = std::time::SystemTime::now();
+    let year = Duration::from_secs(365 * 86_400);
+    let cert = ClusterCert::valid(CLUSTER, now - 2 * year, now - year);
+    let upstream = start_upstream_tls(cert.server_config()).await;
+    for keys in [
+        format!("pin_sha256 = [\"{}\"]\n", cert.sha256_hex()),
+        format!("ca_file = {}\n", toml_path(&cert.pem_file)),
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let toml = format!(
+            "url = \"{}\"\nserver_name = \"{CLUSTER}\"\n{keys}",
+            upstream.url()
+        );
+        let shim = binary_with(dir.path(), &toml).await;
+        let reply = get_through_binary(&shim).await;
+        eprintln!("{toml}-> {}", String::from_utf8_lossy(&reply.body));
+        assert_refused_in_words(&reply, &["expired", "renew", "upstream."]);
+    }
+    assert_eq!(upstream.requests(), 0);
 }

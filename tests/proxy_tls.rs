@@ -2,8 +2,8 @@
 //! shim trusts it only through `upstream.ca_file` or the insecure switch. Downstream: the shim
 //! serves its own certificate, negotiates HTTP/2 by ALPN, speaks TLS 1.2 and 1.3, and refuses
 //! TLS 1.1 (proved with a hand-built ClientHello, since rustls cannot speak 1.1), and serves a
-//! client offering only ALPN http/1.0. The cluster's own certificate (self-signed, `CA:TRUE`)
-//! is trusted through `ca_file` or `pin_sha256`, and every refusal says which key to set.
+//! client offering only ALPN http/1.0. The cluster's own self-signed certificate: see
+//! `tests/hardening_edges.rs`.
 
 mod support;
 
@@ -14,8 +14,8 @@ use std::time::Duration;
 use support::bodies;
 use support::client::{Client, Proto};
 use support::raw;
-use support::shim::{spawn_shim, start_shim_with, toml_path, Shim, ShimProcess};
-use support::tls::{ClusterCert, TestCa, MODERN};
+use support::shim::{spawn_shim, start_shim_with, toml_path, Shim};
+use support::tls::{TestCa, MODERN};
 use support::upstream::{start_upstream, start_upstream_tls};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -234,170 +234,6 @@ fn insecure_upstream_flag_logs_a_warning_at_start() {
     assert!(warning.contains("https://127.0.0.1:9"), "{warning}");
     shim.terminate();
     assert!(shim.wait_exit(Duration::from_secs(10)).success());
-}
-
-/// The binary in front of a TLS upstream, configured by `upstream_toml` (the `[upstream]`
-/// keys); the config file lives in `dir`.
-async fn binary_with(dir: &std::path::Path, upstream_toml: &str) -> ShimProcess {
-    let cfg = dir.join("shim.toml");
-    std::fs::write(&cfg, format!("[upstream]\n{upstream_toml}")).expect("write config");
-    let cfg = cfg.display().to_string();
-    tokio::task::spawn_blocking(move || spawn_shim(&["--config", &cfg]))
-        .await
-        .expect("spawn shim")
-}
-
-async fn get_through_binary(shim: &ShimProcess) -> raw::RawReply {
-    let mut io = support::client::connect_io(shim.addr, None).await;
-    let request = format!(
-        "GET /v1/bdbs HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        shim.addr
-    );
-    raw::exchange(&mut io, &request).await
-}
-
-/// The 502 a refused cluster certificate gets: RS-shaped, in words, naming `words`, never
-/// rustls' debug dump.
-fn assert_refused_in_words(reply: &raw::RawReply, words: &[&str]) {
-    assert_eq!(reply.status(), 502, "{}", reply.head);
-    let body = reply.json();
-    assert_eq!(body["error_code"], "upstream_unavailable", "{body}");
-    assert_eq!(body["message"], body["description"], "{body}");
-    let text = body["message"].as_str().unwrap_or_default();
-    for w in words {
-        assert!(text.contains(w), "{w:?} missing: {text}");
-    }
-    for dump in ["OtherError", "Other(", "CaUsedAsEndEntity", "UnknownIssuer"] {
-        assert!(!text.contains(dump), "debug dump {dump:?}: {text}");
-    }
-}
-
-const CLUSTER: &str = "cluster.example";
-
-#[tokio::test]
-async fn a_self_signed_ca_true_cluster_certificate_in_ca_file_is_trusted() {
-    let cert = ClusterCert::new(CLUSTER);
-    let upstream = start_upstream_tls(cert.server_config()).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let shim = binary_with(
-        dir.path(),
-        &format!(
-            "url = \"{}\"\nca_file = {}\nserver_name = \"{CLUSTER}\"\n",
-            upstream.url(),
-            toml_path(&cert.pem_file)
-        ),
-    )
-    .await;
-    let reply = get_through_binary(&shim).await;
-    assert_eq!(reply.status(), 200, "{}", reply.head);
-    assert_eq!(reply.json()["server"], upstream.name());
-
-    // Without server_name the shim checks the URL's host, 127.0.0.1, which the certificate
-    // does not name: refused, and the message says which key to set.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let shim = binary_with(
-        dir.path(),
-        &format!(
-            "url = \"{}\"\nca_file = {}\n",
-            upstream.url(),
-            toml_path(&cert.pem_file)
-        ),
-    )
-    .await;
-    let reply = get_through_binary(&shim).await;
-    assert_refused_in_words(&reply, &["upstream.server_name", CLUSTER]);
-    assert_eq!(upstream.requests(), 1, "only the trusted request arrived");
-}
-
-#[tokio::test]
-async fn a_cluster_certificate_pinned_by_sha256_is_trusted_in_hex_or_base64() {
-    let cert = ClusterCert::new(CLUSTER);
-    let upstream = start_upstream_tls(cert.server_config()).await;
-    for pin in [cert.sha256_hex(), cert.sha256_base64()] {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let shim = binary_with(
-            dir.path(),
-            &format!(
-                "url = \"{}\"\npin_sha256 = [\"{pin}\"]\nserver_name = \"{CLUSTER}\"\n",
-                upstream.url()
-            ),
-        )
-        .await;
-        let reply = get_through_binary(&shim).await;
-        assert_eq!(reply.status(), 200, "{pin}: {}", reply.head);
-    }
-}
-
-#[tokio::test]
-async fn a_wrong_pin_or_an_untrusted_cluster_certificate_is_refused_with_the_fix() {
-    let cert = ClusterCert::new(CLUSTER);
-    let other = ClusterCert::new(CLUSTER);
-    let upstream = start_upstream_tls(cert.server_config()).await;
-    let fingerprint = cert.sha256_hex();
-    let cases = [
-        // A pin of another certificate: the message gives the presented one's fingerprint.
-        (
-            format!("pin_sha256 = [\"{}\"]\n", other.sha256_hex()),
-            vec!["upstream.pin_sha256", fingerprint.as_str()],
-        ),
-        // The case: default trust, a CA:TRUE self-signed certificate.
-        (
-            String::new(),
-            vec![
-                "upstream.ca_file",
-                "upstream.pin_sha256",
-                fingerprint.as_str(),
-            ],
-        ),
-        // Another cluster's certificate in ca_file.
-        (
-            format!("ca_file = {}\n", toml_path(&other.pem_file)),
-            vec![
-                "upstream.ca_file",
-                "upstream.pin_sha256",
-                fingerprint.as_str(),
-            ],
-        ),
-    ];
-    for (keys, words) in cases {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let toml = format!(
-            "url = \"{}\"\nserver_name = \"{CLUSTER}\"\n{keys}",
-            upstream.url()
-        );
-        let shim = binary_with(dir.path(), &toml).await;
-        let reply = get_through_binary(&shim).await;
-        eprintln!("{toml}-> {}", String::from_utf8_lossy(&reply.body));
-        assert_refused_in_words(&reply, &words);
-    }
-    assert_eq!(
-        upstream.requests(),
-        0,
-        "a request crossed an untrusted session"
-    );
-}
-
-#[tokio::test]
-async fn an_expired_pinned_cluster_certificate_is_refused_with_the_fix() {
-    let now = std::time::SystemTime::now();
-    let year = Duration::from_secs(365 * 86_400);
-    let cert = ClusterCert::valid(CLUSTER, now - 2 * year, now - year);
-    let upstream = start_upstream_tls(cert.server_config()).await;
-    for keys in [
-        format!("pin_sha256 = [\"{}\"]\n", cert.sha256_hex()),
-        format!("ca_file = {}\n", toml_path(&cert.pem_file)),
-    ] {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let toml = format!(
-            "url = \"{}\"\nserver_name = \"{CLUSTER}\"\n{keys}",
-            upstream.url()
-        );
-        let shim = binary_with(dir.path(), &toml).await;
-        let reply = get_through_binary(&shim).await;
-        eprintln!("{toml}-> {}", String::from_utf8_lossy(&reply.body));
-        assert_refused_in_words(&reply, &["expired", "renew", "upstream."]);
-    }
-    assert_eq!(upstream.requests(), 0);
 }
 
 #[tokio::test]
