@@ -20,7 +20,14 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Validate the configuration (file and flags) and exit: 0 when valid.
+    /// Validate the configuration (file and flags) and exit: 0 when valid. Takes every flag of
+    /// the proxy, so the exact command line can be checked.
+    // The switches that only change how the running proxy behaves are accepted (they take part
+    // in validation) but not listed: `check --help` shows what checking is about.
+    #[command(
+        mut_arg("upstream_insecure", |a| a.hide(true)),
+        mut_arg("log_json", |a| a.hide(true))
+    )]
     Check(ProxyArgs),
     /// Run a simulated Redis Software cluster API (for tests, demos and rehearsals).
     Simulate(crate::sim::SimulateArgs),
@@ -45,8 +52,10 @@ pub struct ProxyArgs {
     /// PEM bundle of CAs trusted for the cluster certificate [upstream.ca_file].
     #[arg(long, value_name = "FILE")]
     pub upstream_ca: Option<PathBuf>,
-    /// Accept any upstream certificate (self-signed clusters) [upstream.insecure].
-    #[arg(long, global = true)]
+    /// Accept any upstream certificate; prefer --upstream-ca or upstream.pin_sha256 for a
+    /// self-signed cluster [upstream.insecure].
+    // Not `global`: a global flag is listed in every subcommand's help (`simulate`, `report`).
+    #[arg(long)]
     pub upstream_insecure: bool,
     /// Serve HTTPS with this PEM certificate chain [listen.tls_cert].
     #[arg(long, value_name = "FILE", requires = "tls_key")]
@@ -61,7 +70,7 @@ pub struct ProxyArgs {
     #[arg(long, value_name = "PATH")]
     pub audit_log: Option<String>,
     /// Log JSON lines instead of text [log.format].
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub log_json: bool,
     /// Worker threads; 0 = one per core [workers].
     #[arg(long, value_name = "N")]

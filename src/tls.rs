@@ -1,8 +1,20 @@
 //! rustls configurations for both sides: the downstream listener (PEM cert + key, TLS 1.2/1.3
-//! only, ALPN h2 + http/1.1) and the upstream client (system or Mozilla roots, a custom CA
-//! bundle, or the loudly logged insecure switch; optional client certificate).
+//! only, ALPN h2, http/1.1 and http/1.0) and the upstream client (system or Mozilla roots, a
+//! custom CA bundle, the cluster's own certificate or pins ([`cluster`]), or the loudly logged
+//! insecure switch; optional client certificate). TLS failures towards the cluster are put in
+//! words by [`explain`].
+
+mod cluster;
+mod explain;
+mod pin;
+mod validity;
+
+pub use cluster::ClusterCertError;
+pub use explain::explain;
+pub use pin::{fingerprint, parse_pin};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{ring, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
@@ -78,14 +90,16 @@ fn certified_key(cert: &Path, key: &Path) -> Result<CertifiedKey, TlsError> {
         .map_err(|e| err(key.display().to_string(), e))
 }
 
-/// Downstream TLS: TLS 1.2/1.3 only, ALPN h2 then http/1.1, certificate from `cert`.
+/// Downstream TLS: TLS 1.2/1.3 only, ALPN h2, then http/1.1, then http/1.0 (`curl -0`
+/// offers only that; hyper serves HTTP/1.0 on the same connection code), certificate from
+/// `cert`.
 pub fn server_config(cert: Arc<LiveCert>) -> Result<Arc<ServerConfig>, TlsError> {
     let mut cfg = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(VERSIONS)
         .map_err(|e| err("listen TLS", e))?
         .with_no_client_auth()
         .with_cert_resolver(cert);
-    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec(), b"http/1.0".to_vec()];
     Ok(Arc::new(cfg))
 }
 
@@ -98,10 +112,13 @@ pub fn acceptor(cert: &Path, key: &Path) -> Result<tokio_rustls::TlsAcceptor, Tl
 
 /// How the upstream certificate is checked.
 pub enum Trust<'a> {
-    /// The system store, or Mozilla's roots when the system has none.
-    Default,
-    /// Only the CAs in this PEM bundle.
-    CaFile(&'a Path),
+    /// Verified: a chain to a CA of `ca_file` (the system store, or Mozilla's roots when the
+    /// system has none, when neither `ca_file` nor pins are given), or a certificate of
+    /// `ca_file` or of `pins` presented as it is (see [`cluster`]).
+    Verified {
+        ca_file: Option<&'a Path>,
+        pins: &'a [[u8; 32]],
+    },
     /// Anything goes (self-signed clusters during migration); logged as insecure at start.
     Insecure,
 }
@@ -114,27 +131,55 @@ pub fn client_config(
     let builder = ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(VERSIONS)
         .map_err(|e| err("upstream TLS", e))?;
-    let builder = match trust {
-        Trust::Insecure => builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider()))),
-        Trust::CaFile(path) => {
-            let mut roots = RootCertStore::empty();
-            for cert in load_certs(path)? {
-                roots
-                    .add(cert)
-                    .map_err(|e| err(path.display().to_string(), e))?;
-            }
-            builder.with_root_certificates(roots)
-        }
-        Trust::Default => builder.with_root_certificates(default_roots()),
+    let verifier: Arc<dyn ServerCertVerifier> = match trust {
+        Trust::Insecure => Arc::new(AcceptAnyCert(provider())),
+        Trust::Verified { ca_file, pins } => Arc::new(cluster_verifier(ca_file, pins)?),
     };
+    let builder = builder
+        .dangerous()
+        .with_custom_certificate_verifier(verifier);
     match identity {
         None => Ok(builder.with_no_client_auth()),
         Some((cert, key)) => builder
             .with_client_auth_cert(load_certs(cert)?, load_key(key)?)
             .map_err(|e| err(key.display().to_string(), e)),
     }
+}
+
+/// webpki over the configured roots, with the cluster's own certificate trusted as it is.
+fn cluster_verifier(
+    ca_file: Option<&Path>,
+    pins: &[[u8; 32]],
+) -> Result<cluster::ClusterVerifier, TlsError> {
+    let (roots, exact) = match ca_file {
+        Some(path) => {
+            let certs = load_certs(path)?;
+            let mut roots = RootCertStore::empty();
+            for cert in &certs {
+                roots
+                    .add(cert.clone())
+                    .map_err(|e| err(path.display().to_string(), e))?;
+            }
+            (Some(roots), certs)
+        }
+        // Pins alone: only the pinned certificates are trusted, not the whole system store.
+        None if !pins.is_empty() => (None, Vec::new()),
+        None => (Some(default_roots()), Vec::new()),
+    };
+    let webpki = match roots {
+        Some(roots) => Some(
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
+                .build()
+                .map_err(|e| err("upstream TLS", e))?,
+        ),
+        None => None,
+    };
+    Ok(cluster::ClusterVerifier::new(
+        webpki,
+        exact,
+        pins.to_vec(),
+        provider(),
+    ))
 }
 
 fn default_roots() -> RootCertStore {

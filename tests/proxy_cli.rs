@@ -125,3 +125,40 @@ async fn flags_override_the_file() {
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     assert_eq!(reply.json()["server"], upstream.name());
 }
+
+#[test]
+fn each_subcommand_help_lists_only_its_own_flags() {
+    let proxy_only = [
+        "--upstream-insecure",
+        "--log-json",
+        "--upstream-ca",
+        "--admin-listen",
+        "--workers",
+    ];
+    let top = text(&run_binary(&["--help"]).stdout);
+    for flag in proxy_only {
+        assert!(top.contains(flag), "top-level help lacks {flag}:\n{top}");
+    }
+    for sub in ["simulate", "report", "demo"] {
+        let help = text(&run_binary(&[sub, "--help"]).stdout);
+        assert!(help.contains("Usage:"), "{sub}: {help}");
+        for flag in proxy_only {
+            assert!(!help.contains(flag), "{sub} --help lists {flag}:\n{help}");
+        }
+    }
+    // `check` takes the proxy's flags (it validates the same command line) but lists only
+    // those that shape the configuration, not the run-time switches.
+    let help = text(&run_binary(&["check", "--help"]).stdout);
+    assert!(help.contains("--config"), "{help}");
+    for flag in ["--upstream-insecure", "--log-json"] {
+        assert!(!help.contains(flag), "check --help lists {flag}:\n{help}");
+    }
+    let out = run_binary(&[
+        "check",
+        "--upstream",
+        "http://127.0.0.1:9",
+        "--upstream-insecure",
+        "--log-json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

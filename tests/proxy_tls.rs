@@ -1,7 +1,9 @@
 //! TLS on both sides. Upstream: a test CA made here signs the test upstream's certificate; the
 //! shim trusts it only through `upstream.ca_file` or the insecure switch. Downstream: the shim
 //! serves its own certificate, negotiates HTTP/2 by ALPN, speaks TLS 1.2 and 1.3, and refuses
-//! TLS 1.1 (proved with a hand-built ClientHello, since rustls cannot speak 1.1).
+//! TLS 1.1 (proved with a hand-built ClientHello, since rustls cannot speak 1.1), and serves a
+//! client offering only ALPN http/1.0. The cluster's own self-signed certificate: see
+//! `tests/hardening_edges.rs`.
 
 mod support;
 
@@ -232,4 +234,35 @@ fn insecure_upstream_flag_logs_a_warning_at_start() {
     assert!(warning.contains("https://127.0.0.1:9"), "{warning}");
     shim.terminate();
     assert!(shim.wait_exit(Duration::from_secs(10)).success());
+}
+
+#[tokio::test]
+async fn a_tls_client_offering_only_http10_by_alpn_is_served() {
+    let ca = TestCa::new();
+    let upstream = start_upstream().await;
+    let shim = tokio::task::spawn_blocking({
+        let (url, cert, key) = (
+            upstream.url(),
+            ca.cert_file.display().to_string(),
+            ca.key_file.display().to_string(),
+        );
+        move || spawn_shim(&["--upstream", &url, "--tls-cert", &cert, "--tls-key", &key])
+    })
+    .await
+    .expect("spawn shim");
+    // What `curl -0 -k` offers: ALPN http/1.0 only.
+    let tcp = TcpStream::connect(shim.addr).await.expect("connect");
+    let mut tls = tokio_rustls::TlsConnector::from(ca.client_config(&[b"http/1.0"], MODERN))
+        .connect(rustls::pki_types::ServerName::from(shim.addr.ip()), tcp)
+        .await
+        .expect("TLS handshake with ALPN http/1.0 only");
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"http/1.0"[..]));
+    tls.write_all(b"GET /v1/bdbs HTTP/1.0\r\nHost: shim.example\r\n\r\n")
+        .await
+        .expect("write");
+    let mut reply = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), tls.read_to_end(&mut reply)).await;
+    let reply = String::from_utf8_lossy(&reply);
+    assert!(reply.starts_with("HTTP/1.0 200"), "{reply}");
+    assert!(reply.contains(upstream.name()), "{reply}");
 }

@@ -111,6 +111,8 @@ pub struct Upstream {
     pub insecure: bool,
     pub client_identity: Option<TlsFiles>,
     pub server_name: Option<String>,
+    /// SHA-256s of cluster certificates trusted as they are (`upstream.pin_sha256`).
+    pub pin_sha256: Vec<[u8; 32]>,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
     pub pool_idle_timeout: Duration,

@@ -48,6 +48,7 @@ pub struct RawUpstream {
     pub client_cert: Option<PathBuf>,
     pub client_key: Option<PathBuf>,
     pub server_name: Option<String>,
+    pub pin_sha256: Option<Vec<String>>,
     pub connect_timeout: Option<String>,
     pub request_timeout: Option<String>,
     pub pool_idle_timeout: Option<String>,

@@ -178,6 +178,20 @@ fn readiness(raw: &RawAdmin) -> Result<Readiness, ConfigError> {
     })
 }
 
+/// `upstream.pin_sha256`: each entry a SHA-256 in hex or base64; pointless with `insecure`.
+fn pins(texts: Vec<String>, insecure: bool) -> Result<Vec<[u8; 32]>, ConfigError> {
+    if insecure && !texts.is_empty() {
+        return Err(ConfigError::new(
+            "upstream.insecure",
+            "cannot be combined with upstream.pin_sha256; pick one",
+        ));
+    }
+    texts
+        .iter()
+        .map(|t| crate::tls::parse_pin(t).map_err(|e| ConfigError::new("upstream.pin_sha256", e)))
+        .collect()
+}
+
 fn upstream(raw: RawUpstream) -> Result<Upstream, ConfigError> {
     let text = raw.url.ok_or_else(|| {
         ConfigError::new("upstream.url", "is required: the cluster API, e.g. https://cluster.example.com:9443 (or pass --upstream)")
@@ -220,6 +234,7 @@ fn upstream(raw: RawUpstream) -> Result<Upstream, ConfigError> {
             "cannot be combined with upstream.ca_file; pick one",
         ));
     }
+    let pin_sha256 = pins(raw.pin_sha256.unwrap_or_default(), insecure)?;
     Ok(Upstream {
         url,
         https,
@@ -233,6 +248,7 @@ fn upstream(raw: RawUpstream) -> Result<Upstream, ConfigError> {
             raw.client_key,
         )?,
         server_name: raw.server_name.filter(|s| !s.is_empty()),
+        pin_sha256,
         connect_timeout: opt_duration(
             "upstream.connect_timeout",
             raw.connect_timeout,

@@ -3,9 +3,10 @@
 
 use super::headers::{self, Hop};
 use super::{App, RespBody};
+use crate::error::ApiError;
 use crate::metrics::RouteClass;
 use crate::server::ConnInfo;
-use crate::upstream::UpBody;
+use crate::upstream::{CallerBody, UpBody};
 use futures_util::FutureExt;
 use http::{header, HeaderValue, Request, Response, Version};
 use http_body_util::Either;
@@ -36,6 +37,22 @@ pub fn pass_through(
         }
         Err(e) => super::error_response(&e),
     })
+}
+
+/// Why `req` has no usable `Host` (RFC 9112 §3.2), if it has none; see
+/// [`headers::host_problem`].
+pub fn host_problem(req: &Request<Incoming>) -> Option<&'static str> {
+    headers::host_problem(req.version(), req.headers())
+}
+
+/// The 400 for a request [`host_problem`] refuses, in the cluster's error shape. Like hyper's
+/// own 400s for broken heads, it is not audited: the request never reached a route.
+pub fn refuse_host(req: &Request<Incoming>) -> std::future::Ready<Response<RespBody>> {
+    let why = host_problem(req).unwrap_or("the Host header is invalid");
+    std::future::ready(super::error_response(&ApiError::bad_request(
+        "invalid_request",
+        why,
+    )))
 }
 
 /// The request as the cluster gets it.
@@ -76,15 +93,20 @@ fn prepare(app: &App, conn: ConnInfo, req: Request<Incoming>) -> Request<UpBody>
     parts.uri = app.upstream.uri_for(pq);
     // The upstream protocol is negotiated per connection (ALPN), not inherited from downstream.
     parts.version = Version::HTTP_11;
-    Request::from_parts(parts, Either::Left(body))
+    Request::from_parts(parts, Either::Left(CallerBody::new(body)))
 }
 
-/// The authority the client addressed: Host on HTTP/1, `:authority` on HTTP/2.
+/// The authority the client addressed: Host on HTTP/1, `:authority` on HTTP/2 (or an
+/// absolute-form target without Host), never with userinfo: `http://admin:pw@x/` must not
+/// carry `admin:pw` to the cluster (RFC 9110 §4.2.4 deprecates userinfo in http URIs, and a
+/// Host with it is refused by [`host_problem`]).
 fn original_host(parts: &http::request::Parts) -> Option<HeaderValue> {
     parts.headers.get(header::HOST).cloned().or_else(|| {
-        parts
-            .uri
-            .authority()
-            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        let authority = parts.uri.authority()?;
+        let host_port = match authority.as_str().rsplit_once('@') {
+            Some((_, host_port)) => host_port,
+            None => authority.as_str(),
+        };
+        HeaderValue::from_str(host_port).ok()
     })
 }

@@ -1,7 +1,9 @@
 //! Header rules for forwarding, as pure functions over `HeaderMap`: hop-by-hop removal
-//! (RFC 9110 §7.6.1) and the `X-Forwarded-*` family.
+//! (RFC 9110 §7.6.1), the `X-Forwarded-*` family, and which `Host` is acceptable (RFC 9112
+//! §3.2).
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::Version;
 use std::net::IpAddr;
 
 /// Hop-by-hop fields named by RFC 9110 §7.6.1 plus the legacy ones proxies still see
@@ -89,6 +91,44 @@ fn remove_names(headers: &mut HeaderMap, listed: &HeaderValue) {
             headers.remove(name);
         }
     }
+}
+
+/// RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code to any
+/// HTTP/1.1 request message that lacks a Host header field and to any request message that
+/// contains more than one Host header field line or a Host header field with an invalid field
+/// value." Valid is `uri-host [":" port]` or empty; userinfo (`user:pw@`) never is. HTTP/1.0
+/// may omit Host, and HTTP/2 names the authority in `:authority`.
+pub fn host_problem(version: Version, headers: &HeaderMap) -> Option<&'static str> {
+    let mut hosts = headers.get_all(header::HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (None, _) if version == Version::HTTP_11 => {
+            Some("an HTTP/1.1 request must carry a Host header (RFC 9112 §3.2)")
+        }
+        (None, _) => None,
+        (Some(_), Some(_)) => Some("a request may carry only one Host header (RFC 9112 §3.2)"),
+        (Some(host), None) if !valid_host(host) => {
+            Some("the Host header must be host[:port], without userinfo (RFC 9112 §3.2)")
+        }
+        (Some(_), None) => None,
+    }
+}
+
+fn valid_host(value: &HeaderValue) -> bool {
+    let bytes = value.as_bytes();
+    if bytes.is_empty() {
+        return true;
+    }
+    if bytes.contains(&b'@') {
+        return false;
+    }
+    // `Authority` takes any port text; RFC 3986 §3.2.3 allows digits only (or none).
+    http::uri::Authority::try_from(bytes).is_ok_and(|a| {
+        let after_host = a.as_str().get(a.host().len()..).unwrap_or("");
+        after_host.is_empty()
+            || after_host
+                .strip_prefix(':')
+                .is_some_and(|port| port.bytes().all(|b| b.is_ascii_digit()))
+    })
 }
 
 /// What the shim knows about the downstream hop, for the forwarding headers.
@@ -258,6 +298,21 @@ mod tests {
         assert_eq!(h["x-forwarded-for"], "10.0.0.1, 10.0.0.2, 192.0.2.7");
         assert_eq!(h["x-forwarded-proto"], "https");
         assert_eq!(h["x-forwarded-host"], "shim.example:9443");
+    }
+
+    #[test]
+    fn host_must_be_one_valid_field_on_http11() {
+        let v11 = Version::HTTP_11;
+        assert!(host_problem(v11, &map(&[])).is_some());
+        assert!(host_problem(Version::HTTP_10, &map(&[])).is_none());
+        assert!(host_problem(Version::HTTP_2, &map(&[])).is_none());
+        assert!(host_problem(v11, &map(&[("host", "a"), ("host", "a")])).is_some());
+        for bad in ["admin:pw@x", "@x", "a b", "x:port", "[::1"] {
+            assert!(host_problem(v11, &map(&[("host", bad)])).is_some(), "{bad}");
+        }
+        for good in ["", "x", "c.example:9443", "127.0.0.1:1", "[::1]:9443"] {
+            assert_eq!(host_problem(v11, &map(&[("host", good)])), None, "{good}");
+        }
     }
 
     #[test]

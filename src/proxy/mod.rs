@@ -118,6 +118,15 @@ pub fn handle(
         app.config.shim.translate_sibling,
     );
     let (class, work) = match route {
+        // RFC 9112 §3.2: without exactly one valid Host, 400 on every route, before anything
+        // is read or sent (boxed: a rare path).
+        route if forward::host_problem(&req).is_some() => (
+            match route {
+                Route::PassThrough => RouteClass::PassThrough,
+                _ => RouteClass::Deprecated,
+            },
+            FutureEither::Right(translated(forward::refuse_host(&req))),
+        ),
         Route::PassThrough => (
             RouteClass::PassThrough,
             FutureEither::Left(forward::pass_through(&app, conn, req)),

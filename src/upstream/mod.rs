@@ -11,17 +11,18 @@ use futures_util::FutureExt;
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Either, Full, Limited};
-use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use std::future::Future;
 use std::time::Duration;
 
+mod caller_body;
 mod pool;
 
+pub use caller_body::{CallerBody, CallerBodyError};
 pub use pool::{PooledBody, Reuse, SendError};
 
 /// Body of a request sent upstream: the caller's stream, or one the shim built.
-pub type UpBody = Either<Incoming, Full<Bytes>>;
+pub type UpBody = Either<CallerBody, Full<Bytes>>;
 
 /// Largest look-up reply the shim reads into memory (a BDB with many shards, the catalog).
 const MAX_LOOKUP_REPLY: usize = 16 * 1024 * 1024;
@@ -44,10 +45,13 @@ pub struct Fetched {
 
 impl Upstream {
     pub fn new(cfg: &config::Upstream) -> Result<Upstream, TlsError> {
-        let trust = match (&cfg.ca_file, cfg.insecure) {
-            (_, true) => Trust::Insecure,
-            (Some(ca), false) => Trust::CaFile(ca),
-            (None, false) => Trust::Default,
+        let trust = if cfg.insecure {
+            Trust::Insecure
+        } else {
+            Trust::Verified {
+                ca_file: cfg.ca_file.as_deref(),
+                pins: &cfg.pin_sha256,
+            }
         };
         let identity = cfg
             .client_identity
@@ -229,15 +233,26 @@ fn closed_before_reply(e: &SendError) -> bool {
     matches!(e, SendError::Http(h) if h.is_incomplete_message())
 }
 
-/// Connect/TLS/reset failures are 502; a timeout inside the connector is 504.
+/// Who a failed exchange is blamed on, from its cause chain: the caller's broken request body
+/// is the caller's (400), a TLS failure is the cluster's connection set-up explained with its
+/// fix (502), a timeout inside the connector is 504, any other connect or reset failure 502.
 fn classify_failure(e: &SendError) -> ApiError {
     let mut chain = String::new();
     let mut timed_out = false;
-    let mut source: Option<&dyn std::error::Error> = match e {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = match e {
         SendError::Connect(inner) => Some(inner.as_ref()),
         SendError::Http(inner) => Some(inner),
     };
     while let Some(s) = source {
+        if let Some(caller) = s.downcast_ref::<CallerBodyError>() {
+            return caller_body_failed(caller);
+        }
+        if let Some(tls) = rustls_error(s) {
+            return ApiError::upstream_unavailable(format!(
+                "TLS with the cluster failed: {}",
+                tls::explain(tls)
+            ));
+        }
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
             timed_out |= io.kind() == std::io::ErrorKind::TimedOut;
         }
@@ -252,4 +267,33 @@ fn classify_failure(e: &SendError) -> ApiError {
     } else {
         ApiError::upstream_unavailable(format!("the cluster is unreachable{chain}"))
     }
+}
+
+/// A rustls error at this level of a chain: itself, or wrapped in `io::Error`s (tokio-rustls
+/// wraps it in one, hyper-rustls in another, and `io::Error::source` skips the wrapped error).
+fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut level = e;
+    loop {
+        if let Some(tls) = level.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        level = level.downcast_ref::<std::io::Error>()?.get_ref()?;
+    }
+}
+
+/// The caller's pass-through body broke (malformed chunked coding, a hang-up half-way): the
+/// request was never whole, so it is the caller's 400, whatever the cluster made of the part
+/// it got.
+fn caller_body_failed(e: &CallerBodyError) -> ApiError {
+    let mut cause = String::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        cause.push_str(": ");
+        cause.push_str(&s.to_string());
+        source = s.source();
+    }
+    ApiError::bad_request(
+        "invalid_request",
+        format!("the request body could not be read{cause}"),
+    )
 }

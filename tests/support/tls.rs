@@ -104,3 +104,72 @@ impl TestCa {
 /// TLS 1.2 and 1.3, what a modern client offers.
 pub const MODERN: &[&SupportedProtocolVersion] =
     &[&rustls::version::TLS13, &rustls::version::TLS12];
+
+/// A certificate made like a Redis Software cluster's own: self-signed, `CA:TRUE` (as
+/// `openssl req -x509` makes it), the cluster's name as its only SAN, and its PEM file.
+pub struct ClusterCert {
+    _dir: tempfile::TempDir,
+    der: CertificateDer<'static>,
+    key_der: Vec<u8>,
+    /// The certificate as PEM (what `upstream.ca_file` points at).
+    pub pem_file: PathBuf,
+}
+
+impl ClusterCert {
+    /// Valid from yesterday for a year.
+    pub fn new(name: &str) -> ClusterCert {
+        let now = std::time::SystemTime::now();
+        let day = std::time::Duration::from_secs(86_400);
+        ClusterCert::valid(name, now - day, now + 365 * day)
+    }
+
+    /// Valid from `not_before` to `not_after`.
+    pub fn valid(
+        name: &str,
+        not_before: std::time::SystemTime,
+        not_after: std::time::SystemTime,
+    ) -> ClusterCert {
+        let mut params = CertificateParams::new(vec![name.to_owned()]).expect("cluster params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.not_before = not_before.into();
+        params.not_after = not_after.into();
+        let key = KeyPair::generate().expect("cluster key");
+        let cert = params.self_signed(&key).expect("cluster cert");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pem_file = dir.path().join("cluster.pem");
+        std::fs::write(&pem_file, cert.pem()).expect("write cluster cert");
+        ClusterCert {
+            _dir: dir,
+            der: cert.der().clone(),
+            key_der: key.serialize_der(),
+            pem_file,
+        }
+    }
+
+    /// SHA-256 of the certificate's DER in hex: what `upstream.pin_sha256` takes.
+    pub fn sha256_hex(&self) -> String {
+        let digest = ring::digest::digest(&ring::digest::SHA256, self.der.as_ref());
+        digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The same, in base64.
+    pub fn sha256_base64(&self) -> String {
+        use base64::Engine;
+        let digest = ring::digest::digest(&ring::digest::SHA256, self.der.as_ref());
+        base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
+    }
+
+    /// Server side (the test upstream) presenting this certificate.
+    pub fn server_config(&self) -> Arc<ServerConfig> {
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key_der.clone()));
+        let mut cfg = ServerConfig::builder_with_provider(Arc::new(default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_no_client_auth()
+            .with_single_cert(vec![self.der.clone()], key)
+            .expect("server config");
+        cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Arc::new(cfg)
+    }
+}
