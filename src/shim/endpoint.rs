@@ -5,6 +5,7 @@
 use super::flow::{Call, Trace};
 use crate::audit::{self, AuditRecord, ModuleChange};
 use crate::error::ApiError;
+use crate::escape::Escaped;
 use crate::metrics::RouteClass;
 use crate::proxy::{error_response, App, RespBody};
 use crate::server::ConnInfo;
@@ -161,22 +162,23 @@ fn log_call(record: &AuditRecord, conn: ConnInfo, trace: &Trace, started: Instan
         })
         .collect();
     let elapsed = started.elapsed();
+    // Every text below can come from the caller or the cluster: escaped, one line each.
     tracing::warn!(
         target: TARGET,
-        request_id = %record.request_id,
+        request_id = %Escaped(&record.request_id),
         client = %conn.peer,
-        user = record.user.as_deref().unwrap_or("-"),
-        user_agent = record.user_agent.as_deref().unwrap_or("-"),
+        user = %Escaped(record.user.as_deref().unwrap_or("-")),
+        user_agent = %Escaped(record.user_agent.as_deref().unwrap_or("-")),
         bdb = record.bdb_uid,
-        modules = %modules.join(", "),
-        action_uid = record.action_uid.as_deref().unwrap_or("-"),
+        modules = %Escaped(&modules.join(", ")),
+        action_uid = %Escaped(record.action_uid.as_deref().unwrap_or("-")),
         status = record.status,
-        error_code = record.error_code.as_deref().unwrap_or("-"),
+        error_code = %Escaped(record.error_code.as_deref().unwrap_or("-")),
         duration_ms = elapsed.as_secs_f64() * 1000.0,
         shim_ms = elapsed.saturating_sub(trace.upstream_time).as_secs_f64() * 1000.0,
         "deprecated route POST /v1/modules/upgrade/bdb/{{uid}} called; migrate this caller to POST /v1/bdbs/{{uid}}/upgrade"
     );
     for w in &trace.warnings {
-        tracing::warn!(target: TARGET, request_id = %record.request_id, "{w}");
+        tracing::warn!(target: TARGET, request_id = %Escaped(&record.request_id), "{}", Escaped(w));
     }
 }

@@ -7,6 +7,7 @@ use super::model::{parse_json, Action, Bdb, Module, Node};
 use super::translate::{self, ActionState, Plan, PlannedModule};
 use crate::config::ShimMode;
 use crate::error::ApiError;
+use crate::escape::Escaped;
 use crate::proxy::App;
 use crate::upstream::Fetched;
 use bytes::Bytes;
@@ -143,7 +144,7 @@ impl Call<'_> {
                 Poll::ActionGone => {
                     tracing::info!(
                         bdb = self.bdb_uid,
-                        action_uid,
+                        action_uid = %Escaped(action_uid.unwrap_or("-")),
                         "action not found; waiting on the database instead"
                     );
                     by_action = None;
@@ -236,7 +237,7 @@ enum Poll {
 }
 
 fn transient(e: ApiError) -> Poll {
-    tracing::warn!(error = %e, "poll failed; retrying until the deadline");
+    tracing::warn!(error = %Escaped(&e.to_string()), "poll failed; retrying until the deadline");
     Poll::Pending
 }
 

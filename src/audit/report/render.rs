@@ -1,6 +1,7 @@
 //! Rendering a [`Report`] as an aligned table (for people), JSON (the `/deprecations` document)
 //! or CSV (for spreadsheets). Caller-supplied text is made safe for its destination: control
-//! characters never reach a terminal, and CSV cells that a spreadsheet would run as a formula
+//! characters and bidi/format controls never reach a terminal (escaped, [`crate::escape`]),
+//! unverified users are marked, and CSV cells that a spreadsheet would run as a formula
 //! are prefixed with `'` (OWASP "CSV injection").
 
 use super::{Report, Row};
@@ -157,18 +158,11 @@ fn seconds(ts: &str) -> String {
     }
 }
 
-/// Control characters shown as '?', cut at `max` characters with '…'.
+/// Control characters and the Unicode format characters that reorder or hide text (bidi
+/// overrides and isolates, zero-width marks) shown escaped (`\u{202e}`), so a row reads as
+/// it is stored; cut at `max` characters with '…'.
 fn printable(s: &str, max: usize) -> String {
-    let mut out: String = s
-        .chars()
-        .take(max)
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect();
-    if s.chars().count() > max {
-        out.pop();
-        out.push('…');
-    }
-    out
+    crate::escape::escape_capped(s, max)
 }
 
 fn csv(report: &Report) -> String {
@@ -259,6 +253,17 @@ mod tests {
         assert!(lines[1].ends_with("1,2,3,4,5,6,7,8,+2"), "{t}");
         assert!(!t.contains('\u{1b}'));
         assert!(t.contains("1 caller, 12 calls (ok 10, client errors 1, upstream errors 1); 3 corrupt lines skipped"), "{t}");
+    }
+
+    #[test]
+    fn table_neutralises_bidi_and_format_controls() {
+        let mut r = report();
+        r.callers[0].user = Some("admin\u{202e}gpj.exe\u{2066}x\u{2069}\u{200b}".into());
+        let t = render(&r, Format::Table, None);
+        for c in ['\u{202e}', '\u{2066}', '\u{2069}', '\u{200b}'] {
+            assert!(!t.contains(c), "{c:?} in {t}");
+        }
+        assert!(t.contains("admin\\u{202e}gpj.exe\\u{2066}x\\u{2069}\\u{200b}"), "{t}");
     }
 
     #[test]
