@@ -14,6 +14,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod cidr;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -26,6 +26,8 @@ pub const MAX_ERROR_CODE_SERIES: usize = 50;
 pub const MAX_LABEL_CHARS: usize = 64;
 /// The label value that absorbs everything past a cap.
 pub const OTHER: &str = "other";
+/// The user and User-Agent label of every call whose credentials the cluster did not accept.
+pub const UNVERIFIED: &str = "unverified";
 
 /// Which kind of route a request took.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -133,7 +135,7 @@ impl Metrics {
         let deprecated_calls = Family::<CallerLabels, Counter>::default();
         registry.register(
             "deprecated_calls",
-            "Calls of the deprecated route by Basic-auth user and User-Agent (capped; \"other\" past the cap)",
+            "Calls of the deprecated route by verified Basic-auth user and User-Agent (capped; \"other\" past the cap; \"unverified\" when the cluster did not accept the credentials)",
             deprecated_calls.clone(),
         );
         let translation_outcomes = Family::<OutcomeLabels, Counter>::default();
@@ -210,8 +212,19 @@ impl Metrics {
         self.latency[class.index()].observe(elapsed.as_secs_f64());
     }
 
-    /// Counts one call of the deprecated route by its caller.
-    pub fn deprecated_call(&self, user: Option<&str>, user_agent: Option<&str>) {
+    /// Counts one call of the deprecated route by its caller. Only a `verified` user (the
+    /// cluster accepted its credentials) gets a series of its own; every other call counts
+    /// under `user="unverified", user_agent="unverified"`, so callers without valid
+    /// credentials cannot use up [`MAX_CALLER_SERIES`].
+    pub fn deprecated_call(&self, verified: bool, user: Option<&str>, user_agent: Option<&str>) {
+        if !verified {
+            let labels = CallerLabels {
+                user: UNVERIFIED.into(),
+                user_agent: UNVERIFIED.into(),
+            };
+            self.deprecated_calls.get_or_create(&labels).inc();
+            return;
+        }
         let labels = CallerLabels {
             user: label_value(user),
             user_agent: label_value(user_agent),
@@ -333,7 +346,7 @@ mod tests {
         assert_eq!(label_value(Some("  ")), "none");
         assert_eq!(label_value(Some(&"x".repeat(500))).len(), MAX_LABEL_CHARS);
         let m = Metrics::new();
-        m.deprecated_call(Some("u"), Some("evil\"} 1\nfake_metric 9"));
+        m.deprecated_call(true, Some("u"), Some("evil\"} 1\nfake_metric 9"));
         let text = m.encode();
         assert!(!text.contains("\nfake_metric"), "{text}");
     }
@@ -342,9 +355,9 @@ mod tests {
     fn caller_series_are_capped() {
         let m = Metrics::new();
         for i in 0..(MAX_CALLER_SERIES + 20) {
-            m.deprecated_call(Some(&format!("user{i}")), Some("ua"));
+            m.deprecated_call(true, Some(&format!("user{i}")), Some("ua"));
         }
-        m.deprecated_call(Some("user0"), Some("ua"));
+        m.deprecated_call(true, Some("user0"), Some("ua"));
         let text = m.encode();
         let series = text
             .lines()
@@ -357,6 +370,23 @@ mod tests {
         assert!(text.contains(
             "deprecation_shim_deprecated_calls_total{user=\"user0\",user_agent=\"ua\"} 2"
         ));
+    }
+
+    #[test]
+    fn unverified_callers_share_one_series_and_leave_the_cap_to_real_ones() {
+        let m = Metrics::new();
+        for i in 0..(MAX_CALLER_SERIES + 50) {
+            m.deprecated_call(false, Some(&format!("junk{i}")), Some(&format!("ua{i}")));
+        }
+        m.deprecated_call(true, Some("ops"), Some("jenkins"));
+        let text = m.encode();
+        assert!(text.contains(
+            "deprecation_shim_deprecated_calls_total{user=\"unverified\",user_agent=\"unverified\"} 150"
+        ), "{text}");
+        assert!(text.contains(
+            "deprecation_shim_deprecated_calls_total{user=\"ops\",user_agent=\"jenkins\"} 1"
+        ), "{text}");
+        assert!(!text.contains("junk"), "{text}");
     }
 
     #[test]

@@ -18,7 +18,7 @@ fn config(path: &Path, policy: AuditFailure) -> Audit {
         path: Some(path.to_owned()),
         fsync: false,
         on_write_failure: policy,
-        trust_forwarded_for: false,
+        ..Audit::default()
     }
 }
 
@@ -233,7 +233,7 @@ async fn disabled_log_writes_nothing_but_feeds_the_live_summary() {
         path: None,
         fsync: false,
         on_write_failure: AuditFailure::Fail,
-        trust_forwarded_for: false,
+        ..Audit::default()
     };
     let log = AuditLog::open(&cfg, Arc::new(Metrics::new())).unwrap();
     log.write(&record("r")).await.unwrap();

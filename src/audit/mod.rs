@@ -8,6 +8,7 @@
 //! A line is written by one `write_all` of the whole line under a mutex, on a file opened with
 //! `O_APPEND`, so lines never interleave, also with another process appending to the same file.
 
+pub mod forwarded;
 pub mod record;
 pub mod report;
 

@@ -13,6 +13,13 @@ use std::time::{Duration, SystemTime};
 /// hostile header cannot make records (and the live summary) arbitrarily large.
 pub const MAX_FIELD_CHARS: usize = 512;
 
+/// Modules listed in one record; the rest of a (hostile) list is only counted, in
+/// `modules_omitted`. With every text field cut at [`MAX_FIELD_CHARS`], this keeps the longest
+/// possible line (every character a 6-byte JSON escape) near 300 KiB, well under the
+/// [`MAX_LINE_BYTES`](super::report::MAX_LINE_BYTES) that `report` reads, so no caller can
+/// hide its own record by making it too long.
+pub const MAX_RECORDED_MODULES: usize = 16;
+
 /// Longest incoming `X-Request-Id` reused as is; longer ones are replaced by a fresh uuid.
 pub const MAX_REQUEST_ID_LEN: usize = 128;
 
@@ -78,14 +85,27 @@ pub struct AuditRecord {
     pub client: String,
     /// `X-Forwarded-For` as received, only when `audit.trust_forwarded_for` is on.
     pub forwarded_for: Option<String>,
+    /// The caller's address read from `X-Forwarded-For` by the trusted-proxy rule
+    /// ([`super::forwarded`]): always an IP address, absent when the header does not count.
+    /// `report` attributes the call to it instead of `client`.
+    #[serde(default)]
+    pub forwarded_client: Option<String>,
     /// The Basic-auth user name; never the password.
     pub user: Option<String>,
+    /// Whether the cluster accepted this call's `Authorization` (some upstream call made with
+    /// it got an answer other than 401/403 and 5xx). False: `user` is only what was sent.
+    #[serde(default)]
+    pub verified: bool,
     pub user_agent: Option<String>,
     /// The route template, not the raw path (`/v1/modules/upgrade/bdb/{uid}`).
     pub route: String,
     pub method: String,
     pub bdb_uid: Option<u64>,
+    /// At most [`MAX_RECORDED_MODULES`]; from → to once resolved, else only what was asked for.
     pub modules: Vec<ModuleChange>,
+    /// Entries past [`MAX_RECORDED_MODULES`], counted, not listed (absent when none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub modules_omitted: u64,
     pub action_uid: Option<String>,
     pub status: u16,
     pub error_code: Option<String>,
@@ -116,12 +136,15 @@ impl AuditRecord {
             request_id: request_id.to_owned(),
             client: client.to_string(),
             forwarded_for,
+            forwarded_client: None,
             user: basic_auth_user(headers),
+            verified: false,
             user_agent: joined_header(headers, "user-agent"),
             route: route.to_owned(),
             method: method.as_str().to_owned(),
             bdb_uid: None,
             modules: Vec::new(),
+            modules_omitted: 0,
             action_uid: None,
             status: 0,
             error_code: None,
@@ -132,7 +155,7 @@ impl AuditRecord {
     }
 
     /// Records how the call ended: status, `error_code` (None on success), blame (None on
-    /// success) and how long it took.
+    /// success) and how long it took; then cuts every field to its cap ([`Self::cap_fields`]).
     pub fn finish(
         &mut self,
         status: StatusCode,
@@ -144,6 +167,41 @@ impl AuditRecord {
         self.error_code = error_code.map(str::to_owned);
         self.outcome = Outcome::of(status, blame);
         self.duration_ms = (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0;
+        self.cap_fields();
+    }
+
+    /// Cuts every caller- or cluster-supplied text to [`MAX_FIELD_CHARS`] and the module list
+    /// to [`MAX_RECORDED_MODULES`] (the rest counted in `modules_omitted`). Idempotent.
+    pub fn cap_fields(&mut self) {
+        if self.modules.len() > MAX_RECORDED_MODULES {
+            self.modules_omitted += (self.modules.len() - MAX_RECORDED_MODULES) as u64;
+            self.modules.truncate(MAX_RECORDED_MODULES);
+        }
+        for m in &mut self.modules {
+            cap(&mut m.to_module_id);
+            for field in [
+                &mut m.from_module_id,
+                &mut m.from_module_name,
+                &mut m.from_version,
+                &mut m.to_version,
+            ] {
+                if let Some(f) = field {
+                    cap(f);
+                }
+            }
+        }
+        cap(&mut self.request_id);
+        for field in [
+            &mut self.forwarded_for,
+            &mut self.user,
+            &mut self.user_agent,
+            &mut self.action_uid,
+            &mut self.error_code,
+        ] {
+            if let Some(f) = field {
+                cap(f);
+            }
+        }
     }
 
     /// The record as one JSON line, newline included.
@@ -152,6 +210,17 @@ impl AuditRecord {
         line.push(b'\n');
         Ok(line)
     }
+}
+
+/// Cuts `s` to [`MAX_FIELD_CHARS`] characters, in place.
+fn cap(s: &mut String) {
+    if let Some((i, _)) = s.char_indices().nth(MAX_FIELD_CHARS) {
+        s.truncate(i);
+    }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// RFC 3339 UTC with milliseconds, the `ts` format.
@@ -377,6 +446,48 @@ mod tests {
         assert_eq!(v["shim_version"], env!("CARGO_PKG_VERSION"));
         let back: AuditRecord = serde_json::from_value(v).unwrap();
         assert_eq!(back, rec);
+    }
+
+    #[test]
+    fn the_longest_possible_record_stays_far_under_what_report_reads() {
+        let worst = "\u{1}".repeat(100_000);
+        let mut h = HeaderMap::new();
+        h.insert("user-agent", HeaderValue::from_str(&"u".repeat(100_000)).unwrap());
+        let mut rec = AuditRecord::begin(
+            SystemTime::now(),
+            &"r".repeat(MAX_REQUEST_ID_LEN),
+            "::1".parse().unwrap(),
+            &Method::POST,
+            "/r",
+            &h,
+            false,
+        );
+        rec.forwarded_for = Some(worst.clone());
+        rec.user = Some(worst.clone());
+        rec.action_uid = Some(worst.clone());
+        rec.modules = (0..1000)
+            .map(|_| ModuleChange {
+                from_module_id: Some(worst.clone()),
+                from_module_name: Some(worst.clone()),
+                from_version: Some(worst.clone()),
+                to_module_id: worst.clone(),
+                to_version: Some(worst.clone()),
+            })
+            .collect();
+        rec.finish(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Some(&worst),
+            Some(Blame::Upstream),
+            Duration::ZERO,
+        );
+        let line = rec.to_line().unwrap();
+        assert!(line.len() < 320 * 1024, "{} bytes", line.len());
+        assert!(line.len() < crate::audit::report::MAX_LINE_BYTES / 3);
+        assert_eq!(rec.modules.len(), MAX_RECORDED_MODULES);
+        assert_eq!(rec.modules_omitted, 1000 - MAX_RECORDED_MODULES as u64);
+        assert_eq!(rec.user_agent.as_ref().unwrap().len(), MAX_FIELD_CHARS);
+        let v: serde_json::Value = serde_json::from_slice(&line).unwrap();
+        assert_eq!(v["modules_omitted"], 984);
     }
 
     #[test]

@@ -2,17 +2,19 @@
 //! shape or RS error), marks the reply with the deprecation headers, and emits the call's one
 //! deprecation warning and one audit record — written before the reply leaves.
 
-use super::flow::{Call, Trace};
+use super::flow::{identity_headers, Call, Trace};
 use crate::audit::{self, AuditRecord, ModuleChange};
 use crate::error::ApiError;
 use crate::escape::Escaped;
 use crate::metrics::RouteClass;
+use crate::proxy::headers::Hop;
 use crate::proxy::{error_response, App, RespBody};
 use crate::server::ConnInfo;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -67,13 +69,25 @@ async fn handle_detached(
         app.config.audit.trust_forwarded_for,
     );
     record.bdb_uid = bdb_uid;
-    app.metrics
-        .deprecated_call(record.user.as_deref(), record.user_agent.as_deref());
+    let audit_cfg = &app.config.audit;
+    record.forwarded_client = audit::forwarded::client(
+        conn.peer.ip(),
+        &parts.headers,
+        audit_cfg.trust_forwarded_for,
+        &audit_cfg.trusted_proxies,
+    )
+    .map(|ip| ip.to_string());
 
+    let hop = Hop {
+        client_ip: conn.peer.ip(),
+        tls: conn.tls,
+        host: None,
+    };
     let mut call = Call {
         app: &app,
         bdb_uid: bdb_uid.unwrap_or(0),
-        authorization: parts.headers.get(http::header::AUTHORIZATION).cloned(),
+        headers: identity_headers(&app, &parts.headers, hop, &request_id),
+        verified: AtomicBool::new(false),
         trace: Trace::default(),
     };
     let result = if app.audit.must_fail() && app.audit.last_write_failed() {
@@ -92,9 +106,22 @@ async fn handle_detached(
         }
     };
     let trace = call.trace;
+    record.verified = call.verified.into_inner();
+    // Only a user the cluster accepted gets a metrics series of its own: junk credentials
+    // cannot fill the series cap (they all count as "unverified").
+    app.metrics.deprecated_call(
+        record.verified,
+        record.user.as_deref(),
+        record.user_agent.as_deref(),
+    );
 
     let mut error = result.as_ref().err().cloned();
-    record.modules = trace.modules.iter().map(module_change).collect();
+    record.modules = if trace.modules.is_empty() {
+        // Refused before a plan: what the caller asked for, nothing resolved.
+        trace.requested.iter().map(requested_change).collect()
+    } else {
+        trace.modules.iter().map(module_change).collect()
+    };
     record.action_uid.clone_from(&trace.action_uid);
     finish(&mut record, error.as_ref(), started);
     if app.audit.write(&record).await.is_err() && app.audit.must_fail() {
@@ -144,6 +171,13 @@ fn module_change(m: &super::translate::PlannedModule) -> ModuleChange {
         from_version: Some(m.from_version.clone()),
         to_module_id: m.new_module_id.clone(),
         to_version: m.to_version.clone(),
+    }
+}
+
+fn requested_change(new_module: &String) -> ModuleChange {
+    ModuleChange {
+        to_module_id: new_module.clone(),
+        ..ModuleChange::default()
     }
 }
 

@@ -29,6 +29,11 @@ pub const OVERFLOW: &str = "(other callers)";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Row {
     pub user: Option<String>,
+    /// Whether the cluster accepted this user's credentials on these calls. Verified and
+    /// unverified calls under one name are separate rows: a forged name cannot hide among
+    /// the real user's calls.
+    #[serde(default)]
+    pub verified: bool,
     pub client: String,
     pub user_agent: Option<String>,
     pub calls: u64,
@@ -75,6 +80,7 @@ pub struct Report {
 #[derive(Debug)]
 struct Entry {
     user: Option<String>,
+    verified: bool,
     client: String,
     user_agent: Option<String>,
     calls: u64,
@@ -102,8 +108,10 @@ impl Entry {
 #[derive(Debug, Clone, Copy)]
 pub struct Call<'a> {
     pub user: Option<&'a str>,
+    pub verified: bool,
     pub client: &'a str,
-    pub forwarded_for: Option<&'a str>,
+    /// The record's `forwarded_client` (an IP by the trusted-proxy rule), preferred to `client`.
+    pub forwarded_client: Option<&'a str>,
     pub user_agent: Option<&'a str>,
     pub ts: SystemTime,
     pub bdb_uid: Option<u64>,
@@ -140,8 +148,9 @@ impl Summary {
         let ts = humantime::parse_rfc3339(&rec.ts).unwrap_or_else(|_| SystemTime::now());
         self.add(Call {
             user: rec.user.as_deref(),
+            verified: rec.verified,
             client: &rec.client,
-            forwarded_for: rec.forwarded_for.as_deref(),
+            forwarded_client: rec.forwarded_client.as_deref(),
             user_agent: rec.user_agent.as_deref(),
             ts,
             bdb_uid: rec.bdb_uid,
@@ -152,13 +161,15 @@ impl Summary {
     /// Adds one call.
     pub fn add(&mut self, call: Call<'_>) {
         self.calls += 1;
-        let client = caller_address(call.client, call.forwarded_for);
+        let client = caller_address(call.client, call.forwarded_client);
         let (mut user, mut client, mut ua) = (call.user, client, call.user_agent);
-        build_key(&mut self.key, user, client, ua);
+        let mut verified = call.verified;
+        build_key(&mut self.key, user, verified, client, ua);
         if let Some((max_callers, _)) = self.limits {
             if !self.entries.contains_key(self.key.as_str()) && self.entries.len() >= max_callers {
                 (user, client, ua) = (Some(OVERFLOW), OVERFLOW, Some(OVERFLOW));
-                build_key(&mut self.key, user, client, ua);
+                verified = false;
+                build_key(&mut self.key, user, verified, client, ua);
             }
         }
         let max_dbs = self.limits.map_or(usize::MAX, |l| l.1);
@@ -167,6 +178,7 @@ impl Summary {
             None => {
                 let mut entry = Entry {
                     user: user.map(str::to_owned),
+                    verified,
                     client: client.to_owned(),
                     user_agent: ua.map(str::to_owned),
                     calls: 0,
@@ -206,6 +218,7 @@ impl Summary {
                 .cmp(&a.last_seen)
                 .then(b.calls.cmp(&a.calls))
                 .then_with(|| a.user.cmp(&b.user))
+                .then_with(|| b.verified.cmp(&a.verified))
                 .then_with(|| a.client.cmp(&b.client))
                 .then_with(|| a.user_agent.cmp(&b.user_agent))
         });
@@ -223,6 +236,7 @@ impl Summary {
                 totals.outcomes.upstream_error += e.outcomes.upstream_error;
                 Row {
                     user: e.user.clone(),
+                    verified: e.verified,
                     client: e.client.clone(),
                     user_agent: e.user_agent.clone(),
                     calls: e.calls,
@@ -237,15 +251,13 @@ impl Summary {
     }
 }
 
-/// The address a caller is known by: the left-most `X-Forwarded-For` entry when the record has
-/// one (it is only recorded when the proxy in front is trusted), else the peer; a port, if any,
-/// is dropped so one caller stays one row across connections.
-pub fn caller_address<'a>(client: &'a str, forwarded_for: Option<&'a str>) -> &'a str {
-    let first = forwarded_for
-        .and_then(|f| f.split(',').next())
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
-    let addr = first.unwrap_or(client);
+/// The address a caller is known by: the record's `forwarded_client` when it has one (an IP
+/// the shim read from `X-Forwarded-For` by the trusted-proxy rule), else the peer; a port, if
+/// any, is dropped so one caller stays one row across connections. The raw `forwarded_for`
+/// text is never used: its left-most entry is whatever the caller typed.
+pub fn caller_address<'a>(client: &'a str, forwarded_client: Option<&'a str>) -> &'a str {
+    let forwarded = forwarded_client.map(str::trim).filter(|s| !s.is_empty());
+    let addr = forwarded.unwrap_or(client);
     match addr.parse::<SocketAddr>() {
         Ok(sa) => {
             // "1.2.3.4:5" or "[::1]:5": the IP is the text before the last ':', brackets removed.
@@ -262,9 +274,10 @@ pub fn caller_address<'a>(client: &'a str, forwarded_for: Option<&'a str>) -> &'
 
 /// An unambiguous key from three optional texts: each is written as a presence mark, its
 /// length and itself, so no value can forge another caller's key.
-fn build_key(key: &mut String, user: Option<&str>, client: &str, ua: Option<&str>) {
+fn build_key(key: &mut String, user: Option<&str>, verified: bool, client: &str, ua: Option<&str>) {
     use std::fmt::Write as _;
     key.clear();
+    key.push(if verified { 'v' } else { 'u' });
     for part in [user, Some(client), ua] {
         match part {
             // Writing into a String cannot fail.
@@ -322,8 +335,9 @@ mod tests {
     fn call<'a>(user: Option<&'a str>, client: &'a str, secs: u64, o: Outcome) -> Call<'a> {
         Call {
             user,
+            verified: true,
             client,
-            forwarded_for: None,
+            forwarded_client: None,
             user_agent: Some("ua"),
             ts: SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs),
             bdb_uid: Some(secs % 3),
@@ -351,6 +365,18 @@ mod tests {
     }
 
     #[test]
+    fn a_forged_name_is_its_own_unverified_row() {
+        let mut s = Summary::new();
+        s.add(call(Some("admin"), "10.0.0.1", 1, Outcome::Ok));
+        let mut forged = call(Some("admin"), "10.0.0.1", 2, Outcome::ClientError);
+        forged.verified = false;
+        s.add(forged);
+        let r = s.report();
+        assert_eq!(r.callers.len(), 2);
+        assert!(!r.callers[0].verified && r.callers[1].verified);
+    }
+
+    #[test]
     fn keys_cannot_be_forged_by_separators() {
         let mut s = Summary::new();
         s.add(call(Some("a+1:b"), "c", 1, Outcome::Ok));
@@ -359,14 +385,11 @@ mod tests {
     }
 
     #[test]
-    fn caller_address_drops_port_and_prefers_trusted_forwarded_for() {
+    fn caller_address_drops_port_and_prefers_the_forwarded_client() {
         assert_eq!(caller_address("10.0.0.1:5555", None), "10.0.0.1");
         assert_eq!(caller_address("[::1]:80", None), "::1");
         assert_eq!(caller_address("::1", None), "::1");
-        assert_eq!(
-            caller_address("10.0.0.1", Some(" 203.0.113.9 , 10.0.0.1")),
-            "203.0.113.9"
-        );
+        assert_eq!(caller_address("10.0.0.1", Some("203.0.113.9")), "203.0.113.9");
         assert_eq!(caller_address("10.0.0.1", Some("")), "10.0.0.1");
     }
 

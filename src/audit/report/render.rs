@@ -116,7 +116,7 @@ fn table_cells(r: &Row) -> [String; 10] {
     [
         seconds(&r.last_seen),
         seconds(&r.first_seen),
-        printable(r.user.as_deref().unwrap_or("-"), usize::MAX),
+        user_cell(r),
         printable(&r.client, usize::MAX),
         printable(r.user_agent.as_deref().unwrap_or("-"), TABLE_UA_CHARS),
         r.calls.to_string(),
@@ -129,6 +129,15 @@ fn table_cells(r: &Row) -> [String; 10] {
             dbs.join(",")
         },
     ]
+}
+
+/// The user, marked when the cluster never accepted its credentials on these calls.
+fn user_cell(r: &Row) -> String {
+    match r.user.as_deref() {
+        None => "-".into(),
+        Some(u) if r.verified => printable(u, usize::MAX),
+        Some(u) => format!("{} (unverified)", printable(u, usize::MAX)),
+    }
 }
 
 fn write_row(out: &mut String, cells: &[String; 10], widths: &[usize; 10]) {
@@ -167,13 +176,13 @@ fn printable(s: &str, max: usize) -> String {
 
 fn csv(report: &Report) -> String {
     let mut out = String::from(
-        "user,client,user_agent,calls,first_seen,last_seen,databases,ok,client_error,upstream_error\n",
+        "user,client,user_agent,calls,first_seen,last_seen,databases,ok,client_error,upstream_error,verified\n",
     );
     for r in &report.callers {
         let dbs: Vec<String> = r.databases.iter().map(u64::to_string).collect();
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{}",
             csv_text(r.user.as_deref().unwrap_or("")),
             csv_text(&r.client),
             csv_text(r.user_agent.as_deref().unwrap_or("")),
@@ -184,6 +193,7 @@ fn csv(report: &Report) -> String {
             r.outcomes.ok,
             r.outcomes.client_error,
             r.outcomes.upstream_error,
+            r.verified,
         );
     }
     out
@@ -212,6 +222,7 @@ mod tests {
         Report {
             callers: vec![Row {
                 user: Some("ops".into()),
+                verified: true,
                 client: "10.0.0.1".into(),
                 user_agent: Some("=cmd|' /C calc'!A0, \"x\"\u{1b}[31m".into()),
                 calls: 12,
@@ -267,6 +278,15 @@ mod tests {
     }
 
     #[test]
+    fn unverified_users_are_marked_in_every_format() {
+        let mut r = report();
+        r.callers[0].verified = false;
+        assert!(render(&r, Format::Table, None).contains("  ops (unverified)  "));
+        assert!(render(&r, Format::Csv, None).lines().nth(1).unwrap().ends_with(",false"));
+        assert!(render(&r, Format::Json, None).contains("\"verified\": false"));
+    }
+
+    #[test]
     fn csv_quotes_and_neutralises_formulas() {
         let c = render(&report(), Format::Csv, None);
         let row = c.lines().nth(1).unwrap();
@@ -276,7 +296,7 @@ mod tests {
         );
         assert!(
             row.ends_with(
-                ",12,2025-01-01T00:00:00.000Z,2025-01-02T03:04:05.678Z,1 2 3 4 5 6 7 8 9 10,10,1,1"
+                ",12,2025-01-01T00:00:00.000Z,2025-01-02T03:04:05.678Z,1 2 3 4 5 6 7 8 9 10,10,1,1,true"
             ),
             "{row}"
         );
