@@ -42,9 +42,9 @@ fn parse_range(s: &str) -> Result<IpNet, String> {
     if let Ok(ip) = s.parse::<IpAddr>() {
         return Ok(IpNet::from(ip.to_canonical()));
     }
-    let net: IpNet = s
-        .parse()
-        .map_err(|_| format!("{s:?} is not an address or a CIDR range (10.0.0.0/8, 2001:db8::/32)"))?;
+    let net: IpNet = s.parse().map_err(|_| {
+        format!("{s:?} is not an address or a CIDR range (10.0.0.0/8, 2001:db8::/32)")
+    })?;
     if net.trunc() != net {
         return Err(format!(
             "{s:?} has host bits set; the range is written {}",

@@ -119,8 +119,15 @@ mod tests {
         assert_eq!(escape("\u{9b}31m"), "\\u{9b}31m");
         assert_eq!(escape("\r\t\u{7f}"), "\\r\\t\\u{7f}");
         for c in [
-            '\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}', '\u{200F}', '\u{FEFF}', '\u{2028}',
-            '\u{E0041}', '\u{061C}',
+            '\u{202A}',
+            '\u{202E}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{200F}',
+            '\u{FEFF}',
+            '\u{2028}',
+            '\u{E0041}',
+            '\u{061C}',
         ] {
             let s = format!("admin{c}gpj.exe");
             let out = escape(&s);

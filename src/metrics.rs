@@ -383,9 +383,12 @@ mod tests {
         assert!(text.contains(
             "deprecation_shim_deprecated_calls_total{user=\"unverified\",user_agent=\"unverified\"} 150"
         ), "{text}");
-        assert!(text.contains(
-            "deprecation_shim_deprecated_calls_total{user=\"ops\",user_agent=\"jenkins\"} 1"
-        ), "{text}");
+        assert!(
+            text.contains(
+                "deprecation_shim_deprecated_calls_total{user=\"ops\",user_agent=\"jenkins\"} 1"
+            ),
+            "{text}"
+        );
         assert!(!text.contains("junk"), "{text}");
     }
 

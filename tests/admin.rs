@@ -152,7 +152,10 @@ async fn metrics_parse_as_prometheus_text_with_the_recorded_values() {
         2.0
     );
     assert_eq!(
-        value(calls, &[("user", "unverified"), ("user_agent", "unverified")]),
+        value(
+            calls,
+            &[("user", "unverified"), ("user_agent", "unverified")]
+        ),
         1.0
     );
     let outcomes = "deprecation_shim_translation_outcomes_total";

@@ -117,7 +117,8 @@ fn demo_writes_its_audit_log_into_a_fresh_private_directory_and_says_where() {
     let dir = audit.parent().expect("a directory").to_owned();
     assert!(dir.starts_with(std::env::temp_dir()), "{}", dir.display());
     assert_ne!(audit.file_name().unwrap(), "demo-audit.jsonl");
-    let mode = |p: &std::path::Path| std::fs::metadata(p).expect("exists").permissions().mode() & 0o777;
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("exists").permissions().mode() & 0o777;
     assert_eq!(mode(&dir), 0o700, "{}", dir.display());
     assert_eq!(mode(&audit), 0o600, "{}", audit.display());
     // A second run gets a directory of its own.

@@ -83,9 +83,15 @@ mod tests {
     #[test]
     fn untrusted_header_is_ignored() {
         let h = xff(&["203.0.113.9"]);
-        assert_eq!(client(ip("10.0.0.1"), &h, false, &CidrList::default()), None);
+        assert_eq!(
+            client(ip("10.0.0.1"), &h, false, &CidrList::default()),
+            None
+        );
         // The peer is not one of the trusted proxies: its header is its own invention.
-        assert_eq!(client(ip("198.51.100.1"), &h, true, &list(&["10.0.0.0/8"])), None);
+        assert_eq!(
+            client(ip("198.51.100.1"), &h, true, &list(&["10.0.0.0/8"])),
+            None
+        );
     }
 
     #[test]
@@ -113,7 +119,13 @@ mod tests {
     #[test]
     fn anything_not_an_ip_is_never_the_client() {
         let proxies = list(&["10.0.0.0/8"]);
-        for forged in ["=HYPERLINK(\"http://x\")", "unknown", "_hidden", "1.2.3", "::g"] {
+        for forged in [
+            "=HYPERLINK(\"http://x\")",
+            "unknown",
+            "_hidden",
+            "1.2.3",
+            "::g",
+        ] {
             let h = xff(&[&format!("{forged}, 10.1.1.1")]);
             assert_eq!(
                 client(ip("10.0.0.5"), &h, true, &proxies),

@@ -300,12 +300,10 @@ fn open_out(path: Option<&Path>, mode: u32) -> Result<Out, AuditError> {
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
             #[cfg(not(unix))]
             let _ = mode;
-            let file = options
-                .open(p)
-                .map_err(|source| AuditError::Open {
-                    path: p.to_owned(),
-                    source,
-                })?;
+            let file = options.open(p).map_err(|source| AuditError::Open {
+                path: p.to_owned(),
+                source,
+            })?;
             Ok(Out::File {
                 path: p.to_owned(),
                 file,

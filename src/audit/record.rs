@@ -452,7 +452,10 @@ mod tests {
     fn the_longest_possible_record_stays_far_under_what_report_reads() {
         let worst = "\u{1}".repeat(100_000);
         let mut h = HeaderMap::new();
-        h.insert("user-agent", HeaderValue::from_str(&"u".repeat(100_000)).unwrap());
+        h.insert(
+            "user-agent",
+            HeaderValue::from_str(&"u".repeat(100_000)).unwrap(),
+        );
         let mut rec = AuditRecord::begin(
             SystemTime::now(),
             &"r".repeat(MAX_REQUEST_ID_LEN),

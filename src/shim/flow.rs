@@ -117,7 +117,8 @@ impl Call<'_> {
             ShimMode::Wait => {
                 self.wait(action_uid.as_deref()).await?;
                 let after: Bdb = self.get_json(&bdb_path(self.bdb_uid)).await?;
-                if let Some(e) = translate::unchanged_error(&after, &plan.modules, action_uid.as_deref())
+                if let Some(e) =
+                    translate::unchanged_error(&after, &plan.modules, action_uid.as_deref())
                 {
                     return Err(e);
                 }

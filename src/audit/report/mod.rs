@@ -389,7 +389,10 @@ mod tests {
         assert_eq!(caller_address("10.0.0.1:5555", None), "10.0.0.1");
         assert_eq!(caller_address("[::1]:80", None), "::1");
         assert_eq!(caller_address("::1", None), "::1");
-        assert_eq!(caller_address("10.0.0.1", Some("203.0.113.9")), "203.0.113.9");
+        assert_eq!(
+            caller_address("10.0.0.1", Some("203.0.113.9")),
+            "203.0.113.9"
+        );
         assert_eq!(caller_address("10.0.0.1", Some("")), "10.0.0.1");
     }
 

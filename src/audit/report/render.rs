@@ -274,7 +274,10 @@ mod tests {
         for c in ['\u{202e}', '\u{2066}', '\u{2069}', '\u{200b}'] {
             assert!(!t.contains(c), "{c:?} in {t}");
         }
-        assert!(t.contains("admin\\u{202e}gpj.exe\\u{2066}x\\u{2069}\\u{200b}"), "{t}");
+        assert!(
+            t.contains("admin\\u{202e}gpj.exe\\u{2066}x\\u{2069}\\u{200b}"),
+            "{t}"
+        );
     }
 
     #[test]
@@ -282,7 +285,11 @@ mod tests {
         let mut r = report();
         r.callers[0].verified = false;
         assert!(render(&r, Format::Table, None).contains("  ops (unverified)  "));
-        assert!(render(&r, Format::Csv, None).lines().nth(1).unwrap().ends_with(",false"));
+        assert!(render(&r, Format::Csv, None)
+            .lines()
+            .nth(1)
+            .unwrap()
+            .ends_with(",false"));
         assert!(render(&r, Format::Json, None).contains("\"verified\": false"));
     }
 

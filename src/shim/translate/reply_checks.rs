@@ -102,11 +102,27 @@ mod tests {
     fn action_uid_must_be_a_plain_token() {
         let ok = checked_action_uid(&json!({"action_uid": "a1B2-c3_d4"})).unwrap();
         assert_eq!(ok.as_deref(), Some("a1B2-c3_d4"));
-        assert_eq!(checked_action_uid(&json!({"action_uid": 42})).unwrap().as_deref(), Some("42"));
+        assert_eq!(
+            checked_action_uid(&json!({"action_uid": 42}))
+                .unwrap()
+                .as_deref(),
+            Some("42")
+        );
         assert_eq!(checked_action_uid(&json!({})).unwrap(), None);
-        for bad in ["../bdbs/2?x=1", "a/b", "a b", "a%2e", "x.y", &"a".repeat(129), "é"] {
+        for bad in [
+            "../bdbs/2?x=1",
+            "a/b",
+            "a b",
+            "a%2e",
+            "x.y",
+            &"a".repeat(129),
+            "é",
+        ] {
             let (e, seen) = checked_action_uid(&json!({"action_uid": bad})).unwrap_err();
-            assert_eq!((e.status.as_u16(), e.error_code.as_str()), (502, "upstream_invalid_reply"));
+            assert_eq!(
+                (e.status.as_u16(), e.error_code.as_str()),
+                (502, "upstream_invalid_reply")
+            );
             assert_eq!(seen, bad.trim());
             assert!(!e.text.contains(bad), "{}", e.text);
         }
@@ -116,17 +132,26 @@ mod tests {
     fn a_completed_upgrade_that_left_the_module_is_upgrade_failed() {
         let unchanged = bdb_with(&[("json-old", "ReJSON", "2.4.7")]);
         let e = unchanged_error(&unchanged, &[planned()], Some("act-9")).unwrap();
-        assert_eq!((e.status.as_u16(), e.error_code.as_str()), (500, "upgrade_failed"));
+        assert_eq!(
+            (e.status.as_u16(), e.error_code.as_str()),
+            (500, "upgrade_failed")
+        );
         assert_eq!(e.blame, Blame::Upstream);
         assert_eq!(e.body_json()["action_uid"], "act-9");
-        assert!(e.text.contains("json-old") && e.text.contains("json-new"), "{}", e.text);
+        assert!(
+            e.text.contains("json-old") && e.text.contains("json-new"),
+            "{}",
+            e.text
+        );
         let upgraded = bdb_with(&[("json-new", "ReJSON", "2.8.4")]);
-        assert_eq!(unchanged_error(&upgraded, &[planned()], Some("act-9")), None);
+        assert_eq!(
+            unchanged_error(&upgraded, &[planned()], Some("act-9")),
+            None
+        );
         let same = PlannedModule {
             new_module_id: "json-old".into(),
             ..planned()
         };
         assert_eq!(unchanged_error(&unchanged, &[same], None), None);
     }
-
 }
