@@ -92,8 +92,10 @@ fn human_durations_and_sizes_are_parsed() {
 #[test]
 fn audit_identity_keys_are_validated_and_old_configs_keep_working() {
     let cfg = |audit: &str| {
-        config::parse_raw(&format!("[upstream]\nurl = \"http://x:1\"\n[audit]\n{audit}"))
-            .and_then(Config::from_raw)
+        config::parse_raw(&format!(
+            "[upstream]\nurl = \"http://x:1\"\n[audit]\n{audit}"
+        ))
+        .and_then(Config::from_raw)
     };
     // Written before trusted_proxies existed: still valid, trusting the peer alone.
     let old = cfg("trust_forwarded_for = true").unwrap();
@@ -108,8 +110,14 @@ fn audit_identity_keys_are_validated_and_old_configs_keep_working() {
         .contains("10.1.2.3".parse().unwrap()));
     assert_eq!(cfg("file_mode = \"0640\"").unwrap().audit.file_mode, 0o640);
     for (bad, key) in [
-        ("trusted_proxies = [\"=HYPERLINK()\"]", "audit.trusted_proxies"),
-        ("trusted_proxies = [\"10.1.2.3/8\"]", "audit.trusted_proxies"),
+        (
+            "trusted_proxies = [\"=HYPERLINK()\"]",
+            "audit.trusted_proxies",
+        ),
+        (
+            "trusted_proxies = [\"10.1.2.3/8\"]",
+            "audit.trusted_proxies",
+        ),
         (
             "trust_forwarded_for = false\ntrusted_proxies = [\"10.0.0.0/8\"]",
             "audit.trusted_proxies",

@@ -2,7 +2,7 @@
 //! shape or RS error), marks the reply with the deprecation headers, and emits the call's one
 //! deprecation warning and one audit record — written before the reply leaves.
 
-use super::flow::{identity_headers, Call, Trace};
+use super::flow::{Call, Trace};
 use crate::audit::{self, AuditRecord, ModuleChange};
 use crate::error::ApiError;
 use crate::escape::Escaped;
@@ -11,6 +11,7 @@ use crate::proxy::headers::Hop;
 use crate::proxy::{error_response, App, RespBody};
 use crate::server::ConnInfo;
 use bytes::Bytes;
+use http::{HeaderMap, HeaderValue};
 use http::{Request, Response, StatusCode};
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
@@ -118,7 +119,11 @@ async fn handle_detached(
     let mut error = result.as_ref().err().cloned();
     record.modules = if trace.modules.is_empty() {
         // Refused before a plan: what the caller asked for, nothing resolved.
-        trace.requested.iter().map(requested_change).collect()
+        trace
+            .requested
+            .iter()
+            .map(|m| requested_change(m))
+            .collect()
     } else {
         trace.modules.iter().map(module_change).collect()
     };
@@ -152,6 +157,34 @@ async fn handle_detached(
     resp
 }
 
+/// The headers that carry the caller's identity on the shim's own upstream calls.
+pub fn identity_headers(
+    app: &App,
+    caller: &HeaderMap,
+    hop: crate::proxy::headers::Hop<'_>,
+    request_id: &str,
+) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    if let Some(auth) = caller.get(http::header::AUTHORIZATION) {
+        out.insert(http::header::AUTHORIZATION, auth.clone());
+    }
+    // As on pass-through: the caller's chain is kept, and the caller appended when configured.
+    for v in caller.get_all(&crate::proxy::headers::X_FORWARDED_FOR) {
+        out.append(crate::proxy::headers::X_FORWARDED_FOR.clone(), v.clone());
+    }
+    let fwd = &app.config.forwarding;
+    let rules = crate::proxy::headers::ForwardingRules {
+        x_forwarded_for: fwd.x_forwarded_for,
+        x_forwarded_proto: false,
+        x_forwarded_host: false,
+    };
+    crate::proxy::headers::add_forwarding(&mut out, hop, rules);
+    if let Ok(id) = HeaderValue::from_str(request_id) {
+        out.insert(crate::audit::record::REQUEST_ID_HEADER, id);
+    }
+    out
+}
+
 fn finish(record: &mut AuditRecord, error: Option<&ApiError>, started: Instant) {
     match error {
         None => record.finish(StatusCode::OK, None, None, started.elapsed()),
@@ -174,9 +207,9 @@ fn module_change(m: &super::translate::PlannedModule) -> ModuleChange {
     }
 }
 
-fn requested_change(new_module: &String) -> ModuleChange {
+fn requested_change(new_module: &str) -> ModuleChange {
     ModuleChange {
-        to_module_id: new_module.clone(),
+        to_module_id: new_module.to_owned(),
         ..ModuleChange::default()
     }
 }

@@ -8,10 +8,10 @@ use super::translate::{self, ActionState, Plan, PlannedModule};
 use crate::config::ShimMode;
 use crate::error::ApiError;
 use crate::escape::Escaped;
-use crate::proxy::{headers, App};
+use crate::proxy::App;
 use crate::upstream::Fetched;
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use http::{HeaderMap, Method, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::{Body, Incoming};
 use serde_json::Value;
@@ -39,39 +39,11 @@ pub struct Call<'a> {
     pub bdb_uid: u64,
     /// Sent on every upstream call the shim makes for this caller: its `Authorization`, the
     /// `X-Forwarded-For` chain per the forwarding rules and the call's `X-Request-Id`
-    /// ([`identity_headers`]), so the cluster enforces and logs the caller, not the shim.
+    /// ([`super::endpoint::identity_headers`]), so the cluster enforces and logs the caller, not the shim.
     pub headers: HeaderMap,
     /// Set once the cluster accepted the caller's `Authorization` (see [`Call::fetch`]).
     pub verified: AtomicBool,
     pub trace: Trace,
-}
-
-/// The headers that carry the caller's identity on the shim's own upstream calls.
-pub fn identity_headers(
-    app: &App,
-    caller: &HeaderMap,
-    hop: headers::Hop<'_>,
-    request_id: &str,
-) -> HeaderMap {
-    let mut out = HeaderMap::new();
-    if let Some(auth) = caller.get(http::header::AUTHORIZATION) {
-        out.insert(http::header::AUTHORIZATION, auth.clone());
-    }
-    // As on pass-through: the caller's chain is kept, and the caller appended when configured.
-    for v in caller.get_all(&headers::X_FORWARDED_FOR) {
-        out.append(headers::X_FORWARDED_FOR.clone(), v.clone());
-    }
-    let fwd = &app.config.forwarding;
-    let rules = headers::ForwardingRules {
-        x_forwarded_for: fwd.x_forwarded_for,
-        x_forwarded_proto: false,
-        x_forwarded_host: false,
-    };
-    headers::add_forwarding(&mut out, hop, rules);
-    if let Ok(id) = HeaderValue::from_str(request_id) {
-        out.insert(crate::audit::record::REQUEST_ID_HEADER, id);
-    }
-    out
 }
 
 impl Call<'_> {
