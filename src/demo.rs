@@ -24,7 +24,8 @@ pub struct DemoArgs {
     /// How long the simulated upgrade takes.
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = humantime::parse_duration)]
     pub action_duration: Duration,
-    /// Where the audit log goes (default: demo-audit.jsonl in the system temp directory).
+    /// Where the audit log goes (default: audit.jsonl in a new private directory under the
+    /// system temp directory, made for this run; its path is printed).
     #[arg(long, value_name = "PATH")]
     pub audit_log: Option<PathBuf>,
 }
@@ -34,9 +35,11 @@ pub async fn run(args: DemoArgs, shutdown: impl Future<Output = ()>) -> Result<(
     let sim_listener = server::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .map_err(|e| format!("cannot listen for the simulator: {e}"))?;
     let sim_addr = sim_listener.local_addr().map_err(|e| e.to_string())?;
-    let audit_path = args
-        .audit_log
-        .unwrap_or_else(|| std::env::temp_dir().join("demo-audit.jsonl"));
+    let made_dir = args.audit_log.is_none();
+    let audit_path = match args.audit_log {
+        Some(path) => path,
+        None => private_dir(&std::env::temp_dir())?.join("audit.jsonl"),
+    };
     let cfg = demo_config(sim_addr, args.listen, &audit_path).map_err(|e| e.to_string())?;
     let shim_listener = server::bind(cfg.listen.address)
         .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen.address))?;
@@ -48,7 +51,7 @@ pub async fn run(args: DemoArgs, shutdown: impl Future<Output = ()>) -> Result<(
         action_duration: args.action_duration,
     });
 
-    print_banner(sim_addr, shim_addr, &audit_path);
+    print_banner(sim_addr, shim_addr, &audit_path, made_dir);
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
     let wait = |mut rx: tokio::sync::watch::Receiver<()>| async move {
@@ -68,6 +71,20 @@ pub async fn run(args: DemoArgs, shutdown: impl Future<Output = ()>) -> Result<(
     Ok(())
 }
 
+/// A new directory only this user can enter (0700), with a name no one could have prepared:
+/// a fixed file in a shared temp directory can be pre-created by another local user, say as a
+/// symlink to a file of theirs. `create_dir` fails rather than reuse anything that exists.
+fn private_dir(parent: &std::path::Path) -> Result<PathBuf, String> {
+    let dir = parent.join(format!("deprecation-shim-demo-{}", uuid::Uuid::new_v4()));
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(&dir)
+        .map_err(|e| format!("cannot create the demo directory {}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
 fn demo_config(
     sim: SocketAddr,
     listen: SocketAddr,
@@ -82,8 +99,13 @@ fn demo_config(
     Config::from_raw(config::parse_raw(&toml)?)
 }
 
-fn print_banner(sim: SocketAddr, shim: SocketAddr, audit: &std::path::Path) {
+fn print_banner(sim: SocketAddr, shim: SocketAddr, audit: &std::path::Path, made_dir: bool) {
     let (user, password) = DEMO_ADMIN;
+    let note = if made_dir {
+        "\n                                      (in a private directory made for this run, kept after it)"
+    } else {
+        ""
+    };
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "deprecation-shim".into());
@@ -92,7 +114,7 @@ fn print_banner(sim: SocketAddr, shim: SocketAddr, audit: &std::path::Path) {
 simulated Redis Software 8.0 cluster: http://{sim}   (the old route is gone there: 404)\n\
 deprecation-shim in front of it:      http://{shim}\n\
 credentials:                          {user} / {password}\n\
-audit log:                            {}\n\
+audit log:                            {}{note}\n\
 \n\
 1. A legacy module upgrade (old route, answered when the upgrade is done):\n\
 curl -s -i -u '{user}:{password}' -H 'Content-Type: application/json' -X POST http://{shim}/v1/modules/upgrade/bdb/{DEMO_BDB} -d '{{\"modules\":[{{\"module_name\":\"ReJSON\",\"new_module\":\"{DEMO_NEW_MODULE}\"}}]}}'\n\

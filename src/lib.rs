@@ -15,10 +15,12 @@
 
 pub mod admin;
 pub mod audit;
+pub mod cidr;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod escape;
 pub mod metrics;
 pub mod probe;
 pub mod proxy;

@@ -26,6 +26,8 @@ pub const MAX_ERROR_CODE_SERIES: usize = 50;
 pub const MAX_LABEL_CHARS: usize = 64;
 /// The label value that absorbs everything past a cap.
 pub const OTHER: &str = "other";
+/// The user and User-Agent label of every call whose credentials the cluster did not accept.
+pub const UNVERIFIED: &str = "unverified";
 
 /// Which kind of route a request took.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -135,7 +137,7 @@ impl Metrics {
         let deprecated_calls = Family::<CallerLabels, Counter>::default();
         registry.register(
             "deprecated_calls",
-            "Calls of the deprecated route by Basic-auth user and User-Agent (capped; \"other\" past the cap)",
+            "Calls of the deprecated route by verified Basic-auth user and User-Agent (capped; \"other\" past the cap; \"unverified\" when the cluster did not accept the credentials)",
             deprecated_calls.clone(),
         );
         let translation_outcomes = Family::<OutcomeLabels, Counter>::default();
@@ -226,8 +228,19 @@ impl Metrics {
         self.latency[class.index()].observe(elapsed.as_secs_f64());
     }
 
-    /// Counts one call of the deprecated route by its caller.
-    pub fn deprecated_call(&self, user: Option<&str>, user_agent: Option<&str>) {
+    /// Counts one call of the deprecated route by its caller. Only a `verified` user (the
+    /// cluster accepted its credentials) gets a series of its own; every other call counts
+    /// under `user="unverified", user_agent="unverified"`, so callers without valid
+    /// credentials cannot use up [`MAX_CALLER_SERIES`].
+    pub fn deprecated_call(&self, verified: bool, user: Option<&str>, user_agent: Option<&str>) {
+        if !verified {
+            let labels = CallerLabels {
+                user: UNVERIFIED.into(),
+                user_agent: UNVERIFIED.into(),
+            };
+            self.deprecated_calls.get_or_create(&labels).inc();
+            return;
+        }
         let labels = CallerLabels {
             user: label_value(user),
             user_agent: label_value(user_agent),
@@ -347,50 +360,4 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn label_values_cannot_break_the_exposition() {
-        assert_eq!(label_value(Some("a\"b\\c\nd")), "a_b_c_d");
-        assert_eq!(label_value(None), "none");
-        assert_eq!(label_value(Some("  ")), "none");
-        assert_eq!(label_value(Some(&"x".repeat(500))).len(), MAX_LABEL_CHARS);
-        let m = Metrics::new();
-        m.deprecated_call(Some("u"), Some("evil\"} 1\nfake_metric 9"));
-        let text = m.encode();
-        assert!(!text.contains("\nfake_metric"), "{text}");
-    }
-
-    #[test]
-    fn caller_series_are_capped() {
-        let m = Metrics::new();
-        for i in 0..(MAX_CALLER_SERIES + 20) {
-            m.deprecated_call(Some(&format!("user{i}")), Some("ua"));
-        }
-        m.deprecated_call(Some("user0"), Some("ua"));
-        let text = m.encode();
-        let series = text
-            .lines()
-            .filter(|l| l.starts_with("deprecation_shim_deprecated_calls_total{"))
-            .count();
-        assert_eq!(series, MAX_CALLER_SERIES + 1, "{text}");
-        assert!(text.contains(
-            "deprecation_shim_deprecated_calls_total{user=\"other\",user_agent=\"other\"} 20"
-        ));
-        assert!(text.contains(
-            "deprecation_shim_deprecated_calls_total{user=\"user0\",user_agent=\"ua\"} 2"
-        ));
-    }
-
-    #[test]
-    fn in_flight_guard_decrements_on_drop() {
-        let m = Metrics::new();
-        let a = m.in_flight();
-        let b = m.in_flight();
-        assert_eq!(m.in_flight.get(), 2);
-        drop(a);
-        drop(b);
-        assert_eq!(m.in_flight.get(), 0);
-    }
-}
+mod tests;

@@ -144,7 +144,8 @@ pub async fn probe_once(live: &Live) {
     let status = &app.admin.cluster;
     let answer = tokio::time::timeout(
         deadline,
-        app.upstream.call(Method::GET, PROBE_PATH, None, None),
+        app.upstream
+            .call(Method::GET, PROBE_PATH, &http::HeaderMap::new(), None),
     )
     .await;
     match answer {

@@ -105,9 +105,9 @@ async fn metrics_parse_as_prometheus_text_with_the_recorded_values() {
     m.request(RouteClass::Deprecated, 406);
     m.upstream_latency(RouteClass::PassThrough, Duration::from_millis(3));
     m.upstream_latency(RouteClass::PassThrough, Duration::from_millis(120));
-    m.deprecated_call(Some("ops"), Some("upgrader/1.0"));
-    m.deprecated_call(Some("ops"), Some("upgrader/1.0"));
-    m.deprecated_call(None, Some("curl/8.5.0"));
+    m.deprecated_call(true, Some("ops"), Some("upgrader/1.0"));
+    m.deprecated_call(true, Some("ops"), Some("upgrader/1.0"));
+    m.deprecated_call(false, None, Some("curl/8.5.0"));
     m.translation_outcome(None);
     m.translation_outcome(Some("module_downgrade_unsupported"));
     m.audit_write_failed();
@@ -161,7 +161,10 @@ async fn metrics_parse_as_prometheus_text_with_the_recorded_values() {
         2.0
     );
     assert_eq!(
-        value(calls, &[("user", "none"), ("user_agent", "curl/8.5.0")]),
+        value(
+            calls,
+            &[("user", "unverified"), ("user_agent", "unverified")]
+        ),
         1.0
     );
     let outcomes = "deprecation_shim_translation_outcomes_total";

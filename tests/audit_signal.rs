@@ -60,7 +60,7 @@ async fn usr1_and_hup_reopen_the_moved_file() {
         path: Some(path.clone()),
         fsync: false,
         on_write_failure: AuditFailure::Fail,
-        trust_forwarded_for: false,
+        ..Audit::default()
     };
     let log = Arc::new(AuditLog::open(&cfg, Arc::new(Metrics::new())).unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -18,7 +18,7 @@ fn config(path: &Path, policy: AuditFailure) -> Audit {
         path: Some(path.to_owned()),
         fsync: false,
         on_write_failure: policy,
-        trust_forwarded_for: false,
+        ..Audit::default()
     }
 }
 
@@ -233,7 +233,7 @@ async fn disabled_log_writes_nothing_but_feeds_the_live_summary() {
         path: None,
         fsync: false,
         on_write_failure: AuditFailure::Fail,
-        trust_forwarded_for: false,
+        ..Audit::default()
     };
     let log = AuditLog::open(&cfg, Arc::new(Metrics::new())).unwrap();
     log.write(&record("r")).await.unwrap();
@@ -262,4 +262,30 @@ async fn reconfigure_switches_file_and_policy() {
         .is_err());
     assert_eq!(log.path(), Some(b));
     assert!(!log.must_fail());
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn audit_file_is_created_owner_only_unless_a_mode_is_configured() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let private = dir.path().join("audit.jsonl");
+    let (log, _) = open(&private);
+    log.write(&record("r-private")).await.unwrap();
+    assert_eq!(mode(&private), 0o600);
+    // Renamed away by logrotate: the reopened file is created 0600 too.
+    std::fs::rename(&private, dir.path().join("audit.jsonl.1")).unwrap();
+    log.reopen().unwrap();
+    assert_eq!(mode(&private), 0o600);
+
+    let shared = dir.path().join("shipped.jsonl");
+    let cfg = Audit {
+        file_mode: 0o640,
+        ..config(&shared, AuditFailure::Fail)
+    };
+    AuditLog::open(&cfg, Arc::new(Metrics::new())).unwrap();
+    // The process umask may take bits away, never add them.
+    assert_eq!(mode(&shared) & !0o640, 0, "{:o}", mode(&shared));
+    assert_eq!(mode(&shared) & 0o600, 0o600);
 }

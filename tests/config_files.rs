@@ -100,3 +100,46 @@ fn human_durations_and_sizes_are_parsed() {
     assert!(cfg.upstream.https);
     assert_eq!(cfg.upstream.authority.as_str(), "c:9443");
 }
+
+#[test]
+fn audit_identity_keys_are_validated_and_old_configs_keep_working() {
+    let cfg = |audit: &str| {
+        config::parse_raw(&format!(
+            "[upstream]\nurl = \"http://x:1\"\n[audit]\n{audit}"
+        ))
+        .and_then(Config::from_raw)
+    };
+    // Written before trusted_proxies existed: still valid, trusting the peer alone.
+    let old = cfg("trust_forwarded_for = true").unwrap();
+    assert!(old.audit.trust_forwarded_for && old.audit.trusted_proxies.is_empty());
+    assert_eq!(old.audit.file_mode, 0o600);
+    // A list of proxies implies trusting their header.
+    let listed = cfg("trusted_proxies = [\"10.0.0.0/8\", \"192.0.2.1\"]").unwrap();
+    assert!(listed.audit.trust_forwarded_for);
+    assert!(listed
+        .audit
+        .trusted_proxies
+        .contains("10.1.2.3".parse().unwrap()));
+    assert_eq!(cfg("file_mode = \"0640\"").unwrap().audit.file_mode, 0o640);
+    for (bad, key) in [
+        (
+            "trusted_proxies = [\"=HYPERLINK()\"]",
+            "audit.trusted_proxies",
+        ),
+        (
+            "trusted_proxies = [\"10.1.2.3/8\"]",
+            "audit.trusted_proxies",
+        ),
+        (
+            "trust_forwarded_for = false\ntrusted_proxies = [\"10.0.0.0/8\"]",
+            "audit.trusted_proxies",
+        ),
+        ("file_mode = \"0777\"", "audit.file_mode"),
+        ("file_mode = \"0666\"", "audit.file_mode"),
+        ("file_mode = \"0400\"", "audit.file_mode"),
+        ("file_mode = \"rw\"", "audit.file_mode"),
+    ] {
+        let e = error_for(&format!("[upstream]\nurl = \"http://x:1\"\n[audit]\n{bad}"));
+        assert!(e.starts_with(key), "{bad:?} → {e}");
+    }
+}

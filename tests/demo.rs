@@ -16,9 +16,13 @@ impl Drop for Demo {
 
 /// Starts the demo and returns it with every line it printed up to "Ctrl-C".
 fn start_demo(audit: &std::path::Path) -> (Demo, Vec<String>) {
+    start_demo_with(&["--audit-log", audit.to_str().expect("utf8 path")])
+}
+
+fn start_demo_with(args: &[&str]) -> (Demo, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_deprecation-shim"))
-        .args(["demo", "--action-duration", "300ms", "--audit-log"])
-        .arg(audit)
+        .args(["demo", "--action-duration", "300ms"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -93,4 +97,34 @@ fn demo_prints_a_legacy_curl_command_that_upgrades_only_the_named_module() {
     assert!(table.contains("admin@example.com"), "{table}");
     assert!(table.contains("curl/"), "{table}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The audit log path the banner prints.
+fn printed_audit_path(lines: &[String]) -> std::path::PathBuf {
+    let line = lines
+        .iter()
+        .find(|l| l.starts_with("audit log:"))
+        .unwrap_or_else(|| panic!("no audit log line in {lines:#?}"));
+    line.trim_start_matches("audit log:").trim().into()
+}
+
+#[cfg(unix)]
+#[test]
+fn demo_writes_its_audit_log_into_a_fresh_private_directory_and_says_where() {
+    use std::os::unix::fs::PermissionsExt;
+    let (demo, lines) = start_demo_with(&[]);
+    let audit = printed_audit_path(&lines);
+    let dir = audit.parent().expect("a directory").to_owned();
+    assert!(dir.starts_with(std::env::temp_dir()), "{}", dir.display());
+    assert_ne!(audit.file_name().unwrap(), "demo-audit.jsonl");
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("exists").permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+    assert_eq!(mode(&audit), 0o600, "{}", audit.display());
+    // A second run gets a directory of its own.
+    let (second, more) = start_demo_with(&[]);
+    assert_ne!(printed_audit_path(&more).parent(), Some(dir.as_path()));
+    drop((demo, second));
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(printed_audit_path(&more).parent().expect("dir"));
 }

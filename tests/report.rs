@@ -144,7 +144,7 @@ fn csv_has_a_header_and_one_line_per_caller() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("user,client,user_agent,calls,first_seen,last_seen,databases,ok,client_error,upstream_error,instances")
+        Some("user,client,user_agent,calls,first_seen,last_seen,databases,ok,client_error,upstream_error,verified,instances")
     );
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), expected.callers.len());

@@ -8,6 +8,7 @@
 //! A line is written by one `write_all` of the whole line under a mutex, on a file opened with
 //! `O_APPEND`, so lines never interleave, also with another process appending to the same file.
 
+pub mod forwarded;
 pub mod record;
 pub mod report;
 
@@ -68,6 +69,8 @@ enum Out {
 
 struct Inner {
     out: Out,
+    /// Permissions a newly created file gets (`audit.file_mode`).
+    mode: u32,
     fsync: bool,
     policy: AuditFailure,
     /// A previous write failed part-way: the next line starts with '\n' so the partial line
@@ -90,7 +93,8 @@ impl AuditLog {
     /// when missing).
     pub fn open(cfg: &config::Audit, metrics: Arc<Metrics>) -> Result<AuditLog, AuditError> {
         let inner = Inner {
-            out: open_out(cfg.path.as_deref())?,
+            out: open_out(cfg.path.as_deref(), cfg.file_mode)?,
+            mode: cfg.file_mode,
             fsync: cfg.fsync,
             policy: cfg.on_write_failure,
             torn: false,
@@ -107,6 +111,7 @@ impl AuditLog {
     pub fn disabled(metrics: Arc<Metrics>) -> AuditLog {
         let inner = Inner {
             out: Out::Disabled,
+            mode: config::DEFAULT_AUDIT_FILE_MODE,
             fsync: false,
             policy: AuditFailure::Continue,
             torn: false,
@@ -176,7 +181,7 @@ impl AuditLog {
         let mut inner = lock(&self.inner);
         if let Out::File { path, .. } = &inner.out {
             let path = path.clone();
-            inner.out = open_out(Some(&path))?;
+            inner.out = open_out(Some(&path), inner.mode)?;
             inner.torn = false;
             tracing::info!(target: TARGET, path = %path.display(), "audit log reopened");
         }
@@ -186,9 +191,10 @@ impl AuditLog {
     /// Applies a new `[audit]` section (config reload): path, fsync and failure policy. On
     /// failure nothing changes.
     pub fn reconfigure(&self, cfg: &config::Audit) -> Result<(), AuditError> {
-        let out = open_out(cfg.path.as_deref())?;
+        let out = open_out(cfg.path.as_deref(), cfg.file_mode)?;
         let mut inner = lock(&self.inner);
         inner.out = out;
+        inner.mode = cfg.file_mode;
         inner.fsync = cfg.fsync;
         inner.policy = cfg.on_write_failure;
         inner.torn = false;
@@ -281,19 +287,23 @@ fn write_line(w: &mut impl Write, line: &[u8], torn: bool) -> io::Result<()> {
     }
 }
 
-fn open_out(path: Option<&Path>) -> Result<Out, AuditError> {
+/// Opens the log for appending. A file the shim creates gets `mode` (default 0600: records
+/// name users, addresses and tools); an existing file keeps its own permissions.
+fn open_out(path: Option<&Path>, mode: u32) -> Result<Out, AuditError> {
     match path {
         None => Ok(Out::Disabled),
         Some(p) if p.as_os_str() == "-" => Ok(Out::Stdout),
         Some(p) => {
-            let file = OpenOptions::new()
-                .append(true)
-                .create(true)
-                .open(p)
-                .map_err(|source| AuditError::Open {
-                    path: p.to_owned(),
-                    source,
-                })?;
+            let mut options = OpenOptions::new();
+            options.append(true).create(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+            #[cfg(not(unix))]
+            let _ = mode;
+            let file = options.open(p).map_err(|source| AuditError::Open {
+                path: p.to_owned(),
+                source,
+            })?;
             Ok(Out::File {
                 path: p.to_owned(),
                 file,

@@ -13,6 +13,13 @@ use std::time::{Duration, SystemTime};
 /// hostile header cannot make records (and the live summary) arbitrarily large.
 pub const MAX_FIELD_CHARS: usize = 512;
 
+/// Modules listed in one record; the rest of a (hostile) list is only counted, in
+/// `modules_omitted`. With every text field cut at [`MAX_FIELD_CHARS`], this keeps the longest
+/// possible line (every character a 6-byte JSON escape) near 300 KiB, well under the
+/// [`MAX_LINE_BYTES`](super::report::MAX_LINE_BYTES) that `report` reads, so no caller can
+/// hide its own record by making it too long.
+pub const MAX_RECORDED_MODULES: usize = 16;
+
 /// Longest incoming `X-Request-Id` reused as is; longer ones are replaced by a fresh uuid.
 pub const MAX_REQUEST_ID_LEN: usize = 128;
 
@@ -78,14 +85,27 @@ pub struct AuditRecord {
     pub client: String,
     /// `X-Forwarded-For` as received, only when `audit.trust_forwarded_for` is on.
     pub forwarded_for: Option<String>,
+    /// The caller's address read from `X-Forwarded-For` by the trusted-proxy rule
+    /// ([`super::forwarded`]): always an IP address, absent when the header does not count.
+    /// `report` attributes the call to it instead of `client`.
+    #[serde(default)]
+    pub forwarded_client: Option<String>,
     /// The Basic-auth user name; never the password.
     pub user: Option<String>,
+    /// Whether the cluster accepted this call's `Authorization` (some upstream call made with
+    /// it got an answer other than 401/403 and 5xx). False: `user` is only what was sent.
+    #[serde(default)]
+    pub verified: bool,
     pub user_agent: Option<String>,
     /// The route template, not the raw path (`/v1/modules/upgrade/bdb/{uid}`).
     pub route: String,
     pub method: String,
     pub bdb_uid: Option<u64>,
+    /// At most [`MAX_RECORDED_MODULES`]; from → to once resolved, else only what was asked for.
     pub modules: Vec<ModuleChange>,
+    /// Entries past [`MAX_RECORDED_MODULES`], counted, not listed (absent when none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub modules_omitted: u64,
     pub action_uid: Option<String>,
     pub status: u16,
     pub error_code: Option<String>,
@@ -121,12 +141,15 @@ impl AuditRecord {
             request_id: request_id.to_owned(),
             client: client.to_string(),
             forwarded_for,
+            forwarded_client: None,
             user: basic_auth_user(headers),
+            verified: false,
             user_agent: joined_header(headers, "user-agent"),
             route: route.to_owned(),
             method: method.as_str().to_owned(),
             bdb_uid: None,
             modules: Vec::new(),
+            modules_omitted: 0,
             action_uid: None,
             status: 0,
             error_code: None,
@@ -138,7 +161,7 @@ impl AuditRecord {
     }
 
     /// Records how the call ended: status, `error_code` (None on success), blame (None on
-    /// success) and how long it took.
+    /// success) and how long it took; then cuts every field to its cap ([`Self::cap_fields`]).
     pub fn finish(
         &mut self,
         status: StatusCode,
@@ -150,6 +173,43 @@ impl AuditRecord {
         self.error_code = error_code.map(str::to_owned);
         self.outcome = Outcome::of(status, blame);
         self.duration_ms = (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0;
+        self.cap_fields();
+    }
+
+    /// Cuts every caller- or cluster-supplied text to [`MAX_FIELD_CHARS`] and the module list
+    /// to [`MAX_RECORDED_MODULES`] (the rest counted in `modules_omitted`). Idempotent.
+    pub fn cap_fields(&mut self) {
+        if self.modules.len() > MAX_RECORDED_MODULES {
+            self.modules_omitted += (self.modules.len() - MAX_RECORDED_MODULES) as u64;
+            self.modules.truncate(MAX_RECORDED_MODULES);
+        }
+        for m in &mut self.modules {
+            cap(&mut m.to_module_id);
+            for field in [
+                &mut m.from_module_id,
+                &mut m.from_module_name,
+                &mut m.from_version,
+                &mut m.to_version,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                cap(field);
+            }
+        }
+        cap(&mut self.request_id);
+        for field in [
+            &mut self.forwarded_for,
+            &mut self.user,
+            &mut self.user_agent,
+            &mut self.action_uid,
+            &mut self.error_code,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            cap(field);
+        }
     }
 
     /// The record as one JSON line, newline included.
@@ -158,6 +218,17 @@ impl AuditRecord {
         line.push(b'\n');
         Ok(line)
     }
+}
+
+/// Cuts `s` to [`MAX_FIELD_CHARS`] characters, in place.
+fn cap(s: &mut String) {
+    if let Some((i, _)) = s.char_indices().nth(MAX_FIELD_CHARS) {
+        s.truncate(i);
+    }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// RFC 3339 UTC with milliseconds, the `ts` format.
@@ -222,182 +293,4 @@ fn joined_header(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use http::HeaderValue;
-
-    fn auth(value: &str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert(
-            http::header::AUTHORIZATION,
-            HeaderValue::from_str(value).unwrap(),
-        );
-        h
-    }
-
-    fn basic(raw: &str) -> String {
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(raw)
-        )
-    }
-
-    #[test]
-    fn user_is_the_part_before_the_first_colon() {
-        assert_eq!(
-            basic_auth_user(&auth(&basic("admin@example.com:s3cr3t:x"))),
-            Some("admin@example.com".into())
-        );
-        assert_eq!(basic_auth_user(&auth(&basic("ops:"))), Some("ops".into()));
-        let lower = basic("ops:pw").replace("Basic", "basic");
-        assert_eq!(basic_auth_user(&auth(&lower)), Some("ops".into()));
-    }
-
-    #[test]
-    fn malformed_authorization_gives_no_user() {
-        let cases = [
-            String::new(),
-            "Basic".into(),
-            "Basic ".into(),
-            "Basic !!!notbase64!!!".into(),
-            "Bearer abc.def.ghi".into(),
-            basic("no-colon-here"),
-            basic(":password-only"),
-            basic("ctl\u{7}user:pw"),
-            format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode([0xff, 0xfe, b':', b'x'])
-            ),
-            "Basic YWRtaW46cHc".into(), // missing padding
-        ];
-        for case in &cases {
-            assert_eq!(basic_auth_user(&auth(case)), None, "{case:?}");
-        }
-        let mut h = HeaderMap::new();
-        h.insert(
-            http::header::AUTHORIZATION,
-            HeaderValue::from_bytes(b"Basic \xff\xfe").unwrap(),
-        );
-        assert_eq!(basic_auth_user(&h), None);
-        assert_eq!(basic_auth_user(&HeaderMap::new()), None);
-    }
-
-    #[test]
-    fn password_never_reaches_the_record() {
-        let mut h = auth(&basic("legacy-tool:Hunter2-Pa55word"));
-        h.insert("user-agent", HeaderValue::from_static("rladmin-script/1.0"));
-        let mut rec = AuditRecord::begin(
-            SystemTime::UNIX_EPOCH,
-            "rid-1",
-            "10.0.0.7".parse().unwrap(),
-            &Method::POST,
-            "/v1/modules/upgrade/bdb/{uid}",
-            &h,
-            false,
-        );
-        rec.finish(StatusCode::OK, None, None, Duration::from_millis(12));
-        let line = String::from_utf8(rec.to_line().unwrap()).unwrap();
-        assert!(line.contains("\"user\":\"legacy-tool\""), "{line}");
-        assert!(!line.contains("Hunter2"), "{line}");
-        assert!(!line.contains(&basic("legacy-tool:Hunter2-Pa55word")[6..]));
-        assert!(line.ends_with("}\n") && line.matches('\n').count() == 1);
-    }
-
-    #[test]
-    fn request_id_reused_only_when_sane() {
-        let mut h = HeaderMap::new();
-        h.insert(REQUEST_ID_HEADER, HeaderValue::from_static("abc-123_XYZ"));
-        assert_eq!(request_id(&h), "abc-123_XYZ");
-        for bad in ["", "has space", &"x".repeat(129)] {
-            let mut h = HeaderMap::new();
-            h.insert(REQUEST_ID_HEADER, HeaderValue::from_str(bad).unwrap());
-            let id = request_id(&h);
-            assert_ne!(id, bad);
-            assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
-        }
-        assert_eq!(request_id(&h).len(), 11);
-        assert_eq!(request_id(&HeaderMap::new()).len(), 36);
-        let long_ok = "y".repeat(128);
-        let mut h = HeaderMap::new();
-        h.insert(REQUEST_ID_HEADER, HeaderValue::from_str(&long_ok).unwrap());
-        assert_eq!(request_id(&h), long_ok);
-    }
-
-    #[test]
-    fn outcome_follows_status_and_blame() {
-        use StatusCode as S;
-        assert_eq!(Outcome::of(S::OK, None), Outcome::Ok);
-        assert_eq!(Outcome::of(S::BAD_REQUEST, None), Outcome::ClientError);
-        assert_eq!(Outcome::of(S::BAD_GATEWAY, None), Outcome::UpstreamError);
-        assert_eq!(
-            Outcome::of(S::FORBIDDEN, Some(Blame::Upstream)),
-            Outcome::UpstreamError
-        );
-        assert_eq!(
-            Outcome::of(S::INTERNAL_SERVER_ERROR, Some(Blame::Shim)),
-            Outcome::UpstreamError
-        );
-        assert_eq!(
-            serde_json::to_value(Outcome::ClientError).unwrap(),
-            "client_error"
-        );
-    }
-
-    #[test]
-    fn record_round_trips_with_every_field() {
-        let mut h = HeaderMap::new();
-        h.append("x-forwarded-for", HeaderValue::from_static("203.0.113.9"));
-        h.append("x-forwarded-for", HeaderValue::from_static("10.1.1.1"));
-        let t = humantime::parse_rfc3339("2025-03-04T05:06:07.089Z").unwrap();
-        let mut rec = AuditRecord::begin(
-            t,
-            "r",
-            "::1".parse().unwrap(),
-            &Method::POST,
-            "/v1/modules/upgrade/bdb/{uid}",
-            &h,
-            true,
-        );
-        rec.bdb_uid = Some(7);
-        rec.modules.push(ModuleChange {
-            from_module_id: Some("a".repeat(32)),
-            from_module_name: Some("ReJSON".into()),
-            from_version: Some("2.4.13".into()),
-            to_module_id: "b".repeat(32),
-            to_version: Some("2.6.1".into()),
-        });
-        rec.action_uid = Some("act-1".into());
-        rec.finish(
-            StatusCode::NOT_ACCEPTABLE,
-            Some("module_downgrade_unsupported"),
-            Some(Blame::Client),
-            Duration::from_micros(1500),
-        );
-        let v: serde_json::Value = serde_json::from_slice(&rec.to_line().unwrap()).unwrap();
-        assert_eq!(v["ts"], "2025-03-04T05:06:07.089Z");
-        assert_eq!(v["client"], "::1");
-        assert_eq!(v["forwarded_for"], "203.0.113.9, 10.1.1.1");
-        assert_eq!(v["user"], serde_json::Value::Null);
-        assert_eq!(v["outcome"], "client_error");
-        assert_eq!(v["duration_ms"], 1.5);
-        assert_eq!(v["shim_version"], env!("CARGO_PKG_VERSION"));
-        let back: AuditRecord = serde_json::from_value(v).unwrap();
-        assert_eq!(back, rec);
-    }
-
-    #[test]
-    fn forwarded_for_ignored_unless_trusted() {
-        let mut h = HeaderMap::new();
-        h.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.9"));
-        let rec = AuditRecord::begin(
-            SystemTime::now(),
-            "r",
-            "127.0.0.1".parse().unwrap(),
-            &Method::POST,
-            "/r",
-            &h,
-            false,
-        );
-        assert_eq!(rec.forwarded_for, None);
-    }
-}
+mod tests;

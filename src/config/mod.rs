@@ -145,7 +145,30 @@ pub struct Audit {
     pub path: Option<PathBuf>,
     pub fsync: bool,
     pub on_write_failure: AuditFailure,
+    /// Whether `X-Forwarded-For` names the caller at all (see [`crate::audit::forwarded`]);
+    /// on whenever `trusted_proxies` is set.
     pub trust_forwarded_for: bool,
+    /// The proxies whose `X-Forwarded-For` entries are believed; empty with
+    /// `trust_forwarded_for` = the peer alone.
+    pub trusted_proxies: crate::cidr::CidrList,
+    /// Permission bits the audit file is created with (default 0o600).
+    pub file_mode: u32,
+}
+
+/// The audit file's default permissions: owner read/write only (it names users and addresses).
+pub const DEFAULT_AUDIT_FILE_MODE: u32 = 0o600;
+
+impl Default for Audit {
+    fn default() -> Audit {
+        Audit {
+            path: None,
+            fsync: false,
+            on_write_failure: AuditFailure::Fail,
+            trust_forwarded_for: false,
+            trusted_proxies: crate::cidr::CidrList::default(),
+            file_mode: DEFAULT_AUDIT_FILE_MODE,
+        }
+    }
 }
 
 /// Reads and parses a TOML file; unknown keys are errors naming the key.

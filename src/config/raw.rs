@@ -85,6 +85,8 @@ pub struct RawAudit {
     pub fsync: Option<bool>,
     pub on_write_failure: Option<String>,
     pub trust_forwarded_for: Option<bool>,
+    pub trusted_proxies: Option<Vec<String>>,
+    pub file_mode: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

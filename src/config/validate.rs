@@ -351,6 +351,7 @@ fn shim(raw: RawShim) -> Result<Shim, ConfigError> {
 }
 
 fn audit(raw: RawAudit) -> Result<Audit, ConfigError> {
+    let (trust_forwarded_for, trusted_proxies) = forwarded_trust(&raw)?;
     Ok(Audit {
         path: raw.path.filter(|s| !s.is_empty()).map(PathBuf::from),
         fsync: raw.fsync.unwrap_or(false),
@@ -364,8 +365,40 @@ fn audit(raw: RawAudit) -> Result<Audit, ConfigError> {
                 ))
             }
         },
-        trust_forwarded_for: raw.trust_forwarded_for.unwrap_or(false),
+        trust_forwarded_for,
+        trusted_proxies,
+        file_mode: match raw.file_mode.as_deref() {
+            None => DEFAULT_AUDIT_FILE_MODE,
+            Some(s) => file_mode(s).map_err(|p| ConfigError::new("audit.file_mode", p))?,
+        },
     })
+}
+
+/// `trusted_proxies` implies `trust_forwarded_for`; saying both "these proxies" and "trust no
+/// header" is a contradiction, refused rather than guessed.
+fn forwarded_trust(raw: &RawAudit) -> Result<(bool, crate::cidr::CidrList), ConfigError> {
+    let proxies = crate::cidr::CidrList::parse(raw.trusted_proxies.as_deref().unwrap_or(&[]))
+        .map_err(|p| ConfigError::new("audit.trusted_proxies", p))?;
+    match raw.trust_forwarded_for {
+        Some(false) if !proxies.is_empty() => Err(ConfigError::new(
+            "audit.trusted_proxies",
+            "is set while audit.trust_forwarded_for = false; remove one of them",
+        )),
+        trust => Ok((trust.unwrap_or(false) || !proxies.is_empty(), proxies)),
+    }
+}
+
+/// An octal mode such as "0600" or "640": read/write bits only, never world-writable.
+fn file_mode(s: &str) -> Result<u32, String> {
+    let mode = u32::from_str_radix(s.trim().trim_start_matches("0o"), 8)
+        .map_err(|_| format!("\"{s}\" is not an octal mode such as \"0600\""))?;
+    if mode & !0o666 != 0 || mode & 0o002 != 0 || mode & 0o600 != 0o600 {
+        return Err(format!(
+            "\"{s}\": the audit file needs owner read/write (0600), may add group/other read \
+             (0640, 0644), and takes no execute or world-write bit"
+        ));
+    }
+    Ok(mode)
 }
 
 fn opt_duration(

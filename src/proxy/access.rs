@@ -60,7 +60,7 @@ fn emit(entry: &Entry, bytes: u64, complete: bool) {
     tracing::info!(
         target: TARGET,
         method = %entry.method,
-        path = entry.uri.path(),
+        path = %crate::escape::Escaped(entry.uri.path()),
         status = entry.status.as_u16(),
         duration_ms = entry.started.elapsed().as_secs_f64() * 1000.0,
         bytes,

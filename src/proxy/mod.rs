@@ -177,10 +177,12 @@ fn translated(f: impl Future<Output = Response<RespBody>> + Send + 'static) -> T
 
 /// The one place an error becomes a reply.
 pub fn error_response(e: &ApiError) -> Response<RespBody> {
+    // The text can quote the caller (a module uid, a path) or the cluster: escaped.
+    let text = || crate::escape::escape(&e.to_string()).into_owned();
     match e.blame {
-        crate::error::Blame::Client => tracing::debug!(error = %e, "request refused"),
-        crate::error::Blame::Upstream => tracing::warn!(error = %e, "upstream failure"),
-        crate::error::Blame::Shim => tracing::error!(error = %e, "internal error"),
+        crate::error::Blame::Client => tracing::debug!(error = %text(), "request refused"),
+        crate::error::Blame::Upstream => tracing::warn!(error = %text(), "upstream failure"),
+        crate::error::Blame::Shim => tracing::error!(error = %text(), "internal error"),
     }
     e.to_response::<Full<Bytes>>().map(Either::Right)
 }

@@ -5,13 +5,17 @@
 use super::flow::{Call, Trace};
 use crate::audit::{self, AuditRecord, ModuleChange};
 use crate::error::ApiError;
+use crate::escape::Escaped;
 use crate::metrics::RouteClass;
+use crate::proxy::headers::Hop;
 use crate::proxy::{error_response, App, RespBody};
 use crate::server::ConnInfo;
 use bytes::Bytes;
+use http::{HeaderMap, HeaderValue};
 use http::{Request, Response, StatusCode};
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -67,13 +71,25 @@ async fn handle_detached(
     );
     record.bdb_uid = bdb_uid;
     record.instance = Some(app.config.instance.clone());
-    app.metrics
-        .deprecated_call(record.user.as_deref(), record.user_agent.as_deref());
+    let audit_cfg = &app.config.audit;
+    record.forwarded_client = audit::forwarded::client(
+        conn.peer.ip(),
+        &parts.headers,
+        audit_cfg.trust_forwarded_for,
+        &audit_cfg.trusted_proxies,
+    )
+    .map(|ip| ip.to_string());
 
+    let hop = Hop {
+        client_ip: conn.peer.ip(),
+        tls: conn.tls,
+        host: None,
+    };
     let mut call = Call {
         app: &app,
         bdb_uid: bdb_uid.unwrap_or(0),
-        authorization: parts.headers.get(http::header::AUTHORIZATION).cloned(),
+        headers: identity_headers(&app, &parts.headers, hop, &request_id),
+        verified: AtomicBool::new(false),
         trace: Trace::default(),
     };
     let result = if app.audit.must_fail() && app.audit.last_write_failed() {
@@ -92,9 +108,26 @@ async fn handle_detached(
         }
     };
     let trace = call.trace;
+    record.verified = call.verified.into_inner();
+    // Only a user the cluster accepted gets a metrics series of its own: junk credentials
+    // cannot fill the series cap (they all count as "unverified").
+    app.metrics.deprecated_call(
+        record.verified,
+        record.user.as_deref(),
+        record.user_agent.as_deref(),
+    );
 
     let mut error = result.as_ref().err().cloned();
-    record.modules = trace.modules.iter().map(module_change).collect();
+    record.modules = if trace.modules.is_empty() {
+        // Refused before a plan: what the caller asked for, nothing resolved.
+        trace
+            .requested
+            .iter()
+            .map(|m| requested_change(m))
+            .collect()
+    } else {
+        trace.modules.iter().map(module_change).collect()
+    };
     record.action_uid.clone_from(&trace.action_uid);
     finish(&mut record, error.as_ref(), started);
     if app.audit.write(&record).await.is_err() && app.audit.must_fail() {
@@ -125,6 +158,34 @@ async fn handle_detached(
     resp
 }
 
+/// The headers that carry the caller's identity on the shim's own upstream calls.
+pub fn identity_headers(
+    app: &App,
+    caller: &HeaderMap,
+    hop: crate::proxy::headers::Hop<'_>,
+    request_id: &str,
+) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    if let Some(auth) = caller.get(http::header::AUTHORIZATION) {
+        out.insert(http::header::AUTHORIZATION, auth.clone());
+    }
+    // As on pass-through: the caller's chain is kept, and the caller appended when configured.
+    for v in caller.get_all(&crate::proxy::headers::X_FORWARDED_FOR) {
+        out.append(crate::proxy::headers::X_FORWARDED_FOR.clone(), v.clone());
+    }
+    let fwd = &app.config.forwarding;
+    let rules = crate::proxy::headers::ForwardingRules {
+        x_forwarded_for: fwd.x_forwarded_for,
+        x_forwarded_proto: false,
+        x_forwarded_host: false,
+    };
+    crate::proxy::headers::add_forwarding(&mut out, hop, rules);
+    if let Ok(id) = HeaderValue::from_str(request_id) {
+        out.insert(crate::audit::record::REQUEST_ID_HEADER, id);
+    }
+    out
+}
+
 fn finish(record: &mut AuditRecord, error: Option<&ApiError>, started: Instant) {
     match error {
         None => record.finish(StatusCode::OK, None, None, started.elapsed()),
@@ -147,6 +208,13 @@ fn module_change(m: &super::translate::PlannedModule) -> ModuleChange {
     }
 }
 
+fn requested_change(new_module: &str) -> ModuleChange {
+    ModuleChange {
+        to_module_id: new_module.to_owned(),
+        ..ModuleChange::default()
+    }
+}
+
 fn log_call(record: &AuditRecord, conn: ConnInfo, trace: &Trace, started: Instant) {
     let modules: Vec<String> = trace
         .modules
@@ -162,22 +230,23 @@ fn log_call(record: &AuditRecord, conn: ConnInfo, trace: &Trace, started: Instan
         })
         .collect();
     let elapsed = started.elapsed();
+    // Every text below can come from the caller or the cluster: escaped, one line each.
     tracing::warn!(
         target: TARGET,
-        request_id = %record.request_id,
+        request_id = %Escaped(&record.request_id),
         client = %conn.peer,
-        user = record.user.as_deref().unwrap_or("-"),
-        user_agent = record.user_agent.as_deref().unwrap_or("-"),
+        user = %Escaped(record.user.as_deref().unwrap_or("-")),
+        user_agent = %Escaped(record.user_agent.as_deref().unwrap_or("-")),
         bdb = record.bdb_uid,
-        modules = %modules.join(", "),
-        action_uid = record.action_uid.as_deref().unwrap_or("-"),
+        modules = %Escaped(&modules.join(", ")),
+        action_uid = %Escaped(record.action_uid.as_deref().unwrap_or("-")),
         status = record.status,
-        error_code = record.error_code.as_deref().unwrap_or("-"),
+        error_code = %Escaped(record.error_code.as_deref().unwrap_or("-")),
         duration_ms = elapsed.as_secs_f64() * 1000.0,
         shim_ms = elapsed.saturating_sub(trace.upstream_time).as_secs_f64() * 1000.0,
         "deprecated route POST /v1/modules/upgrade/bdb/{{uid}} called; migrate this caller to POST /v1/bdbs/{{uid}}/upgrade"
     );
     for w in &trace.warnings {
-        tracing::warn!(target: TARGET, request_id = %record.request_id, "{w}");
+        tracing::warn!(target: TARGET, request_id = %Escaped(&record.request_id), "{}", Escaped(w));
     }
 }

@@ -7,19 +7,24 @@ use super::model::{parse_json, Action, Bdb, Module, Node};
 use super::translate::{self, ActionState, Plan, PlannedModule};
 use crate::config::ShimMode;
 use crate::error::ApiError;
+use crate::escape::Escaped;
 use crate::proxy::App;
 use crate::upstream::Fetched;
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use http::{HeaderMap, Method, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::{Body, Incoming};
 use serde_json::Value;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// What a deprecated call did, for the deprecation log line and the audit record, filled in as
 /// the call advances so that a failure half-way still reports what was known.
 #[derive(Debug, Default)]
 pub struct Trace {
+    /// The `new_module` of each entry the caller asked for, once the body parsed: a call
+    /// refused before its plan is still audited with what it wanted.
+    pub requested: Vec<String>,
     pub modules: Vec<PlannedModule>,
     pub action_uid: Option<String>,
     pub warnings: Vec<String>,
@@ -32,7 +37,12 @@ pub struct Trace {
 pub struct Call<'a> {
     pub app: &'a App,
     pub bdb_uid: u64,
-    pub authorization: Option<HeaderValue>,
+    /// Sent on every upstream call the shim makes for this caller: its `Authorization`, the
+    /// `X-Forwarded-For` chain per the forwarding rules and the call's `X-Request-Id`
+    /// ([`super::endpoint::identity_headers`]), so the cluster enforces and logs the caller, not the shim.
+    pub headers: HeaderMap,
+    /// Set once the cluster accepted the caller's `Authorization` (see [`Call::fetch`]).
+    pub verified: AtomicBool,
     pub trace: Trace,
 }
 
@@ -48,6 +58,11 @@ impl Call<'_> {
         )
         .await?;
         let request = legacy::parse_legacy_body(&bytes)?;
+        self.trace.requested = request
+            .entries
+            .iter()
+            .map(|e| e.new_module.clone())
+            .collect();
         let (bdb, catalog) = self.lookups().await?;
         let nodes = if translate::needs_nodes(&request, &catalog) {
             Some(self.get_json::<Vec<Node>>("/v1/nodes").await?)
@@ -74,6 +89,11 @@ impl Call<'_> {
             ShimMode::Wait => {
                 self.wait(action_uid.as_deref()).await?;
                 let after: Bdb = self.get_json(&bdb_path(self.bdb_uid)).await?;
+                if let Some(e) =
+                    translate::unchanged_error(&after, &plan.modules, action_uid.as_deref())
+                {
+                    return Err(e);
+                }
                 let (reply, warning) = translate::old_reply(&after, first);
                 if let Some(w) = warning {
                     self.trace.warnings.push(w);
@@ -119,9 +139,17 @@ impl Call<'_> {
             return Err(translate::map_upgrade_error(reply.status, &reply.body));
         }
         let value: Value = parse_json(&format!("POST {path} reply"), &reply.body)?;
-        let action_uid = translate::upgrade_action_uid(&value);
-        self.trace.action_uid.clone_from(&action_uid);
-        Ok(action_uid)
+        match translate::checked_action_uid(&value) {
+            Ok(action_uid) => {
+                self.trace.action_uid.clone_from(&action_uid);
+                Ok(action_uid)
+            }
+            Err((e, seen)) => {
+                // Audited (JSON-escaped, capped) and logged (escaped); never put in a path.
+                self.trace.action_uid = Some(seen);
+                Err(e)
+            }
+        }
     }
 
     /// Polls the action until it ends; without an action (none returned, or 404) polls the
@@ -143,7 +171,7 @@ impl Call<'_> {
                 Poll::ActionGone => {
                     tracing::info!(
                         bdb = self.bdb_uid,
-                        action_uid,
+                        action_uid = %Escaped(action_uid.unwrap_or("-")),
                         "action not found; waiting on the database instead"
                     );
                     by_action = None;
@@ -215,16 +243,29 @@ impl Call<'_> {
         ok_json(path, fetched?)
     }
 
+    /// Every upstream call of the translation. An answer other than 401/403 (and other than a
+    /// 5xx, which a node can give before checking anything) means the cluster accepted the
+    /// caller's `Authorization`: the audit's `user` is then verified.
     async fn fetch(
         &self,
         method: Method,
         path: &str,
         body: Option<Bytes>,
     ) -> Result<Fetched, ApiError> {
-        self.app
+        let fetched = self
+            .app
             .upstream
-            .call(method, path, self.authorization.as_ref(), body)
-            .await
+            .call(method, path, &self.headers, body)
+            .await?;
+        let s = fetched.status;
+        if self.headers.contains_key(http::header::AUTHORIZATION)
+            && !s.is_server_error()
+            && s != StatusCode::UNAUTHORIZED
+            && s != StatusCode::FORBIDDEN
+        {
+            self.verified.store(true, Ordering::Relaxed);
+        }
+        Ok(fetched)
     }
 }
 
@@ -236,7 +277,7 @@ enum Poll {
 }
 
 fn transient(e: ApiError) -> Poll {
-    tracing::warn!(error = %e, "poll failed; retrying until the deadline");
+    tracing::warn!(error = %Escaped(&e.to_string()), "poll failed; retrying until the deadline");
     Poll::Pending
 }
 

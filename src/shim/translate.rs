@@ -18,6 +18,7 @@
 
 mod checks;
 mod outcome;
+mod reply_checks;
 mod upstream_error;
 pub mod version;
 
@@ -25,6 +26,7 @@ pub use outcome::{
     accept_reply, action_state, bdb_settled, old_reply, timeout_error, upgrade_action_uid,
     ActionState,
 };
+pub use reply_checks::{checked_action_uid, unchanged_error, MAX_ACTION_UID_LEN};
 pub use upstream_error::{map_lookup_error, map_upgrade_error};
 pub use version::compare_versions;
 

@@ -147,14 +147,15 @@ impl Upstream {
         }
     }
 
-    /// A request the shim makes on its own behalf (look-ups, the upgrade POST, polling), with the
-    /// caller's `Authorization` so the cluster enforces permissions as before. Reads the whole
-    /// reply, bounded.
+    /// A request the shim makes on its own behalf (look-ups, the upgrade POST, polling), with
+    /// `headers` — the caller's `Authorization`, so the cluster enforces permissions as before,
+    /// and its `X-Forwarded-For` and `X-Request-Id`, so the cluster's logs name the caller.
+    /// Reads the whole reply, bounded.
     pub async fn call(
         &self,
         method: Method,
         path: &str,
-        authorization: Option<&HeaderValue>,
+        headers: &http::HeaderMap,
         body: Option<Bytes>,
     ) -> Result<Fetched, ApiError> {
         let pq = PathAndQuery::try_from(path).map_err(|e| {
@@ -167,8 +168,8 @@ impl Upstream {
         let uri = self.uri_for(pq);
         let build = || {
             let mut req = Request::builder().method(method.clone()).uri(uri.clone());
-            if let Some(auth) = authorization {
-                req = req.header(http::header::AUTHORIZATION, auth.clone());
+            for (name, value) in headers {
+                req = req.header(name, value.clone());
             }
             req = req.header(http::header::ACCEPT, "application/json");
             if body.is_some() {

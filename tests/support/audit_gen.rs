@@ -79,6 +79,7 @@ pub fn record(spec: &Spec, i: u64) -> AuditRecord {
         &headers,
         false,
     );
+    rec.verified = user.is_some();
     rec.user = user;
     rec.bdb_uid = Some(1 + (i * 31 + c) % spec.databases);
     rec.modules.push(ModuleChange {
@@ -124,6 +125,7 @@ pub fn write_since(
         let c = i % spec.callers;
         let row = rows.entry(c).or_insert_with(|| Row {
             user: rec.user.clone(),
+            verified: rec.verified,
             client: rec.client.clone(),
             user_agent: rec.user_agent.clone(),
             calls: 0,

@@ -31,6 +31,9 @@ pub enum Misbehave {
     ResetMidChunked,
     /// The request is read; nothing is ever answered and the connection stays open.
     Silent,
+    /// A well-formed reply of this status with this JSON body, instead of the backend's: a
+    /// cluster that says something the simulator never would.
+    Reply(u16, &'static str),
 }
 
 /// The partial head sent by [`Misbehave::ResetMidHead`].
@@ -54,6 +57,7 @@ struct Rule {
 struct State {
     rules: Mutex<Vec<Rule>>,
     seen: Mutex<Vec<(Method, String)>>,
+    seen_headers: Mutex<Vec<Vec<(String, String)>>>,
     connections: AtomicUsize,
     idle_close: Mutex<Option<Duration>>,
 }
@@ -121,6 +125,11 @@ impl Faulty {
         lock(&self.state.seen).clone()
     }
 
+    /// The headers of every request received (names lower-case), in the order of [`Self::seen`].
+    pub fn seen_headers(&self) -> Vec<Vec<(String, String)>> {
+        lock(&self.state.seen_headers).clone()
+    }
+
     /// Connections accepted so far.
     pub fn connections(&self) -> usize {
         self.state.connections.load(Ordering::SeqCst)
@@ -171,11 +180,21 @@ async fn serve_conn(stream: TcpStream, backend: SocketAddr, state: Arc<State>) {
             return;
         }
         lock(&state.seen).push((head.method.clone(), head.target.clone()));
+        lock(&state.seen_headers).push(head.headers.clone());
         let path = head.target.split('?').next().unwrap_or_default().to_owned();
         match state.take(&head.method, &path) {
             Some(Misbehave::ResetMidHead) => return reset_after(stream, PARTIAL_HEAD).await,
             Some(Misbehave::ResetMidBody) => return reset_after(stream, PARTIAL_BODY).await,
             Some(Misbehave::ResetMidChunked) => return reset_after(stream, PARTIAL_CHUNKED).await,
+            Some(Misbehave::Reply(status, json)) => {
+                let reply = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{json}",
+                    json.len()
+                );
+                if stream.write_all(reply.as_bytes()).await.is_err() {
+                    return;
+                }
+            }
             Some(Misbehave::Silent) => {
                 // Hold the connection open without a word until the test ends.
                 std::future::pending::<()>().await;

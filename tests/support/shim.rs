@@ -132,6 +132,11 @@ impl ShimProcess {
         strip_ansi(&self.stderr.lock().expect("stderr lock"))
     }
 
+    /// Everything the process wrote to stderr so far, byte for byte (escape sequences kept).
+    pub fn stderr_raw(&self) -> String {
+        self.stderr.lock().expect("stderr lock").clone()
+    }
+
     /// Waits until stderr contains `needle`; on exit or timeout returns the log so far.
     pub fn wait_for_log(&mut self, needle: &str, timeout: Duration) -> Result<(), String> {
         let deadline = Instant::now() + timeout;

@@ -31,6 +31,11 @@ pub const OVERFLOW: &str = "(other callers)";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Row {
     pub user: Option<String>,
+    /// Whether the cluster accepted this user's credentials on these calls. Verified and
+    /// unverified calls under one name are separate rows: a forged name cannot hide among
+    /// the real user's calls.
+    #[serde(default)]
+    pub verified: bool,
     pub client: String,
     pub user_agent: Option<String>,
     pub calls: u64,
@@ -80,6 +85,7 @@ pub struct Report {
 #[derive(Debug)]
 struct Entry {
     user: Option<String>,
+    verified: bool,
     client: String,
     user_agent: Option<String>,
     calls: u64,
@@ -114,8 +120,10 @@ impl Entry {
 #[derive(Debug, Clone, Copy)]
 pub struct Call<'a> {
     pub user: Option<&'a str>,
+    pub verified: bool,
     pub client: &'a str,
-    pub forwarded_for: Option<&'a str>,
+    /// The record's `forwarded_client` (an IP by the trusted-proxy rule), preferred to `client`.
+    pub forwarded_client: Option<&'a str>,
     pub user_agent: Option<&'a str>,
     pub ts: SystemTime,
     pub bdb_uid: Option<u64>,
@@ -153,8 +161,9 @@ impl Summary {
         let ts = humantime::parse_rfc3339(&rec.ts).unwrap_or_else(|_| SystemTime::now());
         self.add(Call {
             user: rec.user.as_deref(),
+            verified: rec.verified,
             client: &rec.client,
-            forwarded_for: rec.forwarded_for.as_deref(),
+            forwarded_client: rec.forwarded_client.as_deref(),
             user_agent: rec.user_agent.as_deref(),
             ts,
             bdb_uid: rec.bdb_uid,
@@ -166,13 +175,15 @@ impl Summary {
     /// Adds one call.
     pub fn add(&mut self, call: Call<'_>) {
         self.calls += 1;
-        let client = caller_address(call.client, call.forwarded_for);
+        let client = caller_address(call.client, call.forwarded_client);
         let (mut user, mut client, mut ua) = (call.user, client, call.user_agent);
-        build_key(&mut self.key, user, client, ua);
+        let mut verified = call.verified;
+        build_key(&mut self.key, user, verified, client, ua);
         if let Some((max_callers, _)) = self.limits {
             if !self.entries.contains_key(self.key.as_str()) && self.entries.len() >= max_callers {
                 (user, client, ua) = (Some(OVERFLOW), OVERFLOW, Some(OVERFLOW));
-                build_key(&mut self.key, user, client, ua);
+                verified = false;
+                build_key(&mut self.key, user, verified, client, ua);
             }
         }
         let max_dbs = self.limits.map_or(usize::MAX, |l| l.1);
@@ -181,6 +192,7 @@ impl Summary {
             None => {
                 let mut entry = Entry {
                     user: user.map(str::to_owned),
+                    verified,
                     client: client.to_owned(),
                     user_agent: ua.map(str::to_owned),
                     calls: 0,
@@ -221,6 +233,7 @@ impl Summary {
                 .cmp(&a.last_seen)
                 .then(b.calls.cmp(&a.calls))
                 .then_with(|| a.user.cmp(&b.user))
+                .then_with(|| b.verified.cmp(&a.verified))
                 .then_with(|| a.client.cmp(&b.client))
                 .then_with(|| a.user_agent.cmp(&b.user_agent))
         });
@@ -238,6 +251,7 @@ impl Summary {
                 totals.outcomes.upstream_error += e.outcomes.upstream_error;
                 Row {
                     user: e.user.clone(),
+                    verified: e.verified,
                     client: e.client.clone(),
                     user_agent: e.user_agent.clone(),
                     calls: e.calls,
@@ -253,15 +267,13 @@ impl Summary {
     }
 }
 
-/// The address a caller is known by: the left-most `X-Forwarded-For` entry when the record has
-/// one (it is only recorded when the proxy in front is trusted), else the peer; a port, if any,
-/// is dropped so one caller stays one row across connections.
-pub fn caller_address<'a>(client: &'a str, forwarded_for: Option<&'a str>) -> &'a str {
-    let first = forwarded_for
-        .and_then(|f| f.split(',').next())
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
-    let addr = first.unwrap_or(client);
+/// The address a caller is known by: the record's `forwarded_client` when it has one (an IP
+/// the shim read from `X-Forwarded-For` by the trusted-proxy rule), else the peer; a port, if
+/// any, is dropped so one caller stays one row across connections. The raw `forwarded_for`
+/// text is never used: its left-most entry is whatever the caller typed.
+pub fn caller_address<'a>(client: &'a str, forwarded_client: Option<&'a str>) -> &'a str {
+    let forwarded = forwarded_client.map(str::trim).filter(|s| !s.is_empty());
+    let addr = forwarded.unwrap_or(client);
     match addr.parse::<SocketAddr>() {
         Ok(sa) => {
             // "1.2.3.4:5" or "[::1]:5": the IP is the text before the last ':', brackets removed.
@@ -278,9 +290,10 @@ pub fn caller_address<'a>(client: &'a str, forwarded_for: Option<&'a str>) -> &'
 
 /// An unambiguous key from three optional texts: each is written as a presence mark, its
 /// length and itself, so no value can forge another caller's key.
-fn build_key(key: &mut String, user: Option<&str>, client: &str, ua: Option<&str>) {
+fn build_key(key: &mut String, user: Option<&str>, verified: bool, client: &str, ua: Option<&str>) {
     use std::fmt::Write as _;
     key.clear();
+    key.push(if verified { 'v' } else { 'u' });
     for part in [user, Some(client), ua] {
         match part {
             // Writing into a String cannot fail.
@@ -332,75 +345,4 @@ pub fn report_main(args: ReportArgs) -> Result<(), String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn call<'a>(user: Option<&'a str>, client: &'a str, secs: u64, o: Outcome) -> Call<'a> {
-        Call {
-            user,
-            client,
-            forwarded_for: None,
-            user_agent: Some("ua"),
-            ts: SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs),
-            bdb_uid: Some(secs % 3),
-            outcome: o,
-            instance: Some(if secs.is_multiple_of(2) {
-                "shim-a"
-            } else {
-                "shim-b"
-            }),
-        }
-    }
-
-    #[test]
-    fn rows_count_calls_and_sort_newest_first() {
-        let mut s = Summary::new();
-        s.add(call(Some("a"), "10.0.0.1", 10, Outcome::Ok));
-        s.add(call(Some("a"), "10.0.0.1", 5, Outcome::ClientError));
-        s.add(call(Some("b"), "10.0.0.2", 20, Outcome::UpstreamError));
-        s.add(call(None, "10.0.0.1", 1, Outcome::Ok));
-        let r = s.report();
-        assert_eq!(r.callers.len(), 3);
-        assert_eq!(r.callers[0].user.as_deref(), Some("b"));
-        let a = &r.callers[1];
-        assert_eq!((a.calls, a.databases.clone()), (2, vec![1, 2]));
-        assert_eq!(a.first_seen, "1970-01-01T00:00:05.000Z");
-        assert_eq!(a.last_seen, "1970-01-01T00:00:10.000Z");
-        assert_eq!((a.outcomes.ok, a.outcomes.client_error), (1, 1));
-        assert_eq!(r.totals.calls, 4);
-        assert_eq!(r.totals.outcomes.upstream_error, 1);
-    }
-
-    #[test]
-    fn keys_cannot_be_forged_by_separators() {
-        let mut s = Summary::new();
-        s.add(call(Some("a+1:b"), "c", 1, Outcome::Ok));
-        s.add(call(Some("a"), "b+1:c", 1, Outcome::Ok));
-        assert_eq!(s.callers(), 2);
-    }
-
-    #[test]
-    fn caller_address_drops_port_and_prefers_trusted_forwarded_for() {
-        assert_eq!(caller_address("10.0.0.1:5555", None), "10.0.0.1");
-        assert_eq!(caller_address("[::1]:80", None), "::1");
-        assert_eq!(caller_address("::1", None), "::1");
-        assert_eq!(
-            caller_address("10.0.0.1", Some(" 203.0.113.9 , 10.0.0.1")),
-            "203.0.113.9"
-        );
-        assert_eq!(caller_address("10.0.0.1", Some("")), "10.0.0.1");
-    }
-
-    #[test]
-    fn live_summary_folds_callers_past_the_cap() {
-        let mut s = Summary::live();
-        for i in 0..(LIVE_MAX_CALLERS + 5) {
-            let ip = format!("10.{}.{}.{}", i / 65536, (i / 256) % 256, i % 256);
-            s.add(call(Some("u"), &ip, 1, Outcome::Ok));
-        }
-        assert_eq!(s.callers(), LIVE_MAX_CALLERS + 1);
-        let r = s.report();
-        let other = r.callers.iter().find(|r| r.client == OVERFLOW).unwrap();
-        assert_eq!(other.calls, 5);
-    }
-}
+mod tests;

@@ -26,9 +26,12 @@ struct Line<'a> {
     #[serde(borrow)]
     client: Cow<'a, str>,
     #[serde(borrow, default)]
-    forwarded_for: Option<Cow<'a, str>>,
+    forwarded_client: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     user: Option<Cow<'a, str>>,
+    /// Absent in records written before verification existed: unverified.
+    #[serde(default)]
+    verified: bool,
     #[serde(borrow, default)]
     user_agent: Option<Cow<'a, str>>,
     #[serde(default)]
@@ -89,7 +92,8 @@ pub fn aggregate_reader(
                 summary.add(Call {
                     user: line.user.as_deref(),
                     client: &line.client,
-                    forwarded_for: line.forwarded_for.as_deref(),
+                    forwarded_client: line.forwarded_client.as_deref(),
+                    verified: line.verified,
                     user_agent: line.user_agent.as_deref(),
                     ts,
                     bdb_uid: line.bdb_uid,

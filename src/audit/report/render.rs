@@ -1,6 +1,7 @@
 //! Rendering a [`Report`] as an aligned table (for people), JSON (the `/deprecations` document)
 //! or CSV (for spreadsheets). Caller-supplied text is made safe for its destination: control
-//! characters never reach a terminal, and CSV cells that a spreadsheet would run as a formula
+//! characters and bidi/format controls never reach a terminal (escaped, [`crate::escape`]),
+//! unverified users are marked, and CSV cells that a spreadsheet would run as a formula
 //! are prefixed with `'` (OWASP "CSV injection").
 
 use super::{Report, Row};
@@ -116,7 +117,7 @@ fn table_cells(r: &Row) -> [String; 11] {
     [
         seconds(&r.last_seen),
         seconds(&r.first_seen),
-        printable(r.user.as_deref().unwrap_or("-"), usize::MAX),
+        user_cell(r),
         printable(&r.client, usize::MAX),
         printable(r.user_agent.as_deref().unwrap_or("-"), TABLE_UA_CHARS),
         r.calls.to_string(),
@@ -134,6 +135,15 @@ fn table_cells(r: &Row) -> [String; 11] {
             printable(&r.instances.join(","), usize::MAX)
         },
     ]
+}
+
+/// The user, marked when the cluster never accepted its credentials on these calls.
+fn user_cell(r: &Row) -> String {
+    match r.user.as_deref() {
+        None => "-".into(),
+        Some(u) if r.verified => printable(u, usize::MAX),
+        Some(u) => format!("{} (unverified)", printable(u, usize::MAX)),
+    }
 }
 
 fn write_row(out: &mut String, cells: &[String; 11], widths: &[usize; 11]) {
@@ -163,29 +173,22 @@ fn seconds(ts: &str) -> String {
     }
 }
 
-/// Control characters shown as '?', cut at `max` characters with '…'.
+/// Control characters and the Unicode format characters that reorder or hide text (bidi
+/// overrides and isolates, zero-width marks) shown escaped (`\u{202e}`), so a row reads as
+/// it is stored; cut at `max` characters with '…'.
 fn printable(s: &str, max: usize) -> String {
-    let mut out: String = s
-        .chars()
-        .take(max)
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect();
-    if s.chars().count() > max {
-        out.pop();
-        out.push('…');
-    }
-    out
+    crate::escape::escape_capped(s, max)
 }
 
 fn csv(report: &Report) -> String {
     let mut out = String::from(
-        "user,client,user_agent,calls,first_seen,last_seen,databases,ok,client_error,upstream_error,instances\n",
+        "user,client,user_agent,calls,first_seen,last_seen,databases,ok,client_error,upstream_error,verified,instances\n",
     );
     for r in &report.callers {
         let dbs: Vec<String> = r.databases.iter().map(u64::to_string).collect();
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{}",
             csv_text(r.user.as_deref().unwrap_or("")),
             csv_text(&r.client),
             csv_text(r.user_agent.as_deref().unwrap_or("")),
@@ -196,6 +199,7 @@ fn csv(report: &Report) -> String {
             r.outcomes.ok,
             r.outcomes.client_error,
             r.outcomes.upstream_error,
+            r.verified,
             csv_text(&r.instances.join(" ")),
         );
     }
@@ -225,6 +229,7 @@ mod tests {
         Report {
             callers: vec![Row {
                 user: Some("ops".into()),
+                verified: true,
                 client: "10.0.0.1".into(),
                 user_agent: Some("=cmd|' /C calc'!A0, \"x\"\u{1b}[31m".into()),
                 calls: 12,
@@ -273,6 +278,33 @@ mod tests {
     }
 
     #[test]
+    fn table_neutralises_bidi_and_format_controls() {
+        let mut r = report();
+        r.callers[0].user = Some("admin\u{202e}gpj.exe\u{2066}x\u{2069}\u{200b}".into());
+        let t = render(&r, Format::Table, None);
+        for c in ['\u{202e}', '\u{2066}', '\u{2069}', '\u{200b}'] {
+            assert!(!t.contains(c), "{c:?} in {t}");
+        }
+        assert!(
+            t.contains("admin\\u{202e}gpj.exe\\u{2066}x\\u{2069}\\u{200b}"),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn unverified_users_are_marked_in_every_format() {
+        let mut r = report();
+        r.callers[0].verified = false;
+        assert!(render(&r, Format::Table, None).contains("  ops (unverified)  "));
+        assert!(render(&r, Format::Csv, None)
+            .lines()
+            .nth(1)
+            .unwrap()
+            .ends_with(",false"));
+        assert!(render(&r, Format::Json, None).contains("\"verified\": false"));
+    }
+
+    #[test]
     fn csv_quotes_and_neutralises_formulas() {
         let c = render(&report(), Format::Csv, None);
         let row = c.lines().nth(1).unwrap();
@@ -282,7 +314,7 @@ mod tests {
         );
         assert!(
             row.ends_with(
-                ",12,2025-01-01T00:00:00.000Z,2025-01-02T03:04:05.678Z,1 2 3 4 5 6 7 8 9 10,10,1,1,shim-a shim-b"
+                ",12,2025-01-01T00:00:00.000Z,2025-01-02T03:04:05.678Z,1 2 3 4 5 6 7 8 9 10,10,1,1,true,shim-a shim-b"
             ),
             "{row}"
         );
