@@ -25,7 +25,6 @@ const STR_FIELDS: &[&str] = &[
     "module_name",
     "semantic_version",
     "display_name",
-    "command_line_args",
     "min_redis_version",
 ];
 const LIST_FIELDS: &[&str] = &["commands", "capabilities"];
@@ -50,6 +49,9 @@ pub fn create(state: &mut SimState, version: SimVersion, raw: &[u8]) -> Result<A
     for key in STR_FIELDS {
         body::req_str(&map, key, "")?;
     }
+    // Required, but commonly empty.
+    body::opt_str(&map, "command_line_args")?
+        .ok_or_else(|| body::shape("command_line_args", "is required"))?;
     for key in LIST_FIELDS {
         if !map.get(*key).is_some_and(Value::is_array) {
             return Err(body::shape(key, "must be a list"));
