@@ -3,10 +3,11 @@
 //! a `modules` entry for such a database (the `redis8_modules` switch).
 //!
 //! Decisions (inference; the docs say nothing about these):
-//! - Seeded on 8.0 and 8.2 only, after the four older databases: uid 5 `r8-ram` (RAM; search,
-//!   ReJSON, timeseries, bf) and uid 6 `r8-flex` (`bigstore: true`; ReJSON, bf). On 8.2 they
-//!   run Redis 8.2.1 with the modules at 8.2.x; on 8.0 they run Redis 8.0.2 with the 8.0.x
-//!   catalog entries (RS 8.0 bundles no Redis 8.2).
+//! - Seeded on 8.2, after the four older databases: uid 5 `r8-ram` (RAM; search, ReJSON,
+//!   timeseries, bf) and uid 6 `r8-flex` (`bigstore: true`; ReJSON, bf), running Redis 8.2.1
+//!   with the modules at 8.2.x. The 8.0 seed keeps its four databases (existing tests list
+//!   them); `seed::seed_with_redis8(V8_0)` adds the two running Redis 8.0.2 with the 8.0.x
+//!   catalog entries (RS 8.0 bundles no Redis 8.2), for a `SimConfig::state`.
 //! - The 8.2 catalog adds search 8.2.1, ReJSON 8.2.0, timeseries 8.2.0, bf 8.2.0
 //!   (`compatible_redis_version: "8.2"`, `is_bundled: true`).
 //! - `?extended=true` adds, for a Redis ≥ 8 database only, `search` (when search is
@@ -27,7 +28,7 @@ pub const TIMESERIES_8_2_0: &str = "9c3e5a7b1d4f6e8a0c2b4d6f8a1c3e5b";
 pub const BF_8_2_0: &str = "b2d4f6a8c1e3b5d7f9a2c4e6b8d1f3a5";
 
 #[rustfmt::skip]
-pub const CATALOG_8_2: &[Row] = &[
+pub(crate) const CATALOG_8_2: &[Row] = &[
     (REJSON_8_2_0, "ReJSON", "RedisJSON", "8.2.0", "8.2.0", "8.2", "8.2.0", &[]),
     (SEARCH_8_2_1, "search", "RediSearch 2", "8.2.1", "8.2.0", "8.2", "8.2.0", &[]),
     (TIMESERIES_8_2_0, "timeseries", "RedisTimeSeries", "8.2.0", "8.2.0", "8.2", "8.2.0", seed::NO_CRDB),
@@ -47,7 +48,7 @@ pub fn catalog(version: SimVersion) -> Vec<Module> {
     }
 }
 
-/// The Redis 8 seed databases (none before 8.0).
+/// The Redis 8 databases of a release (none before 8.0).
 pub fn databases(version: SimVersion, catalog: &[Module]) -> Vec<Bdb> {
     let (redis, [json_id, search, ts, bf]) = match version {
         SimVersion::V8_2 => (
@@ -128,8 +129,12 @@ mod tests {
             .bdbs
             .iter()
             .all(|b| !runs_redis8(b)));
+        assert!(seed::seed(SimVersion::V8_0)
+            .bdbs
+            .iter()
+            .all(|b| !runs_redis8(b)));
         for v in [SimVersion::V8_0, SimVersion::V8_2] {
-            let s = seed::seed(v);
+            let s = seed::seed_with_redis8(v);
             let r8: Vec<&Bdb> = s.bdbs.iter().filter(|b| runs_redis8(b)).collect();
             assert_eq!(r8.iter().map(|b| b.uid).collect::<Vec<_>>(), [5, 6]);
             for m in r8.iter().flat_map(|b| &b.module_list) {

@@ -1,4 +1,4 @@
-//! The built-in seed state: four databases (six on 8.x), a module catalog built so that every error of the
+//! The built-in seed state: four databases (six on 8.2), a module catalog built so that every error of the
 //! old route can be provoked, three nodes, and the cluster object. Deterministic: the same
 //! release always seeds the same uids.
 //!
@@ -10,8 +10,8 @@
 //! | 2   | cache           | 7.2   | 7.2.4   | none                                                    |       |
 //! | 3   | legacy-sessions | 6.2   | 6.2.14  | timeseries 1.8.13 ("RETENTION_POLICY 86400000")        | older Redis |
 //! | 4   | geo-replicated  | 7.2   | 7.2.4   | ReJSON 2.6.6 ("")                                       | `crdt: true` |
-//! | 5   | r8-ram          | 8.2 / 8.0 | 8.2.1 / 8.0.2 | ReJSON, search, timeseries, bf at 8.2.x / 8.0.x | 8.x only, Redis 8 (`sim::redis8`) |
-//! | 6   | r8-flex         | 8.2 / 8.0 | 8.2.1 / 8.0.2 | ReJSON, bf at 8.2.x / 8.0.x                     | 8.x only, `bigstore: true` |
+//! | 5   | r8-ram          | 8.2     | 8.2.1   | ReJSON, search, timeseries, bf at 8.2.x                 | 8.2 only (8.0: [`seed_with_redis8`], Redis 8.0.2 / 8.0.x) |
+//! | 6   | r8-flex         | 8.2     | 8.2.1   | ReJSON, bf at 8.2.x                                     | as uid 5; `bigstore: true` |
 //!
 //! Module catalog (`min_redis_pack_version` is what the nodes' `software_version` must reach):
 //!
@@ -81,7 +81,7 @@ const CAPS_FULL: &[&str] = &[
 ];
 
 // (uid, module_name, display_name, semver, min_redis, compatible_redis, min_pack, drop_caps)
-pub type Row = (
+pub(crate) type Row = (
     &'static str,
     &'static str,
     &'static str,
@@ -92,7 +92,7 @@ pub type Row = (
     &'static [&'static str],
 );
 
-pub const NO_CRDB: &[&str] = &["crdb"];
+pub(crate) const NO_CRDB: &[&str] = &["crdb"];
 
 #[rustfmt::skip]
 const CATALOG: &[Row] = &[
@@ -138,11 +138,26 @@ pub const TIMESERIES_1_12_2: &str = "a0a0b4ac2f475386868b9b1957ec7841";
 pub const TIMESERIES_8_0_1: &str = "b97d8fe20f60fcefc54d1ff799a17f5f";
 pub const BF_8_0_1: &str = "c1218aa6789fd4c7ca0b519d23b369db";
 
+/// The seed state for a release, plus the two Redis 8 databases on 8.0 as well (8.2's seed
+/// has them already): for tests of Redis 8 databases in front of an 8.0 cluster, whose default
+/// seed keeps its four databases so that existing expectations hold.
+pub fn seed_with_redis8(version: SimVersion) -> SimState {
+    let mut state = seed(version);
+    if version == SimVersion::V8_0 {
+        let extra = redis8::databases(version, &state.modules);
+        state.bdbs.extend(extra);
+    }
+    state
+}
+
 /// The seed state for a release.
 pub fn seed(version: SimVersion) -> SimState {
     let mut modules: Vec<Module> = CATALOG.iter().map(module).collect();
     modules.extend(redis8::catalog(version));
-    let redis8_bdbs = redis8::databases(version, &modules);
+    let redis8_bdbs = match version {
+        SimVersion::V8_2 => redis8::databases(version, &modules),
+        _ => Vec::new(),
+    };
     let mut state = SimState {
         cluster: cluster(version),
         nodes: (1..=3).map(|uid| node(uid, version)).collect(),
@@ -183,7 +198,7 @@ pub fn seed(version: SimVersion) -> SimState {
     state
 }
 
-pub fn module(row: &Row) -> Module {
+pub(crate) fn module(row: &Row) -> Module {
     let (uid, name, display, semver, min_redis, compatible, min_pack, dropped) = *row;
     let capabilities = CAPS_FULL
         .iter()
@@ -220,7 +235,13 @@ fn enabled(uid: &str, args: &str) -> BdbModule {
     }
 }
 
-pub fn bdb(uid: u64, name: &str, redis: (&str, &str), crdt: bool, modules: Vec<BdbModule>) -> Bdb {
+pub(crate) fn bdb(
+    uid: u64,
+    name: &str,
+    redis: (&str, &str),
+    crdt: bool,
+    modules: Vec<BdbModule>,
+) -> Bdb {
     let extra = json!({
         "type": "redis",
         "memory_size": 1_073_741_824u64 * uid,

@@ -2,10 +2,10 @@
 //! `?extended=true` objects, and both readings of a `modules` entry on the new upgrade route.
 
 use deprecation_shim::sim::redis8::{REJSON_8_2_0, SEARCH_8_2_1};
-use deprecation_shim::sim::{seed, Redis8Modules, SimVersion};
+use deprecation_shim::sim::{seed, Redis8Modules, SimConfig, SimVersion};
 use serde_json::json;
 
-use crate::harness::{assert_rs_error, start_sim};
+use crate::harness::{assert_rs_error, start_sim, start_sim_with, ACTION};
 
 #[tokio::test]
 async fn on_8_2_a_ram_and_a_flex_database_run_redis_8_2_with_their_modules_at_8_2() {
@@ -36,13 +36,17 @@ async fn on_8_2_a_ram_and_a_flex_database_run_redis_8_2_with_their_modules_at_8_
         ),
         (Some(true), Some("8.2"))
     );
-    let r8 = start_sim(SimVersion::V8_0).await;
+    let r8 = start_sim_with(SimConfig {
+        version: SimVersion::V8_0,
+        state: Some(seed::seed_with_redis8(SimVersion::V8_0)),
+        action_duration: ACTION,
+    })
+    .await;
     assert_eq!(r8.bdb(5).await["version"], "8.0.2");
-    assert_rs_error(
-        &start_sim(SimVersion::V7_22).await.get("/v1/bdbs/5").await,
-        404,
-        "bdb_not_found",
-    );
+    for v in [SimVersion::V7_22, SimVersion::V8_0] {
+        let plain = start_sim(v).await;
+        assert_rs_error(&plain.get("/v1/bdbs/5").await, 404, "bdb_not_found");
+    }
 }
 
 #[tokio::test]
@@ -88,7 +92,12 @@ async fn ignore_reading_a_modules_entry_for_a_redis_8_database_completes_and_cha
 #[tokio::test]
 async fn reject_reading_answers_406_at_start_or_by_the_control_api() {
     for set_at_start in [true, false] {
-        let c = start_sim(SimVersion::V8_0).await;
+        let c = start_sim_with(SimConfig {
+            version: SimVersion::V8_0,
+            state: Some(seed::seed_with_redis8(SimVersion::V8_0)),
+            action_duration: ACTION,
+        })
+        .await;
         if set_at_start {
             c.sim.faults().set_redis8_modules(Redis8Modules::Reject);
         } else {
