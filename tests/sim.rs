@@ -30,3 +30,18 @@ mod faults;
 
 #[path = "sim/state_and_tls.rs"]
 mod state_and_tls;
+
+#[path = "sim/jwt.rs"]
+mod jwt;
+
+#[path = "sim/certs.rs"]
+mod certs;
+
+#[path = "sim/uploads.rs"]
+mod uploads;
+
+#[path = "sim/debuginfo.rs"]
+mod debuginfo;
+
+#[path = "sim/redis8.rs"]
+mod redis8;

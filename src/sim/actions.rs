@@ -9,7 +9,7 @@
 use serde_json::{json, Value};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::state::{Action, BdbModule, SimState, STATUS_ACTIVE, STATUS_CHANGE_PENDING};
+use super::state::{Action, BdbModule, Module, SimState, STATUS_ACTIVE, STATUS_CHANGE_PENDING};
 
 /// The state-machine name RS gives a database upgrade.
 pub const UPGRADE_ACTION: &str = "SMUpgradeBDB";
@@ -39,6 +39,10 @@ pub struct Change {
     pub redis: Option<(String, String)>,
     /// (module_id being replaced, its replacement).
     pub modules: Vec<(String, BdbModule)>,
+    /// A catalog entry added on completion (`POST /v2/modules`).
+    pub add_module: Option<Module>,
+    /// A catalog uid removed on completion (`DELETE /v2/modules/{uid}`).
+    pub remove_module: Option<String>,
 }
 
 /// Timing and outcome of an unfinished action.
@@ -59,6 +63,24 @@ pub fn start(
     fate: Fate,
     duration: Duration,
 ) -> String {
+    let object_name = format!("bdb:{bdb_uid}");
+    let action_uid = start_named(state, UPGRADE_ACTION, &object_name, change, fate, duration);
+    if let Some(bdb) = state.bdb_mut(bdb_uid) {
+        bdb.status = STATUS_CHANGE_PENDING.to_owned();
+        bdb.action_uid = Some(action_uid.clone());
+    }
+    action_uid
+}
+
+/// Starts an action `name` on `object_name` ("bdb:1", "module:<uid>"); returns its uid.
+pub fn start_named(
+    state: &mut SimState,
+    name: &str,
+    object_name: &str,
+    change: Change,
+    fate: Fate,
+    duration: Duration,
+) -> String {
     let action_uid = uuid::Uuid::new_v4().to_string();
     let creation_time = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -66,8 +88,8 @@ pub fn start(
         .unwrap_or(0);
     state.actions.push(Action {
         action_uid: action_uid.clone(),
-        name: UPGRADE_ACTION.to_owned(),
-        object_name: format!("bdb:{bdb_uid}"),
+        name: name.to_owned(),
+        object_name: object_name.to_owned(),
         status: "pending".to_owned(),
         progress: 0.0,
         creation_time,
@@ -80,10 +102,6 @@ pub fn start(
             change,
         }),
     });
-    if let Some(bdb) = state.bdb_mut(bdb_uid) {
-        bdb.status = STATUS_CHANGE_PENDING.to_owned();
-        bdb.action_uid = Some(action_uid.clone());
-    }
     action_uid
 }
 
@@ -137,6 +155,14 @@ fn finish(state: &mut SimState, index: usize, action_uid: &str, run: Run) {
         action.error_code = Some(error_code.clone());
         action.error_message = Some(error_message.clone());
     }
+    if run.fate == Fate::Complete {
+        if let Some(module) = &run.change.add_module {
+            state.modules.push(module.clone());
+        }
+        if let Some(uid) = &run.change.remove_module {
+            state.modules.retain(|m| &m.uid != uid);
+        }
+    }
     let Some(bdb) = bdb_uid.and_then(|uid| state.bdb_mut(uid)) else {
         return;
     };
@@ -182,6 +208,11 @@ pub fn render_v2(action: &Action) -> Value {
         "creation_time": action.creation_time,
         "pending_ops": {},
     });
+    // Module upload/delete actions are tasks (API-RULES §4.3, proposal); upgrades are state
+    // machines and keep the shape they always had here.
+    if action.object_name.starts_with("module:") {
+        v["action_type"] = json!("task");
+    }
     if let (Some(code), Some(obj)) = (&action.error_code, v.as_object_mut()) {
         obj.insert("error_code".into(), json!(code));
         obj.insert(
@@ -238,7 +269,7 @@ mod tests {
         let mut s = seed(SimVersion::V8_0);
         let change = Change {
             redis: Some(("8.0".into(), "8.0.2".into())),
-            modules: vec![],
+            ..Change::default()
         };
         let uid = start(&mut s, 2, change, Fate::Complete, Duration::ZERO);
         assert_eq!(

@@ -1,9 +1,13 @@
-//! HTTP Basic auth of the simulated cluster: two built-in users, an admin (every permission)
-//! and a `db_viewer` (read-only), answering 401/403 in the RS error shape.
+//! Authentication of the simulated cluster: two built-in users, an admin (every permission)
+//! and a `db_viewer` (read-only), by HTTP Basic or by a JWT the cluster issued
+//! (`Authorization: JWT <token>` or `Bearer <token>`, see [`super::jwt`]); 401/403 in the RS
+//! error shape. On 8.2, `control_plane_basic_authentication: false` turns Basic away (401).
 
 use base64::Engine;
 use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
 
+use super::state::SimState;
+use super::version::SimVersion;
 use crate::error::ApiError;
 
 /// The built-in admin: every permission, including `edit_bdb_module` and
@@ -29,20 +33,57 @@ impl Role {
     }
 }
 
-/// The caller's role from the `Authorization` header, or a 401.
-pub fn authenticate(headers: &HeaderMap) -> Result<Role, ApiError> {
-    let (user, password) = headers
+/// The caller's role from the `Authorization` header (Basic, or a live JWT), or a 401.
+pub fn authenticate(
+    headers: &HeaderMap,
+    state: &SimState,
+    version: SimVersion,
+) -> Result<Role, ApiError> {
+    let value = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(decode_basic)
         .ok_or_else(unauthorized)?;
-    if (user.as_str(), password.as_str()) == DEMO_ADMIN {
-        Ok(Role::Admin)
-    } else if (user.as_str(), password.as_str()) == DEMO_VIEWER {
-        Ok(Role::DbViewer)
-    } else {
-        Err(unauthorized())
+    if let Some(token) = bearer_token(value) {
+        return state
+            .tokens
+            .role_of(token, std::time::Instant::now())
+            .ok_or_else(unauthorized);
     }
+    if basic_disabled(state, version) {
+        return Err(unauthorized());
+    }
+    basic_role(value).ok_or_else(unauthorized)
+}
+
+/// The role of a valid `Basic` header value (whatever the 8.2 switch says).
+pub fn basic_role(value: &str) -> Option<Role> {
+    let (user, password) = decode_basic(value)?;
+    user_role(&user, &password)
+}
+
+/// The role of a built-in user with the right password.
+pub fn user_role(user: &str, password: &str) -> Option<Role> {
+    if (user, password) == DEMO_ADMIN {
+        Some(Role::Admin)
+    } else if (user, password) == DEMO_VIEWER {
+        Some(Role::DbViewer)
+    } else {
+        None
+    }
+}
+
+/// The token of `JWT <token>` or `Bearer <token>` (scheme case-insensitive).
+pub fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let ours = scheme.eq_ignore_ascii_case("jwt") || scheme.eq_ignore_ascii_case("bearer");
+    ours.then(|| token.trim())
+}
+
+/// 8.2 with `control_plane_basic_authentication: false`: Basic is refused everywhere.
+pub fn basic_disabled(state: &SimState, version: SimVersion) -> bool {
+    version.has_8_2_switches()
+        && state.cluster.get("control_plane_basic_authentication")
+            == Some(&serde_json::Value::Bool(false))
 }
 
 /// The 403 for a read-only caller on a route that changes something.
@@ -54,7 +95,7 @@ pub fn forbidden() -> ApiError {
     )
 }
 
-fn unauthorized() -> ApiError {
+pub fn unauthorized() -> ApiError {
     ApiError::new(
         StatusCode::UNAUTHORIZED,
         "unauthorized",
@@ -90,6 +131,7 @@ fn decode_basic(value: &str) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::seed::seed;
 
     fn with_auth(value: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -107,22 +149,27 @@ mod tests {
 
     #[test]
     fn built_in_users_get_their_roles() {
+        let s = seed(SimVersion::V8_0);
         let admin = with_auth(&basic(DEMO_ADMIN.0, DEMO_ADMIN.1));
-        assert_eq!(authenticate(&admin), Ok(Role::Admin));
+        assert_eq!(authenticate(&admin, &s, SimVersion::V8_0), Ok(Role::Admin));
         let viewer = with_auth(&basic(DEMO_VIEWER.0, DEMO_VIEWER.1));
-        assert_eq!(authenticate(&viewer), Ok(Role::DbViewer));
+        assert_eq!(
+            authenticate(&viewer, &s, SimVersion::V8_0),
+            Ok(Role::DbViewer)
+        );
     }
 
     #[test]
     fn wrong_or_garbled_credentials_are_401() {
+        let s = seed(SimVersion::V7_8);
         for value in [
             basic(DEMO_ADMIN.0, "nope"),
             "Bearer abc".to_owned(),
             "Basic !!!".to_owned(),
         ] {
-            let err = authenticate(&with_auth(&value)).expect_err("401");
+            let err = authenticate(&with_auth(&value), &s, SimVersion::V7_8).expect_err("401");
             assert_eq!(err.status, StatusCode::UNAUTHORIZED);
         }
-        assert!(authenticate(&HeaderMap::new()).is_err());
+        assert!(authenticate(&HeaderMap::new(), &s, SimVersion::V7_8).is_err());
     }
 }

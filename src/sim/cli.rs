@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio_rustls::TlsAcceptor;
 
-use super::{SimConfig, SimState, SimVersion, Simulator};
+use super::{Redis8Modules, SimConfig, SimState, SimVersion, Simulator};
 use crate::server;
 
 /// `deprecation-shim simulate`: a simulated Redis Software cluster API.
@@ -17,7 +17,7 @@ pub struct SimulateArgs {
     /// Address to listen on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9443")]
     pub listen: SocketAddr,
-    /// Redis Software release to behave like: 7.4, 7.8 or 8.0.
+    /// Redis Software release to behave like: 7.4, 7.8, 7.22, 8.0 or 8.2.
     #[arg(long = "version", value_name = "RELEASE", default_value = "8.0")]
     pub version: SimVersion,
     /// Start from this state file (the JSON of `GET /__sim/state`) instead of the built-in seed.
@@ -26,6 +26,11 @@ pub struct SimulateArgs {
     /// How long an upgrade action runs (pending → active → completed), e.g. "3s", "500ms".
     #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = humantime::parse_duration)]
     pub action_duration: Duration,
+    /// What the new upgrade route does with a `modules` entry for a Redis 8 database:
+    /// `ignore` (200, nothing changes) or `reject` (406). Also settable at run time
+    /// (`POST /__sim/faults {"redis8_modules": ...}`).
+    #[arg(long, value_name = "HOW", value_enum, default_value = "ignore")]
+    pub redis8_modules: Redis8Modules,
     /// PEM certificate chain; serve HTTPS (with --tls-key).
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -63,6 +68,7 @@ pub async fn run_simulate(
         state,
         action_duration: args.action_duration,
     });
+    sim.faults().set_redis8_modules(args.redis8_modules);
     sim.serve(listener, tls, shutdown)
         .await
         .map_err(|e| format!("simulated cluster stopped: {e}"))
@@ -99,6 +105,13 @@ mod tests {
             .expect("parse");
         assert_eq!(w.args.version, SimVersion::V7_4);
         assert_eq!(w.args.action_duration, Duration::from_millis(250));
+        assert_eq!(w.args.redis8_modules, Redis8Modules::Ignore);
+        let r = Wrapper::try_parse_from(["x", "--version", "8.2", "--redis8-modules", "reject"])
+            .expect("parse");
+        assert_eq!(
+            (r.args.version, r.args.redis8_modules),
+            (SimVersion::V8_2, Redis8Modules::Reject)
+        );
         assert!(Wrapper::try_parse_from(["x", "--tls-cert", "c.pem"]).is_err());
         assert!(Wrapper::try_parse_from(["x", "--version", "9.9"]).is_err());
     }

@@ -24,6 +24,14 @@
 //!   drop, status, invalid_json.
 //! - `omit_action_uid`: replies of `POST /v1/bdbs/{uid}/upgrade` lack `action_uid` (the action
 //!   still runs and the database still names it); until cleared.
+//!
+//! Model switches (what the docs leave open; they stay until cleared, `DELETE` restores the
+//! defaults): `"redis8_modules": "ignore" | "reject"` (what the new upgrade route does with a
+//! `modules` entry for a Redis 8 database: 200 and nothing changes, or 406; default `ignore`);
+//! `"v1_modules_on_8x"` / `"v2_modules_on_8x": true` (8.x still serves `POST/DELETE
+//! /v1/modules` / `/v2/modules`); `"debuginfo_bytes": N` (pad every debuginfo package with N
+//! incompressible bytes, at most 64 MiB); and the one-shot `"partial_cert_update": true` (the
+//! next valid certificate update replaces its first certificate, then answers 409).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -50,7 +58,32 @@ pub struct FaultSet {
     pub omit_action_uid: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invalid_json: Option<RouteMatch>,
+    #[serde(skip_serializing_if = "is_default")]
+    pub redis8_modules: Redis8Modules,
+    #[serde(skip_serializing_if = "is_false")]
+    pub v1_modules_on_8x: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub v2_modules_on_8x: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub partial_cert_update: bool,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub debuginfo_bytes: u64,
 }
+
+/// What the new upgrade route does with a `modules` entry for a database running Redis 8
+/// (undocumented: API.md §6 names both readings).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Redis8Modules {
+    /// 200, the action completes, nothing changes.
+    #[default]
+    Ignore,
+    /// 406 `module_version_bound_to_redis`.
+    Reject,
+}
+
+/// Largest `debuginfo_bytes` honoured: the simulator builds a package in memory.
+pub const MAX_DEBUGINFO_BYTES: u64 = 64 << 20;
 
 /// The fields a failed action carries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -189,6 +222,28 @@ impl Faults {
         self.lock().omit_action_uid = on;
     }
 
+    pub fn set_redis8_modules(&self, how: Redis8Modules) {
+        self.lock().redis8_modules = how;
+    }
+
+    pub(crate) fn redis8_modules(&self) -> Redis8Modules {
+        self.lock().redis8_modules
+    }
+
+    /// (v1, v2): whether 8.x still serves `POST/DELETE /v1/modules` and `/v2/modules`.
+    pub(crate) fn modules_on_8x(&self) -> (bool, bool) {
+        let set = self.lock();
+        (set.v1_modules_on_8x, set.v2_modules_on_8x)
+    }
+
+    pub(crate) fn take_partial_cert_update(&self) -> bool {
+        std::mem::take(&mut self.lock().partial_cert_update)
+    }
+
+    pub(crate) fn debuginfo_bytes(&self) -> u64 {
+        self.lock().debuginfo_bytes.min(MAX_DEBUGINFO_BYTES)
+    }
+
     pub(crate) fn latency(&self) -> Duration {
         Duration::from_millis(self.lock().latency_ms)
     }
@@ -294,6 +349,10 @@ fn is_zero(n: &u64) -> bool {
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 #[cfg(test)]

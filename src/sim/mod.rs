@@ -1,33 +1,46 @@
 //! A simulated Redis Software cluster API, for the shim's tests, the demo, and users'
-//! rehearsals: the parts of API.md §1–§4 the shim depends on, with the asynchronous
-//! `SMUpgradeBDB` action, the 7.8.2 upgrade trap, the old route served natively on 7.4/7.8,
-//! Basic auth with two roles, fault switches and a request log.
+//! rehearsals: the parts of API.md §1–§6 and API-RULES §2–§7 the shim depends on, per release
+//! (7.4, 7.8, 7.22, 8.0, 8.2: the version matrix of API-RULES §7), with the asynchronous
+//! `SMUpgradeBDB` action, the 7.8.2 upgrade trap, the old route served natively on 7.x,
+//! Basic and JWT auth with two roles, fault switches and a request log.
 //!
 //! Where things live: `service` is where a request enters (record, faults, auth, dispatch);
-//! `routes` classifies it; `reads`, `upgrade` (new route) and `legacy` (old route and its
-//! sibling) answer it, with `compat` holding the module compatibility rules; `actions` runs the
-//! upgrade state machine; [`seed`] holds the built-in data; [`faults`] and `control` the fault
-//! switches and `/__sim` routes; `auth` the built-in users; [`cli`] the `simulate` command.
+//! `routes` classifies it (release gates included); `reads`, `cluster` (bootstrap, `PUT
+//! /v1/cluster`), `upgrade` (new route) and `legacy` (old route and its sibling) answer it,
+//! with `compat` holding the module compatibility rules; [`jwt`] the tokens and
+//! `/v1/users/authorize`; [`certs`] certificate replacement; [`uploads`] (7.x module upload and
+//! delete, with `multipart`) and `user_defined` (8.x) the module packages; [`debuginfo`] the
+//! support packages; [`redis8`] the Redis 8 databases; `actions` runs the state machines;
+//! [`seed`] holds the built-in data; [`faults`] and `control` the switches and `/__sim`
+//! routes; `auth` the built-in users; [`cli`] the `simulate` command.
 
 mod actions;
 mod auth;
 mod body;
+pub mod certs;
 pub mod cli;
+mod cluster;
 mod compat;
 mod control;
+pub mod debuginfo;
 pub mod faults;
+pub mod jwt;
 mod legacy;
+mod multipart;
 mod reads;
+pub mod redis8;
 mod routes;
 pub mod seed;
 mod service;
 pub mod state;
 mod upgrade;
+pub mod uploads;
+mod user_defined;
 pub mod version;
 
 pub use auth::{DEMO_ADMIN, DEMO_VIEWER};
 pub use cli::{load_tls, run_simulate, SimulateArgs};
-pub use faults::{FaultSet, Faults, RouteMatch};
+pub use faults::{FaultSet, Faults, Redis8Modules, RouteMatch};
 pub use state::SimState;
 pub use version::SimVersion;
 

@@ -1,28 +1,28 @@
-//! The read routes: databases (with `?fields=` trimming), modules, nodes, cluster and actions.
+//! The read routes: databases (with `?fields=` trimming and, for Redis 8 databases,
+//! `?extended=true` capability objects), modules, nodes, cluster, bootstrap and actions.
 //! Plain functions from the state to a JSON value.
 
 use serde_json::{Map, Value};
 
 use super::actions::{render_v1, render_v2};
 use super::routes::{bdb_not_found, Route};
-use super::state::SimState;
+use super::state::{Bdb, SimState};
 use crate::error::ApiError;
 
 /// Answers a read route; `query` is the raw query string, if any.
 pub fn read(state: &SimState, route: &Route, query: Option<&str>) -> Result<Value, ApiError> {
     let fields = fields_param(query);
+    let extended = query.is_some_and(|q| q.split('&').any(|p| p == "extended=true"));
+    let show = |b: &Bdb| {
+        let mut v = b.to_json();
+        if extended {
+            super::redis8::add_extended(&mut v, b);
+        }
+        trim(v, fields.as_deref())
+    };
     match route {
-        Route::Bdbs => Ok(Value::Array(
-            state
-                .bdbs
-                .iter()
-                .map(|b| trim(b.to_json(), fields.as_deref()))
-                .collect(),
-        )),
-        Route::Bdb(uid) => state
-            .bdb(*uid)
-            .map(|b| trim(b.to_json(), fields.as_deref()))
-            .ok_or_else(|| bdb_not_found(uid)),
+        Route::Bdbs => Ok(Value::Array(state.bdbs.iter().map(show).collect())),
+        Route::Bdb(uid) => state.bdb(*uid).map(show).ok_or_else(|| bdb_not_found(uid)),
         Route::Modules => Ok(to_json(&state.modules)),
         Route::Module(uid) => state.module(uid).map(to_json).ok_or_else(|| {
             ApiError::not_found("module_not_found", format!("Module {uid} does not exist"))
@@ -49,13 +49,12 @@ pub fn read(state: &SimState, route: &Route, query: Option<&str>) -> Result<Valu
                     .collect(),
             ))
         }
-        Route::Upgrade(_) | Route::ModulesUpgrade(_) | Route::LegacyUpgrade(_) => {
-            Err(ApiError::new(
-                http::StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "POST only",
-            ))
-        }
+        Route::Bootstrap => super::cluster::bootstrap(state),
+        _ => Err(ApiError::new(
+            http::StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "Not a read route",
+        )),
     }
 }
 

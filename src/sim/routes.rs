@@ -1,8 +1,11 @@
-//! Route classification of the simulated cluster API: method + path → [`Route`], or why not
-//! (404, 405, 404 `bdb_not_found` for a database uid that is not an integer). Pure; the
-//! handlers live in `reads`, `upgrade` and `legacy`.
+//! Route classification of the simulated cluster API: method + path (+ release and the 8.x
+//! module switches) → [`Route`], or why not (404 for a route the release does not serve, 405,
+//! 404 `bdb_not_found` for a database uid that is not an integer). Pure; the handlers live in
+//! `reads`, `upgrade`, `legacy`, `jwt`, `certs`, `uploads`, `user_defined` and `debuginfo`.
 
+use bytes::Bytes;
 use http::{Method, StatusCode};
+use serde_json::Value;
 
 use super::version::SimVersion;
 use crate::error::ApiError;
@@ -20,6 +23,22 @@ pub enum Rejection {
 impl From<ApiError> for Rejection {
     fn from(e: ApiError) -> Self {
         Rejection::Api(e)
+    }
+}
+
+/// A successful reply's body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    Json(Value),
+    /// 200 with no body (certificate replacement, v1 module delete).
+    Empty,
+    /// A support package, `application/x-gzip`.
+    Gzip(Bytes),
+}
+
+impl From<Value> for Answer {
+    fn from(v: Value) -> Self {
+        Answer::Json(v)
     }
 }
 
@@ -41,60 +60,224 @@ pub enum Route {
     ModulesUpgrade(u64),
     /// `POST /v1/modules/upgrade/bdb/{uid}`, the deprecated route.
     LegacyUpgrade(u64),
+    /// `GET /v1/bootstrap`.
+    Bootstrap,
+    /// `PUT /v1/cluster`.
+    ClusterUpdate,
+    /// `POST /v1/users/authorize`: authenticates itself (body or header, by release).
+    Authorize,
+    /// `POST /v1/users/refresh_jwt`: authenticates itself (a live token).
+    RefreshJwt,
+    /// `PUT /v1/cluster/update_cert` (`false`) or `PUT /v1/cluster/certificates` (`true`).
+    Certificates {
+        bulk: bool,
+    },
+    /// `POST /v1/modules` (`v2: false`) or `POST /v2/modules`.
+    ModuleUpload {
+        v2: bool,
+    },
+    /// `DELETE /v1/modules/{uid}` or `DELETE /v2/modules/{uid}`.
+    ModuleDelete {
+        v2: bool,
+        uid: String,
+    },
+    /// `POST /v2/modules/user-defined` (8.x).
+    UserDefinedCreate,
+    /// `DELETE /v2/modules/user-defined/{uid}` (8.x).
+    UserDefinedDelete(String),
+    /// `POST /v2/local/modules/user-defined/artifacts` (8.x).
+    ArtifactUpload,
+    /// `GET /v2/local/modules/user-defined/artifacts` (8.x).
+    Artifacts,
+    /// Any debuginfo route, old or new.
+    Debuginfo(Scope),
+}
+
+/// What a debuginfo package covers, which is all that tells the routes apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// `/v1/debuginfo/all`, `/v1/cluster/debuginfo`.
+    Cluster,
+    /// `/v1/debuginfo/node` (the answering node), `/v1/nodes/{uid}/debuginfo`.
+    Node(Option<u64>),
+    /// `/v1/debuginfo/all/bdb/{uid}`, `/v1/bdbs/{uid}/debuginfo`.
+    Bdb(u64),
+    /// `/v1/debuginfo/node/bdb/{uid}`: one database, the answering node only.
+    NodeBdb(u64),
+}
+
+/// The permission a route needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    /// `edit_bdb_module`, `update_cluster`, `manage_cluster_modules`, ...: admin only here.
+    Write,
+    /// `view_debugging_info`: admin yes, db_viewer no.
+    Debug,
 }
 
 impl Route {
-    /// Whether the route changes state (and so needs a role that may write).
-    pub fn writes(&self) -> bool {
-        matches!(
-            self,
-            Route::Upgrade(_) | Route::ModulesUpgrade(_) | Route::LegacyUpgrade(_)
-        )
+    pub fn access(&self) -> Access {
+        match self {
+            Route::Upgrade(_)
+            | Route::ModulesUpgrade(_)
+            | Route::LegacyUpgrade(_)
+            | Route::ClusterUpdate
+            | Route::Certificates { .. }
+            | Route::ModuleUpload { .. }
+            | Route::ModuleDelete { .. }
+            | Route::UserDefinedCreate
+            | Route::UserDefinedDelete(_)
+            | Route::ArtifactUpload => Access::Write,
+            Route::Debuginfo(_) => Access::Debug,
+            _ => Access::Read,
+        }
     }
 }
 
-/// Which route a path names before its method and uid are checked.
-enum Shape<'a> {
-    Get(Route),
-    GetBdb(&'a str, fn(u64) -> Route),
-    PostBdb(&'a str, fn(u64) -> Route),
+/// What this cluster serves beyond its release: the 8.x module-route switches.
+#[derive(Debug, Clone, Copy)]
+pub struct Served {
+    pub version: SimVersion,
+    pub v1_modules_on_8x: bool,
+    pub v2_modules_on_8x: bool,
 }
 
-/// Classifies a request. One trailing slash is tolerated.
-pub fn classify(method: &Method, path: &str, version: SimVersion) -> Result<Route, ApiError> {
+impl From<SimVersion> for Served {
+    fn from(version: SimVersion) -> Self {
+        Served {
+            version,
+            v1_modules_on_8x: false,
+            v2_modules_on_8x: false,
+        }
+    }
+}
+
+type Entry = (Method, Result<Route, ApiError>);
+
+/// Classifies a request. One trailing slash is tolerated. A route the release does not serve
+/// is 404 whatever the method; a served path with another method is 405.
+pub fn classify(method: &Method, path: &str, served: impl Into<Served>) -> Result<Route, ApiError> {
+    let served = served.into();
     let trimmed = path.strip_suffix('/').unwrap_or(path);
     let segs: Vec<&str> = trimmed.trim_start_matches('/').split('/').collect();
-    let shape = match segs.as_slice() {
-        ["v1", "bdbs"] => Shape::Get(Route::Bdbs),
-        ["v1", "bdbs", uid] => Shape::GetBdb(uid, Route::Bdb),
-        ["v1", "bdbs", uid, "upgrade"] => Shape::PostBdb(uid, Route::Upgrade),
-        ["v1", "bdbs", uid, "modules", "upgrade"] => Shape::PostBdb(uid, Route::ModulesUpgrade),
-        ["v1", "modules"] => Shape::Get(Route::Modules),
-        ["v1", "modules", "upgrade", "bdb", uid] if version.old_route_enabled() => {
-            Shape::PostBdb(uid, Route::LegacyUpgrade)
-        }
-        ["v1", "modules", uid] => Shape::Get(Route::Module((*uid).to_owned())),
-        ["v1", "nodes"] => Shape::Get(Route::Nodes),
-        ["v1", "cluster"] => Shape::Get(Route::Cluster),
-        ["v1", "actions", "bdb", uid] => Shape::GetBdb(uid, Route::BdbActions),
-        ["v1", "actions", uid] => Shape::Get(Route::ActionV1((*uid).to_owned())),
-        ["v2", "actions", uid] => Shape::Get(Route::ActionV2((*uid).to_owned())),
-        _ => return Err(route_not_found(path)),
-    };
-    let (allowed, route) = match shape {
-        Shape::Get(route) => (Method::GET, Ok(route)),
-        Shape::GetBdb(uid, make) => (Method::GET, bdb_uid(uid).map(make)),
-        Shape::PostBdb(uid, make) => (Method::POST, bdb_uid(uid).map(make)),
-    };
-    if *method != allowed {
-        return Err(ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            format!("{method} is not allowed on {path}"),
-        )
-        .with("allow", allowed.as_str()));
+    let entries = candidates(&segs, path, served).ok_or_else(|| route_not_found(path))?;
+    if let Some((_, route)) = entries.iter().find(|(m, _)| m == method) {
+        return route.clone();
     }
-    route
+    let allowed: Vec<&str> = entries.iter().map(|(m, _)| m.as_str()).collect();
+    Err(ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed on {path}"),
+    )
+    .with("allow", allowed.join(", ")))
+}
+
+fn candidates(segs: &[&str], path: &str, served: Served) -> Option<Vec<Entry>> {
+    use Method as M;
+    let v = served.version;
+    let gate = |on: bool, route: Route| {
+        if on {
+            Ok(route)
+        } else {
+            Err(route_not_found(path))
+        }
+    };
+    let v1_modules = !v.is_8x() || served.v1_modules_on_8x;
+    let v2_modules = !v.is_8x() || served.v2_modules_on_8x;
+    let one = |m: Method, r: Result<Route, ApiError>| Some(vec![(m, r)]);
+    match segs {
+        ["v1", "bdbs"] => one(M::GET, Ok(Route::Bdbs)),
+        ["v1", "bdbs", uid] => one(M::GET, bdb_uid(uid).map(Route::Bdb)),
+        ["v1", "bdbs", uid, "upgrade"] => one(M::POST, bdb_uid(uid).map(Route::Upgrade)),
+        ["v1", "bdbs", uid, "modules", "upgrade"] => {
+            one(M::POST, bdb_uid(uid).map(Route::ModulesUpgrade))
+        }
+        ["v1", "bdbs", uid, "debuginfo"] => one(M::GET, bdb_debug(uid, Scope::Bdb)),
+        ["v1", "modules"] => Some(vec![
+            (M::GET, Ok(Route::Modules)),
+            (M::POST, gate(v1_modules, Route::ModuleUpload { v2: false })),
+        ]),
+        ["v1", "modules", "upgrade", "bdb", uid] if v.old_route_enabled() => {
+            one(M::POST, bdb_uid(uid).map(Route::LegacyUpgrade))
+        }
+        ["v1", "modules", uid] => {
+            let delete = Route::ModuleDelete {
+                v2: false,
+                uid: (*uid).to_owned(),
+            };
+            Some(vec![
+                (M::GET, Ok(Route::Module((*uid).to_owned()))),
+                (M::DELETE, gate(v1_modules, delete)),
+            ])
+        }
+        ["v2", "modules"] => one(M::POST, gate(v2_modules, Route::ModuleUpload { v2: true })),
+        ["v2", "modules", "user-defined"] => {
+            one(M::POST, gate(v.is_8x(), Route::UserDefinedCreate))
+        }
+        ["v2", "modules", "user-defined", uid] => one(
+            M::DELETE,
+            gate(v.is_8x(), Route::UserDefinedDelete((*uid).to_owned())),
+        ),
+        ["v2", "modules", uid] => {
+            let delete = Route::ModuleDelete {
+                v2: true,
+                uid: (*uid).to_owned(),
+            };
+            one(M::DELETE, gate(v2_modules, delete))
+        }
+        ["v2", "local", "modules", "user-defined", "artifacts"] => Some(vec![
+            (M::GET, gate(v.is_8x(), Route::Artifacts)),
+            (M::POST, gate(v.is_8x(), Route::ArtifactUpload)),
+        ]),
+        ["v1", "nodes"] => one(M::GET, Ok(Route::Nodes)),
+        ["v1", "nodes", uid, "debuginfo"] => one(
+            M::GET,
+            node_uid(uid).map(|n| Route::Debuginfo(Scope::Node(Some(n)))),
+        ),
+        ["v1", "cluster"] => Some(vec![
+            (M::GET, Ok(Route::Cluster)),
+            (M::PUT, Ok(Route::ClusterUpdate)),
+        ]),
+        ["v1", "cluster", "update_cert"] => one(M::PUT, Ok(Route::Certificates { bulk: false })),
+        ["v1", "cluster", "certificates"] => one(
+            M::PUT,
+            gate(
+                v.has_certificates_route(),
+                Route::Certificates { bulk: true },
+            ),
+        ),
+        ["v1", "cluster", "debuginfo"] => one(M::GET, Ok(Route::Debuginfo(Scope::Cluster))),
+        ["v1", "debuginfo", "all"] => one(M::GET, Ok(Route::Debuginfo(Scope::Cluster))),
+        ["v1", "debuginfo", "all", "bdb", uid] => one(M::GET, bdb_debug(uid, Scope::Bdb)),
+        ["v1", "debuginfo", "node"] => one(M::GET, Ok(Route::Debuginfo(Scope::Node(None)))),
+        ["v1", "debuginfo", "node", "bdb", uid] => one(M::GET, bdb_debug(uid, Scope::NodeBdb)),
+        ["v1", "bootstrap"] => one(M::GET, Ok(Route::Bootstrap)),
+        ["v1", "users", "authorize"] => one(M::POST, Ok(Route::Authorize)),
+        ["v1", "users", "refresh_jwt"] => one(M::POST, Ok(Route::RefreshJwt)),
+        ["v1", "actions", "bdb", uid] => one(M::GET, bdb_uid(uid).map(Route::BdbActions)),
+        ["v1", "actions", uid] => one(M::GET, Ok(Route::ActionV1((*uid).to_owned()))),
+        ["v2", "actions", uid] => one(M::GET, Ok(Route::ActionV2((*uid).to_owned()))),
+        _ => None,
+    }
+}
+
+fn bdb_debug(uid: &str, scope: fn(u64) -> Scope) -> Result<Route, ApiError> {
+    bdb_uid(uid).map(|u| Route::Debuginfo(scope(u)))
+}
+
+/// A node uid: decimal digits only.
+fn node_uid(raw: &str) -> Result<u64, ApiError> {
+    raw.bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| raw.parse::<u64>().ok())
+        .flatten()
+        .ok_or_else(|| node_not_found(raw))
+}
+
+pub fn node_not_found(uid: impl std::fmt::Display) -> ApiError {
+    ApiError::not_found("node_not_found", format!("Node {uid} does not exist"))
 }
 
 /// A database uid: decimal digits only (RS routes declare `{int: uid}`).
@@ -148,7 +331,9 @@ mod tests {
 
     #[test]
     fn wrong_method_is_405_and_bad_uid_is_bdb_not_found() {
-        assert_eq!(get("/v1/bdbs/1/upgrade").expect_err("405").status, 405);
+        let e = get("/v1/bdbs/1/upgrade").expect_err("405");
+        assert_eq!(e.status, 405);
+        assert_eq!(e.extra.get("allow"), Some(&serde_json::json!("POST")));
         assert_eq!(
             get("/v1/bdbs/x1").expect_err("404").error_code,
             "bdb_not_found"
@@ -158,5 +343,46 @@ mod tests {
             "bdb_not_found"
         );
         assert_eq!(get("/v1/nope").expect_err("404").error_code, "not_found");
+    }
+
+    #[test]
+    fn release_gates_follow_the_version_matrix() {
+        let put = |p, v: SimVersion| classify(&Method::PUT, p, v).map_err(|e| e.status);
+        assert_eq!(
+            put("/v1/cluster/certificates", SimVersion::V7_8),
+            Err(StatusCode::NOT_FOUND)
+        );
+        assert_eq!(
+            put("/v1/cluster/certificates", SimVersion::V7_22),
+            Ok(Route::Certificates { bulk: true })
+        );
+        let post = |p, s: Served| classify(&Method::POST, p, s).map_err(|e| e.status);
+        let v8: Served = SimVersion::V8_0.into();
+        assert_eq!(post("/v1/modules", v8), Err(StatusCode::NOT_FOUND));
+        assert_eq!(post("/v2/modules", v8), Err(StatusCode::NOT_FOUND));
+        let switched = Served {
+            v2_modules_on_8x: true,
+            ..v8
+        };
+        assert_eq!(
+            post("/v2/modules", switched),
+            Ok(Route::ModuleUpload { v2: true })
+        );
+        assert_eq!(
+            post("/v2/modules/user-defined", SimVersion::V7_22.into()),
+            Err(StatusCode::NOT_FOUND)
+        );
+        assert_eq!(
+            post("/v2/modules/user-defined", v8),
+            Ok(Route::UserDefinedCreate)
+        );
+        assert_eq!(
+            get("/v1/debuginfo/node/bdb/3/"),
+            Ok(Route::Debuginfo(Scope::NodeBdb(3)))
+        );
+        assert_eq!(
+            get("/v1/nodes/x/debuginfo").expect_err("404").error_code,
+            "node_not_found"
+        );
     }
 }

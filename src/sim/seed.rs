@@ -1,4 +1,4 @@
-//! The built-in seed state: four databases, a module catalog built so that every error of the
+//! The built-in seed state: four databases (six on 8.2), a module catalog built so that every error of the
 //! old route can be provoked, three nodes, and the cluster object. Deterministic: the same
 //! release always seeds the same uids.
 //!
@@ -10,6 +10,8 @@
 //! | 2   | cache           | 7.2   | 7.2.4   | none                                                    |       |
 //! | 3   | legacy-sessions | 6.2   | 6.2.14  | timeseries 1.8.13 ("RETENTION_POLICY 86400000")        | older Redis |
 //! | 4   | geo-replicated  | 7.2   | 7.2.4   | ReJSON 2.6.6 ("")                                       | `crdt: true` |
+//! | 5   | r8-ram          | 8.2     | 8.2.1   | ReJSON, search, timeseries, bf at 8.2.x                 | 8.2 only (8.0: [`seed_with_redis8`], Redis 8.0.2 / 8.0.x) |
+//! | 6   | r8-flex         | 8.2     | 8.2.1   | ReJSON, bf at 8.2.x                                     | as uid 5; `bigstore: true` |
 //!
 //! Module catalog (`min_redis_pack_version` is what the nodes' `software_version` must reach):
 //!
@@ -37,6 +39,9 @@
 //! | d93328c8d363621098b82f3b635c901c | bf         | 2.8.2   | 7.1.0     | 7.4        | 7.8.2    | full         |
 //! | c1218aa6789fd4c7ca0b519d23b369db | bf         | 8.0.1   | 8.0.0     | 8.0        | 8.0.2    | full         |
 //!
+//! On 8.2 only, four more (`sim::redis8::CATALOG_8_2`): ReJSON 8.2.0, search 8.2.1,
+//! timeseries 8.2.0, bf 8.2.0, all `compatible_redis_version` 8.2.
+//!
 //! Old-route outcomes on the seed state (releases 7.4 and 7.8, `{"new_module": <uid>}` on
 //! `POST /v1/modules/upgrade/bdb/{db}`):
 //!
@@ -54,6 +59,7 @@
 
 use serde_json::{json, Map, Value};
 
+use super::redis8;
 use super::state::{Bdb, BdbModule, Module, Node, SimState, STATUS_ACTIVE};
 use super::version::{version_number, SimVersion};
 
@@ -75,7 +81,7 @@ const CAPS_FULL: &[&str] = &[
 ];
 
 // (uid, module_name, display_name, semver, min_redis, compatible_redis, min_pack, drop_caps)
-type Row = (
+pub(crate) type Row = (
     &'static str,
     &'static str,
     &'static str,
@@ -86,7 +92,7 @@ type Row = (
     &'static [&'static str],
 );
 
-const NO_CRDB: &[&str] = &["crdb"];
+pub(crate) const NO_CRDB: &[&str] = &["crdb"];
 
 #[rustfmt::skip]
 const CATALOG: &[Row] = &[
@@ -130,13 +136,32 @@ pub const TIMESERIES_1_8_15: &str = "72b349f7402421caa7324e6dced34b5d";
 pub const TIMESERIES_1_10_11: &str = "e7fd24411c7db880d80c6feced4298b8";
 pub const TIMESERIES_1_12_2: &str = "a0a0b4ac2f475386868b9b1957ec7841";
 pub const TIMESERIES_8_0_1: &str = "b97d8fe20f60fcefc54d1ff799a17f5f";
+pub const BF_8_0_1: &str = "c1218aa6789fd4c7ca0b519d23b369db";
+
+/// The seed state for a release, plus the two Redis 8 databases on 8.0 as well (8.2's seed
+/// has them already): for tests of Redis 8 databases in front of an 8.0 cluster, whose default
+/// seed keeps its four databases so that existing expectations hold.
+pub fn seed_with_redis8(version: SimVersion) -> SimState {
+    let mut state = seed(version);
+    if version == SimVersion::V8_0 {
+        let extra = redis8::databases(version, &state.modules);
+        state.bdbs.extend(extra);
+    }
+    state
+}
 
 /// The seed state for a release.
 pub fn seed(version: SimVersion) -> SimState {
-    SimState {
-        cluster: cluster(),
+    let mut modules: Vec<Module> = CATALOG.iter().map(module).collect();
+    modules.extend(redis8::catalog(version));
+    let redis8_bdbs = match version {
+        SimVersion::V8_2 => redis8::databases(version, &modules),
+        _ => Vec::new(),
+    };
+    let mut state = SimState {
+        cluster: cluster(version),
         nodes: (1..=3).map(|uid| node(uid, version)).collect(),
-        modules: CATALOG.iter().map(module).collect(),
+        modules,
         bdbs: vec![
             bdb(
                 1,
@@ -165,10 +190,15 @@ pub fn seed(version: SimVersion) -> SimState {
             ),
         ],
         actions: Vec::new(),
-    }
+        certificates_replaced: Vec::new(),
+        artifacts: Vec::new(),
+        tokens: Default::default(),
+    };
+    state.bdbs.extend(redis8_bdbs);
+    state
 }
 
-fn module(row: &Row) -> Module {
+pub(crate) fn module(row: &Row) -> Module {
     let (uid, name, display, semver, min_redis, compatible, min_pack, dropped) = *row;
     let capabilities = CAPS_FULL
         .iter()
@@ -205,7 +235,13 @@ fn enabled(uid: &str, args: &str) -> BdbModule {
     }
 }
 
-fn bdb(uid: u64, name: &str, redis: (&str, &str), crdt: bool, modules: Vec<BdbModule>) -> Bdb {
+pub(crate) fn bdb(
+    uid: u64,
+    name: &str,
+    redis: (&str, &str),
+    crdt: bool,
+    modules: Vec<BdbModule>,
+) -> Bdb {
     let extra = json!({
         "type": "redis",
         "memory_size": 1_073_741_824u64 * uid,
@@ -252,8 +288,8 @@ fn node(uid: u64, version: SimVersion) -> Node {
     }
 }
 
-fn cluster() -> Map<String, Value> {
-    as_map(json!({
+fn cluster(version: SimVersion) -> Map<String, Value> {
+    let mut map = as_map(json!({
         "name": "cluster.sim.local",
         "created_time": "2024-03-11T09:00:00Z",
         "cm_port": 8443,
@@ -261,7 +297,12 @@ fn cluster() -> Map<String, Value> {
         "cnm_https_port": 9443,
         "email_alerts": false,
         "rack_aware": true,
-    }))
+    }));
+    if version.has_8_2_switches() {
+        map.insert("allow_modules_upload".into(), json!(false));
+        map.insert("control_plane_basic_authentication".into(), json!(true));
+    }
+    map
 }
 
 fn as_map(v: Value) -> Map<String, Value> {

@@ -1,7 +1,7 @@
 //! Where a request enters the simulator: read the body (bounded), hand `/__sim` to the control
-//! routes, record the request, apply the fault switches and latency, authenticate, classify,
-//! dispatch to a handler under the state lock, and turn the outcome into a response — the one
-//! place that does so.
+//! routes, record the request, apply the fault switches and latency, classify, authenticate,
+//! dispatch to a handler under the state lock, and turn the outcome (JSON, empty, or a gzip
+//! package) into a response — the one place that does so.
 
 use bytes::Bytes;
 use http::request::Parts;
@@ -14,12 +14,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use super::faults::RouteFault;
-use super::routes::{self, Rejection, Route};
-use super::{auth, control, legacy, reads, upgrade, RecordedRequest, Simulator};
+use super::routes::{self, Access, Answer, Rejection, Route, Served};
+use super::{auth, certs, cluster, control, debuginfo, jwt, legacy, reads, upgrade, uploads};
+use super::{user_defined, RecordedRequest, Simulator};
 use crate::error::{json_response, ApiError};
 
-/// Largest request body accepted; RS bodies for these routes are a few hundred bytes.
-const MAX_BODY: usize = 1 << 20;
+/// Largest request body accepted: JSON bodies are a few hundred bytes; module packages in
+/// tests are small (a real RAMP bundle can be larger: the simulator is not the place for them).
+const MAX_BODY: usize = 4 << 20;
 
 /// The service handed to [`crate::server::serve`], one per connection.
 #[derive(Clone)]
@@ -88,8 +90,9 @@ async fn handle(sim: Arc<Simulator>, req: Request<Incoming>) -> Result<Reply, Dr
 }
 
 /// Auth, classification and the handler. Only `/v1` and `/v2` exist, and both need
-/// credentials before anything else is revealed.
-fn dispatch(sim: &Simulator, parts: &Parts, body: &[u8]) -> Result<Value, Rejection> {
+/// credentials before anything else is revealed, except the two JWT routes, which
+/// authenticate the caller themselves.
+fn dispatch(sim: &Simulator, parts: &Parts, body: &[u8]) -> Result<Answer, Rejection> {
     let path = parts.uri.path();
     let versioned = ["/v1", "/v2"]
         .iter()
@@ -97,30 +100,82 @@ fn dispatch(sim: &Simulator, parts: &Parts, body: &[u8]) -> Result<Value, Reject
     if !versioned {
         return Err(routes::route_not_found(path).into());
     }
-    let role = auth::authenticate(&parts.headers)?;
-    let route = routes::classify(&parts.method, path, sim.version)?;
-    if route.writes() && !role.may_write() {
-        return Err(auth::forbidden().into());
-    }
-    sim.store.with(|state| match route {
-        Route::Upgrade(uid) => upgrade::upgrade(
-            state,
-            sim.version,
-            &sim.faults,
-            uid,
-            body,
-            sim.action_duration,
-        ),
-        Route::ModulesUpgrade(uid) | Route::LegacyUpgrade(uid) => {
-            legacy::upgrade_modules(state, uid, body).map_err(Rejection::from)
+    let (v1_modules_on_8x, v2_modules_on_8x) = sim.faults.modules_on_8x();
+    let served = Served {
+        version: sim.version,
+        v1_modules_on_8x,
+        v2_modules_on_8x,
+    };
+    let classified = routes::classify(&parts.method, path, served);
+    let headers = &parts.headers;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let (version, faults, duration) = (sim.version, &sim.faults, sim.action_duration);
+    sim.store.with(|state| {
+        match &classified {
+            Ok(Route::Authorize) => {
+                return Ok(jwt::authorize(state, version, headers, body)?.into())
+            }
+            Ok(Route::RefreshJwt) => return Ok(jwt::refresh(state, headers, body)?.into()),
+            _ => {}
         }
-        read => reads::read(state, &read, parts.uri.query()).map_err(Rejection::from),
+        let role = auth::authenticate(headers, state, version)?;
+        let route = classified?;
+        let allowed = match route.access() {
+            Access::Read => true,
+            Access::Write | Access::Debug => role.may_write(),
+        };
+        if !allowed {
+            return Err(auth::forbidden().into());
+        }
+        let answer: Answer = match route {
+            Route::Upgrade(uid) => {
+                upgrade::upgrade(state, version, faults, uid, body, duration)?.into()
+            }
+            Route::ModulesUpgrade(uid) | Route::LegacyUpgrade(uid) => {
+                legacy::upgrade_modules(state, uid, body)?.into()
+            }
+            Route::ClusterUpdate => cluster::update(state, body)?.into(),
+            Route::Certificates { bulk } => certs::update(state, version, faults, bulk, body)?,
+            Route::ModuleUpload { v2 } => {
+                uploads::upload(state, faults, v2, content_type, body, duration)?
+            }
+            Route::ModuleDelete { v2, uid } => uploads::delete(state, faults, v2, &uid, duration)?,
+            Route::UserDefinedCreate => user_defined::create(state, version, body)?,
+            Route::UserDefinedDelete(uid) => user_defined::delete(state, &uid)?,
+            Route::ArtifactUpload => {
+                user_defined::upload_artifact(state, version, content_type, body)?
+            }
+            Route::Artifacts => {
+                Answer::Json(serde_json::to_value(&state.artifacts).unwrap_or_default())
+            }
+            Route::Debuginfo(scope) => {
+                Answer::Gzip(debuginfo::package(state, scope, faults.debuginfo_bytes())?)
+            }
+            read => reads::read(state, &read, parts.uri.query())?.into(),
+        };
+        Ok(answer)
     })
 }
 
-fn respond(outcome: Result<Value, Rejection>) -> Reply {
+fn respond(outcome: Result<Answer, Rejection>) -> Reply {
     match outcome {
-        Ok(value) => json_response(StatusCode::OK, to_bytes(&value)),
+        Ok(Answer::Json(value)) => json_response(StatusCode::OK, to_bytes(&value)),
+        Ok(Answer::Empty) => Response::new(Full::new(Bytes::new())),
+        Ok(Answer::Gzip(bytes)) => {
+            let mut resp = Response::new(Full::new(bytes));
+            let h = resp.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-gzip"),
+            );
+            h.insert(
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=debuginfo.tar.gz"),
+            );
+            resp
+        }
         Err(Rejection::Api(e)) => {
             let mut resp: Reply = e.to_response();
             auth::add_challenge(&mut resp);

@@ -18,6 +18,24 @@ pub struct SimState {
     pub bdbs: Vec<Bdb>,
     #[serde(default)]
     pub actions: Vec<Action>,
+    /// Certificate names replaced so far, oldest first (never the PEM text or the key).
+    #[serde(default)]
+    pub certificates_replaced: Vec<String>,
+    /// Artifacts uploaded with `POST /v2/local/modules/user-defined/artifacts` (8.x).
+    #[serde(default)]
+    pub artifacts: Vec<Artifact>,
+    /// Live JWTs; secrets, so never serialised (not in `GET /__sim/state`, not in state files).
+    #[serde(skip)]
+    pub tokens: super::jwt::Tokens,
+}
+
+/// A user-defined module artifact on the (simulated) nodes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Artifact {
+    pub module_name: String,
+    pub version: u64,
+    #[serde(default)]
+    pub dependencies: Vec<String>,
 }
 
 /// A node; only `software_version` matters (the `min_redis_pack_version` check).
@@ -30,7 +48,7 @@ pub struct Node {
 }
 
 /// One module version in the cluster catalog (`GET /v1/modules`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Module {
     pub uid: String,
     pub module_name: String,
@@ -136,6 +154,10 @@ impl SimState {
 
     pub fn module(&self, uid: &str) -> Option<&Module> {
         self.modules.iter().find(|m| m.uid == uid)
+    }
+
+    pub fn module_mut_index(&self, uid: &str) -> Option<usize> {
+        self.modules.iter().position(|m| m.uid == uid)
     }
 
     pub fn action(&self, uid: &str) -> Option<&Action> {

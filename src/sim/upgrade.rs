@@ -5,6 +5,7 @@
 //!
 //! Synchronous answers: 404 unknown database, 400 body or module problems (`missing_module`),
 //! 406 capabilities (with no `error_code`: RS documents none for this route), 409 busy.
+//! A `modules` entry for a Redis 8 database follows the `redis8_modules` switch (`redis8`).
 //! A plan that does not fit (downgrade, Redis or cluster version) is accepted and its action
 //! fails with the old route's code, as RS validates the plan inside the state machine.
 
@@ -14,7 +15,7 @@ use std::time::Duration;
 use super::actions::{self, Change, Fate};
 use super::body;
 use super::compat::{self, Misfit};
-use super::faults::Faults;
+use super::faults::{Faults, Redis8Modules};
 use super::routes::{bdb_not_found, Rejection};
 use super::state::{Bdb, BdbModule, Module, SimState};
 use super::version::SimVersion;
@@ -72,7 +73,23 @@ pub fn upgrade(
     duration: Duration,
 ) -> Result<Value, Rejection> {
     let bdb = state.bdb(uid).ok_or_else(|| bdb_not_found(uid))?.clone();
-    let body = parse(raw)?;
+    let mut body = parse(raw)?;
+    if super::redis8::runs_redis8(&bdb) && !body.modules.is_empty() {
+        match faults.redis8_modules() {
+            Redis8Modules::Ignore => body.modules.clear(),
+            Redis8Modules::Reject => {
+                return Err(ApiError::new(
+                    http::StatusCode::NOT_ACCEPTABLE,
+                    "redis8_module_upgrade_unsupported",
+                    format!(
+                        "Database {uid} runs Redis {}: its modules are versioned with Redis",
+                        bdb.version
+                    ),
+                )
+                .into())
+            }
+        }
+    }
     let explicit = resolve_entries(state, &bdb, &body.modules)?;
     for (current, new, _) in &explicit {
         let caps = current_caps(state, current);
@@ -253,7 +270,7 @@ fn plan(
     let redis_moves = target.0 != bdb.redis_version || target.1 != bdb.version;
     let mut change = Change {
         redis: redis_moves.then(|| target.clone()),
-        modules: Vec::new(),
+        ..Change::default()
     };
     let mut misfit = None;
     for current in &bdb.module_list {

@@ -11,13 +11,22 @@ use std::str::FromStr;
 /// - `7.4`: the old module-upgrade route works; an upgrade without `redis_version` keeps Redis and
 ///   `latest_with_modules` defaults to false (pre-7.8.2 behaviour).
 /// - `7.8`: the old route still works (deprecated, 7.8.2-34); the new route has the 7.8.2 trap.
-/// - `8.0`: the old route is gone (404); the new route has the trap and bundles Redis 8.0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+/// - `7.22`: as 7.8, plus `PUT /v1/cluster/certificates` (7.22.2-14).
+/// - `8.0`: the old route is gone (404); the new route has the trap and bundles Redis 8.0;
+///   module upload moves to the user-defined APIs (`/v1|v2/modules` POST/DELETE → 404).
+/// - `8.2`: as 8.0, bundles Redis 8.2; module uploads disabled by default and Basic auth can
+///   be switched off (`allow_modules_upload`, `control_plane_basic_authentication`).
+///
+/// Every release here is at least 7.4.2, so `7.4` stands for 7.4.2 where API-RULES gates on it
+/// (the new debuginfo paths).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
 pub enum SimVersion {
     V7_4,
     V7_8,
+    V7_22,
     #[default]
     V8_0,
+    V8_2,
 }
 
 /// A Redis database version the release can run: `redis_version` ("7.2") and the full `version`.
@@ -53,22 +62,41 @@ const BUNDLED_8_0: &[BundledRedis] = &[
     bundled("7.4", "7.4.2"),
     bundled("8.0", "8.0.2"),
 ];
+const BUNDLED_8_2: &[BundledRedis] = &[
+    bundled("6.2", "6.2.14"),
+    bundled("7.2", "7.2.4"),
+    bundled("7.4", "7.4.2"),
+    bundled("8.0", "8.0.2"),
+    bundled("8.2", "8.2.1"),
+];
 
 impl SimVersion {
+    /// Every simulated release, oldest first.
+    pub const ALL: [SimVersion; 5] = [
+        SimVersion::V7_4,
+        SimVersion::V7_8,
+        SimVersion::V7_22,
+        SimVersion::V8_0,
+        SimVersion::V8_2,
+    ];
+
     /// The nodes' `software_version` in the seed state.
     pub fn software_version(self) -> &'static str {
         match self {
             SimVersion::V7_4 => "7.4.6-77",
             SimVersion::V7_8 => "7.8.2-34",
+            SimVersion::V7_22 => "7.22.2-14",
             SimVersion::V8_0 => "8.0.2-17",
+            SimVersion::V8_2 => "8.2.0-25",
         }
     }
 
     pub fn bundled_redis(self) -> &'static [BundledRedis] {
         match self {
             SimVersion::V7_4 => BUNDLED_7_4,
-            SimVersion::V7_8 => BUNDLED_7_8,
+            SimVersion::V7_8 | SimVersion::V7_22 => BUNDLED_7_8,
             SimVersion::V8_0 => BUNDLED_8_0,
+            SimVersion::V8_2 => BUNDLED_8_2,
         }
     }
 
@@ -88,7 +116,27 @@ impl SimVersion {
 
     /// Whether `POST /v1/modules/upgrade/bdb/{uid}` exists (removed from the 8.0 docs).
     pub fn old_route_enabled(self) -> bool {
-        !matches!(self, SimVersion::V8_0)
+        !self.is_8x()
+    }
+
+    /// RS 8.0 or later.
+    pub fn is_8x(self) -> bool {
+        self >= SimVersion::V8_0
+    }
+
+    /// 7.8.2 moved `POST /v1/users/authorize` credentials from the body to the header.
+    pub fn authorize_reads_header(self) -> bool {
+        self >= SimVersion::V7_8
+    }
+
+    /// `PUT /v1/cluster/certificates` exists from 7.22.2.
+    pub fn has_certificates_route(self) -> bool {
+        self >= SimVersion::V7_22
+    }
+
+    /// 8.2 added `allow_modules_upload` and `control_plane_basic_authentication`.
+    pub fn has_8_2_switches(self) -> bool {
+        self >= SimVersion::V8_2
     }
 
     /// 7.8.2 changed `POST /v1/bdbs/{uid}/upgrade`: without `redis_version` it moves Redis to
@@ -103,7 +151,9 @@ impl fmt::Display for SimVersion {
         f.write_str(match self {
             SimVersion::V7_4 => "7.4",
             SimVersion::V7_8 => "7.8",
+            SimVersion::V7_22 => "7.22",
             SimVersion::V8_0 => "8.0",
+            SimVersion::V8_2 => "8.2",
         })
     }
 }
@@ -115,9 +165,11 @@ impl FromStr for SimVersion {
         match s.trim() {
             "7.4" => Ok(SimVersion::V7_4),
             "7.8" => Ok(SimVersion::V7_8),
+            "7.22" => Ok(SimVersion::V7_22),
             "8.0" => Ok(SimVersion::V8_0),
+            "8.2" => Ok(SimVersion::V8_2),
             other => Err(format!(
-                "unknown simulated release {other:?}: expected 7.4, 7.8 or 8.0"
+                "unknown simulated release {other:?}: expected 7.4, 7.8, 7.22, 8.0 or 8.2"
             )),
         }
     }
@@ -160,7 +212,7 @@ mod tests {
 
     #[test]
     fn parses_and_prints_releases() {
-        for v in [SimVersion::V7_4, SimVersion::V7_8, SimVersion::V8_0] {
+        for v in SimVersion::ALL {
             assert_eq!(v.to_string().parse::<SimVersion>(), Ok(v));
         }
         assert!("7.2".parse::<SimVersion>().is_err());

@@ -60,6 +60,7 @@ async fn run_simulate_names_a_missing_state_file() {
         version: SimVersion::V8_0,
         state: Some(PathBuf::from("/nonexistent/sim-state.json")),
         action_duration: Duration::from_secs(1),
+        redis8_modules: Default::default(),
         tls_cert: None,
         tls_key: None,
     };
@@ -76,6 +77,7 @@ async fn run_simulate_serves_until_shutdown() {
         version: SimVersion::V7_4,
         state: None,
         action_duration: Duration::from_secs(1),
+        redis8_modules: Default::default(),
         tls_cert: None,
         tls_key: None,
     };
