@@ -302,7 +302,8 @@ fn scenario2(bin: &Path, dir: &Path) {
         conns = conns.max(c);
         fds = fds.max(shim.fds());
         gauge = gauge.max(g);
-        let busy = metric(admin, "deprecation_shim_deprecated_tasks").unwrap_or(0.0) > 0.0 || g > 0.0;
+        let busy =
+            metric(admin, "deprecation_shim_deprecated_tasks").unwrap_or(0.0) > 0.0 || g > 0.0;
         if start.elapsed() > Duration::from_secs(3) && !busy && sender.is_finished() {
             let t = *quiet_since.get_or_insert(Instant::now());
             if t.elapsed() > Duration::from_secs(3) {
@@ -372,7 +373,11 @@ fn scenario3(bin: &Path, dir: &Path, case: &str, connected: bool, extra: &str, a
             let mut out = Vec::new();
             let _ = client.set_read_timeout(Some(Duration::from_secs(120)));
             let _ = client.read_to_end(&mut out);
-            String::from_utf8_lossy(&out).lines().next().unwrap_or("(nothing)").to_owned()
+            String::from_utf8_lossy(&out)
+                .lines()
+                .next()
+                .unwrap_or("(nothing)")
+                .to_owned()
         }))
     } else {
         drop(client);
@@ -430,7 +435,12 @@ fn scenario4(bin: &Path, dir: &Path) {
         }
         let started = Instant::now();
         let reply = tokio::task::spawn_blocking(move || {
-            http1(addr, "GET /v1/cluster HTTP/1.1", "", Duration::from_secs(15))
+            http1(
+                addr,
+                "GET /v1/cluster HTTP/1.1",
+                "",
+                Duration::from_secs(15),
+            )
         })
         .await
         .ok()

@@ -3,6 +3,7 @@
 //! responses here, in one place.
 
 pub mod access;
+pub mod budget;
 pub mod forward;
 pub mod headers;
 
@@ -39,6 +40,8 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     pub audit: Arc<AuditLog>,
     pub admin: Arc<AdminState>,
+    /// The deprecated route's budget and detached tasks (process-wide, kept across reloads).
+    pub work: Arc<budget::Work>,
 }
 
 /// Why an [`App`] could not be built from a valid configuration.
@@ -60,7 +63,12 @@ impl App {
             audit.clone(),
             crate::admin::DEFAULT_READY_WINDOW,
         ));
-        App::build(config, metrics, audit, admin)
+        let work = budget::Work::new(
+            config.shim.max_buffered_bodies,
+            config.shim.max_concurrent_calls,
+            metrics.clone(),
+        );
+        App::build(config, metrics, audit, admin, work)
     }
 
     /// The App after a reload: same metrics, audit log (re-pointed to `config`'s `[audit]`)
@@ -71,8 +79,13 @@ impl App {
             previous.metrics.clone(),
             previous.audit.clone(),
             previous.admin.clone(),
+            previous.work.clone(),
         )?;
         app.audit.reconfigure(&app.config.audit)?;
+        app.work.set_limits(
+            app.config.shim.max_buffered_bodies,
+            app.config.shim.max_concurrent_calls,
+        );
         Ok(app)
     }
 
@@ -81,6 +94,7 @@ impl App {
         metrics: Arc<Metrics>,
         audit: Arc<AuditLog>,
         admin: Arc<AdminState>,
+        work: Arc<budget::Work>,
     ) -> Result<App, AppError> {
         let upstream = Upstream::new(&config.upstream)?;
         let f = config.forwarding;
@@ -96,6 +110,7 @@ impl App {
             metrics,
             audit,
             admin,
+            work,
         })
     }
 }
@@ -114,7 +129,8 @@ pub fn handle(
     // the method, URI and clock read would only be dropped.
     let record =
         access::enabled().then(|| (req.method().clone(), req.uri().clone(), Instant::now()));
-    let in_flight = app.metrics.in_flight();
+    // The deprecated route hands its guard to its detached task, which may outlive the request.
+    let mut in_flight = Some(app.metrics.in_flight());
     let route = route::classify(
         req.method(),
         req.uri().path(),
@@ -136,6 +152,7 @@ pub fn handle(
                 req,
                 Some(bdb_uid),
                 !sibling,
+                in_flight.take(),
             ))),
         ),
         Route::BadUid { sibling } => (
@@ -146,6 +163,7 @@ pub fn handle(
                 req,
                 None,
                 !sibling,
+                in_flight.take(),
             ))),
         ),
     };

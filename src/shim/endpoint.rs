@@ -5,8 +5,8 @@
 use super::flow::{Call, Trace};
 use crate::audit::{self, AuditRecord, ModuleChange};
 use crate::error::ApiError;
-use crate::metrics::RouteClass;
-use crate::proxy::{error_response, App, RespBody};
+use crate::metrics::{InFlight, RouteClass};
+use crate::proxy::{budget, error_response, App, RespBody};
 use crate::server::ConnInfo;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -27,15 +27,26 @@ pub const SIBLING_ROUTE: &str = "/v1/bdbs/{uid}/modules/upgrade";
 /// and audited but, not being deprecated, gets no deprecation headers.
 ///
 /// The work runs in its own task: a client that hangs up must not cancel an upgrade half-way
-/// (the POST is never retried) nor lose the call's audit record.
+/// (the POST is never retried) nor lose the call's audit record. The task is owned (see
+/// [`budget`]): it holds the connection's slot, its place among `shim.max_concurrent_calls`
+/// and the `in_flight` count until it ends. Past that bound the call is refused here, at once.
 pub async fn handle(
     app: Arc<App>,
     conn: ConnInfo,
     req: Request<Incoming>,
     bdb_uid: Option<u64>,
     deprecated: bool,
+    in_flight: Option<InFlight>,
 ) -> Response<RespBody> {
-    let task = tokio::spawn(handle_detached(app.clone(), conn, req, bdb_uid, deprecated));
+    let permit = match app.work.admit() {
+        Ok(p) => p,
+        Err(refused) => {
+            return handle_detached(app, conn, req, bdb_uid, deprecated, Some(refused)).await
+        }
+    };
+    let keep = (conn.slot.hold(), permit, in_flight);
+    let call = handle_detached(app.clone(), conn, req, bdb_uid, deprecated, None);
+    let task = app.work.spawn(keep, call);
     match task.await {
         Ok(resp) => resp,
         Err(e) => error_response(&ApiError::new(
@@ -52,6 +63,7 @@ async fn handle_detached(
     req: Request<Incoming>,
     bdb_uid: Option<u64>,
     deprecated: bool,
+    refused: Option<ApiError>,
 ) -> Response<RespBody> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
@@ -75,12 +87,18 @@ async fn handle_detached(
         authorization: parts.headers.get(http::header::AUTHORIZATION).cloned(),
         trace: Trace::default(),
     };
-    let result = if app.audit.must_fail() && app.audit.last_write_failed() {
+    let result = if let Some(refused) = refused {
+        Err(refused)
+    } else if app.audit.must_fail() && app.audit.last_write_failed() {
         // Refuse before anything changes on the cluster: this call could not be audited.
         Err(audit::unavailable())
     } else {
         match bdb_uid {
-            Some(_) => call.run(&parts.headers, body).await,
+            Some(_) => tokio::select! {
+                biased;
+                r = call.run(&parts.headers, body) => r,
+                () = app.work.interrupted() => Err(budget::interrupted_error(None)),
+            },
             None => Err(ApiError::not_found(
                 "bdb_not_found",
                 format!(
@@ -91,11 +109,22 @@ async fn handle_detached(
         }
     };
     let trace = call.trace;
+    let interrupted = matches!(&result, Err(e) if e.error_code == budget::INTERRUPTED);
+    let result = match result {
+        Err(_) if interrupted => {
+            app.work.count_interrupted();
+            Err(budget::interrupted_error(trace.action_uid.as_deref()))
+        }
+        other => other,
+    };
 
     let mut error = result.as_ref().err().cloned();
     record.modules = trace.modules.iter().map(module_change).collect();
     record.action_uid.clone_from(&trace.action_uid);
     finish(&mut record, error.as_ref(), started);
+    if interrupted {
+        record.outcome = audit::Outcome::Interrupted;
+    }
     if app.audit.write(&record).await.is_err() && app.audit.must_fail() {
         error = Some(audit::unavailable());
         finish(&mut record, error.as_ref(), started);
@@ -106,6 +135,7 @@ async fn handle_detached(
         .upstream_latency(RouteClass::Deprecated, trace.upstream_time);
     log_call(&record, conn, &trace, started);
 
+    let retry_after = error.as_ref().and_then(budget::retry_after);
     let mut resp = match (error, result) {
         (Some(e), _) => error_response(&e),
         (None, Ok(value)) => {
@@ -116,6 +146,10 @@ async fn handle_detached(
     };
     if deprecated {
         app.config.shim.headers.apply(resp.headers_mut(), bdb_uid);
+    }
+    if let Some(secs) = retry_after {
+        resp.headers_mut()
+            .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
     }
     if let Ok(v) = http::HeaderValue::from_str(&request_id) {
         resp.headers_mut()
