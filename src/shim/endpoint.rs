@@ -12,6 +12,7 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -26,34 +27,40 @@ pub const SIBLING_ROUTE: &str = "/v1/bdbs/{uid}/modules/upgrade";
 /// that is not a decimal integer. `deprecated` is false for the sibling, which is translated
 /// and audited but, not being deprecated, gets no deprecation headers.
 ///
-/// The work runs in its own task: a client that hangs up must not cancel an upgrade half-way
-/// (the POST is never retried) nor lose the call's audit record. The task is owned (see
-/// [`budget`]): it holds the connection's slot, its place among `shim.max_concurrent_calls`
-/// and the `in_flight` count until it ends. Past that bound the call is refused here, at once.
-pub async fn handle(
+/// The work runs in its own task, spawned when the request arrives (not when its future is
+/// first polled: a client that sent its call and hung up at once would otherwise lose it): a
+/// hang-up must not cancel an upgrade half-way (the POST is never retried) nor lose the call's
+/// audit record. The task is owned (see [`budget`]): it holds the connection's slot, its place
+/// among `shim.max_concurrent_calls` and the `in_flight` count until it ends. Past that bound
+/// the call is refused at once (the refusal, audited, still holds the connection's slot).
+pub fn handle(
     app: Arc<App>,
     conn: ConnInfo,
     req: Request<Incoming>,
     bdb_uid: Option<u64>,
     deprecated: bool,
     in_flight: Option<InFlight>,
-) -> Response<RespBody> {
-    let permit = match app.work.admit() {
-        Ok(p) => p,
+) -> impl Future<Output = Response<RespBody>> + Send + 'static {
+    let slot = conn.slot.hold();
+    let task = match app.work.admit() {
+        Ok(permit) => {
+            let call = handle_detached(app.clone(), conn, req, bdb_uid, deprecated, None);
+            app.work.spawn((slot, permit, in_flight), call)
+        }
         Err(refused) => {
-            return handle_detached(app, conn, req, bdb_uid, deprecated, Some(refused)).await
+            let call = handle_detached(app.clone(), conn, req, bdb_uid, deprecated, Some(refused));
+            app.work.spawn((slot, in_flight), call)
         }
     };
-    let keep = (conn.slot.hold(), permit, in_flight);
-    let call = handle_detached(app.clone(), conn, req, bdb_uid, deprecated, None);
-    let task = app.work.spawn(keep, call);
-    match task.await {
-        Ok(resp) => resp,
-        Err(e) => error_response(&ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            format!("the deprecated-route handler failed: {e}"),
-        )),
+    async move {
+        match task.await {
+            Ok(resp) => resp,
+            Err(e) => error_response(&ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                format!("the deprecated-route handler failed: {e}"),
+            )),
+        }
     }
 }
 
