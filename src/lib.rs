@@ -56,6 +56,11 @@ pub async fn run(
 
 /// [`run`] with a swappable configuration: each request uses the [`App`] current when it
 /// arrives.
+///
+/// Stop: from the moment `shutdown` resolves, the listener drains its connections (up to
+/// `listen.shutdown_grace`) and, at the same time, the deprecated-route calls still running —
+/// those whose clients hung up included — get `shim.shutdown_grace` before they are interrupted
+/// and audited as such. Returns when both are done.
 pub async fn run_live(
     live: Arc<reload::Live>,
     listener: TcpListener,
@@ -64,18 +69,56 @@ pub async fn run_live(
 ) -> std::io::Result<()> {
     // Connection limits are read once: they shape the accept loop itself.
     let limits = live.app.load().config.listen.limits.clone();
-    server::serve(
-        listener,
-        tls,
-        limits,
-        move |conn| {
-            let live = live.clone();
-            hyper::service::service_fn(move |req| proxy::handle(live.app.load_full(), conn, req))
-        },
-        shutdown,
-    )
-    .await
+    let work = live.app.load().work.clone();
+    let stopping = tokio_util::sync::CancellationToken::new();
+    let signal = {
+        let stopping = stopping.clone();
+        async move {
+            shutdown.await;
+            stopping.cancel();
+        }
+    };
+    let serving = {
+        let live = live.clone();
+        server::serve(
+            listener,
+            tls,
+            limits,
+            move |conn| {
+                let live = live.clone();
+                hyper::service::service_fn(move |req| {
+                    proxy::handle(live.app.load_full(), conn.clone(), req)
+                })
+            },
+            signal,
+        )
+    };
+    let draining = async {
+        stopping.cancelled().await;
+        work.drain(live.app.load().config.shim.shutdown_grace).await
+    };
+    tokio::pin!(serving, draining);
+    tokio::select! {
+        served = &mut serving => {
+            stopping.cancel();
+            draining.await;
+            served
+        }
+        all_ended = &mut draining => {
+            if all_ended {
+                // The listener's own grace bounds the rest.
+                serving.await
+            } else {
+                // Calls stuck even after the interruption still hold their connections' slots:
+                // the listener would wait for them, so it gets a moment more and no longer.
+                tokio::time::timeout(STUCK_FLUSH, serving).await.unwrap_or(Ok(()))
+            }
+        }
+    }
 }
+
+/// After a stop, how long connections may go on once interrupted calls failed to end.
+const STUCK_FLUSH: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub(crate) fn warn_if_insecure(cfg: &config::Config) {
     if cfg.upstream.insecure {

@@ -81,6 +81,11 @@ struct CallerLabels {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RefusalLabels {
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct OutcomeLabels {
     error_code: String,
 }
@@ -104,6 +109,10 @@ pub struct Metrics {
     /// Handles into `upstream_latency`, per route class.
     latency: [Histogram; 2],
     in_flight: Gauge,
+    deprecated_tasks: Gauge,
+    deprecated_body_bytes: Gauge,
+    deprecated_refused: Family<RefusalLabels, Counter>,
+    deprecated_interrupted: Counter,
     audit_write_failures: Counter,
     audit_records: Counter,
     cluster_up: Gauge,
@@ -152,6 +161,30 @@ impl Metrics {
             "Downstream requests being served",
             in_flight.clone(),
         );
+        let deprecated_tasks = Gauge::default();
+        registry.register(
+            "deprecated_tasks",
+            "Deprecated-route calls running in their own task, those whose client hung up included (bounded by shim.max_concurrent_calls)",
+            deprecated_tasks.clone(),
+        );
+        let deprecated_body_bytes = Gauge::default();
+        registry.register(
+            "deprecated_body_bytes",
+            "Bytes of deprecated-route bodies reserved against shim.max_buffered_bodies",
+            deprecated_body_bytes.clone(),
+        );
+        let deprecated_refused = Family::<RefusalLabels, Counter>::default();
+        registry.register(
+            "deprecated_refused",
+            "Deprecated-route calls refused with 503 by a bound (reason: body_budget, concurrency)",
+            deprecated_refused.clone(),
+        );
+        let deprecated_interrupted = Counter::default();
+        registry.register(
+            "deprecated_interrupted",
+            "Deprecated-route calls interrupted when shim.shutdown_grace ran out",
+            deprecated_interrupted.clone(),
+        );
         let audit_write_failures = Counter::default();
         registry.register(
             "audit_write_failures",
@@ -195,6 +228,10 @@ impl Metrics {
             deprecated_calls,
             translation_outcomes,
             in_flight,
+            deprecated_tasks,
+            deprecated_body_bytes,
+            deprecated_refused,
+            deprecated_interrupted,
             audit_write_failures,
             audit_records,
             cluster_up,
@@ -288,6 +325,31 @@ impl Metrics {
         }
     }
 
+    /// Marks a deprecated-route task running until the guard is dropped.
+    pub fn deprecated_task(&self) -> InFlight {
+        self.deprecated_tasks.inc();
+        InFlight {
+            gauge: self.deprecated_tasks.clone(),
+        }
+    }
+
+    /// Moves the reserved deprecated-route body bytes by `delta`.
+    pub fn deprecated_body_bytes(&self, delta: i64) {
+        self.deprecated_body_bytes.inc_by(delta);
+    }
+
+    /// Counts a deprecated-route call refused by a bound (`"body_budget"`, `"concurrency"`).
+    pub fn deprecated_refused(&self, reason: &'static str) {
+        self.deprecated_refused
+            .get_or_create(&RefusalLabels { reason })
+            .inc();
+    }
+
+    /// Counts a deprecated-route call interrupted at the end of `shim.shutdown_grace`.
+    pub fn deprecated_interrupted(&self) {
+        self.deprecated_interrupted.inc();
+    }
+
     pub fn audit_write_failed(&self) {
         self.audit_write_failures.inc();
     }
@@ -319,7 +381,7 @@ impl Metrics {
     }
 }
 
-/// Decrements the in-flight gauge when dropped (also when the request future is cancelled).
+/// Decrements its gauge (in-flight requests, deprecated-route tasks) when dropped (also when the request future is cancelled).
 #[derive(Debug)]
 pub struct InFlight {
     gauge: Gauge,

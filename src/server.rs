@@ -1,6 +1,18 @@
 //! Listeners: binding with a real backlog, TLS accept, HTTP/1.1 + HTTP/2 serving, connection
 //! limits, and the graceful stop. Every listener of the process (data port, admin port, the
 //! simulator) goes through [`serve`], so limits and shutdown behave the same everywhere.
+//!
+//! Decisions:
+//! - A connection holds one of `listen.max_connections` [`Slot`]s; work it started that outlives
+//!   it (the deprecated route's detached task) keeps the slot until that work ends, so the limit
+//!   bounds all work in flight, calls whose clients hung up included.
+//! - An HTTP/2 connection with no open stream for `listen.idle_timeout` is closed gracefully
+//!   (GOAWAY): answering pings alone does not keep a slot. HTTP/1 keep-alive idling is bounded
+//!   by hyper's header timer (`listen.header_read_timeout`), as before.
+//! - Stop: connections are told to finish (GOAWAY / `Connection: close`) and get
+//!   `listen.shutdown_grace`; then they are cut, except one whose deprecated-route call is still
+//!   running, which stays until that call ends (bounded by `shim.shutdown_grace`, see
+//!   `crate::proxy::budget`) so its client gets the reply.
 
 use bytes::Bytes;
 use http::{Request, Response};
@@ -8,16 +20,26 @@ use hyper::body::{Body, Incoming};
 use hyper::service::Service;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use hyper_util::server::graceful::GracefulConnection;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+mod activity;
+use activity::{Activity, Tracked};
+
+/// After the stop deadline, how long a connection whose last deprecated-route call just ended
+/// may take to write that reply.
+const FLUSH: Duration = Duration::from_secs(1);
 
 /// Limits applied to every downstream connection.
 #[derive(Debug, Clone)]
@@ -30,10 +52,14 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// Connections served at once; further ones wait in the kernel backlog.
     pub max_connections: usize,
-    /// HTTP/2 connections with no stream for this long are pinged and closed.
+    /// HTTP/2 connections with no open stream for this long are closed (GOAWAY); also the
+    /// interval of keep-alive pings.
     pub idle_timeout: Duration,
-    /// How long in-flight requests may run after a stop signal.
+    /// How long in-flight requests may run after a stop signal (connections waiting on a
+    /// deprecated-route call stay until it ends).
     pub shutdown_grace: Duration,
+    /// HTTP/2 streams a client may open at once on one connection.
+    pub max_concurrent_streams: u32,
 }
 
 impl Default for Limits {
@@ -44,15 +70,65 @@ impl Default for Limits {
             max_connections: 10_000,
             idle_timeout: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(30),
+            // RFC 9113 §6.5.2 recommends no less than 100; hyper's default is 200.
+            max_concurrent_streams: 100,
         }
     }
 }
 
 /// Facts about the connection a request arrived on.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ConnInfo {
     pub peer: SocketAddr,
     pub tls: bool,
+    /// The connection's place among `listen.max_connections`.
+    pub slot: Slot,
+}
+
+/// A connection's place among `listen.max_connections`: freed when the connection has ended
+/// and every [`SlotHold`] taken from it is dropped.
+#[derive(Debug, Clone)]
+pub struct Slot(Arc<SlotInner>);
+
+#[derive(Debug)]
+struct SlotInner {
+    _permit: Option<OwnedSemaphorePermit>,
+    held: AtomicUsize,
+}
+
+/// Work started by a connection that may outlive it keeps the connection's slot with this.
+#[derive(Debug)]
+pub struct SlotHold(Slot);
+
+impl Slot {
+    fn new(permit: Option<OwnedSemaphorePermit>) -> Slot {
+        Slot(Arc::new(SlotInner {
+            _permit: permit,
+            held: AtomicUsize::new(0),
+        }))
+    }
+
+    /// A slot of no listener (for code driving the request path without [`serve`]).
+    pub fn unbounded() -> Slot {
+        Slot::new(None)
+    }
+
+    /// Keeps this slot taken until the returned hold is dropped.
+    pub fn hold(&self) -> SlotHold {
+        self.0.held.fetch_add(1, Ordering::AcqRel);
+        SlotHold(self.clone())
+    }
+
+    /// Whether detached work of this connection is still running.
+    fn held(&self) -> bool {
+        self.0.held.load(Ordering::Acquire) > 0
+    }
+}
+
+impl Drop for SlotHold {
+    fn drop(&mut self) {
+        self.0 .0.held.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Binds a TCP listener with a large accept backlog (tokio's `bind` uses 128, which drops
@@ -70,7 +146,8 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 }
 
 /// Serves `listener` until `shutdown` resolves, then stops accepting and lets in-flight
-/// connections finish for up to `limits.shutdown_grace`.
+/// connections finish for up to `limits.shutdown_grace` (see the module's decisions for the
+/// connections that stay longer).
 ///
 /// `make_service` is called once per connection with that connection's facts.
 pub async fn serve<M, S, B>(
@@ -89,7 +166,11 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let builder = Arc::new(connection_builder(&limits));
-    let graceful = GracefulShutdown::new();
+    let conns = TaskTracker::new();
+    let signals = Signals {
+        stop: CancellationToken::new(),
+        cut: CancellationToken::new(),
+    };
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     tokio::pin!(shutdown);
     loop {
@@ -112,27 +193,33 @@ where
             _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let slot = Slot::new(Some(permit));
         let info = ConnInfo {
             peer,
             tls: tls.is_some(),
+            slot: slot.clone(),
         };
-        let service = make_service(info);
-        let builder = builder.clone();
-        let watcher = graceful.watcher();
-        let tls = tls.clone();
-        // The first request head (TLS handshake included) must arrive by this deadline.
-        let deadline = tokio::time::Instant::now() + limits.header_read_timeout;
-        tokio::spawn(async move {
-            let _permit = permit;
-            serve_one(stream, tls, deadline, &builder, watcher, service).await;
-        });
+        let conn = Conn {
+            service: make_service(info),
+            builder: builder.clone(),
+            signals: signals.clone(),
+            slot,
+            // The first request head (TLS handshake included) must arrive by this deadline.
+            first_by: Instant::now() + limits.header_read_timeout,
+            idle_timeout: limits.idle_timeout,
+        };
+        conns.spawn(serve_one(stream, tls.clone(), conn));
     }
     drop(listener);
-    tokio::select! {
-        _ = graceful.shutdown() => {}
-        _ = tokio::time::sleep(limits.shutdown_grace) => {
-            tracing::warn!(grace = ?limits.shutdown_grace, "in-flight connections cut at the shutdown deadline");
-        }
+    signals.stop.cancel();
+    conns.close();
+    if tokio::time::timeout(limits.shutdown_grace, conns.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(grace = ?limits.shutdown_grace, "in-flight connections cut at the shutdown deadline (those waiting on a deprecated-route call stay until it ends)");
+        signals.cut.cancel();
+        conns.wait().await;
     }
     Ok(())
 }
@@ -149,44 +236,62 @@ fn connection_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
         .http2()
         .timer(TokioTimer::new())
         .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+        .max_concurrent_streams(limits.max_concurrent_streams)
         .keep_alive_interval(Some(limits.idle_timeout))
         .keep_alive_timeout(Duration::from_secs(20));
     builder
 }
 
-async fn serve_one<S, B>(
-    stream: TcpStream,
-    tls: Option<TlsAcceptor>,
-    deadline: Instant,
-    builder: &auto::Builder<TokioExecutor>,
-    watcher: Watcher,
+/// The listener's stop signals, seen by every connection.
+#[derive(Clone)]
+struct Signals {
+    /// Finish what is in flight and close (GOAWAY / `Connection: close`).
+    stop: CancellationToken,
+    /// The grace is over: close now, unless a deprecated-route call of this connection runs.
+    cut: CancellationToken,
+}
+
+/// One accepted connection before it is driven.
+struct Conn<S> {
     service: S,
-) where
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    signals: Signals,
+    slot: Slot,
+    first_by: Instant,
+    idle_timeout: Duration,
+}
+
+async fn serve_one<S, B>(stream: TcpStream, tls: Option<TlsAcceptor>, conn: Conn<S>)
+where
     S: Service<Request<Incoming>, Response = Response<B>> + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let first_request = Arc::new(Notify::new());
-    let service = FirstRequest {
-        inner: service,
-        seen: first_request.clone(),
-    };
-    let result = match tls {
+    let activity = Arc::new(Activity::new());
+    let service = Tracked::new(conn.service, activity.clone());
+    let ended = match tls {
         None => {
             // Boxed here and below: the connection task then holds only what its own protocol
             // needs (a plain connection does not carry the size of a TLS one), which is most of
             // the memory an idle keep-alive connection costs (BENCHMARKS.md).
-            let conn =
-                Box::pin(watcher.watch(builder.serve_connection(TokioIo::new(stream), service)));
-            first_request_by(deadline, &first_request, conn).await
+            let http = Box::pin(conn.builder.serve_connection(TokioIo::new(stream), service));
+            drive(
+                http,
+                &activity,
+                &conn.signals,
+                &conn.slot,
+                conn.first_by,
+                conn.idle_timeout,
+            )
+            .await
         }
         Some(acceptor) => {
             // The handshake shares the header deadline: a peer that never finishes it holds a
             // connection slot just like a slowloris client.
             let accepted =
-                tokio::time::timeout_at(deadline, Box::pin(acceptor.accept(stream))).await;
+                tokio::time::timeout_at(conn.first_by, Box::pin(acceptor.accept(stream))).await;
             let tls_stream = match accepted {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => {
@@ -198,55 +303,93 @@ async fn serve_one<S, B>(
                     return;
                 }
             };
-            let conn = Box::pin(
-                watcher.watch(builder.serve_connection(TokioIo::new(tls_stream), service)),
+            let http = Box::pin(
+                conn.builder
+                    .serve_connection(TokioIo::new(tls_stream), service),
             );
-            first_request_by(deadline, &first_request, conn).await
+            drive(
+                http,
+                &activity,
+                &conn.signals,
+                &conn.slot,
+                conn.first_by,
+                conn.idle_timeout,
+            )
+            .await
         }
     };
-    match result {
-        None => tracing::debug!("no request head before the header read timeout: closed"),
-        Some(Err(e)) => tracing::debug!(error = %e, "connection ended with an error"),
-        Some(Ok(())) => {}
-    }
+    tracing::debug!(reason = ended, "connection closed");
 }
 
-/// Drives `conn`, dropping it (which closes the socket) if no request has arrived by
-/// `deadline`. hyper's own HTTP/1 header timer only starts once the auto builder has sniffed
-/// the protocol, which waits for bytes without limit; and HTTP/2 has no such timer at all. So
-/// a client that connects and stays silent, trickles the HTTP/2 preface, or opens an HTTP/2
-/// connection without a stream would otherwise hold a connection slot for ever.
-async fn first_request_by<F: Future>(
-    deadline: Instant,
-    seen: &Notify,
-    conn: F,
-) -> Option<F::Output> {
-    tokio::pin!(conn);
-    tokio::select! {
-        done = &mut conn => return Some(done),
-        _ = seen.notified() => {}
-        _ = tokio::time::sleep_until(deadline) => return None,
-    }
-    Some(conn.await)
-}
-
-/// A service that signals when the connection's first request head has arrived.
-struct FirstRequest<S> {
-    inner: S,
-    seen: Arc<Notify>,
-}
-
-impl<S, R> Service<R> for FirstRequest<S>
+/// Drives `http` until it ends or is closed, and says why it ended.
+///
+/// - No request by `first_by`: dropped (closes the socket). hyper's own HTTP/1 header timer
+///   only starts once the auto builder has sniffed the protocol, which waits for bytes without
+///   limit; and HTTP/2 has no such timer at all. So a client that connects and stays silent,
+///   trickles the HTTP/2 preface, or opens an HTTP/2 connection without a stream would
+///   otherwise hold a connection slot for ever.
+/// - HTTP/2 with no open stream for `idle_timeout`: graceful close (GOAWAY).
+/// - Stop: graceful close; at the cut, dropped unless the slot is held (see [`Slot`]).
+async fn drive<C>(
+    mut http: std::pin::Pin<Box<C>>,
+    activity: &Activity,
+    signals: &Signals,
+    slot: &Slot,
+    first_by: Instant,
+    idle_timeout: Duration,
+) -> &'static str
 where
-    S: Service<R>,
+    C: GracefulConnection,
+    C::Error: std::fmt::Display,
 {
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
-
-    fn call(&self, req: R) -> S::Future {
-        // notify_one stores a permit, so the signal is not lost if nobody waits yet.
-        self.seen.notify_one();
-        self.inner.call(req)
+    let mut closing = false;
+    let mut first_seen = false;
+    let mut cut = false;
+    let mut waited = false;
+    let mut flush_by = None;
+    loop {
+        let now = Instant::now();
+        // While streams are open, look again after one idle period.
+        let idle_at = activity
+            .idle_since()
+            .map_or(now + idle_timeout, |t| t + idle_timeout);
+        tokio::select! {
+            biased;
+            done = http.as_mut() => {
+                if let Err(e) = done {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+                return "ended";
+            }
+            () = activity.first_request(), if !first_seen => first_seen = true,
+            () = tokio::time::sleep_until(first_by), if !first_seen => {
+                return "no request head before the header read timeout";
+            }
+            () = signals.stop.cancelled(), if !closing => {
+                http.as_mut().graceful_shutdown();
+                closing = true;
+            }
+            () = signals.cut.cancelled(), if !cut => cut = true,
+            () = tokio::time::sleep_until(idle_at), if first_seen && !closing => {
+                if activity.idle_for(idle_timeout) {
+                    tracing::debug!(?idle_timeout, "HTTP/2 connection idle: closing (GOAWAY)");
+                    http.as_mut().graceful_shutdown();
+                    closing = true;
+                }
+            }
+            () = tokio::time::sleep(Duration::from_millis(50)), if cut && flush_by.is_none() => {}
+            () = tokio::time::sleep_until(flush_by.unwrap_or(now)), if flush_by.is_some() => {
+                return "cut at the shutdown deadline after its last reply";
+            }
+        }
+        if cut && flush_by.is_none() {
+            // A deprecated-route call of this connection still running keeps it open; once the
+            // call has ended, its reply gets a moment to leave.
+            match (slot.held(), waited) {
+                (true, _) => waited = true,
+                (false, true) => flush_by = Some(Instant::now() + FLUSH),
+                (false, false) => return "cut at the shutdown deadline",
+            }
+        }
     }
 }

@@ -37,6 +37,9 @@ pub enum Outcome {
     /// The call failed on the server side: the cluster (unreachable, 5xx, failed action,
     /// timeout) or, rarely, the shim itself.
     UpstreamError,
+    /// The shim stopped (`shim.shutdown_grace` ran out) before the call finished; the upgrade
+    /// may have gone on on the cluster (the record carries the `action_uid` when known).
+    Interrupted,
 }
 
 impl Outcome {
@@ -59,6 +62,7 @@ impl Outcome {
             Outcome::Ok => "ok",
             Outcome::ClientError => "client_error",
             Outcome::UpstreamError => "upstream_error",
+            Outcome::Interrupted => "interrupted",
         }
     }
 }

@@ -12,6 +12,10 @@ use std::time::{Duration, SystemTime};
 
 /// 2024-11-01T00:00:00Z, the month of RS 7.8.2-34, which deprecated the old route.
 pub const DEFAULT_DEPRECATION_EPOCH: u64 = 1_730_419_200;
+/// `shim.max_buffered_bodies`: 32 deprecated-route bodies of the largest default size.
+pub const DEFAULT_MAX_BUFFERED_BODIES: usize = 32 * 1024 * 1024;
+/// `shim.max_concurrent_calls`.
+pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 256;
 pub const DEFAULT_DOCS_URL: &str =
     "https://redis.io/docs/latest/operate/rs/references/rest-api/requests/bdbs/upgrade/";
 
@@ -135,6 +139,13 @@ pub struct Shim {
     pub wait_deadline: Duration,
     pub max_body_size: usize,
     pub translate_sibling: bool,
+    /// Bytes of deprecated-route bodies buffered at once, across the process.
+    pub max_buffered_bodies: usize,
+    /// Deprecated-route calls running at once (their detached tasks included).
+    pub max_concurrent_calls: usize,
+    /// After a stop signal: how long running deprecated-route calls may go on before they are
+    /// interrupted (and audited as such).
+    pub shutdown_grace: Duration,
     /// Rendered once from `deprecation_date`, `sunset_date` and `docs_url`.
     pub headers: crate::shim::headers::DeprecationHeaders,
 }

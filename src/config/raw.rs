@@ -37,6 +37,7 @@ pub struct RawListen {
     pub idle_timeout: Option<String>,
     pub shutdown_grace: Option<String>,
     pub drain_delay: Option<String>,
+    pub max_concurrent_streams: Option<u32>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -76,6 +77,9 @@ pub struct RawShim {
     pub deprecation_date: Option<String>,
     pub sunset_date: Option<String>,
     pub docs_url: Option<String>,
+    pub max_buffered_bodies: Option<String>,
+    pub max_concurrent_calls: Option<usize>,
+    pub shutdown_grace: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -99,6 +99,15 @@ fn listen(raw: RawListen) -> Result<Listen, ConfigError> {
             "must be at least 1",
         ));
     }
+    let max_concurrent_streams = raw
+        .max_concurrent_streams
+        .unwrap_or(d.max_concurrent_streams);
+    if max_concurrent_streams == 0 {
+        return Err(ConfigError::new(
+            "listen.max_concurrent_streams",
+            "must be at least 1",
+        ));
+    }
     Ok(Listen {
         address,
         tls,
@@ -120,6 +129,7 @@ fn listen(raw: RawListen) -> Result<Listen, ConfigError> {
                 raw.shutdown_grace,
                 d.shutdown_grace,
             )?,
+            max_concurrent_streams,
         },
         drain_delay: opt_duration("listen.drain_delay", raw.drain_delay, Duration::ZERO)?,
     })
@@ -335,17 +345,47 @@ fn shim(raw: RawShim) -> Result<Shim, ConfigError> {
             "must be greater than 0",
         ));
     }
+    let wait_deadline = opt_duration(
+        "shim.wait_deadline",
+        raw.wait_deadline,
+        Duration::from_secs(600),
+    )?;
+    let max_body_size = opt_size("shim.max_body_size", raw.max_body_size, 1024 * 1024)?;
+    let max_buffered_bodies = opt_size(
+        "shim.max_buffered_bodies",
+        raw.max_buffered_bodies,
+        DEFAULT_MAX_BUFFERED_BODIES,
+    )?;
+    if max_buffered_bodies < max_body_size {
+        return Err(ConfigError::new(
+            "shim.max_buffered_bodies",
+            format!("must be at least shim.max_body_size ({max_body_size} bytes), or no body of the largest size could ever be read"),
+        ));
+    }
+    let max_concurrent_calls = raw
+        .max_concurrent_calls
+        .unwrap_or(DEFAULT_MAX_CONCURRENT_CALLS);
+    if max_concurrent_calls == 0 {
+        return Err(ConfigError::new(
+            "shim.max_concurrent_calls",
+            "must be at least 1",
+        ));
+    }
     Ok(Shim {
         mode,
         prevalidate,
         poll_interval,
-        wait_deadline: opt_duration(
-            "shim.wait_deadline",
-            raw.wait_deadline,
-            Duration::from_secs(600),
-        )?,
-        max_body_size: opt_size("shim.max_body_size", raw.max_body_size, 1024 * 1024)?,
+        wait_deadline,
+        max_body_size,
         translate_sibling: raw.translate_sibling.unwrap_or(false),
+        max_buffered_bodies,
+        max_concurrent_calls,
+        // The longest wait, plus a minute for the look-ups before it and the read after it.
+        shutdown_grace: opt_duration(
+            "shim.shutdown_grace",
+            raw.shutdown_grace,
+            wait_deadline + Duration::from_secs(60),
+        )?,
         headers,
     })
 }

@@ -3,6 +3,7 @@
 //! responses here, in one place.
 
 pub mod access;
+pub mod budget;
 pub mod forward;
 pub mod headers;
 
@@ -39,6 +40,8 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     pub audit: Arc<AuditLog>,
     pub admin: Arc<AdminState>,
+    /// The deprecated route's budget and detached tasks (process-wide, kept across reloads).
+    pub work: Arc<budget::Work>,
 }
 
 /// Why an [`App`] could not be built from a valid configuration.
@@ -56,7 +59,12 @@ impl App {
         let metrics = Arc::new(Metrics::new());
         let audit = Arc::new(AuditLog::open(&config.audit, metrics.clone())?);
         let admin = Arc::new(AdminState::new(metrics.clone(), audit.clone()));
-        App::build(config, metrics, audit, admin)
+        let work = budget::Work::new(
+            config.shim.max_buffered_bodies,
+            config.shim.max_concurrent_calls,
+            metrics.clone(),
+        );
+        App::build(config, metrics, audit, admin, work)
     }
 
     /// The App after a reload: same metrics, audit log (re-pointed to `config`'s `[audit]`)
@@ -67,8 +75,13 @@ impl App {
             previous.metrics.clone(),
             previous.audit.clone(),
             previous.admin.clone(),
+            previous.work.clone(),
         )?;
         app.audit.reconfigure(&app.config.audit)?;
+        app.work.set_limits(
+            app.config.shim.max_buffered_bodies,
+            app.config.shim.max_concurrent_calls,
+        );
         Ok(app)
     }
 
@@ -77,6 +90,7 @@ impl App {
         metrics: Arc<Metrics>,
         audit: Arc<AuditLog>,
         admin: Arc<AdminState>,
+        work: Arc<budget::Work>,
     ) -> Result<App, AppError> {
         let upstream = Upstream::new(&config.upstream)?;
         admin.set_requires_cluster(config.readiness.requires_cluster);
@@ -93,6 +107,7 @@ impl App {
             metrics,
             audit,
             admin,
+            work,
         })
     }
 }
@@ -111,7 +126,8 @@ pub fn handle(
     // the method, URI and clock read would only be dropped.
     let record =
         access::enabled().then(|| (req.method().clone(), req.uri().clone(), Instant::now()));
-    let in_flight = app.metrics.in_flight();
+    // The deprecated route hands its guard to its detached task, which may outlive the request.
+    let mut in_flight = Some(app.metrics.in_flight());
     let route = route::classify(
         req.method(),
         req.uri().path(),
@@ -142,6 +158,7 @@ pub fn handle(
                 req,
                 Some(bdb_uid),
                 !sibling,
+                in_flight.take(),
             ))),
         ),
         Route::BadUid { sibling } => (
@@ -152,6 +169,7 @@ pub fn handle(
                 req,
                 None,
                 !sibling,
+                in_flight.take(),
             ))),
         ),
     };

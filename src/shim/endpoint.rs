@@ -6,15 +6,16 @@ use super::flow::{Call, Trace};
 use crate::audit::{self, AuditRecord, ModuleChange};
 use crate::error::ApiError;
 use crate::escape::Escaped;
-use crate::metrics::RouteClass;
+use crate::metrics::{InFlight, RouteClass};
 use crate::proxy::headers::Hop;
-use crate::proxy::{error_response, App, RespBody};
+use crate::proxy::{budget, error_response, App, RespBody};
 use crate::server::ConnInfo;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 use http::{Request, Response, StatusCode};
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
+use std::future::Future;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -30,23 +31,40 @@ pub const SIBLING_ROUTE: &str = "/v1/bdbs/{uid}/modules/upgrade";
 /// that is not a decimal integer. `deprecated` is false for the sibling, which is translated
 /// and audited but, not being deprecated, gets no deprecation headers.
 ///
-/// The work runs in its own task: a client that hangs up must not cancel an upgrade half-way
-/// (the POST is never retried) nor lose the call's audit record.
-pub async fn handle(
+/// The work runs in its own task, spawned when the request arrives (not when its future is
+/// first polled: a client that sent its call and hung up at once would otherwise lose it): a
+/// hang-up must not cancel an upgrade half-way (the POST is never retried) nor lose the call's
+/// audit record. The task is owned (see [`budget`]): it holds the connection's slot, its place
+/// among `shim.max_concurrent_calls` and the `in_flight` count until it ends. Past that bound
+/// the call is refused at once (the refusal, audited, still holds the connection's slot).
+pub fn handle(
     app: Arc<App>,
     conn: ConnInfo,
     req: Request<Incoming>,
     bdb_uid: Option<u64>,
     deprecated: bool,
-) -> Response<RespBody> {
-    let task = tokio::spawn(handle_detached(app.clone(), conn, req, bdb_uid, deprecated));
-    match task.await {
-        Ok(resp) => resp,
-        Err(e) => error_response(&ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            format!("the deprecated-route handler failed: {e}"),
-        )),
+    in_flight: Option<InFlight>,
+) -> impl Future<Output = Response<RespBody>> + Send + 'static {
+    let slot = conn.slot.hold();
+    let task = match app.work.admit() {
+        Ok(permit) => {
+            let call = handle_detached(app.clone(), conn, req, bdb_uid, deprecated, None);
+            app.work.spawn((slot, permit, in_flight), call)
+        }
+        Err(refused) => {
+            let call = handle_detached(app.clone(), conn, req, bdb_uid, deprecated, Some(refused));
+            app.work.spawn((slot, in_flight), call)
+        }
+    };
+    async move {
+        match task.await {
+            Ok(resp) => resp,
+            Err(e) => error_response(&ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                format!("the deprecated-route handler failed: {e}"),
+            )),
+        }
     }
 }
 
@@ -56,6 +74,7 @@ async fn handle_detached(
     req: Request<Incoming>,
     bdb_uid: Option<u64>,
     deprecated: bool,
+    refused: Option<ApiError>,
 ) -> Response<RespBody> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
@@ -92,12 +111,18 @@ async fn handle_detached(
         verified: AtomicBool::new(false),
         trace: Trace::default(),
     };
-    let result = if app.audit.must_fail() && app.audit.last_write_failed() {
+    let result = if let Some(refused) = refused {
+        Err(refused)
+    } else if app.audit.must_fail() && app.audit.last_write_failed() {
         // Refuse before anything changes on the cluster: this call could not be audited.
         Err(audit::unavailable())
     } else {
         match bdb_uid {
-            Some(_) => call.run(&parts.headers, body).await,
+            Some(_) => tokio::select! {
+                biased;
+                r = call.run(&parts.headers, body) => r,
+                () = app.work.interrupted() => Err(budget::interrupted_error(None)),
+            },
             None => Err(ApiError::not_found(
                 "bdb_not_found",
                 format!(
@@ -108,6 +133,14 @@ async fn handle_detached(
         }
     };
     let trace = call.trace;
+    let interrupted = matches!(&result, Err(e) if e.error_code == budget::INTERRUPTED);
+    let result = match result {
+        Err(_) if interrupted => {
+            app.work.count_interrupted();
+            Err(budget::interrupted_error(trace.action_uid.as_deref()))
+        }
+        other => other,
+    };
     record.verified = call.verified.into_inner();
     // Only a user the cluster accepted gets a metrics series of its own: junk credentials
     // cannot fill the series cap (they all count as "unverified").
@@ -130,6 +163,9 @@ async fn handle_detached(
     };
     record.action_uid.clone_from(&trace.action_uid);
     finish(&mut record, error.as_ref(), started);
+    if interrupted {
+        record.outcome = audit::Outcome::Interrupted;
+    }
     if app.audit.write(&record).await.is_err() && app.audit.must_fail() {
         error = Some(audit::unavailable());
         finish(&mut record, error.as_ref(), started);
@@ -140,6 +176,7 @@ async fn handle_detached(
         .upstream_latency(RouteClass::Deprecated, trace.upstream_time);
     log_call(&record, conn, &trace, started);
 
+    let retry_after = error.as_ref().and_then(budget::retry_after);
     let mut resp = match (error, result) {
         (Some(e), _) => error_response(&e),
         (None, Ok(value)) => {
@@ -150,6 +187,10 @@ async fn handle_detached(
     };
     if deprecated {
         app.config.shim.headers.apply(resp.headers_mut(), bdb_uid);
+    }
+    if let Some(secs) = retry_after {
+        resp.headers_mut()
+            .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
     }
     if let Ok(v) = http::HeaderValue::from_str(&request_id) {
         resp.headers_mut()

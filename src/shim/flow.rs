@@ -8,11 +8,12 @@ use super::translate::{self, ActionState, Plan, PlannedModule};
 use crate::config::ShimMode;
 use crate::error::ApiError;
 use crate::escape::Escaped;
+use crate::proxy::budget::{Reservation, Work};
 use crate::proxy::App;
 use crate::upstream::Fetched;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Method, StatusCode};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use hyper::body::{Body, Incoming};
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -50,11 +51,12 @@ impl Call<'_> {
     /// Runs the whole translation; the caller turns the result into the reply.
     pub async fn run(&mut self, headers: &HeaderMap, body: Incoming) -> Result<Value, ApiError> {
         check_content_type(headers)?;
-        let bytes = read_body(
+        let (bytes, reservation) = read_body(
             headers,
             body,
             self.app.config.shim.max_body_size,
             self.app.config.upstream.request_timeout,
+            &self.app.work,
         )
         .await?;
         let request = legacy::parse_legacy_body(&bytes)?;
@@ -63,6 +65,8 @@ impl Call<'_> {
             .iter()
             .map(|e| e.new_module.clone())
             .collect();
+        // The buffer leaves memory here, and its bytes go back to the budget with it.
+        drop((bytes, reservation));
         let (bdb, catalog) = self.lookups().await?;
         let nodes = if translate::needs_nodes(&request, &catalog) {
             Some(self.get_json::<Vec<Node>>("/v1/nodes").await?)
@@ -312,13 +316,16 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
 }
 
 /// Reads the old route's body, refusing more than `limit` bytes (413) — early from
-/// `Content-Length` when it is declared, else while streaming — and a body that stalls (408).
+/// `Content-Length` when it is declared, else while streaming — a body that stalls (408), and
+/// one the process-wide budget has no room for (503, before more of it is read): a declared
+/// length is reserved up front, else each chunk before it is kept.
 async fn read_body(
     headers: &HeaderMap,
     body: Incoming,
     limit: usize,
     timeout: Duration,
-) -> Result<Bytes, ApiError> {
+    work: &std::sync::Arc<Work>,
+) -> Result<(Bytes, Reservation), ApiError> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -331,21 +338,42 @@ async fn read_body(
             .get(http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok()?.parse().ok())
     });
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
-    }
-    match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
+    let declared = match declared.map(usize::try_from) {
+        None => 0,
+        Some(Ok(n)) if n <= limit => n,
+        Some(_) => return Err(too_large()),
+    };
+    let mut reservation = work.reserve(declared)?;
+    let read = async {
+        let mut body = body;
+        let mut buf = BytesMut::with_capacity(declared);
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| {
+                ApiError::bad_request(
+                    "invalid_request",
+                    format!("the request body could not be read: {e}"),
+                )
+            })?;
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            let total = buf.len().saturating_add(data.len());
+            if total > limit {
+                return Err(too_large());
+            }
+            reservation.grow_to(total)?;
+            buf.extend_from_slice(&data);
+        }
+        Ok(buf.freeze())
+    };
+    let outcome = tokio::time::timeout(timeout, read).await;
+    match outcome {
         Err(_) => Err(ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
             "request_timeout",
             "the request body did not arrive in time",
         )),
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Ok(Err(e)) => Err(ApiError::bad_request(
-            "invalid_request",
-            format!("the request body could not be read: {e}"),
-        )),
+        Ok(read) => Ok((read?, reservation)),
     }
 }
 

@@ -163,7 +163,7 @@ fn is_pem(text: &str, label: &str) -> bool {
     let begin = text.find("-----BEGIN ").filter(|&i| {
         text[i..]
             .find('\n')
-            .map_or(true, |nl| text[i..i + nl].contains(label))
+            .is_none_or(|nl| text[i..i + nl].contains(label))
     });
     let end = text.rfind("-----END ");
     match (begin, end) {

@@ -141,7 +141,7 @@ pub fn write_since(
         match rec.outcome {
             Outcome::Ok => row.outcomes.ok += 1,
             Outcome::ClientError => row.outcomes.client_error += 1,
-            Outcome::UpstreamError => row.outcomes.upstream_error += 1,
+            Outcome::UpstreamError | Outcome::Interrupted => row.outcomes.upstream_error += 1,
         }
     }
     out.flush()?;

@@ -253,3 +253,44 @@ pub fn run_binary(args: &[&str]) -> std::process::Output {
     let _ = tx.send(());
     out
 }
+
+/// The value of the series `name` (its full text up to the value, labels included) on an admin
+/// port's `/metrics`; 0 when absent.
+pub async fn metric(admin: SocketAddr, name: &str) -> f64 {
+    // Connection: close, so that polling does not fill the admin port's connection slots.
+    let reply = super::send(
+        admin,
+        http::Method::GET,
+        "/metrics",
+        &[("connection", "close")],
+        bytes::Bytes::new(),
+    )
+    .await;
+    String::from_utf8_lossy(&reply.body)
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// ESTABLISHED TCP connections towards `port` on this host, counted from the side that dialled
+/// (`/proc/net/tcp{,6}`): the shim's connections to an upstream listening on `port`.
+pub fn connections_to(port: u16) -> usize {
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .map(|table| {
+            table
+                .lines()
+                .skip(1)
+                .filter(|l| {
+                    let cols: Vec<&str> = l.split_whitespace().collect();
+                    let remote_port = cols
+                        .get(2)
+                        .and_then(|a| a.rsplit(':').next())
+                        .and_then(|p| u16::from_str_radix(p, 16).ok());
+                    cols.get(3) == Some(&"01") && remote_port == Some(port)
+                })
+                .count()
+        })
+        .sum()
+}

@@ -60,7 +60,8 @@ impl Outcomes {
         match o {
             Outcome::Ok => self.ok += 1,
             Outcome::ClientError => self.client_error += 1,
-            Outcome::UpstreamError => self.upstream_error += 1,
+            // Interrupted by a stop: the call did not get its answer from the cluster.
+            Outcome::UpstreamError | Outcome::Interrupted => self.upstream_error += 1,
         }
     }
 }
