@@ -18,6 +18,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod lifecycle;
 pub mod metrics;
 pub mod proxy;
 pub mod reload;
