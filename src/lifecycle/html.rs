@@ -93,7 +93,7 @@ h2{font-size:17px;margin:28px 0 6px;border-bottom:1px solid #d8dce4;padding-bott
 .muted{color:#5d6678}table{border-collapse:collapse;width:100%;margin:8px 0}\
 th,td{border-bottom:1px solid #e3e6ec;padding:4px 6px;text-align:left;vertical-align:top}\
 th{background:#f3f5f8;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}\
-td.s{unicode-bidi:isolate;word-break:break-all;max-width:360px}.ph{font-weight:600}\
+td.s{unicode-bidi:isolate}td.nw{white-space:nowrap}td.ua{overflow-wrap:anywhere;max-width:340px}.ph{font-weight:600}\
 .announced{color:#5d6678}.deprecated{color:#9a6700}.brownout{color:#b42318}.sunset{color:#7a1d12}\
 .z{color:#b8bfcc}svg{display:block;margin:6px 0;max-width:100%;height:auto}\
 dl{display:grid;grid-template-columns:max-content auto;gap:2px 14px;margin:6px 0}dt{color:#5d6678}";
@@ -168,8 +168,8 @@ fn callers_table(out: &mut String, callers: &[CallerRow]) {
         };
         let _ = writeln!(
             out,
-            "<tr class=\"caller\"><td class=\"s\">{}</td><td class=\"s\">{user}</td><td class=\"s\">{}</td>\
-             <td class=\"s\">{}</td>{}{}{}{}<td>{}</td></tr>",
+            "<tr class=\"caller\"><td class=\"s nw\">{}</td><td class=\"s ua\">{user}</td><td class=\"s nw\">{}</td>\
+             <td class=\"s ua\">{}</td>{}{}{}{}<td class=\"nw\">{}</td></tr>",
             esc(&c.rule),
             esc(&c.client),
             c.user_agent.as_deref().map_or_else(|| "<span class=\"muted\">none</span>".to_owned(), esc),
