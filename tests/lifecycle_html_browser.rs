@@ -6,9 +6,7 @@
 //! `DEPRECATION_SHIM_SKIP_BROWSER=1` is set (README, "Two commands").
 
 use deprecation_shim::lifecycle::html::{render, CallerRow, DailyCalls, Report, RuleView};
-use deprecation_shim::lifecycle::{
-    AfterSunset, Answer, Brownout, Day, Lifecycle, Plan, Weekday,
-};
+use deprecation_shim::lifecycle::{AfterSunset, Answer, Brownout, Day, Lifecycle, Plan, Weekday};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,7 +25,10 @@ fn sample() -> (Report, usize) {
         deprecation: at(2024, 11, 1, 0, 0),
         sunset: Some(at(2027, 6, 30, 0, 0)),
         brownouts: vec![
-            Brownout::Once { start: at(2027, 3, 2, 14, 0), duration: Duration::from_secs(900) },
+            Brownout::Once {
+                start: at(2027, 3, 2, 14, 0),
+                duration: Duration::from_secs(900),
+            },
             Brownout::Weekly {
                 weekday: Weekday::Tuesday,
                 time_of_day: Duration::from_secs(14 * 3600),
@@ -48,7 +49,10 @@ fn sample() -> (Report, usize) {
     upload_plan.sunset = None;
     let upload = Lifecycle::new(upload_plan).expect("sample lifecycle");
     let mut daily = Vec::new();
-    for (i, calls) in [3u64, 7, 0, 12, 5, 9, 0, 2, 14, 6, 1].into_iter().enumerate() {
+    for (i, calls) in [3u64, 7, 0, 12, 5, 9, 0, 2, 14, 6, 1]
+        .into_iter()
+        .enumerate()
+    {
         daily.push(DailyCalls {
             rule: "module_upgrade".into(),
             day: Day(Day::from_ymd(2027, 2, 20).0 + i as i64),
@@ -56,7 +60,11 @@ fn sample() -> (Report, usize) {
         });
     }
     for day in [21, 24, 27] {
-        daily.push(DailyCalls { rule: "modules_upload".into(), day: Day::from_ymd(2027, 2, day), calls: 4 });
+        daily.push(DailyCalls {
+            rule: "modules_upload".into(),
+            day: Day::from_ymd(2027, 2, day),
+            calls: 4,
+        });
     }
     let bars = daily.iter().filter(|d| d.calls > 0).count();
     let row = |user: Option<&str>, verified, client: &str, ua: &str, counts: [u64; 4]| CallerRow {
@@ -80,9 +88,27 @@ fn sample() -> (Report, usize) {
         ],
         daily,
         callers: vec![
-            row(Some("ops@example.com"), true, "10.20.3.4", "rmadm/1.4.2", [41, 0, 0, 1]),
-            row(Some("ci-bot"), false, "10.20.9.9", "python-requests/2.31", [12, 3, 2, 0]),
-            row(None, false, "192.0.2.7", "<script>alert(1)</script>\u{202E}exe.gpj", [5, 0, 0, 2]),
+            row(
+                Some("ops@example.com"),
+                true,
+                "10.20.3.4",
+                "rmadm/1.4.2",
+                [41, 0, 0, 1],
+            ),
+            row(
+                Some("ci-bot"),
+                false,
+                "10.20.9.9",
+                "python-requests/2.31",
+                [12, 3, 2, 0],
+            ),
+            row(
+                None,
+                false,
+                "192.0.2.7",
+                "<script>alert(1)</script>\u{202E}exe.gpj",
+                [5, 0, 0, 2],
+            ),
         ],
     };
     (report, bars)
@@ -90,7 +116,9 @@ fn sample() -> (Report, usize) {
 
 fn chromium() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join("chromium")).find(|p| p.is_file())
+    std::env::split_paths(&path)
+        .map(|d| d.join("chromium"))
+        .find(|p| p.is_file())
 }
 
 /// Runs chromium headless with a fresh profile; returns its stdout. Killed after [`DEADLINE`].
@@ -137,7 +165,9 @@ fn run_chromium(bin: &Path, profile: &Path, extra: &[String], page: &str) -> Str
 
 /// Width and height from a PNG's IHDR chunk.
 fn png_size(bytes: &[u8]) -> (u32, u32) {
-    assert!(bytes.len() > 24 && bytes.starts_with(b"\x89PNG\r\n\x1a\n") && &bytes[12..16] == b"IHDR");
+    assert!(
+        bytes.len() > 24 && bytes.starts_with(b"\x89PNG\r\n\x1a\n") && &bytes[12..16] == b"IHDR"
+    );
     let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
     (be(&bytes[16..20]), be(&bytes[20..24]))
 }
@@ -167,21 +197,41 @@ fn the_html_report_renders_in_headless_chromium_with_one_bar_per_day_with_calls(
     run_chromium(
         &bin,
         &dir.path().join("profile-shot"),
-        &[format!("--screenshot={}", png.display()), "--window-size=1200,1600".into()],
+        &[
+            format!("--screenshot={}", png.display()),
+            "--window-size=1200,1600".into(),
+        ],
         &page,
     );
     let bytes = std::fs::read(&png).expect("chromium wrote no screenshot");
     assert_eq!(png_size(&bytes), (1200, 1600));
     // A blank 1200×1600 page compresses to a few KiB; text, bars and tables do not.
-    assert!(bytes.len() > 40_000, "screenshot suspiciously small: {} bytes", bytes.len());
+    assert!(
+        bytes.len() > 40_000,
+        "screenshot suspiciously small: {} bytes",
+        bytes.len()
+    );
     if let Ok(keep) = std::env::var("DEPRECATION_SHIM_KEEP_REPORT") {
         let _ = std::fs::copy(&png, keep);
     }
 
-    let dom = run_chromium(&bin, &dir.path().join("profile-dom"), &["--dump-dom".into()], &page);
-    assert_eq!(dom.matches("class=\"bar\"").count(), bars, "bars in the rendered DOM");
+    let dom = run_chromium(
+        &bin,
+        &dir.path().join("profile-dom"),
+        &["--dump-dom".into()],
+        &page,
+    );
+    assert_eq!(
+        dom.matches("class=\"bar\"").count(),
+        bars,
+        "bars in the rendered DOM"
+    );
     assert_eq!(bars, 12, "9 + 3 days with calls in the sample");
-    assert_eq!(dom.matches("class=\"bar\" data-rule=\"module_upgrade\"").count(), 9);
+    assert_eq!(
+        dom.matches("class=\"bar\" data-rule=\"module_upgrade\"")
+            .count(),
+        9
+    );
     for text in [
         "Legacy callers of the Redis Software REST API",
         "brownout until 2027-03-02T14:15:00Z",

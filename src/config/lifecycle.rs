@@ -163,7 +163,10 @@ pub fn lifecycle(
         Some(s) => parse_duration(&k("warn_before_sunset"), s)?,
         None => DEFAULT_WARN_BEFORE_SUNSET,
     };
-    for (list, len) in [("brownouts", raw.brownouts.len()), ("exemptions", raw.exemptions.len())] {
+    for (list, len) in [
+        ("brownouts", raw.brownouts.len()),
+        ("exemptions", raw.exemptions.len()),
+    ] {
         if len > MAX_ENTRIES {
             return Err(ConfigError::new(
                 &k(list),
@@ -238,9 +241,14 @@ fn brownout(bk: &str, b: RawBrownout) -> Result<(Brownout, &'static str), Config
         return Err(ConfigError::new(&k("duration"), "must be longer than 0"));
     }
     if let Some(start) = &b.start {
-        if let Some(extra) = [("weekday", &b.weekday), ("time", &b.time), ("from", &b.from), ("until", &b.until)]
-            .into_iter()
-            .find_map(|(n, v)| v.as_ref().map(|_| n))
+        if let Some(extra) = [
+            ("weekday", &b.weekday),
+            ("time", &b.time),
+            ("from", &b.from),
+            ("until", &b.until),
+        ]
+        .into_iter()
+        .find_map(|(n, v)| v.as_ref().map(|_| n))
         {
             return Err(ConfigError::new(
                 &k(extra),
@@ -260,11 +268,17 @@ fn brownout(bk: &str, b: RawBrownout) -> Result<(Brownout, &'static str), Config
     };
     let weekday = need("weekday", &b.weekday)?;
     let weekday = Weekday::parse(&weekday).ok_or_else(|| {
-        ConfigError::new(&k("weekday"), format!("\"{weekday}\" is not a weekday like \"tuesday\" or \"tue\""))
+        ConfigError::new(
+            &k("weekday"),
+            format!("\"{weekday}\" is not a weekday like \"tuesday\" or \"tue\""),
+        )
     })?;
     let time = need("time", &b.time)?;
     let time_of_day = time_of_day(&time).ok_or_else(|| {
-        ConfigError::new(&k("time"), format!("\"{time}\" is not a UTC time like \"14:00\" or \"14:00:30\""))
+        ConfigError::new(
+            &k("time"),
+            format!("\"{time}\" is not a UTC time like \"14:00\" or \"14:00:30\""),
+        )
     })?;
     let from = parse_date(&k("from"), &need("from", &b.from)?)?;
     let until = parse_date(&k("until"), &need("until", &b.until)?)?;
@@ -278,7 +292,13 @@ fn brownout(bk: &str, b: RawBrownout) -> Result<(Brownout, &'static str), Config
         ));
     }
     Ok((
-        Brownout::Weekly { weekday, time_of_day, duration, from, until },
+        Brownout::Weekly {
+            weekday,
+            time_of_day,
+            duration,
+            from,
+            until,
+        },
         "from",
     ))
 }
@@ -289,21 +309,31 @@ fn time_of_day(s: &str) -> Option<Duration> {
     if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.len() != 2) {
         return None;
     }
-    let n: Vec<u64> = parts.iter().map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    let n: Vec<u64> = parts
+        .iter()
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
     let (h, m, sec) = (n[0], n[1], n.get(2).copied().unwrap_or(0));
     (h < 24 && m < 60 && sec < 60).then(|| Duration::from_secs(h * 3600 + m * 60 + sec))
 }
 
 fn exemption(ek: &str, e: RawExemption) -> Result<Exemption, ConfigError> {
     let k = |sub: &str| format!("{ek}.{sub}");
-    let expires = e.expires.as_deref().map(|s| parse_date(&k("expires"), s)).transpose()?;
+    let expires = e
+        .expires
+        .as_deref()
+        .map(|s| parse_date(&k("expires"), s))
+        .transpose()?;
     let grant = match (e.user, e.user_agent, e.client) {
         (Some(u), None, None) if !u.is_empty() => Grant::User(u),
         (None, Some(p), None) => Grant::UserAgent(
             Glob::new(&p).map_err(|err| ConfigError::new(&k("user_agent"), err.to_string()))?,
         ),
         (None, None, Some(c)) => Grant::Client(parse_cidr(&c).ok_or_else(|| {
-            ConfigError::new(&k("client"), format!("\"{c}\" is not an address or CIDR like \"10.0.0.0/8\""))
+            ConfigError::new(
+                &k("client"),
+                format!("\"{c}\" is not an address or CIDR like \"10.0.0.0/8\""),
+            )
         })?),
         _ => {
             return Err(ConfigError::new(

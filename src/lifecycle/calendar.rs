@@ -171,7 +171,10 @@ mod tests {
         }
         assert_eq!(Day::from_ymd(1970, 1, 1), Day(0));
         assert_eq!(Day::from_ymd(2024, 2, 29).to_string(), "2024-02-29");
-        assert_eq!(Day::from_ymd(2024, 11, 1).start(), UNIX_EPOCH + Duration::from_secs(1_730_419_200));
+        assert_eq!(
+            Day::from_ymd(2024, 11, 1).start(),
+            UNIX_EPOCH + Duration::from_secs(1_730_419_200)
+        );
     }
 
     #[test]
@@ -186,7 +189,10 @@ mod tests {
 
     #[test]
     fn instants_render_in_utc_even_before_the_epoch() {
-        assert_eq!(rfc3339(from_epoch_secs(1_730_419_200 + 3_723)), "2024-11-01T01:02:03Z");
+        assert_eq!(
+            rfc3339(from_epoch_secs(1_730_419_200 + 3_723)),
+            "2024-11-01T01:02:03Z"
+        );
         assert_eq!(rfc3339(from_epoch_secs(-1)), "1969-12-31T23:59:59Z");
         assert_eq!(epoch_secs(UNIX_EPOCH - Duration::from_millis(1)), -1);
         assert_eq!(Day::of(UNIX_EPOCH - Duration::from_millis(1)), Day(-1));

@@ -50,7 +50,9 @@ fn row(at: SystemTime, name: &str, lc: &Lifecycle) -> [String; 6] {
     let gets = match decide::decide(at, lc, &Caller::default()) {
         Decision::Serve => "served".to_owned(),
         Decision::Refuse(r) => refusal_text(&r),
-        Decision::WouldRefuse { why } => format!("served (dry run; would be {})", refusal_text(&why)),
+        Decision::WouldRefuse { why } => {
+            format!("served (dry run; would be {})", refusal_text(&why))
+        }
         // A caller with no identity matches no exemption.
         Decision::Exempt { .. } => "served (exempt)".to_owned(),
     };
@@ -103,8 +105,14 @@ mod tests {
         p.answer = Answer::Unavailable;
         p.enforce = false;
         p.exemptions = vec![
-            Exemption { grant: Grant::User("ops".into()), expires: Some(at(2027, 3, 1, 0, 0)) },
-            Exemption { grant: Grant::User("ci".into()), expires: None },
+            Exemption {
+                grant: Grant::User("ops".into()),
+                expires: Some(at(2027, 3, 1, 0, 0)),
+            },
+            Exemption {
+                grant: Grant::User("ci".into()),
+                expires: None,
+            },
         ];
         let dry = Lifecycle::new(p).unwrap();
         let before = check_table(at(2027, 3, 1, 14, 5), [("module_upgrade", &plain)]);
@@ -114,17 +122,32 @@ mod tests {
              rule            phase       a call gets  brownout (current or next)    sunset                      exemptions in force\n\
              module_upgrade  deprecated  served       2027-03-02T14:00:00Z for 15m  2027-06-30 (121 days left)  0 of 0\n"
         );
-        let during = check_table(at(2027, 3, 2, 14, 5), [("module_upgrade", &plain), ("modules_upload", &dry)]);
+        let during = check_table(
+            at(2027, 3, 2, 14, 5),
+            [("module_upgrade", &plain), ("modules_upload", &dry)],
+        );
         let lines: Vec<&str> = during.lines().collect();
-        assert!(lines[2].contains("brownout") && lines[2].contains("410 route_brownout"), "{during}");
-        assert!(lines[2].contains("now, until 2027-03-02T14:15:00Z"), "{during}");
+        assert!(
+            lines[2].contains("brownout") && lines[2].contains("410 route_brownout"),
+            "{during}"
+        );
+        assert!(
+            lines[2].contains("now, until 2027-03-02T14:15:00Z"),
+            "{during}"
+        );
         assert!(
             lines[3].contains("served (dry run; would be 503 route_brownout, Retry-After 600)"),
             "{during}"
         );
         assert!(lines[3].ends_with("1 of 2"), "{during}");
         let after = check_table(at(2027, 7, 2, 0, 0), [("module_upgrade", &plain)]);
-        assert!(after.contains("sunset") && after.contains("410 route_sunset"), "{after}");
-        assert!(after.contains("2027-06-30 (2 days ago)") && after.contains("none"), "{after}");
+        assert!(
+            after.contains("sunset") && after.contains("410 route_sunset"),
+            "{after}"
+        );
+        assert!(
+            after.contains("2027-06-30 (2 days ago)") && after.contains("none"),
+            "{after}"
+        );
     }
 }

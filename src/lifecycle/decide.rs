@@ -28,7 +28,10 @@ pub enum Decision {
     /// Serve as usual.
     Serve,
     /// Served because of `exemption`; without it the call would have met `spared`.
-    Exempt { exemption: Exemption, spared: Refusal },
+    Exempt {
+        exemption: Exemption,
+        spared: Refusal,
+    },
     /// Dry run (`enforce = false`): served, but `why` is what enforcement would answer.
     WouldRefuse { why: Refusal },
     /// Answer with this refusal; nothing is sent upstream.
@@ -74,7 +77,9 @@ impl Refusal {
 /// The refusal the schedule calls for at `now`, exemptions and dry run aside.
 pub fn refusal(now: SystemTime, lifecycle: &Lifecycle) -> Option<Refusal> {
     let plan = lifecycle.plan();
-    let sunset = plan.sunset.map_or(String::new(), |s| format!(" Its Sunset is {}.", Day::of(s)));
+    let sunset = plan
+        .sunset
+        .map_or(String::new(), |s| format!(" Its Sunset is {}.", Day::of(s)));
     match lifecycle.phase(now) {
         Phase::Sunset if plan.after_sunset == AfterSunset::Gone => Some(Refusal {
             status: StatusCode::GONE,
@@ -111,7 +116,10 @@ pub fn decide(now: SystemTime, lifecycle: &Lifecycle, caller: &Caller<'_>) -> De
     };
     let plan = lifecycle.plan();
     if let Some(e) = exempt::find(&plan.exemptions, now, caller) {
-        return Decision::Exempt { exemption: e.clone(), spared: refusal };
+        return Decision::Exempt {
+            exemption: e.clone(),
+            spared: refusal,
+        };
     }
     if plan.enforce {
         Decision::Refuse(refusal)
@@ -137,7 +145,11 @@ mod tests {
         Lifecycle::new(p).unwrap()
     }
 
-    const NOBODY: Caller<'static> = Caller { verified_user: None, user_agent: None, client_ip: None };
+    const NOBODY: Caller<'static> = Caller {
+        verified_user: None,
+        user_agent: None,
+        client_ip: None,
+    };
 
     #[test]
     fn outside_windows_and_before_sunset_every_call_is_served() {
@@ -153,7 +165,10 @@ mod tests {
         let Decision::Refuse(r) = decide(at(2027, 3, 2, 14, 0), &l, &NOBODY) else {
             panic!("refused expected");
         };
-        assert_eq!((r.status, r.error_code, r.retry_after), (StatusCode::GONE, ROUTE_BROWNOUT, None));
+        assert_eq!(
+            (r.status, r.error_code, r.retry_after),
+            (StatusCode::GONE, ROUTE_BROWNOUT, None)
+        );
         assert!(r.text.contains("until 2027-03-02T14:15:00Z"), "{}", r.text);
         let body = r.to_api_error().body_json();
         assert_eq!(body["error_code"], "route_brownout");
@@ -165,7 +180,9 @@ mod tests {
     fn a_503_brownout_sets_retry_after_to_the_windows_end_rounded_up() {
         let l = lc(|p| p.answer = Answer::Unavailable);
         let now = at(2027, 3, 2, 14, 5) + Duration::from_millis(300);
-        let Decision::Refuse(r) = decide(now, &l, &NOBODY) else { panic!("refused expected") };
+        let Decision::Refuse(r) = decide(now, &l, &NOBODY) else {
+            panic!("refused expected")
+        };
         assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(r.retry_after, Some(Duration::from_secs(600)));
         assert_eq!(r.retry_after_header().as_deref(), Some("600"));
@@ -175,10 +192,18 @@ mod tests {
     #[test]
     fn after_a_gone_sunset_the_answer_is_410_route_sunset_even_with_503_brownouts() {
         let l = lc(|p| p.answer = Answer::Unavailable);
-        let Decision::Refuse(r) = decide(at(2027, 6, 30, 0, 0), &l, &NOBODY) else { panic!() };
-        assert_eq!((r.status, r.error_code, r.retry_after), (StatusCode::GONE, ROUTE_SUNSET, None));
+        let Decision::Refuse(r) = decide(at(2027, 6, 30, 0, 0), &l, &NOBODY) else {
+            panic!()
+        };
+        assert_eq!(
+            (r.status, r.error_code, r.retry_after),
+            (StatusCode::GONE, ROUTE_SUNSET, None)
+        );
         let kept = lc(|p| p.after_sunset = AfterSunset::Keep);
-        assert_eq!(decide(at(2027, 6, 30, 0, 0), &kept, &NOBODY), Decision::Serve);
+        assert_eq!(
+            decide(at(2027, 6, 30, 0, 0), &kept, &NOBODY),
+            Decision::Serve
+        );
     }
 
     #[test]
@@ -188,7 +213,10 @@ mod tests {
             Decision::WouldRefuse { why } => assert_eq!(why.error_code, ROUTE_BROWNOUT),
             other => panic!("{other:?}"),
         }
-        assert_eq!(decide(at(2027, 7, 1, 0, 0), &l, &NOBODY).name(), "would_refuse");
+        assert_eq!(
+            decide(at(2027, 7, 1, 0, 0), &l, &NOBODY).name(),
+            "would_refuse"
+        );
         assert_eq!(decide(at(2027, 3, 3, 0, 0), &l, &NOBODY), Decision::Serve);
     }
 
@@ -199,7 +227,10 @@ mod tests {
             expires: Some(at(2027, 9, 30, 0, 0)),
         };
         let l = lc(|p| p.exemptions = vec![grant.clone()]);
-        let rmadm = Caller { user_agent: Some("rmadm/1.4"), ..NOBODY };
+        let rmadm = Caller {
+            user_agent: Some("rmadm/1.4"),
+            ..NOBODY
+        };
         match decide(at(2027, 7, 1, 0, 0), &l, &rmadm) {
             Decision::Exempt { exemption, spared } => {
                 assert_eq!(exemption, grant);

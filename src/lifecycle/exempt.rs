@@ -53,7 +53,9 @@ impl Exemption {
         match &self.grant {
             Grant::User(u) => caller.verified_user == Some(u.as_str()),
             Grant::UserAgent(g) => caller.user_agent.is_some_and(|ua| g.matches(ua)),
-            Grant::Client(net) => caller.client_ip.is_some_and(|ip| net.contains(&canonical(ip))),
+            Grant::Client(net) => caller
+                .client_ip
+                .is_some_and(|ip| net.contains(&canonical(ip))),
         }
     }
 }
@@ -75,7 +77,11 @@ impl fmt::Display for Exemption {
 }
 
 /// The first exemption in `list` that lets `caller` through at `now`.
-pub fn find<'l>(list: &'l [Exemption], now: SystemTime, caller: &Caller<'_>) -> Option<&'l Exemption> {
+pub fn find<'l>(
+    list: &'l [Exemption],
+    now: SystemTime,
+    caller: &Caller<'_>,
+) -> Option<&'l Exemption> {
     list.iter().find(|e| e.applies(now, caller))
 }
 
@@ -170,35 +176,85 @@ mod tests {
         assert!(!glob("a*b*a").matches("ab"));
         assert!(glob("*").matches(""));
         assert!(glob("**x").matches("yx"));
-        assert!(!glob("ab*ba").matches("aba"), "prefix and suffix may not share characters");
+        assert!(
+            !glob("ab*ba").matches("aba"),
+            "prefix and suffix may not share characters"
+        );
         assert_eq!(Glob::new(""), Err(GlobError::Empty));
-        assert_eq!(Glob::new(&"*".repeat(MAX_PATTERN_LEN + 1)), Err(GlobError::TooLong));
+        assert_eq!(
+            Glob::new(&"*".repeat(MAX_PATTERN_LEN + 1)),
+            Err(GlobError::TooLong)
+        );
     }
 
     #[test]
     fn each_kind_of_exemption_matches_its_caller_field_only() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let user = Exemption { grant: Grant::User("ops".into()), expires: None };
-        let ua = Exemption { grant: Grant::UserAgent(glob("rmadm/*")), expires: None };
-        let net = Exemption { grant: Grant::Client("10.1.0.0/16".parse().unwrap()), expires: None };
+        let user = Exemption {
+            grant: Grant::User("ops".into()),
+            expires: None,
+        };
+        let ua = Exemption {
+            grant: Grant::UserAgent(glob("rmadm/*")),
+            expires: None,
+        };
+        let net = Exemption {
+            grant: Grant::Client("10.1.0.0/16".parse().unwrap()),
+            expires: None,
+        };
         let anyone = Caller::default();
-        assert!(!user.applies(now, &anyone) && !ua.applies(now, &anyone) && !net.applies(now, &anyone));
-        assert!(user.applies(now, &Caller { verified_user: Some("ops"), ..anyone }));
-        assert!(!user.applies(now, &Caller { verified_user: Some("Ops"), ..anyone }));
-        assert!(ua.applies(now, &Caller { user_agent: Some("rmadm/2"), ..anyone }));
-        let ip = |s: &str| Caller { client_ip: Some(s.parse().unwrap()), ..anyone };
+        assert!(
+            !user.applies(now, &anyone) && !ua.applies(now, &anyone) && !net.applies(now, &anyone)
+        );
+        assert!(user.applies(
+            now,
+            &Caller {
+                verified_user: Some("ops"),
+                ..anyone
+            }
+        ));
+        assert!(!user.applies(
+            now,
+            &Caller {
+                verified_user: Some("Ops"),
+                ..anyone
+            }
+        ));
+        assert!(ua.applies(
+            now,
+            &Caller {
+                user_agent: Some("rmadm/2"),
+                ..anyone
+            }
+        ));
+        let ip = |s: &str| Caller {
+            client_ip: Some(s.parse().unwrap()),
+            ..anyone
+        };
         assert!(net.applies(now, &ip("10.1.200.3")));
-        assert!(net.applies(now, &ip("::ffff:10.1.200.3")), "IPv4-mapped IPv6 counts as IPv4");
+        assert!(
+            net.applies(now, &ip("::ffff:10.1.200.3")),
+            "IPv4-mapped IPv6 counts as IPv4"
+        );
         assert!(!net.applies(now, &ip("10.2.0.1")));
-        let v6 = Exemption { grant: Grant::Client("2001:db8::/32".parse().unwrap()), expires: None };
+        let v6 = Exemption {
+            grant: Grant::Client("2001:db8::/32".parse().unwrap()),
+            expires: None,
+        };
         assert!(v6.applies(now, &ip("2001:db8::7")));
     }
 
     #[test]
     fn an_exemption_ends_at_its_expiry_instant() {
         let expires = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let e = Exemption { grant: Grant::User("ops".into()), expires: Some(expires) };
-        let ops = Caller { verified_user: Some("ops"), ..Caller::default() };
+        let e = Exemption {
+            grant: Grant::User("ops".into()),
+            expires: Some(expires),
+        };
+        let ops = Caller {
+            verified_user: Some("ops"),
+            ..Caller::default()
+        };
         assert!(e.applies(expires - Duration::from_nanos(1), &ops));
         assert!(!e.applies(expires, &ops));
         assert_eq!(e.to_string(), "user \"ops\" until 2027-01-15T08:00:00Z");

@@ -127,23 +127,31 @@ fn rule_section(out: &mut String, report: &Report, rule: &RuleView, range: Optio
         Phase::Brownout { until } => format!("brownout until {}", rfc3339(until)),
         p => p.name().to_owned(),
     };
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<section><h2>{name}</h2><dl><dt>Phase today</dt><dd class=\"ph {}\">{phase}</dd>\
          <dt>Deprecation</dt><dd>{}</dd><dt>Sunset</dt><dd>{}</dd><dt>Next brownout</dt><dd>{}</dd>\
-         <dt>Brownout windows</dt><dd>{}</dd><dt>Calls</dt><dd>{}</dd></dl>\n",
+         <dt>Brownout windows</dt><dd>{}</dd><dt>Calls</dt><dd>{}</dd></dl>",
         rule.phase.name(),
         Day::of(rule.deprecation),
-        rule.sunset.map_or_else(|| "none set".to_owned(), |s| {
-            let days = (Day::of(s).0 - Day::of(report.today).0).max(0);
-            format!("{} ({days} days from today)", Day::of(s))
-        }),
+        rule.sunset.map_or_else(
+            || "none set".to_owned(),
+            |s| {
+                let days = (Day::of(s).0 - Day::of(report.today).0).max(0);
+                format!("{} ({days} days from today)", Day::of(s))
+            }
+        ),
         rule.next_window.map_or_else(
             || "none scheduled".to_owned(),
             |w| format!("{} to {}", rfc3339(w.start), rfc3339(w.end))
         ),
         rule.windows.len(),
-        report.daily.iter().filter(|d| d.rule == rule.name).map(|d| d.calls).sum::<u64>(),
+        report
+            .daily
+            .iter()
+            .filter(|d| d.rule == rule.name)
+            .map(|d| d.calls)
+            .sum::<u64>(),
     );
     out.push_str(&svg::timeline(rule, report.today));
     out.push_str(&svg::chart(&rule.name, &report.daily, range));

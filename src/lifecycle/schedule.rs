@@ -61,7 +61,9 @@ pub enum Phase {
     Announced,
     Deprecated,
     /// Inside a brownout window, which ends at `until`.
-    Brownout { until: SystemTime },
+    Brownout {
+        until: SystemTime,
+    },
     Sunset,
 }
 
@@ -82,7 +84,9 @@ impl Phase {
 pub enum Escalation {
     Info,
     /// Within `warn_before_sunset` of the Sunset, or past it (`days_left <= 0`).
-    Warn { days_left: i64 },
+    Warn {
+        days_left: i64,
+    },
 }
 
 impl Lifecycle {
@@ -108,7 +112,10 @@ impl Lifecycle {
     fn effective(&self, w: Window) -> Option<Window> {
         match (self.plan.after_sunset, self.plan.sunset) {
             (AfterSunset::Gone, Some(s)) if w.start >= s => None,
-            (AfterSunset::Gone, Some(s)) => Some(Window { start: w.start, end: w.end.min(s) }),
+            (AfterSunset::Gone, Some(s)) => Some(Window {
+                start: w.start,
+                end: w.end.min(s),
+            }),
             _ => Some(w),
         }
     }
@@ -158,9 +165,7 @@ impl Lifecycle {
 
     pub fn escalation(&self, now: SystemTime) -> Escalation {
         match (self.plan.sunset, self.days_to_sunset(now)) {
-            (Some(sunset), Some(days_left))
-                if now + self.plan.warn_before_sunset >= sunset =>
-            {
+            (Some(sunset), Some(days_left)) if now + self.plan.warn_before_sunset >= sunset => {
                 Escalation::Warn { days_left }
             }
             _ => Escalation::Info,
@@ -185,7 +190,10 @@ pub(crate) mod tests {
         Plan {
             deprecation: at(2026, 1, 1, 0, 0),
             sunset: Some(at(2027, 6, 30, 0, 0)),
-            brownouts: vec![Brownout::Once { start: at(2027, 3, 2, 14, 0), duration: 15 * MIN }],
+            brownouts: vec![Brownout::Once {
+                start: at(2027, 3, 2, 14, 0),
+                duration: 15 * MIN,
+            }],
             after_sunset: AfterSunset::Gone,
             answer: Answer::Gone,
             enforce: true,
@@ -218,19 +226,38 @@ pub(crate) mod tests {
     fn a_gone_route_clips_a_window_at_the_sunset_and_ignores_later_ones() {
         let mut p = plan();
         p.brownouts = vec![
-            Brownout::Once { start: at(2027, 6, 29, 23, 50), duration: 20 * MIN },
-            Brownout::Once { start: at(2027, 7, 1, 0, 0), duration: 20 * MIN },
+            Brownout::Once {
+                start: at(2027, 6, 29, 23, 50),
+                duration: 20 * MIN,
+            },
+            Brownout::Once {
+                start: at(2027, 7, 1, 0, 0),
+                duration: 20 * MIN,
+            },
         ];
         let l = lc(p.clone());
-        assert_eq!(l.phase(at(2027, 6, 29, 23, 55)), Phase::Brownout { until: at(2027, 6, 30, 0, 0) });
+        assert_eq!(
+            l.phase(at(2027, 6, 29, 23, 55)),
+            Phase::Brownout {
+                until: at(2027, 6, 30, 0, 0)
+            }
+        );
         assert_eq!(l.next_window(at(2027, 6, 30, 0, 0)), None);
         assert_eq!(l.phase(at(2027, 7, 1, 0, 5)), Phase::Sunset);
         // Kept after Sunset: the windows apply as written.
         p.after_sunset = AfterSunset::Keep;
         let kept = lc(p);
-        assert_eq!(kept.phase(at(2027, 6, 30, 0, 5)), Phase::Brownout { until: at(2027, 6, 30, 0, 10) });
+        assert_eq!(
+            kept.phase(at(2027, 6, 30, 0, 5)),
+            Phase::Brownout {
+                until: at(2027, 6, 30, 0, 10)
+            }
+        );
         assert_eq!(kept.phase(at(2027, 6, 30, 0, 10)), Phase::Sunset);
-        assert_eq!(kept.next_window(at(2027, 6, 30, 0, 10)).map(|w| w.start), Some(at(2027, 7, 1, 0, 0)));
+        assert_eq!(
+            kept.next_window(at(2027, 6, 30, 0, 10)).map(|w| w.start),
+            Some(at(2027, 7, 1, 0, 0))
+        );
     }
 
     #[test]
@@ -239,9 +266,15 @@ pub(crate) mod tests {
         let sunset = at(2027, 6, 30, 0, 0);
         assert_eq!(l.days_to_sunset(sunset - Duration::from_nanos(1)), Some(1));
         assert_eq!(l.days_to_sunset(sunset - DAY), Some(1));
-        assert_eq!(l.days_to_sunset(sunset - DAY - Duration::from_secs(1)), Some(2));
+        assert_eq!(
+            l.days_to_sunset(sunset - DAY - Duration::from_secs(1)),
+            Some(2)
+        );
         assert_eq!(l.days_to_sunset(sunset), Some(0));
-        assert_eq!(l.days_to_sunset(sunset + DAY - Duration::from_secs(1)), Some(0));
+        assert_eq!(
+            l.days_to_sunset(sunset + DAY - Duration::from_secs(1)),
+            Some(0)
+        );
         assert_eq!(l.days_to_sunset(sunset + DAY), Some(-1));
         let mut p = plan();
         p.sunset = None;
@@ -252,10 +285,22 @@ pub(crate) mod tests {
     fn the_log_level_rises_to_warn_within_the_configured_period_before_sunset() {
         let l = lc(plan());
         let sunset = at(2027, 6, 30, 0, 0);
-        assert_eq!(l.escalation(sunset - 30 * DAY - Duration::from_secs(1)), Escalation::Info);
-        assert_eq!(l.escalation(sunset - 30 * DAY), Escalation::Warn { days_left: 30 });
-        assert_eq!(l.escalation(sunset - 2 * MIN), Escalation::Warn { days_left: 1 });
-        assert_eq!(l.escalation(sunset + 3 * DAY), Escalation::Warn { days_left: -3 });
+        assert_eq!(
+            l.escalation(sunset - 30 * DAY - Duration::from_secs(1)),
+            Escalation::Info
+        );
+        assert_eq!(
+            l.escalation(sunset - 30 * DAY),
+            Escalation::Warn { days_left: 30 }
+        );
+        assert_eq!(
+            l.escalation(sunset - 2 * MIN),
+            Escalation::Warn { days_left: 1 }
+        );
+        assert_eq!(
+            l.escalation(sunset + 3 * DAY),
+            Escalation::Warn { days_left: -3 }
+        );
         let mut p = plan();
         p.sunset = None;
         assert_eq!(lc(p).escalation(sunset), Escalation::Info);

@@ -46,7 +46,10 @@ impl Window {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Brownout {
     /// One window: `start` for `duration`.
-    Once { start: SystemTime, duration: Duration },
+    Once {
+        start: SystemTime,
+        duration: Duration,
+    },
     /// Every `weekday` at `time_of_day` (UTC, since midnight) for `duration`, for starts in
     /// `[from, until)`.
     Weekly {
@@ -197,18 +200,30 @@ mod tests {
         assert_eq!(
             days,
             [
-                "2026-12-22", "2026-12-29", "2027-01-05", "2027-01-12", "2027-01-19",
-                "2027-01-26", "2027-02-02", "2027-02-09"
+                "2026-12-22",
+                "2026-12-29",
+                "2027-01-05",
+                "2027-01-12",
+                "2027-01-19",
+                "2027-01-26",
+                "2027-02-02",
+                "2027-02-09"
             ]
         );
         for w in &ws {
             assert_eq!(Day::of(w.start).weekday(), Weekday::Tuesday);
-            assert_eq!(crate::lifecycle::calendar::rfc3339(w.start)[11..], *"14:00:00Z");
+            assert_eq!(
+                crate::lifecycle::calendar::rfc3339(w.start)[11..],
+                *"14:00:00Z"
+            );
             assert_eq!(w.duration(), 15 * MIN);
         }
         // Exactly seven days apart: no DST in UTC.
         for pair in ws.windows(2) {
-            assert_eq!(pair[1].start.duration_since(pair[0].start).unwrap(), Duration::from_secs(7 * 86_400));
+            assert_eq!(
+                pair[1].start.duration_since(pair[0].start).unwrap(),
+                Duration::from_secs(7 * 86_400)
+            );
         }
     }
 
@@ -223,27 +238,42 @@ mod tests {
         // from one minute after the Tuesday occurrence: that week is skipped.
         let late = tuesdays_14h(at(2027, 3, 2, 14, 1), at(2027, 3, 16, 14, 1));
         let ws = expand(&[late]).unwrap();
-        assert_eq!(ws.iter().map(|w| w.start).collect::<Vec<_>>(), [at(2027, 3, 9, 14, 0), at(2027, 3, 16, 14, 0)]);
+        assert_eq!(
+            ws.iter().map(|w| w.start).collect::<Vec<_>>(),
+            [at(2027, 3, 9, 14, 0), at(2027, 3, 16, 14, 0)]
+        );
     }
 
     #[test]
     fn overlapping_and_touching_windows_are_merged() {
-        let once = |h, m, dur| Brownout::Once { start: at(2027, 3, 2, h, m), duration: dur * MIN };
+        let once = |h, m, dur| Brownout::Once {
+            start: at(2027, 3, 2, h, m),
+            duration: dur * MIN,
+        };
         let ws = expand(&[
-            once(14, 10, 20),             // 14:10-14:30 overlaps the weekly 14:00-14:15
+            once(14, 10, 20), // 14:10-14:30 overlaps the weekly 14:00-14:15
             tuesdays_14h(at(2027, 3, 1, 0, 0), at(2027, 3, 3, 0, 0)),
-            once(14, 30, 5),              // touches: 14:30-14:35
-            once(15, 0, 5),               // apart
+            once(14, 30, 5), // touches: 14:30-14:35
+            once(15, 0, 5),  // apart
         ])
         .unwrap();
         assert_eq!(
             ws,
             [
-                Window { start: at(2027, 3, 2, 14, 0), end: at(2027, 3, 2, 14, 35) },
-                Window { start: at(2027, 3, 2, 15, 0), end: at(2027, 3, 2, 15, 5) },
+                Window {
+                    start: at(2027, 3, 2, 14, 0),
+                    end: at(2027, 3, 2, 14, 35)
+                },
+                Window {
+                    start: at(2027, 3, 2, 15, 0),
+                    end: at(2027, 3, 2, 15, 5)
+                },
             ]
         );
-        assert_eq!(window_at(&ws, at(2027, 3, 2, 14, 20)).map(|w| w.end), Some(at(2027, 3, 2, 14, 35)));
+        assert_eq!(
+            window_at(&ws, at(2027, 3, 2, 14, 20)).map(|w| w.end),
+            Some(at(2027, 3, 2, 14, 35))
+        );
     }
 
     #[test]
@@ -255,7 +285,10 @@ mod tests {
             from: at(2000, 1, 1, 0, 0),
             until: at(2400, 1, 1, 0, 0),
         };
-        let once = Brownout::Once { start: at(2027, 1, 1, 0, 0), duration: MIN };
+        let once = Brownout::Once {
+            start: at(2027, 1, 1, 0, 0),
+            duration: MIN,
+        };
         assert_eq!(expand(&[once, b]), Err(TooManyWindows { index: 1 }));
     }
 }

@@ -18,7 +18,9 @@ fn day(y: i64, m: u32, d: u32) -> SystemTime {
 /// The commented `[lifecycle.module_upgrade]` block of config/example.toml, uncommented.
 fn example_block() -> String {
     let text = include_str!("../../../config/example.toml");
-    let start = text.find("# [lifecycle.module_upgrade]").expect("example block");
+    let start = text
+        .find("# [lifecycle.module_upgrade]")
+        .expect("example block");
     text[start..]
         .lines()
         .filter_map(|l| l.strip_prefix("# "))
@@ -35,13 +37,19 @@ fn example_block() -> String {
 #[test]
 fn the_documented_example_block_validates_with_its_warning() {
     let block = example_block();
-    assert!(block.contains("[[lifecycle.module_upgrade.exemptions]]"), "{block}");
+    assert!(
+        block.contains("[[lifecycle.module_upgrade.exemptions]]"),
+        "{block}"
+    );
     let all = parse(&block).unwrap();
     let lc = &all.rules["module_upgrade"];
     let plan = lc.plan();
     assert_eq!(plan.deprecation, day(2024, 11, 1));
     assert_eq!(plan.sunset, Some(day(2027, 6, 30)));
-    assert_eq!((plan.answer, plan.after_sunset, plan.enforce), (Answer::Gone, AfterSunset::Gone, false));
+    assert_eq!(
+        (plan.answer, plan.after_sunset, plan.enforce),
+        (Answer::Gone, AfterSunset::Gone, false)
+    );
     assert_eq!(plan.warn_before_sunset, DEFAULT_WARN_BEFORE_SUNSET);
     assert_eq!(plan.exemptions.len(), 2);
     // 1 explicit + 13 Tuesdays from 2027-04-06 to 2027-06-29.
@@ -56,16 +64,28 @@ fn defaults_are_a_dry_run_answering_410_and_gone_after_sunset() {
     let all = parse("[lifecycle.module_upgrade]\ndeprecation_date = \"2024-11-01\"\n").unwrap();
     let plan = all.rules["module_upgrade"].plan();
     assert!(!plan.enforce);
-    assert_eq!((plan.answer, plan.after_sunset, plan.sunset), (Answer::Gone, AfterSunset::Gone, None));
+    assert_eq!(
+        (plan.answer, plan.after_sunset, plan.sunset),
+        (Answer::Gone, AfterSunset::Gone, None)
+    );
     assert!(all.warnings.is_empty());
 }
 
 #[test]
 fn a_rule_without_a_lifecycle_deprecation_date_takes_the_rules_own() {
     let raw = crate::config::parse_raw("[lifecycle.module_upgrade]\nenforce = true\n").unwrap();
-    let dates = RuleDates { deprecation: day(2024, 11, 1), sunset: Some(day(2027, 6, 30)) };
-    let all = lifecycles(raw.lifecycle.clone(), |n| (n == "module_upgrade").then_some(dates)).unwrap();
-    assert_eq!(all.rules["module_upgrade"].plan().sunset, Some(day(2027, 6, 30)));
+    let dates = RuleDates {
+        deprecation: day(2024, 11, 1),
+        sunset: Some(day(2027, 6, 30)),
+    };
+    let all = lifecycles(raw.lifecycle.clone(), |n| {
+        (n == "module_upgrade").then_some(dates)
+    })
+    .unwrap();
+    assert_eq!(
+        all.rules["module_upgrade"].plan().sunset,
+        Some(day(2027, 6, 30))
+    );
     let e = lifecycles(raw.lifecycle, |_| None).unwrap_err();
     assert_eq!(e.key, "lifecycle.module_upgrade.deprecation_date");
 }
@@ -91,11 +111,17 @@ fn a_brownout_before_the_deprecation_is_refused_naming_the_entry() {
 
 #[test]
 fn a_brownout_after_a_gone_sunset_is_reported_as_never_applying() {
-    let all = parse("[lifecycle.r]\ndeprecation_date = \"2026-01-01\"\nsunset_date = \"2026-06-01\"\n\
-        [[lifecycle.r.brownouts]]\nstart = \"2026-07-01\"\nduration = \"1h\"\n")
+    let all = parse(
+        "[lifecycle.r]\ndeprecation_date = \"2026-01-01\"\nsunset_date = \"2026-06-01\"\n\
+        [[lifecycle.r.brownouts]]\nstart = \"2026-07-01\"\nduration = \"1h\"\n",
+    )
     .unwrap();
     assert_eq!(all.warnings.len(), 1);
-    assert!(all.warnings[0].contains("never applies"), "{:?}", all.warnings);
+    assert!(
+        all.warnings[0].contains("never applies"),
+        "{:?}",
+        all.warnings
+    );
 }
 
 #[test]
@@ -125,7 +151,10 @@ fn malformed_entries_are_refused_with_their_keys() {
         let e = err(&format!("{base}{extra}"));
         assert_eq!(e.key, *key, "for {extra:?}: {e}");
     }
-    assert_eq!(err("[lifecycle.Module-Upgrade]\ndeprecation_date = \"2026-01-01\"\n").key, "lifecycle.Module-Upgrade");
+    assert_eq!(
+        err("[lifecycle.Module-Upgrade]\ndeprecation_date = \"2026-01-01\"\n").key,
+        "lifecycle.Module-Upgrade"
+    );
     // Unknown keys are refused by serde with the key named.
     let e = err(&format!("{base}enforced = true\n"));
     assert!(e.problem.contains("enforced"), "{e}");
@@ -148,8 +177,14 @@ fn a_validated_schedule_decides_calls_end_to_end() {
     let lc = &all.rules["r"];
     let new_year_tuesday = day(2026, 12, 29) + Duration::from_secs(14 * 3600 + 60);
     assert!(matches!(lc.phase(new_year_tuesday), Phase::Brownout { .. }));
-    let lan = Caller { client_ip: Some("10.20.3.4".parse().unwrap()), ..Caller::default() };
-    assert_eq!(crate::lifecycle::decide(new_year_tuesday, lc, &lan).name(), "exempt");
+    let lan = Caller {
+        client_ip: Some("10.20.3.4".parse().unwrap()),
+        ..Caller::default()
+    };
+    assert_eq!(
+        crate::lifecycle::decide(new_year_tuesday, lc, &lan).name(),
+        "exempt"
+    );
     let next_week = new_year_tuesday + WEEK;
     match crate::lifecycle::decide(next_week, lc, &lan) {
         Decision::Refuse(r) => assert_eq!(r.retry_after, Some(Duration::from_secs(14 * 60))),

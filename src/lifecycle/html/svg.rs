@@ -27,7 +27,10 @@ pub fn chart(rule: &str, daily: &[DailyCalls], range: Option<(Day, Day)>) -> Str
         return "<p class=\"muted\">No calls recorded.</p>\n".to_owned();
     };
     let mut per_day: BTreeMap<Day, u64> = BTreeMap::new();
-    for d in daily.iter().filter(|d| d.rule == rule && d.calls > 0 && d.day >= first && d.day <= last) {
+    for d in daily
+        .iter()
+        .filter(|d| d.rule == rule && d.calls > 0 && d.day >= first && d.day <= last)
+    {
         let c = per_day.entry(d.day).or_default();
         *c = c.saturating_add(d.calls);
     }
@@ -71,10 +74,10 @@ pub fn chart(rule: &str, daily: &[DailyCalls], range: Option<(Day, Day)>) -> Str
         );
     }
     let label_y = base + 16.0;
-    let _ = write!(
+    let _ = writeln!(
         s,
         "<text x=\"{left}\" y=\"{label_y}\" font-size=\"12\" fill=\"#5d6678\">{first}</text>\
-         <text x=\"{}\" y=\"{label_y}\" font-size=\"12\" text-anchor=\"end\" fill=\"#5d6678\">{last}</text></svg>\n",
+         <text x=\"{}\" y=\"{label_y}\" font-size=\"12\" text-anchor=\"end\" fill=\"#5d6678\">{last}</text></svg>",
         W - right
     );
     s
@@ -89,7 +92,10 @@ pub fn timeline(rule: &RuleView, today: SystemTime) -> String {
         t0 = t0.min(f.start);
         t1 = t1.max(l.end);
     }
-    let (a, b) = (epoch_secs(t0) as f64, epoch_secs(t1).max(epoch_secs(t0) + 86_400) as f64);
+    let (a, b) = (
+        epoch_secs(t0) as f64,
+        epoch_secs(t1).max(epoch_secs(t0) + 86_400) as f64,
+    );
     let pad = (b - a) * 0.04;
     let (a, b) = (a - pad, b + pad);
     let (left, right) = (16.0, 16.0);
@@ -133,7 +139,11 @@ pub fn timeline(rule: &RuleView, today: SystemTime) -> String {
         }
     }
     for (x0, x1, count, start, end) in marks {
-        let what = if count == 1 { "brownout".to_owned() } else { format!("{count} brownouts") };
+        let what = if count == 1 {
+            "brownout".to_owned()
+        } else {
+            format!("{count} brownouts")
+        };
         let _ = write!(
             s,
             "<rect class=\"window\" x=\"{x0:.2}\" y=\"44\" width=\"{:.2}\" height=\"24\" fill=\"#b42318\">\
@@ -143,20 +153,55 @@ pub fn timeline(rule: &RuleView, today: SystemTime) -> String {
             crate::lifecycle::calendar::rfc3339(end),
         );
     }
-    marker(&mut s, dep, &format!("Deprecation {}", Day::of(rule.deprecation)), 20.0, "#9a6700", false);
+    marker(
+        &mut s,
+        dep,
+        &format!("Deprecation {}", Day::of(rule.deprecation)),
+        20.0,
+        "#9a6700",
+        false,
+    );
     if let Some(sunset) = rule.sunset {
-        marker(&mut s, end, &format!("Sunset {}", Day::of(sunset)), 34.0, "#7a1d12", false);
+        marker(
+            &mut s,
+            end,
+            &format!("Sunset {}", Day::of(sunset)),
+            34.0,
+            "#7a1d12",
+            false,
+        );
     }
-    marker(&mut s, x(today), &format!("today {}", Day::of(today)), 92.0, "#1f5fbf", true);
+    marker(
+        &mut s,
+        x(today),
+        &format!("today {}", Day::of(today)),
+        92.0,
+        "#1f5fbf",
+        true,
+    );
     s.push_str("</svg>\n<p class=\"muted\">Amber: deprecated; red marks: brownout windows; pink: after Sunset; blue dashed line: today.</p>\n");
     s
 }
 
 /// A vertical line at `x` with a label at height `y`, anchored so it stays inside the drawing.
 fn marker(s: &mut String, x: f64, label: &str, y: f64, color: &str, dashed: bool) {
-    let anchor = if x > W - 220.0 { "end" } else if x < 220.0 { "start" } else { "middle" };
-    let dash = if dashed { " stroke-dasharray=\"4 3\"" } else { "" };
-    let (y1, y2) = if y > 56.0 { (40.0, y - 12.0) } else { (y + 4.0, 72.0) };
+    let anchor = if x > W - 220.0 {
+        "end"
+    } else if x < 220.0 {
+        "start"
+    } else {
+        "middle"
+    };
+    let dash = if dashed {
+        " stroke-dasharray=\"4 3\""
+    } else {
+        ""
+    };
+    let (y1, y2) = if y > 56.0 {
+        (40.0, y - 12.0)
+    } else {
+        (y + 4.0, 72.0)
+    };
     let _ = write!(
         s,
         "<line x1=\"{x:.2}\" y1=\"{y1}\" x2=\"{x:.2}\" y2=\"{y2}\" stroke=\"{color}\" stroke-width=\"2\"{dash}/>\

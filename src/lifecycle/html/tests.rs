@@ -15,12 +15,22 @@ fn report(user_agent: &str) -> Report {
         until: at(2027, 6, 30, 0, 0),
     });
     let lc = Lifecycle::new(p).unwrap();
-    let d = |rule: &str, day: u32, calls| DailyCalls { rule: rule.into(), day: Day::from_ymd(2027, 2, day), calls };
+    let d = |rule: &str, day: u32, calls| DailyCalls {
+        rule: rule.into(),
+        day: Day::from_ymd(2027, 2, day),
+        calls,
+    };
     Report {
         title: "Legacy callers <of> the RS API".into(),
         today,
         rules: vec![RuleView::from_lifecycle("module_upgrade", &lc, today)],
-        daily: vec![d("module_upgrade", 1, 4), d("module_upgrade", 3, 9), d("module_upgrade", 3, 1), d("module_upgrade", 9, 0), d("other", 2, 5)],
+        daily: vec![
+            d("module_upgrade", 1, 4),
+            d("module_upgrade", 3, 9),
+            d("module_upgrade", 3, 1),
+            d("module_upgrade", 9, 0),
+            d("other", 2, 5),
+        ],
         callers: vec![CallerRow {
             rule: "module_upgrade".into(),
             user: Some("ops@example.com".into()),
@@ -45,7 +55,10 @@ fn the_page_is_self_contained_with_no_script_and_no_external_reference() {
         assert!(!html.contains(banned), "found {banned}");
     }
     // The only http: URL is the SVG namespace name, which is never fetched.
-    assert_eq!(html.matches("http://").count(), html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count());
+    assert_eq!(
+        html.matches("http://").count(),
+        html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
+    );
     assert!(html.contains("<title>Legacy callers &lt;of&gt; the RS API</title>"));
 }
 
@@ -63,7 +76,10 @@ fn a_hostile_user_agent_is_escaped_and_its_bidi_controls_shown_not_applied() {
 #[test]
 fn long_caller_strings_are_cut_and_the_cut_is_said() {
     let shown = esc(&"a".repeat(MAX_STRING + 40));
-    assert_eq!(shown, format!("{}… (+40 characters)", "a".repeat(MAX_STRING)));
+    assert_eq!(
+        shown,
+        format!("{}… (+40 characters)", "a".repeat(MAX_STRING))
+    );
 }
 
 #[test]
@@ -71,9 +87,17 @@ fn the_chart_draws_one_bar_per_day_with_calls_per_rule() {
     let r = report("x");
     let html = render(&r);
     // Days with calls for module_upgrade: 02-01 and 02-03 (two records summed); 02-09 has 0.
-    assert_eq!(html.matches("class=\"bar\" data-rule=\"module_upgrade\"").count(), 2);
+    assert_eq!(
+        html.matches("class=\"bar\" data-rule=\"module_upgrade\"")
+            .count(),
+        2
+    );
     assert!(html.contains("data-day=\"2027-02-03\" data-calls=\"10\""));
-    assert_eq!(html.matches("class=\"bar\"").count(), 2, "only rules with a section get a chart");
+    assert_eq!(
+        html.matches("class=\"bar\"").count(),
+        2,
+        "only rules with a section get a chart"
+    );
     assert!(html.contains("<dt>Calls</dt><dd>14</dd>"));
 }
 
