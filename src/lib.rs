@@ -21,6 +21,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod escape;
+pub mod lifecycle;
 pub mod metrics;
 pub mod probe;
 pub mod proxy;

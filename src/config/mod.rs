@@ -2,6 +2,7 @@
 //! at start-up into the types below. Durations, sizes and dates are parsed here and nowhere
 //! else; every error names the key it is about and what would fix it.
 
+pub mod lifecycle;
 pub mod raw;
 
 use raw::RawConfig;
@@ -78,6 +79,8 @@ pub struct Config {
     pub admin_listen: Option<SocketAddr>,
     pub readiness: Readiness,
     pub log_format: LogFormat,
+    /// `[lifecycle.<rule>]`, with the warnings the caller logs once.
+    pub lifecycle: lifecycle::Lifecycles,
 }
 
 /// What `/readyz` and the background cluster probe do (`[admin]`).

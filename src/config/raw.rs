@@ -23,6 +23,8 @@ pub struct RawConfig {
     pub admin: RawAdmin,
     #[serde(default)]
     pub log: RawLog,
+    #[serde(default)]
+    pub lifecycle: std::collections::BTreeMap<String, super::lifecycle::RawLifecycle>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -19,6 +19,7 @@ impl Validator {
             forwarding: forwarding(&raw.forwarding),
             shim: shim(raw.shim)?,
             audit: audit(raw.audit)?,
+            lifecycle: super::lifecycle::lifecycles(raw.lifecycle, |_| None)?,
             admin_listen: raw
                 .admin
                 .listen

@@ -1,0 +1,249 @@
+//! The HTML usage report in a real headless browser (issue 13): Debian's `chromium` renders a
+//! sample page to a screenshot and dumps its DOM; the test checks the screenshot is a real
+//! 1200×1600 picture, the page's text, and that the chart has one bar per day with calls.
+//!
+//! Without `chromium` on the PATH this test FAILS, naming the package, unless
+//! `DEPRECATION_SHIM_SKIP_BROWSER=1` is set (README, "Two commands").
+
+use deprecation_shim::lifecycle::html::{render, CallerRow, DailyCalls, Report, RuleView};
+use deprecation_shim::lifecycle::{AfterSunset, Answer, Brownout, Day, Lifecycle, Plan, Weekday};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SKIP_VAR: &str = "DEPRECATION_SHIM_SKIP_BROWSER";
+const DEADLINE: Duration = Duration::from_secs(90);
+
+fn at(y: i64, m: u32, d: u32, h: u64, min: u64) -> std::time::SystemTime {
+    Day::from_ymd(y, m, d).start() + Duration::from_secs(h * 3600 + min * 60)
+}
+
+/// Two rules, 9 days with calls for one and 3 for the other, three callers, one hostile.
+fn sample() -> (Report, usize) {
+    let today = at(2027, 3, 2, 14, 5);
+    let module_upgrade = Lifecycle::new(Plan {
+        deprecation: at(2024, 11, 1, 0, 0),
+        sunset: Some(at(2027, 6, 30, 0, 0)),
+        brownouts: vec![
+            Brownout::Once {
+                start: at(2027, 3, 2, 14, 0),
+                duration: Duration::from_secs(900),
+            },
+            Brownout::Weekly {
+                weekday: Weekday::Tuesday,
+                time_of_day: Duration::from_secs(14 * 3600),
+                duration: Duration::from_secs(900),
+                from: at(2027, 4, 1, 0, 0),
+                until: at(2027, 6, 30, 0, 0),
+            },
+        ],
+        after_sunset: AfterSunset::Gone,
+        answer: Answer::Gone,
+        enforce: true,
+        warn_before_sunset: Duration::from_secs(30 * 86_400),
+        exemptions: vec![],
+    })
+    .expect("sample lifecycle");
+    let mut upload_plan = module_upgrade.plan().clone();
+    upload_plan.brownouts.clear();
+    upload_plan.sunset = None;
+    let upload = Lifecycle::new(upload_plan).expect("sample lifecycle");
+    let mut daily = Vec::new();
+    for (i, calls) in [3u64, 7, 0, 12, 5, 9, 0, 2, 14, 6, 1]
+        .into_iter()
+        .enumerate()
+    {
+        daily.push(DailyCalls {
+            rule: "module_upgrade".into(),
+            day: Day(Day::from_ymd(2027, 2, 20).0 + i as i64),
+            calls,
+        });
+    }
+    for day in [21, 24, 27] {
+        daily.push(DailyCalls {
+            rule: "modules_upload".into(),
+            day: Day::from_ymd(2027, 2, day),
+            calls: 4,
+        });
+    }
+    let bars = daily.iter().filter(|d| d.calls > 0).count();
+    let row = |user: Option<&str>, verified, client: &str, ua: &str, counts: [u64; 4]| CallerRow {
+        rule: "module_upgrade".into(),
+        user: user.map(str::to_owned),
+        verified,
+        client: client.into(),
+        user_agent: Some(ua.into()),
+        served: counts[0],
+        exempt: counts[1],
+        would_refuse: counts[2],
+        refused: counts[3],
+        last_seen: today,
+    };
+    let report = Report {
+        title: "Legacy callers of the Redis Software REST API".into(),
+        today,
+        rules: vec![
+            RuleView::from_lifecycle("module_upgrade", &module_upgrade, today),
+            RuleView::from_lifecycle("modules_upload", &upload, today),
+        ],
+        daily,
+        callers: vec![
+            row(
+                Some("ops@example.com"),
+                true,
+                "10.20.3.4",
+                "rmadm/1.4.2",
+                [41, 0, 0, 1],
+            ),
+            row(
+                Some("ci-bot"),
+                false,
+                "10.20.9.9",
+                "python-requests/2.31",
+                [12, 3, 2, 0],
+            ),
+            row(
+                None,
+                false,
+                "192.0.2.7",
+                "<script>alert(1)</script>\u{202E}exe.gpj",
+                [5, 0, 0, 2],
+            ),
+        ],
+    };
+    (report, bars)
+}
+
+fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join("chromium"))
+        .find(|p| p.is_file())
+}
+
+/// Runs chromium headless with a fresh profile; returns its stdout. Killed after [`DEADLINE`].
+fn run_chromium(bin: &Path, profile: &Path, extra: &[String], page: &str) -> String {
+    let mut child = Command::new(bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(extra)
+        .arg(page)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromium");
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut stdout, &mut s);
+        s
+    });
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for chromium") {
+            assert!(status.success(), "chromium exited with {status}");
+            break;
+        }
+        if started.elapsed() > DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium did not finish within {DEADLINE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    reader.join().expect("stdout reader")
+}
+
+/// Width and height from a PNG's IHDR chunk.
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert!(
+        bytes.len() > 24 && bytes.starts_with(b"\x89PNG\r\n\x1a\n") && &bytes[12..16] == b"IHDR"
+    );
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    (be(&bytes[16..20]), be(&bytes[20..24]))
+}
+
+#[test]
+fn the_html_report_renders_in_headless_chromium_with_one_bar_per_day_with_calls() {
+    let Some(bin) = chromium() else {
+        if std::env::var(SKIP_VAR).is_ok_and(|v| v == "1") {
+            eprintln!("skipped: chromium not installed and {SKIP_VAR}=1");
+            return;
+        }
+        panic!(
+            "chromium is not on the PATH: install the Debian package `chromium` \
+             (apt-get install -y chromium), or set {SKIP_VAR}=1 to skip this test"
+        );
+    };
+    let (report, bars) = sample();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let page_path = dir.path().join("report.html");
+    std::fs::write(&page_path, render(&report)).expect("write page");
+    let page = format!("file://{}", page_path.display());
+    if let Ok(keep) = std::env::var("DEPRECATION_SHIM_KEEP_REPORT") {
+        let _ = std::fs::copy(&page_path, Path::new(&keep).with_extension("html"));
+    }
+
+    let png = dir.path().join("report.png");
+    run_chromium(
+        &bin,
+        &dir.path().join("profile-shot"),
+        &[
+            format!("--screenshot={}", png.display()),
+            "--window-size=1200,1600".into(),
+        ],
+        &page,
+    );
+    let bytes = std::fs::read(&png).expect("chromium wrote no screenshot");
+    assert_eq!(png_size(&bytes), (1200, 1600));
+    // A blank 1200×1600 page compresses to a few KiB; text, bars and tables do not.
+    assert!(
+        bytes.len() > 40_000,
+        "screenshot suspiciously small: {} bytes",
+        bytes.len()
+    );
+    if let Ok(keep) = std::env::var("DEPRECATION_SHIM_KEEP_REPORT") {
+        let _ = std::fs::copy(&png, keep);
+    }
+
+    let dom = run_chromium(
+        &bin,
+        &dir.path().join("profile-dom"),
+        &["--dump-dom".into()],
+        &page,
+    );
+    assert_eq!(
+        dom.matches("class=\"bar\"").count(),
+        bars,
+        "bars in the rendered DOM"
+    );
+    assert_eq!(bars, 12, "9 + 3 days with calls in the sample");
+    assert_eq!(
+        dom.matches("class=\"bar\" data-rule=\"module_upgrade\"")
+            .count(),
+        9
+    );
+    for text in [
+        "Legacy callers of the Redis Software REST API",
+        "brownout until 2027-03-02T14:15:00Z",
+        "Deprecation 2024-11-01",
+        "Sunset 2027-06-30",
+        "today 2027-03-02",
+        "ops@example.com",
+        "rmadm/1.4.2",
+        "&lt;script&gt;alert(1)&lt;/script&gt;[U+202E]exe.gpj",
+    ] {
+        assert!(dom.contains(text), "rendered page lacks {text:?}");
+    }
+    assert!(!dom.contains("<script"), "a script element reached the DOM");
+    assert_eq!(dom.matches("<tr class=\"caller\">").count(), 3);
+}
