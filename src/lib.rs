@@ -21,6 +21,7 @@ pub mod error;
 pub mod metrics;
 pub mod proxy;
 pub mod reload;
+pub mod rules;
 pub mod server;
 pub mod shim;
 pub mod sim;
