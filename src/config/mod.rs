@@ -3,6 +3,7 @@
 //! else; every error names the key it is about and what would fix it.
 
 pub mod raw;
+pub mod rules;
 
 use raw::RawConfig;
 use std::fmt;
@@ -71,6 +72,7 @@ pub struct Config {
     pub audit: Audit,
     pub admin_listen: Option<SocketAddr>,
     pub log_format: LogFormat,
+    pub rules: rules::Rules,
 }
 
 #[derive(Debug, Clone)]

@@ -22,6 +22,8 @@ pub struct RawConfig {
     pub admin: RawAdmin,
     #[serde(default)]
     pub log: RawLog,
+    #[serde(default)]
+    pub rules: super::rules::RawRules,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -18,6 +18,7 @@ impl Validator {
             forwarding: forwarding(&raw.forwarding),
             shim: shim(raw.shim)?,
             audit: audit(raw.audit)?,
+            rules: super::rules::validate(raw.rules)?,
             admin_listen: raw
                 .admin
                 .listen
