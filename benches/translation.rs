@@ -8,11 +8,13 @@
 //! releases each). The look-up replies are parsed too, since every call pays for that.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use deprecation_shim::rules::{builtin, Options, RuleTable};
 use deprecation_shim::shim::legacy::parse_legacy_body;
 use deprecation_shim::shim::model::{parse_json, Bdb, Module};
 use deprecation_shim::shim::translate::{self, Prevalidate};
 use deprecation_shim::sim::seed::seed;
 use deprecation_shim::sim::SimVersion;
+use http::Method;
 use serde_json::json;
 
 const NEW_JSON: &str = "e498441c107b69c94feae975a9f78330";
@@ -101,5 +103,39 @@ fn translation(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, translation);
+/// The rule table's classifier runs on every request: the no-match path (an ordinary read)
+/// should cost a method compare and a prefix compare per rule, and allocate nothing.
+fn classify(c: &mut Criterion) {
+    let table = RuleTable::new(builtin(&Options::default()).unwrap());
+    let mut g = c.benchmark_group("rules");
+    for (name, method, path) in [
+        (
+            "classify/no_match_get",
+            Method::GET,
+            "/v1/bdbs/1?fields=uid,name",
+        ),
+        ("classify/no_match_post", Method::POST, "/v1/bdbs/1/upgrade"),
+        (
+            "classify/match_debuginfo",
+            Method::GET,
+            "/v1/debuginfo/all/bdb/3?x=1",
+        ),
+        (
+            "classify/match_module_upgrade",
+            Method::POST,
+            "/v1/modules/upgrade/bdb/1",
+        ),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                table
+                    .classify(black_box(&method), black_box(path))
+                    .is_some()
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, translation, classify);
 criterion_main!(benches);

@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod probe;
 pub mod proxy;
 pub mod reload;
+pub mod rules;
 pub mod server;
 pub mod shim;
 pub mod sim;

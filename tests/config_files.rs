@@ -18,8 +18,8 @@ fn every_config_file_in_config_dir_validates() {
         seen += 1;
     }
     assert!(
-        seen >= 2,
-        "expected example.toml and minimal.toml, saw {seen}"
+        seen >= 3,
+        "expected example.toml, minimal.toml and rules-example.toml, saw {seen}"
     );
 }
 
@@ -142,4 +142,27 @@ fn audit_identity_keys_are_validated_and_old_configs_keep_working() {
         let e = error_for(&format!("[upstream]\nurl = \"http://x:1\"\n[audit]\n{bad}"));
         assert!(e.starts_with(key), "{bad:?} → {e}");
     }
+}
+
+#[test]
+fn rules_example_sets_every_builtin_rule_and_two_operator_rules() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/rules-example.toml");
+    let text = std::fs::read_to_string(&path).expect("rules-example.toml");
+    let cfg = Config::from_raw(config::parse_raw(&text).expect("parses")).expect("validates");
+    let rules = cfg.rules.table.rules();
+    for rule in rules {
+        if !matches!(rule.id, deprecation_shim::rules::RuleId::Custom(_)) {
+            assert!(
+                text.contains(&format!("[rules.{}]", rule.name)),
+                "rules-example.toml does not set [rules.{}]",
+                rule.name
+            );
+        }
+    }
+    let custom: Vec<&str> = rules
+        .iter()
+        .filter(|r| matches!(r.id, deprecation_shim::rules::RuleId::Custom(_)))
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(custom, ["bdb-stats-last", "legacy-backup"]);
 }

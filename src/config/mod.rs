@@ -4,6 +4,7 @@
 
 pub mod lifecycle;
 pub mod raw;
+pub mod rules;
 
 use raw::RawConfig;
 use std::fmt;
@@ -81,6 +82,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// `[lifecycle.<rule>]`, with the warnings the caller logs once.
     pub lifecycle: lifecycle::Lifecycles,
+    /// `[rules]`: the rule table and how the cluster's version is learned.
+    pub rules: rules::Rules,
 }
 
 /// What `/readyz` and the background cluster probe do (`[admin]`).

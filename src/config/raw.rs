@@ -25,6 +25,7 @@ pub struct RawConfig {
     pub log: RawLog,
     #[serde(default)]
     pub lifecycle: std::collections::BTreeMap<String, super::lifecycle::RawLifecycle>,
+    pub rules: super::rules::RawRules,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -20,6 +20,7 @@ impl Validator {
             shim: shim(raw.shim)?,
             audit: audit(raw.audit)?,
             lifecycle: super::lifecycle::lifecycles(raw.lifecycle, |_| None)?,
+            rules: super::rules::validate(raw.rules)?,
             admin_listen: raw
                 .admin
                 .listen

@@ -1,0 +1,313 @@
+//! The `[rules]` section (issue 12 items 2 and 4): how the cluster's version is learned, each
+//! rule's mode and dates, the rule switches, and the operator's `[[rules.custom]]` rules. Raw
+//! (serde, unknown keys rejected) and validated types both live here; the result is the
+//! [`crate::rules::RuleTable`] the executor classifies with.
+//!
+//! Decisions:
+//! - Each built-in rule has its own table (`[rules.update_cert]`), named fields rather than a
+//!   map, so a misspelt rule name is an unknown-key error, not a silently ignored section.
+//! - The module-upgrade rules take only `mode`: their dates and docs link stay under `[shim]`
+//!   (API.md §5.9), one place for one route.
+//! - Operator rules are numbered from 0 in errors (`rules.custom[2].path`), as in the array.
+
+use super::{parse_date, parse_duration, parse_size, ConfigError};
+use crate::rules::custom::{self, Spec};
+use crate::rules::debuginfo::{self, NodeBdbDebuginfo, NodeDebuginfo};
+use crate::rules::modules::{self, ModulesOn8x};
+use crate::rules::version::VersionSource;
+use crate::rules::{builtin, Mode, Options, Rule, RuleTable, Version};
+use serde::Deserialize;
+use std::time::{Duration, SystemTime};
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRules {
+    pub rs_version: Option<String>,
+    pub version_source: Option<String>,
+    pub version_cache_ttl: Option<String>,
+    pub modules_on_8x: Option<String>,
+    pub node_debuginfo: Option<String>,
+    pub node_bdb_debuginfo: Option<String>,
+    pub module_upload_max_size: Option<String>,
+    pub debuginfo_read_timeout: Option<String>,
+    pub certificates_timeout: Option<String>,
+    pub module_upgrade: Option<RawModeOnly>,
+    pub module_upgrade_sibling: Option<RawModeOnly>,
+    pub authorize: Option<RawRule>,
+    pub update_cert: Option<RawRule>,
+    pub module_upload: Option<RawRule>,
+    pub module_delete: Option<RawRule>,
+    pub debuginfo_all: Option<RawRule>,
+    pub debuginfo_all_bdb: Option<RawRule>,
+    pub debuginfo_node: Option<RawRule>,
+    pub debuginfo_node_bdb: Option<RawRule>,
+    #[serde(default)]
+    pub custom: Vec<RawCustomRule>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModeOnly {
+    pub mode: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    pub mode: Option<String>,
+    pub deprecation_date: Option<String>,
+    pub sunset_date: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCustomRule {
+    pub name: Option<String>,
+    pub method: Option<String>,
+    pub path: Option<String>,
+    pub kind: Option<String>,
+    pub successor: Option<String>,
+    pub docs_url: Option<String>,
+    pub deprecated_in: Option<String>,
+    pub deprecation_date: Option<String>,
+    pub sunset_date: Option<String>,
+    pub mode: Option<String>,
+}
+
+/// The validated `[rules]` section.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    /// A static version that wins over any look-up (§6).
+    pub rs_version: Option<Version>,
+    pub version_source: VersionSource,
+    /// How long a learned version is reused, per upstream (default 60 s).
+    pub version_cache_ttl: Duration,
+    /// Largest module package streamed to `/v2/modules` (default 512 MiB, §4.7).
+    pub module_upload_max_size: usize,
+    /// Upstream read timeout for debuginfo tarballs (default 900 s, §5.3).
+    pub debuginfo_read_timeout: Duration,
+    /// Upstream timeout for `update_cert` / `certificates` (default 900 s, §3.6).
+    pub certificates_timeout: Duration,
+    /// The switches the table was built with.
+    pub options: Options,
+    /// Built-in rules then operator rules, with their modes and dates.
+    pub table: RuleTable,
+}
+
+/// Raw → validated. Errors name the key (`rules.custom[2].path: ...`).
+pub fn validate(raw: RawRules) -> Result<Rules, ConfigError> {
+    let rs_version = raw
+        .rs_version
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            Version::parse(&s).ok_or_else(|| {
+                ConfigError::new(
+                    "rules.rs_version",
+                    format!(
+                        "\"{s}\" is not a Redis Software version like \"7.22.2\" or \"7.22.2-14\""
+                    ),
+                )
+            })
+        })
+        .transpose()?;
+    let version_source = choice(
+        "rules.version_source",
+        raw.version_source.as_deref(),
+        &[
+            ("bootstrap", VersionSource::Bootstrap),
+            ("nodes-min", VersionSource::NodesMin),
+        ],
+    )?;
+    let options = Options {
+        modules_on_8x: choice(
+            "rules.modules_on_8x",
+            raw.modules_on_8x.as_deref(),
+            &[
+                ("gone", ModulesOn8x::Gone),
+                ("forward_v2", ModulesOn8x::ForwardV2),
+            ],
+        )?,
+        node_debuginfo: choice(
+            "rules.node_debuginfo",
+            raw.node_debuginfo.as_deref(),
+            &[
+                ("resolve", NodeDebuginfo::Resolve),
+                ("passthrough", NodeDebuginfo::Passthrough),
+            ],
+        )?,
+        node_bdb_debuginfo: choice(
+            "rules.node_bdb_debuginfo",
+            raw.node_bdb_debuginfo.as_deref(),
+            &[
+                ("superset", NodeBdbDebuginfo::Superset),
+                ("passthrough", NodeBdbDebuginfo::Passthrough),
+                ("gone", NodeBdbDebuginfo::Gone),
+            ],
+        )?,
+    };
+    let module_upload_max_size = match raw.module_upload_max_size {
+        Some(s) => parse_size("rules.module_upload_max_size", &s)?,
+        None => modules::DEFAULT_MAX_UPLOAD,
+    };
+    if module_upload_max_size == 0 {
+        return Err(ConfigError::new(
+            "rules.module_upload_max_size",
+            "must be at least 1 byte",
+        ));
+    }
+    let duration = |key: &str, raw: Option<String>, default| match raw {
+        Some(s) => parse_duration(key, &s),
+        None => Ok(default),
+    };
+    let mut rules = builtin(&options).map_err(|e| ConfigError::new("rules", e))?;
+    let per_rule = [
+        ("authorize", raw.authorize),
+        ("update_cert", raw.update_cert),
+        ("module_upload", raw.module_upload),
+        ("module_delete", raw.module_delete),
+        ("debuginfo_all", raw.debuginfo_all),
+        ("debuginfo_all_bdb", raw.debuginfo_all_bdb),
+        ("debuginfo_node", raw.debuginfo_node),
+        ("debuginfo_node_bdb", raw.debuginfo_node_bdb),
+    ];
+    for (name, section) in per_rule {
+        if let (Some(section), Some(rule)) = (section, rules.iter_mut().find(|r| r.name == name)) {
+            configure(rule, section)?;
+        }
+    }
+    for (name, section) in [
+        ("module_upgrade", raw.module_upgrade),
+        ("module_upgrade_sibling", raw.module_upgrade_sibling),
+    ] {
+        let mode = section.and_then(|s| s.mode);
+        if let (Some(mode), Some(rule)) = (mode, rules.iter_mut().find(|r| r.name == name)) {
+            rule.mode = parse_mode(&format!("rules.{name}.mode"), &mode)?;
+        }
+    }
+    for (i, raw_rule) in raw.custom.into_iter().enumerate() {
+        let rule = custom_rule(i, raw_rule)?;
+        if rules.iter().any(|r| r.name == rule.name) {
+            return Err(ConfigError::new(
+                &format!("rules.custom[{i}].name"),
+                format!("\"{}\" is already the name of another rule", rule.name),
+            ));
+        }
+        rules.push(rule);
+    }
+    Ok(Rules {
+        rs_version,
+        version_source,
+        version_cache_ttl: duration(
+            "rules.version_cache_ttl",
+            raw.version_cache_ttl,
+            Duration::from_secs(60),
+        )?,
+        module_upload_max_size,
+        debuginfo_read_timeout: duration(
+            "rules.debuginfo_read_timeout",
+            raw.debuginfo_read_timeout,
+            debuginfo::DEFAULT_READ_TIMEOUT,
+        )?,
+        certificates_timeout: duration(
+            "rules.certificates_timeout",
+            raw.certificates_timeout,
+            Duration::from_secs(900),
+        )?,
+        options,
+        table: RuleTable::new(rules),
+    })
+}
+
+fn choice<T: Copy + Default>(
+    key: &str,
+    raw: Option<&str>,
+    options: &[(&str, T)],
+) -> Result<T, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(T::default());
+    };
+    options
+        .iter()
+        .find(|(name, _)| *name == raw)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            let names: Vec<String> = options.iter().map(|(n, _)| format!("\"{n}\"")).collect();
+            ConfigError::new(key, format!("\"{raw}\" is not one of {}", names.join(", ")))
+        })
+}
+
+fn parse_mode(key: &str, raw: &str) -> Result<Mode, ConfigError> {
+    Mode::parse(raw).ok_or_else(|| {
+        ConfigError::new(
+            key,
+            format!("\"{raw}\" is not one of \"auto\", \"observe\", \"translate\", \"off\""),
+        )
+    })
+}
+
+fn configure(rule: &mut Rule, raw: RawRule) -> Result<(), ConfigError> {
+    let key = |field: &str| format!("rules.{}.{field}", rule.name);
+    if let Some(mode) = raw.mode {
+        rule.mode = parse_mode(&key("mode"), &mode)?;
+    }
+    let deprecation = match raw.deprecation_date {
+        Some(s) => parse_date(&key("deprecation_date"), &s)?,
+        None => rule.meta.deprecation,
+    };
+    let sunset = raw
+        .sunset_date
+        .filter(|s| !s.is_empty())
+        .map(|s| parse_date(&key("sunset_date"), &s))
+        .transpose()?;
+    let name = rule.name.clone();
+    rule.set_dates(deprecation, sunset).map_err(|e| {
+        // Rendering errors start with the setting's name.
+        let field = if e.starts_with("deprecation") {
+            "deprecation_date"
+        } else {
+            "sunset_date"
+        };
+        ConfigError::new(&format!("rules.{name}.{field}"), e)
+    })
+}
+
+fn custom_rule(i: usize, raw: RawCustomRule) -> Result<Rule, ConfigError> {
+    let key = |field: &str| format!("rules.custom[{i}].{field}");
+    let required = |field: &str, v: Option<String>| {
+        v.filter(|s| !s.is_empty())
+            .ok_or_else(|| ConfigError::new(&key(field), "is required"))
+    };
+    let name = required("name", raw.name)?;
+    let method = required("method", raw.method)?;
+    let path = required("path", raw.path)?;
+    let kind = required("kind", raw.kind)?;
+    let docs_url = required("docs_url", raw.docs_url)?;
+    let deprecation_date = required("deprecation_date", raw.deprecation_date)?;
+    let deprecation: SystemTime = parse_date(&key("deprecation_date"), &deprecation_date)?;
+    let sunset = raw
+        .sunset_date
+        .filter(|s| !s.is_empty())
+        .map(|s| parse_date(&key("sunset_date"), &s))
+        .transpose()?;
+    let mode = match raw.mode {
+        Some(m) => parse_mode(&key("mode"), &m)?,
+        None => Mode::Auto,
+    };
+    let spec = Spec {
+        name: &name,
+        method: &method,
+        path: &path,
+        kind: &kind,
+        successor: raw.successor.as_deref().filter(|s| !s.is_empty()),
+        docs_url: &docs_url,
+        deprecated_in: raw.deprecated_in.as_deref().filter(|s| !s.is_empty()),
+        deprecation,
+        sunset,
+        mode,
+    };
+    custom::build(i, &spec).map_err(|e| ConfigError::new(&key(e.field), e.problem))
+}
+
+#[cfg(test)]
+#[path = "rules_tests.rs"]
+mod tests;

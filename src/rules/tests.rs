@@ -1,0 +1,283 @@
+//! The decision table per version band (API-RULES §7: A 7.2.4, B 7.4.2, C 7.8.2, D 7.22.2,
+//! E 8.0.x, F 8.2.x), per mode, and classification over the whole built-in table.
+
+use super::*;
+use crate::rules::debuginfo::{NodeBdbDebuginfo, NodeDebuginfo};
+use crate::rules::modules::ModulesOn8x;
+
+const BANDS: [&str; 6] = [
+    "7.2.4-52",
+    "7.4.2-54",
+    "7.8.2-34",
+    "7.22.2-14",
+    "8.0.2-17",
+    "8.2.0-25",
+];
+
+fn table(options: Options) -> RuleTable {
+    RuleTable::new(builtin(&options).unwrap())
+}
+
+fn v(s: &str) -> Option<Version> {
+    Version::parse(s)
+}
+
+const T: Action = Action::Translate;
+const G: Action = Action::Gone;
+const P: Action = Action::PassThrough;
+const O: Action = Action::Observe { mark: false };
+
+/// Auto: one row per rule, bands A–F then unknown.
+#[test]
+fn auto_follows_each_rules_gate_in_every_band() {
+    let t = table(Options::default());
+    let rows: [(&str, [Action; 7]); 9] = [
+        ("module_upgrade", [T, T, T, T, T, T, T]),
+        ("authorize", [O, O, T, T, T, T, T]),
+        ("update_cert", [O, O, O, T, T, T, P]),
+        ("module_upload", [T, T, T, T, G, G, P]),
+        ("module_delete", [T, T, T, T, G, G, P]),
+        ("debuginfo_all", [O, T, T, T, T, T, P]),
+        ("debuginfo_all_bdb", [O, T, T, T, T, T, P]),
+        ("debuginfo_node", [O, T, T, T, T, T, P]),
+        ("debuginfo_node_bdb", [O, T, T, T, T, T, P]),
+    ];
+    for (name, expected) in rows {
+        let rule = t.get(name).unwrap();
+        let versions = BANDS.iter().map(|b| v(b)).chain([None]);
+        for (version, want) in versions.zip(expected) {
+            assert_eq!(
+                decide(rule, Mode::Auto, version),
+                want,
+                "{name} at {version:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn auto_observes_module_routes_older_than_7_2() {
+    let t = table(Options::default());
+    let upload = t.get("module_upload").unwrap();
+    assert_eq!(decide(upload, Mode::Auto, v("7.0.4-1")), O);
+    assert_eq!(decide(upload, Mode::Auto, v("7.2.0")), T);
+}
+
+#[test]
+fn observe_marks_only_at_or_past_the_deprecation() {
+    let t = table(Options::default());
+    let cert = t.get("update_cert").unwrap();
+    let marked = |version| decide(cert, Mode::Observe, v(version));
+    assert_eq!(marked("7.8.2-34"), Action::Observe { mark: false });
+    assert_eq!(marked("7.22.2-1"), Action::Observe { mark: true });
+    assert_eq!(marked("8.2.0"), Action::Observe { mark: true });
+    assert_eq!(decide(cert, Mode::Observe, None), O);
+    let debug = t.get("debuginfo_all").unwrap();
+    assert_eq!(decide(debug, Mode::Observe, v("7.4.1")), O);
+    assert_eq!(
+        decide(debug, Mode::Observe, v("7.4.2")),
+        Action::Observe { mark: true }
+    );
+    // The sibling route is not deprecated: marked whenever observed.
+    let sibling = t.get("module_upgrade_sibling").unwrap();
+    assert_eq!(
+        decide(sibling, Mode::Observe, None),
+        Action::Observe { mark: true }
+    );
+}
+
+#[test]
+fn translate_applies_whatever_the_version_and_off_never_does() {
+    let t = table(Options::default());
+    for rule in t.rules() {
+        for version in BANDS.iter().map(|b| v(b)).chain([None, v("6.4.2")]) {
+            let want = if rule.kind == Kind::Gone { G } else { T };
+            assert_eq!(
+                decide(rule, Mode::Translate, version),
+                want,
+                "{}",
+                rule.name
+            );
+            assert_eq!(decide(rule, Mode::Off, version), P, "{}", rule.name);
+        }
+    }
+}
+
+#[test]
+fn forward_v2_removes_the_gone_band() {
+    let t = table(Options {
+        modules_on_8x: ModulesOn8x::ForwardV2,
+        ..Options::default()
+    });
+    for name in ["module_upload", "module_delete"] {
+        let rule = t.get(name).unwrap();
+        assert!(rule.gone_band.is_none());
+        assert_eq!(decide(rule, Mode::Auto, v("8.2.0-25")), T);
+    }
+}
+
+#[test]
+fn debuginfo_switches_turn_rules_into_observe_or_gone() {
+    let t = table(Options {
+        node_debuginfo: NodeDebuginfo::Passthrough,
+        node_bdb_debuginfo: NodeBdbDebuginfo::Gone,
+        ..Options::default()
+    });
+    let node = t.get("debuginfo_node").unwrap();
+    assert_eq!(
+        decide(node, Mode::Auto, v("8.0.2")),
+        Action::Observe { mark: true }
+    );
+    let node_bdb = t.get("debuginfo_node_bdb").unwrap();
+    assert_eq!(decide(node_bdb, Mode::Auto, v("8.0.2")), G);
+    assert_eq!(decide(node_bdb, Mode::Auto, v("7.2.4")), O);
+    let passthrough = table(Options {
+        node_bdb_debuginfo: NodeBdbDebuginfo::Passthrough,
+        ..Options::default()
+    });
+    let node_bdb = passthrough.get("debuginfo_node_bdb").unwrap();
+    assert_eq!(node_bdb.kind, Kind::Observe);
+}
+
+#[test]
+fn only_gated_rules_ask_for_a_version_look_up() {
+    let t = table(Options::default());
+    let need = |name, mode| version_need(t.get(name).unwrap(), mode);
+    assert_eq!(need("module_upgrade", Mode::Auto), VersionNeed::None);
+    assert_eq!(need("authorize", Mode::Auto), VersionNeed::CachedOnly);
+    assert_eq!(need("authorize", Mode::Translate), VersionNeed::CachedOnly);
+    assert_eq!(need("update_cert", Mode::Auto), VersionNeed::LookUp);
+    assert_eq!(need("update_cert", Mode::Observe), VersionNeed::LookUp);
+    assert_eq!(need("update_cert", Mode::Translate), VersionNeed::None);
+    assert_eq!(need("module_upload", Mode::Off), VersionNeed::None);
+}
+
+#[test]
+fn classify_finds_each_builtin_route_and_keeps_the_query() {
+    let t = table(Options::default());
+    let cases = [
+        (Method::POST, "/v1/modules/upgrade/bdb/1", "module_upgrade"),
+        (Method::POST, "/v1/users/authorize", "authorize"),
+        (Method::POST, "/v1/users/authorize/", "authorize"),
+        (Method::PUT, "/v1/cluster/update_cert", "update_cert"),
+        (Method::POST, "/v1/modules", "module_upload"),
+        (Method::DELETE, "/v1/modules/98f255d5", "module_delete"),
+        (Method::GET, "/v1/debuginfo/all?x=1", "debuginfo_all"),
+        (Method::GET, "/v1/debuginfo/all/bdb/2", "debuginfo_all_bdb"),
+        (Method::GET, "/v1/debuginfo/node", "debuginfo_node"),
+        (
+            Method::GET,
+            "/v1/debuginfo/node/bdb/2/",
+            "debuginfo_node_bdb",
+        ),
+    ];
+    for (method, path, name) in cases {
+        let m = t
+            .classify(&method, path)
+            .unwrap_or_else(|| panic!("{path}"));
+        assert_eq!(m.rule.name, name, "{path}");
+        assert_eq!(m.bad_param, None);
+    }
+    assert_eq!(
+        t.classify(&Method::GET, "/v1/debuginfo/all?x=1")
+            .unwrap()
+            .query,
+        Some("x=1")
+    );
+}
+
+#[test]
+fn unrelated_and_near_miss_requests_match_nothing() {
+    let t = table(Options::default());
+    for (method, path) in [
+        (Method::GET, "/v1/bdbs"),
+        (Method::GET, "/v1/modules"),
+        (Method::POST, "/v2/modules"),
+        (Method::DELETE, "/v2/modules/abc"),
+        (Method::PUT, "/v1/cluster/certificates"),
+        (Method::POST, "/v1/cluster/update_cert"),
+        (Method::GET, "/v1/users/authorize"),
+        (Method::POST, "/v1/users/refresh_jwt"),
+        (Method::GET, "/v1/debuginfo/all/bdb/x"),
+        (Method::GET, "/v1/cluster/debuginfo"),
+        (Method::POST, "/v1/bdbs/3/modules/upgrade"),
+        (Method::POST, "/v1/modules/upgrade/bdb//"),
+    ] {
+        assert!(t.classify(&method, path).is_none(), "{method} {path}");
+    }
+}
+
+#[test]
+fn the_module_upgrade_route_keeps_its_bad_uid_404_and_successor() {
+    let t = table(Options::default());
+    let m = t
+        .classify(&Method::POST, "/v1/modules/upgrade/bdb/abc")
+        .unwrap();
+    assert_eq!(m.rule.id, RuleId::ModuleUpgrade);
+    assert_eq!(m.bad_param, Some("uid"));
+    let m = t
+        .classify(&Method::POST, "/v1/modules/upgrade/bdb/7")
+        .unwrap();
+    assert_eq!(m.params.int("uid"), Some(7));
+    assert_eq!(m.successor_path().as_deref(), Some("/v1/bdbs/7/upgrade"));
+    let mut headers = http::HeaderMap::new();
+    m.rule
+        .marks
+        .apply(&mut headers, m.successor_path().as_deref());
+    assert_eq!(headers["deprecation"], "@1730419200");
+    assert_eq!(
+        headers["link"],
+        "</v1/bdbs/7/upgrade>; rel=\"successor-version\", \
+         <https://redis.io/docs/latest/operate/rs/references/rest-api/requests/bdbs/upgrade/>; \
+         rel=\"deprecation\"; type=\"text/html\""
+    );
+}
+
+#[test]
+fn the_sibling_route_matches_only_when_switched_on() {
+    let mut t = table(Options::default());
+    assert!(t
+        .classify(&Method::POST, "/v1/bdbs/3/modules/upgrade")
+        .is_none());
+    t.get_mut("module_upgrade_sibling").unwrap().mode = Mode::Translate;
+    let m = t
+        .classify(&Method::POST, "/v1/bdbs/3/modules/upgrade")
+        .unwrap();
+    assert_eq!(m.rule.id, RuleId::ModuleUpgradeSibling);
+    assert_eq!(decide(m.rule, m.rule.mode, None), T);
+}
+
+#[test]
+fn an_off_rule_is_not_classified() {
+    let mut t = table(Options::default());
+    t.get_mut("debuginfo_all").unwrap().mode = Mode::Off;
+    assert!(t.classify(&Method::GET, "/v1/debuginfo/all").is_none());
+}
+
+#[test]
+fn default_dates_follow_the_release_that_deprecated_each_route() {
+    let t = table(Options::default());
+    let epochs = [
+        ("authorize", "@1730419200"),
+        ("update_cert", "@1756684800"),
+        ("module_upload", "@1690848000"),
+        ("module_delete", "@1690848000"),
+        ("debuginfo_all", "@1706745600"),
+        ("debuginfo_node_bdb", "@1706745600"),
+    ];
+    for (name, epoch) in epochs {
+        let mut h = http::HeaderMap::new();
+        t.get(name).unwrap().marks.apply(&mut h, None);
+        assert_eq!(h["deprecation"], epoch, "{name}");
+    }
+    let gone = t.get("module_upload").unwrap().gone_band.as_ref().unwrap();
+    let mut h = http::HeaderMap::new();
+    gone.marks
+        .apply(&mut h, gone.successor.render(&Params::default()).as_deref());
+    assert_eq!(
+        h["link"],
+        "</v2/modules/user-defined>; rel=\"successor-version\", \
+         <https://redis.io/docs/latest/operate/rs/references/rest-api/requests/modules/user-defined/>; \
+         rel=\"deprecation\"; type=\"text/html\""
+    );
+}
