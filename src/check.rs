@@ -29,7 +29,10 @@ pub fn lifecycle_report(cfg: &Config, at: Option<SystemTime>) -> String {
     let rules = &cfg.lifecycle.rules;
     if rules.is_empty() {
         return match at {
-            Some(_) => "no lifecycle configured: add a [lifecycle.<rule>] section (config/example.toml)\n".to_owned(),
+            Some(_) => {
+                "no lifecycle configured: add a [lifecycle.<rule>] section (config/example.toml)\n"
+                    .to_owned()
+            }
             None => String::new(),
         };
     }

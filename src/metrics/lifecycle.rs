@@ -178,7 +178,13 @@ mod tests {
             retry_after: None,
             text: String::new(),
         };
-        m.decision("module_upload", &Decision::Serve, true, Some("ops"), Some("rmadm/1.4"));
+        m.decision(
+            "module_upload",
+            &Decision::Serve,
+            true,
+            Some("ops"),
+            Some("rmadm/1.4"),
+        );
         for _ in 0..2 {
             m.decision(
                 "module_upload",
@@ -190,7 +196,9 @@ mod tests {
         }
         m.decision(
             "update_cert",
-            &Decision::WouldRefuse { why: refusal.clone() },
+            &Decision::WouldRefuse {
+                why: refusal.clone(),
+            },
             false,
             Some("forged"),
             Some("curl/8"),
@@ -221,7 +229,10 @@ mod tests {
             .filter(|l| l.starts_with("lifecycle_decisions_total{"))
             .count();
         assert_eq!(series, MAX_CALLER_SERIES + 1, "{text}");
-        assert!(text.contains("user=\"other\",user_agent=\"other\"} 7"), "{text}");
+        assert!(
+            text.contains("user=\"other\",user_agent=\"other\"} 7"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -235,9 +246,18 @@ mod tests {
         all.insert("update_cert".to_owned(), lifecycle(None));
         m.set_lifecycles(&all);
         let text = encode(&registry);
-        assert!(text.contains("# TYPE deprecation_shim_lifecycle_days_to_sunset gauge"), "{text}");
-        assert!(text.contains("deprecation_shim_lifecycle_days_to_sunset{rule=\"module_upgrade\"} 10"), "{text}");
-        assert!(!text.contains("days_to_sunset{rule=\"update_cert\"}"), "{text}");
+        assert!(
+            text.contains("# TYPE deprecation_shim_lifecycle_days_to_sunset gauge"),
+            "{text}"
+        );
+        assert!(
+            text.contains("deprecation_shim_lifecycle_days_to_sunset{rule=\"module_upgrade\"} 10"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("days_to_sunset{rule=\"update_cert\"}"),
+            "{text}"
+        );
         m.set_lifecycles(&BTreeMap::new());
         assert!(!encode(&registry).contains("days_to_sunset{"));
     }

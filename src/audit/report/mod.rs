@@ -48,7 +48,6 @@ pub const MAX_INSTANCES: usize = 64;
 /// User, client and User-Agent of the row that absorbs callers past [`LIVE_MAX_CALLERS`].
 pub const OVERFLOW: &str = "(other callers)";
 
-
 #[derive(Debug)]
 struct Entry {
     rule: String,

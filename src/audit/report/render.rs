@@ -317,7 +317,12 @@ mod tests {
         );
         assert!(lines[1]
             .starts_with("module_upgrade  2025-01-02T03:04:05Z  2025-01-01T00:00:00Z  ops "));
-        for (col, value) in [("SERVED", "9"), ("EXEMPT", "1"), ("WOULD_REFUSE", "2"), ("REFUSED", "0")] {
+        for (col, value) in [
+            ("SERVED", "9"),
+            ("EXEMPT", "1"),
+            ("WOULD_REFUSE", "2"),
+            ("REFUSED", "0"),
+        ] {
             let end = lines[0].find(col).map(|i| i + col.len());
             assert_eq!(
                 end.and_then(|e| lines[1].get(e - value.len()..e)),
@@ -429,6 +434,8 @@ mod tests {
         assert_eq!(lines[2], "");
         assert!(lines[3].starts_with("RULE "), "{t}");
         let bare = render(&r, Format::Table, None, false);
-        assert!(bare.contains("rule update_cert: no lifecycle configured (pass --config FILE to show its schedule)"));
+        assert!(bare.contains(
+            "rule update_cert: no lifecycle configured (pass --config FILE to show its schedule)"
+        ));
     }
 }

@@ -119,11 +119,7 @@ pub fn header_line(s: &RuleStatus, configured: bool) -> String {
                 (Some(s), Some(d)) => format!("sunset {} ({} days ago)", day(s), -d),
                 _ => "no sunset".to_owned(),
             };
-            let enforce = if l.enforce {
-                "enforced"
-            } else {
-                "dry run"
-            };
+            let enforce = if l.enforce { "enforced" } else { "dry run" };
             format!("{}; {next}; {sunset}; {enforce}", l.phase)
         }
     };

@@ -90,7 +90,12 @@ fn rows_are_per_rule_and_caller_with_phase_counts() {
     let mut c = call(Some("a"), "10.0.0.1", 10, Outcome::Ok);
     s.add(c);
     c.rule = Some("module_upload");
-    for phase in [CallPhase::Refused, CallPhase::Refused, CallPhase::Exempt, CallPhase::WouldRefuse] {
+    for phase in [
+        CallPhase::Refused,
+        CallPhase::Refused,
+        CallPhase::Exempt,
+        CallPhase::WouldRefuse,
+    ] {
         c.phase = Some(phase);
         s.add(c);
     }
@@ -105,7 +110,12 @@ fn rows_are_per_rule_and_caller_with_phase_counts() {
     let upload = &r.callers[1];
     assert_eq!(upload.rule, "module_upload");
     assert_eq!(
-        (upload.phases.served, upload.phases.exempt, upload.phases.would_refuse, upload.phases.refused),
+        (
+            upload.phases.served,
+            upload.phases.exempt,
+            upload.phases.would_refuse,
+            upload.phases.refused
+        ),
         (0, 1, 1, 2)
     );
     assert_eq!(r.totals.phases.refused, 2);
@@ -146,7 +156,10 @@ fn the_schedule_of_a_configured_rule_is_reported_even_without_calls() {
     let w = l.next_window.as_ref().unwrap();
     assert_eq!((w.end.as_str(), w.now), ("2027-03-02T14:15:00Z", true));
     let filtered = Summary::new().only_rule(Some("module_upgrade".into()));
-    assert!(filtered.report_at(Some(&lcs), at(2027, 3, 2, 14, 5)).rules.is_empty());
+    assert!(filtered
+        .report_at(Some(&lcs), at(2027, 3, 2, 14, 5))
+        .rules
+        .is_empty());
 }
 
 #[test]
@@ -160,5 +173,8 @@ fn the_live_summary_folds_rules_past_its_cap() {
     }
     let r = s.report();
     assert_eq!(r.rules.len(), LIVE_MAX_RULES + 1);
-    assert_eq!(r.rules.iter().find(|s| s.rule == OVERFLOW).map(|s| s.calls), Some(3));
+    assert_eq!(
+        r.rules.iter().find(|s| s.rule == OVERFLOW).map(|s| s.calls),
+        Some(3)
+    );
 }
