@@ -212,6 +212,15 @@ mod tests {
     }
 
     #[test]
+    fn a_record_with_an_unknown_phase_is_skipped_not_counted_as_served() {
+        let bogus = GOOD.replace("\"outcome\"", "\"phase\":\"bogus\",\"outcome\"");
+        let refused = GOOD.replace("\"outcome\"", "\"phase\":\"refused\",\"outcome\"");
+        let s = summarise(format!("{bogus}\n{refused}\n").as_bytes());
+        assert_eq!((s.calls(), s.skipped()), (1, 1));
+        assert_eq!(s.report().callers[0].phases.refused, 1);
+    }
+
+    #[test]
     fn overlong_line_is_skipped_without_losing_the_next() {
         let mut text = vec![b'x'; MAX_LINE_BYTES * 2 + 7];
         text.push(b'\n');
