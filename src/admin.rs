@@ -1,7 +1,8 @@
 //! The admin port, off the data port: `GET /healthz` (the process answers), `GET /readyz`
 //! (this replica should get traffic; `?verbose` explains), `GET /metrics`
-//! (Prometheus/OpenMetrics text) and `GET /deprecations` (who called the old route since start,
-//! the rows of the `report` command). Plain HTTP through the shared [`server::serve`] accept
+//! (Prometheus/OpenMetrics text) and `GET /deprecations` (who called the old routes since start,
+//! the rows of the `report` command, and each rule's lifecycle live: phase, next brownout,
+//! Sunset, days left, and its calls per phase). Plain HTTP through the shared [`server::serve`] accept
 //! loop; it never proxies.
 //!
 //! Decisions (readiness for orchestrators and load balancers):
@@ -16,18 +17,21 @@
 
 use crate::audit::AuditLog;
 use crate::error::{json_response, ApiError};
+use crate::lifecycle::Lifecycle;
 use crate::metrics::{self, Metrics};
 use crate::probe::{ClusterHealth, ClusterStatus};
 use crate::server::{self, Limits};
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 
@@ -43,6 +47,8 @@ pub struct AdminState {
     last_upstream_ok: AtomicU64,
     draining: AtomicBool,
     requires_cluster: AtomicBool,
+    /// Each rule's lifecycle (`[lifecycle.<rule>]`), set at start and on every reload.
+    lifecycles: ArcSwap<BTreeMap<String, Lifecycle>>,
 }
 
 /// Why `/readyz` says not ready.
@@ -77,7 +83,19 @@ impl AdminState {
             last_upstream_ok: AtomicU64::new(0),
             draining: AtomicBool::new(false),
             requires_cluster: AtomicBool::new(false),
+            lifecycles: ArcSwap::from_pointee(BTreeMap::new()),
         }
+    }
+
+    /// The lifecycles `/deprecations` shows (`config.lifecycle.rules`), at start and on reload.
+    pub fn set_lifecycles(&self, lifecycles: &crate::config::lifecycle::Lifecycles) {
+        self.lifecycles.store(Arc::new(lifecycles.rules.clone()));
+    }
+
+    /// The `/deprecations` document at `now`: each rule's schedule and live counts, and the
+    /// callers since start.
+    pub fn deprecations(&self, now: SystemTime) -> crate::audit::report::Report {
+        self.audit.summary_at(&self.lifecycles.load(), now)
     }
 
     /// Records that the upstream just answered. Cheap: one relaxed atomic store.
@@ -190,7 +208,7 @@ pub fn respond(
             );
             resp
         }
-        _ => json(StatusCode::OK, &state.audit.summary()),
+        _ => json(StatusCode::OK, &state.deprecations(SystemTime::now())),
     }
 }
 

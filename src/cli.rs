@@ -28,7 +28,7 @@ pub enum Command {
         mut_arg("upstream_insecure", |a| a.hide(true)),
         mut_arg("log_json", |a| a.hide(true))
     )]
-    Check(ProxyArgs),
+    Check(crate::check::CheckArgs),
     /// Run a simulated Redis Software cluster API (for tests, demos and rehearsals).
     Simulate(crate::sim::SimulateArgs),
     /// Start a simulated cluster and the shim in front of it, and print commands to try.
@@ -127,11 +127,13 @@ impl ProxyArgs {
 pub fn main(cli: Cli) -> Result<(), String> {
     match cli.command {
         Some(Command::Check(args)) => {
-            let cfg = args.config().map_err(|e| e.to_string())?;
+            let cfg = args.proxy.config().map_err(|e| e.to_string())?;
+            let lifecycles = crate::check::lifecycle_report(&cfg, args.at);
             // Certificates and keys are loaded too: a file that parses as config but not as PEM
             // would otherwise only fail at start.
             crate::App::new(cfg).map_err(|e| e.to_string())?;
             println!("configuration OK");
+            print!("{lifecycles}");
             Ok(())
         }
         None => {

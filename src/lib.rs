@@ -15,6 +15,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod check;
 pub mod cidr;
 pub mod cli;
 pub mod config;

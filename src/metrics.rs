@@ -421,5 +421,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+pub mod lifecycle;
+
 #[cfg(test)]
 mod tests;

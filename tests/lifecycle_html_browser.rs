@@ -4,6 +4,12 @@
 //!
 //! Without `chromium` on the PATH this test FAILS, naming the package, unless
 //! `DEPRECATION_SHIM_SKIP_BROWSER=1` is set (README, "Two commands").
+//!
+//! A second test renders `report --format html` from real audit records, written by the shim's
+//! audit writer, and checks the page chromium builds from them.
+
+#[path = "support/audit_file.rs"]
+mod audit_file;
 
 use deprecation_shim::lifecycle::html::{render, CallerRow, DailyCalls, Report, RuleView};
 use deprecation_shim::lifecycle::{AfterSunset, Answer, Brownout, Day, Lifecycle, Plan, Weekday};
@@ -172,17 +178,25 @@ fn png_size(bytes: &[u8]) -> (u32, u32) {
     (be(&bytes[16..20]), be(&bytes[20..24]))
 }
 
+/// The browser, or `None` when the test is to be skipped (and says so).
+fn chromium_or_skip() -> Option<PathBuf> {
+    if let Some(bin) = chromium() {
+        return Some(bin);
+    }
+    if std::env::var(SKIP_VAR).is_ok_and(|v| v == "1") {
+        eprintln!("skipped: chromium not installed and {SKIP_VAR}=1");
+        return None;
+    }
+    panic!(
+        "chromium is not on the PATH: install the Debian package `chromium` \
+         (apt-get install -y chromium), or set {SKIP_VAR}=1 to skip this test"
+    );
+}
+
 #[test]
 fn the_html_report_renders_in_headless_chromium_with_one_bar_per_day_with_calls() {
-    let Some(bin) = chromium() else {
-        if std::env::var(SKIP_VAR).is_ok_and(|v| v == "1") {
-            eprintln!("skipped: chromium not installed and {SKIP_VAR}=1");
-            return;
-        }
-        panic!(
-            "chromium is not on the PATH: install the Debian package `chromium` \
-             (apt-get install -y chromium), or set {SKIP_VAR}=1 to skip this test"
-        );
+    let Some(bin) = chromium_or_skip() else {
+        return;
     };
     let (report, bars) = sample();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -245,5 +259,63 @@ fn the_html_report_renders_in_headless_chromium_with_one_bar_per_day_with_calls(
         assert!(dom.contains(text), "rendered page lacks {text:?}");
     }
     assert!(!dom.contains("<script"), "a script element reached the DOM");
+    assert_eq!(dom.matches("<tr class=\"caller\">").count(), 3);
+}
+
+#[test]
+fn report_format_html_from_audited_calls_shows_each_rules_days_phases_and_schedule() {
+    use deprecation_shim::audit::report::{OutputFormat, ReportArgs};
+    let Some(bin) = chromium_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let audit = dir.path().join("audit.jsonl");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(audit_file::write_through_the_writer(
+            &audit,
+            &audit_file::lifecycle_sample(),
+        ));
+    let cfg = dir.path().join("shim.toml");
+    std::fs::write(&cfg, audit_file::LIFECYCLE_TOML).expect("write config");
+    let page_path = dir.path().join("report.html");
+    let args = ReportArgs {
+        files: vec![audit],
+        since: None,
+        format: OutputFormat::Html,
+        rule: None,
+        config: Some(cfg),
+        now: Some(at(2027, 3, 2, 14, 10)),
+        output: Some(page_path.clone()),
+    };
+    deprecation_shim::audit::report::report_main(args).expect("report --format html");
+    let dom = run_chromium(
+        &bin,
+        &dir.path().join("profile-dom"),
+        &["--dump-dom".into()],
+        &format!("file://{}", page_path.display()),
+    );
+    // module_upgrade: 2027-02-27, 02-28 and 03-02; module_upload: 03-01.
+    assert_eq!(dom.matches("class=\"bar\"").count(), 4, "bars in the DOM");
+    assert_eq!(
+        dom.matches("class=\"bar\" data-rule=\"module_upgrade\"")
+            .count(),
+        3
+    );
+    assert!(
+        dom.contains("data-day=\"2027-02-27\" data-calls=\"2\""),
+        "{dom}"
+    );
+    for text in [
+        "Legacy callers of the Redis Software REST API",
+        "brownout until 2027-03-02T14:15:00Z",
+        "Sunset 2027-06-30",
+        "module_upload",
+        "python-requests/2.31",
+    ] {
+        assert!(dom.contains(text), "rendered page lacks {text:?}");
+    }
     assert_eq!(dom.matches("<tr class=\"caller\">").count(), 3);
 }

@@ -5,7 +5,7 @@
 mod audit_gen;
 
 use audit_gen::Spec;
-use deprecation_shim::audit::report::{run_report, Format, Report, ReportArgs};
+use deprecation_shim::audit::report::{run_report, Format, OutputFormat, Report, ReportArgs};
 use flate2::write::GzEncoder;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -102,7 +102,7 @@ fn since_keeps_only_later_calls() {
     let date = humantime::format_rfc3339_millis(since).to_string();
     let cli = Cli::try_parse_from(["report", path.to_str().unwrap(), "--since", &date]).unwrap();
     assert_eq!(cli.args.since, Some(since));
-    assert_eq!(cli.args.format, Format::Table);
+    assert_eq!(cli.args.format, OutputFormat::Table);
     let day =
         Cli::try_parse_from(["report", "x", "--since", "2025-01-01", "--format", "csv"]).unwrap();
     assert_eq!(day.args.since, Some(spec.start));
@@ -121,18 +121,23 @@ fn table_has_aligned_columns_and_a_footer() {
     let (path, _) = generate(dir.path(), "audit.jsonl", &spec);
     let table = run_report(&[path], None, Format::Table).unwrap();
     let lines: Vec<&str> = table.lines().collect();
-    assert!(lines[0].starts_with("LAST SEEN"), "{table}");
-    let calls_end = lines[0].find("CALLS").unwrap() + "CALLS".len();
-    for row in &lines[1..=250] {
+    assert_eq!(
+        lines[0],
+        "rule module_upgrade: no lifecycle configured (pass --config FILE to show its schedule); 2000 calls: served 2000, exempt 0, would refuse 0, refused 0"
+    );
+    assert_eq!(lines[1], "");
+    assert!(lines[2].starts_with("RULE            LAST SEEN"), "{table}");
+    let calls_end = lines[2].find("CALLS").unwrap() + "CALLS".len();
+    for row in &lines[3..=252] {
         // Right-aligned numbers end under their header.
         let before = &row[..calls_end];
         assert!(before.ends_with(|c: char| c.is_ascii_digit()), "{row}");
         assert_eq!(row.as_bytes().get(calls_end), Some(&b' '), "{row}");
     }
-    assert_eq!(lines[251], "");
+    assert_eq!(lines[253], "");
     assert_eq!(
-        lines[252],
-        "250 callers, 2000 calls (ok 1600, client errors 200, upstream errors 200); 4 corrupt lines skipped"
+        lines[254],
+        "250 callers, 2000 calls (ok 1600, client errors 200, upstream errors 200; served 2000, exempt 0, would refuse 0, refused 0); 4 corrupt lines skipped"
     );
 }
 
@@ -144,7 +149,7 @@ fn csv_has_a_header_and_one_line_per_caller() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("user,client,user_agent,calls,first_seen,last_seen,databases,ok,client_error,upstream_error,verified,instances")
+        Some("user,client,user_agent,calls,first_seen,last_seen,databases,ok,client_error,upstream_error,verified,instances,rule,served,exempt,would_refuse,refused")
     );
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), expected.callers.len());
@@ -175,7 +180,7 @@ fn empty_file_gives_an_empty_report() {
     File::create(&path).unwrap();
     let table = run_report(std::slice::from_ref(&path), None, Format::Table).unwrap();
     assert!(
-        table.starts_with("No calls of the deprecated route found."),
+        table.starts_with("No calls of a deprecated route found."),
         "{table}"
     );
     let r: Report =

@@ -215,6 +215,15 @@ impl AuditLog {
     pub fn summary(&self) -> report::Report {
         lock(&self.summary).report()
     }
+
+    /// [`summary`](Self::summary) with each rule's schedule at `now` (`/deprecations`).
+    pub fn summary_at(
+        &self,
+        lifecycles: &std::collections::BTreeMap<String, crate::lifecycle::Lifecycle>,
+        now: std::time::SystemTime,
+    ) -> report::Report {
+        lock(&self.summary).report_at(Some(lifecycles), now)
+    }
 }
 
 /// Reopens the log on SIGHUP and SIGUSR1 (what logrotate's `postrotate` sends) until

@@ -121,6 +121,20 @@ pub struct AuditRecord {
     /// older versions.
     #[serde(default)]
     pub instance: Option<String>,
+    /// The rule the call matched (`module_upgrade`, `update_cert`, ...). Absent: the
+    /// module-upgrade rule (records written before the rule table existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// What the rule did: `translated`, `observed`, `refused`, `gone` or `passed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_action: Option<String>,
+    /// The lifecycle phase the call met: `served`, `exempt`, `would_refuse` or `refused`.
+    /// Absent: no lifecycle decision was taken (counted as served).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    /// The exemption that let the call through (its `Display`: `user_agent "rmadm/*" until ...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exemption: Option<String>,
 }
 
 impl AuditRecord {
@@ -161,6 +175,10 @@ impl AuditRecord {
             duration_ms: 0.0,
             shim_version: env!("CARGO_PKG_VERSION").to_owned(),
             instance: None,
+            rule: None,
+            rule_action: None,
+            phase: None,
+            exemption: None,
         }
     }
 
@@ -208,6 +226,11 @@ impl AuditRecord {
             &mut self.user_agent,
             &mut self.action_uid,
             &mut self.error_code,
+            &mut self.instance,
+            &mut self.rule,
+            &mut self.rule_action,
+            &mut self.phase,
+            &mut self.exemption,
         ]
         .into_iter()
         .flatten()

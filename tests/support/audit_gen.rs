@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use deprecation_shim::audit::record::format_ts;
-use deprecation_shim::audit::report::{Outcomes, Report, Row, Totals};
+use deprecation_shim::audit::report::{Outcomes, Phases, Report, Row, RuleStatus, Totals};
 use deprecation_shim::audit::{AuditRecord, ModuleChange, Outcome};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use std::collections::{BTreeSet, HashMap};
@@ -124,6 +124,7 @@ pub fn write_since(
         }
         let c = i % spec.callers;
         let row = rows.entry(c).or_insert_with(|| Row {
+            rule: "module_upgrade".into(),
             user: rec.user.clone(),
             verified: rec.verified,
             client: rec.client.clone(),
@@ -133,9 +134,12 @@ pub fn write_since(
             last_seen: rec.ts.clone(),
             databases: Vec::new(),
             outcomes: Outcomes::default(),
+            phases: Phases::default(),
             instances: Vec::new(),
         });
         row.calls += 1;
+        // Records without `phase` were served.
+        row.phases.served += 1;
         row.last_seen = format_ts(spec.ts(i));
         row.databases.extend(rec.bdb_uid);
         match rec.outcome {
@@ -158,9 +162,25 @@ pub fn write_since(
         totals.outcomes.ok += row.outcomes.ok;
         totals.outcomes.client_error += row.outcomes.client_error;
         totals.outcomes.upstream_error += row.outcomes.upstream_error;
+        totals.phases.served += row.phases.served;
     }
     sort_by_caller(&mut callers);
-    Ok(Report { callers, totals })
+    // Records without `rule` are the module-upgrade rule's.
+    let rules = if totals.calls == 0 {
+        vec![]
+    } else {
+        vec![RuleStatus {
+            rule: "module_upgrade".into(),
+            calls: totals.calls,
+            phases: totals.phases,
+            lifecycle: None,
+        }]
+    };
+    Ok(Report {
+        rules,
+        callers,
+        totals,
+    })
 }
 
 /// Sorts rows by identity, so two reports can be compared whatever their display order.

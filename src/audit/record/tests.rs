@@ -180,6 +180,10 @@ fn the_longest_possible_record_stays_far_under_what_report_reads() {
     rec.forwarded_for = Some(worst.clone());
     rec.user = Some(worst.clone());
     rec.action_uid = Some(worst.clone());
+    rec.rule = Some(worst.clone());
+    rec.rule_action = Some(worst.clone());
+    rec.phase = Some(worst.clone());
+    rec.exemption = Some(worst.clone());
     rec.modules = (0..1000)
         .map(|_| ModuleChange {
             from_module_id: Some(worst.clone()),
@@ -201,6 +205,9 @@ fn the_longest_possible_record_stays_far_under_what_report_reads() {
     assert_eq!(rec.modules.len(), MAX_RECORDED_MODULES);
     assert_eq!(rec.modules_omitted, 1000 - MAX_RECORDED_MODULES as u64);
     assert_eq!(rec.user_agent.as_ref().unwrap().len(), MAX_FIELD_CHARS);
+    for field in [&rec.rule, &rec.rule_action, &rec.phase, &rec.exemption] {
+        assert_eq!(field.as_ref().unwrap().chars().count(), MAX_FIELD_CHARS);
+    }
     let v: serde_json::Value = serde_json::from_slice(&line).unwrap();
     assert_eq!(v["modules_omitted"], 984);
 }
@@ -219,4 +226,28 @@ fn forwarded_for_ignored_unless_trusted() {
         false,
     );
     assert_eq!(rec.forwarded_for, None);
+}
+
+#[test]
+fn rule_fields_are_left_out_when_absent_and_read_back_when_present() {
+    let rec = AuditRecord::begin(
+        SystemTime::now(),
+        "r",
+        "127.0.0.1".parse().unwrap(),
+        &Method::POST,
+        "/v1/modules",
+        &HeaderMap::new(),
+        false,
+    );
+    let line = String::from_utf8(rec.to_line().unwrap()).unwrap();
+    for key in ["\"rule\"", "rule_action", "\"phase\"", "exemption"] {
+        assert!(!line.contains(key), "{key} in {line}");
+    }
+    let mut rec = rec;
+    rec.rule = Some("module_upload".into());
+    rec.rule_action = Some("refused".into());
+    rec.phase = Some("refused".into());
+    rec.exemption = Some("user_agent \"rmadm/*\"".into());
+    let back: AuditRecord = serde_json::from_slice(&rec.to_line().unwrap()).unwrap();
+    assert_eq!(back, rec);
 }

@@ -1,21 +1,42 @@
-//! "Who is still calling the old route?": aggregation of audit records into one row per caller
-//! (user, client address, User-Agent). The same [`Summary`] serves the `report` subcommand, which
-//! streams audit files line by line (gzip too), and the admin port's live `/deprecations`, which
-//! is fed each record as it is written. Memory grows with the number of distinct callers, never
-//! with the size of the files.
+//! "Who is still calling the old routes?": aggregation of audit records into one row per rule
+//! and caller (user, client address, User-Agent), with the lifecycle phase each call met. The
+//! same [`Summary`] serves the `report` subcommand, which streams audit files line by line (gzip
+//! too), and the admin port's live `/deprecations`, which is fed each record as it is written.
+//! Memory grows with the number of distinct callers (and, for the HTML page, rules × days),
+//! never with the size of the files.
+//!
+//! - [`read`](mod@read): streaming files into a [`Summary`].
+//! - [`rules`](mod@rules): the per-rule header ([`RuleStatus`]: calls, phases, schedule).
+//! - [`render`](mod@render): table, JSON, CSV; [`html`](mod@html): the HTML page.
+//! - [`cli`](mod@cli): the `report` arguments and command.
+//!
+//! Records without `rule` are the module-upgrade rule's (files from before the rule table);
+//! records without `phase` were served (no lifecycle decision was taken).
 
+mod cli;
+pub mod html;
 mod read;
 mod render;
+pub mod rules;
+mod types;
 
-pub use read::{aggregate, aggregate_reader, MAX_LINE_BYTES};
+pub use cli::{report_main, run, run_report, OutputFormat, ReportArgs};
+pub use read::{aggregate, aggregate_filtered, aggregate_reader, MAX_LINE_BYTES};
 pub use render::{render, Format};
+pub use rules::{RuleStatus, Schedule, WindowView};
+pub use types::{CallPhase, Outcomes, Phases, Report, Row, Totals};
 
 use super::record::{format_ts, AuditRecord, Outcome};
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashMap};
+use crate::lifecycle::Day;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::SystemTime;
+
+/// The rule of records that name none: the module-upgrade route, the only one before the table.
+pub const DEFAULT_RULE: &str = "module_upgrade";
+/// Distinct rule names the live summary keeps apart (rule names come from the configuration;
+/// the cap only bounds a misbehaving writer).
+pub const LIVE_MAX_RULES: usize = 256;
 
 /// Distinct callers the live summary keeps apart; later ones are folded into one row
 /// ([`OVERFLOW`]), so a caller inventing User-Agents cannot grow the process without bound.
@@ -27,64 +48,9 @@ pub const MAX_INSTANCES: usize = 64;
 /// User, client and User-Agent of the row that absorbs callers past [`LIVE_MAX_CALLERS`].
 pub const OVERFLOW: &str = "(other callers)";
 
-/// One caller of the deprecated route, as the report and `/deprecations` show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Row {
-    pub user: Option<String>,
-    /// Whether the cluster accepted this user's credentials on these calls. Verified and
-    /// unverified calls under one name are separate rows: a forged name cannot hide among
-    /// the real user's calls.
-    #[serde(default)]
-    pub verified: bool,
-    pub client: String,
-    pub user_agent: Option<String>,
-    pub calls: u64,
-    pub first_seen: String,
-    pub last_seen: String,
-    pub databases: Vec<u64>,
-    pub outcomes: Outcomes,
-    /// The replicas (`instance` of the records) that served this caller.
-    #[serde(default)]
-    pub instances: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Outcomes {
-    pub ok: u64,
-    pub client_error: u64,
-    pub upstream_error: u64,
-}
-
-impl Outcomes {
-    fn add(&mut self, o: Outcome) {
-        match o {
-            Outcome::Ok => self.ok += 1,
-            Outcome::ClientError => self.client_error += 1,
-            // Interrupted by a stop: the call did not get its answer from the cluster.
-            Outcome::UpstreamError | Outcome::Interrupted => self.upstream_error += 1,
-        }
-    }
-}
-
-/// Totals under the rows.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Totals {
-    pub callers: u64,
-    pub calls: u64,
-    pub outcomes: Outcomes,
-    /// Lines that were not audit records (corrupt, truncated, too long).
-    pub skipped_lines: u64,
-}
-
-/// The JSON document of `report --format json` and of `GET /deprecations`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Report {
-    pub callers: Vec<Row>,
-    pub totals: Totals,
-}
-
 #[derive(Debug)]
 struct Entry {
+    rule: String,
     user: Option<String>,
     verified: bool,
     client: String,
@@ -94,6 +60,7 @@ struct Entry {
     last_seen: SystemTime,
     databases: BTreeSet<u64>,
     outcomes: Outcomes,
+    phases: Phases,
     instances: BTreeSet<String>,
 }
 
@@ -108,6 +75,7 @@ impl Entry {
             }
         }
         self.outcomes.add(call.outcome);
+        self.phases.add(call.phase.unwrap_or(CallPhase::Served));
         if let Some(name) = call.instance {
             // Bounded like the databases: the replicas of one deployment are few.
             if self.instances.len() < MAX_INSTANCES && !self.instances.contains(name) {
@@ -120,6 +88,10 @@ impl Entry {
 /// What one record contributes, borrowed from wherever it was read.
 #[derive(Debug, Clone, Copy)]
 pub struct Call<'a> {
+    /// `None`: [`DEFAULT_RULE`].
+    pub rule: Option<&'a str>,
+    /// `None`: served.
+    pub phase: Option<CallPhase>,
     pub user: Option<&'a str>,
     pub verified: bool,
     pub client: &'a str,
@@ -132,7 +104,15 @@ pub struct Call<'a> {
     pub instance: Option<&'a str>,
 }
 
-/// Rows keyed by caller, plus counts of what was read.
+/// Calls and phases of one rule, and the first call seen.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RuleTotals {
+    pub(crate) calls: u64,
+    pub(crate) phases: Phases,
+    pub(crate) first_seen: SystemTime,
+}
+
+/// Rows keyed by rule and caller, plus counts of what was read.
 #[derive(Debug, Default)]
 pub struct Summary {
     entries: HashMap<String, Entry>,
@@ -141,6 +121,11 @@ pub struct Summary {
     calls: u64,
     skipped: u64,
     limits: Option<(usize, usize)>,
+    rules: BTreeMap<String, RuleTotals>,
+    /// Calls per rule and UTC day, for the HTML chart (not kept by the live summary).
+    daily: BTreeMap<(String, Day), u64>,
+    /// `report --rule NAME`: calls of other rules are not counted.
+    only_rule: Option<String>,
 }
 
 impl Summary {
@@ -157,10 +142,23 @@ impl Summary {
         }
     }
 
+    /// Counts only the calls of `rule` (`report --rule`).
+    pub fn only_rule(mut self, rule: Option<String>) -> Summary {
+        self.only_rule = rule;
+        self
+    }
+
+    /// The rule filter, if any.
+    pub fn rule_filter(&self) -> Option<&str> {
+        self.only_rule.as_deref()
+    }
+
     /// Adds a record as it is written (live view).
     pub fn record(&mut self, rec: &AuditRecord) {
         let ts = humantime::parse_rfc3339(&rec.ts).unwrap_or_else(|_| SystemTime::now());
         self.add(Call {
+            rule: rec.rule.as_deref(),
+            phase: rec.phase.as_deref().and_then(CallPhase::parse),
             user: rec.user.as_deref(),
             verified: rec.verified,
             client: &rec.client,
@@ -175,16 +173,27 @@ impl Summary {
 
     /// Adds one call.
     pub fn add(&mut self, call: Call<'_>) {
+        let mut rule = call.rule.unwrap_or(DEFAULT_RULE);
+        if self.only_rule.as_deref().is_some_and(|only| only != rule) {
+            return;
+        }
         self.calls += 1;
+        if self.limits.is_some()
+            && !self.rules.contains_key(rule)
+            && self.rules.len() >= LIVE_MAX_RULES
+        {
+            rule = OVERFLOW;
+        }
+        self.count_rule(rule, &call);
         let client = caller_address(call.client, call.forwarded_client);
         let (mut user, mut client, mut ua) = (call.user, client, call.user_agent);
         let mut verified = call.verified;
-        build_key(&mut self.key, user, verified, client, ua);
+        build_key(&mut self.key, rule, user, verified, client, ua);
         if let Some((max_callers, _)) = self.limits {
             if !self.entries.contains_key(self.key.as_str()) && self.entries.len() >= max_callers {
                 (user, client, ua) = (Some(OVERFLOW), OVERFLOW, Some(OVERFLOW));
                 verified = false;
-                build_key(&mut self.key, user, verified, client, ua);
+                build_key(&mut self.key, rule, user, verified, client, ua);
             }
         }
         let max_dbs = self.limits.map_or(usize::MAX, |l| l.1);
@@ -192,6 +201,7 @@ impl Summary {
             Some(entry) => entry.count(&call, max_dbs),
             None => {
                 let mut entry = Entry {
+                    rule: rule.to_owned(),
                     user: user.map(str::to_owned),
                     verified,
                     client: client.to_owned(),
@@ -201,11 +211,38 @@ impl Summary {
                     last_seen: call.ts,
                     databases: BTreeSet::new(),
                     outcomes: Outcomes::default(),
+                    phases: Phases::default(),
                     instances: BTreeSet::new(),
                 };
                 entry.count(&call, max_dbs);
                 self.entries.insert(self.key.clone(), entry);
             }
+        }
+    }
+
+    fn count_rule(&mut self, rule: &str, call: &Call<'_>) {
+        let phase = call.phase.unwrap_or(CallPhase::Served);
+        match self.rules.get_mut(rule) {
+            Some(t) => {
+                t.calls += 1;
+                t.phases.add(phase);
+                t.first_seen = t.first_seen.min(call.ts);
+            }
+            None => {
+                let mut t = RuleTotals {
+                    calls: 1,
+                    phases: Phases::default(),
+                    first_seen: call.ts,
+                };
+                t.phases.add(phase);
+                self.rules.insert(rule.to_owned(), t);
+            }
+        }
+        if self.limits.is_none() {
+            *self
+                .daily
+                .entry((rule.to_owned(), Day::of(call.ts)))
+                .or_default() += 1;
         }
     }
 
@@ -226,12 +263,24 @@ impl Summary {
         self.entries.len()
     }
 
-    /// The rows, most recently seen first (ties: more calls first, then by user and client).
+    /// The report without schedules ([`Summary::report_at`] adds them).
     pub fn report(&self) -> Report {
+        self.report_at(None, SystemTime::now())
+    }
+
+    /// The rows, by rule, then most recently seen first (ties: more calls first, then by user
+    /// and client); and one [`RuleStatus`] per rule seen or configured in `lifecycles`, with
+    /// its schedule as it stands at `now`.
+    pub fn report_at(
+        &self,
+        lifecycles: Option<&BTreeMap<String, crate::lifecycle::Lifecycle>>,
+        now: SystemTime,
+    ) -> Report {
         let mut entries: Vec<&Entry> = self.entries.values().collect();
         entries.sort_by(|a, b| {
-            b.last_seen
-                .cmp(&a.last_seen)
+            a.rule
+                .cmp(&b.rule)
+                .then(b.last_seen.cmp(&a.last_seen))
                 .then(b.calls.cmp(&a.calls))
                 .then_with(|| a.user.cmp(&b.user))
                 .then_with(|| b.verified.cmp(&a.verified))
@@ -250,7 +299,9 @@ impl Summary {
                 totals.outcomes.ok += e.outcomes.ok;
                 totals.outcomes.client_error += e.outcomes.client_error;
                 totals.outcomes.upstream_error += e.outcomes.upstream_error;
+                totals.phases.sum(&e.phases);
                 Row {
+                    rule: e.rule.clone(),
                     user: e.user.clone(),
                     verified: e.verified,
                     client: e.client.clone(),
@@ -260,11 +311,26 @@ impl Summary {
                     last_seen: format_ts(e.last_seen),
                     databases: e.databases.iter().copied().collect(),
                     outcomes: e.outcomes,
+                    phases: e.phases,
                     instances: e.instances.iter().cloned().collect(),
                 }
             })
             .collect();
-        Report { callers, totals }
+        Report {
+            rules: rules::statuses(self, lifecycles, now),
+            callers,
+            totals,
+        }
+    }
+
+    /// Calls per rule (seen), for the per-rule header and the HTML page.
+    pub(crate) fn rule_totals(&self) -> &BTreeMap<String, RuleTotals> {
+        &self.rules
+    }
+
+    /// Calls per rule and UTC day (file reading only).
+    pub(crate) fn daily(&self) -> &BTreeMap<(String, Day), u64> {
+        &self.daily
     }
 }
 
@@ -289,13 +355,20 @@ pub fn caller_address<'a>(client: &'a str, forwarded_client: Option<&'a str>) ->
     }
 }
 
-/// An unambiguous key from three optional texts: each is written as a presence mark, its
-/// length and itself, so no value can forge another caller's key.
-fn build_key(key: &mut String, user: Option<&str>, verified: bool, client: &str, ua: Option<&str>) {
+/// An unambiguous key from the rule and three optional texts: each is written as a presence
+/// mark, its length and itself, so no value can forge another caller's key.
+fn build_key(
+    key: &mut String,
+    rule: &str,
+    user: Option<&str>,
+    verified: bool,
+    client: &str,
+    ua: Option<&str>,
+) {
     use std::fmt::Write as _;
     key.clear();
     key.push(if verified { 'v' } else { 'u' });
-    for part in [user, Some(client), ua] {
+    for part in [Some(rule), user, Some(client), ua] {
         match part {
             // Writing into a String cannot fail.
             Some(s) => {
@@ -304,45 +377,6 @@ fn build_key(key: &mut String, user: Option<&str>, verified: bool, client: &str,
             None => key.push('-'),
         }
     }
-}
-
-/// The arguments of `deprecation-shim report`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ReportArgs {
-    /// Audit log files (JSON lines); rotated `.gz` files are read too.
-    #[arg(required = true, num_args = 1.., value_name = "AUDIT.jsonl")]
-    pub files: Vec<PathBuf>,
-    /// Only count calls at or after DATE ("2024-11-01", "2024-11-01T12:00:00Z" or "@1730419200").
-    #[arg(long, value_name = "DATE", value_parser = parse_since)]
-    pub since: Option<SystemTime>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-}
-
-fn parse_since(s: &str) -> Result<SystemTime, String> {
-    crate::config::parse_date("--since", s).map_err(|e| e.problem)
-}
-
-/// Reads the files and renders the report.
-pub fn run_report(
-    files: &[PathBuf],
-    since: Option<SystemTime>,
-    format: Format,
-) -> Result<String, String> {
-    let summary = aggregate(files, since)?;
-    Ok(render(&summary.report(), format, since))
-}
-
-/// `deprecation-shim report ...`: the report on standard output.
-pub fn report_main(args: ReportArgs) -> Result<(), String> {
-    use std::io::Write as _;
-    let out = run_report(&args.files, args.since, args.format)?;
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(out.as_bytes())
-        .and_then(|()| stdout.flush())
-        .map_err(|e| format!("cannot write the report: {e}"))
 }
 
 #[cfg(test)]

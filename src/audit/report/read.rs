@@ -3,7 +3,7 @@
 //! bytes so rotated files are read whatever their name. A line that is not a record is counted
 //! and skipped; a line longer than [`MAX_LINE_BYTES`] is skipped without being buffered.
 
-use super::{Call, Summary};
+use super::{Call, CallPhase, Summary};
 use crate::audit::record::Outcome;
 use flate2::bufread::MultiGzDecoder;
 use serde::Deserialize;
@@ -23,6 +23,12 @@ const READ_BUFFER: usize = 256 * 1024;
 struct Line<'a> {
     #[serde(borrow)]
     ts: Cow<'a, str>,
+    /// Absent in records written before the rule table: the module-upgrade rule.
+    #[serde(borrow, default)]
+    rule: Option<Cow<'a, str>>,
+    /// Absent: no lifecycle decision (served). An unknown value makes the line a skipped one.
+    #[serde(default)]
+    phase: Option<CallPhase>,
     #[serde(borrow)]
     client: Cow<'a, str>,
     #[serde(borrow, default)]
@@ -43,7 +49,16 @@ struct Line<'a> {
 
 /// Reads every file into one summary, keeping calls at or after `since`.
 pub fn aggregate(files: &[PathBuf], since: Option<SystemTime>) -> Result<Summary, String> {
-    let mut summary = Summary::new();
+    aggregate_filtered(files, since, None)
+}
+
+/// [`aggregate`], keeping only the calls of `rule` when given (`report --rule`).
+pub fn aggregate_filtered(
+    files: &[PathBuf],
+    since: Option<SystemTime>,
+    rule: Option<String>,
+) -> Result<Summary, String> {
+    let mut summary = Summary::new().only_rule(rule);
     for path in files {
         let reader = open(path)?;
         aggregate_reader(&mut summary, reader, since)
@@ -90,6 +105,8 @@ pub fn aggregate_reader(
                     continue;
                 }
                 summary.add(Call {
+                    rule: line.rule.as_deref(),
+                    phase: line.phase,
                     user: line.user.as_deref(),
                     client: &line.client,
                     forwarded_client: line.forwarded_client.as_deref(),
@@ -192,6 +209,15 @@ mod tests {
         assert_eq!(s.calls(), 2);
         assert_eq!(s.skipped(), 5);
         assert_eq!(s.report().callers[0].user_agent.as_deref(), Some("t/1"));
+    }
+
+    #[test]
+    fn a_record_with_an_unknown_phase_is_skipped_not_counted_as_served() {
+        let bogus = GOOD.replace("\"outcome\"", "\"phase\":\"bogus\",\"outcome\"");
+        let refused = GOOD.replace("\"outcome\"", "\"phase\":\"refused\",\"outcome\"");
+        let s = summarise(format!("{bogus}\n{refused}\n").as_bytes());
+        assert_eq!((s.calls(), s.skipped()), (1, 1));
+        assert_eq!(s.report().callers[0].phases.refused, 1);
     }
 
     #[test]

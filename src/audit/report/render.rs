@@ -1,9 +1,10 @@
-//! Rendering a [`Report`] as an aligned table (for people), JSON (the `/deprecations` document)
-//! or CSV (for spreadsheets). Caller-supplied text is made safe for its destination: control
+//! Rendering a [`Report`] as an aligned table (for people; one header line per rule, then a row
+//! per rule and caller), JSON (the `/deprecations` document) or CSV (for spreadsheets). Caller-supplied text is made safe for its destination: control
 //! characters and bidi/format controls never reach a terminal (escaped, [`crate::escape`]),
 //! unverified users are marked, and CSV cells that a spreadsheet would run as a formula
 //! are prefixed with `'` (OWASP "CSV injection").
 
+use super::rules::header_line;
 use super::{Report, Row};
 use std::fmt::Write as _;
 use std::time::SystemTime;
@@ -21,9 +22,16 @@ const TABLE_UA_CHARS: usize = 48;
 /// Database uids listed per row in the table before "+N".
 const TABLE_DATABASES: usize = 8;
 
-pub fn render(report: &Report, format: Format, since: Option<SystemTime>) -> String {
+/// `configured`: the report was made with a configuration (`--config`), so a rule without a
+/// schedule has none configured, rather than none known.
+pub fn render(
+    report: &Report,
+    format: Format,
+    since: Option<SystemTime>,
+    configured: bool,
+) -> String {
     match format {
-        Format::Table => table(report, since),
+        Format::Table => table(report, since, configured),
         Format::Json => json(report),
         Format::Csv => csv(report),
     }
@@ -36,7 +44,10 @@ fn json(report: &Report) -> String {
     out
 }
 
-const HEADERS: [&str; 11] = [
+const COLUMNS: usize = 16;
+
+const HEADERS: [&str; COLUMNS] = [
+    "RULE",
     "LAST SEEN",
     "FIRST SEEN",
     "USER",
@@ -46,20 +57,32 @@ const HEADERS: [&str; 11] = [
     "OK",
     "CLIENT ERR",
     "UPSTREAM ERR",
+    "SERVED",
+    "EXEMPT",
+    "WOULD_REFUSE",
+    "REFUSED",
     "DATABASES",
     "INSTANCES",
 ];
 /// Columns aligned right (numbers).
-const RIGHT: [bool; 11] = [
-    false, false, false, false, false, true, true, true, true, false, false,
+const RIGHT: [bool; COLUMNS] = [
+    false, false, false, false, false, false, true, true, true, true, true, true, true, true,
+    false, false,
 ];
 
-fn table(report: &Report, since: Option<SystemTime>) -> String {
+fn table(report: &Report, since: Option<SystemTime>, configured: bool) -> String {
     let mut out = String::new();
+    for rule in &report.rules {
+        out.push_str(&header_line(rule, configured));
+        out.push('\n');
+    }
+    if !report.rules.is_empty() {
+        out.push('\n');
+    }
     if report.callers.is_empty() {
-        out.push_str("No calls of the deprecated route found.\n");
+        out.push_str("No calls of a deprecated route found.\n");
     } else {
-        let cells: Vec<[String; 11]> = report.callers.iter().map(table_cells).collect();
+        let cells: Vec<[String; COLUMNS]> = report.callers.iter().map(table_cells).collect();
         let mut widths = HEADERS.map(|h| h.chars().count());
         for row in &cells {
             for (w, cell) in widths.iter_mut().zip(row) {
@@ -75,7 +98,7 @@ fn table(report: &Report, since: Option<SystemTime>) -> String {
     let t = &report.totals;
     let _ = writeln!(
         out,
-        "{} caller{}, {} call{} (ok {}, client errors {}, upstream errors {}); {} corrupt line{} skipped",
+        "{} caller{}, {} call{} (ok {}, client errors {}, upstream errors {}; served {}, exempt {}, would refuse {}, refused {}); {} corrupt line{} skipped",
         t.callers,
         plural(t.callers),
         t.calls,
@@ -83,6 +106,10 @@ fn table(report: &Report, since: Option<SystemTime>) -> String {
         t.outcomes.ok,
         t.outcomes.client_error,
         t.outcomes.upstream_error,
+        t.phases.served,
+        t.phases.exempt,
+        t.phases.would_refuse,
+        t.phases.refused,
         t.skipped_lines,
         plural(t.skipped_lines),
     );
@@ -104,7 +131,7 @@ fn plural(n: u64) -> &'static str {
     }
 }
 
-fn table_cells(r: &Row) -> [String; 11] {
+fn table_cells(r: &Row) -> [String; COLUMNS] {
     let mut dbs: Vec<String> = r
         .databases
         .iter()
@@ -115,6 +142,7 @@ fn table_cells(r: &Row) -> [String; 11] {
         dbs.push(format!("+{}", r.databases.len() - TABLE_DATABASES));
     }
     [
+        printable(&r.rule, usize::MAX),
         seconds(&r.last_seen),
         seconds(&r.first_seen),
         user_cell(r),
@@ -124,6 +152,10 @@ fn table_cells(r: &Row) -> [String; 11] {
         r.outcomes.ok.to_string(),
         r.outcomes.client_error.to_string(),
         r.outcomes.upstream_error.to_string(),
+        r.phases.served.to_string(),
+        r.phases.exempt.to_string(),
+        r.phases.would_refuse.to_string(),
+        r.phases.refused.to_string(),
         if dbs.is_empty() {
             "-".into()
         } else {
@@ -146,7 +178,7 @@ fn user_cell(r: &Row) -> String {
     }
 }
 
-fn write_row(out: &mut String, cells: &[String; 11], widths: &[usize; 11]) {
+fn write_row(out: &mut String, cells: &[String; COLUMNS], widths: &[usize; COLUMNS]) {
     let mut line = String::new();
     for (i, cell) in cells.iter().enumerate() {
         if i > 0 {
@@ -182,13 +214,13 @@ fn printable(s: &str, max: usize) -> String {
 
 fn csv(report: &Report) -> String {
     let mut out = String::from(
-        "user,client,user_agent,calls,first_seen,last_seen,databases,ok,client_error,upstream_error,verified,instances\n",
+        "user,client,user_agent,calls,first_seen,last_seen,databases,ok,client_error,upstream_error,verified,instances,rule,served,exempt,would_refuse,refused\n",
     );
     for r in &report.callers {
         let dbs: Vec<String> = r.databases.iter().map(u64::to_string).collect();
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             csv_text(r.user.as_deref().unwrap_or("")),
             csv_text(&r.client),
             csv_text(r.user_agent.as_deref().unwrap_or("")),
@@ -201,6 +233,11 @@ fn csv(report: &Report) -> String {
             r.outcomes.upstream_error,
             r.verified,
             csv_text(&r.instances.join(" ")),
+            csv_text(&r.rule),
+            r.phases.served,
+            r.phases.exempt,
+            r.phases.would_refuse,
+            r.phases.refused,
         );
     }
     out
@@ -221,108 +258,4 @@ fn csv_text(s: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::audit::report::{Outcomes, Totals};
-
-    fn report() -> Report {
-        Report {
-            callers: vec![Row {
-                user: Some("ops".into()),
-                verified: true,
-                client: "10.0.0.1".into(),
-                user_agent: Some("=cmd|' /C calc'!A0, \"x\"\u{1b}[31m".into()),
-                calls: 12,
-                first_seen: "2025-01-01T00:00:00.000Z".into(),
-                last_seen: "2025-01-02T03:04:05.678Z".into(),
-                databases: (1..=10).collect(),
-                instances: vec!["shim-a".into(), "shim-b".into()],
-                outcomes: Outcomes {
-                    ok: 10,
-                    client_error: 1,
-                    upstream_error: 1,
-                },
-            }],
-            totals: Totals {
-                callers: 1,
-                calls: 12,
-                outcomes: Outcomes {
-                    ok: 10,
-                    client_error: 1,
-                    upstream_error: 1,
-                },
-                skipped_lines: 3,
-            },
-        }
-    }
-
-    #[test]
-    fn table_is_aligned_and_safe_for_terminals() {
-        let t = render(&report(), Format::Table, None);
-        let lines: Vec<&str> = t.lines().collect();
-        assert!(
-            lines[0].starts_with("LAST SEEN             FIRST SEEN"),
-            "{t}"
-        );
-        assert!(lines[1].starts_with("2025-01-02T03:04:05Z  2025-01-01T00:00:00Z  ops "));
-        assert_eq!(
-            lines[0].find("CALLS").map(|i| i + 5),
-            lines[1].find("12").map(|i| i + 2)
-        );
-        assert!(
-            lines[1].ends_with("1,2,3,4,5,6,7,8,+2  shim-a,shim-b"),
-            "{t}"
-        );
-        assert!(!t.contains('\u{1b}'));
-        assert!(t.contains("1 caller, 12 calls (ok 10, client errors 1, upstream errors 1); 3 corrupt lines skipped"), "{t}");
-    }
-
-    #[test]
-    fn table_neutralises_bidi_and_format_controls() {
-        let mut r = report();
-        r.callers[0].user = Some("admin\u{202e}gpj.exe\u{2066}x\u{2069}\u{200b}".into());
-        let t = render(&r, Format::Table, None);
-        for c in ['\u{202e}', '\u{2066}', '\u{2069}', '\u{200b}'] {
-            assert!(!t.contains(c), "{c:?} in {t}");
-        }
-        assert!(
-            t.contains("admin\\u{202e}gpj.exe\\u{2066}x\\u{2069}\\u{200b}"),
-            "{t}"
-        );
-    }
-
-    #[test]
-    fn unverified_users_are_marked_in_every_format() {
-        let mut r = report();
-        r.callers[0].verified = false;
-        assert!(render(&r, Format::Table, None).contains("  ops (unverified)  "));
-        let csv = render(&r, Format::Csv, None);
-        let row: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
-        // ..., upstream_error, verified, instances
-        assert_eq!(row[row.len() - 2], "false");
-        assert!(render(&r, Format::Json, None).contains("\"verified\": false"));
-    }
-
-    #[test]
-    fn csv_quotes_and_neutralises_formulas() {
-        let c = render(&report(), Format::Csv, None);
-        let row = c.lines().nth(1).unwrap();
-        assert!(
-            row.starts_with("ops,10.0.0.1,\"'=cmd|' /C calc'!A0, \"\"x\"\""),
-            "{row}"
-        );
-        assert!(
-            row.ends_with(
-                ",12,2025-01-01T00:00:00.000Z,2025-01-02T03:04:05.678Z,1 2 3 4 5 6 7 8 9 10,10,1,1,true,shim-a shim-b"
-            ),
-            "{row}"
-        );
-    }
-
-    #[test]
-    fn json_round_trips() {
-        let j = render(&report(), Format::Json, None);
-        let back: Report = serde_json::from_str(&j).unwrap();
-        assert_eq!(back, report());
-    }
-}
+mod tests;

@@ -2,6 +2,8 @@ use super::*;
 
 fn call<'a>(user: Option<&'a str>, client: &'a str, secs: u64, o: Outcome) -> Call<'a> {
     Call {
+        rule: None,
+        phase: None,
         user,
         verified: true,
         client,
@@ -80,4 +82,99 @@ fn live_summary_folds_callers_past_the_cap() {
     let r = s.report();
     let other = r.callers.iter().find(|r| r.client == OVERFLOW).unwrap();
     assert_eq!(other.calls, 5);
+}
+
+#[test]
+fn rows_are_per_rule_and_caller_with_phase_counts() {
+    let mut s = Summary::new();
+    let mut c = call(Some("a"), "10.0.0.1", 10, Outcome::Ok);
+    s.add(c);
+    c.rule = Some("module_upload");
+    for phase in [
+        CallPhase::Refused,
+        CallPhase::Refused,
+        CallPhase::Exempt,
+        CallPhase::WouldRefuse,
+    ] {
+        c.phase = Some(phase);
+        s.add(c);
+    }
+    c.rule = Some("module_upgrade");
+    c.phase = Some(CallPhase::Served);
+    s.add(c);
+    let r = s.report();
+    assert_eq!(r.callers.len(), 2, "one row per rule for the same caller");
+    let upgrade = &r.callers[0];
+    assert_eq!(upgrade.rule, "module_upgrade");
+    assert_eq!(upgrade.phases.served, 2, "no phase counts as served");
+    let upload = &r.callers[1];
+    assert_eq!(upload.rule, "module_upload");
+    assert_eq!(
+        (
+            upload.phases.served,
+            upload.phases.exempt,
+            upload.phases.would_refuse,
+            upload.phases.refused
+        ),
+        (0, 1, 1, 2)
+    );
+    assert_eq!(r.totals.phases.refused, 2);
+    let rules: Vec<(&str, u64)> = r.rules.iter().map(|s| (s.rule.as_str(), s.calls)).collect();
+    assert_eq!(rules, [("module_upgrade", 2), ("module_upload", 4)]);
+    assert!(r.rules.iter().all(|s| s.lifecycle.is_none()));
+}
+
+#[test]
+fn the_rule_filter_counts_only_that_rule() {
+    let mut s = Summary::new().only_rule(Some("module_upload".into()));
+    let mut c = call(Some("a"), "10.0.0.1", 10, Outcome::Ok);
+    s.add(c);
+    c.rule = Some("module_upload");
+    s.add(c);
+    let r = s.report();
+    assert_eq!((r.totals.calls, r.callers.len(), r.rules.len()), (1, 1, 1));
+    assert_eq!(r.callers[0].rule, "module_upload");
+}
+
+#[test]
+fn the_schedule_of_a_configured_rule_is_reported_even_without_calls() {
+    use crate::lifecycle::schedule::tests::{at, plan};
+    let mut lcs = std::collections::BTreeMap::new();
+    lcs.insert(
+        "update_cert".to_owned(),
+        crate::lifecycle::Lifecycle::new(plan()).unwrap(),
+    );
+    let mut s = Summary::new();
+    s.add(call(Some("a"), "10.0.0.1", 10, Outcome::Ok));
+    let r = s.report_at(Some(&lcs), at(2027, 3, 2, 14, 5));
+    assert_eq!(r.rules.len(), 2);
+    let cert = &r.rules[1];
+    assert_eq!((cert.rule.as_str(), cert.calls), ("update_cert", 0));
+    let l = cert.lifecycle.as_ref().unwrap();
+    assert_eq!(l.phase, "brownout");
+    assert_eq!(l.days_left, Some(120));
+    let w = l.next_window.as_ref().unwrap();
+    assert_eq!((w.end.as_str(), w.now), ("2027-03-02T14:15:00Z", true));
+    let filtered = Summary::new().only_rule(Some("module_upgrade".into()));
+    assert!(filtered
+        .report_at(Some(&lcs), at(2027, 3, 2, 14, 5))
+        .rules
+        .is_empty());
+}
+
+#[test]
+fn the_live_summary_folds_rules_past_its_cap() {
+    let mut s = Summary::live();
+    let names: Vec<String> = (0..LIVE_MAX_RULES + 3).map(|i| format!("r{i}")).collect();
+    for name in &names {
+        let mut c = call(Some("a"), "10.0.0.1", 1, Outcome::Ok);
+        c.rule = Some(name);
+        s.add(c);
+    }
+    let r = s.report();
+    assert_eq!(r.rules.len(), LIVE_MAX_RULES + 1);
+    assert_eq!(
+        r.rules.iter().find(|s| s.rule == OVERFLOW).map(|s| s.calls),
+        Some(3)
+    );
 }
