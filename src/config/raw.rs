@@ -25,6 +25,7 @@ pub struct RawConfig {
     pub log: RawLog,
     #[serde(default)]
     pub lifecycle: std::collections::BTreeMap<String, super::lifecycle::RawLifecycle>,
+    #[serde(default)]
     pub rules: super::rules::RawRules,
 }
 

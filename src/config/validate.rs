@@ -21,6 +21,7 @@ impl Validator {
             audit: audit(raw.audit)?,
             lifecycle: super::lifecycle::lifecycles(raw.lifecycle, |_| None)?,
             rules: super::rules::validate(raw.rules)?,
+            source: None,
             admin_listen: raw
                 .admin
                 .listen

@@ -7,8 +7,10 @@ use crate::audit::{self, AuditRecord, ModuleChange};
 use crate::error::ApiError;
 use crate::escape::Escaped;
 use crate::metrics::{InFlight, RouteClass};
+use crate::proxy::app::App;
+use crate::proxy::budget;
 use crate::proxy::headers::Hop;
-use crate::proxy::{budget, error_response, App, RespBody};
+use crate::proxy::reply::{error_response, RespBody};
 use crate::server::ConnInfo;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
@@ -214,11 +216,10 @@ pub fn identity_headers(
     for v in caller.get_all(&crate::proxy::headers::X_FORWARDED_FOR) {
         out.append(crate::proxy::headers::X_FORWARDED_FOR.clone(), v.clone());
     }
-    let fwd = &app.config.forwarding;
-    let rules = crate::proxy::headers::ForwardingRules {
-        x_forwarded_for: fwd.x_forwarded_for,
+    let rules = crate::config::Forwarding {
         x_forwarded_proto: false,
         x_forwarded_host: false,
+        ..app.config.forwarding
     };
     crate::proxy::headers::add_forwarding(&mut out, hop, rules);
     if let Ok(id) = HeaderValue::from_str(request_id) {
@@ -239,7 +240,7 @@ fn finish(record: &mut AuditRecord, error: Option<&ApiError>, started: Instant) 
     }
 }
 
-fn module_change(m: &super::translate::PlannedModule) -> ModuleChange {
+fn module_change(m: &crate::shim::translate::PlannedModule) -> ModuleChange {
     ModuleChange {
         from_module_id: Some(m.current_module_id.clone()),
         from_module_name: Some(m.current_module_name.clone()),
