@@ -121,6 +121,12 @@ pub struct AuditRecord {
     /// older versions.
     #[serde(default)]
     pub instance: Option<String>,
+    /// The rule that matched the call (`module_upgrade`, `authorize`, an operator rule's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// What the shim did: `translated`, `observed`, `refused`, `gone` or `passed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_action: Option<String>,
 }
 
 impl AuditRecord {
@@ -161,6 +167,8 @@ impl AuditRecord {
             duration_ms: 0.0,
             shim_version: env!("CARGO_PKG_VERSION").to_owned(),
             instance: None,
+            rule: None,
+            rule_action: None,
         }
     }
 

@@ -15,14 +15,11 @@ pub use reply::{error_response, RespBody};
 
 use crate::metrics::RouteClass;
 use crate::server::ConnInfo;
-use crate::shim::route::{self, Route};
-use deprecated::endpoint;
 use futures_util::future::{Either as FutureEither, FutureExt};
 use http::{Request, Response};
 use hyper::body::Incoming;
 use std::convert::Infallible;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -42,49 +39,37 @@ pub fn handle(
         access::enabled().then(|| (req.method().clone(), req.uri().clone(), Instant::now()));
     // The deprecated route hands its guard to its detached task, which may outlive the request.
     let mut in_flight = Some(app.metrics.in_flight());
-    let route = route::classify(
-        req.method(),
-        req.uri().path(),
-        app.config.shim.translate_sibling,
-    );
-    let (class, work) = match route {
+    // The rule table: a method compare and a literal-prefix compare per rule when nothing
+    // matches; the matched rule travels as its index (the detached task matches it again on
+    // the request it owns).
+    let rule = req
+        .uri()
+        .path_and_query()
+        .and_then(|pq| app.config.rules.table.classify(req.method(), pq.as_str()))
+        .map(|m| m.index);
+    let (class, work) = match rule {
         // RFC 9112 §3.2: without exactly one valid Host, 400 on every route, before anything
         // is read or sent (boxed: a rare path).
-        route if forward::host_problem(&req).is_some() => (
-            match route {
-                Route::PassThrough => RouteClass::PassThrough,
-                _ => RouteClass::Deprecated,
+        rule if forward::host_problem(&req).is_some() => (
+            match rule {
+                None => RouteClass::PassThrough,
+                Some(_) => RouteClass::Deprecated,
             },
             FutureEither::Right(translated(forward::refuse_host(&req))),
         ),
-        Route::PassThrough => (
+        None => (
             RouteClass::PassThrough,
             FutureEither::Left(forward::pass_through(&app, conn, req)),
         ),
-        // The sibling is translated on request but is not deprecated (API.md §2): never marked.
-        // Boxed: the translation's state is large and would otherwise make every request's
-        // future (pass-through included) as large.
-        Route::Deprecated { bdb_uid, sibling } => (
+        Some(rule) => (
             RouteClass::Deprecated,
-            FutureEither::Right(translated(endpoint::handle(
+            FutureEither::Right(deprecated::dispatch(
                 app.clone(),
                 conn,
                 req,
-                Some(bdb_uid),
-                !sibling,
+                rule,
                 in_flight.take(),
-            ))),
-        ),
-        Route::BadUid { sibling } => (
-            RouteClass::Deprecated,
-            FutureEither::Right(translated(endpoint::handle(
-                app.clone(),
-                conn,
-                req,
-                None,
-                !sibling,
-                in_flight.take(),
-            ))),
+            )),
         ),
     };
     work.map(move |resp| {
@@ -101,9 +86,7 @@ pub fn handle(
     })
 }
 
-type Translated = Pin<Box<dyn Future<Output = Response<RespBody>> + Send>>;
-
-fn translated(f: impl Future<Output = Response<RespBody>> + Send + 'static) -> Translated {
+fn translated(f: impl Future<Output = Response<RespBody>> + Send + 'static) -> deprecated::Boxed {
     Box::pin(f)
 }
 
