@@ -1,7 +1,7 @@
 //! Command line: the proxy's flags (each overriding the config file), and the subcommands.
 
 use crate::config::raw::RawConfig;
-use crate::config::{self, Config, ConfigError};
+use crate::config::{Config, ConfigError, Overrides, Source};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -78,48 +78,32 @@ pub struct ProxyArgs {
 }
 
 impl ProxyArgs {
+    /// The flags as configuration overrides on top of `--config`: everything below the CLI
+    /// takes a [`Config`] alone.
+    pub fn source(&self) -> Source {
+        Source {
+            file: self.config.clone(),
+            overrides: Overrides {
+                listen: self.listen.clone(),
+                upstream: self.upstream.clone(),
+                upstream_ca: self.upstream_ca.clone(),
+                upstream_insecure: self.upstream_insecure,
+                tls: self.tls_cert.clone().zip(self.tls_key.clone()),
+                admin_listen: self.admin_listen.clone(),
+                audit_log: self.audit_log.clone(),
+                log_json: self.log_json,
+                workers: self.workers,
+            },
+        }
+    }
+
     /// The raw configuration: the file (if any) with every given flag written over it.
     pub fn raw_config(&self) -> Result<RawConfig, ConfigError> {
-        let mut raw = match &self.config {
-            Some(path) => config::load_raw(path)?,
-            None if self.upstream.is_none() => {
-                return Err(ConfigError::new(
-                    "--config",
-                    "nothing to proxy: pass --config FILE, or at least --upstream https://CLUSTER:9443 (try `deprecation-shim demo` to see it work without a cluster)",
-                ))
-            }
-            None => RawConfig::default(),
-        };
-        let set = |slot: &mut Option<String>, v: &Option<String>| {
-            if v.is_some() {
-                slot.clone_from(v);
-            }
-        };
-        set(&mut raw.listen.address, &self.listen);
-        set(&mut raw.upstream.url, &self.upstream);
-        set(&mut raw.admin.listen, &self.admin_listen);
-        set(&mut raw.audit.path, &self.audit_log);
-        if self.upstream_ca.is_some() {
-            raw.upstream.ca_file.clone_from(&self.upstream_ca);
-        }
-        if self.upstream_insecure {
-            raw.upstream.insecure = Some(true);
-        }
-        if self.tls_cert.is_some() {
-            raw.listen.tls_cert.clone_from(&self.tls_cert);
-            raw.listen.tls_key.clone_from(&self.tls_key);
-        }
-        if self.log_json {
-            raw.log.format = Some("json".into());
-        }
-        if self.workers.is_some() {
-            raw.workers = self.workers;
-        }
-        Ok(raw)
+        self.source().raw()
     }
 
     pub fn config(&self) -> Result<Config, ConfigError> {
-        Config::from_raw(self.raw_config()?)
+        self.source().load()
     }
 }
 
@@ -139,20 +123,22 @@ pub fn main(cli: Cli) -> Result<(), String> {
         None => {
             let cfg = cli.proxy.config().map_err(|e| e.to_string())?;
             crate::telemetry::init(cfg.log_format);
-            runtime(cfg.workers)?.block_on(crate::serve_from_config(
-                cli.proxy,
+            runtime(cfg.workers)?.block_on(crate::serve::serve_from_config(
                 cfg,
-                crate::shutdown_signal(),
+                crate::serve::shutdown_signal(),
             ))
         }
         Some(Command::Simulate(args)) => {
             crate::telemetry::init(crate::config::LogFormat::Text);
-            runtime(0)?.block_on(crate::sim::run_simulate(args, crate::shutdown_signal()))
+            runtime(0)?.block_on(crate::sim::run_simulate(
+                args,
+                crate::serve::shutdown_signal(),
+            ))
         }
         Some(Command::Report(args)) => crate::audit::report::report_main(args),
         Some(Command::Demo(args)) => {
             crate::telemetry::init(crate::config::LogFormat::Text);
-            runtime(0)?.block_on(crate::demo::run(args, crate::shutdown_signal()))
+            runtime(0)?.block_on(crate::demo::run(args, crate::serve::shutdown_signal()))
         }
     }
 }

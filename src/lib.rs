@@ -3,9 +3,13 @@
 //! `POST /v1/bdbs/{uid}/upgrade`, and streams every other route through untouched.
 //!
 //! Map of the crate (where a request goes, in order):
+//! - [`cli`] (on top, under `main.rs`): flags become configuration overrides.
+//! - [`serve`]: the wiring: listeners, reload, probe and stop, from a [`config::Config`] alone.
 //! - [`server`]: listeners, TLS accept, connection limits, graceful stop.
-//! - [`proxy`]: classify the route, forward pass-through requests, header rules.
-//! - [`shim`]: the old ↔ new translation (pure) and the look-ups/polling around it.
+//! - [`proxy`]: classify the route, forward pass-through requests, header rules, and the
+//!   executor of the deprecated routes ([`proxy::deprecated`]: look-ups, POST, polling, audit).
+//! - [`rules`], [`shim`]: the pure cores (no I/O): the rule table, and the module-upgrade
+//!   translation. They import nothing from the request path.
 //! - [`upstream`]: the pooled HTTPS client towards the cluster.
 //! - [`error`]: the cluster's error shape and blame.
 //! - [`audit`]: the audit trail of deprecated calls, and the per-caller report over it.
@@ -23,11 +27,13 @@ pub mod demo;
 pub mod error;
 pub mod escape;
 pub mod lifecycle;
+pub mod locks;
 pub mod metrics;
 pub mod probe;
 pub mod proxy;
 pub mod reload;
 pub mod rules;
+pub mod serve;
 pub mod server;
 pub mod shim;
 pub mod sim;
@@ -36,220 +42,4 @@ pub mod tls;
 pub mod upstream;
 
 pub use proxy::App;
-
-use std::future::Future;
-use std::sync::Arc;
-use tokio::net::TcpListener;
-
-/// Serves the data port on an already-bound listener until `shutdown` resolves, then drains.
-/// `main` and the tests share this path.
-pub async fn run(
-    app: Arc<App>,
-    listener: TcpListener,
-    tls: Option<tokio_rustls::TlsAcceptor>,
-    shutdown: impl Future<Output = ()>,
-) -> std::io::Result<()> {
-    let live = Arc::new(reload::Live {
-        app: arc_swap::ArcSwap::new(app),
-        cert: None,
-        args: None,
-    });
-    run_live(live, listener, tls, shutdown).await
-}
-
-/// [`run`] with a swappable configuration: each request uses the [`App`] current when it
-/// arrives.
-///
-/// Stop: from the moment `shutdown` resolves, the listener drains its connections (up to
-/// `listen.shutdown_grace`) and, at the same time, the deprecated-route calls still running —
-/// those whose clients hung up included — get `shim.shutdown_grace` before they are interrupted
-/// and audited as such. Returns when both are done.
-pub async fn run_live(
-    live: Arc<reload::Live>,
-    listener: TcpListener,
-    tls: Option<tokio_rustls::TlsAcceptor>,
-    shutdown: impl Future<Output = ()>,
-) -> std::io::Result<()> {
-    // Connection limits are read once: they shape the accept loop itself.
-    let limits = live.app.load().config.listen.limits.clone();
-    let work = live.app.load().work.clone();
-    let stopping = tokio_util::sync::CancellationToken::new();
-    let signal = {
-        let stopping = stopping.clone();
-        async move {
-            shutdown.await;
-            stopping.cancel();
-        }
-    };
-    let serving = {
-        let live = live.clone();
-        server::serve(
-            listener,
-            tls,
-            limits,
-            move |conn| {
-                let live = live.clone();
-                hyper::service::service_fn(move |req| {
-                    proxy::handle(live.app.load_full(), conn.clone(), req)
-                })
-            },
-            signal,
-        )
-    };
-    let draining = async {
-        stopping.cancelled().await;
-        work.drain(live.app.load().config.shim.shutdown_grace).await
-    };
-    tokio::pin!(serving, draining);
-    tokio::select! {
-        served = &mut serving => {
-            stopping.cancel();
-            draining.await;
-            served
-        }
-        all_ended = &mut draining => {
-            if all_ended {
-                // The listener's own grace bounds the rest.
-                serving.await
-            } else {
-                // Calls stuck even after the interruption still hold their connections' slots:
-                // the listener would wait for them, so it gets a moment more and no longer.
-                tokio::time::timeout(STUCK_FLUSH, serving).await.unwrap_or(Ok(()))
-            }
-        }
-    }
-}
-
-/// After a stop, how long connections may go on once interrupted calls failed to end.
-const STUCK_FLUSH: std::time::Duration = std::time::Duration::from_secs(2);
-
-pub(crate) fn warn_if_insecure(cfg: &config::Config) {
-    if cfg.upstream.insecure {
-        tracing::warn!(
-            upstream = %cfg.upstream.url,
-            "upstream TLS verification is OFF (insecure): any certificate is accepted; use upstream.ca_file in production"
-        );
-    }
-}
-
-/// Everything `deprecation-shim --config ...` does after parsing: load TLS material, bind,
-/// serve, reload on SIGHUP.
-pub async fn serve_from_config(
-    args: cli::ProxyArgs,
-    cfg: config::Config,
-    shutdown: impl Future<Output = ()>,
-) -> Result<(), String> {
-    warn_if_insecure(&cfg);
-    let cert = match &cfg.listen.tls {
-        Some(files) => {
-            Some(tls::LiveCert::load(&files.cert, &files.key).map_err(|e| e.to_string())?)
-        }
-        None => None,
-    };
-    let tls = match &cert {
-        Some(c) => Some(tokio_rustls::TlsAcceptor::from(
-            tls::server_config(c.clone()).map_err(|e| e.to_string())?,
-        )),
-        None => None,
-    };
-    let address = cfg.listen.address;
-    let admin_address = cfg.admin_listen;
-    let app = App::new(cfg).map_err(|e| e.to_string())?;
-    let listener = server::bind(address).map_err(|e| format!("cannot listen on {address}: {e}"))?;
-    let admin_listener = match admin_address {
-        Some(a) => {
-            Some(server::bind(a).map_err(|e| format!("cannot listen on {a} (admin.listen): {e}"))?)
-        }
-        None => None,
-    };
-    let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    tracing::info!(address = %bound, tls = tls.is_some(), upstream = %app.config.upstream.url, "deprecation-shim listening");
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
-    let stopped = |mut rx: tokio::sync::watch::Receiver<()>| async move {
-        let _ = rx.changed().await;
-    };
-    let mut background = Vec::new();
-    if let Some(l) = admin_listener {
-        tracing::info!(address = %l.local_addr().map_err(|e| e.to_string())?, "admin endpoints listening");
-        let state = app.admin.clone();
-        let stop = stopped(stop_rx.clone());
-        background.push(tokio::spawn(async move {
-            if let Err(e) = admin::serve(l, state, stop).await {
-                tracing::error!(error = %e, "admin listener failed");
-            }
-        }));
-    }
-    #[cfg(unix)]
-    {
-        let audit = app.audit.clone();
-        let stop = stopped(stop_rx.clone());
-        background.push(tokio::spawn(async move {
-            if let Err(e) = audit::reopen_on_signals(audit, stop).await {
-                tracing::warn!(error = %e, "cannot listen for SIGHUP/SIGUSR1: audit log reopen disabled");
-            }
-        }));
-    }
-    let live = Arc::new(reload::Live {
-        app: arc_swap::ArcSwap::from_pointee(app),
-        cert,
-        args: args.config.is_some().then_some(args),
-    });
-    background.push(tokio::spawn(reload::on_sighup(
-        live.clone(),
-        stopped(stop_rx.clone()),
-    )));
-    background.push(tokio::spawn(probe::run(
-        live.clone(),
-        stopped(stop_rx.clone()),
-    )));
-    let shutdown = drain_then(live.clone(), shutdown);
-    let served = run_live(live, listener, tls, shutdown).await;
-    let _ = stop_tx.send(());
-    for task in background {
-        let _ = task.await;
-    }
-    served.map_err(|e| e.to_string())?;
-    tracing::info!("stopped");
-    Ok(())
-}
-
-/// `shutdown`, then `/readyz` turns 503 and the listener stays open for `listen.drain_delay`
-/// more, so a load balancer health-checking `/readyz` stops sending before connections are
-/// refused.
-async fn drain_then(live: Arc<reload::Live>, shutdown: impl Future<Output = ()>) {
-    shutdown.await;
-    let app = live.app.load_full();
-    app.admin.set_draining();
-    let delay = app.config.listen.drain_delay;
-    if !delay.is_zero() {
-        tracing::info!(
-            ?delay,
-            "draining: /readyz answers 503; the listener closes after listen.drain_delay"
-        );
-        tokio::time::sleep(delay).await;
-    }
-}
-
-/// Resolves on SIGTERM or SIGINT (Ctrl-C).
-pub async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-    tracing::info!("stop signal received: draining in-flight requests");
-}
+pub use serve::{run, run_live, serve_from_config, shutdown_signal};

@@ -15,6 +15,8 @@ use std::fmt::Write as _;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use crate::locks::lock;
+
 /// The `Content-Type` of [`Metrics::encode`]'s output.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -414,11 +416,6 @@ fn label_value(raw: Option<&str>) -> String {
     } else {
         clean
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A panic while holding one of these sets leaves it consistent (insert is all or nothing).
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 pub mod lifecycle;

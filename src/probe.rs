@@ -131,9 +131,7 @@ impl ClusterStatus {
     }
 
     fn error_slot(&self) -> std::sync::MutexGuard<'_, Option<String>> {
-        self.last_error
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::locks::lock(&self.last_error)
     }
 }
 

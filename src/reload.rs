@@ -3,8 +3,7 @@
 //! finish on the one they started with) and reloads the listener's certificate; an invalid one
 //! is refused with a log line naming the key, and the old configuration stays.
 
-use crate::cli::ProxyArgs;
-use crate::config::Config;
+use crate::config::{Config, Source};
 use crate::tls::LiveCert;
 use crate::App;
 use arc_swap::ArcSwap;
@@ -16,27 +15,19 @@ pub struct Live {
     pub app: ArcSwap<App>,
     /// The listener's certificate, when it serves TLS.
     pub cert: Option<Arc<LiveCert>>,
-    /// How the configuration was given, to read it again the same way.
-    pub args: Option<ProxyArgs>,
+    /// Where the configuration was read from, to read it again the same way (`None`: not
+    /// reloadable: tests, the demo).
+    pub source: Option<Source>,
 }
 
 impl Live {
-    /// A live configuration that cannot be reloaded from a file (tests, the demo).
-    pub fn fixed(app: App) -> Arc<Live> {
-        Arc::new(Live {
-            app: ArcSwap::from_pointee(app),
-            cert: None,
-            args: None,
-        })
-    }
-
     /// Reads, validates and applies the configuration again. Nothing changes on error.
     pub fn reload(&self) -> Result<(), String> {
-        let args = self
-            .args
+        let source = self
+            .source
             .as_ref()
             .ok_or("this instance has no configuration file to reload")?;
-        let cfg = args.config().map_err(|e| e.to_string())?;
+        let cfg = source.load().map_err(|e| e.to_string())?;
         let old = self.app.load();
         warn_on_restart_only_changes(&old.config, &cfg);
         if let (Some(cert), Some(files)) = (&self.cert, &cfg.listen.tls) {
@@ -45,7 +36,7 @@ impl Live {
                 .map_err(|e| e.to_string())?;
         }
         let app = App::reloaded(cfg, &old).map_err(|e| e.to_string())?;
-        crate::warn_if_insecure(&app.config);
+        crate::serve::warn_if_insecure(&app.config);
         self.app.store(Arc::new(app));
         Ok(())
     }

@@ -28,7 +28,11 @@ async fn live_with_admin(upstream_url: &str, extra_toml: &str) -> (Arc<Live>, So
     cfg.upstream.url = upstream_url.parse().unwrap();
     cfg.upstream.https = upstream_url.starts_with("https");
     cfg.upstream.authority = cfg.upstream.url.authority().unwrap().clone();
-    let live = Live::fixed(App::new(cfg).unwrap());
+    let live = Arc::new(Live {
+        app: arc_swap::ArcSwap::from_pointee(App::new(cfg).unwrap()),
+        cert: None,
+        source: None,
+    });
     let listener = server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap();
     let state = live.app.load().admin.clone();

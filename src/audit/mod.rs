@@ -16,6 +16,7 @@ pub use record::{basic_auth_user, request_id, AuditRecord, ModuleChange, Outcome
 
 use crate::config::{self, AuditFailure};
 use crate::error::{ApiError, Blame};
+use crate::locks::lock;
 use crate::metrics::Metrics;
 use http::StatusCode;
 use report::Summary;
@@ -23,7 +24,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 /// The tracing target of audit problems.
 pub const TARGET: &str = "audit";
@@ -332,9 +333,4 @@ impl AuditError {
         }
         parts.join(": ")
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // The guarded state stays valid across a panic (a File, flags, counters).
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

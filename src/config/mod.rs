@@ -5,8 +5,10 @@
 pub mod lifecycle;
 pub mod raw;
 pub mod rules;
+pub mod source;
 
 use raw::RawConfig;
+pub use source::{Overrides, Source};
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -84,6 +86,9 @@ pub struct Config {
     pub lifecycle: lifecycle::Lifecycles,
     /// `[rules]`: the rule table and how the cluster's version is learned.
     pub rules: rules::Rules,
+    /// Where this configuration was read from, to read it again on reload (`None`: built in
+    /// code, not reloadable).
+    pub source: Option<source::Source>,
 }
 
 /// What `/readyz` and the background cluster probe do (`[admin]`).

@@ -11,7 +11,12 @@ impl Validator {
             None | Some(0) => std::thread::available_parallelism().map_or(1, |n| n.get()),
             Some(n) => n,
         };
-        Ok(Config {
+        let sibling_mode_set = raw
+            .rules
+            .module_upgrade_sibling
+            .as_ref()
+            .is_some_and(|r| r.mode.is_some());
+        let mut cfg = Config {
             workers,
             instance: instance(raw.instance)?,
             listen: listen(raw.listen)?,
@@ -21,6 +26,7 @@ impl Validator {
             audit: audit(raw.audit)?,
             lifecycle: super::lifecycle::lifecycles(raw.lifecycle, |_| None)?,
             rules: super::rules::validate(raw.rules)?,
+            source: None,
             admin_listen: raw
                 .admin
                 .listen
@@ -39,7 +45,15 @@ impl Validator {
                     ))
                 }
             },
-        })
+        };
+        // `shim.translate_sibling = true` (API.md §2) turns the sibling rule on, unless
+        // `[rules.module_upgrade_sibling] mode` says otherwise.
+        if cfg.shim.translate_sibling && !sibling_mode_set {
+            if let Some(rule) = cfg.rules.table.get_mut("module_upgrade_sibling") {
+                rule.mode = crate::rules::Mode::Auto;
+            }
+        }
+        Ok(cfg)
     }
 }
 

@@ -14,8 +14,9 @@
 //!   last given to [`LifecycleMetrics::set_lifecycles`], so it never goes stale between calls.
 //!   Rules without a Sunset have no series.
 
-use super::{label_value, lock, MAX_CALLER_SERIES, OTHER, UNVERIFIED};
+use super::{label_value, MAX_CALLER_SERIES, OTHER, UNVERIFIED};
 use crate::lifecycle::{Decision, Lifecycle};
+use crate::locks::lock;
 use arc_swap::ArcSwap;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};

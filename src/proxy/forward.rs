@@ -74,11 +74,11 @@ fn prepare(app: &App, conn: ConnInfo, req: Request<Incoming>) -> Request<UpBody>
             tls: conn.tls,
             host: host.as_ref(),
         },
-        app.forwarding,
+        app.config.forwarding,
     );
     // One write either way (replacing the client's Host costs one look-up, not a removal and
     // then the pool's insertion).
-    match (app.preserve_host, host) {
+    match (app.config.forwarding.preserve_host, host) {
         (true, Some(h)) => {
             parts.headers.insert(header::HOST, h);
         }

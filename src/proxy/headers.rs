@@ -6,6 +6,8 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::Version;
 use std::net::IpAddr;
 
+pub use crate::config::Forwarding;
+
 /// Hop-by-hop fields named by RFC 9110 §7.6.1 plus the legacy ones proxies still see
 /// (`Keep-Alive`, `Proxy-Connection`) and the proxy-auth pair (RFC 9110 §11.7), which belong to
 /// this hop only. `Content-Length` is deliberately not here: it describes the message and
@@ -140,17 +142,11 @@ pub struct Hop<'a> {
     pub host: Option<&'a HeaderValue>,
 }
 
-/// Which forwarding headers to write.
-#[derive(Debug, Clone, Copy)]
-pub struct ForwardingRules {
-    pub x_forwarded_for: bool,
-    pub x_forwarded_proto: bool,
-    pub x_forwarded_host: bool,
-}
-
 /// Appends the client to `X-Forwarded-For` (keeping earlier hops, folded into one field) and
 /// sets `X-Forwarded-Proto`/`X-Forwarded-Host` to what this hop saw.
-pub fn add_forwarding(headers: &mut HeaderMap, hop: Hop<'_>, rules: ForwardingRules) {
+///
+/// `rules.preserve_host` is not this function's business (the forwarder sets Host).
+pub fn add_forwarding(headers: &mut HeaderMap, hop: Hop<'_>, rules: Forwarding) {
     if rules.x_forwarded_for {
         // The address is rendered on the stack; a String is only built to join earlier hops.
         let mut buf = [0u8; 64];
@@ -276,10 +272,11 @@ mod tests {
         assert_eq!(h.get("x-kept").unwrap(), "k");
     }
 
-    const ALL: ForwardingRules = ForwardingRules {
+    const ALL: Forwarding = Forwarding {
         x_forwarded_for: true,
         x_forwarded_proto: true,
         x_forwarded_host: true,
+        preserve_host: false,
     };
 
     #[test]
@@ -345,7 +342,7 @@ mod tests {
         add_forwarding(
             &mut h,
             hop,
-            ForwardingRules {
+            Forwarding {
                 x_forwarded_for: false,
                 ..ALL
             },

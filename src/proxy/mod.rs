@@ -1,116 +1,27 @@
 //! The request path: every downstream request enters [`handle`], is classified, and either
-//! streams through to the cluster ([`forward`]) or is translated by the shim. Errors become
-//! responses here, in one place.
+//! streams through to the cluster ([`forward`]) or is run by the executor of the deprecated
+//! routes ([`deprecated`]). Errors become responses in one place ([`reply`]).
 
 pub mod access;
+pub mod app;
 pub mod budget;
+pub mod deprecated;
 pub mod forward;
 pub mod headers;
+pub mod reply;
 
-use crate::admin::AdminState;
-use crate::audit::AuditLog;
-use crate::config::Config;
-use crate::error::ApiError;
-use crate::metrics::{Metrics, RouteClass};
+pub use app::{App, AppError};
+pub use reply::{error_response, RespBody};
+
+use crate::metrics::RouteClass;
 use crate::server::ConnInfo;
-use crate::shim::endpoint;
-use crate::shim::route::{self, Route};
-use crate::upstream::Upstream;
-use bytes::Bytes;
 use futures_util::future::{Either as FutureEither, FutureExt};
 use http::{Request, Response};
-use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use std::convert::Infallible;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
-
-/// A reply body before access logging: the cluster's stream, or one the shim built.
-pub type RespBody = Either<crate::upstream::PooledBody, Full<Bytes>>;
-
-/// Everything a request needs, built once from a validated [`Config`]. A reload builds a new
-/// one; the metrics, the audit log and the admin state are shared across reloads.
-pub struct App {
-    pub config: Config,
-    pub upstream: Upstream,
-    pub forwarding: headers::ForwardingRules,
-    pub preserve_host: bool,
-    pub metrics: Arc<Metrics>,
-    pub audit: Arc<AuditLog>,
-    pub admin: Arc<AdminState>,
-    /// The deprecated route's budget and detached tasks (process-wide, kept across reloads).
-    pub work: Arc<budget::Work>,
-}
-
-/// Why an [`App`] could not be built from a valid configuration.
-#[derive(Debug, thiserror::Error)]
-pub enum AppError {
-    #[error(transparent)]
-    Tls(#[from] crate::tls::TlsError),
-    #[error("audit.path: {0}")]
-    Audit(#[from] crate::audit::AuditError),
-}
-
-impl App {
-    /// A first App: fresh metrics, the audit log opened from `config`.
-    pub fn new(config: Config) -> Result<App, AppError> {
-        let metrics = Arc::new(Metrics::new());
-        let audit = Arc::new(AuditLog::open(&config.audit, metrics.clone())?);
-        let admin = Arc::new(AdminState::new(metrics.clone(), audit.clone()));
-        let work = budget::Work::new(
-            config.shim.max_buffered_bodies,
-            config.shim.max_concurrent_calls,
-            metrics.clone(),
-        );
-        App::build(config, metrics, audit, admin, work)
-    }
-
-    /// The App after a reload: same metrics, audit log (re-pointed to `config`'s `[audit]`)
-    /// and admin state. The audit log is changed last, so a failure before leaves all as it was.
-    pub fn reloaded(config: Config, previous: &App) -> Result<App, AppError> {
-        let app = App::build(
-            config,
-            previous.metrics.clone(),
-            previous.audit.clone(),
-            previous.admin.clone(),
-            previous.work.clone(),
-        )?;
-        app.audit.reconfigure(&app.config.audit)?;
-        app.work.set_limits(
-            app.config.shim.max_buffered_bodies,
-            app.config.shim.max_concurrent_calls,
-        );
-        Ok(app)
-    }
-
-    fn build(
-        config: Config,
-        metrics: Arc<Metrics>,
-        audit: Arc<AuditLog>,
-        admin: Arc<AdminState>,
-        work: Arc<budget::Work>,
-    ) -> Result<App, AppError> {
-        let upstream = Upstream::new(&config.upstream)?;
-        admin.set_requires_cluster(config.readiness.requires_cluster);
-        let f = config.forwarding;
-        Ok(App {
-            forwarding: headers::ForwardingRules {
-                x_forwarded_for: f.x_forwarded_for,
-                x_forwarded_proto: f.x_forwarded_proto,
-                x_forwarded_host: f.x_forwarded_host,
-            },
-            preserve_host: f.preserve_host,
-            upstream,
-            config,
-            metrics,
-            audit,
-            admin,
-            work,
-        })
-    }
-}
 
 /// The service function of the data port.
 ///
@@ -128,49 +39,37 @@ pub fn handle(
         access::enabled().then(|| (req.method().clone(), req.uri().clone(), Instant::now()));
     // The deprecated route hands its guard to its detached task, which may outlive the request.
     let mut in_flight = Some(app.metrics.in_flight());
-    let route = route::classify(
-        req.method(),
-        req.uri().path(),
-        app.config.shim.translate_sibling,
-    );
-    let (class, work) = match route {
+    // The rule table: a method compare and a literal-prefix compare per rule when nothing
+    // matches; the matched rule travels as its index (the detached task matches it again on
+    // the request it owns).
+    let rule = req
+        .uri()
+        .path_and_query()
+        .and_then(|pq| app.config.rules.table.classify(req.method(), pq.as_str()))
+        .map(|m| m.index);
+    let (class, work) = match rule {
         // RFC 9112 §3.2: without exactly one valid Host, 400 on every route, before anything
         // is read or sent (boxed: a rare path).
-        route if forward::host_problem(&req).is_some() => (
-            match route {
-                Route::PassThrough => RouteClass::PassThrough,
-                _ => RouteClass::Deprecated,
+        rule if forward::host_problem(&req).is_some() => (
+            match rule {
+                None => RouteClass::PassThrough,
+                Some(_) => RouteClass::Deprecated,
             },
             FutureEither::Right(translated(forward::refuse_host(&req))),
         ),
-        Route::PassThrough => (
+        None => (
             RouteClass::PassThrough,
             FutureEither::Left(forward::pass_through(&app, conn, req)),
         ),
-        // The sibling is translated on request but is not deprecated (API.md §2): never marked.
-        // Boxed: the translation's state is large and would otherwise make every request's
-        // future (pass-through included) as large.
-        Route::Deprecated { bdb_uid, sibling } => (
+        Some(rule) => (
             RouteClass::Deprecated,
-            FutureEither::Right(translated(endpoint::handle(
+            FutureEither::Right(deprecated::dispatch(
                 app.clone(),
                 conn,
                 req,
-                Some(bdb_uid),
-                !sibling,
+                rule,
                 in_flight.take(),
-            ))),
-        ),
-        Route::BadUid { sibling } => (
-            RouteClass::Deprecated,
-            FutureEither::Right(translated(endpoint::handle(
-                app.clone(),
-                conn,
-                req,
-                None,
-                !sibling,
-                in_flight.take(),
-            ))),
+            )),
         ),
     };
     work.map(move |resp| {
@@ -187,22 +86,8 @@ pub fn handle(
     })
 }
 
-type Translated = Pin<Box<dyn Future<Output = Response<RespBody>> + Send>>;
-
-fn translated(f: impl Future<Output = Response<RespBody>> + Send + 'static) -> Translated {
+fn translated(f: impl Future<Output = Response<RespBody>> + Send + 'static) -> deprecated::Boxed {
     Box::pin(f)
-}
-
-/// The one place an error becomes a reply.
-pub fn error_response(e: &ApiError) -> Response<RespBody> {
-    // The text can quote the caller (a module uid, a path) or the cluster: escaped.
-    let text = || crate::escape::escape(&e.to_string()).into_owned();
-    match e.blame {
-        crate::error::Blame::Client => tracing::debug!(error = %text(), "request refused"),
-        crate::error::Blame::Upstream => tracing::warn!(error = %text(), "upstream failure"),
-        crate::error::Blame::Shim => tracing::error!(error = %text(), "internal error"),
-    }
-    e.to_response::<Full<Bytes>>().map(Either::Right)
 }
 
 #[cfg(test)]

@@ -21,6 +21,8 @@ pub struct Options {
 /// A request that matched a rule whose mode is not `off`.
 #[derive(Debug, Clone, Copy)]
 pub struct Matched<'a> {
+    /// The rule's position in its [`RuleTable`] (for [`RuleTable::match_rule`]).
+    pub index: usize,
     pub rule: &'a Rule,
     /// The template's parameters (empty when `bad_param` is set).
     pub params: Params<'a>,
@@ -64,24 +66,47 @@ impl RuleTable {
     /// nothing; a request matching no rule costs a method compare and a prefix compare per rule.
     pub fn classify<'a>(&'a self, method: &Method, path_and_query: &'a str) -> Option<Matched<'a>> {
         let (path, query) = split_query(path_and_query);
-        self.rules.iter().find_map(|rule| {
-            if rule.mode == Mode::Off || rule.matcher.method != *method {
-                return None;
-            }
-            let (params, bad_param) = match rule.matcher.path.matches(path) {
-                Outcome::NoMatch => return None,
-                Outcome::Match(params) => (params, None),
-                Outcome::BadParam(name) => match rule.matcher.on_bad_param {
-                    OnBadParam::PassThrough => return None,
-                    OnBadParam::NotFound => (Params::default(), Some(name)),
-                },
-            };
-            Some(Matched {
-                rule,
-                params,
-                bad_param,
-                query,
-            })
+        (0..self.rules.len()).find_map(|index| self.match_at(index, method, path, query))
+    }
+
+    /// The match of rule `index` alone (`None` when it does not match or is `off`): the
+    /// executor's detached task matches again the one rule [`classify`](Self::classify) found,
+    /// on the request it owns, rather than carrying borrowed parameters across a spawn.
+    pub fn match_rule<'a>(
+        &'a self,
+        index: usize,
+        method: &Method,
+        path_and_query: &'a str,
+    ) -> Option<Matched<'a>> {
+        let (path, query) = split_query(path_and_query);
+        self.match_at(index, method, path, query)
+    }
+
+    fn match_at<'a>(
+        &'a self,
+        index: usize,
+        method: &Method,
+        path: &'a str,
+        query: Option<&'a str>,
+    ) -> Option<Matched<'a>> {
+        let rule = self.rules.get(index)?;
+        if rule.mode == Mode::Off || rule.matcher.method != *method {
+            return None;
+        }
+        let (params, bad_param) = match rule.matcher.path.matches(path) {
+            Outcome::NoMatch => return None,
+            Outcome::Match(params) => (params, None),
+            Outcome::BadParam(name) => match rule.matcher.on_bad_param {
+                OnBadParam::PassThrough => return None,
+                OnBadParam::NotFound => (Params::default(), Some(name)),
+            },
+        };
+        Some(Matched {
+            index,
+            rule,
+            params,
+            bad_param,
+            query,
         })
     }
 }

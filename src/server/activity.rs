@@ -2,6 +2,7 @@
 //! arrived, and how many streams are open (a request counts from its head until its reply body
 //! has been sent or dropped), so an idle HTTP/2 connection can be told apart from a busy one.
 
+use crate::locks::lock;
 use bytes::Bytes;
 use http::{Request, Response, Version};
 use hyper::body::{Body, Frame, SizeHint};
@@ -63,11 +64,6 @@ impl Activity {
         self.first.notify_one();
         StreamGuard(self.clone())
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // The guarded pair is updated in one statement: a poisoned lock still holds a valid value.
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// One open stream; closing the last one starts the idle clock.

@@ -9,11 +9,10 @@
 //!   `POST /v1/bdbs/{uid}/upgrade`, judge the upgrade action, shape the old reply and map errors.
 //! - [`headers`]: the `Deprecation` / `Link` / `Sunset` headers every old-route reply carries.
 //!
-//! The look-ups, the POST and the polling around these functions live in the I/O layer
-//! (`flow`), which owns no translation logic of its own.
+//! The look-ups, the POST and the polling around these functions live in the executor on the
+//! request path (the `proxy::deprecated` module), which owns no translation logic of its own; nothing
+//! here imports the request path.
 
-pub mod endpoint;
-pub mod flow;
 pub mod headers;
 pub mod legacy;
 pub mod model;

@@ -76,7 +76,7 @@ pub struct PlannedModule {
 pub fn needs_nodes(req: &LegacyRequest, catalog: &[Module]) -> bool {
     req.entries.iter().any(|e| {
         find_module(catalog, &e.new_module)
-            .and_then(|m| non_empty(&m.min_redis_pack_version))
+            .and_then(|m| non_empty(m.min_redis_pack_version.as_deref()))
             .is_some()
     })
 }
@@ -264,7 +264,7 @@ fn resolve_current<'a>(
 }
 
 fn pinned_redis_version(bdb: &Bdb) -> Result<&str, ApiError> {
-    non_empty(&bdb.redis_version).ok_or_else(|| {
+    non_empty(bdb.redis_version.as_deref()).ok_or_else(|| {
         ApiError::upstream_invalid_reply(format!(
             "database {} reports no redis_version, so the upgrade cannot be pinned to it; \
              refusing to send an unpinned upgrade, which would upgrade Redis and every module",
@@ -306,8 +306,9 @@ fn find_module<'a>(catalog: &'a [Module], uid: &str) -> Option<&'a Module> {
     catalog.iter().find(|m| m.uid == uid)
 }
 
-fn non_empty(field: &Option<String>) -> Option<&str> {
-    field.as_deref().map(str::trim).filter(|s| !s.is_empty())
+/// The trimmed text, or `None` when absent or blank (the cluster sends `""` for unset fields).
+fn non_empty(s: Option<&str>) -> Option<&str> {
+    s.map(str::trim).filter(|s| !s.is_empty())
 }
 
 fn missing_module(text: String) -> ApiError {

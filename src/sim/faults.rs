@@ -170,8 +170,7 @@ pub struct Faults {
 
 impl Faults {
     fn lock(&self) -> MutexGuard<'_, FaultSet> {
-        // A panic elsewhere cannot leave a FaultSet half-written; keep going.
-        self.set.lock().unwrap_or_else(|e| e.into_inner())
+        crate::locks::lock(&self.set)
     }
 
     pub fn get(&self) -> FaultSet {

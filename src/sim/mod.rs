@@ -47,11 +47,12 @@ pub use version::SimVersion;
 use bytes::Bytes;
 use http::Method;
 use std::future::Future;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+use crate::locks::lock;
 use crate::server::{self, Limits};
 
 /// How to start a simulator.
@@ -161,10 +162,4 @@ impl Store {
         actions::tick(&mut state, Instant::now());
         f(&mut state)
     }
-}
-
-/// Locks a mutex; a panic while it was held cannot leave the simulator's plain data torn in a
-/// way that matters to a test double, so poisoning is ignored.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::tls::{self, TlsError, Trust};
 use bytes::Bytes;
 use futures_util::FutureExt;
-use http::uri::{Authority, PathAndQuery, Scheme};
+use http::uri::{PathAndQuery, Scheme};
 use http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -32,7 +32,6 @@ const STALE_CONNECTION_ATTEMPTS: usize = 3;
 
 pub struct Upstream {
     pool: pool::Pool,
-    authority: Authority,
     request_timeout: Duration,
 }
 
@@ -96,7 +95,6 @@ impl Upstream {
         })?;
         Ok(Upstream {
             pool,
-            authority: cfg.authority.clone(),
             request_timeout: cfg.request_timeout,
         })
     }
@@ -104,10 +102,6 @@ impl Upstream {
     /// The Host an HTTP/1 request to the cluster carries (the pool adds it when missing).
     pub fn host_header(&self) -> &HeaderValue {
         self.pool.host_header()
-    }
-
-    pub fn authority(&self) -> &Authority {
-        &self.authority
     }
 
     /// The request target for `path_and_query` on the cluster (origin-form; the pool adds the

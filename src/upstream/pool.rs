@@ -250,16 +250,11 @@ impl Shared {
     }
 
     fn idle(&self) -> MutexGuard<'_, Vec<Idle>> {
-        // A panic while holding this lock cannot leave the Vec inconsistent: keep using it.
-        self.idle
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::locks::lock(&self.idle)
     }
 
     fn shared_h2(&self) -> MutexGuard<'_, Option<http2::SendRequest<UpBody>>> {
-        self.h2
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::locks::lock(&self.h2)
     }
 
     /// The most recently returned idle HTTP/1 connection that is still usable, or the shared

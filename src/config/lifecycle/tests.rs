@@ -23,6 +23,8 @@ fn example_block() -> String {
         .expect("example block");
     text[start..]
         .lines()
+        // The block ends at the next live section (`[rules]`, whose own comments follow).
+        .take_while(|l| !l.starts_with('['))
         .filter_map(|l| l.strip_prefix("# "))
         .filter(|l| {
             l.starts_with('[')

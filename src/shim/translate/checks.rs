@@ -67,8 +67,8 @@ fn downgrade(input: &Input, current_cat: Option<&Module>) -> Option<ApiError> {
 
 fn redis_incompatible(input: &Input) -> Option<ApiError> {
     let (new, bdb) = (input.new, input.bdb);
-    let db_full = non_empty(&bdb.version).or(non_empty(&bdb.redis_version))?;
-    if let Some(min) = non_empty(&new.min_redis_version) {
+    let db_full = non_empty(bdb.version.as_deref()).or(non_empty(bdb.redis_version.as_deref()))?;
+    if let Some(min) = non_empty(new.min_redis_version.as_deref()) {
         if is_lower(db_full, MIN_REDIS_VERSION_CHECK_BELOW) && is_lower(db_full, min) {
             return Some(not_acceptable(
                 "redis_incompatible_version",
@@ -79,8 +79,8 @@ fn redis_incompatible(input: &Input) -> Option<ApiError> {
             ));
         }
     }
-    let compatible = non_empty(&new.compatible_redis_version)?;
-    let pinned = non_empty(&bdb.redis_version)?;
+    let compatible = non_empty(new.compatible_redis_version.as_deref())?;
+    let pinned = non_empty(bdb.redis_version.as_deref())?;
     let same = compare_versions(compatible, pinned).map_or(compatible == pinned, Ordering::is_eq);
     (!same).then(|| {
         not_acceptable(
@@ -96,7 +96,7 @@ fn redis_incompatible(input: &Input) -> Option<ApiError> {
 
 /// Compared with the lowest node, since the shards may land on any node.
 fn pack_incompatible(input: &Input) -> Option<ApiError> {
-    let min = non_empty(&input.new.min_redis_pack_version)?;
+    let min = non_empty(input.new.min_redis_pack_version.as_deref())?;
     let lowest = input
         .nodes?
         .iter()

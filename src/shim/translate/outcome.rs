@@ -7,7 +7,7 @@
 //! - A BDB whose `action_uid` is an empty string counts as idle, like `null`.
 //! - In replies, an unknown `action_uid` or `semantic_version` is JSON `null`, never invented.
 
-use super::PlannedModule;
+use super::{non_empty, PlannedModule};
 use crate::error::{ApiError, Blame};
 use crate::shim::model::{Action, Bdb, BdbModule, Module};
 use http::StatusCode;
@@ -170,10 +170,6 @@ fn reply_json(bdb: &Bdb, id: &str, name: &str, version: Value, args: &str) -> Va
         "semantic_version": version,
         "module_args": args,
     })
-}
-
-fn non_empty(s: Option<&str>) -> Option<&str> {
-    s.map(str::trim).filter(|s| !s.is_empty())
 }
 
 #[cfg(test)]

@@ -7,8 +7,10 @@ use crate::audit::{self, AuditRecord, ModuleChange};
 use crate::error::ApiError;
 use crate::escape::Escaped;
 use crate::metrics::{InFlight, RouteClass};
+use crate::proxy::app::App;
+use crate::proxy::budget;
 use crate::proxy::headers::Hop;
-use crate::proxy::{budget, error_response, App, RespBody};
+use crate::proxy::reply::{error_response, RespBody};
 use crate::server::ConnInfo;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
@@ -27,9 +29,9 @@ pub const TARGET: &str = "deprecation";
 pub const ROUTE: &str = "/v1/modules/upgrade/bdb/{uid}";
 pub const SIBLING_ROUTE: &str = "/v1/bdbs/{uid}/modules/upgrade";
 
-/// Handles `POST /v1/modules/upgrade/bdb/{bdb_uid}` (or the opted-in sibling); `None` is a uid
-/// that is not a decimal integer. `deprecated` is false for the sibling, which is translated
-/// and audited but, not being deprecated, gets no deprecation headers.
+/// Handles `POST /v1/modules/upgrade/bdb/{bdb_uid}` (or the opted-in sibling): `rule` is the
+/// index of the matched module-upgrade rule in the rule table. The sibling is translated and
+/// audited but, not being deprecated, gets no deprecation headers.
 ///
 /// The work runs in its own task, spawned when the request arrives (not when its future is
 /// first polled: a client that sent its call and hung up at once would otherwise lose it): a
@@ -41,18 +43,17 @@ pub fn handle(
     app: Arc<App>,
     conn: ConnInfo,
     req: Request<Incoming>,
-    bdb_uid: Option<u64>,
-    deprecated: bool,
+    rule: usize,
     in_flight: Option<InFlight>,
 ) -> impl Future<Output = Response<RespBody>> + Send + 'static {
     let slot = conn.slot.hold();
     let task = match app.work.admit() {
         Ok(permit) => {
-            let call = handle_detached(app.clone(), conn, req, bdb_uid, deprecated, None);
+            let call = handle_detached(app.clone(), conn, req, rule, None);
             app.work.spawn((slot, permit, in_flight), call)
         }
         Err(refused) => {
-            let call = handle_detached(app.clone(), conn, req, bdb_uid, deprecated, Some(refused));
+            let call = handle_detached(app.clone(), conn, req, rule, Some(refused));
             app.work.spawn((slot, in_flight), call)
         }
     };
@@ -72,45 +73,32 @@ async fn handle_detached(
     app: Arc<App>,
     conn: ConnInfo,
     req: Request<Incoming>,
-    bdb_uid: Option<u64>,
-    deprecated: bool,
+    rule: usize,
     refused: Option<ApiError>,
 ) -> Response<RespBody> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
-    let request_id = audit::request_id(&parts.headers);
-    let mut record = AuditRecord::begin(
-        SystemTime::now(),
-        &request_id,
-        conn.peer.ip(),
-        &parts.method,
-        if deprecated { ROUTE } else { SIBLING_ROUTE },
-        &parts.headers,
-        app.config.audit.trust_forwarded_for,
-    );
+    let table = &app.config.rules.table;
+    let matched = parts
+        .uri
+        .path_and_query()
+        .and_then(|pq| table.match_rule(rule, &parts.method, pq.as_str()));
+    // `None`: `{uid}` is not a decimal integer (API.md §5.1).
+    let bdb_uid = matched.and_then(|m| m.params.int("uid"));
+    let rule_name = matched.map_or("module_upgrade", |m| m.rule.name.as_str());
+    let deprecated = matched.is_none_or(|m| m.rule.id == crate::rules::RuleId::ModuleUpgrade);
+    let route = if deprecated { ROUTE } else { SIBLING_ROUTE };
+    let (mut record, request_id) = begin_record(&app, &conn, &parts, route);
     record.bdb_uid = bdb_uid;
-    record.instance = Some(app.config.instance.clone());
-    let audit_cfg = &app.config.audit;
-    record.forwarded_client = audit::forwarded::client(
-        conn.peer.ip(),
-        &parts.headers,
-        audit_cfg.trust_forwarded_for,
-        &audit_cfg.trusted_proxies,
-    )
-    .map(|ip| ip.to_string());
+    record.rule = Some(rule_name.to_owned());
 
     let hop = Hop {
         client_ip: conn.peer.ip(),
         tls: conn.tls,
         host: None,
     };
-    let mut call = Call {
-        app: &app,
-        bdb_uid: bdb_uid.unwrap_or(0),
-        headers: identity_headers(&app, &parts.headers, hop, &request_id),
-        verified: AtomicBool::new(false),
-        trace: Trace::default(),
-    };
+    let mut trace = Trace::default();
+    let mut verified = false;
     let result = if let Some(refused) = refused {
         Err(refused)
     } else if app.audit.must_fail() && app.audit.last_write_failed() {
@@ -118,11 +106,23 @@ async fn handle_detached(
         Err(audit::unavailable())
     } else {
         match bdb_uid {
-            Some(_) => tokio::select! {
-                biased;
-                r = call.run(&parts.headers, body) => r,
-                () = app.work.interrupted() => Err(budget::interrupted_error(None)),
-            },
+            Some(bdb_uid) => {
+                let mut call = Call {
+                    app: &app,
+                    bdb_uid,
+                    headers: identity_headers(&app, &parts.headers, hop, &request_id),
+                    verified: AtomicBool::new(false),
+                    trace: Trace::default(),
+                };
+                let result = tokio::select! {
+                    biased;
+                    r = call.run(&parts.headers, body) => r,
+                    () = app.work.interrupted() => Err(budget::interrupted_error(None)),
+                };
+                trace = call.trace;
+                verified = call.verified.into_inner();
+                result
+            }
             None => Err(ApiError::not_found(
                 "bdb_not_found",
                 format!(
@@ -132,7 +132,6 @@ async fn handle_detached(
             )),
         }
     };
-    let trace = call.trace;
     let interrupted = matches!(&result, Err(e) if e.error_code == budget::INTERRUPTED);
     let result = match result {
         Err(_) if interrupted => {
@@ -141,7 +140,7 @@ async fn handle_detached(
         }
         other => other,
     };
-    record.verified = call.verified.into_inner();
+    record.verified = verified;
     // Only a user the cluster accepted gets a metrics series of its own: junk credentials
     // cannot fill the series cap (they all count as "unverified").
     app.metrics.deprecated_call(
@@ -163,6 +162,11 @@ async fn handle_detached(
     };
     record.action_uid.clone_from(&trace.action_uid);
     finish(&mut record, error.as_ref(), started);
+    // Refused: the shim answered without the cluster acting on the call.
+    let refused = error
+        .as_ref()
+        .is_some_and(|e| trace.action_uid.is_none() && e.blame != crate::error::Blame::Upstream);
+    record.rule_action = Some(if refused { "refused" } else { "translated" }.to_owned());
     if interrupted {
         record.outcome = audit::Outcome::Interrupted;
     }
@@ -199,6 +203,36 @@ async fn handle_detached(
     resp
 }
 
+/// The call's audit record, started from its head, and its request id (the caller's
+/// `X-Request-Id`, or a new one).
+pub(super) fn begin_record(
+    app: &App,
+    conn: &ConnInfo,
+    parts: &http::request::Parts,
+    route: &str,
+) -> (AuditRecord, String) {
+    let request_id = audit::request_id(&parts.headers);
+    let audit_cfg = &app.config.audit;
+    let mut record = AuditRecord::begin(
+        SystemTime::now(),
+        &request_id,
+        conn.peer.ip(),
+        &parts.method,
+        route,
+        &parts.headers,
+        audit_cfg.trust_forwarded_for,
+    );
+    record.instance = Some(app.config.instance.clone());
+    record.forwarded_client = audit::forwarded::client(
+        conn.peer.ip(),
+        &parts.headers,
+        audit_cfg.trust_forwarded_for,
+        &audit_cfg.trusted_proxies,
+    )
+    .map(|ip| ip.to_string());
+    (record, request_id)
+}
+
 /// The headers that carry the caller's identity on the shim's own upstream calls.
 pub fn identity_headers(
     app: &App,
@@ -214,11 +248,10 @@ pub fn identity_headers(
     for v in caller.get_all(&crate::proxy::headers::X_FORWARDED_FOR) {
         out.append(crate::proxy::headers::X_FORWARDED_FOR.clone(), v.clone());
     }
-    let fwd = &app.config.forwarding;
-    let rules = crate::proxy::headers::ForwardingRules {
-        x_forwarded_for: fwd.x_forwarded_for,
+    let rules = crate::config::Forwarding {
         x_forwarded_proto: false,
         x_forwarded_host: false,
+        ..app.config.forwarding
     };
     crate::proxy::headers::add_forwarding(&mut out, hop, rules);
     if let Ok(id) = HeaderValue::from_str(request_id) {
@@ -239,7 +272,7 @@ fn finish(record: &mut AuditRecord, error: Option<&ApiError>, started: Instant) 
     }
 }
 
-fn module_change(m: &super::translate::PlannedModule) -> ModuleChange {
+fn module_change(m: &crate::shim::translate::PlannedModule) -> ModuleChange {
     ModuleChange {
         from_module_id: Some(m.current_module_id.clone()),
         from_module_name: Some(m.current_module_name.clone()),

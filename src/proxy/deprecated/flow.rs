@@ -1,15 +1,15 @@
 //! The I/O around the translation: read the old body, look up the database and the module
 //! catalog, send the pinned upgrade, wait for it, and read the result back. Every call carries
-//! the caller's own `Authorization`. No translation logic lives here; see [`super::translate`].
+//! the caller's own `Authorization`. No translation logic lives here; see [`crate::shim::translate`].
 
-use super::legacy;
-use super::model::{parse_json, Action, Bdb, Module, Node};
-use super::translate::{self, ActionState, Plan, PlannedModule};
 use crate::config::ShimMode;
 use crate::error::ApiError;
 use crate::escape::Escaped;
+use crate::proxy::app::App;
 use crate::proxy::budget::{Reservation, Work};
-use crate::proxy::App;
+use crate::shim::legacy;
+use crate::shim::model::{parse_json, Action, Bdb, Module, Node};
+use crate::shim::translate::{self, ActionState, Plan, PlannedModule};
 use crate::upstream::Fetched;
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Method, StatusCode};

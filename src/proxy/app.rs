@@ -1,0 +1,84 @@
+//! What every request sees: the [`App`] built once from a validated configuration (the
+//! upstream client, forwarding rules, metrics, audit log, admin state and the deprecated-route
+//! budget), rebuilt on reload.
+
+use super::budget;
+use crate::admin::AdminState;
+use crate::audit::AuditLog;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::upstream::Upstream;
+use std::sync::Arc;
+
+/// Everything a request needs, built once from a validated [`Config`]. A reload builds a new
+/// one; the metrics, the audit log and the admin state are shared across reloads.
+pub struct App {
+    pub config: Config,
+    pub upstream: Upstream,
+    pub metrics: Arc<Metrics>,
+    pub audit: Arc<AuditLog>,
+    pub admin: Arc<AdminState>,
+    /// The deprecated route's budget and detached tasks (process-wide, kept across reloads).
+    pub work: Arc<budget::Work>,
+}
+
+/// Why an [`App`] could not be built from a valid configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+    #[error("audit.path: {0}")]
+    Audit(#[from] crate::audit::AuditError),
+}
+
+impl App {
+    /// A first App: fresh metrics, the audit log opened from `config`.
+    pub fn new(config: Config) -> Result<App, AppError> {
+        let metrics = Arc::new(Metrics::new());
+        let audit = Arc::new(AuditLog::open(&config.audit, metrics.clone())?);
+        let admin = Arc::new(AdminState::new(metrics.clone(), audit.clone()));
+        let work = budget::Work::new(
+            config.shim.max_buffered_bodies,
+            config.shim.max_concurrent_calls,
+            metrics.clone(),
+        );
+        App::build(config, metrics, audit, admin, work)
+    }
+
+    /// The App after a reload: same metrics, audit log (re-pointed to `config`'s `[audit]`)
+    /// and admin state. The audit log is changed last, so a failure before leaves all as it was.
+    pub fn reloaded(config: Config, previous: &App) -> Result<App, AppError> {
+        let app = App::build(
+            config,
+            previous.metrics.clone(),
+            previous.audit.clone(),
+            previous.admin.clone(),
+            previous.work.clone(),
+        )?;
+        app.audit.reconfigure(&app.config.audit)?;
+        app.work.set_limits(
+            app.config.shim.max_buffered_bodies,
+            app.config.shim.max_concurrent_calls,
+        );
+        Ok(app)
+    }
+
+    fn build(
+        config: Config,
+        metrics: Arc<Metrics>,
+        audit: Arc<AuditLog>,
+        admin: Arc<AdminState>,
+        work: Arc<budget::Work>,
+    ) -> Result<App, AppError> {
+        let upstream = Upstream::new(&config.upstream)?;
+        admin.set_requires_cluster(config.readiness.requires_cluster);
+        Ok(App {
+            upstream,
+            config,
+            metrics,
+            audit,
+            admin,
+            work,
+        })
+    }
+}

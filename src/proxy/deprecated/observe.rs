@@ -1,0 +1,224 @@
+//! The streaming steps of the executor: `observe` (the call streams through untouched, audited,
+//! marked when the cluster's version is at or past the route's deprecation), `rewrite` (the
+//! same, sent to the successor path) and `gone` (`410 route_removed` naming the successor; the
+//! body is read and discarded up to the limit and never forwarded).
+//!
+//! Decisions:
+//! - Each call holds a place among `shim.max_concurrent_calls` and its connection's slot while
+//!   it runs (issue 11), like a translated call; over the bound it is refused with 503, audited.
+//! - The audit record is written when the reply head is known and before it leaves; the body
+//!   streams afterwards and is never buffered.
+//! - An audited pass-through cannot name who the cluster accepted beyond its status: `verified`
+//!   is set when the cluster answered other than 401/403/5xx, as for translated calls.
+
+use super::endpoint::begin_record;
+use crate::audit::{self, AuditRecord};
+use crate::error::{ApiError, Blame};
+use crate::metrics::InFlight;
+use crate::proxy::app::App;
+use crate::proxy::forward;
+use crate::proxy::reply::{error_response, RespBody};
+use crate::rules::{self, Matched, RuleId};
+use crate::server::ConnInfo;
+use http::{Request, Response, StatusCode, Uri};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What to do with an audited call that is not a module-upgrade translation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Stream through untouched; add the rule's marks when `mark`.
+    Observe { mark: bool },
+    /// Stream to the rule's successor path (an operator `rewrite` rule), marked.
+    Rewrite,
+    /// Answer `410 route_removed` without calling the cluster, marked.
+    Gone,
+}
+
+impl Step {
+    fn audit_word(self) -> &'static str {
+        match self {
+            Step::Observe { .. } => "observed",
+            Step::Rewrite => "translated",
+            Step::Gone => "gone",
+        }
+    }
+}
+
+/// Runs one audited call of rule `rule` (its index in the table) in its own task, holding the
+/// connection's slot, a call permit and `in_flight` until it ends.
+pub fn handle(
+    app: Arc<App>,
+    conn: ConnInfo,
+    req: Request<Incoming>,
+    rule: usize,
+    step: Step,
+    in_flight: Option<InFlight>,
+) -> impl Future<Output = Response<RespBody>> + Send + 'static {
+    let slot = conn.slot.hold();
+    let task = match app.work.admit() {
+        Ok(permit) => {
+            let call = run(app.clone(), conn, req, rule, step, None);
+            app.work.spawn((slot, permit, in_flight), call)
+        }
+        Err(refused) => {
+            let call = run(app.clone(), conn, req, rule, step, Some(refused));
+            app.work.spawn((slot, in_flight), call)
+        }
+    };
+    async move {
+        task.await.unwrap_or_else(|e| {
+            error_response(&ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                format!("the deprecated-route handler failed: {e}"),
+            ))
+        })
+    }
+}
+
+async fn run(
+    app: Arc<App>,
+    conn: ConnInfo,
+    req: Request<Incoming>,
+    rule: usize,
+    step: Step,
+    refused: Option<ApiError>,
+) -> Response<RespBody> {
+    let started = Instant::now();
+    let (mut parts, body) = req.into_parts();
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or_else(String::new, |pq| pq.as_str().to_owned());
+    let table = &app.config.rules.table;
+    let Some(matched) = table.match_rule(rule, &parts.method, &path_and_query) else {
+        // The table changed under a reload between classification and now: stream it.
+        return forward::pass_through(&app, conn, Request::from_parts(parts, body)).await;
+    };
+    let (mut record, request_id) =
+        begin_record(&app, &conn, &parts, matched.rule.matcher.path.as_str());
+    record.rule = Some(matched.rule.name.clone());
+    record.bdb_uid = matched
+        .params
+        .int("uid")
+        .or_else(|| matched.params.int("bdb_uid"));
+
+    let mut resp = if let Some(e) = refused {
+        record.rule_action = Some("refused".into());
+        error_response(&e)
+    } else if app.audit.must_fail() && app.audit.last_write_failed() {
+        record.rule_action = Some("refused".into());
+        error_response(&audit::unavailable())
+    } else {
+        record.rule_action = Some(step.audit_word().into());
+        match step {
+            Step::Gone => {
+                discard(body, app.config.shim.max_body_size, &app).await;
+                error_response(&gone_error(&matched))
+            }
+            Step::Observe { .. } | Step::Rewrite => {
+                if step == Step::Rewrite {
+                    if let Some(uri) =
+                        rules::custom::rewrite_path(&matched).and_then(|p| p.parse::<Uri>().ok())
+                    {
+                        parts.uri = uri;
+                    }
+                }
+                let req = Request::from_parts(parts, body);
+                forward::pass_through(&app, conn.clone(), req).await
+            }
+        }
+    };
+    let status = resp.status();
+    record.verified = !matches!(status.as_u16(), 401 | 403) && !status.is_server_error();
+    let error_code = (!status.is_success()).then(|| status.as_str().to_owned());
+    let blame = if status.is_server_error() {
+        Some(Blame::Upstream)
+    } else if status.is_client_error() {
+        Some(Blame::Client)
+    } else {
+        None
+    };
+    record.finish(status, error_code.as_deref(), blame, started.elapsed());
+    // The call has already reached the cluster (or been answered): a failed write is logged
+    // and counted by the audit log itself.
+    let _ = app.audit.write(&record).await;
+    app.metrics.deprecated_call(
+        record.verified,
+        record.user.as_deref(),
+        record.user_agent.as_deref(),
+    );
+    log_call(&record, &conn, started);
+    mark(&matched, step, resp.headers_mut());
+    if let Ok(v) = http::HeaderValue::from_str(&request_id) {
+        resp.headers_mut()
+            .insert(audit::record::REQUEST_ID_HEADER, v);
+    }
+    resp
+}
+
+/// The rule's marks on the reply: its own, or its gone band's for R4/R5 on 8.x.
+fn mark(matched: &Matched<'_>, step: Step, headers: &mut http::HeaderMap) {
+    let rule = matched.rule;
+    match (step, &rule.gone_band) {
+        (Step::Observe { mark: false }, _) => {}
+        (Step::Gone, Some(band)) => {
+            let successor = band.successor.render(&matched.params);
+            band.marks.apply(headers, successor.as_deref());
+        }
+        _ => rule
+            .marks
+            .apply(headers, matched.successor_path().as_deref()),
+    }
+}
+
+/// The `410` of a gone rule (API-RULES §4.8 for R6, §5 for R10, operator rules).
+fn gone_error(matched: &Matched<'_>) -> ApiError {
+    match matched.rule.id {
+        RuleId::ModuleUpload => rules::modules::gone(true),
+        RuleId::ModuleDelete => rules::modules::gone(false),
+        RuleId::DebuginfoNodeBdb => rules::debuginfo::gone(),
+        _ => rules::custom::gone(matched),
+    }
+}
+
+/// Reads and drops up to `limit` bytes of a body that is answered without being forwarded,
+/// within the upstream request timeout, so that a keep-alive connection stays usable for a
+/// small body; a larger or slower one is left unread (hyper then closes the connection).
+async fn discard(mut body: Incoming, limit: usize, app: &App) {
+    let read = async {
+        let mut seen = 0usize;
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else { return };
+            if let Some(data) = frame.data_ref() {
+                seen = seen.saturating_add(data.len());
+                if seen > limit {
+                    return;
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(app.config.upstream.request_timeout, read).await;
+}
+
+fn log_call(record: &AuditRecord, conn: &ConnInfo, started: Instant) {
+    use crate::escape::Escaped;
+    tracing::warn!(
+        target: super::endpoint::TARGET,
+        request_id = %Escaped(&record.request_id),
+        client = %conn.peer,
+        user = %Escaped(record.user.as_deref().unwrap_or("-")),
+        user_agent = %Escaped(record.user_agent.as_deref().unwrap_or("-")),
+        rule = %Escaped(record.rule.as_deref().unwrap_or("-")),
+        action = %Escaped(record.rule_action.as_deref().unwrap_or("-")),
+        status = record.status,
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "deprecated route {} {} called",
+        Escaped(&record.method),
+        Escaped(&record.route),
+    );
+}
