@@ -136,6 +136,7 @@ pub async fn serve_from_config(
         let _ = rx.changed().await;
     };
     let mut background = Vec::new();
+    let probing = admin_listener.is_some();
     if let Some(l) = admin_listener {
         tracing::info!(address = %l.local_addr().map_err(|e| e.to_string())?, "admin endpoints listening");
         let state = app.admin.clone();
@@ -165,10 +166,14 @@ pub async fn serve_from_config(
         live.clone(),
         stopped(stop_rx.clone()),
     )));
-    background.push(tokio::spawn(probe::run(
-        live.clone(),
-        stopped(stop_rx.clone()),
-    )));
+    // The probe's result is read on the admin port only (`/readyz`, `/metrics`): without one,
+    // nobody could see it, and its requests would only add to the cluster's load and logs.
+    if probing {
+        background.push(tokio::spawn(probe::run(
+            live.clone(),
+            stopped(stop_rx.clone()),
+        )));
+    }
     let shutdown = drain_then(live.clone(), shutdown);
     let served = run_live(live, listener, tls, shutdown).await;
     let _ = stop_tx.send(());

@@ -178,9 +178,10 @@ async fn calls_whose_clients_hung_up_keep_their_slot_so_max_connections_bounds_u
         (1.0..=SLOTS as f64).contains(&peak_in_flight),
         "in_flight peaked at {peak_in_flight}"
     );
-    // Each call looks up the database and the catalog at once: two connections per slot.
+    // Each call looks up the database and the catalog at once: two connections per slot, plus
+    // the readiness probe's own connection (it runs because this shim has an admin port).
     assert!(
-        peak_upstream <= 2 * SLOTS,
+        peak_upstream <= 2 * SLOTS + 1,
         "{peak_upstream} upstream connections"
     );
     assert!(records(&audit).iter().all(|r| r["status"] == 401));
