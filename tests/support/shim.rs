@@ -68,12 +68,9 @@ pub fn spawn_binary(args: &[&str], more: &[&str]) -> ShimProcess {
 
 /// [`spawn_binary`] with `RUST_LOG` set to `rust_log`.
 pub fn spawn_binary_logging(args: &[&str], more: &[&str], rust_log: &str) -> ShimProcess {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_deprecation-shim"))
-        .args(args)
+    let mut child = binary(args)
         .args(more)
         .env("RUST_LOG", rust_log)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -201,12 +198,16 @@ pub fn strip_ansi(s: &str) -> String {
     out
 }
 
+/// The binary with `args`, colourless, stdin closed.
+fn binary(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_deprecation-shim"));
+    cmd.args(args).env("NO_COLOR", "1").stdin(Stdio::null());
+    cmd
+}
+
 /// Runs the binary to completion with `args` (for commands that exit by themselves).
 pub fn run_binary(args: &[&str]) -> std::process::Output {
-    let child = Command::new(env!("CARGO_BIN_EXE_deprecation-shim"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
+    let child = binary(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
