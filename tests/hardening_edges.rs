@@ -8,12 +8,12 @@ mod support;
 
 use std::time::Duration;
 use support::client::echoed_header;
-use support::raw;
-use support::raw::RawReply;
 use support::shim::{spawn_shim, spawn_shim_logging, toml_path, ShimProcess};
 use support::tls::ClusterCert;
 use support::upstream::{start_upstream, start_upstream_tls};
+use support::wire;
 use support::wire::{exchange, parse_replies, request, Framing, Wire};
+use support::Reply;
 
 /// The binary with `args`, logging at `debug` (so client faults are visible too).
 async fn shim_binary(args: &[&str]) -> ShimProcess {
@@ -27,7 +27,7 @@ async fn shim_binary(args: &[&str]) -> ShimProcess {
 }
 
 /// Sends `bytes` on a new connection, expects exactly one reply and returns it.
-async fn one_reply(shim: &ShimProcess, bytes: impl Into<Vec<u8>>) -> RawReply {
+async fn one_reply(shim: &ShimProcess, bytes: impl Into<Vec<u8>>) -> Reply {
     let (bytes, _) = exchange(shim.addr, &Wire::Bytes(bytes.into())).await;
     let mut replies = parse_replies(&bytes);
     assert_eq!(
@@ -40,8 +40,8 @@ async fn one_reply(shim: &ShimProcess, bytes: impl Into<Vec<u8>>) -> RawReply {
 }
 
 /// Asserts an RS-shaped 400 `invalid_request` whose text contains `words`.
-fn assert_invalid_request(reply: &RawReply, words: &str) {
-    assert_eq!(reply.status(), 400, "{}", reply.head);
+fn assert_invalid_request(reply: &Reply, words: &str) {
+    assert_eq!(reply.status, 400, "{}", reply.head());
     let body = reply.json();
     assert_eq!(body["error_code"], "invalid_request", "{body}");
     assert_eq!(body["message"], body["description"], "{body}");
@@ -106,12 +106,12 @@ async fn http11_without_exactly_one_valid_host_is_400_and_reaches_nothing() {
     ];
     for (name, bytes, words) in cases {
         let reply = one_reply(&shim, bytes).await;
-        assert_eq!(reply.status(), 400, "{name}: {}", reply.head);
+        assert_eq!(reply.status, 400, "{name}: {}", reply.head());
         assert_invalid_request(&reply, words);
         assert!(
             reply.header("deprecation").is_none(),
             "{name}: {}",
-            reply.head
+            reply.head()
         );
     }
     assert_eq!(
@@ -122,13 +122,13 @@ async fn http11_without_exactly_one_valid_host_is_400_and_reaches_nothing() {
 
     // HTTP/1.0 may omit Host (RFC 9112 §3.2 binds HTTP/1.1), and an empty Host is valid.
     let reply = one_reply(&shim, "GET /v1/bdbs HTTP/1.0\r\n\r\n").await;
-    assert_eq!(reply.status(), 200, "{}", reply.head);
+    assert_eq!(reply.status, 200, "{}", reply.head());
     let reply = one_reply(
         &shim,
         "GET /v1/bdbs HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n",
     )
     .await;
-    assert_eq!(reply.status(), 200, "{}", reply.head);
+    assert_eq!(reply.status, 200, "{}", reply.head());
 }
 
 #[tokio::test]
@@ -154,7 +154,7 @@ async fn userinfo_in_an_absolute_form_target_never_reaches_the_cluster() {
         "GET http://admin:pw@c.example:9443/v1/bdbs?x=1 HTTP/1.0\r\n\r\n",
     )
     .await;
-    assert_eq!(reply.status(), 200, "{}", reply.head);
+    assert_eq!(reply.status, 200, "{}", reply.head());
     let echo = reply.json();
     assert_eq!(echo["target"], "/v1/bdbs?x=1", "{echo}");
     assert_eq!(echoed_header(&echo, "x-forwarded-host"), ["c.example:9443"]);
@@ -165,7 +165,7 @@ async fn userinfo_in_an_absolute_form_target_never_reaches_the_cluster() {
         "GET http://admin:pw@c.example/v1/bdbs HTTP/1.1\r\nHost: c.example\r\nConnection: close\r\n\r\n",
     )
     .await;
-    assert_eq!(reply.status(), 200, "{}", reply.head);
+    assert_eq!(reply.status, 200, "{}", reply.head());
     for echo in [echo, reply.json()] {
         let text = echo["headers"].to_string();
         assert!(!text.contains("admin"), "userinfo went upstream: {text}");
@@ -184,19 +184,19 @@ async fn binary_with(dir: &std::path::Path, upstream_toml: &str) -> ShimProcess 
         .expect("spawn shim")
 }
 
-async fn get_through_binary(shim: &ShimProcess) -> raw::RawReply {
+async fn get_through_binary(shim: &ShimProcess) -> Reply {
     let mut io = support::client::connect_io(shim.addr, None).await;
     let request = format!(
         "GET /v1/bdbs HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
         shim.addr
     );
-    raw::exchange(&mut io, &request).await
+    wire::exchange_on(&mut io, &request).await
 }
 
 /// The 502 a refused cluster certificate gets: RS-shaped, in words, naming `words`, never
 /// rustls' debug dump.
-fn assert_refused_in_words(reply: &raw::RawReply, words: &[&str]) {
-    assert_eq!(reply.status(), 502, "{}", reply.head);
+fn assert_refused_in_words(reply: &Reply, words: &[&str]) {
+    assert_eq!(reply.status, 502, "{}", reply.head());
     let body = reply.json();
     assert_eq!(body["error_code"], "upstream_unavailable", "{body}");
     assert_eq!(body["message"], body["description"], "{body}");
@@ -226,7 +226,7 @@ async fn a_self_signed_ca_true_cluster_certificate_in_ca_file_is_trusted() {
     )
     .await;
     let reply = get_through_binary(&shim).await;
-    assert_eq!(reply.status(), 200, "{}", reply.head);
+    assert_eq!(reply.status, 200, "{}", reply.head());
     assert_eq!(reply.json()["server"], upstream.name());
 
     // Without server_name the shim checks the URL's host, 127.0.0.1, which the certificate
@@ -261,7 +261,7 @@ async fn a_cluster_certificate_pinned_by_sha256_is_trusted_in_hex_or_base64() {
         )
         .await;
         let reply = get_through_binary(&shim).await;
-        assert_eq!(reply.status(), 200, "{pin}: {}", reply.head);
+        assert_eq!(reply.status, 200, "{pin}: {}", reply.head());
     }
 }
 

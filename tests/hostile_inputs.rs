@@ -224,7 +224,7 @@ async fn check_row(shim: std::net::SocketAddr, sim: &Simulator, audit: &Path, r:
     }
     let deprecated_route = matches!(r.expect, Expect::Upgraded | Expect::Shim(..));
     if let Some(reply) = replies.first() {
-        let status = reply.status();
+        let status = reply.status;
         match r.expect {
             Expect::Upgraded => {
                 assert_eq!(status, 200, "{}", context());
@@ -267,7 +267,7 @@ async fn check_row(shim: std::net::SocketAddr, sim: &Simulator, audit: &Path, r:
             reply.header("deprecation").is_some(),
             deprecated_route,
             "{name}: Deprecation header; {}",
-            reply.head
+            reply.head()
         );
     }
     let cluster_calls = sim.requests();
@@ -291,7 +291,7 @@ async fn check_row(shim: std::net::SocketAddr, sim: &Simulator, audit: &Path, r:
         usize::from(deprecated_route),
         "{name}: audit records"
     );
-    replies.first().map(|r| r.body.clone()).unwrap_or_default()
+    replies.first().map(|r| r.body.to_vec()).unwrap_or_default()
 }
 
 /// The row as a line of the decision table.

@@ -11,10 +11,10 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use support::bodies::{self, pattern_digest, Digest};
 use support::client::{connect_io, Client, Proto};
-use support::raw;
 use support::shim::{spawn_shim, start_shim_with, toml_path, ShimProcess};
 use support::tls::{TestCa, MODERN};
 use support::upstream::start_upstream;
+use support::wire;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -234,7 +234,7 @@ async fn third_connection_waits_while_max_connections_2_are_open() {
     let request = format!("GET /v1/bdbs HTTP/1.1\r\nHost: {}\r\n\r\n", shim.addr);
     third.write_all(request.as_bytes()).await.expect("write");
     let waited =
-        tokio::time::timeout(Duration::from_millis(700), raw::read_reply(&mut third)).await;
+        tokio::time::timeout(Duration::from_millis(700), wire::read_reply(&mut third)).await;
     assert!(
         waited.is_err(),
         "third connection served while two were open"
@@ -242,10 +242,10 @@ async fn third_connection_waits_while_max_connections_2_are_open() {
     assert_eq!(upstream.requests(), 2);
 
     drop(first);
-    let reply = tokio::time::timeout(Duration::from_secs(5), raw::read_reply(&mut third))
+    let reply = tokio::time::timeout(Duration::from_secs(5), wire::read_reply(&mut third))
         .await
         .expect("third connection still waiting after one closed");
-    assert_eq!(reply.status(), 200);
+    assert_eq!(reply.status, 200);
     assert_eq!(upstream.requests(), 3);
     drop(second);
 }

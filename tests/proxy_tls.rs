@@ -13,17 +13,18 @@ use std::sync::Arc;
 use std::time::Duration;
 use support::bodies;
 use support::client::{Client, Proto};
-use support::raw;
 use support::shim::{spawn_shim, start_shim_with, toml_path, Shim};
 use support::tls::{TestCa, MODERN};
 use support::upstream::{start_upstream, start_upstream_tls};
+use support::wire;
+use support::Reply;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-async fn get_through(shim: &Shim, path: &str) -> raw::RawReply {
+async fn get_through(shim: &Shim, path: &str) -> Reply {
     let mut io = support::client::connect_io(shim.addr, None).await;
     let request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", shim.addr);
-    raw::exchange(&mut io, &request).await
+    wire::exchange_on(&mut io, &request).await
 }
 
 #[tokio::test]
@@ -37,7 +38,7 @@ async fn upstream_signed_by_the_configured_ca_is_trusted() {
     ))
     .await;
     let reply = get_through(&shim, "/v1/bdbs").await;
-    assert_eq!(reply.status(), 200, "{}", reply.head);
+    assert_eq!(reply.status, 200, "{}", reply.head());
     assert_eq!(reply.json()["server"], upstream.name());
 }
 
@@ -48,7 +49,7 @@ async fn untrusted_upstream_certificate_is_502_upstream_unavailable() {
     // Default trust: the system store (or Mozilla's roots), which never heard of this CA.
     let shim = start_shim_with(&format!("[upstream]\nurl = \"{}\"\n", upstream.url())).await;
     let reply = get_through(&shim, "/v1/bdbs").await;
-    assert_eq!(reply.status(), 502, "{}", reply.head);
+    assert_eq!(reply.status, 502, "{}", reply.head());
     let body = reply.json();
     assert_eq!(body["error_code"], "upstream_unavailable", "{body}");
     assert_eq!(body["message"], body["description"], "{body}");
@@ -69,7 +70,7 @@ async fn insecure_switch_accepts_an_untrusted_upstream() {
     ))
     .await;
     let reply = get_through(&shim, "/v1/bdbs").await;
-    assert_eq!(reply.status(), 200, "{}", reply.head);
+    assert_eq!(reply.status, 200, "{}", reply.head());
     assert_eq!(reply.json()["server"], upstream.name());
 }
 

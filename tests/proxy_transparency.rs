@@ -13,10 +13,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use support::bodies::{self, channel_body, CHUNK};
 use support::client::{connect_io, echoed_header, Client, Io, Proto};
-use support::raw;
 use support::shim::{start_shim, start_shim_with, toml_path, Shim};
 use support::tls::{TestCa, MODERN};
 use support::upstream::{start_upstream, start_upstream_tls, Upstream};
+use support::wire;
 use tokio::io::AsyncWriteExt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -397,15 +397,16 @@ async fn expect_100_continue_gets_interim_reply_before_body_is_sent() {
                     "POST /v1/bdbs HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n"
                 );
                 io.write_all(head.as_bytes()).await.expect("write head");
-                let interim = tokio::time::timeout(Duration::from_secs(5), raw::read_head(&mut io))
-                    .await
-                    .unwrap_or_else(|_| panic!("{route:?}: no 100 Continue"));
+                let interim =
+                    tokio::time::timeout(Duration::from_secs(5), wire::read_head(&mut io))
+                        .await
+                        .unwrap_or_else(|_| panic!("{route:?}: no 100 Continue"));
                 assert!(
                     interim.starts_with("HTTP/1.1 100 Continue\r\n"),
                     "{route:?}: {interim:?}"
                 );
-                let reply = raw::exchange(&mut io, "hello world").await;
-                assert_eq!(reply.status(), 200, "{route:?}");
+                let reply = wire::exchange_on(&mut io, "hello world").await;
+                assert_eq!(reply.status, 200, "{route:?}");
                 reply.json()
             }
             // An HTTP/2 client library does not wait for the interim reply; what matters is that

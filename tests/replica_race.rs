@@ -10,7 +10,7 @@ use deprecation_shim::sim::seed::{REJSON_2_6_17, REJSON_2_6_6};
 use deprecation_shim::sim::SimVersion;
 use serde_json::json;
 use std::time::Duration;
-use support::cluster::{start_shim, start_sim};
+use support::harness::{Shim, Sim};
 use support::legacy::{
     admin, assert_deprecated, assert_rs_error, bdb, module_entry, ok, old_route, upgrade_posts,
 };
@@ -18,20 +18,21 @@ use support::post_json;
 
 #[tokio::test]
 async fn second_replica_upgrading_a_busy_database_answers_409_action_in_progress() {
-    let (cluster, sim) = start_sim(SimVersion::V8_0, Duration::from_millis(800)).await;
-    let first = start_shim(cluster, "").await;
-    let second = start_shim(cluster, "").await;
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(800)).await;
+    let first = Shim::in_front_of(sim.addr, "").await;
+    let second = Shim::in_front_of(sim.addr, "").await;
     let body = json!({"modules": [{"module_name": "ReJSON", "new_module": REJSON_2_6_17}]});
     let auth = admin();
     let running = tokio::spawn({
         let (auth, body) = (auth.clone(), body.clone());
+        let first = first.addr;
         async move { post_json(first, &old_route(1), &auth, &body).await }
     });
     // The first upgrade is under way once the cluster has its POST.
     while upgrade_posts(&sim).is_empty() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let refused = post_json(second, &old_route(1), &auth, &body).await;
+    let refused = post_json(second.addr, &old_route(1), &auth, &body).await;
     let err = assert_rs_error(&refused, 409, "action_in_progress");
     assert_deprecated(&refused, 1);
     assert!(

@@ -4,9 +4,6 @@
 
 mod support;
 
-#[path = "sim/harness.rs"]
-mod harness;
-
 #[path = "sim/reads.rs"]
 mod reads;
 

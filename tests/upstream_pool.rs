@@ -29,13 +29,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use support::bodies;
-use support::client::{connect_io, Answer, Client, Proto};
+use support::client::{connect_io, Client, Proto};
 use support::faulty::start_faulty;
 use support::legacy::{admin, old_route};
 use support::shim::{start_shim_with, toml_path, Shim};
 use support::tls::TestCa;
 use support::upstream::{start_upstream, start_upstream_tls, Upstream};
-use support::{raw, within};
+use support::{wire, within, Reply};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
@@ -243,7 +243,7 @@ async fn client(shim: &Shim) -> Client {
 }
 
 /// `GET path` on `client`'s connection, the whole reply read.
-async fn get(client: &mut Client, path: &str) -> Answer {
+async fn get(client: &mut Client, path: &str) -> Reply {
     let req = client
         .request(Method::GET, path)
         .body(bodies::empty())
@@ -252,7 +252,7 @@ async fn get(client: &mut Client, path: &str) -> Answer {
 }
 
 /// `GET path` on a new downstream connection, asserting 200; returns the reply.
-async fn get_ok(shim: &Shim, path: &str) -> Answer {
+async fn get_ok(shim: &Shim, path: &str) -> Reply {
     let mut c = client(shim).await;
     let answer = get(&mut c, path).await;
     assert_eq!(
@@ -411,7 +411,7 @@ async fn a_body_abandoned_half_way_closes_its_connection_and_the_pool_stays_usab
         shim.addr
     );
     io.write_all(request.as_bytes()).await.expect("write");
-    let head = within(STEP, "download head", raw::read_head(&mut io)).await;
+    let head = within(STEP, "download head", wire::read_head(&mut io)).await;
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     let mut got = 0;
     let mut buf = vec![0u8; 64 * 1024];
@@ -605,8 +605,8 @@ async fn host_is_the_cluster_authority_and_connect_targets_the_cluster() {
         "CONNECT {decoy} HTTP/1.1\r\nHost: {decoy}\r\nAuthorization: {}\r\nConnection: close\r\n\r\n",
         admin()
     );
-    let reply = within(STEP, "CONNECT", raw::exchange(&mut io, &request)).await;
-    assert_eq!(reply.status(), 404, "the cluster's answer: {}", reply.head);
+    let reply = within(STEP, "CONNECT", wire::exchange_on(&mut io, &request)).await;
+    assert_eq!(reply.status, 404, "the cluster's answer: {}", reply.head());
     let lines = relay.request_lines();
     let connects: Vec<&String> = lines
         .iter()

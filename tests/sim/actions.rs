@@ -5,11 +5,12 @@ use deprecation_shim::sim::{SimConfig, SimVersion};
 use serde_json::json;
 use std::time::Duration;
 
-use crate::harness::{assert_rs_error, start_sim, start_sim_with, ACTION};
+use crate::support::harness::{Sim, ACTION};
+use crate::support::legacy::assert_rs_error;
 
 #[tokio::test]
 async fn new_route_replies_with_the_busy_database_and_its_action_uid() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     let r = c.post("/v1/bdbs/2/upgrade", json!({})).await;
     assert_eq!(r.status, 200);
     let bdb = r.json();
@@ -44,7 +45,7 @@ async fn new_route_replies_with_the_busy_database_and_its_action_uid() {
 
 #[tokio::test]
 async fn progress_rises_while_active_then_completes() {
-    let c = start_sim_with(SimConfig {
+    let c = Sim::with(SimConfig {
         version: SimVersion::V8_0,
         state: None,
         action_duration: Duration::from_millis(600),
@@ -85,7 +86,7 @@ async fn progress_rises_while_active_then_completes() {
 
 #[tokio::test]
 async fn completion_applies_even_when_nobody_polls_the_action() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     c.start_upgrade(3, json!({})).await;
     tokio::time::sleep(ACTION * 2).await;
     let snap = c.sim.snapshot();
@@ -98,7 +99,7 @@ async fn completion_applies_even_when_nobody_polls_the_action() {
 
 #[tokio::test]
 async fn bdb_actions_lists_the_database_actions() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     let uid = c
         .start_upgrade(
             1,
@@ -115,7 +116,7 @@ async fn bdb_actions_lists_the_database_actions() {
 
 #[tokio::test]
 async fn unknown_action_is_404_on_v1_and_v2() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     assert_rs_error(
         &c.get("/v1/actions/no-such-action").await,
         404,

@@ -5,12 +5,13 @@ use deprecation_shim::sim::{SimVersion, DEMO_ADMIN};
 use http::Method;
 use serde_json::json;
 
-use crate::harness::{admin, assert_rs_error, start_sim, viewer};
+use crate::support::harness::Sim;
+use crate::support::legacy::{admin, assert_rs_error, viewer};
 use crate::support::{basic, get, post_json, send};
 
 #[tokio::test]
 async fn missing_or_wrong_credentials_are_401_with_a_basic_challenge() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     let none = send(c.addr, Method::GET, "/v1/bdbs", &[], "").await;
     let wrong = get(c.addr, "/v1/bdbs", &basic(DEMO_ADMIN.0, "guess")).await;
     let unknown_route = get(c.addr, "/v1/secret-route", &basic("mallory", "x")).await;
@@ -25,7 +26,7 @@ async fn missing_or_wrong_credentials_are_401_with_a_basic_challenge() {
 
 #[tokio::test]
 async fn viewer_reads_everything_but_every_post_is_403() {
-    let c = start_sim(SimVersion::V7_8).await;
+    let c = Sim::start(SimVersion::V7_8).await;
     for path in [
         "/v1/bdbs",
         "/v1/bdbs/1",
@@ -52,7 +53,7 @@ async fn viewer_reads_everything_but_every_post_is_403() {
 
 #[tokio::test]
 async fn every_cluster_request_is_recorded_with_its_credentials_and_body() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     c.get("/v1/bdbs/1?fields=uid").await;
     let body = json!({"redis_version": "7.2"});
     c.post("/v1/bdbs/2/upgrade", body.clone()).await;

@@ -7,13 +7,14 @@ use deprecation_shim::sim::{FaultSet, SimVersion};
 use http::Method;
 use serde_json::{json, Value};
 
-use crate::harness::{admin, assert_rs_error, start_sim, viewer, Cluster};
+use crate::support::harness::Sim;
+use crate::support::legacy::{admin, assert_rs_error, viewer};
 use crate::support::{send, Reply};
 
 const CERT: &str = "-----BEGIN CERTIFICATE-----\nMIIBsim\n-----END CERTIFICATE-----\n";
 const KEY: &str = "-----BEGIN PRIVATE KEY-----\nMIIEsecretkeymaterial\n-----END PRIVATE KEY-----\n";
 
-async fn put(c: &Cluster, path: &str, auth: &str, body: &Value) -> Reply {
+async fn put(c: &Sim, path: &str, auth: &str, body: &Value) -> Reply {
     let h = [
         ("authorization", auth),
         ("content-type", "application/json"),
@@ -21,14 +22,14 @@ async fn put(c: &Cluster, path: &str, auth: &str, body: &Value) -> Reply {
     send(c.addr, Method::PUT, path, &h, body.to_string()).await
 }
 
-fn replaced(c: &Cluster) -> Value {
+fn replaced(c: &Sim) -> Value {
     c.sim.snapshot()["certificates_replaced"].clone()
 }
 
 #[tokio::test]
 async fn update_cert_is_served_on_every_release_and_certificates_from_7_22() {
     for v in SimVersion::ALL {
-        let c = start_sim(v).await;
+        let c = Sim::start(v).await;
         let one = json!({"name": "proxy", "certificate": CERT, "key": KEY});
         let r = put(&c, "/v1/cluster/update_cert", &admin(), &one).await;
         assert_eq!((r.status.as_u16(), r.body.len()), (200, 0), "{v}");
@@ -51,7 +52,7 @@ async fn update_cert_is_served_on_every_release_and_certificates_from_7_22() {
 
 #[tokio::test]
 async fn each_entry_is_validated_unknown_403_non_pem_400_missing_key_400_expired_406() {
-    let c = start_sim(SimVersion::V7_22).await;
+    let c = Sim::start(SimVersion::V7_22).await;
     let expired =
         format!("-----BEGIN CERTIFICATE-----\n{EXPIRED_MARKER}\n-----END CERTIFICATE-----");
     let cases = [
@@ -109,7 +110,7 @@ async fn each_entry_is_validated_unknown_403_non_pem_400_missing_key_400_expired
 
 #[tokio::test]
 async fn certificates_validates_every_entry_before_changing_any() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     let body = json!({"certificates": [
         {"name": "proxy", "certificate": CERT, "key": KEY},
         {"name": "nope", "certificate": CERT, "key": KEY},
@@ -132,7 +133,7 @@ async fn certificates_validates_every_entry_before_changing_any() {
 
 #[tokio::test]
 async fn the_partial_update_switch_replaces_the_first_certificate_then_answers_409_once() {
-    let c = start_sim(SimVersion::V8_2).await;
+    let c = Sim::start(SimVersion::V8_2).await;
     c.sim
         .faults()
         .merge_json(&json!({"partial_cert_update": true}))
@@ -155,7 +156,7 @@ async fn the_partial_update_switch_replaces_the_first_certificate_then_answers_4
 
 #[tokio::test]
 async fn certificate_routes_need_an_admin_and_the_state_shows_names_only() {
-    let c = start_sim(SimVersion::V7_22).await;
+    let c = Sim::start(SimVersion::V7_22).await;
     let one = json!({"name": "api", "certificate": CERT, "key": KEY});
     assert_rs_error(
         &put(&c, "/v1/cluster/update_cert", &viewer(), &one).await,

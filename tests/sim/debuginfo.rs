@@ -7,7 +7,8 @@ use flate2::read::GzDecoder;
 use serde_json::json;
 use std::io::Read;
 
-use crate::harness::{assert_rs_error, start_sim, viewer};
+use crate::support::harness::Sim;
+use crate::support::legacy::{assert_rs_error, viewer};
 use crate::support::{get, Reply};
 
 /// The member names (and total data bytes) of a `.tar.gz` reply.
@@ -47,7 +48,7 @@ fn assert_package_headers(r: &Reply) {
 #[tokio::test]
 async fn old_and_new_paths_serve_packages_whose_members_show_the_scope() {
     for v in [SimVersion::V7_4, SimVersion::V8_2] {
-        let c = &start_sim(v).await;
+        let c = &Sim::start(v).await;
         let fetch = |p: &'static str| async move {
             let r = c.get(p).await;
             assert_package_headers(&r);
@@ -84,7 +85,7 @@ async fn old_and_new_paths_serve_packages_whose_members_show_the_scope() {
 
 #[tokio::test]
 async fn unknown_uids_are_404_and_db_viewers_are_403() {
-    let c = start_sim(SimVersion::V7_8).await;
+    let c = Sim::start(SimVersion::V7_8).await;
     assert_rs_error(&c.get("/v1/bdbs/99/debuginfo").await, 404, "bdb_not_found");
     assert_rs_error(
         &c.get("/v1/debuginfo/all/bdb/99").await,
@@ -112,7 +113,7 @@ async fn unknown_uids_are_404_and_db_viewers_are_403() {
 
 #[tokio::test]
 async fn the_status_switch_fails_a_debuginfo_route_with_500() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     c.sim
         .faults()
         .respond_with_status(500, RouteMatch::method("GET", "/v1/debuginfo").times(1));
@@ -122,7 +123,7 @@ async fn the_status_switch_fails_a_debuginfo_route_with_500() {
 
 #[tokio::test]
 async fn debuginfo_bytes_makes_the_package_large_and_incompressible() {
-    let c = start_sim(SimVersion::V7_22).await;
+    let c = Sim::start(SimVersion::V7_22).await;
     c.sim
         .faults()
         .merge_json(&json!({"debuginfo_bytes": 3_000_000}))

@@ -5,10 +5,11 @@ use http::Method;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-use crate::harness::{admin, assert_rs_error, start_sim, Cluster, ACTION};
+use crate::support::harness::{Sim, ACTION};
+use crate::support::legacy::{admin, assert_rs_error};
 use crate::support::{send, try_send, Reply};
 
-async fn set_faults(c: &Cluster, body: serde_json::Value) -> Reply {
+async fn set_faults(c: &Sim, body: serde_json::Value) -> Reply {
     let bytes = serde_json::to_vec(&body).expect("json");
     send(
         c.addr,
@@ -22,7 +23,7 @@ async fn set_faults(c: &Cluster, body: serde_json::Value) -> Reply {
 
 #[tokio::test]
 async fn latency_fault_delays_every_reply_until_cleared() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     c.sim.faults().set_latency(Duration::from_millis(300));
     let t = Instant::now();
     assert_eq!(c.get("/v1/cluster").await.status, 200);
@@ -43,7 +44,7 @@ async fn latency_fault_delays_every_reply_until_cleared() {
 
 #[tokio::test]
 async fn latency_fault_over_http_is_reported_back() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     let r = set_faults(&c, json!({"latency_ms": 120})).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json(), json!({"latency_ms": 120}));
@@ -54,7 +55,7 @@ async fn latency_fault_over_http_is_reported_back() {
 
 #[tokio::test]
 async fn fail_next_action_over_http_fails_it_and_leaves_the_database_unchanged() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     let failure = json!({"fail_next_action": {"error_code": "shard_restart_failed", "error_message": "shard 2 did not come back"}});
     assert_eq!(set_faults(&c, failure).await.status, 200);
     let uid = c.start_upgrade(1, json!({})).await;
@@ -81,7 +82,7 @@ async fn fail_next_action_over_http_fails_it_and_leaves_the_database_unchanged()
 
 #[tokio::test]
 async fn stalled_action_stays_active_forever() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     c.sim.faults().stall_next_action();
     let uid = c.start_upgrade(2, json!({})).await;
     tokio::time::sleep(ACTION * 4).await;
@@ -97,7 +98,7 @@ async fn stalled_action_stays_active_forever() {
 
 #[tokio::test]
 async fn status_fault_over_http_answers_its_status_count_times() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     let fault = json!({"status": {"status": 500, "method": "GET", "path_prefix": "/v1/bdbs/1", "count": 1}});
     set_faults(&c, fault).await;
     assert_eq!(
@@ -115,7 +116,7 @@ async fn status_fault_over_http_answers_its_status_count_times() {
 
 #[tokio::test]
 async fn status_fault_set_programmatically_hits_only_its_method() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     c.sim
         .faults()
         .respond_with_status(503, RouteMatch::method("POST", "/v1/bdbs/"));
@@ -135,7 +136,7 @@ async fn status_fault_set_programmatically_hits_only_its_method() {
 
 #[tokio::test]
 async fn drop_fault_closes_the_connection_without_a_reply() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     c.sim
         .faults()
         .drop_connection(RouteMatch::method("POST", "/v1/bdbs/1/upgrade").times(1));
@@ -159,7 +160,7 @@ async fn drop_fault_closes_the_connection_without_a_reply() {
 
 #[tokio::test]
 async fn omit_action_uid_fault_strips_it_from_the_upgrade_reply_only() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     c.sim.faults().omit_action_uid(true);
     let r = c.post("/v1/bdbs/2/upgrade", json!({})).await;
     assert_eq!(r.status, 200);
@@ -175,7 +176,7 @@ async fn omit_action_uid_fault_strips_it_from_the_upgrade_reply_only() {
 
 #[tokio::test]
 async fn invalid_json_fault_answers_an_unparsable_body() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     set_faults(
         &c,
         json!({"invalid_json": {"path_prefix": "/v1/modules", "count": 1}}),
@@ -190,7 +191,7 @@ async fn invalid_json_fault_answers_an_unparsable_body() {
 
 #[tokio::test]
 async fn faults_endpoint_rejects_unknown_switches_and_delete_clears_all() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     assert_rs_error(
         &set_faults(&c, json!({"explode": true})).await,
         400,

@@ -5,7 +5,8 @@ use deprecation_shim::sim::{SimVersion, DEMO_ADMIN, DEMO_VIEWER};
 use http::Method;
 use serde_json::{json, Value};
 
-use crate::harness::{admin, assert_rs_error, start_sim, viewer, Cluster};
+use crate::support::harness::Sim;
+use crate::support::legacy::{admin, assert_rs_error, viewer};
 use crate::support::{get, send, Reply};
 
 fn creds_body(user: (&str, &str), extra: Value) -> String {
@@ -16,7 +17,7 @@ fn creds_body(user: (&str, &str), extra: Value) -> String {
     v.to_string()
 }
 
-async fn authorize(c: &Cluster, auth: Option<&str>, body: &str) -> Reply {
+async fn authorize(c: &Sim, auth: Option<&str>, body: &str) -> Reply {
     let mut headers = vec![("content-type", "application/json")];
     if let Some(a) = auth {
         headers.push(("authorization", a));
@@ -41,7 +42,7 @@ fn token(r: &Reply) -> String {
 
 #[tokio::test]
 async fn before_7_8_2_authorize_reads_body_credentials_and_ignores_the_header() {
-    let c = start_sim(SimVersion::V7_4).await;
+    let c = Sim::start(SimVersion::V7_4).await;
     let body_only = authorize(&c, None, &creds_body(DEMO_ADMIN, json!({"ttl": 60}))).await;
     let t = token(&body_only);
     assert_eq!(
@@ -75,7 +76,7 @@ async fn from_7_8_2_authorize_needs_the_basic_header_and_ignores_body_credential
         SimVersion::V8_0,
         SimVersion::V8_2,
     ] {
-        let c = start_sim(v).await;
+        let c = Sim::start(v).await;
         let body_only = authorize(&c, None, &creds_body(DEMO_ADMIN, json!({}))).await;
         assert_rs_error(&body_only, 401, "unauthorized");
         let t = token(&authorize(&c, Some(&admin()), r#"{"ttl": 120}"#).await);
@@ -103,7 +104,7 @@ async fn from_7_8_2_authorize_needs_the_basic_header_and_ignores_body_credential
 
 #[tokio::test]
 async fn ttl_outside_1_to_86400_is_400_and_tokens_expire_after_their_ttl() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     for ttl in ["0", "86401", "\"60\""] {
         let r = authorize(&c, Some(&admin()), &format!(r#"{{"ttl": {ttl}}}"#)).await;
         assert_rs_error(&r, 400, "invalid_ttl");
@@ -128,7 +129,7 @@ async fn ttl_outside_1_to_86400_is_400_and_tokens_expire_after_their_ttl() {
 
 #[tokio::test]
 async fn refresh_jwt_swaps_a_live_token_for_a_new_one_and_tokens_stay_out_of_the_state() {
-    let c = start_sim(SimVersion::V7_8).await;
+    let c = Sim::start(SimVersion::V7_8).await;
     let t = token(&authorize(&c, Some(&admin()), "").await);
     let auth = format!("JWT {t}");
     let h = [("authorization", auth.as_str())];
@@ -163,7 +164,7 @@ async fn refresh_jwt_swaps_a_live_token_for_a_new_one_and_tokens_stay_out_of_the
 
 #[tokio::test]
 async fn on_8_2_switching_basic_off_makes_basic_401_while_jwts_keep_working() {
-    let c = start_sim(SimVersion::V8_2).await;
+    let c = Sim::start(SimVersion::V8_2).await;
     assert_eq!(
         c.get("/v1/cluster").await.json()["control_plane_basic_authentication"],
         true
@@ -200,7 +201,7 @@ async fn on_8_2_switching_basic_off_makes_basic_401_while_jwts_keep_working() {
 
 #[tokio::test]
 async fn the_basic_switch_does_nothing_before_8_2() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     let r = send(
         c.addr,
         Method::PUT,
@@ -223,7 +224,7 @@ async fn bootstrap_names_the_answering_node_and_its_release_for_any_authenticate
         (SimVersion::V8_2, "8.2.0-25"),
     ];
     for (v, software) in expected {
-        let c = start_sim(v).await;
+        let c = Sim::start(v).await;
         let r = get(c.addr, "/v1/bootstrap", &viewer()).await;
         assert_eq!(r.status, 200);
         let b = r.json();

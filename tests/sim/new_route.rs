@@ -5,12 +5,13 @@ use deprecation_shim::sim::seed;
 use deprecation_shim::sim::SimVersion;
 use serde_json::json;
 
-use crate::harness::{admin, assert_rs_error, start_sim};
+use crate::support::harness::Sim;
+use crate::support::legacy::{admin, assert_rs_error};
 use crate::support::post_raw;
 
 #[tokio::test]
 async fn malformed_bodies_are_400_naming_the_field() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     let r = post_raw(c.addr, "/v1/bdbs/1/upgrade", &admin(), "{not json").await;
     assert_rs_error(&r, 400, "invalid_json");
     for (body, field) in [
@@ -40,7 +41,7 @@ async fn malformed_bodies_are_400_naming_the_field() {
 
 #[tokio::test]
 async fn unknown_or_unrelated_modules_are_400_missing_module() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     for body in [
         json!({"modules": [{"new_module": seed::UNKNOWN_MODULE_UID}]}),
         json!({"modules": [{"current_module": seed::TIMESERIES_1_8_13, "new_module": seed::REJSON_2_6_17}]}),
@@ -62,7 +63,7 @@ async fn unknown_or_unrelated_modules_are_400_missing_module() {
 
 #[tokio::test]
 async fn unknown_database_and_unbundled_redis_are_refused() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     assert_rs_error(
         &c.post("/v1/bdbs/77/upgrade", json!({})).await,
         404,
@@ -85,7 +86,7 @@ async fn unknown_database_and_unbundled_redis_are_refused() {
 
 #[tokio::test]
 async fn shrinking_capabilities_are_406_with_a_message_and_no_error_code() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     let body = json!({
         "redis_version": "7.2", "latest_with_modules": false,
         "modules": [{"current_module": seed::SEARCH_2_8_4, "new_module": seed::SEARCH_2_8_15_NO_CRDB}],
@@ -103,7 +104,7 @@ async fn shrinking_capabilities_are_406_with_a_message_and_no_error_code() {
 
 #[tokio::test]
 async fn busy_database_answers_409_on_every_upgrade_route() {
-    let c = start_sim(SimVersion::V7_8).await;
+    let c = Sim::start(SimVersion::V7_8).await;
     c.sim.faults().stall_next_action();
     let running = c.start_upgrade(1, json!({})).await;
     let r = c.post("/v1/bdbs/1/upgrade", json!({})).await;
@@ -127,7 +128,7 @@ async fn busy_database_answers_409_on_every_upgrade_route() {
 
 #[tokio::test]
 async fn downgrade_through_the_new_route_is_accepted_and_its_action_fails() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     let body = json!({
         "redis_version": "7.2", "latest_with_modules": false,
         "modules": [{"current_module": seed::REJSON_2_6_6, "new_module": seed::REJSON_2_4_7}],
@@ -148,7 +149,7 @@ async fn downgrade_through_the_new_route_is_accepted_and_its_action_fails() {
 
 #[tokio::test]
 async fn empty_body_is_an_upgrade_with_every_default() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     let r = post_raw(c.addr, "/v1/bdbs/2/upgrade", &admin(), "").await;
     assert_eq!(r.status, 200);
     let uid = r.json()["action_uid"]

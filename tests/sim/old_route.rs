@@ -5,14 +5,15 @@ use deprecation_shim::sim::seed;
 use deprecation_shim::sim::SimVersion;
 use serde_json::json;
 
-use crate::harness::{admin, assert_rs_error, start_sim};
+use crate::support::harness::Sim;
+use crate::support::legacy::{admin, assert_rs_error};
 use crate::support::post_raw;
 
 const OLD: &str = "/v1/modules/upgrade/bdb";
 
 #[tokio::test]
 async fn old_route_upgrades_only_the_named_module_at_once() {
-    let c = start_sim(SimVersion::V7_8).await;
+    let c = Sim::start(SimVersion::V7_8).await;
     let body = json!({
         "modules": [{"current_module": seed::REJSON_2_6_6, "new_module": seed::REJSON_2_6_17, "new_module_args": ""}],
         "preserve_roles": true, "may_discard_data": false,
@@ -40,7 +41,7 @@ async fn old_route_upgrades_only_the_named_module_at_once() {
 
 #[tokio::test]
 async fn old_route_accepts_shapes_b_c_and_d() {
-    let c = start_sim(SimVersion::V7_4).await;
+    let c = Sim::start(SimVersion::V7_4).await;
     // B: by module name, spelled as the docs' example spells it.
     let b = json!({"modules": [{"module_name": "ReJson", "current_semantic_version": "2.6.6", "new_module": seed::REJSON_2_6_17}], "preserve_roles": true});
     let r = c.post(&format!("{OLD}/1"), b).await;
@@ -94,7 +95,7 @@ fn error_cases() -> Vec<(u64, &'static str, u16, &'static str)> {
 #[tokio::test]
 async fn every_old_error_code_is_reachable_on_the_seed_state() {
     for version in [SimVersion::V7_4, SimVersion::V7_8] {
-        let c = start_sim(version).await;
+        let c = Sim::start(version).await;
         for (db, new_module, status, code) in error_cases() {
             let r = c
                 .post(
@@ -114,7 +115,7 @@ async fn every_old_error_code_is_reachable_on_the_seed_state() {
 
 #[tokio::test]
 async fn old_route_refuses_bad_requests_before_looking_up_the_database() {
-    let c = start_sim(SimVersion::V7_8).await;
+    let c = Sim::start(SimVersion::V7_8).await;
     let auth = admin();
     assert_rs_error(
         &post_raw(c.addr, &format!("{OLD}/1"), &auth, "{").await,
@@ -146,7 +147,7 @@ async fn old_route_refuses_bad_requests_before_looking_up_the_database() {
 
 #[tokio::test]
 async fn current_module_given_but_not_enabled_is_missing_module() {
-    let c = start_sim(SimVersion::V7_8).await;
+    let c = Sim::start(SimVersion::V7_8).await;
     let body = json!({"modules": [{"current_module": seed::REJSON_2_4_7, "new_module": seed::REJSON_2_6_17}]});
     assert_rs_error(
         &c.post(&format!("{OLD}/1"), body).await,
@@ -157,7 +158,7 @@ async fn current_module_given_but_not_enabled_is_missing_module() {
 
 #[tokio::test]
 async fn old_route_is_404_on_8_0() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     let body = json!({"modules": [{"new_module": seed::REJSON_2_6_17}]});
     assert_rs_error(&c.post(&format!("{OLD}/1"), body).await, 404, "not_found");
     assert_eq!(
@@ -169,7 +170,7 @@ async fn old_route_is_404_on_8_0() {
 #[tokio::test]
 async fn sibling_route_is_synchronous_on_every_release() {
     for version in [SimVersion::V7_4, SimVersion::V7_8, SimVersion::V8_0] {
-        let c = start_sim(version).await;
+        let c = Sim::start(version).await;
         let body = json!({"modules": [{"current_module": seed::REJSON_2_6_6, "new_module": seed::REJSON_2_6_17}]});
         let r = c.post("/v1/bdbs/4/modules/upgrade", body).await;
         assert_eq!(r.status, 200, "{version}");

@@ -5,12 +5,13 @@ use deprecation_shim::sim::SimVersion;
 use http::Method;
 use serde_json::json;
 
-use crate::harness::{admin, assert_rs_error, start_sim};
+use crate::support::harness::Sim;
+use crate::support::legacy::{admin, assert_rs_error};
 use crate::support::send;
 
 #[tokio::test]
 async fn bdbs_list_holds_the_four_seed_databases() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     let r = c.get("/v1/bdbs").await;
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("application/json"));
@@ -32,7 +33,7 @@ async fn bdbs_list_holds_the_four_seed_databases() {
 
 #[tokio::test]
 async fn bdb_by_uid_carries_redis_versions_and_module_list() {
-    let c = start_sim(SimVersion::V7_8).await;
+    let c = Sim::start(SimVersion::V7_8).await;
     let db1 = c.bdb(1).await;
     assert_eq!(db1["name"], "orders-db");
     assert_eq!(
@@ -58,7 +59,7 @@ async fn bdb_by_uid_carries_redis_versions_and_module_list() {
 
 #[tokio::test]
 async fn fields_query_trims_the_database_object() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     let r = c.get("/v1/bdbs/1?fields=uid,status,action_uid").await;
     assert_eq!(r.status, 200);
     assert_eq!(
@@ -74,7 +75,7 @@ async fn fields_query_trims_the_database_object() {
 
 #[tokio::test]
 async fn unknown_or_non_integer_bdb_uid_is_404_bdb_not_found() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     assert_rs_error(&c.get("/v1/bdbs/99").await, 404, "bdb_not_found");
     assert_rs_error(&c.get("/v1/bdbs/abc").await, 404, "bdb_not_found");
     assert_rs_error(&c.get("/v1/bdbs/1.0").await, 404, "bdb_not_found");
@@ -83,7 +84,7 @@ async fn unknown_or_non_integer_bdb_uid_is_404_bdb_not_found() {
 
 #[tokio::test]
 async fn module_catalog_holds_several_versions_of_each_module() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     let list = c.get("/v1/modules").await.json();
     let list = list.as_array().expect("array");
     for name in ["ReJSON", "search", "timeseries", "bf"] {
@@ -127,7 +128,7 @@ async fn nodes_run_the_simulated_release() {
         (SimVersion::V7_8, "7.8.2-34"),
         (SimVersion::V8_0, "8.0.2-17"),
     ] {
-        let c = start_sim(version).await;
+        let c = Sim::start(version).await;
         let nodes = c.get("/v1/nodes").await.json();
         let nodes = nodes.as_array().expect("array");
         assert!(nodes.len() >= 2);
@@ -139,7 +140,7 @@ async fn nodes_run_the_simulated_release() {
 
 #[tokio::test]
 async fn cluster_object_is_served() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     let r = c.get("/v1/cluster").await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["name"], "cluster.sim.local");
@@ -147,7 +148,7 @@ async fn cluster_object_is_served() {
 
 #[tokio::test]
 async fn unknown_route_is_404_and_wrong_method_is_405() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     assert_rs_error(&c.get("/v1/nothing").await, 404, "not_found");
     assert_rs_error(&c.get("/metrics").await, 404, "not_found");
     let auth = admin();

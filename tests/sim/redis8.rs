@@ -5,11 +5,12 @@ use deprecation_shim::sim::redis8::{REJSON_8_2_0, SEARCH_8_2_1};
 use deprecation_shim::sim::{seed, Redis8Modules, SimConfig, SimVersion};
 use serde_json::json;
 
-use crate::harness::{assert_rs_error, start_sim, start_sim_with, ACTION};
+use crate::support::harness::{Sim, ACTION};
+use crate::support::legacy::assert_rs_error;
 
 #[tokio::test]
 async fn on_8_2_a_ram_and_a_flex_database_run_redis_8_2_with_their_modules_at_8_2() {
-    let c = start_sim(SimVersion::V8_2).await;
+    let c = Sim::start(SimVersion::V8_2).await;
     let ram = c.bdb(5).await;
     assert_eq!(
         (ram["redis_version"].as_str(), ram["version"].as_str()),
@@ -36,7 +37,7 @@ async fn on_8_2_a_ram_and_a_flex_database_run_redis_8_2_with_their_modules_at_8_
         ),
         (Some(true), Some("8.2"))
     );
-    let r8 = start_sim_with(SimConfig {
+    let r8 = Sim::with(SimConfig {
         version: SimVersion::V8_0,
         state: Some(seed::seed_with_redis8(SimVersion::V8_0)),
         action_duration: ACTION,
@@ -44,14 +45,14 @@ async fn on_8_2_a_ram_and_a_flex_database_run_redis_8_2_with_their_modules_at_8_
     .await;
     assert_eq!(r8.bdb(5).await["version"], "8.0.2");
     for v in [SimVersion::V7_22, SimVersion::V8_0] {
-        let plain = start_sim(v).await;
+        let plain = Sim::start(v).await;
         assert_rs_error(&plain.get("/v1/bdbs/5").await, 404, "bdb_not_found");
     }
 }
 
 #[tokio::test]
 async fn extended_true_adds_search_timeseries_and_probabilistic_to_redis_8_databases_only() {
-    let c = start_sim(SimVersion::V8_2).await;
+    let c = Sim::start(SimVersion::V8_2).await;
     let ram = c.get("/v1/bdbs/5?extended=true").await.json();
     for key in ["search", "timeseries", "probabilistic"] {
         assert!(ram[key].is_object(), "{key}: {ram}");
@@ -78,7 +79,7 @@ async fn extended_true_adds_search_timeseries_and_probabilistic_to_redis_8_datab
 
 #[tokio::test]
 async fn ignore_reading_a_modules_entry_for_a_redis_8_database_completes_and_changes_nothing() {
-    let c = start_sim(SimVersion::V8_2).await;
+    let c = Sim::start(SimVersion::V8_2).await;
     let before = c.bdb(5).await;
     let body = json!({"modules": [{"current_module": REJSON_8_2_0, "new_module": seed::REJSON_8_0_2}],
                       "redis_version": "8.2", "latest_with_modules": false});
@@ -92,7 +93,7 @@ async fn ignore_reading_a_modules_entry_for_a_redis_8_database_completes_and_cha
 #[tokio::test]
 async fn reject_reading_answers_406_at_start_or_by_the_control_api() {
     for set_at_start in [true, false] {
-        let c = start_sim_with(SimConfig {
+        let c = Sim::with(SimConfig {
             version: SimVersion::V8_0,
             state: Some(seed::seed_with_redis8(SimVersion::V8_0)),
             action_duration: ACTION,

@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::harness::{admin, start_sim, start_sim_with, ACTION};
+use crate::support::harness::{Sim, ACTION};
+use crate::support::legacy::admin;
 use crate::support::send;
 
 fn temp_path(name: &str) -> PathBuf {
@@ -20,7 +21,7 @@ fn temp_path(name: &str) -> PathBuf {
 
 #[tokio::test]
 async fn sim_state_route_returns_the_snapshot() {
-    let c = start_sim(SimVersion::V7_8).await;
+    let c = Sim::start(SimVersion::V7_8).await;
     let r = send(c.addr, Method::GET, "/__sim/state", &[], "").await;
     assert_eq!(r.status, 200);
     let state = r.json();
@@ -32,7 +33,7 @@ async fn sim_state_route_returns_the_snapshot() {
 
 #[tokio::test]
 async fn state_file_with_the_snapshot_shape_restarts_where_it_left_off() {
-    let c = start_sim(SimVersion::V7_8).await;
+    let c = Sim::start(SimVersion::V7_8).await;
     let body = json!({"modules": [{"new_module": seed::REJSON_2_6_17}]});
     assert_eq!(c.post("/v1/modules/upgrade/bdb/4", body).await.status, 200);
     let path = temp_path("state.json");
@@ -40,7 +41,7 @@ async fn state_file_with_the_snapshot_shape_restarts_where_it_left_off() {
 
     let loaded = SimState::load(&path).expect("loads");
     let _ = std::fs::remove_file(&path);
-    let again = start_sim_with(SimConfig {
+    let again = Sim::with(SimConfig {
         version: SimVersion::V7_8,
         state: Some(loaded),
         action_duration: ACTION,

@@ -5,7 +5,7 @@ use deprecation_shim::sim::seed;
 use deprecation_shim::sim::SimVersion;
 use serde_json::json;
 
-use crate::harness::{start_sim, Cluster};
+use crate::support::harness::Sim;
 
 fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter()
@@ -13,7 +13,7 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn redis_of(c: &Cluster, uid: u64) -> (String, String) {
+async fn redis_of(c: &Sim, uid: u64) -> (String, String) {
     let b = c.bdb(uid).await;
     let s = |k: &str| b[k].as_str().expect(k).to_owned();
     (s("redis_version"), s("version"))
@@ -21,7 +21,7 @@ async fn redis_of(c: &Cluster, uid: u64) -> (String, String) {
 
 #[tokio::test]
 async fn unpinned_upgrade_on_8_0_moves_redis_and_every_module() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     // What a naive translation of "upgrade search to 2.8.9" sends.
     let body = json!({"modules": [{"current_module": seed::SEARCH_2_8_4, "new_module": seed::SEARCH_2_8_9}]});
     let uid = c.start_upgrade(1, body).await;
@@ -41,7 +41,7 @@ async fn unpinned_upgrade_on_8_0_moves_redis_and_every_module() {
 
 #[tokio::test]
 async fn plain_call_on_7_8_moves_to_redis_7_4_and_latest_fitting_modules() {
-    let c = start_sim(SimVersion::V7_8).await;
+    let c = Sim::start(SimVersion::V7_8).await;
     let uid = c.start_upgrade(1, json!({})).await;
     assert_eq!(c.wait_action(&uid).await["status"], "completed");
     assert_eq!(
@@ -62,7 +62,7 @@ async fn plain_call_on_7_8_moves_to_redis_7_4_and_latest_fitting_modules() {
 
 #[tokio::test]
 async fn pinned_upgrade_without_latest_modules_changes_only_the_named_module() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     let body = json!({
         "redis_version": "7.2",
         "latest_with_modules": false,
@@ -86,7 +86,7 @@ async fn pinned_upgrade_without_latest_modules_changes_only_the_named_module() {
 
 #[tokio::test]
 async fn pinned_redis_with_default_latest_modules_still_moves_every_module() {
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     let uid = c.start_upgrade(1, json!({"redis_version": "7.2"})).await;
     c.wait_action(&uid).await;
     assert_eq!(redis_of(&c, 1).await.0, "7.2");
@@ -99,7 +99,7 @@ async fn pinned_redis_with_default_latest_modules_still_moves_every_module() {
 
 #[tokio::test]
 async fn release_7_4_keeps_redis_and_other_modules_by_default() {
-    let c = start_sim(SimVersion::V7_4).await;
+    let c = Sim::start(SimVersion::V7_4).await;
     let body = json!({"modules": [{"current_module": seed::REJSON_2_6_6, "new_module": seed::REJSON_2_6_17}]});
     let uid = c.start_upgrade(1, body).await;
     c.wait_action(&uid).await;
@@ -115,7 +115,7 @@ async fn release_7_4_keeps_redis_and_other_modules_by_default() {
 
 #[tokio::test]
 async fn release_7_4_moves_every_module_only_when_asked() {
-    let c = start_sim(SimVersion::V7_4).await;
+    let c = Sim::start(SimVersion::V7_4).await;
     let uid = c
         .start_upgrade(1, json!({"latest_with_modules": true}))
         .await;
@@ -130,7 +130,7 @@ async fn release_7_4_moves_every_module_only_when_asked() {
 
 #[tokio::test]
 async fn keep_redis_version_pins_redis_on_7_8() {
-    let c = start_sim(SimVersion::V7_8).await;
+    let c = Sim::start(SimVersion::V7_8).await;
     let uid = c
         .start_upgrade(2, json!({"keep_redis_version": true}))
         .await;

@@ -7,7 +7,8 @@ use deprecation_shim::sim::{seed, SimVersion};
 use http::Method;
 use serde_json::{json, Value};
 
-use crate::harness::{admin, assert_rs_error, start_sim, viewer, Cluster};
+use crate::support::harness::Sim;
+use crate::support::legacy::{admin, assert_rs_error, viewer};
 use crate::support::{send, Reply};
 
 const BOUNDARY: &str = "sim-test-boundary-42";
@@ -24,13 +25,13 @@ fn form(file: &str, data: &[u8]) -> Vec<u8> {
     b
 }
 
-async fn upload(c: &Cluster, path: &str, auth: &str, body: Vec<u8>) -> Reply {
+async fn upload(c: &Sim, path: &str, auth: &str, body: Vec<u8>) -> Reply {
     let ct = format!("multipart/form-data; boundary={BOUNDARY}");
     let h = [("authorization", auth), ("content-type", ct.as_str())];
     send(c.addr, Method::POST, path, &h, body).await
 }
 
-async fn delete(c: &Cluster, path: &str) -> Reply {
+async fn delete(c: &Sim, path: &str) -> Reply {
     send(
         c.addr,
         Method::DELETE,
@@ -50,7 +51,7 @@ fn manifest(name: &str, version: &str, deps: Value) -> Vec<u8> {
 #[tokio::test]
 async fn v1_upload_is_synchronous_on_7x_and_names_the_package_from_its_ramp_file_name() {
     for v in [SimVersion::V7_4, SimVersion::V7_8, SimVersion::V7_22] {
-        let c = start_sim(v).await;
+        let c = Sim::start(v).await;
         let body = form(
             "rejson.Linux-ubuntu18.04-x86_64.2.6.20.zip",
             b"PK\x03\x04zip bytes",
@@ -80,7 +81,7 @@ async fn v1_upload_is_synchronous_on_7x_and_names_the_package_from_its_ramp_file
 
 #[tokio::test]
 async fn v1_upload_errors_no_module_invalid_module_dependencies_not_supported() {
-    let c = start_sim(SimVersion::V7_22).await;
+    let c = Sim::start(SimVersion::V7_22).await;
     let no_part = format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nx\r\n--{BOUNDARY}--\r\n");
     assert_rs_error(
         &upload(&c, "/v1/modules", &admin(), no_part.into_bytes()).await,
@@ -118,7 +119,7 @@ async fn v1_upload_errors_no_module_invalid_module_dependencies_not_supported() 
 
 #[tokio::test]
 async fn v2_upload_runs_a_module_upload_task_and_the_module_appears_when_it_completes() {
-    let c = start_sim(SimVersion::V7_8).await;
+    let c = Sim::start(SimVersion::V7_8).await;
     let r = upload(
         &c,
         "/v2/modules",
@@ -151,7 +152,7 @@ async fn v2_upload_runs_a_module_upload_task_and_the_module_appears_when_it_comp
 
 #[tokio::test]
 async fn a_failed_v2_upload_action_leaves_the_catalog_unchanged() {
-    let c = start_sim(SimVersion::V7_22).await;
+    let c = Sim::start(SimVersion::V7_22).await;
     c.sim
         .faults()
         .fail_next_action("invalid_module", "bad package");
@@ -176,7 +177,7 @@ async fn a_failed_v2_upload_action_leaves_the_catalog_unchanged() {
 
 #[tokio::test]
 async fn delete_v1_is_synchronous_v2_asynchronous_and_modules_in_use_are_406() {
-    let c = start_sim(SimVersion::V7_4).await;
+    let c = Sim::start(SimVersion::V7_4).await;
     assert_rs_error(
         &delete(&c, &format!("/v1/modules/{}", seed::REJSON_2_6_6)).await,
         406,
@@ -217,7 +218,7 @@ async fn delete_v1_is_synchronous_v2_asynchronous_and_modules_in_use_are_406() {
 #[tokio::test]
 async fn on_8x_v1_and_v2_module_upload_and_delete_are_404_unless_switched_on() {
     for v in [SimVersion::V8_0, SimVersion::V8_2] {
-        let c = start_sim(v).await;
+        let c = Sim::start(v).await;
         let pkg = form("x.zip", &manifest("bf", "2.8.9", json!({})));
         for path in ["/v1/modules", "/v2/modules"] {
             assert_rs_error(
@@ -263,13 +264,13 @@ fn config(name: &str) -> Value {
 
 #[tokio::test]
 async fn user_defined_apis_exist_on_8x_only_and_8_0_allows_uploads() {
-    let c7 = start_sim(SimVersion::V7_22).await;
+    let c7 = Sim::start(SimVersion::V7_22).await;
     assert_rs_error(
         &c7.post("/v2/modules/user-defined", config("custom")).await,
         404,
         "not_found",
     );
-    let c = start_sim(SimVersion::V8_0).await;
+    let c = Sim::start(SimVersion::V8_0).await;
     let r = c.post("/v2/modules/user-defined", config("custom")).await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let uid = r.json()["uid"].as_str().expect("uid").to_owned();
@@ -328,7 +329,7 @@ async fn user_defined_apis_exist_on_8x_only_and_8_0_allows_uploads() {
 
 #[tokio::test]
 async fn on_8_2_both_upload_posts_are_403_modules_upload_disabled_until_allowed() {
-    let c = start_sim(SimVersion::V8_2).await;
+    let c = Sim::start(SimVersion::V8_2).await;
     assert_eq!(
         c.get("/v1/cluster").await.json()["allow_modules_upload"],
         false

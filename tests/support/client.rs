@@ -3,8 +3,8 @@
 
 use super::bodies::TestBody;
 use super::tls::{TestCa, MODERN};
-use bytes::Bytes;
-use http::{HeaderMap, Method, Request, Response, StatusCode, Version};
+use super::Reply;
+use http::{Method, Request, Response, Version};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2};
@@ -123,50 +123,16 @@ impl Client {
     }
 
     /// Sends and reads the whole reply.
-    pub async fn send(&mut self, req: Request<TestBody>) -> Answer {
+    pub async fn send(&mut self, req: Request<TestBody>) -> Reply {
         let resp = self.send_streaming(req).await;
         let (parts, body) = resp.into_parts();
         let body = body.collect().await.expect("reply body").to_bytes();
-        Answer {
+        Reply {
             status: parts.status,
             version: parts.version,
             headers: parts.headers,
             body,
         }
-    }
-}
-
-/// A whole reply, with the protocol it came over.
-#[derive(Debug)]
-pub struct Answer {
-    pub status: StatusCode,
-    pub version: Version,
-    pub headers: HeaderMap,
-    pub body: Bytes,
-}
-
-impl Answer {
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "reply is not JSON ({e}): {} {}",
-                self.status,
-                String::from_utf8_lossy(&self.body)
-            )
-        })
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// Every value of `name`, in order.
-    pub fn header_all(&self, name: &str) -> Vec<String> {
-        self.headers
-            .get_all(name)
-            .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .collect()
     }
 }
 

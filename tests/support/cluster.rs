@@ -1,79 +1,33 @@
-//! Real servers on `127.0.0.1:0` for the shim's integration tests: a simulated cluster, and a
-//! shim configured in code in front of it. Both serve until the test's runtime is dropped.
+//! Old names of the [`harness`](super::harness), kept so tests written against them still
+//! compile. Each returns what it always did; the servers live until the test's runtime ends.
+//! New tests use [`Sim`] and [`Shim`] directly, which stop when dropped.
 #![allow(dead_code)]
 
-use deprecation_shim::config::{self, Config};
-use deprecation_shim::sim::{SimConfig, SimState, SimVersion, Simulator};
-use deprecation_shim::App;
-use serde_json::Value;
+use super::harness::{Shim, Sim};
+use deprecation_shim::sim::{SimConfig, SimVersion, Simulator};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
 
-/// A simulated cluster of `version` on its built-in seed.
+#[allow(unused_imports)]
+pub use super::harness::state_of;
+#[allow(unused_imports)]
+pub use super::harness::test_config as shim_config;
+
+/// Alias of [`Sim::timed`], detached.
 pub async fn start_sim(
     version: SimVersion,
     action_duration: Duration,
 ) -> (SocketAddr, Arc<Simulator>) {
-    start_sim_with(SimConfig {
-        version,
-        state: None,
-        action_duration,
-    })
-    .await
+    Sim::timed(version, action_duration).await.detach()
 }
 
-/// A simulated cluster from a full [`SimConfig`] (a chosen starting state, say).
+/// Alias of [`Sim::with`], detached.
 pub async fn start_sim_with(cfg: SimConfig) -> (SocketAddr, Arc<Simulator>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind sim");
-    let addr = listener.local_addr().expect("sim addr");
-    let sim = Simulator::new(cfg);
-    tokio::spawn(sim.clone().serve(listener, None, std::future::pending()));
-    (addr, sim)
+    Sim::with(cfg).await.detach()
 }
 
-/// A state to start a simulator from: what `snapshot()` shows, read back as a [`SimState`].
-pub fn state_of(snapshot: Value) -> SimState {
-    serde_json::from_value(snapshot).expect("a snapshot is a SimState")
-}
-
-/// A shim in front of `upstream`. `extra_toml` is merged over the test defaults (plain http to
-/// the simulator, `shim.poll_interval = "20ms"`), so a test names only the keys it is about.
+/// Alias of [`Shim::in_front_of`], detached.
 pub async fn start_shim(upstream: SocketAddr, extra_toml: &str) -> SocketAddr {
-    let cfg = shim_config(upstream, extra_toml).unwrap_or_else(|e| panic!("shim config: {e}"));
-    let app = Arc::new(App::new(cfg).expect("shim app"));
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind shim");
-    let addr = listener.local_addr().expect("shim addr");
-    tokio::spawn(deprecation_shim::run(
-        app,
-        listener,
-        None,
-        std::future::pending(),
-    ));
-    addr
-}
-
-/// The validated configuration [`start_shim`] uses.
-pub fn shim_config(upstream: SocketAddr, extra_toml: &str) -> Result<Config, config::ConfigError> {
-    let base = format!(
-        "[listen]\naddress = \"127.0.0.1:0\"\n\
-         [upstream]\nurl = \"http://{upstream}\"\nrequest_timeout = \"10s\"\n\
-         [shim]\npoll_interval = \"20ms\"\nwait_deadline = \"10s\"\n"
-    );
-    let mut merged: toml::Table = toml::from_str(&base).expect("base config");
-    let extra: toml::Table = toml::from_str(extra_toml).expect("extra_toml is TOML");
-    merge(&mut merged, extra);
-    config::parse_raw(&merged.to_string()).and_then(Config::from_raw)
-}
-
-fn merge(into: &mut toml::Table, over: toml::Table) {
-    for (key, value) in over {
-        match (into.get_mut(&key), value) {
-            (Some(toml::Value::Table(a)), toml::Value::Table(b)) => merge(a, b),
-            (_, value) => {
-                into.insert(key, value);
-            }
-        }
-    }
+    Shim::in_front_of(upstream, extra_toml).await.detach()
 }

@@ -1,10 +1,11 @@
-//! Small helpers shared by the integration tests: a one-shot HTTP/1.1 client over a fresh
-//! connection, Basic-auth header values, and JSON access to replies. The submodules hold the
-//! proxy-test machinery: a test upstream ([`upstream`]), the shim in-process or as a
-//! subprocess ([`shim`]), an h1/h2 plain/TLS client ([`client`]), raw HTTP/1.1 ([`raw`]),
-//! generated and hashed bodies ([`bodies`]), a test CA ([`tls`]), a misbehaving upstream
-//! ([`faulty`]), the audit file as JSON ([`audit_file`]) and hand-made hostile requests
-//! ([`wire`]).
+//! Helpers shared by the integration tests. [`harness`] starts and stops what a test needs (a
+//! simulated cluster, the shim in-process or as a subprocess, a misbehaving upstream); this
+//! file holds the one reply type ([`Reply`]) and a one-shot HTTP/1.1 client over a fresh
+//! connection. The other submodules: a test upstream ([`upstream`]), the binary as a
+//! subprocess ([`shim`]), an h1/h2 plain/TLS client ([`client`]), generated and hashed bodies
+//! ([`bodies`]), a test CA ([`tls`]), a misbehaving upstream ([`faulty`]), the audit file as
+//! JSON ([`audit_file`]), the old route's assertions ([`legacy`]) and the one raw HTTP/1.1
+//! writer and reader, for hostile framing only ([`wire`]). [`cluster`] keeps old names.
 #![allow(dead_code)]
 
 pub mod audit_file;
@@ -12,8 +13,8 @@ pub mod bodies;
 pub mod client;
 pub mod cluster;
 pub mod faulty;
+pub mod harness;
 pub mod legacy;
-pub mod raw;
 pub mod rehearsal;
 pub mod shim;
 pub mod tls;
@@ -22,17 +23,19 @@ pub mod wire;
 
 use base64::Engine;
 use bytes::Bytes;
-use http::{HeaderMap, Method, Request, StatusCode};
+use http::{HeaderMap, Method, Request, StatusCode, Version};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use std::net::SocketAddr;
 use tokio::net::TcpStream;
 
-/// A whole reply, body read to the end.
+/// A whole reply, body read to the end: the one reply type of every helper here, whether it
+/// came through hyper ([`send`], [`client::Client`]) or off the wire ([`wire`]).
 #[derive(Debug)]
 pub struct Reply {
     pub status: StatusCode,
+    pub version: Version,
     pub headers: HeaderMap,
     pub body: Bytes,
 }
@@ -49,6 +52,24 @@ impl Reply {
 
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Every value of `name`, in order.
+    pub fn header_all(&self, name: &str) -> Vec<String> {
+        self.headers
+            .get_all(name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect()
+    }
+
+    /// The status and headers as text, for assertion messages.
+    pub fn head(&self) -> String {
+        let mut out = format!("{:?} {}\n", self.version, self.status);
+        for (k, v) in &self.headers {
+            out.push_str(&format!("{k}: {}\n", String::from_utf8_lossy(v.as_bytes())));
+        }
+        out
     }
 }
 
@@ -103,6 +124,7 @@ where
     let body = body.collect().await?.to_bytes();
     Ok(Reply {
         status: parts.status,
+        version: parts.version,
         headers: parts.headers,
         body,
     })

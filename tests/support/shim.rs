@@ -1,51 +1,24 @@
-//! The shim under test, two ways: in this process through `deprecation_shim::run` (the path
-//! `main` takes after parsing), or as the real binary in a subprocess (signals, exit codes,
-//! memory, logs).
+//! The shim as the real binary in a subprocess (signals, exit codes, memory, logs), killed and
+//! reaped on drop; the in-process shim is [`harness::Shim`](super::harness::Shim), re-exported
+//! here under its old names.
 
-use deprecation_shim::config::{self, Config};
-use deprecation_shim::{server, tls, App};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::oneshot;
 
-/// A shim served in this process on 127.0.0.1:0; stops (and drains) when dropped.
-pub struct Shim {
-    pub addr: SocketAddr,
-    pub tls: bool,
-    _stop: oneshot::Sender<()>,
-}
+pub use super::harness::Shim;
 
 /// A shim in front of `upstream_url` with every other setting at its default.
 pub async fn start_shim(upstream_url: &str) -> Shim {
     start_shim_with(&format!("[upstream]\nurl = \"{upstream_url}\"\n")).await
 }
 
-/// A shim configured by `toml` (its `listen.address` is ignored: the test binds port 0).
+/// Alias of [`Shim::from_toml`] (its `listen.address` is ignored: the test binds port 0).
 pub async fn start_shim_with(toml: &str) -> Shim {
-    let raw = config::parse_raw(toml).unwrap_or_else(|e| panic!("{e}\n{toml}"));
-    let cfg = Config::from_raw(raw).unwrap_or_else(|e| panic!("{e}\n{toml}"));
-    let acceptor = cfg
-        .listen
-        .tls
-        .as_ref()
-        .map(|files| tls::acceptor(&files.cert, &files.key).expect("shim TLS"));
-    let listener = server::bind("127.0.0.1:0".parse().expect("addr")).expect("bind shim");
-    let addr = listener.local_addr().expect("shim addr");
-    let app = Arc::new(App::new(cfg).expect("app"));
-    let (stop, stopped) = oneshot::channel::<()>();
-    let tls = acceptor.is_some();
-    tokio::spawn(deprecation_shim::run(app, listener, acceptor, async move {
-        let _ = stopped.await;
-    }));
-    Shim {
-        addr,
-        tls,
-        _stop: stop,
-    }
+    Shim::from_toml(toml).await
 }
 
 /// A TOML string literal for a path.
@@ -95,12 +68,9 @@ pub fn spawn_binary(args: &[&str], more: &[&str]) -> ShimProcess {
 
 /// [`spawn_binary`] with `RUST_LOG` set to `rust_log`.
 pub fn spawn_binary_logging(args: &[&str], more: &[&str], rust_log: &str) -> ShimProcess {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_deprecation-shim"))
-        .args(args)
+    let mut child = binary(args)
         .args(more)
         .env("RUST_LOG", rust_log)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -228,12 +198,16 @@ pub fn strip_ansi(s: &str) -> String {
     out
 }
 
+/// The binary with `args`, colourless, stdin closed.
+fn binary(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_deprecation-shim"));
+    cmd.args(args).env("NO_COLOR", "1").stdin(Stdio::null());
+    cmd
+}
+
 /// Runs the binary to completion with `args` (for commands that exit by themselves).
 pub fn run_binary(args: &[&str]) -> std::process::Output {
-    let child = Command::new(env!("CARGO_BIN_EXE_deprecation-shim"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
+    let child = binary(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -1,10 +1,15 @@
 //! HTTP/1.1 requests built byte by byte for the hostile-input tests — whatever framing, header
 //! or target a well-behaved client would refuse to send — written at once, trickled, or
 //! stalled half-way, and the replies split back out of what the server sent before closing.
-//! Requests carry the admin's credentials and `Connection: close` unless changed.
+//! Requests carry the admin's credentials and `Connection: close` unless changed. Also the
+//! one place a reply is read off the wire by hand ([`read_reply`], [`exchange_on`]), for what a
+//! well-behaved client library will not send (absolute-form targets, hop-by-hop headers,
+//! `Expect: 100-continue` waits, slow heads). Replies are [`Reply`]s like everywhere else.
 
+use super::client::Io;
 use super::legacy::admin;
-use super::raw::RawReply;
+use super::Reply;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Version};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -161,21 +166,18 @@ pub async fn exchange(addr: std::net::SocketAddr, wire: &Wire) -> (Vec<u8>, Dura
 }
 
 /// Splits what came back into replies (Content-Length or chunked bodies).
-pub fn parse_replies(mut bytes: &[u8]) -> Vec<RawReply> {
+pub fn parse_replies(mut bytes: &[u8]) -> Vec<Reply> {
     let mut replies = Vec::new();
     while let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
-        let head = String::from_utf8_lossy(&bytes[..end + 4]).into_owned();
+        let mut reply = reply_head(&String::from_utf8_lossy(&bytes[..end + 4]));
         bytes = &bytes[end + 4..];
-        let mut reply = RawReply {
-            head,
-            body: Vec::new(),
-        };
+        let mut body = Vec::new();
         if let Some(len) = reply.header("content-length") {
             let len = len
                 .parse::<usize>()
                 .expect("content-length")
                 .min(bytes.len());
-            reply.body = bytes[..len].to_vec();
+            body = bytes[..len].to_vec();
             bytes = &bytes[len..];
         } else if reply.header("transfer-encoding").is_some() {
             while let Some(eol) = bytes.windows(2).position(|w| w == b"\r\n") {
@@ -183,14 +185,109 @@ pub fn parse_replies(mut bytes: &[u8]) -> Vec<RawReply> {
                     .expect("chunk size");
                 bytes = &bytes[eol + 2..];
                 let take = size.min(bytes.len());
-                reply.body.extend_from_slice(&bytes[..take]);
+                body.extend_from_slice(&bytes[..take]);
                 bytes = &bytes[(take + 2).min(bytes.len())..];
                 if size == 0 {
                     break;
                 }
             }
         }
+        reply.body = body.into();
         replies.push(reply);
     }
     replies
+}
+
+/// A [`Reply`] with the status and headers of a head read off the wire, and no body yet.
+pub fn reply_head(head: &str) -> Reply {
+    let mut lines = head.lines();
+    let status_line = lines.next().unwrap_or_default();
+    let mut parts = status_line.split(' ');
+    let version = match parts.next() {
+        Some("HTTP/1.0") => Version::HTTP_10,
+        _ => Version::HTTP_11,
+    };
+    let status = parts
+        .next()
+        .and_then(|s| s.parse::<u16>().ok())
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or_else(|| panic!("no status in {head:?}"));
+    let mut headers = HeaderMap::new();
+    for line in lines {
+        let Some((k, v)) = line.split_once(':') else {
+            continue;
+        };
+        if let (Ok(k), Ok(v)) = (
+            HeaderName::from_bytes(k.trim().as_bytes()),
+            HeaderValue::from_str(v.trim()),
+        ) {
+            headers.append(k, v);
+        }
+    }
+    Reply {
+        status,
+        version,
+        headers,
+        body: Default::default(),
+    }
+}
+
+/// Reads up to and including the blank line ending a head.
+pub async fn read_head(io: &mut Box<dyn Io>) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let n = io.read(&mut byte).await.expect("read head");
+        assert!(
+            n > 0,
+            "connection closed inside a head: {:?}",
+            String::from_utf8_lossy(&head)
+        );
+        head.push(byte[0]);
+    }
+    String::from_utf8(head).expect("head is text")
+}
+
+/// Reads one whole reply (Content-Length or chunked), skipping nothing.
+pub async fn read_reply(io: &mut Box<dyn Io>) -> Reply {
+    let mut reply = reply_head(&read_head(io).await);
+    let mut body = Vec::new();
+    if let Some(len) = reply.header("content-length") {
+        let len: usize = len.parse().expect("content-length");
+        body = vec![0; len];
+        io.read_exact(&mut body).await.expect("read body");
+    } else if reply
+        .header("transfer-encoding")
+        .is_some_and(|te| te.contains("chunked"))
+    {
+        loop {
+            let size_line = read_line(io).await;
+            let size = usize::from_str_radix(size_line.trim(), 16).expect("chunk size");
+            let mut chunk = vec![0; size + 2];
+            io.read_exact(&mut chunk).await.expect("chunk");
+            if size == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..size]);
+        }
+    }
+    reply.body = body.into();
+    reply
+}
+
+async fn read_line(io: &mut Box<dyn Io>) -> String {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while !line.ends_with(b"\r\n") {
+        io.read_exact(&mut byte).await.expect("read line");
+        line.push(byte[0]);
+    }
+    String::from_utf8(line).expect("line is text")
+}
+
+/// Writes `request` on an open connection and reads the reply.
+pub async fn exchange_on(io: &mut Box<dyn Io>, request: &str) -> Reply {
+    io.write_all(request.as_bytes()).await.expect("write");
+    io.flush().await.expect("flush");
+    read_reply(io).await
 }
