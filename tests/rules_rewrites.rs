@@ -118,13 +118,18 @@ async fn authorize_with_an_unknown_version_sends_header_and_body_and_never_looks
 #[tokio::test]
 async fn authorize_with_a_colon_in_the_user_name_is_refused_without_calling_the_cluster() {
     let (sim_addr, sim) = start_sim(SimVersion::V8_0, Duration::from_millis(50)).await;
-    let shim = start_shim(sim_addr, "").await;
+    let (_dir, audit, toml) = with_audit("");
+    let shim = start_shim(sim_addr, &toml).await;
     sim.clear_requests();
     let reply = authorize(shim, r#"{"username":"a:b","password":"pw-secret"}"#).await;
     assert_eq!(reply.status, 400);
     assert_eq!(reply.json()["error_code"], "invalid_credentials_format");
     assert!(!String::from_utf8_lossy(&reply.body).contains("pw-secret"));
     assert!(sim.requests().is_empty());
+    let rec = records(&audit).pop().expect("audited");
+    assert_eq!(rec["rule_action"], "refused");
+    assert_eq!(rec["error_code"], "invalid_credentials_format");
+    assert_eq!(rec["verified"], false);
 }
 
 #[tokio::test]

@@ -109,7 +109,7 @@ async fn run(
         .int("uid")
         .or_else(|| matched.params.int("bdb_uid"));
 
-    let (mut marked_as, mut successor) = (step, None);
+    let (mut marked_as, mut successor, mut own_code) = (step, None, None);
     let mut resp = if let Some(e) = refused {
         record.rule_action = Some("refused".into());
         error_response(&e)
@@ -134,6 +134,7 @@ async fn run(
                     marked_as = Step::Observe { mark: false };
                 }
                 successor = done.successor;
+                own_code = done.error_code;
                 done.resp
             }
             Step::Observe { .. } | Step::Rewrite => {
@@ -150,8 +151,10 @@ async fn run(
         }
     };
     let status = resp.status();
-    record.verified = !matches!(status.as_u16(), 401 | 403) && !status.is_server_error();
-    let error_code = (!status.is_success()).then(|| status.as_str().to_owned());
+    record.verified =
+        !matches!(status.as_u16(), 401 | 403) && !status.is_server_error() && own_code.is_none();
+    let error_code =
+        own_code.or_else(|| (!status.is_success()).then(|| status.as_str().to_owned()));
     let blame = if status.is_server_error() {
         Some(Blame::Upstream)
     } else if status.is_client_error() {

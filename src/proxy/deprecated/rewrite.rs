@@ -40,6 +40,8 @@ pub struct Done {
     pub user: Option<String>,
     /// The record's `detail` (names only, never a secret).
     pub detail: Option<Value>,
+    /// The shim's own `error_code` when it answered (`refused`).
+    pub error_code: Option<String>,
 }
 
 impl Done {
@@ -52,6 +54,7 @@ impl Done {
             successor: None,
             user: None,
             detail: None,
+            error_code: None,
         }
     }
 
@@ -59,6 +62,7 @@ impl Done {
     pub fn refused(e: &ApiError) -> Done {
         Done {
             action: "refused",
+            error_code: Some(e.error_code.clone()),
             ..Done::observed(error_response(e))
         }
     }
