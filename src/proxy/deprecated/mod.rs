@@ -56,7 +56,7 @@ pub fn dispatch(
     match version::known_now(&app, r) {
         Ok(v) => run(app, conn, req, rule, in_flight, v),
         // R11: the first call that needs the version learns it (single flight), then runs.
-        Err(()) => Box::pin(async move {
+        Err(version::MustLookUp) => Box::pin(async move {
             let mut req = req;
             let headers = version::look_up_headers(&app, &conn, req.headers_mut());
             let v = app.versions.learn(&app, &headers).await;

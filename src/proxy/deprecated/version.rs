@@ -136,16 +136,20 @@ impl VersionCache {
     }
 }
 
+/// A look-up must be sent before the rule can be decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MustLookUp;
+
 /// What the executor knows before deciding, without sending anything: `Ok(version)` when the
-/// decision can be taken now, `Err(())` when a look-up must be sent first.
-pub fn known_now(app: &App, rule: &Rule) -> Result<Option<Version>, ()> {
+/// decision can be taken now.
+pub fn known_now(app: &App, rule: &Rule) -> Result<Option<Version>, MustLookUp> {
     if let Some(v) = app.config.rules.rs_version {
         return Ok(Some(v));
     }
     match rules::version_need(rule, rule.mode) {
         VersionNeed::None => Ok(None),
         VersionNeed::CachedOnly => Ok(app.versions.peek().flatten()),
-        VersionNeed::LookUp => app.versions.peek().ok_or(()),
+        VersionNeed::LookUp => app.versions.peek().ok_or(MustLookUp),
     }
 }
 
