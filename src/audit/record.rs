@@ -135,6 +135,12 @@ pub struct AuditRecord {
     /// The exemption that let the call through (its `Display`: `user_agent "rmadm/*" until ...`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exemption: Option<String>,
+    /// What a rewrite rule did, by rule (issue 12): R1 `{user, ttl, translated}`, R3
+    /// `{name, key_present}`, R7–R10 `{old_path, new_path, bdb_uid, node_uid}`. Built by the
+    /// executor from the rules' audit structs, which hold names only: never a password, token,
+    /// private key or package byte (API-RULES §1.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<serde_json::Value>,
 }
 
 impl AuditRecord {
@@ -179,6 +185,7 @@ impl AuditRecord {
             rule_action: None,
             phase: None,
             exemption: None,
+            detail: None,
         }
     }
 

@@ -20,6 +20,8 @@ pub struct App {
     pub admin: Arc<AdminState>,
     /// The deprecated route's budget and detached tasks (process-wide, kept across reloads).
     pub work: Arc<budget::Work>,
+    /// The cluster's version as last learned (R11), per upstream: emptied by a reload.
+    pub versions: super::deprecated::version::VersionCache,
 }
 
 /// Why an [`App`] could not be built from a valid configuration.
@@ -72,7 +74,12 @@ impl App {
     ) -> Result<App, AppError> {
         let upstream = Upstream::new(&config.upstream)?;
         admin.set_requires_cluster(config.readiness.requires_cluster);
+        let versions = super::deprecated::version::VersionCache::new(
+            config.rules.version_source,
+            config.rules.version_cache_ttl,
+        );
         Ok(App {
+            versions,
             upstream,
             config,
             metrics,

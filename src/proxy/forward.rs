@@ -55,9 +55,39 @@ pub fn refuse_host(req: &Request<Incoming>) -> std::future::Ready<Response<RespB
     )))
 }
 
+/// Sends a request the executor rewrote (path, headers and/or a body it built): the same hop
+/// rules as [`pass_through`], the response head awaited for at most `head_timeout`
+/// (`None`: `upstream.request_timeout`), the body streamed back.
+pub fn send_rewritten(
+    app: &Arc<App>,
+    conn: ConnInfo,
+    mut parts: http::request::Parts,
+    body: UpBody,
+    head_timeout: Option<std::time::Duration>,
+) -> impl Future<Output = Result<Response<RespBody>, ApiError>> + Send + 'static {
+    prepare_parts(app, conn, &mut parts);
+    let sending = app
+        .upstream
+        .send_within(Request::from_parts(parts, body), head_timeout);
+    let app = app.clone();
+    sending.map(move |resp| {
+        let resp = resp?;
+        app.admin.mark_upstream_ok();
+        let (mut parts, body) = resp.into_parts();
+        headers::strip_hop_by_hop(&mut parts.headers);
+        Ok(Response::from_parts(parts, Either::Left(body)))
+    })
+}
+
 /// The request as the cluster gets it.
 fn prepare(app: &App, conn: ConnInfo, req: Request<Incoming>) -> Request<UpBody> {
     let (mut parts, body) = req.into_parts();
+    prepare_parts(app, conn, &mut parts);
+    Request::from_parts(parts, Either::Left(CallerBody::new(body)))
+}
+
+/// The hop's changes to a request head (see [`pass_through`]).
+fn prepare_parts(app: &App, conn: ConnInfo, parts: &mut http::request::Parts) {
     // Only the path and query travel: an absolute-form target naming another host is still
     // sent to the cluster, so the shim can never be used as an open proxy.
     let pq = parts
@@ -65,7 +95,7 @@ fn prepare(app: &App, conn: ConnInfo, req: Request<Incoming>) -> Request<UpBody>
         .path_and_query()
         .cloned()
         .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
-    let host = original_host(&parts);
+    let host = original_host(parts);
     headers::strip_hop_by_hop(&mut parts.headers);
     headers::add_forwarding(
         &mut parts.headers,
@@ -93,7 +123,6 @@ fn prepare(app: &App, conn: ConnInfo, req: Request<Incoming>) -> Request<UpBody>
     parts.uri = app.upstream.uri_for(pq);
     // The upstream protocol is negotiated per connection (ALPN), not inherited from downstream.
     parts.version = Version::HTTP_11;
-    Request::from_parts(parts, Either::Left(CallerBody::new(body)))
 }
 
 /// The authority the client addressed: Host on HTTP/1, `:authority` on HTTP/2 (or an

@@ -127,6 +127,21 @@ impl Upstream {
         })
     }
 
+    /// [`send`](Self::send) with its own bound on the response head (`None`: the request
+    /// timeout): certificate replacement and debuginfo packages take minutes (API-RULES §3, §5).
+    pub fn send_within(
+        &self,
+        req: Request<UpBody>,
+        limit: Option<Duration>,
+    ) -> impl Future<Output = Result<Response<PooledBody>, ApiError>> + Send + 'static {
+        let limit = limit.unwrap_or(self.request_timeout);
+        tokio::time::timeout(limit, self.pool.send(req, Reuse::Pooled)).map(move |r| match r {
+            Ok(Ok(resp)) => Ok(resp),
+            Ok(Err(e)) => Err(classify_failure(&e)),
+            Err(_) => Err(no_answer_within(limit)),
+        })
+    }
+
     /// [`send`](Self::send), also telling whether the connection closed before any reply: the
     /// race of a pooled keep-alive connection the cluster closed just as it was reused.
     async fn send_once(

@@ -6,15 +6,23 @@
 //!   the rule's mode and the cluster's version, what happens; this runs it.
 //! - [`endpoint`] and [`flow`]: the async → sync translation of the module-upgrade rules.
 //! - [`observe`]: observe, rewrite and gone, streamed and audited.
+//! - [`rewrite`]: the built-in rewrites, R1 ([`authorize`]), R3 ([`certs`]), R7–R10
+//!   ([`debuginfo`]); [`version`]: R11, the cluster's version for the gates (a look-up, when
+//!   one is needed, is awaited here before the call runs).
 //!
 //! Decisions:
-//! - Built-in rules whose translation is not wired to the executor yet (R1, R3, R4/R5 below
-//!   8.0, R7–R10) are observed when `decide` says translate: audited and marked, never changed,
+//! - Built-in rules whose translation is not wired to the executor yet (R4/R5 below 8.0) are
+//!   observed when `decide` says translate: audited and marked, never changed,
 //!   so a legacy caller is found and gets what the cluster answers.
 
+pub mod authorize;
+pub mod certs;
+pub mod debuginfo;
 pub mod endpoint;
 pub mod flow;
 pub mod observe;
+pub mod rewrite;
+pub mod version;
 
 use crate::metrics::InFlight;
 use crate::proxy::app::App;
@@ -45,7 +53,30 @@ pub fn dispatch(
     let Some(r) = app.config.rules.table.rules().get(rule) else {
         return Box::pin(forward::pass_through(&app, conn, req));
     };
-    let version = app.config.rules.rs_version;
+    match version::known_now(&app, r) {
+        Ok(v) => run(app, conn, req, rule, in_flight, v),
+        // R11: the first call that needs the version learns it (single flight), then runs.
+        Err(version::MustLookUp) => Box::pin(async move {
+            let mut req = req;
+            let headers = version::look_up_headers(&app, &conn, req.headers_mut());
+            let v = app.versions.learn(&app, &headers).await;
+            run(app, conn, req, rule, in_flight, v).await
+        }),
+    }
+}
+
+/// [`dispatch`] once the cluster's version is known (`None`: unknown).
+fn run(
+    app: Arc<App>,
+    conn: ConnInfo,
+    req: Request<Incoming>,
+    rule: usize,
+    in_flight: Option<InFlight>,
+    version: Option<rules::Version>,
+) -> Boxed {
+    let Some(r) = app.config.rules.table.rules().get(rule) else {
+        return Box::pin(forward::pass_through(&app, conn, req));
+    };
     match rules::decide(r, r.mode, version) {
         Action::PassThrough => Box::pin(forward::pass_through(&app, conn, req)),
         Action::Translate => match (r.id, r.kind) {
@@ -66,6 +97,22 @@ pub fn dispatch(
                 req,
                 rule,
                 Step::Gone,
+                in_flight,
+            )),
+            (
+                RuleId::Authorize
+                | RuleId::UpdateCert
+                | RuleId::DebuginfoAll
+                | RuleId::DebuginfoAllBdb
+                | RuleId::DebuginfoNode
+                | RuleId::DebuginfoNodeBdb,
+                _,
+            ) => Box::pin(observe::handle(
+                app.clone(),
+                conn,
+                req,
+                rule,
+                Step::Translate { version },
                 in_flight,
             )),
             // Not wired yet (see the module docs): observed, marked.

@@ -36,13 +36,15 @@ pub enum Step {
     Rewrite,
     /// Answer `410 route_removed` without calling the cluster, marked.
     Gone,
+    /// A built-in rewrite rule (R1, R3, R7–R10, [`super::rewrite`]), decided at `version`.
+    Translate { version: Option<rules::Version> },
 }
 
 impl Step {
     fn audit_word(self) -> &'static str {
         match self {
             Step::Observe { .. } => "observed",
-            Step::Rewrite => "translated",
+            Step::Rewrite | Step::Translate { .. } => "translated",
             Step::Gone => "gone",
         }
     }
@@ -107,6 +109,7 @@ async fn run(
         .int("uid")
         .or_else(|| matched.params.int("bdb_uid"));
 
+    let (mut marked_as, mut successor, mut own_code) = (step, None, None);
     let mut resp = if let Some(e) = refused {
         record.rule_action = Some("refused".into());
         error_response(&e)
@@ -119,6 +122,20 @@ async fn run(
             Step::Gone => {
                 discard(body, app.config.shim.max_body_size, &app).await;
                 error_response(&gone_error(&matched))
+            }
+            Step::Translate { version } => {
+                let done = super::rewrite::apply(&app, &conn, parts, body, &matched, version).await;
+                record.rule_action = Some(done.action.into());
+                record.detail = done.detail;
+                if done.user.is_some() {
+                    record.user = done.user;
+                }
+                if !done.mark {
+                    marked_as = Step::Observe { mark: false };
+                }
+                successor = done.successor;
+                own_code = done.error_code;
+                done.resp
             }
             Step::Observe { .. } | Step::Rewrite => {
                 if step == Step::Rewrite {
@@ -134,8 +151,10 @@ async fn run(
         }
     };
     let status = resp.status();
-    record.verified = !matches!(status.as_u16(), 401 | 403) && !status.is_server_error();
-    let error_code = (!status.is_success()).then(|| status.as_str().to_owned());
+    record.verified =
+        !matches!(status.as_u16(), 401 | 403) && !status.is_server_error() && own_code.is_none();
+    let error_code =
+        own_code.or_else(|| (!status.is_success()).then(|| status.as_str().to_owned()));
     let blame = if status.is_server_error() {
         Some(Blame::Upstream)
     } else if status.is_client_error() {
@@ -153,7 +172,7 @@ async fn run(
         record.user_agent.as_deref(),
     );
     log_call(&record, &conn, started);
-    mark(&matched, step, resp.headers_mut());
+    mark(&matched, marked_as, successor, resp.headers_mut());
     if let Ok(v) = http::HeaderValue::from_str(&request_id) {
         resp.headers_mut()
             .insert(audit::record::REQUEST_ID_HEADER, v);
@@ -162,7 +181,12 @@ async fn run(
 }
 
 /// The rule's marks on the reply: its own, or its gone band's for R4/R5 on 8.x.
-fn mark(matched: &Matched<'_>, step: Step, headers: &mut http::HeaderMap) {
+fn mark(
+    matched: &Matched<'_>,
+    step: Step,
+    successor: Option<String>,
+    headers: &mut http::HeaderMap,
+) {
     let rule = matched.rule;
     match (step, &rule.gone_band) {
         (Step::Observe { mark: false }, _) => {}
@@ -170,9 +194,10 @@ fn mark(matched: &Matched<'_>, step: Step, headers: &mut http::HeaderMap) {
             let successor = band.successor.render(&matched.params);
             band.marks.apply(headers, successor.as_deref());
         }
-        _ => rule
-            .marks
-            .apply(headers, matched.successor_path().as_deref()),
+        _ => rule.marks.apply(
+            headers,
+            successor.or_else(|| matched.successor_path()).as_deref(),
+        ),
     }
 }
 

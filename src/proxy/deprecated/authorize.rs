@@ -1,0 +1,84 @@
+//! R1 on the request path: `POST /v1/users/authorize` with body credentials gets a Basic
+//! `Authorization` header built from them (API-RULES §2.7; the pure core is
+//! [`crate::rules::authorize`]).
+//!
+//! Decisions:
+//! - A request with any `Authorization` streams through untouched, unmarked, body unread.
+//! - The body (at most 64 KiB, reserved against `shim.max_buffered_bodies`) is read within
+//!   `upstream.request_timeout`; a larger one is `413 request_too_large`.
+//! - The version is the cached one ([`super::version`]); authorize never sends a look-up.
+//! - The reply's status and body pass through verbatim; the marks are added only when the
+//!   header was added. The audit gets `user`, `ttl` and `translated`; never the password, the
+//!   header or the `access_token` (the reply body is never read).
+
+use super::rewrite::{read_limited, send_bytes, Done};
+use crate::proxy::app::App;
+use crate::proxy::forward;
+use crate::rules::authorize::{self, Body, Decision};
+use crate::rules::Version;
+use crate::server::ConnInfo;
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderValue, Request};
+use hyper::body::Incoming;
+use serde_json::json;
+use std::sync::Arc;
+
+pub async fn run(
+    app: &Arc<App>,
+    conn: &ConnInfo,
+    mut parts: http::request::Parts,
+    body: Incoming,
+    version: Option<Version>,
+) -> Done {
+    if authorize::forwards_untouched(&parts.headers) {
+        let req = Request::from_parts(parts, body);
+        return Done::observed(forward::pass_through(app, conn.clone(), req).await);
+    }
+    let read = read_limited(
+        &parts.headers,
+        body,
+        authorize::MAX_BODY,
+        "POST /v1/users/authorize (64 KiB)",
+        app.config.upstream.request_timeout,
+        &app.work,
+    )
+    .await;
+    let (bytes, _reservation) = match read {
+        Ok(read) => read,
+        Err(e) => return Done::refused(&e),
+    };
+    match authorize::plan(&bytes, version) {
+        Decision::Forward => Done::observed(send_bytes(app, conn, parts, bytes, None).await),
+        Decision::Refuse { error, audit } => Done {
+            user: Some(audit.user.clone()),
+            detail: Some(json!({"user": audit.user, "ttl": audit.ttl, "translated": false})),
+            ..Done::refused(&error)
+        },
+        Decision::Send {
+            authorization,
+            body,
+            audit,
+        } => {
+            parts
+                .headers
+                .insert(AUTHORIZATION, authorization.header_value());
+            let bytes = match body {
+                Body::Original => bytes,
+                Body::Rewritten(b) => {
+                    parts
+                        .headers
+                        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                    b.into()
+                }
+            };
+            let resp = send_bytes(app, conn, parts, bytes, None).await;
+            Done {
+                user: Some(audit.user.clone()),
+                ..Done::translated(
+                    resp,
+                    json!({"user": audit.user, "ttl": audit.ttl, "translated": true}),
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! R3 on the request path: `PUT /v1/cluster/update_cert` → `PUT /v1/cluster/certificates`
+//! with `{"certificates":[<old body>]}` (API-RULES §3.6; the pure core is
+//! [`crate::rules::certs`]).
+//!
+//! Decisions:
+//! - The body (at most 1 MiB, reserved against `shim.max_buffered_bodies`) is read within
+//!   `upstream.request_timeout`; a larger one is `413 request_too_large`.
+//! - Both the rewritten call and a body that is not a JSON object (sent to the old route as it
+//!   came) wait up to `rules.certificates_timeout` (default 900 s, the OpenAPI
+//!   `x-timeout-seconds`) for the reply head. The PUT is sent once, never retried (§1.7).
+//! - The query string is kept. Status and body pass through.
+//! - The audit gets `name` and `key_present`; never the PEM text.
+
+use super::rewrite::{read_limited, send_bytes, Done};
+use crate::proxy::app::App;
+use crate::rules::certs::{self, Decision};
+use crate::server::ConnInfo;
+use http::header::CONTENT_TYPE;
+use http::{HeaderValue, Uri};
+use hyper::body::Incoming;
+use serde_json::json;
+use std::sync::Arc;
+
+pub async fn run(
+    app: &Arc<App>,
+    conn: &ConnInfo,
+    mut parts: http::request::Parts,
+    body: Incoming,
+) -> Done {
+    let read = read_limited(
+        &parts.headers,
+        body,
+        certs::MAX_BODY,
+        "PUT /v1/cluster/update_cert (1 MiB)",
+        app.config.upstream.request_timeout,
+        &app.work,
+    )
+    .await;
+    let (bytes, _reservation) = match read {
+        Ok(read) => read,
+        Err(e) => return Done::refused(&e),
+    };
+    let timeout = Some(app.config.rules.certificates_timeout);
+    match certs::plan(&bytes) {
+        Decision::Forward => Done::observed(send_bytes(app, conn, parts, bytes, timeout).await),
+        Decision::Send { body, audit } => {
+            let target = match parts.uri.query() {
+                Some(q) => format!("{}?{q}", certs::SUCCESSOR),
+                None => certs::SUCCESSOR.to_owned(),
+            };
+            if let Ok(uri) = target.parse::<Uri>() {
+                parts.uri = uri;
+            }
+            parts
+                .headers
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            drop(bytes);
+            let resp = send_bytes(app, conn, parts, body.into(), timeout).await;
+            Done::translated(
+                resp,
+                json!({"name": audit.name, "key_present": audit.key_present}),
+            )
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! Differential rows for the rewrite rules (issue 12 item 5): the old route served natively by
+//! an old-version simulator vs the shim in front of a new-version one started from the same
+//! state. Compared: the status, the reply's meaningful body (named per row) and the cluster
+//! state the call changed. Allowed to differ: token values (each cluster signs its own), the
+//! package members' contents (node objects carry the release), and the shim's own headers
+//! (`Deprecation`, `Link`, `X-Request-Id`).
+
+mod support;
+
+use deprecation_shim::sim::{SimConfig, SimVersion, Simulator, DEMO_ADMIN};
+use http::Method;
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use support::cluster::{start_shim, start_sim, start_sim_with, state_of};
+use support::legacy::admin;
+use support::{get, send, Reply};
+
+/// The old cluster, and the shim in front of a `new` cluster started from the old one's state.
+async fn pair(
+    old: SimVersion,
+    new: SimVersion,
+) -> (SocketAddr, Arc<Simulator>, SocketAddr, Arc<Simulator>) {
+    let (old_addr, old_sim) = start_sim(old, Duration::from_millis(50)).await;
+    // Same databases, certificates and users; the nodes run the new release (the state
+    // carries each node's `software_version`, which `GET /v1/bootstrap` reports).
+    let mut state = old_sim.snapshot();
+    if let Some(nodes) = state["nodes"].as_array_mut() {
+        for node in nodes {
+            node["software_version"] = json!(new.software_version());
+        }
+    }
+    let (new_addr, new_sim) = start_sim_with(SimConfig {
+        version: new,
+        state: Some(state_of(state)),
+        action_duration: Duration::from_millis(50),
+    })
+    .await;
+    let shim = start_shim(new_addr, "").await;
+    (old_addr, old_sim, shim, new_sim)
+}
+
+fn tar_names(gz: &[u8]) -> Vec<String> {
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(gz), &mut raw).expect("gzip");
+    let mut names = Vec::new();
+    let mut at = 0;
+    while at + 512 <= raw.len() && raw[at] != 0 {
+        let field = &raw[at..at + 100];
+        let end = field.iter().position(|&b| b == 0).unwrap_or(100);
+        names.push(String::from_utf8_lossy(&field[..end]).into_owned());
+        let size = String::from_utf8_lossy(&raw[at + 124..at + 135]).into_owned();
+        let size = u64::from_str_radix(size.trim_matches(char::from(0)).trim(), 8).expect("size");
+        at += 512 + usize::try_from(size.div_ceil(512) * 512).expect("size");
+    }
+    names
+}
+
+async fn authorize(addr: SocketAddr, body: &Value) -> Reply {
+    send(
+        addr,
+        Method::POST,
+        "/v1/users/authorize",
+        &[("content-type", "application/json")],
+        body.to_string(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn r1_authorize_with_body_credentials_7_4_native_equals_shim_in_front_of_8_0() {
+    let (old, _, shim, _) = pair(SimVersion::V7_4, SimVersion::V8_0).await;
+    let good = json!({"username": DEMO_ADMIN.0, "password": DEMO_ADMIN.1, "ttl": 60});
+    let (a, b) = (authorize(old, &good).await, authorize(shim, &good).await);
+    assert_eq!(
+        (a.status, b.status),
+        (http::StatusCode::OK, http::StatusCode::OK)
+    );
+    let keys = |r: &Reply| {
+        r.json()
+            .as_object()
+            .expect("object")
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(keys(&a), keys(&b));
+    // Each token reads the same databases from its own cluster.
+    let read = |addr, r: &Reply| {
+        let jwt = format!("JWT {}", r.json()["access_token"].as_str().expect("token"));
+        async move { get(addr, "/v1/bdbs", &jwt).await }
+    };
+    let (ra, rb) = (read(old, &a).await, read(shim, &b).await);
+    assert_eq!(ra.status, rb.status);
+    let uids = |r: &Reply| {
+        r.json()
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|b| b["uid"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(uids(&ra), uids(&rb));
+    // A wrong password is refused by both.
+    let bad = json!({"username": DEMO_ADMIN.0, "password": "wrong"});
+    assert_eq!(
+        authorize(old, &bad).await.status,
+        authorize(shim, &bad).await.status
+    );
+}
+
+async fn update_cert(addr: SocketAddr, body: &Value) -> Reply {
+    let auth = admin();
+    send(
+        addr,
+        Method::PUT,
+        "/v1/cluster/update_cert",
+        &[
+            ("authorization", auth.as_str()),
+            ("content-type", "application/json"),
+        ],
+        body.to_string(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn r3_update_cert_7_8_native_equals_shim_in_front_of_7_22() {
+    let (old, old_sim, shim, new_sim) = pair(SimVersion::V7_8, SimVersion::V7_22).await;
+    let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    let key = "-----BEGIN PRIVATE KEY-----\nk\n-----END PRIVATE KEY-----\n";
+    for body in [
+        json!({"name": "proxy", "certificate": pem, "key": key}),
+        json!({"name": "mtls_trusted_ca", "certificate": pem}),
+        json!({"name": "no_such_cert", "certificate": pem, "key": key}),
+        json!({"name": "api", "certificate": "not pem", "key": key}),
+    ] {
+        let (a, b) = (
+            update_cert(old, &body).await,
+            update_cert(shim, &body).await,
+        );
+        assert_eq!(a.status, b.status, "{body}");
+        assert_eq!(a.body.is_empty(), b.body.is_empty(), "{body}");
+        if !a.body.is_empty() {
+            assert_eq!(a.json()["error_code"], b.json()["error_code"], "{body}");
+        }
+    }
+    assert_eq!(
+        old_sim.snapshot()["certificates_replaced"],
+        new_sim.snapshot()["certificates_replaced"]
+    );
+    assert!(new_sim
+        .requests()
+        .iter()
+        .any(|r| r.path == "/v1/cluster/certificates"));
+}
+
+#[tokio::test]
+async fn r7_r8_debuginfo_7_4_native_equals_shim_in_front_of_8_0() {
+    let (old, _, shim, new_sim) = pair(SimVersion::V7_4, SimVersion::V8_0).await;
+    for path in [
+        "/v1/debuginfo/all",
+        "/v1/debuginfo/all/bdb/1",
+        "/v1/debuginfo/all/bdb/999",
+    ] {
+        let (a, b) = (
+            get(old, path, &admin()).await,
+            get(shim, path, &admin()).await,
+        );
+        assert_eq!(a.status, b.status, "{path}");
+        for h in ["content-type", "content-disposition"] {
+            assert_eq!(a.header(h), b.header(h), "{path} {h}");
+        }
+        if a.status == 200 {
+            assert_eq!(tar_names(&a.body), tar_names(&b.body), "{path}");
+        } else {
+            assert_eq!(a.json()["error_code"], b.json()["error_code"], "{path}");
+        }
+    }
+    let paths: Vec<_> = new_sim.requests().into_iter().map(|r| r.path).collect();
+    assert!(
+        paths.iter().all(|p| !p.starts_with("/v1/debuginfo")),
+        "{paths:?}"
+    );
+}
