@@ -6,6 +6,7 @@
 //!   the rule's mode and the cluster's version, what happens; this runs it.
 //! - [`endpoint`] and [`flow`]: the async → sync translation of the module-upgrade rules.
 //! - [`observe`]: observe, rewrite and gone, streamed and audited.
+//! - [`lifecycle`](mod@lifecycle): the rule's lifecycle decision, before anything is sent.
 //!
 //! Decisions:
 //! - Built-in rules whose translation is not wired to the executor yet (R1, R3, R4/R5 below
@@ -14,6 +15,7 @@
 
 pub mod endpoint;
 pub mod flow;
+pub mod lifecycle;
 pub mod observe;
 
 use crate::metrics::InFlight;
