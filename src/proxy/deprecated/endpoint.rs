@@ -332,7 +332,7 @@ fn log_call(app: &App, record: &AuditRecord, conn: ConnInfo, trace: &Trace, star
         error_code = %Escaped(record.error_code.as_deref().unwrap_or("-")),
         duration_ms = elapsed.as_secs_f64() * 1000.0,
         shim_ms = elapsed.saturating_sub(trace.upstream_time).as_secs_f64() * 1000.0,
-        phase = record.phase.as_deref().unwrap_or("-"),
+        phase = %record.phase.as_deref().unwrap_or("-"),
         "deprecated route POST /v1/modules/upgrade/bdb/{{uid}} called; migrate this caller to POST /v1/bdbs/{{uid}}/upgrade{days_left}"
     ) } }
     if warn {

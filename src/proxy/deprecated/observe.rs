@@ -236,7 +236,7 @@ fn log_call(app: &App, record: &AuditRecord, conn: &ConnInfo, started: Instant) 
         action = %Escaped(record.rule_action.as_deref().unwrap_or("-")),
         status = record.status,
         duration_ms = started.elapsed().as_secs_f64() * 1000.0,
-        phase = record.phase.as_deref().unwrap_or("-"),
+        phase = %record.phase.as_deref().unwrap_or("-"),
         "deprecated route {} {} called{days_left}",
         Escaped(&record.method),
         Escaped(&record.route),
