@@ -145,7 +145,7 @@ curl -s -i -u '{user}:{password}' -H 'Content-Type: application/json' -X POST ht
 curl -s -u '{user}:{password}' 'http://{shim}/v1/bdbs/{DEMO_BDB}?fields=uid,name,redis_version,module_list'\n\
 \n\
 3. A scheduled brownout of the old route, from {start} to {end}: run command 1 again then,\n\
-   it answers 410 route_brownout (a rehearsal of its retirement; nothing reaches the cluster).\n\
+\x20  it answers 410 route_brownout (a rehearsal of its retirement; nothing reaches the cluster).\n\
 \n\
 4. Who still calls the old route, and what each call met (the audit report):\n\
 {exe} report {}\n\

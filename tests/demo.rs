@@ -94,7 +94,9 @@ fn demo_prints_a_legacy_curl_command_that_upgrades_only_the_named_module() {
 
     // Inside the demo's brownout the same legacy call is refused, nothing sent upstream.
     assert!(
-        lines.iter().any(|l| l.contains("brownout of the old route, from")),
+        lines
+            .iter()
+            .any(|l| l.contains("brownout of the old route, from")),
         "{lines:#?}"
     );
     std::thread::sleep(brownout_open.saturating_duration_since(Instant::now()));
@@ -120,7 +122,10 @@ fn demo_prints_a_legacy_curl_command_that_upgrades_only_the_named_module() {
         header.contains("2 calls: served 1, exempt 0, would refuse 0, refused 1"),
         "{header}"
     );
-    assert!(table.contains("SERVED") && table.contains("REFUSED"), "{table}");
+    assert!(
+        table.contains("SERVED") && table.contains("REFUSED"),
+        "{table}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -161,11 +161,19 @@ async fn a_brownout_refuses_the_old_route_from_its_start_inclusive_to_its_end_ex
         link.contains("</v1/bdbs/1/upgrade>; rel=\"successor-version\""),
         "{link}"
     );
-    assert!(refused.header("retry-after").is_none(), "410: no Retry-After");
+    assert!(
+        refused.header("retry-after").is_none(),
+        "410: no Retry-After"
+    );
     assert!(shim.sim.requests().is_empty(), "{:?}", shim.sim.requests());
     let rec = shim.last_record();
     assert_eq!(
-        (&rec["phase"], &rec["rule"], &rec["rule_action"], &rec["status"]),
+        (
+            &rec["phase"],
+            &rec["rule"],
+            &rec["rule_action"],
+            &rec["status"]
+        ),
         (
             &Value::from("refused"),
             &Value::from("module_upgrade"),
@@ -212,11 +220,7 @@ async fn a_503_brownout_answers_retry_after_until_the_windows_end_with_the_rules
 
 #[tokio::test]
 async fn after_a_gone_sunset_the_route_answers_410_route_sunset_and_with_keep_it_is_served() {
-    let shim = start(
-        &nodes_lifecycle("enforce = true"),
-        at(2027, 7, 1, 0, 0),
-    )
-    .await;
+    let shim = start(&nodes_lifecycle("enforce = true"), at(2027, 7, 1, 0, 0)).await;
     let gone = shim.get("/v1/nodes", &[]).await;
     assert_rs_error(&gone, 410, "route_sunset");
     assert_eq!(nodes_calls(&shim.sim), 0);
@@ -270,7 +274,10 @@ async fn exemptions_by_user_agent_and_client_cidr_serve_the_call_and_audit_the_e
     assert_eq!(rec["phase"], "exempt");
     assert_eq!(rec["exemption"], "user_agent \"rmadm/*\"");
 
-    let forwarded = [("authorization", auth.as_str()), ("x-forwarded-for", "10.1.2.3")];
+    let forwarded = [
+        ("authorization", auth.as_str()),
+        ("x-forwarded-for", "10.1.2.3"),
+    ];
     assert_eq!(shim.get("/v1/nodes", &forwarded).await.status, 200);
     assert_eq!(
         shim.last_record()["exemption"],
@@ -280,11 +287,18 @@ async fn exemptions_by_user_agent_and_client_cidr_serve_the_call_and_audit_the_e
 
     // Another caller is refused; the CIDR exemption ends at its expiry instant.
     let other = shim
-        .get("/v1/nodes", &[("authorization", &auth), ("user-agent", "curl/8")])
+        .get(
+            "/v1/nodes",
+            &[("authorization", &auth), ("user-agent", "curl/8")],
+        )
         .await;
     assert_rs_error(&other, 410, "route_brownout");
     shim.set_now(at(2027, 3, 2, 14, 10));
-    assert_rs_error(&shim.get("/v1/nodes", &forwarded).await, 410, "route_brownout");
+    assert_rs_error(
+        &shim.get("/v1/nodes", &forwarded).await,
+        410,
+        "route_brownout",
+    );
     assert_eq!(shim.last_record()["phase"], "refused");
     assert_eq!(nodes_calls(&shim.sim), 2);
     let metrics = shim.app.metrics.encode();
@@ -321,7 +335,9 @@ async fn a_user_exemption_applies_only_once_the_cluster_accepts_the_callers_cred
     shim.sim.clear_requests();
     let other = basic("someone@example.com", "x");
     assert_eq!(
-        shim.legacy_upgrade(&[("authorization", &other)]).await.status,
+        shim.legacy_upgrade(&[("authorization", &other)])
+            .await
+            .status,
         410
     );
     assert!(shim.sim.requests().is_empty(), "{:?}", shim.sim.requests());

@@ -11,8 +11,8 @@ use std::process::Command;
 use std::time::Duration;
 use support::cluster::start_sim;
 use support::legacy::{admin, old_route};
-use support::shim::spawn_shim;
 use support::send;
+use support::shim::spawn_shim;
 
 fn write_config(path: &Path, upstream: SocketAddr, sunset: &str, brownout_start: &str) {
     let text = format!(

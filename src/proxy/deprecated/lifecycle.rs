@@ -60,19 +60,18 @@ pub async fn gate(
     let mut decision = lifecycle::decide(now, lc, &caller);
     let mut verified = false;
     let claimed = record.user.as_deref();
-    let user_exemption_could_apply = matches!(
-        decision,
-        Decision::Refuse(_) | Decision::WouldRefuse { .. }
-    ) && lc.plan().exemptions.iter().any(|e| {
-        matches!(e.grant, Grant::User(_))
-            && e.applies(
-                now,
-                &Caller {
-                    verified_user: claimed,
-                    ..caller
-                },
-            )
-    });
+    let user_exemption_could_apply =
+        matches!(decision, Decision::Refuse(_) | Decision::WouldRefuse { .. })
+            && lc.plan().exemptions.iter().any(|e| {
+                matches!(e.grant, Grant::User(_))
+                    && e.applies(
+                        now,
+                        &Caller {
+                            verified_user: claimed,
+                            ..caller
+                        },
+                    )
+            });
     if user_exemption_could_apply && verify(app, &parts.headers, &record.request_id).await {
         verified = true;
         caller.verified_user = claimed;
