@@ -75,6 +75,14 @@ pub struct ProxyArgs {
     /// Worker threads; 0 = one per core [workers].
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
+    /// Start the lifecycles' clock at this instant ("2027-03-02T14:05:00Z") and let it run:
+    /// rehearse a schedule, or test the running binary, without waiting for a date.
+    #[arg(long, value_name = "INSTANT", hide = true, value_parser = parse_now)]
+    pub now: Option<std::time::SystemTime>,
+}
+
+fn parse_now(s: &str) -> Result<std::time::SystemTime, String> {
+    crate::config::parse_date("--now", s).map_err(|e| e.to_string())
 }
 
 impl ProxyArgs {
@@ -123,8 +131,13 @@ pub fn main(cli: Cli) -> Result<(), String> {
         None => {
             let cfg = cli.proxy.config().map_err(|e| e.to_string())?;
             crate::telemetry::init(cfg.log_format);
-            runtime(cfg.workers)?.block_on(crate::serve::serve_from_config(
+            let clock: std::sync::Arc<dyn crate::lifecycle::Clock> = match cli.proxy.now {
+                Some(at) => std::sync::Arc::new(crate::lifecycle::StartedClock::starting_at(at)),
+                None => std::sync::Arc::new(crate::lifecycle::SystemClock),
+            };
+            runtime(cfg.workers)?.block_on(crate::serve::serve_from_config_at(
                 cfg,
+                clock,
                 crate::serve::shutdown_signal(),
             ))
         }

@@ -24,6 +24,9 @@ pub struct DemoArgs {
     /// How long the simulated upgrade takes.
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = humantime::parse_duration)]
     pub action_duration: Duration,
+    /// When the demo's brownout of the old route opens (it lasts a minute).
+    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = humantime::parse_duration)]
+    pub brownout_in: Duration,
     /// Where the audit log goes (default: audit.jsonl in a new private directory under the
     /// system temp directory, made for this run; its path is printed).
     #[arg(long, value_name = "PATH")]
@@ -40,7 +43,13 @@ pub async fn run(args: DemoArgs, shutdown: impl Future<Output = ()>) -> Result<(
         Some(path) => path,
         None => private_dir(&std::env::temp_dir())?.join("audit.jsonl"),
     };
-    let cfg = demo_config(sim_addr, args.listen, &audit_path).map_err(|e| e.to_string())?;
+    // Whole seconds, so the printed time is the window's exact start.
+    let brownout = std::time::SystemTime::now() + args.brownout_in + Duration::from_secs(1);
+    let brownout = crate::lifecycle::calendar::from_epoch_secs(
+        crate::lifecycle::calendar::epoch_secs(brownout),
+    );
+    let cfg =
+        demo_config(sim_addr, args.listen, &audit_path, brownout).map_err(|e| e.to_string())?;
     let shim_listener = server::bind(cfg.listen.address)
         .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen.address))?;
     let shim_addr = shim_listener.local_addr().map_err(|e| e.to_string())?;
@@ -51,7 +60,7 @@ pub async fn run(args: DemoArgs, shutdown: impl Future<Output = ()>) -> Result<(
         action_duration: args.action_duration,
     });
 
-    print_banner(sim_addr, shim_addr, &audit_path, made_dir);
+    print_banner(sim_addr, shim_addr, &audit_path, made_dir, brownout);
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
     let wait = |mut rx: tokio::sync::watch::Receiver<()>| async move {
@@ -89,17 +98,30 @@ fn demo_config(
     sim: SocketAddr,
     listen: SocketAddr,
     audit: &std::path::Path,
+    brownout: std::time::SystemTime,
 ) -> Result<Config, config::ConfigError> {
+    let start = crate::lifecycle::calendar::rfc3339(brownout);
+    // An enforced brownout of the old route (issue 13), a minute long, opening during the demo.
     let toml = format!(
         "[listen]\naddress = \"{listen}\"\n\
          [upstream]\nurl = \"http://{sim}\"\n\
          [shim]\npoll_interval = \"200ms\"\nwait_deadline = \"60s\"\n\
-         [audit]\npath = {audit:?}\n"
+         [audit]\npath = {audit:?}\n\
+         [lifecycle.module_upgrade]\nenforce = true\nanswer = 410\n\
+         [[lifecycle.module_upgrade.brownouts]]\nstart = \"{start}\"\nduration = \"1m\"\n"
     );
     Config::from_raw(config::parse_raw(&toml)?)
 }
 
-fn print_banner(sim: SocketAddr, shim: SocketAddr, audit: &std::path::Path, made_dir: bool) {
+fn print_banner(
+    sim: SocketAddr,
+    shim: SocketAddr,
+    audit: &std::path::Path,
+    made_dir: bool,
+    brownout: std::time::SystemTime,
+) {
+    let start = crate::lifecycle::calendar::rfc3339(brownout);
+    let end = crate::lifecycle::calendar::rfc3339(brownout + Duration::from_secs(60));
     let (user, password) = DEMO_ADMIN;
     let note = if made_dir {
         "\n                                      (in a private directory made for this run, kept after it)"
@@ -122,7 +144,10 @@ curl -s -i -u '{user}:{password}' -H 'Content-Type: application/json' -X POST ht
 2. A pass-through read (streams to the cluster untouched):\n\
 curl -s -u '{user}:{password}' 'http://{shim}/v1/bdbs/{DEMO_BDB}?fields=uid,name,redis_version,module_list'\n\
 \n\
-3. Who still calls the old route (the audit report):\n\
+3. A scheduled brownout of the old route, from {start} to {end}: run command 1 again then,\n\
+\x20  it answers 410 route_brownout (a rehearsal of its retirement; nothing reaches the cluster).\n\
+\n\
+4. Who still calls the old route, and what each call met (the audit report):\n\
 {exe} report {}\n\
 \n\
 Ctrl-C stops both.\n",

@@ -121,6 +121,7 @@ pub struct Metrics {
     draining: Gauge,
     callers_seen: Mutex<HashSet<CallerLabels>>,
     codes_seen: Mutex<HashSet<String>>,
+    lifecycle: lifecycle::LifecycleMetrics,
 }
 
 impl Default for Metrics {
@@ -222,7 +223,9 @@ impl Metrics {
                 .collect::<Vec<_>>()
                 .into_boxed_slice()
         });
+        let lifecycle = lifecycle::LifecycleMetrics::register(&mut registry);
         Metrics {
+            lifecycle,
             registry,
             requests,
             request_counters,
@@ -320,6 +323,11 @@ impl Metrics {
     }
 
     /// Marks a request in flight until the guard is dropped.
+    /// The lifecycles' decisions and days to Sunset (issue 13).
+    pub fn lifecycle(&self) -> &lifecycle::LifecycleMetrics {
+        &self.lifecycle
+    }
+
     pub fn in_flight(&self) -> InFlight {
         self.in_flight.inc();
         InFlight {

@@ -105,6 +105,15 @@ pub async fn serve_from_config(
     cfg: config::Config,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), String> {
+    serve_from_config_at(cfg, Arc::new(crate::lifecycle::SystemClock), shutdown).await
+}
+
+/// [`serve_from_config`] with the lifecycles' "now" from `clock` (`--now`).
+pub async fn serve_from_config_at(
+    cfg: config::Config,
+    clock: Arc<dyn crate::lifecycle::Clock>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), String> {
     warn_if_insecure(&cfg);
     let cfg_source = cfg.source.clone().filter(|s| s.file.is_some());
     let cert = match &cfg.listen.tls {
@@ -121,7 +130,7 @@ pub async fn serve_from_config(
     };
     let address = cfg.listen.address;
     let admin_address = cfg.admin_listen;
-    let app = App::new(cfg).map_err(|e| e.to_string())?;
+    let app = App::with_clock(cfg, clock).map_err(|e| e.to_string())?;
     let listener = server::bind(address).map_err(|e| format!("cannot listen on {address}: {e}"))?;
     let admin_listener = match admin_address {
         Some(a) => {

@@ -15,10 +15,6 @@ impl Drop for Demo {
 }
 
 /// Starts the demo and returns it with every line it printed up to "Ctrl-C".
-fn start_demo(audit: &std::path::Path) -> (Demo, Vec<String>) {
-    start_demo_with(&["--audit-log", audit.to_str().expect("utf8 path")])
-}
-
 fn start_demo_with(args: &[&str]) -> (Demo, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_deprecation-shim"))
         .args(["demo", "--action-duration", "300ms"])
@@ -52,7 +48,15 @@ fn shell(cmd: &str) -> String {
 fn demo_prints_a_legacy_curl_command_that_upgrades_only_the_named_module() {
     let dir = std::env::temp_dir().join(format!("shim-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
-    let (_demo, lines) = start_demo(&dir.join("audit.jsonl"));
+    let audit = dir.join("audit.jsonl");
+    let (_demo, lines) = start_demo_with(&[
+        "--audit-log",
+        audit.to_str().expect("utf8 path"),
+        "--brownout-in",
+        "4s",
+    ]);
+    // The brownout opens at most 5 s (4 s, rounded up to a whole second) after the banner.
+    let brownout_open = Instant::now() + Duration::from_millis(5_200);
     let legacy = lines
         .iter()
         .find(|l| l.starts_with("curl") && l.contains("/v1/modules/upgrade/bdb/"))
@@ -88,7 +92,21 @@ fn demo_prints_a_legacy_curl_command_that_upgrades_only_the_named_module() {
         .expect("search still enabled");
     assert_eq!(search["semantic_version"], "2.8.4");
 
-    // The third printed command: the audit report names the caller.
+    // Inside the demo's brownout the same legacy call is refused, nothing sent upstream.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("brownout of the old route, from")),
+        "{lines:#?}"
+    );
+    std::thread::sleep(brownout_open.saturating_duration_since(Instant::now()));
+    let refused = shell(legacy);
+    let (head, body) = refused.split_once("\r\n\r\n").expect("curl -i output");
+    assert!(head.starts_with("HTTP/1.1 410"), "{head}");
+    let body: serde_json::Value = serde_json::from_str(body).expect("json");
+    assert_eq!(body["error_code"], "route_brownout");
+
+    // The last printed command: the audit report names the caller and the phases.
     let report = lines
         .iter()
         .find(|l| l.contains(" report "))
@@ -96,6 +114,18 @@ fn demo_prints_a_legacy_curl_command_that_upgrades_only_the_named_module() {
     let table = shell(report);
     assert!(table.contains("admin@example.com"), "{table}");
     assert!(table.contains("curl/"), "{table}");
+    let header = table
+        .lines()
+        .find(|l| l.starts_with("rule module_upgrade:"))
+        .unwrap_or_else(|| panic!("no rule header line in {table}"));
+    assert!(
+        header.contains("2 calls: served 1, exempt 0, would refuse 0, refused 1"),
+        "{header}"
+    );
+    assert!(
+        table.contains("SERVED") && table.contains("REFUSED"),
+        "{table}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

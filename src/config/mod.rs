@@ -159,6 +159,10 @@ pub struct Shim {
     pub shutdown_grace: Duration,
     /// Rendered once from `deprecation_date`, `sunset_date` and `docs_url`.
     pub headers: crate::shim::headers::DeprecationHeaders,
+    /// `deprecation_date` and `sunset_date` as instants: the module-upgrade rules' own dates,
+    /// which their `[lifecycle.<rule>]` inherits.
+    pub deprecation: SystemTime,
+    pub sunset: Option<SystemTime>,
 }
 
 #[derive(Debug, Clone)]

@@ -24,7 +24,8 @@ impl Validator {
             forwarding: forwarding(&raw.forwarding),
             shim: shim(raw.shim)?,
             audit: audit(raw.audit)?,
-            lifecycle: super::lifecycle::lifecycles(raw.lifecycle, |_| None)?,
+            // Filled below, once the rule table knows each rule's dates.
+            lifecycle: super::lifecycle::Lifecycles::default(),
             rules: super::rules::validate(raw.rules)?,
             source: None,
             admin_listen: raw
@@ -53,8 +54,47 @@ impl Validator {
                 rule.mode = crate::rules::Mode::Auto;
             }
         }
+        cfg.lifecycle = rule_lifecycles(raw.lifecycle, &cfg)?;
         Ok(cfg)
     }
+}
+
+/// `[lifecycle.<rule>]`, each inheriting its rule's dates: the module-upgrade rules' from
+/// `[shim]` (API.md §5.9), every other rule's from the rule table. A key naming no rule is
+/// refused, naming the key: a lifecycle that never applies would be a silent no-op.
+fn rule_lifecycles(
+    raw: std::collections::BTreeMap<String, super::lifecycle::RawLifecycle>,
+    cfg: &Config,
+) -> Result<super::lifecycle::Lifecycles, ConfigError> {
+    use super::lifecycle::RuleDates;
+    if let Some(name) = raw.keys().find(|n| cfg.rules.table.get(n).is_none()) {
+        let known: Vec<&str> = cfg
+            .rules
+            .table
+            .rules()
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect();
+        return Err(ConfigError::new(
+            &format!("lifecycle.{name}"),
+            format!("names no rule; the rules are: {}", known.join(", ")),
+        ));
+    }
+    super::lifecycle::lifecycles(raw, |name| {
+        let rule = cfg.rules.table.get(name)?;
+        Some(match rule.id {
+            crate::rules::RuleId::ModuleUpgrade | crate::rules::RuleId::ModuleUpgradeSibling => {
+                RuleDates {
+                    deprecation: cfg.shim.deprecation,
+                    sunset: cfg.shim.sunset,
+                }
+            }
+            _ => RuleDates {
+                deprecation: rule.meta.deprecation,
+                sunset: rule.meta.sunset,
+            },
+        })
+    })
 }
 
 fn socket_addr(key: &str, s: &str) -> Result<SocketAddr, ConfigError> {
@@ -403,6 +443,8 @@ fn shim(raw: RawShim) -> Result<Shim, ConfigError> {
             wait_deadline + Duration::from_secs(60),
         )?,
         headers,
+        deprecation,
+        sunset,
     })
 }
 

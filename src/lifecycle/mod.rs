@@ -27,7 +27,7 @@ pub use exempt::{Caller, Exemption, Glob, Grant};
 pub use schedule::{AfterSunset, Answer, Escalation, Lifecycle, Phase, Plan};
 pub use window::{Brownout, Window};
 
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 /// Where "now" comes from.
 pub trait Clock: Send + Sync {
@@ -51,5 +51,28 @@ pub struct FixedClock(pub SystemTime);
 impl Clock for FixedClock {
     fn now(&self) -> SystemTime {
         self.0
+    }
+}
+
+/// Starts at a given instant and runs from there: the proxy's `--now` (rehearsals and tests of
+/// the running binary), so time still passes between calls but a window can be reached at once.
+#[derive(Debug, Clone, Copy)]
+pub struct StartedClock {
+    start: SystemTime,
+    began: Instant,
+}
+
+impl StartedClock {
+    pub fn starting_at(start: SystemTime) -> StartedClock {
+        StartedClock {
+            start,
+            began: Instant::now(),
+        }
+    }
+}
+
+impl Clock for StartedClock {
+    fn now(&self) -> SystemTime {
+        self.start + self.began.elapsed()
     }
 }

@@ -6,6 +6,7 @@ use super::budget;
 use crate::admin::AdminState;
 use crate::audit::AuditLog;
 use crate::config::Config;
+use crate::lifecycle::{Clock, SystemClock};
 use crate::metrics::Metrics;
 use crate::upstream::Upstream;
 use std::sync::Arc;
@@ -22,6 +23,9 @@ pub struct App {
     pub work: Arc<budget::Work>,
     /// The cluster's version as last learned (R11), per upstream: emptied by a reload.
     pub versions: super::deprecated::version::VersionCache,
+    /// "Now" for the lifecycles (kept across reloads): the system clock, or a fixed or
+    /// started one in tests and under `--now`.
+    pub clock: Arc<dyn Clock>,
 }
 
 /// Why an [`App`] could not be built from a valid configuration.
@@ -34,8 +38,13 @@ pub enum AppError {
 }
 
 impl App {
-    /// A first App: fresh metrics, the audit log opened from `config`.
+    /// A first App: fresh metrics, the audit log opened from `config`, the system clock.
     pub fn new(config: Config) -> Result<App, AppError> {
+        App::with_clock(config, Arc::new(SystemClock))
+    }
+
+    /// [`App::new`] with the lifecycles' "now" taken from `clock`.
+    pub fn with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<App, AppError> {
         let metrics = Arc::new(Metrics::new());
         let audit = Arc::new(AuditLog::open(&config.audit, metrics.clone())?);
         let admin = Arc::new(AdminState::new(metrics.clone(), audit.clone()));
@@ -44,7 +53,7 @@ impl App {
             config.shim.max_concurrent_calls,
             metrics.clone(),
         );
-        App::build(config, metrics, audit, admin, work)
+        App::build(config, metrics, audit, admin, work, clock)
     }
 
     /// The App after a reload: same metrics, audit log (re-pointed to `config`'s `[audit]`)
@@ -56,6 +65,7 @@ impl App {
             previous.audit.clone(),
             previous.admin.clone(),
             previous.work.clone(),
+            previous.clock.clone(),
         )?;
         app.audit.reconfigure(&app.config.audit)?;
         app.work.set_limits(
@@ -71,6 +81,7 @@ impl App {
         audit: Arc<AuditLog>,
         admin: Arc<AdminState>,
         work: Arc<budget::Work>,
+        clock: Arc<dyn Clock>,
     ) -> Result<App, AppError> {
         let upstream = Upstream::new(&config.upstream)?;
         admin.set_requires_cluster(config.readiness.requires_cluster);
@@ -78,8 +89,16 @@ impl App {
             config.rules.version_source,
             config.rules.version_cache_ttl,
         );
+        // At start and on reload: what `/deprecations` and the days-to-Sunset gauge show,
+        // and the schedule's warnings (RFC 9745 §5), logged once per configuration.
+        admin.set_lifecycles(&config.lifecycle);
+        metrics.lifecycle().set_lifecycles(&config.lifecycle.rules);
+        for w in &config.lifecycle.warnings {
+            tracing::warn!(target: "lifecycle", "{}", crate::escape::Escaped(w));
+        }
         Ok(App {
             versions,
+            clock,
             upstream,
             config,
             metrics,

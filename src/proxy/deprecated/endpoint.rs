@@ -99,11 +99,18 @@ async fn handle_detached(
     };
     let mut trace = Trace::default();
     let mut verified = false;
+    let lifecycle_refusal = match &refused {
+        None => super::lifecycle::gate(&app, rule_name, &conn, &parts, &mut record).await,
+        Some(_) => None,
+    };
     let result = if let Some(refused) = refused {
         Err(refused)
     } else if app.audit.must_fail() && app.audit.last_write_failed() {
         // Refuse before anything changes on the cluster: this call could not be audited.
         Err(audit::unavailable())
+    } else if let Some(r) = &lifecycle_refusal {
+        super::observe::discard(body, app.config.shim.max_body_size, &app).await;
+        Err(r.to_api_error())
     } else {
         match bdb_uid {
             Some(bdb_uid) => {
@@ -178,9 +185,13 @@ async fn handle_detached(
         .translation_outcome(error.as_ref().map(|e| e.error_code.as_str()));
     app.metrics
         .upstream_latency(RouteClass::Deprecated, trace.upstream_time);
-    log_call(&record, conn, &trace, started);
+    log_call(&app, &record, conn, &trace, started);
 
-    let retry_after = error.as_ref().and_then(budget::retry_after);
+    let retry_after = error.as_ref().and_then(budget::retry_after).or_else(|| {
+        let r = lifecycle_refusal.as_ref()?.retry_after?;
+        let e = error.as_ref()?;
+        (e.error_code == crate::lifecycle::ROUTE_BROWNOUT).then_some(r.as_secs())
+    });
     let mut resp = match (error, result) {
         (Some(e), _) => error_response(&e),
         (None, Ok(value)) => {
@@ -289,7 +300,7 @@ fn requested_change(new_module: &str) -> ModuleChange {
     }
 }
 
-fn log_call(record: &AuditRecord, conn: ConnInfo, trace: &Trace, started: Instant) {
+fn log_call(app: &App, record: &AuditRecord, conn: ConnInfo, trace: &Trace, started: Instant) {
     let modules: Vec<String> = trace
         .modules
         .iter()
@@ -304,9 +315,12 @@ fn log_call(record: &AuditRecord, conn: ConnInfo, trace: &Trace, started: Instan
         })
         .collect();
     let elapsed = started.elapsed();
+    let (warn, days) = super::lifecycle::loudness(app, record.rule.as_deref().unwrap_or(""));
+    let days_left = super::lifecycle::days_left_text(days);
     // Every text below can come from the caller or the cluster: escaped, one line each.
-    tracing::warn!(
+    macro_rules! line { ($level:expr) => { tracing::event!(
         target: TARGET,
+        $level,
         request_id = %Escaped(&record.request_id),
         client = %conn.peer,
         user = %Escaped(record.user.as_deref().unwrap_or("-")),
@@ -318,8 +332,14 @@ fn log_call(record: &AuditRecord, conn: ConnInfo, trace: &Trace, started: Instan
         error_code = %Escaped(record.error_code.as_deref().unwrap_or("-")),
         duration_ms = elapsed.as_secs_f64() * 1000.0,
         shim_ms = elapsed.saturating_sub(trace.upstream_time).as_secs_f64() * 1000.0,
-        "deprecated route POST /v1/modules/upgrade/bdb/{{uid}} called; migrate this caller to POST /v1/bdbs/{{uid}}/upgrade"
-    );
+        phase = %record.phase.as_deref().unwrap_or("-"),
+        "deprecated route POST /v1/modules/upgrade/bdb/{{uid}} called; migrate this caller to POST /v1/bdbs/{{uid}}/upgrade{days_left}"
+    ) } }
+    if warn {
+        line!(tracing::Level::WARN);
+    } else {
+        line!(tracing::Level::INFO);
+    }
     for w in &trace.warnings {
         tracing::warn!(target: TARGET, request_id = %Escaped(&record.request_id), "{}", Escaped(w));
     }

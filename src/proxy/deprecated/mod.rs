@@ -9,6 +9,7 @@
 //! - [`rewrite`]: the built-in rewrites, R1 ([`authorize`]), R3 ([`certs`]), R7–R10
 //!   ([`debuginfo`]); [`version`]: R11, the cluster's version for the gates (a look-up, when
 //!   one is needed, is awaited here before the call runs).
+//! - [`lifecycle`](mod@lifecycle): the rule's lifecycle decision, before anything is sent.
 //!
 //! Decisions:
 //! - Built-in rules whose translation is not wired to the executor yet (R4/R5 below 8.0) are
@@ -20,6 +21,7 @@ pub mod certs;
 pub mod debuginfo;
 pub mod endpoint;
 pub mod flow;
+pub mod lifecycle;
 pub mod observe;
 pub mod rewrite;
 pub mod version;

@@ -110,12 +110,23 @@ async fn run(
         .or_else(|| matched.params.int("bdb_uid"));
 
     let (mut marked_as, mut successor, mut own_code) = (step, None, None);
+    // A gone step is refused anyway: its answer is the rule's, not a brownout's.
+    let lifecycle_refusal = match (&refused, step) {
+        (None, Step::Observe { .. } | Step::Rewrite | Step::Translate { .. }) => {
+            super::lifecycle::gate(&app, &matched.rule.name, &conn, &parts, &mut record).await
+        }
+        _ => None,
+    };
     let mut resp = if let Some(e) = refused {
         record.rule_action = Some("refused".into());
         error_response(&e)
     } else if app.audit.must_fail() && app.audit.last_write_failed() {
         record.rule_action = Some("refused".into());
         error_response(&audit::unavailable())
+    } else if let Some(r) = &lifecycle_refusal {
+        record.rule_action = Some("refused".into());
+        discard(body, app.config.shim.max_body_size, &app).await;
+        super::lifecycle::reply(r)
     } else {
         record.rule_action = Some(step.audit_word().into());
         match step {
@@ -171,8 +182,17 @@ async fn run(
         record.user.as_deref(),
         record.user_agent.as_deref(),
     );
-    log_call(&record, &conn, started);
-    mark(&matched, marked_as, successor, resp.headers_mut());
+    log_call(&app, &record, &conn, started);
+    // A refusal carries the rule's marks (successor `Link`, `Deprecation`, `Sunset`).
+    match lifecycle_refusal {
+        Some(_) => mark(
+            &matched,
+            Step::Observe { mark: true },
+            None,
+            resp.headers_mut(),
+        ),
+        None => mark(&matched, marked_as, successor, resp.headers_mut()),
+    }
     if let Ok(v) = http::HeaderValue::from_str(&request_id) {
         resp.headers_mut()
             .insert(audit::record::REQUEST_ID_HEADER, v);
@@ -214,7 +234,7 @@ fn gone_error(matched: &Matched<'_>) -> ApiError {
 /// Reads and drops up to `limit` bytes of a body that is answered without being forwarded,
 /// within the upstream request timeout, so that a keep-alive connection stays usable for a
 /// small body; a larger or slower one is left unread (hyper then closes the connection).
-async fn discard(mut body: Incoming, limit: usize, app: &App) {
+pub(super) async fn discard(mut body: Incoming, limit: usize, app: &App) {
     let read = async {
         let mut seen = 0usize;
         while let Some(frame) = body.frame().await {
@@ -230,10 +250,13 @@ async fn discard(mut body: Incoming, limit: usize, app: &App) {
     let _ = tokio::time::timeout(app.config.upstream.request_timeout, read).await;
 }
 
-fn log_call(record: &AuditRecord, conn: &ConnInfo, started: Instant) {
+fn log_call(app: &App, record: &AuditRecord, conn: &ConnInfo, started: Instant) {
     use crate::escape::Escaped;
-    tracing::warn!(
+    let (warn, days) = super::lifecycle::loudness(app, record.rule.as_deref().unwrap_or(""));
+    let days_left = super::lifecycle::days_left_text(days);
+    macro_rules! line { ($level:expr) => { tracing::event!(
         target: super::endpoint::TARGET,
+        $level,
         request_id = %Escaped(&record.request_id),
         client = %conn.peer,
         user = %Escaped(record.user.as_deref().unwrap_or("-")),
@@ -242,8 +265,14 @@ fn log_call(record: &AuditRecord, conn: &ConnInfo, started: Instant) {
         action = %Escaped(record.rule_action.as_deref().unwrap_or("-")),
         status = record.status,
         duration_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "deprecated route {} {} called",
+        phase = %record.phase.as_deref().unwrap_or("-"),
+        "deprecated route {} {} called{days_left}",
         Escaped(&record.method),
         Escaped(&record.route),
-    );
+    ) } }
+    if warn {
+        line!(tracing::Level::WARN);
+    } else {
+        line!(tracing::Level::INFO);
+    }
 }

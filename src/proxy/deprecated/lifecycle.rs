@@ -1,0 +1,145 @@
+//! The lifecycle on the request path (issue 13): for each audited call of a rule that has a
+//! `[lifecycle.<rule>]`, what [`crate::lifecycle::decide`] says — served, exempt, would-refuse
+//! (dry run) or refused — taken before anything of the call is sent upstream, written into the
+//! call's audit record (`phase`, `exemption`) and counted; and how loud the call's deprecation
+//! log line is. The handlers (`endpoint`, `observe`) call [`gate`] once and, on a refusal,
+//! answer [`reply`] after discarding the body (`observe::discard`).
+//!
+//! Decisions:
+//! - "Now" is `app.clock` (the system clock; a fixed one in tests, a started one under `--now`).
+//! - The caller's address is the forwarded client when `X-Forwarded-For` is trusted
+//!   ([`crate::audit::forwarded`], the same address the audit record names), else the peer.
+//! - Exemption by *verified* user: the cluster verifies credentials only when it is called, and
+//!   a refused call is never sent. So, only when the call would be refused (or would-refuse in a
+//!   dry run) and a live `user` exemption names the Basic-auth user the caller claims, the shim
+//!   sends `GET /v1/cluster` ([`VERIFY_PATH`], a read every role may do) with the caller's
+//!   `Authorization` and request id, and counts a 2xx as verification; any other answer, or
+//!   none, leaves the user unverified and the refusal stands. Every other call costs nothing
+//!   extra. A JWT caller has no user name the shim can read: exempt it by User-Agent or CIDR.
+//! - A refusal is the RS error shape with `Retry-After` for a 503 (the handlers add the
+//!   rule's successor `Link`, `Deprecation` and `Sunset`); the body is read and dropped up to
+//!   `shim.max_body_size` within the request timeout, never buffered, never forwarded.
+//! - The per-call log line is INFO while a rule's lifecycle is far from its Sunset and WARN
+//!   within `warn_before_sunset` of it (naming the days left); without a lifecycle it stays
+//!   WARN, as it always was.
+
+use crate::audit::AuditRecord;
+use crate::lifecycle::{self, Caller, Decision, Escalation, Grant, Refusal};
+use crate::proxy::app::App;
+use crate::proxy::reply::{error_response, RespBody};
+use crate::server::ConnInfo;
+use http::{HeaderMap, HeaderValue, Method, Response};
+
+/// What a user exemption's verification reads: cheap, and allowed to every role.
+pub const VERIFY_PATH: &str = "/v1/cluster";
+
+/// Decides the call of rule `rule`, fills `record.phase` / `record.exemption`, counts the
+/// decision; returns the refusal to answer, if enforced. `None` for a rule without lifecycle.
+pub async fn gate(
+    app: &App,
+    rule: &str,
+    conn: &ConnInfo,
+    parts: &http::request::Parts,
+    record: &mut AuditRecord,
+) -> Option<Refusal> {
+    let lc = app.config.lifecycle.rules.get(rule)?;
+    let now = app.clock.now();
+    let audit_cfg = &app.config.audit;
+    let client_ip = crate::audit::forwarded::client(
+        conn.peer.ip(),
+        &parts.headers,
+        audit_cfg.trust_forwarded_for,
+        &audit_cfg.trusted_proxies,
+    )
+    .unwrap_or_else(|| conn.peer.ip());
+    let mut caller = Caller {
+        verified_user: None,
+        user_agent: record.user_agent.as_deref(),
+        client_ip: Some(client_ip),
+    };
+    let mut decision = lifecycle::decide(now, lc, &caller);
+    let mut verified = false;
+    let claimed = record.user.as_deref();
+    let user_exemption_could_apply =
+        matches!(decision, Decision::Refuse(_) | Decision::WouldRefuse { .. })
+            && lc.plan().exemptions.iter().any(|e| {
+                matches!(e.grant, Grant::User(_))
+                    && e.applies(
+                        now,
+                        &Caller {
+                            verified_user: claimed,
+                            ..caller
+                        },
+                    )
+            });
+    if user_exemption_could_apply && verify(app, &parts.headers, &record.request_id).await {
+        verified = true;
+        caller.verified_user = claimed;
+        decision = lifecycle::decide(now, lc, &caller);
+    }
+    record.phase = Some(decision.name().to_owned());
+    if let Decision::Exempt { exemption, .. } = &decision {
+        record.exemption = Some(exemption.to_string());
+    }
+    app.metrics.lifecycle().decision(
+        rule,
+        &decision,
+        verified,
+        claimed,
+        record.user_agent.as_deref(),
+    );
+    match decision {
+        Decision::Refuse(r) => Some(r),
+        _ => None,
+    }
+}
+
+/// `GET /v1/cluster` with the caller's `Authorization`: a 2xx verifies the credentials.
+async fn verify(app: &App, caller: &HeaderMap, request_id: &str) -> bool {
+    let Some(auth) = caller.get(http::header::AUTHORIZATION) else {
+        return false;
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(http::header::AUTHORIZATION, auth.clone());
+    if let Ok(id) = HeaderValue::from_str(request_id) {
+        headers.insert(crate::audit::record::REQUEST_ID_HEADER, id);
+    }
+    matches!(
+        app.upstream.call(Method::GET, VERIFY_PATH, &headers, None).await,
+        Ok(f) if f.status.is_success()
+    )
+}
+
+/// The refusal as a reply: RS error shape, `Retry-After` with a 503.
+pub fn reply(refusal: &Refusal) -> Response<RespBody> {
+    let mut resp = error_response(&refusal.to_api_error());
+    if let Some(v) = refusal
+        .retry_after_header()
+        .and_then(|s| HeaderValue::from_str(&s).ok())
+    {
+        resp.headers_mut().insert(http::header::RETRY_AFTER, v);
+    }
+    resp
+}
+
+/// How loud rule `rule`'s per-call line is now: `(warn, days to Sunset)`. WARN without a
+/// lifecycle (as before issue 13); with one, INFO until `warn_before_sunset` before Sunset.
+pub fn loudness(app: &App, rule: &str) -> (bool, Option<i64>) {
+    match app.config.lifecycle.rules.get(rule) {
+        None => (true, None),
+        Some(lc) => match lc.escalation(app.clock.now()) {
+            Escalation::Info => (false, lc.days_to_sunset(app.clock.now())),
+            Escalation::Warn { days_left } => (true, Some(days_left)),
+        },
+    }
+}
+
+/// `"; 12 days to its Sunset"`, `"; its Sunset has passed"`, or nothing.
+pub fn days_left_text(days: Option<i64>) -> String {
+    match days {
+        None => String::new(),
+        Some(d) if d <= 0 => "; its Sunset has passed".to_owned(),
+        Some(1) => "; 1 day to its Sunset".to_owned(),
+        Some(d) => format!("; {d} days to its Sunset"),
+    }
+}
