@@ -5,15 +5,17 @@
 //! - [`dispatch`] (here): the rule table matched the call; [`crate::rules::decide`] says, from
 //!   the rule's mode and the cluster's version, what happens; this runs it.
 //! - [`endpoint`] and [`flow`]: the async → sync translation of the module-upgrade rules.
+//! - [`modules`]: R4/R5, module upload and delete through `/v2/modules` (async → sync).
 //! - [`observe`]: observe, rewrite and gone, streamed and audited.
 //!
 //! Decisions:
-//! - Built-in rules whose translation is not wired to the executor yet (R1, R3, R4/R5 below
-//!   8.0, R7–R10) are observed when `decide` says translate: audited and marked, never changed,
+//! - Built-in rules whose translation is not wired to the executor yet (R1, R3, R7–R10) are
+//!   observed when `decide` says translate: audited and marked, never changed,
 //!   so a legacy caller is found and gets what the cluster answers.
 
 pub mod endpoint;
 pub mod flow;
+pub mod modules;
 pub mod observe;
 
 use crate::metrics::InFlight;
@@ -51,6 +53,9 @@ pub fn dispatch(
         Action::Translate => match (r.id, r.kind) {
             (RuleId::ModuleUpgrade | RuleId::ModuleUpgradeSibling, _) => {
                 Box::pin(endpoint::handle(app.clone(), conn, req, rule, in_flight))
+            }
+            (RuleId::ModuleUpload | RuleId::ModuleDelete, _) => {
+                Box::pin(modules::handle(app.clone(), conn, req, rule, in_flight))
             }
             (RuleId::Custom(_), Kind::Rewrite) => Box::pin(observe::handle(
                 app.clone(),
