@@ -168,6 +168,16 @@ pub fn gone(upload: bool) -> ApiError {
     ApiError::new(StatusCode::GONE, "route_removed", text)
 }
 
+/// Whether a uid the cluster sent can go into a request path as it is: 1 to 128 letters,
+/// digits, `-` or `_`. Anything else is an invalid reply, never put in a path.
+pub fn plain_uid(uid: &str) -> bool {
+    !uid.is_empty()
+        && uid.len() <= 128
+        && uid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// What goes into the audit record (§4.7 step 6); never the package bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Audit {

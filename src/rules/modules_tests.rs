@@ -126,3 +126,12 @@ fn audit_names_the_module_and_never_carries_the_package() {
     assert_eq!(a.action_uid.as_deref(), Some("a"));
     assert_eq!(v2_delete_path(Param::Segment("u1")), "/v2/modules/u1");
 }
+
+#[test]
+fn only_plain_uids_may_go_into_a_path() {
+    assert!(plain_uid("98f255d5d33704c8e4e97897fd92e32d"));
+    assert!(plain_uid("dfc0152c-8449-4b1c-9184-480ea7cb526c"));
+    for bad in ["", "../v1/cluster", "a b", "a?b", "a/b", &"x".repeat(129)] {
+        assert!(!plain_uid(bad), "{bad}");
+    }
+}

@@ -18,6 +18,7 @@
 
 mod checks;
 mod outcome;
+pub mod redis8;
 mod reply_checks;
 mod upstream_error;
 pub mod version;

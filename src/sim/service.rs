@@ -22,6 +22,9 @@ use crate::error::{json_response, ApiError};
 /// Largest request body accepted: JSON bodies are a few hundred bytes; module packages in
 /// tests are small (a real RAMP bundle can be larger: the simulator is not the place for them).
 const MAX_BODY: usize = 4 << 20;
+/// Largest module package (`POST /v1/modules`, `/v2/modules`): room for the streaming tests'
+/// 20 MiB package.
+const MAX_PACKAGE: usize = 64 << 20;
 
 /// The service handed to [`crate::server::serve`], one per connection.
 #[derive(Clone)]
@@ -47,13 +50,17 @@ impl hyper::service::Service<Request<Incoming>> for SimService {
 
 async fn handle(sim: Arc<Simulator>, req: Request<Incoming>) -> Result<Reply, Dropped> {
     let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, MAX_BODY).collect().await {
+    let limit = match parts.uri.path() {
+        "/v1/modules" | "/v2/modules" => MAX_PACKAGE,
+        _ => MAX_BODY,
+    };
+    let body = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => {
             let e = ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "request_too_large",
-                format!("Request body exceeds {MAX_BODY} bytes or could not be read"),
+                format!("Request body exceeds {limit} bytes or could not be read"),
             );
             return Ok(e.to_response());
         }

@@ -295,6 +295,13 @@ fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rust
 /// request was never whole, so it is the caller's 400, whatever the cluster made of the part
 /// it got.
 fn caller_body_failed(e: &CallerBodyError) -> ApiError {
+    if let CallerBodyError::TooLarge(limit) = e {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request_too_large",
+            format!("the request body is larger than the {limit}-byte limit"),
+        );
+    }
     let mut cause = String::new();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {

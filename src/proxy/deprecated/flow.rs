@@ -68,6 +68,12 @@ impl Call<'_> {
         // The buffer leaves memory here, and its bytes go back to the budget with it.
         drop((bytes, reservation));
         let (bdb, catalog) = self.lookups().await?;
+        // API.md §6: a Redis 8 database is answered here, before anything is sent.
+        if let Some(done) = translate::redis8::answer(&request, &bdb, &catalog) {
+            let (reply, first) = done?;
+            self.trace.modules = vec![first];
+            return Ok(reply);
+        }
         let nodes = if translate::needs_nodes(&request, &catalog) {
             Some(self.get_json::<Vec<Node>>("/v1/nodes").await?)
         } else {

@@ -5,6 +5,7 @@
 //! - [`dispatch`] (here): the rule table matched the call; [`crate::rules::decide`] says, from
 //!   the rule's mode and the cluster's version, what happens; this runs it.
 //! - [`endpoint`] and [`flow`]: the async → sync translation of the module-upgrade rules.
+//! - [`modules`]: R4/R5, module upload and delete through `/v2/modules` (async → sync).
 //! - [`observe`]: observe, rewrite and gone, streamed and audited.
 //! - [`rewrite`]: the built-in rewrites, R1 ([`authorize`]), R3 ([`certs`]), R7–R10
 //!   ([`debuginfo`]); [`version`]: R11, the cluster's version for the gates (a look-up, when
@@ -12,9 +13,8 @@
 //! - [`lifecycle`](mod@lifecycle): the rule's lifecycle decision, before anything is sent.
 //!
 //! Decisions:
-//! - Built-in rules whose translation is not wired to the executor yet (R4/R5 below 8.0) are
-//!   observed when `decide` says translate: audited and marked, never changed,
-//!   so a legacy caller is found and gets what the cluster answers.
+//! - Every built-in rule has its translation here: a rule `decide` says to translate is never
+//!   merely observed.
 
 pub mod authorize;
 pub mod certs;
@@ -22,6 +22,7 @@ pub mod debuginfo;
 pub mod endpoint;
 pub mod flow;
 pub mod lifecycle;
+pub mod modules;
 pub mod observe;
 pub mod rewrite;
 pub mod version;
@@ -84,6 +85,9 @@ fn run(
         Action::Translate => match (r.id, r.kind) {
             (RuleId::ModuleUpgrade | RuleId::ModuleUpgradeSibling, _) => {
                 Box::pin(endpoint::handle(app.clone(), conn, req, rule, in_flight))
+            }
+            (RuleId::ModuleUpload | RuleId::ModuleDelete, _) => {
+                Box::pin(modules::handle(app.clone(), conn, req, rule, in_flight))
             }
             (RuleId::Custom(_), Kind::Rewrite) => Box::pin(observe::handle(
                 app.clone(),

@@ -1,0 +1,471 @@
+//! R4/R5 on the request path (API-RULES §4.7): `POST /v1/modules` streamed unchanged to
+//! `POST /v2/modules`, `DELETE /v1/modules/{uid}` sent as `DELETE /v2/modules/{uid}`, then the
+//! wait for the action and the old reply (200 module object / 200 empty). The decisions are
+//! [`crate::rules::modules`]'; this file does the I/O, the audit record and the marks.
+//!
+//! Decisions:
+//! - The package is never buffered: the caller's body goes to the cluster as a stream with
+//!   the caller's own `Content-Type` (its boundary) and `Content-Length`. A declared length
+//!   over `rules.module_upload_max_size` is refused with 413 before a byte is read (so an
+//!   `Expect: 100-continue` caller never sends it); an undeclared one is cut at the limit
+//!   (413). hyper answers `Expect: 100-continue` when the stream is first read; `Expect` is not
+//!   sent on. The stream does not count against `shim.max_buffered_bodies` (it is not held);
+//!   the call holds a call permit and its connection's slot like every translated call.
+//! - The POST and the DELETE are sent once, never retried; only the GETs of the wait repeat.
+//! - A delete first reads `GET /v1/modules/{uid}` (best effort) so its record names the module.
+//! - Audit: `modules[0]` carries the module (`to_module_id` = uid, `to_version` =
+//!   `semantic_version` for an upload; `from_*` for a delete; `from_module_name` = its
+//!   `module_name` for both) and `action_uid`; never the package bytes.
+
+use super::endpoint::{begin_record, identity_headers, TARGET};
+use crate::audit::{self, ModuleChange};
+use crate::config::ShimMode;
+use crate::error::{ApiError, Blame};
+use crate::escape::Escaped;
+use crate::metrics::{InFlight, RouteClass};
+use crate::proxy::app::App;
+use crate::proxy::budget;
+use crate::proxy::headers::Hop;
+use crate::proxy::reply::{error_response, RespBody};
+use crate::rules::modules::{self as rule, Step};
+use crate::rules::RuleId;
+use crate::server::ConnInfo;
+use crate::shim::model::{parse_json, Action};
+use crate::shim::translate::map_lookup_error;
+use crate::upstream::{CallerBody, Fetched, PooledBody};
+use bytes::Bytes;
+use http::{header, HeaderMap, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Either, Full, Limited};
+use hyper::body::Incoming;
+use serde_json::Value;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Largest `/v2/modules` reply read (a module object).
+const MAX_REPLY: usize = 1 << 20;
+
+/// Runs one R4/R5 call (rule `rule` of the table) in its own task holding the connection's
+/// slot, a call permit and `in_flight`; over `shim.max_concurrent_calls` it is refused (503).
+pub fn handle(
+    app: Arc<App>,
+    conn: ConnInfo,
+    req: Request<Incoming>,
+    rule: usize,
+    in_flight: Option<InFlight>,
+) -> impl Future<Output = Response<RespBody>> + Send + 'static {
+    let slot = conn.slot.hold();
+    let task = match app.work.admit() {
+        Ok(permit) => {
+            let call = run(app.clone(), conn, req, rule, None);
+            app.work.spawn((slot, permit, in_flight), call)
+        }
+        Err(refused) => {
+            let call = run(app.clone(), conn, req, rule, Some(refused));
+            app.work.spawn((slot, in_flight), call)
+        }
+    };
+    async move {
+        task.await.unwrap_or_else(|e| {
+            error_response(&ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                format!("the deprecated-route handler failed: {e}"),
+            ))
+        })
+    }
+}
+
+async fn run(
+    app: Arc<App>,
+    conn: ConnInfo,
+    req: Request<Incoming>,
+    rule: usize,
+    refused: Option<ApiError>,
+) -> Response<RespBody> {
+    let started = Instant::now();
+    let (parts, body) = req.into_parts();
+    let pq = parts
+        .uri
+        .path_and_query()
+        .map_or_else(String::new, |pq| pq.as_str().to_owned());
+    let table = &app.config.rules.table;
+    let Some(matched) = table.match_rule(rule, &parts.method, &pq) else {
+        let req = Request::from_parts(parts, body);
+        return crate::proxy::forward::pass_through(&app, conn, req).await;
+    };
+    let upload = matched.rule.id == RuleId::ModuleUpload;
+    let (mut record, request_id) =
+        begin_record(&app, &conn, &parts, matched.rule.matcher.path.as_str());
+    record.rule = Some(matched.rule.name.clone());
+    let hop = Hop {
+        client_ip: conn.peer.ip(),
+        tls: conn.tls,
+        host: None,
+    };
+    let mut call = ModuleCall {
+        app: &app,
+        headers: identity_headers(&app, &parts.headers, hop, &request_id),
+        audit: rule::Audit::default(),
+        verified: false,
+        upstream_time: Duration::ZERO,
+    };
+    let result = if let Some(e) = refused {
+        Err(e)
+    } else if app.audit.must_fail() && app.audit.last_write_failed() {
+        Err(audit::unavailable())
+    } else {
+        let uid = matched.params.get("uid").map(|u| u.to_string());
+        let work = async {
+            match (upload, uid) {
+                (true, _) => call.upload(&parts.headers, body).await,
+                (false, Some(uid)) => call.delete(&uid).await.map(|()| None),
+                (false, None) => Err(ApiError::not_found("module_not_found", "no module uid")),
+            }
+        };
+        tokio::select! {
+            biased;
+            r = work => r,
+            () = app.work.interrupted() => Err(budget::interrupted_error(None)),
+        }
+    };
+    let interrupted = matches!(&result, Err(e) if e.error_code == budget::INTERRUPTED);
+    let result = match result {
+        Err(_) if interrupted => {
+            app.work.count_interrupted();
+            Err(budget::interrupted_error(call.audit.action_uid.as_deref()))
+        }
+        other => other,
+    };
+    let a = &call.audit;
+    if a.module_uid.is_some() || a.module_name.is_some() {
+        let uid = a.module_uid.clone();
+        record.modules = vec![if upload {
+            ModuleChange {
+                from_module_name: a.module_name.clone(),
+                to_module_id: uid.unwrap_or_default(),
+                to_version: a.semantic_version.clone(),
+                ..ModuleChange::default()
+            }
+        } else {
+            ModuleChange {
+                from_module_id: uid,
+                from_module_name: a.module_name.clone(),
+                from_version: a.semantic_version.clone(),
+                ..ModuleChange::default()
+            }
+        }];
+    }
+    record.action_uid.clone_from(&a.action_uid);
+    record.verified = call.verified;
+    let error = result.as_ref().err();
+    let refused = error.is_some_and(|e| a.action_uid.is_none() && e.blame != Blame::Upstream);
+    record.rule_action = Some(if refused { "refused" } else { "translated" }.to_owned());
+    let elapsed = started.elapsed();
+    match error {
+        None => record.finish(StatusCode::OK, None, None, elapsed),
+        Some(e) => record.finish(e.status, Some(&e.error_code), Some(e.blame), elapsed),
+    }
+    if interrupted {
+        record.outcome = audit::Outcome::Interrupted;
+    }
+    let mut resp = match result {
+        Err(e) => error_response(&e),
+        Ok(Some(value)) => {
+            let body = Bytes::from(serde_json::to_vec(&value).unwrap_or_default());
+            crate::error::json_response::<Full<Bytes>>(StatusCode::OK, body).map(Either::Right)
+        }
+        Ok(None) => Response::new(Either::Right(Full::new(Bytes::new()))),
+    };
+    // The call reached the cluster (or was answered): a failed write is logged and counted by
+    // the audit log itself.
+    let _ = app.audit.write(&record).await;
+    app.metrics.deprecated_call(
+        record.verified,
+        record.user.as_deref(),
+        record.user_agent.as_deref(),
+    );
+    app.metrics
+        .translation_outcome(record.error_code.as_deref());
+    app.metrics
+        .upstream_latency(RouteClass::Deprecated, call.upstream_time);
+    tracing::warn!(
+        target: TARGET,
+        request_id = %Escaped(&record.request_id),
+        client = %conn.peer,
+        user = %Escaped(record.user.as_deref().unwrap_or("-")),
+        rule = %Escaped(record.rule.as_deref().unwrap_or("-")),
+        module = %Escaped(call.audit.module_uid.as_deref().unwrap_or("-")),
+        action_uid = %Escaped(record.action_uid.as_deref().unwrap_or("-")),
+        status = record.status,
+        duration_ms = elapsed.as_secs_f64() * 1000.0,
+        "deprecated route {} {} called; migrate this caller to {}",
+        Escaped(&record.method),
+        Escaped(&record.route),
+        if upload { "POST /v2/modules" } else { "DELETE /v2/modules/{uid}" },
+    );
+    matched
+        .rule
+        .marks
+        .apply(resp.headers_mut(), matched.successor_path().as_deref());
+    if let Ok(v) = http::HeaderValue::from_str(&request_id) {
+        resp.headers_mut()
+            .insert(audit::record::REQUEST_ID_HEADER, v);
+    }
+    resp
+}
+
+struct ModuleCall<'a> {
+    app: &'a App,
+    /// The caller's identity on every upstream call (see [`identity_headers`]).
+    headers: HeaderMap,
+    audit: rule::Audit,
+    /// Set once the cluster answered other than 401/403/5xx.
+    verified: bool,
+    upstream_time: Duration,
+}
+
+impl ModuleCall<'_> {
+    /// R4: stream, wait, read the module back. `None` never comes back (uploads reply a body).
+    async fn upload(
+        &mut self,
+        caller: &HeaderMap,
+        body: Incoming,
+    ) -> Result<Option<Value>, ApiError> {
+        let limit = self.app.config.rules.module_upload_max_size;
+        let declared = caller
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit as u64) {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request_too_large",
+                format!(
+                    "the module package is larger than the {limit}-byte limit (rules.module_upload_max_size)"
+                ),
+            ));
+        }
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri(rule::V2_UPLOAD)
+            .header(header::ACCEPT, "application/json");
+        for (name, value) in self.headers.iter().chain(
+            [header::CONTENT_TYPE, header::CONTENT_LENGTH]
+                .iter()
+                .filter_map(|n| caller.get(n).map(|v| (n, v))),
+        ) {
+            req = req.header(name, value.clone());
+        }
+        let req = req
+            .body(Either::Left(CallerBody::capped(body, limit)))
+            .map_err(internal)?;
+        let started = Instant::now();
+        let reply = match self.app.upstream.send(req).await {
+            Ok(resp) => read_reply(resp, self.app.config.upstream.request_timeout).await,
+            Err(e) => Err(e),
+        };
+        self.upstream_time += started.elapsed();
+        let reply = self.note(reply?);
+        if reply.status != StatusCode::OK {
+            return Err(map_lookup_error(
+                "POST /v2/modules",
+                reply.status,
+                &reply.body,
+            ));
+        }
+        let v2: Value = parse_json("POST /v2/modules reply", &reply.body)?;
+        if let Value::Object(o) = &v2 {
+            self.audit = rule::audit(o);
+        }
+        let accepted = rule::accepted(&reply.body);
+        let action = self.checked(accepted.action_uid)?;
+        if self.app.config.shim.mode == ShimMode::Accept {
+            return Ok(Some(v2));
+        }
+        let Some(uid) = self.checked(accepted.module_uid)? else {
+            return Err(ApiError::upstream_invalid_reply(
+                "POST /v2/modules answered 200 without a module uid",
+            ));
+        };
+        self.wait(true, action.as_deref(), &uid).await?;
+        let path = format!("/v1/modules/{uid}");
+        let f = self.get(&path).await?;
+        match rule::upload_reply(f.status, &f.body) {
+            Some(Ok(module)) => {
+                if let Value::Object(o) = &module {
+                    let action_uid = self.audit.action_uid.take();
+                    self.audit = rule::Audit {
+                        action_uid,
+                        ..rule::audit(o)
+                    };
+                }
+                Ok(Some(module))
+            }
+            Some(Err(e)) => Err(e),
+            None => Err(map_lookup_error(&format!("GET {path}"), f.status, &f.body)),
+        }
+    }
+
+    /// R5: look the module up for the record, delete through v2, wait.
+    async fn delete(&mut self, uid: &str) -> Result<(), ApiError> {
+        let path = format!("/v1/modules/{uid}");
+        if let Ok(f) = self.get(&path).await {
+            if let (StatusCode::OK, Ok(Value::Object(o))) =
+                (f.status, serde_json::from_slice::<Value>(&f.body))
+            {
+                self.audit = rule::audit(&o);
+            }
+        }
+        self.audit.module_uid.get_or_insert_with(|| uid.to_owned());
+        let v2 = format!("/v2/modules/{uid}");
+        let started = Instant::now();
+        let reply = self
+            .app
+            .upstream
+            .call(Method::DELETE, &v2, &self.headers, None)
+            .await;
+        self.upstream_time += started.elapsed();
+        let reply = self.note(reply?);
+        if reply.status != StatusCode::OK {
+            return Err(map_lookup_error(
+                &format!("DELETE {v2}"),
+                reply.status,
+                &reply.body,
+            ));
+        }
+        let action = self.checked(rule::accepted(&reply.body).action_uid)?;
+        if self.app.config.shim.mode == ShimMode::Accept {
+            return Ok(());
+        }
+        self.wait(false, action.as_deref(), uid).await
+    }
+
+    /// A uid from the cluster, recorded, and refused if it cannot go into a path.
+    fn checked(&mut self, uid: Option<String>) -> Result<Option<String>, ApiError> {
+        match uid {
+            Some(u) if !rule::plain_uid(&u) => Err(ApiError::upstream_invalid_reply(
+                "the cluster's /v2/modules reply carries a uid that is not a plain token",
+            )),
+            other => Ok(other),
+        }
+    }
+
+    /// Polls the action until it ends; without one (none sent, or 404) polls the module until
+    /// it is there (upload) or gone (delete). Transient failures repeat until the deadline.
+    async fn wait(
+        &mut self,
+        upload: bool,
+        action: Option<&str>,
+        uid: &str,
+    ) -> Result<(), ApiError> {
+        if action.is_some() {
+            self.audit.action_uid = action.map(str::to_owned);
+        }
+        let shim = &self.app.config.shim;
+        let deadline = Instant::now() + shim.wait_deadline;
+        let mut by_action = action.map(|a| format!("/v1/actions/{a}"));
+        let module_path = format!("/v1/modules/{uid}");
+        loop {
+            let path = by_action.clone().unwrap_or_else(|| module_path.clone());
+            if let Some(f) = self.poll(&path).await? {
+                if by_action.is_none() {
+                    let want = if upload {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::NOT_FOUND
+                    };
+                    if f.status == want {
+                        return Ok(());
+                    }
+                } else if f.status == StatusCode::NOT_FOUND {
+                    by_action = None;
+                    continue;
+                } else if let Ok(a) = parse_json::<Action>(&path, &f.body) {
+                    match if upload {
+                        rule::upload_step(&a)
+                    } else {
+                        rule::delete_step(&a)
+                    } {
+                        Step::KeepPolling => {}
+                        Step::Done => return Ok(()),
+                        Step::Fail(e) => return Err(e),
+                    }
+                }
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(rule::timeout(upload, action));
+            }
+            let pause = shim.poll_interval.min(deadline - now);
+            tokio::time::sleep(pause).await;
+            self.upstream_time += pause;
+        }
+    }
+
+    /// One poll: 2xx and 404 are answers, 401/403 end the wait, anything else is transient.
+    async fn poll(&mut self, path: &str) -> Result<Option<Fetched>, ApiError> {
+        match self.get(path).await {
+            Ok(f) if f.status.is_success() || f.status == StatusCode::NOT_FOUND => Ok(Some(f)),
+            Ok(f) if matches!(f.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
+                Err(map_lookup_error(path, f.status, &f.body))
+            }
+            Ok(f) => {
+                tracing::warn!(
+                    status = f.status.as_u16(),
+                    "module poll failed; retrying until the deadline"
+                );
+                Ok(None)
+            }
+            Err(e) => {
+                tracing::warn!(error = %Escaped(&e.to_string()), "module poll failed; retrying until the deadline");
+                Ok(None)
+            }
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Result<Fetched, ApiError> {
+        let started = Instant::now();
+        let f = self
+            .app
+            .upstream
+            .call(Method::GET, path, &self.headers, None)
+            .await;
+        self.upstream_time += started.elapsed();
+        f.map(|f| self.note(f))
+    }
+
+    /// Marks the caller verified when the cluster accepted its `Authorization`.
+    fn note(&mut self, f: Fetched) -> Fetched {
+        let s = f.status;
+        if self.headers.contains_key(header::AUTHORIZATION)
+            && !s.is_server_error()
+            && !matches!(s, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
+        {
+            self.verified = true;
+        }
+        f
+    }
+}
+
+/// The `/v2/modules` reply, read whole (bounded) within the request timeout.
+async fn read_reply(resp: Response<PooledBody>, timeout: Duration) -> Result<Fetched, ApiError> {
+    let status = resp.status();
+    let body = tokio::time::timeout(timeout, Limited::new(resp.into_body(), MAX_REPLY).collect())
+        .await
+        .map_err(|_| ApiError::upstream_timeout("the cluster's reply to POST /v2/modules stalled"))?
+        .map_err(|e| {
+            ApiError::upstream_unavailable(format!(
+                "reading the cluster's reply to POST /v2/modules failed: {e}"
+            ))
+        })?
+        .to_bytes();
+    Ok(Fetched { status, body })
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal_error",
+        e.to_string(),
+    )
+}
