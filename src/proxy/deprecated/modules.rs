@@ -110,10 +110,19 @@ async fn run(
         verified: false,
         upstream_time: Duration::ZERO,
     };
+    // Issue 13: the rule's lifecycle decides before anything is sent (a refused upload's
+    // package is read and dropped, never buffered nor forwarded).
+    let lifecycle_refusal = match &refused {
+        None => super::lifecycle::gate(&app, &matched.rule.name, &conn, &parts, &mut record).await,
+        Some(_) => None,
+    };
     let result = if let Some(e) = refused {
         Err(e)
     } else if app.audit.must_fail() && app.audit.last_write_failed() {
         Err(audit::unavailable())
+    } else if let Some(r) = &lifecycle_refusal {
+        super::observe::discard(body, app.config.shim.max_body_size, &app).await;
+        Err(r.to_api_error())
     } else {
         let uid = matched.params.get("uid").map(|u| u.to_string());
         let work = async {
@@ -169,13 +178,14 @@ async fn run(
     if interrupted {
         record.outcome = audit::Outcome::Interrupted;
     }
-    let mut resp = match result {
-        Err(e) => error_response(&e),
-        Ok(Some(value)) => {
+    let mut resp = match (result, &lifecycle_refusal) {
+        (Err(_), Some(r)) => super::lifecycle::reply(r),
+        (Err(e), None) => error_response(&e),
+        (Ok(Some(value)), _) => {
             let body = Bytes::from(serde_json::to_vec(&value).unwrap_or_default());
             crate::error::json_response::<Full<Bytes>>(StatusCode::OK, body).map(Either::Right)
         }
-        Ok(None) => Response::new(Either::Right(Full::new(Bytes::new()))),
+        (Ok(None), _) => Response::new(Either::Right(Full::new(Bytes::new()))),
     };
     // The call reached the cluster (or was answered): a failed write is logged and counted by
     // the audit log itself.
@@ -189,8 +199,16 @@ async fn run(
         .translation_outcome(record.error_code.as_deref());
     app.metrics
         .upstream_latency(RouteClass::Deprecated, call.upstream_time);
-    tracing::warn!(
+    let (warn, days) = super::lifecycle::loudness(&app, &matched.rule.name);
+    let days_left = super::lifecycle::days_left_text(days);
+    let successor = if upload {
+        "POST /v2/modules"
+    } else {
+        "DELETE /v2/modules/{uid}"
+    };
+    macro_rules! line { ($level:expr) => { tracing::event!(
         target: TARGET,
+        $level,
         request_id = %Escaped(&record.request_id),
         client = %conn.peer,
         user = %Escaped(record.user.as_deref().unwrap_or("-")),
@@ -199,11 +217,16 @@ async fn run(
         action_uid = %Escaped(record.action_uid.as_deref().unwrap_or("-")),
         status = record.status,
         duration_ms = elapsed.as_secs_f64() * 1000.0,
-        "deprecated route {} {} called; migrate this caller to {}",
+        phase = %record.phase.as_deref().unwrap_or("-"),
+        "deprecated route {} {} called; migrate this caller to {successor}{days_left}",
         Escaped(&record.method),
         Escaped(&record.route),
-        if upload { "POST /v2/modules" } else { "DELETE /v2/modules/{uid}" },
-    );
+    ) } }
+    if warn {
+        line!(tracing::Level::WARN);
+    } else {
+        line!(tracing::Level::INFO);
+    }
     matched
         .rule
         .marks
