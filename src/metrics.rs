@@ -239,14 +239,30 @@ impl Metrics {
         self.latency[class.index()].observe(elapsed.as_secs_f64());
     }
 
-    /// Counts one call of the deprecated route by its caller (see [`calls`]).
-    pub fn deprecated_call(&self, verified: bool, user: Option<&str>, user_agent: Option<&str>) {
-        self.calls.call(verified, user, user_agent);
+    /// Counts one audited call of rule `rule` by its caller (see [`calls`]).
+    pub fn rule_call(
+        &self,
+        rule: Option<&str>,
+        verified: bool,
+        user: Option<&str>,
+        user_agent: Option<&str>,
+    ) {
+        self.calls.call(rule, verified, user, user_agent);
     }
 
-    /// Counts how a translation ended: `None` is success ("ok").
+    /// Counts how an audited call of rule `rule` ended: `None` is success ("ok").
+    pub fn rule_outcome(&self, rule: Option<&str>, error_code: Option<&str>) {
+        self.calls.outcome(rule, error_code);
+    }
+
+    /// [`Metrics::rule_call`] for a call no rule names (`rule="none"`).
+    pub fn deprecated_call(&self, verified: bool, user: Option<&str>, user_agent: Option<&str>) {
+        self.calls.call(None, verified, user, user_agent);
+    }
+
+    /// [`Metrics::rule_outcome`] for a call no rule names (`rule="none"`).
     pub fn translation_outcome(&self, error_code: Option<&str>) {
-        self.calls.outcome(error_code);
+        self.calls.outcome(None, error_code);
     }
 
     /// Marks a request in flight until the guard is dropped.

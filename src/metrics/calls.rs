@@ -3,8 +3,11 @@
 //! registry by [`CallMetrics::register`] and held by [`Metrics`](super::Metrics).
 //!
 //! Decisions:
+//! - Every series names its rule (`rule`, from the table or the configuration, sanitised like
+//!   any label value); the rules are a bounded set, so the label multiplies the caps below by
+//!   the number of rules at most.
 //! - Only a verified user (the cluster accepted its credentials) gets a (user, User-Agent)
-//!   series of its own, at most [`MAX_CALLER_SERIES`] of them, then `other`; every other call
+//!   series of its own, at most [`MAX_CALLER_SERIES`] pairs across rules, then `other`; every other call
 //!   counts under `unverified`, so junk credentials cannot use up the cap.
 //! - Error codes can come from the cluster: at most [`MAX_ERROR_CODE_SERIES`], then `other`.
 
@@ -19,12 +22,14 @@ use std::sync::Mutex;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct CallerLabels {
+    rule: String,
     user: String,
     user_agent: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct OutcomeLabels {
+    rule: String,
     error_code: String,
 }
 
@@ -33,7 +38,8 @@ struct OutcomeLabels {
 pub struct CallMetrics {
     deprecated_calls: Family<CallerLabels, Counter>,
     translation_outcomes: Family<OutcomeLabels, Counter>,
-    callers_seen: Mutex<HashSet<CallerLabels>>,
+    /// The (user, User-Agent) pairs with a series of their own, across rules.
+    callers_seen: Mutex<HashSet<(String, String)>>,
     codes_seen: Mutex<HashSet<String>>,
 }
 
@@ -43,13 +49,13 @@ impl CallMetrics {
         let deprecated_calls = Family::<CallerLabels, Counter>::default();
         registry.register(
             "deprecated_calls",
-            "Calls of the deprecated route by verified Basic-auth user and User-Agent (capped; \"other\" past the cap; \"unverified\" when the cluster did not accept the credentials)",
+            "Calls of the deprecated routes by rule, verified Basic-auth user and User-Agent (capped; \"other\" past the cap; \"unverified\" when the cluster did not accept the credentials)",
             deprecated_calls.clone(),
         );
         let translation_outcomes = Family::<OutcomeLabels, Counter>::default();
         registry.register(
             "translation_outcomes",
-            "Translated calls by error_code (\"ok\" for success)",
+            "Audited calls by rule and error_code (\"ok\" for success)",
             translation_outcomes.clone(),
         );
         CallMetrics {
@@ -60,37 +66,38 @@ impl CallMetrics {
         }
     }
 
-    /// Counts one call by its caller (verified users only get their own series).
-    pub fn call(&self, verified: bool, user: Option<&str>, user_agent: Option<&str>) {
-        if !verified {
-            let labels = CallerLabels {
-                user: UNVERIFIED.into(),
-                user_agent: UNVERIFIED.into(),
-            };
-            self.deprecated_calls.get_or_create(&labels).inc();
-            return;
-        }
-        let labels = CallerLabels {
-            user: label_value(user),
-            user_agent: label_value(user_agent),
-        };
-        let labels = {
+    /// Counts one call of rule `rule` by its caller (verified users only get their own
+    /// series). `None`: a call no rule names, counted under `rule="none"`.
+    pub fn call(
+        &self,
+        rule: Option<&str>,
+        verified: bool,
+        user: Option<&str>,
+        user_agent: Option<&str>,
+    ) {
+        let rule = label_value(rule);
+        let (user, user_agent) = if verified {
+            let pair = (label_value(user), label_value(user_agent));
             let mut seen = lock(&self.callers_seen);
-            if seen.contains(&labels) || seen.len() < MAX_CALLER_SERIES {
-                seen.insert(labels.clone());
-                labels
+            if seen.contains(&pair) || seen.len() < MAX_CALLER_SERIES {
+                seen.insert(pair.clone());
+                pair
             } else {
-                CallerLabels {
-                    user: OTHER.into(),
-                    user_agent: OTHER.into(),
-                }
+                (OTHER.into(), OTHER.into())
             }
+        } else {
+            (UNVERIFIED.into(), UNVERIFIED.into())
+        };
+        let labels = CallerLabels {
+            rule,
+            user,
+            user_agent,
         };
         self.deprecated_calls.get_or_create(&labels).inc();
     }
 
-    /// Counts how a translation ended: `None` is success ("ok").
-    pub fn outcome(&self, error_code: Option<&str>) {
+    /// Counts how a call of rule `rule` ended: `error_code` `None` is success ("ok").
+    pub fn outcome(&self, rule: Option<&str>, error_code: Option<&str>) {
         let code = match error_code {
             None => "ok".to_owned(),
             Some(c) => label_value(Some(c)),
@@ -105,7 +112,10 @@ impl CallMetrics {
             }
         };
         self.translation_outcomes
-            .get_or_create(&OutcomeLabels { error_code: code })
+            .get_or_create(&OutcomeLabels {
+                rule: label_value(rule),
+                error_code: code,
+            })
             .inc();
     }
 }

@@ -191,13 +191,14 @@ async fn run(
     // The call reached the cluster (or was answered): a failed write is logged and counted by
     // the audit log itself.
     let _ = app.audit.write(&record).await;
-    app.metrics.deprecated_call(
+    app.metrics.rule_call(
+        record.rule.as_deref(),
         record.verified,
         record.user.as_deref(),
         record.user_agent.as_deref(),
     );
     app.metrics
-        .translation_outcome(record.error_code.as_deref());
+        .rule_outcome(record.rule.as_deref(), record.error_code.as_deref());
     app.metrics
         .upstream_latency(RouteClass::Deprecated, call.upstream_time);
     let (warn, days) = super::lifecycle::loudness(&app, &matched.rule.name);
