@@ -1,6 +1,8 @@
 //! `deprecation-shim demo`: a simulated Redis Software 8.0 cluster (where the old route no
 //! longer exists) and the shim in front of it, both on loopback, with ready-to-paste commands.
-//! Needs no cluster and no configuration.
+//! Needs no cluster and no configuration: the run's own (its brownout schedule included) is
+//! written to `demo.toml` in a private directory made for the run, and the printed report
+//! command reads it.
 
 use crate::config::{self, Config};
 use crate::sim::{SimConfig, SimVersion, Simulator, DEMO_ADMIN};
@@ -27,8 +29,8 @@ pub struct DemoArgs {
     /// When the demo's brownout of the old route opens (it lasts a minute).
     #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = humantime::parse_duration)]
     pub brownout_in: Duration,
-    /// Where the audit log goes (default: audit.jsonl in a new private directory under the
-    /// system temp directory, made for this run; its path is printed).
+    /// Where the audit log goes (default: audit.jsonl in the new private directory under the
+    /// system temp directory made for this run, next to its demo.toml; its path is printed).
     #[arg(long, value_name = "PATH")]
     pub audit_log: Option<PathBuf>,
 }
@@ -38,18 +40,23 @@ pub async fn run(args: DemoArgs, shutdown: impl Future<Output = ()>) -> Result<(
     let sim_listener = server::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .map_err(|e| format!("cannot listen for the simulator: {e}"))?;
     let sim_addr = sim_listener.local_addr().map_err(|e| e.to_string())?;
+    let dir = private_dir(&std::env::temp_dir())?;
     let made_dir = args.audit_log.is_none();
     let audit_path = match args.audit_log {
         Some(path) => path,
-        None => private_dir(&std::env::temp_dir())?.join("audit.jsonl"),
+        None => dir.join("audit.jsonl"),
     };
     // Whole seconds, so the printed time is the window's exact start.
     let brownout = std::time::SystemTime::now() + args.brownout_in + Duration::from_secs(1);
     let brownout = crate::lifecycle::calendar::from_epoch_secs(
         crate::lifecycle::calendar::epoch_secs(brownout),
     );
-    let cfg =
-        demo_config(sim_addr, args.listen, &audit_path, brownout).map_err(|e| e.to_string())?;
+    let toml = demo_toml(sim_addr, args.listen, &audit_path, brownout);
+    let config_path = dir.join("demo.toml");
+    write_private(&config_path, &toml)?;
+    let cfg = config::parse_raw(&toml)
+        .and_then(Config::from_raw)
+        .map_err(|e| e.to_string())?;
     let shim_listener = server::bind(cfg.listen.address)
         .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen.address))?;
     let shim_addr = shim_listener.local_addr().map_err(|e| e.to_string())?;
@@ -60,7 +67,14 @@ pub async fn run(args: DemoArgs, shutdown: impl Future<Output = ()>) -> Result<(
         action_duration: args.action_duration,
     });
 
-    print_banner(sim_addr, shim_addr, &audit_path, made_dir, brownout);
+    print_banner(
+        sim_addr,
+        shim_addr,
+        &audit_path,
+        &config_path,
+        made_dir,
+        brownout,
+    );
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
     let wait = |mut rx: tokio::sync::watch::Receiver<()>| async move {
@@ -94,29 +108,46 @@ fn private_dir(parent: &std::path::Path) -> Result<PathBuf, String> {
     Ok(dir)
 }
 
-fn demo_config(
+/// The demo's whole configuration, its lifecycle included: written to `demo.toml` (which the
+/// printed report command reads, so the report shows the brownout schedule) and loaded from
+/// the same text.
+fn demo_toml(
     sim: SocketAddr,
     listen: SocketAddr,
     audit: &std::path::Path,
     brownout: std::time::SystemTime,
-) -> Result<Config, config::ConfigError> {
+) -> String {
     let start = crate::lifecycle::calendar::rfc3339(brownout);
     // An enforced brownout of the old route (issue 13), a minute long, opening during the demo.
-    let toml = format!(
-        "[listen]\naddress = \"{listen}\"\n\
+    format!(
+        "# Written by `deprecation-shim demo` for this run.\n\
+         [listen]\naddress = \"{listen}\"\n\
          [upstream]\nurl = \"http://{sim}\"\n\
          [shim]\npoll_interval = \"200ms\"\nwait_deadline = \"60s\"\n\
          [audit]\npath = {audit:?}\n\
          [lifecycle.module_upgrade]\nenforce = true\nanswer = 410\n\
          [[lifecycle.module_upgrade.brownouts]]\nstart = \"{start}\"\nduration = \"1m\"\n"
-    );
-    Config::from_raw(config::parse_raw(&toml)?)
+    )
+}
+
+/// Writes a new file only this user can read (0600); fails rather than reuse an existing one.
+fn write_private(path: &std::path::Path, text: &str) -> Result<(), String> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 fn print_banner(
     sim: SocketAddr,
     shim: SocketAddr,
     audit: &std::path::Path,
+    config: &std::path::Path,
     made_dir: bool,
     brownout: std::time::SystemTime,
 ) {
@@ -147,11 +178,14 @@ curl -s -u '{user}:{password}' 'http://{shim}/v1/bdbs/{DEMO_BDB}?fields=uid,name
 3. A scheduled brownout of the old route, from {start} to {end}: run command 1 again then,\n\
 \x20  it answers 410 route_brownout (a rehearsal of its retirement; nothing reaches the cluster).\n\
 \n\
-4. Who still calls the old route, and what each call met (the audit report):\n\
-{exe} report {}\n\
+4. Who still calls the old route, what each call met, and the rule's brownout schedule\n\
+\x20  (the audit report, with this run's configuration {}):\n\
+{exe} report --config {} {}\n\
 \n\
 Ctrl-C stops both.\n",
         audit.display(),
+        config.display(),
+        config.display(),
         audit.display(),
     );
 }

@@ -10,12 +10,9 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
-use std::collections::HashSet;
 use std::fmt::Write as _;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
-
-use crate::locks::lock;
 
 /// The `Content-Type` of [`Metrics::encode`]'s output.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -77,19 +74,8 @@ struct ClassLabels {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
-struct CallerLabels {
-    user: String,
-    user_agent: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct RefusalLabels {
     reason: &'static str,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
-struct OutcomeLabels {
-    error_code: String,
 }
 
 type HistogramFamily = Family<ClassLabels, Histogram, fn() -> Histogram>;
@@ -103,8 +89,6 @@ fn latency_histogram() -> Histogram {
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
-    deprecated_calls: Family<CallerLabels, Counter>,
-    translation_outcomes: Family<OutcomeLabels, Counter>,
     /// Handles into `requests` for statuses 100–599, per route class, made on first use: the
     /// per-request count then costs no label hashing or family lock.
     request_counters: [Box<[OnceLock<Counter>]>; 2],
@@ -119,8 +103,7 @@ pub struct Metrics {
     audit_records: Counter,
     cluster_up: Gauge,
     draining: Gauge,
-    callers_seen: Mutex<HashSet<CallerLabels>>,
-    codes_seen: Mutex<HashSet<String>>,
+    calls: calls::CallMetrics,
     lifecycle: lifecycle::LifecycleMetrics,
 }
 
@@ -146,18 +129,7 @@ impl Metrics {
             prometheus_client::registry::Unit::Seconds,
             upstream_latency.clone(),
         );
-        let deprecated_calls = Family::<CallerLabels, Counter>::default();
-        registry.register(
-            "deprecated_calls",
-            "Calls of the deprecated route by verified Basic-auth user and User-Agent (capped; \"other\" past the cap; \"unverified\" when the cluster did not accept the credentials)",
-            deprecated_calls.clone(),
-        );
-        let translation_outcomes = Family::<OutcomeLabels, Counter>::default();
-        registry.register(
-            "translation_outcomes",
-            "Translated calls by error_code (\"ok\" for success)",
-            translation_outcomes.clone(),
-        );
+        let calls = calls::CallMetrics::register(&mut registry);
         let in_flight = Gauge::default();
         registry.register(
             "in_flight_requests",
@@ -225,13 +197,12 @@ impl Metrics {
         });
         let lifecycle = lifecycle::LifecycleMetrics::register(&mut registry);
         Metrics {
+            calls,
             lifecycle,
             registry,
             requests,
             request_counters,
             latency,
-            deprecated_calls,
-            translation_outcomes,
             in_flight,
             deprecated_tasks,
             deprecated_body_bytes,
@@ -241,8 +212,6 @@ impl Metrics {
             audit_records,
             cluster_up,
             draining,
-            callers_seen: Mutex::new(HashSet::new()),
-            codes_seen: Mutex::new(HashSet::new()),
         }
     }
 
@@ -270,56 +239,30 @@ impl Metrics {
         self.latency[class.index()].observe(elapsed.as_secs_f64());
     }
 
-    /// Counts one call of the deprecated route by its caller. Only a `verified` user (the
-    /// cluster accepted its credentials) gets a series of its own; every other call counts
-    /// under `user="unverified", user_agent="unverified"`, so callers without valid
-    /// credentials cannot use up [`MAX_CALLER_SERIES`].
-    pub fn deprecated_call(&self, verified: bool, user: Option<&str>, user_agent: Option<&str>) {
-        if !verified {
-            let labels = CallerLabels {
-                user: UNVERIFIED.into(),
-                user_agent: UNVERIFIED.into(),
-            };
-            self.deprecated_calls.get_or_create(&labels).inc();
-            return;
-        }
-        let labels = CallerLabels {
-            user: label_value(user),
-            user_agent: label_value(user_agent),
-        };
-        let labels = {
-            let mut seen = lock(&self.callers_seen);
-            if seen.contains(&labels) || seen.len() < MAX_CALLER_SERIES {
-                seen.insert(labels.clone());
-                labels
-            } else {
-                CallerLabels {
-                    user: OTHER.into(),
-                    user_agent: OTHER.into(),
-                }
-            }
-        };
-        self.deprecated_calls.get_or_create(&labels).inc();
+    /// Counts one audited call of rule `rule` by its caller (see [`calls`]).
+    pub fn rule_call(
+        &self,
+        rule: Option<&str>,
+        verified: bool,
+        user: Option<&str>,
+        user_agent: Option<&str>,
+    ) {
+        self.calls.call(rule, verified, user, user_agent);
     }
 
-    /// Counts how a translation ended: `None` is success ("ok").
+    /// Counts how an audited call of rule `rule` ended: `None` is success ("ok").
+    pub fn rule_outcome(&self, rule: Option<&str>, error_code: Option<&str>) {
+        self.calls.outcome(rule, error_code);
+    }
+
+    /// [`Metrics::rule_call`] for a call no rule names (`rule="none"`).
+    pub fn deprecated_call(&self, verified: bool, user: Option<&str>, user_agent: Option<&str>) {
+        self.calls.call(None, verified, user, user_agent);
+    }
+
+    /// [`Metrics::rule_outcome`] for a call no rule names (`rule="none"`).
     pub fn translation_outcome(&self, error_code: Option<&str>) {
-        let code = match error_code {
-            None => "ok".to_owned(),
-            Some(c) => label_value(Some(c)),
-        };
-        let code = {
-            let mut seen = lock(&self.codes_seen);
-            if seen.contains(&code) || seen.len() < MAX_ERROR_CODE_SERIES {
-                seen.insert(code.clone());
-                code
-            } else {
-                OTHER.to_owned()
-            }
-        };
-        self.translation_outcomes
-            .get_or_create(&OutcomeLabels { error_code: code })
-            .inc();
+        self.calls.outcome(None, error_code);
     }
 
     /// Marks a request in flight until the guard is dropped.
@@ -426,6 +369,7 @@ fn label_value(raw: Option<&str>) -> String {
     }
 }
 
+mod calls;
 pub mod lifecycle;
 
 #[cfg(test)]

@@ -122,6 +122,23 @@ fn demo_prints_a_legacy_curl_command_that_upgrades_only_the_named_module() {
         header.contains("2 calls: served 1, exempt 0, would refuse 0, refused 1"),
         "{header}"
     );
+    // The report reads the demo's demo.toml: its rule line shows the brownout it is inside.
+    assert!(
+        report.contains(" --config ") && report.contains("demo.toml"),
+        "{report}"
+    );
+    // "3. A scheduled brownout of the old route, from START to END: run command 1 again then,"
+    let window_end = lines
+        .iter()
+        .find_map(|l| l.split_once("brownout of the old route, from "))
+        .and_then(|(_, rest)| rest.split_once(" to "))
+        .and_then(|(_, end)| end.split_once(": "))
+        .map(|(end, _)| end.to_owned())
+        .unwrap_or_else(|| panic!("no brownout window in {lines:#?}"));
+    assert!(
+        header.contains(&format!("brownout now, until {window_end}")),
+        "{header} / {window_end}"
+    );
     assert!(
         table.contains("SERVED") && table.contains("REFUSED"),
         "{table}"
@@ -151,6 +168,14 @@ fn demo_writes_its_audit_log_into_a_fresh_private_directory_and_says_where() {
         |p: &std::path::Path| std::fs::metadata(p).expect("exists").permissions().mode() & 0o777;
     assert_eq!(mode(&dir), 0o700, "{}", dir.display());
     assert_eq!(mode(&audit), 0o600, "{}", audit.display());
+    // The run's configuration (its lifecycle), which the printed report command reads.
+    let config = dir.join("demo.toml");
+    assert_eq!(mode(&config), 0o600, "{}", config.display());
+    let toml = std::fs::read_to_string(&config).expect("demo.toml");
+    assert!(
+        toml.contains("[[lifecycle.module_upgrade.brownouts]]"),
+        "{toml}"
+    );
     // A second run gets a directory of its own.
     let (second, more) = start_demo_with(&[]);
     assert_ne!(printed_audit_path(&more).parent(), Some(dir.as_path()));

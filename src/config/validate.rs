@@ -1,7 +1,12 @@
 //! Raw → validated configuration. Each check names its key, as `section.key`.
 
+mod shim;
+mod upstream;
+
 use super::raw::*;
 use super::*;
+use shim::shim;
+use upstream::upstream;
 
 pub(super) struct Validator;
 
@@ -244,96 +249,6 @@ fn readiness(raw: &RawAdmin) -> Result<Readiness, ConfigError> {
     })
 }
 
-/// `upstream.pin_sha256`: each entry a SHA-256 in hex or base64; pointless with `insecure`.
-fn pins(texts: Vec<String>, insecure: bool) -> Result<Vec<[u8; 32]>, ConfigError> {
-    if insecure && !texts.is_empty() {
-        return Err(ConfigError::new(
-            "upstream.insecure",
-            "cannot be combined with upstream.pin_sha256; pick one",
-        ));
-    }
-    texts
-        .iter()
-        .map(|t| crate::tls::parse_pin(t).map_err(|e| ConfigError::new("upstream.pin_sha256", e)))
-        .collect()
-}
-
-fn upstream(raw: RawUpstream) -> Result<Upstream, ConfigError> {
-    let text = raw.url.ok_or_else(|| {
-        ConfigError::new("upstream.url", "is required: the cluster API, e.g. https://cluster.example.com:9443 (or pass --upstream)")
-    })?;
-    let url: http::Uri = text
-        .parse()
-        .map_err(|_| ConfigError::new("upstream.url", format!("\"{text}\" is not a URL")))?;
-    let https = match url.scheme_str() {
-        Some("https") => true,
-        Some("http") => false,
-        _ => {
-            return Err(ConfigError::new(
-                "upstream.url",
-                format!("\"{text}\" must start with http:// or https://"),
-            ))
-        }
-    };
-    let authority = url
-        .authority()
-        .cloned()
-        .ok_or_else(|| ConfigError::new("upstream.url", format!("\"{text}\" has no host")))?;
-    if !matches!(url.path(), "" | "/") || url.query().is_some() {
-        return Err(ConfigError::new(
-            "upstream.url",
-            "must not carry a path or query: the shim forwards paths as received",
-        ));
-    }
-    if let Some(ca) = &raw.ca_file {
-        if !ca.is_file() {
-            return Err(ConfigError::new(
-                "upstream.ca_file",
-                format!("{} is not a readable file", ca.display()),
-            ));
-        }
-    }
-    let insecure = raw.insecure.unwrap_or(false);
-    if insecure && raw.ca_file.is_some() {
-        return Err(ConfigError::new(
-            "upstream.insecure",
-            "cannot be combined with upstream.ca_file; pick one",
-        ));
-    }
-    let pin_sha256 = pins(raw.pin_sha256.unwrap_or_default(), insecure)?;
-    Ok(Upstream {
-        url,
-        https,
-        authority,
-        ca_file: raw.ca_file,
-        insecure,
-        client_identity: tls_pair(
-            "upstream.client_cert",
-            raw.client_cert,
-            "upstream.client_key",
-            raw.client_key,
-        )?,
-        server_name: raw.server_name.filter(|s| !s.is_empty()),
-        pin_sha256,
-        connect_timeout: opt_duration(
-            "upstream.connect_timeout",
-            raw.connect_timeout,
-            Duration::from_secs(5),
-        )?,
-        request_timeout: opt_duration(
-            "upstream.request_timeout",
-            raw.request_timeout,
-            Duration::from_secs(60),
-        )?,
-        pool_idle_timeout: opt_duration(
-            "upstream.pool_idle_timeout",
-            raw.pool_idle_timeout,
-            Duration::from_secs(60),
-        )?,
-        pool_max_idle_per_host: raw.pool_max_idle_per_host.unwrap_or(256),
-    })
-}
-
 fn forwarding(raw: &RawForwarding) -> Forwarding {
     Forwarding {
         x_forwarded_for: raw.x_forwarded_for.unwrap_or(true),
@@ -341,111 +256,6 @@ fn forwarding(raw: &RawForwarding) -> Forwarding {
         x_forwarded_host: raw.x_forwarded_host.unwrap_or(true),
         preserve_host: raw.preserve_host.unwrap_or(false),
     }
-}
-
-fn shim(raw: RawShim) -> Result<Shim, ConfigError> {
-    let mode = match raw.mode.as_deref().unwrap_or("wait") {
-        "wait" => ShimMode::Wait,
-        "accept" => ShimMode::Accept,
-        other => {
-            return Err(ConfigError::new(
-                "shim.mode",
-                format!("\"{other}\" is not one of \"wait\", \"accept\""),
-            ))
-        }
-    };
-    use crate::shim::translate::Prevalidate;
-    let prevalidate = match raw.prevalidate.as_deref().unwrap_or("enforce") {
-        "enforce" => Prevalidate::Enforce,
-        "warn" => Prevalidate::Warn,
-        "off" => Prevalidate::Off,
-        other => {
-            return Err(ConfigError::new(
-                "shim.prevalidate",
-                format!("\"{other}\" is not one of \"enforce\", \"warn\", \"off\""),
-            ))
-        }
-    };
-    let deprecation = match raw.deprecation_date {
-        Some(s) => parse_date("shim.deprecation_date", &s)?,
-        None => SystemTime::UNIX_EPOCH + Duration::from_secs(DEFAULT_DEPRECATION_EPOCH),
-    };
-    let sunset = raw
-        .sunset_date
-        .filter(|s| !s.is_empty())
-        .map(|s| parse_date("shim.sunset_date", &s))
-        .transpose()?;
-    if sunset.is_some_and(|s| s < deprecation) {
-        return Err(ConfigError::new("shim.sunset_date", "is earlier than shim.deprecation_date; a route cannot sunset before it is deprecated (RFC 8594 §3)"));
-    }
-    let docs_url = raw.docs_url.unwrap_or_else(|| DEFAULT_DOCS_URL.into());
-    let headers = crate::shim::headers::DeprecationHeaders::new(deprecation, sunset, &docs_url)
-        .map_err(|e| {
-            let key = if e.starts_with("sunset") {
-                "shim.sunset_date"
-            } else if e.starts_with("deprecation") {
-                "shim.deprecation_date"
-            } else {
-                "shim.docs_url"
-            };
-            ConfigError::new(key, e)
-        })?;
-    let poll_interval = opt_duration(
-        "shim.poll_interval",
-        raw.poll_interval,
-        Duration::from_secs(1),
-    )?;
-    if poll_interval.is_zero() {
-        return Err(ConfigError::new(
-            "shim.poll_interval",
-            "must be greater than 0",
-        ));
-    }
-    let wait_deadline = opt_duration(
-        "shim.wait_deadline",
-        raw.wait_deadline,
-        Duration::from_secs(600),
-    )?;
-    let max_body_size = opt_size("shim.max_body_size", raw.max_body_size, 1024 * 1024)?;
-    let max_buffered_bodies = opt_size(
-        "shim.max_buffered_bodies",
-        raw.max_buffered_bodies,
-        DEFAULT_MAX_BUFFERED_BODIES,
-    )?;
-    if max_buffered_bodies < max_body_size {
-        return Err(ConfigError::new(
-            "shim.max_buffered_bodies",
-            format!("must be at least shim.max_body_size ({max_body_size} bytes), or no body of the largest size could ever be read"),
-        ));
-    }
-    let max_concurrent_calls = raw
-        .max_concurrent_calls
-        .unwrap_or(DEFAULT_MAX_CONCURRENT_CALLS);
-    if max_concurrent_calls == 0 {
-        return Err(ConfigError::new(
-            "shim.max_concurrent_calls",
-            "must be at least 1",
-        ));
-    }
-    Ok(Shim {
-        mode,
-        prevalidate,
-        poll_interval,
-        wait_deadline,
-        max_body_size,
-        translate_sibling: raw.translate_sibling.unwrap_or(false),
-        max_buffered_bodies,
-        max_concurrent_calls,
-        // The longest wait, plus a minute for the look-ups before it and the read after it.
-        shutdown_grace: opt_duration(
-            "shim.shutdown_grace",
-            raw.shutdown_grace,
-            wait_deadline + Duration::from_secs(60),
-        )?,
-        headers,
-        deprecation,
-        sunset,
-    })
 }
 
 fn audit(raw: RawAudit) -> Result<Audit, ConfigError> {

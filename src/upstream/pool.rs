@@ -8,22 +8,21 @@
 //! most recently used first); a response body hands its connection back when it ends. An
 //! HTTP/2 connection is shared by every request while it is open.
 
+mod exchange;
+
 use super::UpBody;
-use bytes::Bytes;
+pub use exchange::PooledBody;
+use exchange::{replayable, Checkin, Exchange, Tried};
 use futures_util::future::{Either as FutureEither, FutureExt};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{header, HeaderValue, Method, Request, Response, Uri, Version};
-use http_body_util::{Either, Full};
-use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper::client::conn::{http1, http2, TrySendError};
+use hyper::client::conn::{http1, http2};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::{Connection, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 use tower_service::Service;
 
@@ -353,171 +352,5 @@ async fn reap(pool: Weak<Shared>, idle_timeout: Duration) {
         let Some(pool) = pool.upgrade() else { return };
         pool.idle()
             .retain(|c| c.since.elapsed() < idle_timeout && !c.tx.is_closed());
-    }
-}
-
-/// Where a finished HTTP/1 exchange returns its connection.
-struct Checkin {
-    tx: http1::SendRequest<UpBody>,
-    pool: Weak<Shared>,
-}
-
-impl Checkin {
-    fn done(self) {
-        let Some(pool) = self.pool.upgrade() else {
-            return;
-        };
-        let mut tx = self.tx;
-        if tx.is_ready() {
-            pool.put(tx);
-        } else if !tx.is_closed() {
-            // The connection task has not yet seen the end of the exchange it just delivered
-            // (it runs on another worker): hand it back once it is ready.
-            tokio::spawn(async move {
-                if tx.ready().await.is_ok() {
-                    pool.put(tx);
-                }
-            });
-        }
-    }
-}
-
-type Tried = Result<Response<Incoming>, TrySendError<Request<UpBody>>>;
-
-/// A copy of `req` to send again if an HTTP/2 connection refuses it: only for GET and HEAD
-/// without a body (idempotent, and nothing streamed that could not be sent twice).
-fn replayable(req: &Request<UpBody>) -> Option<Request<UpBody>> {
-    if !(req.method() == Method::GET || req.method() == Method::HEAD) || !req.body().is_end_stream()
-    {
-        return None;
-    }
-    let mut copy = Request::new(Either::Right(Full::new(Bytes::new())));
-    *copy.method_mut() = req.method().clone();
-    *copy.uri_mut() = req.uri().clone();
-    *copy.version_mut() = req.version();
-    *copy.headers_mut() = req.headers().clone();
-    Some(copy)
-}
-
-/// Whether an HTTP/2 exchange failed because the peer refused the stream or sent GOAWAY.
-fn refused_by_h2_peer(e: &hyper::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(s) = source {
-        if let Some(h2) = s.downcast_ref::<h2::Error>() {
-            return h2.is_go_away() || h2.reason() == Some(h2::Reason::REFUSED_STREAM);
-        }
-        source = s.source();
-    }
-    false
-}
-
-pin_project_lite::pin_project! {
-    /// One request in flight on one connection.
-    #[project = ExchangeProj]
-    enum Exchange<A, B> {
-        H1 { #[pin] fut: A, slot: Option<Checkin> },
-        // `replay`: a copy of an idempotent, bodiless request, sent again elsewhere if the
-        // connection refuses it (REFUSED_STREAM, GOAWAY) without handing it back.
-        H2 { #[pin] fut: B, replay: Option<Request<UpBody>> },
-        Failed { error: Option<SendError> },
-    }
-}
-
-impl<A, B> Future for Exchange<A, B>
-where
-    A: Future<Output = Tried>,
-    B: Future<Output = Tried>,
-{
-    type Output = Attempt;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Attempt> {
-        let (tried, slot, replay) = match self.project() {
-            ExchangeProj::H1 { fut, slot } => (ready!(fut.poll(cx)), slot.take(), None),
-            ExchangeProj::H2 { fut, replay } => (ready!(fut.poll(cx)), None, Some(replay.take())),
-            ExchangeProj::Failed { error } => {
-                let error = error
-                    .take()
-                    .unwrap_or_else(|| SendError::Connect("exchange polled after its end".into()));
-                return Poll::Ready(Attempt::Done(Err(error)));
-            }
-        };
-        Poll::Ready(match tried {
-            Ok(resp) => Attempt::Done(Ok(resp.map(|body| PooledBody::new(body, slot)))),
-            Err(mut failed) => match failed.take_message() {
-                Some(mut unsent) => {
-                    // Undo the per-protocol rewrite so another connection starts clean.
-                    if let Some(pq) = unsent.uri().path_and_query().cloned() {
-                        *unsent.uri_mut() = Uri::from(pq);
-                    }
-                    Attempt::Unsent(unsent, failed.into_error(), replay.is_some())
-                }
-                None => match replay.flatten() {
-                    // The cluster refused the stream (RFC 9113 §8.7: not processed) or went
-                    // away; hyper kept the request, but a GET or HEAD without a body is safe
-                    // to send again (RFC 9110 §9.2.2).
-                    Some(copy) if refused_by_h2_peer(failed.error()) => {
-                        Attempt::Unsent(copy, failed.into_error(), true)
-                    }
-                    _ => Attempt::Done(Err(SendError::Http(failed.into_error()))),
-                },
-            },
-        })
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// A response body from the pool; returns its HTTP/1 connection when it ends. Dropped
-    /// before the end, the connection closes with it (hyper cannot reuse a half-read one).
-    pub struct PooledBody {
-        #[pin]
-        inner: Incoming,
-        slot: Option<Checkin>,
-    }
-}
-
-impl PooledBody {
-    fn new(inner: Incoming, slot: Option<Checkin>) -> PooledBody {
-        let mut body = PooledBody { inner, slot };
-        if body.inner.is_end_stream() {
-            release(&mut body.slot);
-        }
-        body
-    }
-}
-
-/// Hands the connection back (once) when the body has ended.
-fn release(slot: &mut Option<Checkin>) {
-    if let Some(slot) = slot.take() {
-        slot.done();
-    }
-}
-
-impl Body for PooledBody {
-    type Data = Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        let mut this = self.project();
-        let polled = this.inner.as_mut().poll_frame(cx);
-        let ended = match &polled {
-            Poll::Ready(None) => true,
-            Poll::Ready(Some(Ok(_))) => this.inner.is_end_stream(),
-            _ => false,
-        };
-        if ended {
-            release(this.slot);
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
     }
 }

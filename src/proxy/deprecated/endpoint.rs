@@ -150,7 +150,8 @@ async fn handle_detached(
     record.verified = verified;
     // Only a user the cluster accepted gets a metrics series of its own: junk credentials
     // cannot fill the series cap (they all count as "unverified").
-    app.metrics.deprecated_call(
+    app.metrics.rule_call(
+        record.rule.as_deref(),
         record.verified,
         record.user.as_deref(),
         record.user_agent.as_deref(),
@@ -181,8 +182,10 @@ async fn handle_detached(
         error = Some(audit::unavailable());
         finish(&mut record, error.as_ref(), started);
     }
-    app.metrics
-        .translation_outcome(error.as_ref().map(|e| e.error_code.as_str()));
+    app.metrics.rule_outcome(
+        record.rule.as_deref(),
+        error.as_ref().map(|e| e.error_code.as_str()),
+    );
     app.metrics
         .upstream_latency(RouteClass::Deprecated, trace.upstream_time);
     log_call(&app, &record, conn, &trace, started);

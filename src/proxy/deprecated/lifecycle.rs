@@ -2,7 +2,7 @@
 //! `[lifecycle.<rule>]`, what [`crate::lifecycle::decide`] says — served, exempt, would-refuse
 //! (dry run) or refused — taken before anything of the call is sent upstream, written into the
 //! call's audit record (`phase`, `exemption`) and counted; and how loud the call's deprecation
-//! log line is. The handlers (`endpoint`, `observe`) call [`gate`] once and, on a refusal,
+//! log line is. The handlers (`endpoint`, `modules`, `observe`) call [`gate`] once and, on a refusal,
 //! answer [`reply`] after discarding the body (`observe::discard`).
 //!
 //! Decisions:

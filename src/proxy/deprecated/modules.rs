@@ -1,7 +1,8 @@
 //! R4/R5 on the request path (API-RULES §4.7): `POST /v1/modules` streamed unchanged to
 //! `POST /v2/modules`, `DELETE /v1/modules/{uid}` sent as `DELETE /v2/modules/{uid}`, then the
 //! wait for the action and the old reply (200 module object / 200 empty). The decisions are
-//! [`crate::rules::modules`]'; this file does the I/O, the audit record and the marks.
+//! [`crate::rules::modules`]'; this file does the I/O, the audit record and the marks, and
+//! [`wait`] the polling until the cluster is done.
 //!
 //! Decisions:
 //! - The package is never buffered: the caller's body goes to the cluster as a stream with
@@ -17,6 +18,8 @@
 //!   `semantic_version` for an upload; `from_*` for a delete; `from_module_name` = its
 //!   `module_name` for both) and `action_uid`; never the package bytes.
 
+mod wait;
+
 use super::endpoint::{begin_record, identity_headers, TARGET};
 use crate::audit::{self, ModuleChange};
 use crate::config::ShimMode;
@@ -27,23 +30,21 @@ use crate::proxy::app::App;
 use crate::proxy::budget;
 use crate::proxy::headers::Hop;
 use crate::proxy::reply::{error_response, RespBody};
-use crate::rules::modules::{self as rule, Step};
+use crate::rules::modules as rule;
 use crate::rules::RuleId;
 use crate::server::ConnInfo;
-use crate::shim::model::{parse_json, Action};
+use crate::shim::model::parse_json;
 use crate::shim::translate::map_lookup_error;
-use crate::upstream::{CallerBody, Fetched, PooledBody};
+use crate::upstream::CallerBody;
 use bytes::Bytes;
 use http::{header, HeaderMap, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Either, Full, Limited};
+use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use serde_json::Value;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Largest `/v2/modules` reply read (a module object).
-const MAX_REPLY: usize = 1 << 20;
+use wait::read_reply;
 
 /// Runs one R4/R5 call (rule `rule` of the table) in its own task holding the connection's
 /// slot, a call permit and `in_flight`; over `shim.max_concurrent_calls` it is refused (503).
@@ -110,10 +111,19 @@ async fn run(
         verified: false,
         upstream_time: Duration::ZERO,
     };
+    // Issue 13: the rule's lifecycle decides before anything is sent (a refused upload's
+    // package is read and dropped, never buffered nor forwarded).
+    let lifecycle_refusal = match &refused {
+        None => super::lifecycle::gate(&app, &matched.rule.name, &conn, &parts, &mut record).await,
+        Some(_) => None,
+    };
     let result = if let Some(e) = refused {
         Err(e)
     } else if app.audit.must_fail() && app.audit.last_write_failed() {
         Err(audit::unavailable())
+    } else if let Some(r) = &lifecycle_refusal {
+        super::observe::discard(body, app.config.shim.max_body_size, &app).await;
+        Err(r.to_api_error())
     } else {
         let uid = matched.params.get("uid").map(|u| u.to_string());
         let work = async {
@@ -169,28 +179,38 @@ async fn run(
     if interrupted {
         record.outcome = audit::Outcome::Interrupted;
     }
-    let mut resp = match result {
-        Err(e) => error_response(&e),
-        Ok(Some(value)) => {
+    let mut resp = match (result, &lifecycle_refusal) {
+        (Err(_), Some(r)) => super::lifecycle::reply(r),
+        (Err(e), None) => error_response(&e),
+        (Ok(Some(value)), _) => {
             let body = Bytes::from(serde_json::to_vec(&value).unwrap_or_default());
             crate::error::json_response::<Full<Bytes>>(StatusCode::OK, body).map(Either::Right)
         }
-        Ok(None) => Response::new(Either::Right(Full::new(Bytes::new()))),
+        (Ok(None), _) => Response::new(Either::Right(Full::new(Bytes::new()))),
     };
     // The call reached the cluster (or was answered): a failed write is logged and counted by
     // the audit log itself.
     let _ = app.audit.write(&record).await;
-    app.metrics.deprecated_call(
+    app.metrics.rule_call(
+        record.rule.as_deref(),
         record.verified,
         record.user.as_deref(),
         record.user_agent.as_deref(),
     );
     app.metrics
-        .translation_outcome(record.error_code.as_deref());
+        .rule_outcome(record.rule.as_deref(), record.error_code.as_deref());
     app.metrics
         .upstream_latency(RouteClass::Deprecated, call.upstream_time);
-    tracing::warn!(
+    let (warn, days) = super::lifecycle::loudness(&app, &matched.rule.name);
+    let days_left = super::lifecycle::days_left_text(days);
+    let successor = if upload {
+        "POST /v2/modules"
+    } else {
+        "DELETE /v2/modules/{uid}"
+    };
+    macro_rules! line { ($level:expr) => { tracing::event!(
         target: TARGET,
+        $level,
         request_id = %Escaped(&record.request_id),
         client = %conn.peer,
         user = %Escaped(record.user.as_deref().unwrap_or("-")),
@@ -199,11 +219,16 @@ async fn run(
         action_uid = %Escaped(record.action_uid.as_deref().unwrap_or("-")),
         status = record.status,
         duration_ms = elapsed.as_secs_f64() * 1000.0,
-        "deprecated route {} {} called; migrate this caller to {}",
+        phase = %record.phase.as_deref().unwrap_or("-"),
+        "deprecated route {} {} called; migrate this caller to {successor}{days_left}",
         Escaped(&record.method),
         Escaped(&record.route),
-        if upload { "POST /v2/modules" } else { "DELETE /v2/modules/{uid}" },
-    );
+    ) } }
+    if warn {
+        line!(tracing::Level::WARN);
+    } else {
+        line!(tracing::Level::INFO);
+    }
     matched
         .rule
         .marks
@@ -349,117 +374,6 @@ impl ModuleCall<'_> {
             other => Ok(other),
         }
     }
-
-    /// Polls the action until it ends; without one (none sent, or 404) polls the module until
-    /// it is there (upload) or gone (delete). Transient failures repeat until the deadline.
-    async fn wait(
-        &mut self,
-        upload: bool,
-        action: Option<&str>,
-        uid: &str,
-    ) -> Result<(), ApiError> {
-        if action.is_some() {
-            self.audit.action_uid = action.map(str::to_owned);
-        }
-        let shim = &self.app.config.shim;
-        let deadline = Instant::now() + shim.wait_deadline;
-        let mut by_action = action.map(|a| format!("/v1/actions/{a}"));
-        let module_path = format!("/v1/modules/{uid}");
-        loop {
-            let path = by_action.clone().unwrap_or_else(|| module_path.clone());
-            if let Some(f) = self.poll(&path).await? {
-                if by_action.is_none() {
-                    let want = if upload {
-                        StatusCode::OK
-                    } else {
-                        StatusCode::NOT_FOUND
-                    };
-                    if f.status == want {
-                        return Ok(());
-                    }
-                } else if f.status == StatusCode::NOT_FOUND {
-                    by_action = None;
-                    continue;
-                } else if let Ok(a) = parse_json::<Action>(&path, &f.body) {
-                    match if upload {
-                        rule::upload_step(&a)
-                    } else {
-                        rule::delete_step(&a)
-                    } {
-                        Step::KeepPolling => {}
-                        Step::Done => return Ok(()),
-                        Step::Fail(e) => return Err(e),
-                    }
-                }
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(rule::timeout(upload, action));
-            }
-            let pause = shim.poll_interval.min(deadline - now);
-            tokio::time::sleep(pause).await;
-            self.upstream_time += pause;
-        }
-    }
-
-    /// One poll: 2xx and 404 are answers, 401/403 end the wait, anything else is transient.
-    async fn poll(&mut self, path: &str) -> Result<Option<Fetched>, ApiError> {
-        match self.get(path).await {
-            Ok(f) if f.status.is_success() || f.status == StatusCode::NOT_FOUND => Ok(Some(f)),
-            Ok(f) if matches!(f.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
-                Err(map_lookup_error(path, f.status, &f.body))
-            }
-            Ok(f) => {
-                tracing::warn!(
-                    status = f.status.as_u16(),
-                    "module poll failed; retrying until the deadline"
-                );
-                Ok(None)
-            }
-            Err(e) => {
-                tracing::warn!(error = %Escaped(&e.to_string()), "module poll failed; retrying until the deadline");
-                Ok(None)
-            }
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Result<Fetched, ApiError> {
-        let started = Instant::now();
-        let f = self
-            .app
-            .upstream
-            .call(Method::GET, path, &self.headers, None)
-            .await;
-        self.upstream_time += started.elapsed();
-        f.map(|f| self.note(f))
-    }
-
-    /// Marks the caller verified when the cluster accepted its `Authorization`.
-    fn note(&mut self, f: Fetched) -> Fetched {
-        let s = f.status;
-        if self.headers.contains_key(header::AUTHORIZATION)
-            && !s.is_server_error()
-            && !matches!(s, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
-        {
-            self.verified = true;
-        }
-        f
-    }
-}
-
-/// The `/v2/modules` reply, read whole (bounded) within the request timeout.
-async fn read_reply(resp: Response<PooledBody>, timeout: Duration) -> Result<Fetched, ApiError> {
-    let status = resp.status();
-    let body = tokio::time::timeout(timeout, Limited::new(resp.into_body(), MAX_REPLY).collect())
-        .await
-        .map_err(|_| ApiError::upstream_timeout("the cluster's reply to POST /v2/modules stalled"))?
-        .map_err(|e| {
-            ApiError::upstream_unavailable(format!(
-                "reading the cluster's reply to POST /v2/modules failed: {e}"
-            ))
-        })?
-        .to_bytes();
-    Ok(Fetched { status, body })
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {

@@ -110,6 +110,8 @@ async fn run(
         .or_else(|| matched.params.int("bdb_uid"));
 
     let (mut marked_as, mut successor, mut own_code) = (step, None, None);
+    // Whether the cluster saw the call (and so could verify its credentials).
+    let mut sent = false;
     // A gone step is refused anyway: its answer is the rule's, not a brownout's.
     let lifecycle_refusal = match (&refused, step) {
         (None, Step::Observe { .. } | Step::Rewrite | Step::Translate { .. }) => {
@@ -135,6 +137,7 @@ async fn run(
                 error_response(&gone_error(&matched))
             }
             Step::Translate { version } => {
+                sent = true;
                 let done = super::rewrite::apply(&app, &conn, parts, body, &matched, version).await;
                 record.rule_action = Some(done.action.into());
                 record.detail = done.detail;
@@ -156,14 +159,19 @@ async fn run(
                         parts.uri = uri;
                     }
                 }
+                sent = true;
                 let req = Request::from_parts(parts, body);
                 forward::pass_through(&app, conn.clone(), req).await
             }
         }
     };
     let status = resp.status();
-    record.verified =
-        !matches!(status.as_u16(), 401 | 403) && !status.is_server_error() && own_code.is_none();
+    // A call answered by the shim alone (gone, refused) was never checked by the cluster: it
+    // counts as unverified, so junk credentials cannot use up the metrics' caller series.
+    record.verified = sent
+        && !matches!(status.as_u16(), 401 | 403)
+        && !status.is_server_error()
+        && own_code.is_none();
     let error_code =
         own_code.or_else(|| (!status.is_success()).then(|| status.as_str().to_owned()));
     let blame = if status.is_server_error() {
@@ -177,11 +185,14 @@ async fn run(
     // The call has already reached the cluster (or been answered): a failed write is logged
     // and counted by the audit log itself.
     let _ = app.audit.write(&record).await;
-    app.metrics.deprecated_call(
+    app.metrics.rule_call(
+        record.rule.as_deref(),
         record.verified,
         record.user.as_deref(),
         record.user_agent.as_deref(),
     );
+    app.metrics
+        .rule_outcome(record.rule.as_deref(), record.error_code.as_deref());
     log_call(&app, &record, &conn, started);
     // A refusal carries the rule's marks (successor `Link`, `Deprecation`, `Sunset`).
     match lifecycle_refusal {

@@ -1,0 +1,105 @@
+//! The old route's request body (API.md §5): its `Content-Type` checked leniently and its bytes
+//! read within `shim.max_body_size`, the request timeout and the process-wide buffer budget.
+
+use crate::error::ApiError;
+use crate::proxy::budget::{Reservation, Work};
+use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::{Body, Incoming};
+use std::time::Duration;
+
+/// Reads the old route's body, refusing more than `limit` bytes (413) — early from
+/// `Content-Length` when it is declared, else while streaming — a body that stalls (408), and
+/// one the process-wide budget has no room for (503, before more of it is read): a declared
+/// length is reserved up front, else each chunk before it is kept.
+pub(super) async fn read_body(
+    headers: &HeaderMap,
+    body: Incoming,
+    limit: usize,
+    timeout: Duration,
+    work: &std::sync::Arc<Work>,
+) -> Result<(Bytes, Reservation), ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request_too_large",
+            format!("the request body is larger than the {limit}-byte limit (shim.max_body_size)"),
+        )
+    };
+    let declared = body.size_hint().exact().or_else(|| {
+        headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse().ok())
+    });
+    let declared = match declared.map(usize::try_from) {
+        None => 0,
+        Some(Ok(n)) if n <= limit => n,
+        Some(_) => return Err(too_large()),
+    };
+    let mut reservation = work.reserve(declared)?;
+    let read = async {
+        let mut body = body;
+        let mut buf = BytesMut::with_capacity(declared);
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| {
+                ApiError::bad_request(
+                    "invalid_request",
+                    format!("the request body could not be read: {e}"),
+                )
+            })?;
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            let total = buf.len().saturating_add(data.len());
+            if total > limit {
+                return Err(too_large());
+            }
+            reservation.grow_to(total)?;
+            buf.extend_from_slice(&data);
+        }
+        Ok(buf.freeze())
+    };
+    let outcome = tokio::time::timeout(timeout, read).await;
+    match outcome {
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request body did not arrive in time",
+        )),
+        Ok(read) => Ok((read?, reservation)),
+    }
+}
+
+/// Legacy tools send JSON under several labels (`curl -d` says form-urlencoded), and the old
+/// route never checked; only types that cannot be JSON are refused.
+pub(super) fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(value) = headers.get(http::header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    // A value with bytes outside visible ASCII is not "no Content-Type": it names some type we
+    // cannot read, so it falls to the refusal below instead of being taken for JSON.
+    let ty = value
+        .to_str()
+        .unwrap_or("(unreadable)")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let jsonish = ty == "application/json"
+        || ty.ends_with("+json")
+        || ty == "application/x-www-form-urlencoded"
+        || ty == "text/plain"
+        || ty == "*/*"
+        || ty.is_empty();
+    if jsonish {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("Content-Type {ty} cannot carry the JSON body this route takes; send application/json"),
+        ))
+    }
+}

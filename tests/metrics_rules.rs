@@ -1,0 +1,125 @@
+//! The deprecated routes' metrics name their rule: every audited call is counted in
+//! `deprecated_calls` and `translation_outcomes` under its rule, read from the admin port's
+//! `/metrics` with a Prometheus text parser, for calls of two rules through the shim. A call
+//! the shim answers alone (gone) counts as unverified: only the cluster verifies credentials.
+
+mod support;
+
+use deprecation_shim::sim::SimVersion;
+use deprecation_shim::{admin, server, App};
+use http::Method;
+use prometheus_parse::{Scrape, Value};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use support::harness::{test_config, Sim};
+use support::legacy::{admin as admin_auth, old_route};
+use support::{get, send};
+
+/// The shim's data and admin ports in front of `upstream`; both serve until the runtime ends.
+async fn shim_with_admin(upstream: SocketAddr, toml: &str) -> (SocketAddr, SocketAddr) {
+    let cfg = test_config(upstream, toml).unwrap_or_else(|e| panic!("config: {e}"));
+    let app = Arc::new(App::new(cfg).expect("app"));
+    let data = server::bind("127.0.0.1:0".parse().expect("addr")).expect("bind data");
+    let admin_port = server::bind("127.0.0.1:0".parse().expect("addr")).expect("bind admin");
+    let (data_addr, admin_addr) = (
+        data.local_addr().expect("addr"),
+        admin_port.local_addr().expect("addr"),
+    );
+    tokio::spawn(admin::serve(
+        admin_port,
+        app.admin.clone(),
+        std::future::pending(),
+    ));
+    tokio::spawn(deprecation_shim::run(
+        app,
+        data,
+        None,
+        std::future::pending(),
+    ));
+    (data_addr, admin_addr)
+}
+
+/// The value of the one sample of `name` whose labels include `labels`.
+fn value(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .map(|s| match s.value {
+            Value::Counter(v) | Value::Gauge(v) | Value::Untyped(v) => v,
+            _ => f64::NAN,
+        })
+}
+
+#[tokio::test]
+async fn calls_of_two_rules_are_counted_in_metrics_under_each_rule_and_a_gone_call_as_unverified() {
+    let sim = Sim::start(SimVersion::V8_0).await;
+    let (shim, admin_addr) = shim_with_admin(sim.addr, "[rules]\nrs_version = \"8.0.0\"\n").await;
+    let auth = admin_auth();
+    let h = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json"),
+    ];
+    // module_upgrade, translated (200); module_upload on 8.0, gone (410, never sent).
+    let upgraded = send(
+        shim,
+        Method::POST,
+        &old_route(1),
+        &h,
+        r#"{"modules":[{"module_name":"ReJSON","new_module":"e498441c107b69c94feae975a9f78330"}]}"#,
+    )
+    .await;
+    assert_eq!(upgraded.status, 200, "{:?}", upgraded.body);
+    for _ in 0..2 {
+        let gone = send(shim, Method::POST, "/v1/modules", &h, "x").await;
+        assert_eq!(gone.status, 410, "{:?}", gone.body);
+    }
+
+    let text = String::from_utf8(get(admin_addr, "/metrics", "").await.body.to_vec())
+        .expect("metrics are text");
+    let scrape = Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).expect("Prometheus text");
+    let calls = "deprecation_shim_deprecated_calls_total";
+    let outcomes = "deprecation_shim_translation_outcomes_total";
+    let user = deprecation_shim::sim::DEMO_ADMIN.0;
+    assert_eq!(
+        value(
+            &scrape,
+            calls,
+            &[("rule", "module_upgrade"), ("user", user)]
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    // Answered by the shim alone: the cluster never checked the credentials.
+    assert_eq!(
+        value(
+            &scrape,
+            calls,
+            &[("rule", "module_upload"), ("user", "unverified")]
+        ),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(
+            &scrape,
+            outcomes,
+            &[("rule", "module_upgrade"), ("error_code", "ok")]
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(
+            &scrape,
+            outcomes,
+            &[("rule", "module_upload"), ("error_code", "410")]
+        ),
+        Some(2.0),
+        "{text}"
+    );
+    assert!(
+        !text.contains(deprecation_shim::sim::DEMO_ADMIN.1),
+        "no password in metrics"
+    );
+}
