@@ -166,3 +166,22 @@ fn rules_example_sets_every_builtin_rule_and_two_operator_rules() {
         .collect();
     assert_eq!(custom, ["bdb-stats-last", "legacy-backup"]);
 }
+
+#[test]
+fn a_lifecycle_sunset_is_the_sunset_its_rule_announces() {
+    let text = "[upstream]\nurl = \"http://x:1\"\n\
+        [lifecycle.module_upgrade]\nsunset_date = \"2027-06-30\"\n\
+        [lifecycle.update_cert]\nsunset_date = \"2027-09-30\"\n";
+    let cfg = Config::from_raw(config::parse_raw(text).expect("parses")).expect("validates");
+    let update_cert = cfg.rules.table.get("update_cert").expect("rule");
+    assert_eq!(
+        update_cert.meta.sunset,
+        Some(config::parse_date("d", "2027-09-30").expect("date"))
+    );
+    let mut headers = http::HeaderMap::new();
+    cfg.shim.headers.apply(&mut headers, Some(1));
+    assert_eq!(
+        headers.get("sunset").and_then(|v| v.to_str().ok()),
+        Some("Wed, 30 Jun 2027 00:00:00 GMT")
+    );
+}

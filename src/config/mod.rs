@@ -163,6 +163,8 @@ pub struct Shim {
     /// which their `[lifecycle.<rule>]` inherits.
     pub deprecation: SystemTime,
     pub sunset: Option<SystemTime>,
+    /// The `Link rel="deprecation"` target of the module-upgrade rules.
+    pub docs_url: String,
 }
 
 #[derive(Debug, Clone)]

@@ -60,6 +60,7 @@ impl Validator {
             }
         }
         cfg.lifecycle = rule_lifecycles(raw.lifecycle, &cfg)?;
+        marks_follow_lifecycles(&mut cfg)?;
         Ok(cfg)
     }
 }
@@ -100,6 +101,34 @@ fn rule_lifecycles(
             },
         })
     })
+}
+
+/// The dates a lifecycle sets are the ones its callers are told: the rule's `Deprecation` and
+/// `Sunset` headers (on every reply, refusals included) follow `[lifecycle.<rule>]`.
+fn marks_follow_lifecycles(cfg: &mut Config) -> Result<(), ConfigError> {
+    for (name, lifecycle) in &cfg.lifecycle.rules {
+        let plan = lifecycle.plan();
+        let key = format!("lifecycle.{name}.sunset_date");
+        let Some(rule) = cfg.rules.table.get_mut(name) else {
+            continue;
+        };
+        match rule.id {
+            // The sibling is not deprecated: its replies are never marked.
+            crate::rules::RuleId::ModuleUpgradeSibling => {}
+            crate::rules::RuleId::ModuleUpgrade => {
+                cfg.shim.headers = crate::shim::headers::DeprecationHeaders::new(
+                    plan.deprecation,
+                    plan.sunset,
+                    &cfg.shim.docs_url,
+                )
+                .map_err(|e| ConfigError::new(&key, e))?;
+            }
+            _ => rule
+                .set_dates(plan.deprecation, plan.sunset)
+                .map_err(|e| ConfigError::new(&key, e))?,
+        }
+    }
+    Ok(())
 }
 
 fn socket_addr(key: &str, s: &str) -> Result<SocketAddr, ConfigError> {

@@ -105,5 +105,6 @@ pub(super) fn shim(raw: RawShim) -> Result<Shim, ConfigError> {
         headers,
         deprecation,
         sunset,
+        docs_url,
     })
 }
