@@ -10,30 +10,30 @@ use deprecation_shim::sim::{SimConfig, SimVersion, Simulator};
 use http::Method;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
-use support::cluster::{start_shim, start_sim, start_sim_with};
+use support::harness::{Shim, Sim};
 use support::legacy::*;
 use support::{basic, post_chunked, post_json, send};
 
 const QUICK: Duration = Duration::from_millis(150);
 
 /// An 8.0 cluster on its seed, and a shim with `extra_toml` in front of it.
-async fn cluster(extra_toml: &str) -> (SocketAddr, Arc<Simulator>) {
-    let (upstream, sim) = start_sim(SimVersion::V8_0, QUICK).await;
-    (start_shim(upstream, extra_toml).await, sim)
+async fn cluster(extra_toml: &str) -> (Shim, Sim) {
+    let sim = Sim::timed(SimVersion::V8_0, QUICK).await;
+    let upstream = sim.addr;
+    (Shim::in_front_of(upstream, extra_toml).await, sim)
 }
 
 /// An 8.0 cluster whose nodes still run 7.4.6 (the 7.4 seed), so every old-route error of the
 /// seed table, `min_redis_pack_version` included, can be provoked.
-async fn cluster_on_7_4_nodes(extra_toml: &str) -> (SocketAddr, Arc<Simulator>) {
-    let (upstream, sim) = start_sim_with(SimConfig {
+async fn cluster_on_7_4_nodes(extra_toml: &str) -> (Shim, Sim) {
+    let sim = Sim::with(SimConfig {
         version: SimVersion::V8_0,
         state: Some(seed::seed(SimVersion::V7_4)),
         action_duration: QUICK,
     })
     .await;
-    (start_shim(upstream, extra_toml).await, sim)
+    (Shim::in_front_of(sim.addr, extra_toml).await, sim)
 }
 
 /// Sends an old-route call as the admin and checks the deprecation marks every reply carries.
@@ -70,7 +70,7 @@ async fn shape_a_upgrades_only_the_named_module_with_a_pinned_body() {
     let (shim, sim) = cluster("").await;
     let before = bdb(&sim, 1);
     let reply = call(
-        shim,
+        shim.addr,
         1,
         json!({"modules": [{"current_module": REJSON_2_6_6, "new_module": REJSON_2_6_17,
                             "new_module_args": ""}],
@@ -99,7 +99,7 @@ async fn shape_b_finds_the_module_by_name_and_keeps_its_args() {
     let (shim, sim) = cluster("").await;
     let before = bdb(&sim, 1);
     let reply = call(
-        shim,
+        shim.addr,
         1,
         json!({"modules": [{"module_name": "search", "current_semantic_version": "2.8.4",
                             "new_module": SEARCH_2_8_9}],
@@ -129,7 +129,7 @@ async fn shape_c_carries_force_restart_and_the_given_args() {
     let (shim, sim) = cluster("").await;
     let before = bdb(&sim, 1);
     let reply = call(
-        shim,
+        shim.addr,
         1,
         json!({"modules": [{"current_module": SEARCH_2_8_4, "module_name": "search",
                             "current_semantic_version": "2.8.4", "new_module": SEARCH_2_8_9,
@@ -155,7 +155,7 @@ async fn shape_d_flat_body_sends_no_flags_it_was_not_given() {
     let (shim, sim) = cluster("").await;
     let before = bdb(&sim, 1);
     let reply = call(
-        shim,
+        shim.addr,
         1,
         json!({"current_module": REJSON_2_6_6, "new_module": REJSON_2_6_17}),
     )
@@ -178,7 +178,7 @@ async fn callers_authorization_is_on_every_upstream_request() {
     // An unusual but valid spelling, to show the value is forwarded verbatim.
     let auth = admin().replacen("Basic", "basic", 1);
     let body = json!({"modules": [{"module_name": "ReJSON", "new_module": REJSON_2_6_17}]});
-    let reply = post_json(shim, &old_route(1), &auth, &body).await;
+    let reply = post_json(shim.addr, &old_route(1), &auth, &body).await;
     ok(&reply);
     let seen = sim.requests();
     let count = |method: &Method, prefix: &str| {
@@ -217,7 +217,7 @@ async fn wrong_password_is_401_in_rs_shape_and_nothing_is_upgraded() {
             ]
         };
         let reply = send(
-            shim,
+            shim.addr,
             Method::POST,
             &old_route(1),
             &headers,
@@ -236,7 +236,7 @@ async fn viewer_role_is_403_in_rs_shape_and_nothing_is_upgraded() {
     let (shim, sim) = cluster("").await;
     let before = bdb(&sim, 1);
     let body = json!({"new_module": REJSON_2_6_17});
-    let reply = post_json(shim, &old_route(1), &viewer(), &body).await;
+    let reply = post_json(shim.addr, &old_route(1), &viewer(), &body).await;
     assert_rs_error(&reply, 403, "insufficient_permissions");
     assert_deprecated(&reply, 1);
     assert_eq!(bdb(&sim, 1), before);
@@ -248,7 +248,7 @@ async fn failed_action_is_500_with_the_actions_error_code() {
     let before = bdb(&sim, 1);
     sim.faults()
         .fail_next_action("sim_upgrade_failed", "shard 2 did not restart");
-    let reply = call(shim, 1, json!({"new_module": REJSON_2_6_17})).await;
+    let reply = call(shim.addr, 1, json!({"new_module": REJSON_2_6_17})).await;
     let body = assert_rs_error(&reply, 500, "sim_upgrade_failed");
     assert_eq!(body["message"], "shard 2 did not restart");
     let action_uid = body["action_uid"].as_str().expect("action_uid");
@@ -263,7 +263,7 @@ async fn deadline_passed_is_504_upgrade_timeout_with_the_action_uid() {
     let (shim, sim) = cluster("[shim]\nwait_deadline = \"300ms\"").await;
     sim.faults().stall_next_action();
     let started = std::time::Instant::now();
-    let reply = call(shim, 1, json!({"new_module": REJSON_2_6_17})).await;
+    let reply = call(shim.addr, 1, json!({"new_module": REJSON_2_6_17})).await;
     let body = assert_rs_error(&reply, 504, "upgrade_timeout");
     let running = bdb(&sim, 1)["action_uid"].clone();
     assert!(running.is_string(), "the stalled action still runs");
@@ -279,7 +279,7 @@ async fn deadline_passed_is_504_upgrade_timeout_with_the_action_uid() {
 async fn missing_action_uid_falls_back_to_polling_the_database() {
     let (shim, sim) = cluster("").await;
     sim.faults().omit_action_uid(true);
-    let reply = call(shim, 1, json!({"new_module": REJSON_2_6_17})).await;
+    let reply = call(shim.addr, 1, json!({"new_module": REJSON_2_6_17})).await;
     assert_eq!(ok(&reply)["semantic_version"], "2.6.17");
     let after = bdb(&sim, 1);
     assert_eq!(module_entry(&after, "ReJSON")["module_id"], REJSON_2_6_17);
@@ -298,9 +298,10 @@ async fn missing_action_uid_falls_back_to_polling_the_database() {
 
 #[tokio::test]
 async fn accept_mode_replies_at_once_with_the_action_uid() {
-    let (upstream, sim) = start_sim(SimVersion::V8_0, Duration::from_secs(30)).await;
-    let shim = start_shim(upstream, "[shim]\nmode = \"accept\"").await;
-    let reply = call(shim, 1, json!({"new_module": REJSON_2_6_17})).await;
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_secs(30)).await;
+    let upstream = sim.addr;
+    let shim = Shim::in_front_of(upstream, "[shim]\nmode = \"accept\"").await;
+    let reply = call(shim.addr, 1, json!({"new_module": REJSON_2_6_17})).await;
     let body = ok(&reply);
     let running = bdb(&sim, 1);
     assert_eq!(running["status"], "active-change-pending");
@@ -323,7 +324,7 @@ async fn trailing_slash_and_query_string_are_translated() {
     let (shim, sim) = cluster("").await;
     let body = json!({"new_module": REJSON_2_6_17});
     let reply = post_json(
-        shim,
+        shim.addr,
         "/v1/modules/upgrade/bdb/1/?verbose=1",
         &admin(),
         &body,
@@ -342,7 +343,13 @@ async fn non_integer_uid_is_404_without_any_upstream_request() {
         "/v1/modules/upgrade/bdb/-1",
         "/v1/modules/upgrade/bdb/1a/",
     ] {
-        let reply = post_json(shim, path, &admin(), &json!({"new_module": REJSON_2_6_17})).await;
+        let reply = post_json(
+            shim.addr,
+            path,
+            &admin(),
+            &json!({"new_module": REJSON_2_6_17}),
+        )
+        .await;
         assert_rs_error(&reply, 404, "bdb_not_found");
         // No database to point at: the Link names only the docs.
         assert_eq!(reply.header("deprecation"), Some("@1730419200"));
@@ -358,7 +365,7 @@ async fn non_integer_uid_is_404_without_any_upstream_request() {
 async fn other_methods_on_the_old_route_pass_through() {
     let (shim, sim) = cluster("").await;
     let reply = send(
-        shim,
+        shim.addr,
         Method::GET,
         &old_route(1),
         &[("authorization", &admin())],
@@ -374,12 +381,12 @@ async fn other_methods_on_the_old_route_pass_through() {
 #[tokio::test]
 async fn sunset_is_sent_only_when_configured() {
     let (shim, _sim) = cluster("").await;
-    let reply = call(shim, 1, json!({"new_module": REJSON_2_6_17})).await;
+    let reply = call(shim.addr, 1, json!({"new_module": REJSON_2_6_17})).await;
     assert_eq!(reply.header("sunset"), None);
 
     let (shim, _sim) = cluster("[shim]\nsunset_date = \"2027-06-30\"").await;
-    let ok_reply = call(shim, 1, json!({"new_module": REJSON_2_6_17})).await;
-    let err_reply = call(shim, 1, json!({"new_module": UNKNOWN_MODULE_UID})).await;
+    let ok_reply = call(shim.addr, 1, json!({"new_module": REJSON_2_6_17})).await;
+    let err_reply = call(shim.addr, 1, json!({"new_module": UNKNOWN_MODULE_UID})).await;
     for reply in [ok_reply, err_reply] {
         assert_eq!(
             reply.header("sunset"),
@@ -393,7 +400,7 @@ async fn sibling_route_passes_through_by_default() {
     let (shim, sim) = cluster("").await;
     let before = bdb(&sim, 1);
     let body = json!({"new_module": REJSON_2_6_17});
-    let reply = post_json(shim, "/v1/bdbs/1/modules/upgrade", &admin(), &body).await;
+    let reply = post_json(shim.addr, "/v1/bdbs/1/modules/upgrade", &admin(), &body).await;
     assert_not_deprecated(&reply);
     // The cluster's own synchronous handling: the module is already there when it answers.
     assert_eq!(ok(&reply)["module_id"], REJSON_2_6_17);
@@ -410,7 +417,7 @@ async fn sibling_route_passes_through_by_default() {
 async fn sibling_route_is_translated_when_configured() {
     let (shim, sim) = cluster("[shim]\ntranslate_sibling = true").await;
     let body = json!({"new_module": REJSON_2_6_17});
-    let reply = post_json(shim, "/v1/bdbs/1/modules/upgrade", &admin(), &body).await;
+    let reply = post_json(shim.addr, "/v1/bdbs/1/modules/upgrade", &admin(), &body).await;
     assert_eq!(ok(&reply)["module_id"], REJSON_2_6_17);
     assert_eq!(the_upgrade_body(&sim)["redis_version"], "7.2");
     assert!(sim
@@ -427,7 +434,7 @@ async fn new_route_passes_through_untouched_and_unmarked() {
     let body = json!({"redis_version": "7.2", "latest_with_modules": false,
                       "modules": [{"current_module": REJSON_2_6_6, "new_module": REJSON_2_6_17}]});
     let sent = Bytes::from(body.to_string());
-    let reply = post_json(shim, "/v1/bdbs/1/upgrade", &admin(), &body).await;
+    let reply = post_json(shim.addr, "/v1/bdbs/1/upgrade", &admin(), &body).await;
     assert_not_deprecated(&reply);
     let answer = ok(&reply);
     assert_eq!(answer["uid"], 1);
@@ -467,7 +474,7 @@ async fn each_prevalidation_failure_gives_the_old_status_and_code_without_upgrad
     let (shim, sim) = cluster_on_7_4_nodes("").await;
     let before = sim.snapshot()["bdbs"].clone();
     for &(uid, new_module, status, code) in PREVALIDATION_FAILURES {
-        let reply = call(shim, uid, json!({"new_module": new_module})).await;
+        let reply = call(shim.addr, uid, json!({"new_module": new_module})).await;
         assert_rs_error(&reply, status, code);
     }
     assert!(upgrade_posts(&sim).is_empty());
@@ -480,7 +487,7 @@ async fn prevalidate_warn_and_off_send_the_upgrade_and_return_the_clusters_answe
         let (shim, sim) = cluster(&format!("[shim]\nprevalidate = \"{mode}\"")).await;
         let before = bdb(&sim, 1);
         // A downgrade: 8.0 accepts it, then its action fails with the old code.
-        let reply = call(shim, 1, json!({"new_module": REJSON_2_4_7})).await;
+        let reply = call(shim.addr, 1, json!({"new_module": REJSON_2_4_7})).await;
         assert_rs_error(&reply, 500, "module_downgrade_unsupported");
         assert_eq!(upgrade_posts(&sim).len(), 1, "{mode}");
         assert_eq!(bdb(&sim, 1)["module_list"], before["module_list"]);
@@ -490,7 +497,7 @@ async fn prevalidate_warn_and_off_send_the_upgrade_and_return_the_clusters_answe
 #[tokio::test]
 async fn upstream_406_without_error_code_is_unsupported_module_capabilities() {
     let (shim, sim) = cluster("[shim]\nprevalidate = \"off\"").await;
-    let reply = call(shim, 1, json!({"new_module": SEARCH_2_8_15_NO_CRDB})).await;
+    let reply = call(shim.addr, 1, json!({"new_module": SEARCH_2_8_15_NO_CRDB})).await;
     let body = assert_rs_error(&reply, 406, "unsupported_module_capabilities");
     assert!(
         body["message"]
@@ -512,13 +519,20 @@ async fn body_over_max_body_size_is_413_with_or_without_content_length() {
         ("content-type", "application/json".into()),
     ];
     let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let sized = send(shim, Method::POST, &old_route(1), &headers, big.clone()).await;
+    let sized = send(
+        shim.addr,
+        Method::POST,
+        &old_route(1),
+        &headers,
+        big.clone(),
+    )
+    .await;
     let chunks = big
         .as_bytes()
         .chunks(300)
         .map(Bytes::copy_from_slice)
         .collect();
-    let chunked = post_chunked(shim, &old_route(1), &headers, chunks).await;
+    let chunked = post_chunked(shim.addr, &old_route(1), &headers, chunks).await;
     for reply in [sized, chunked] {
         assert_rs_error(&reply, 413, "request_too_large");
         assert_deprecated(&reply, 1);
@@ -530,7 +544,7 @@ async fn body_over_max_body_size_is_413_with_or_without_content_length() {
         .chunks(7)
         .map(Bytes::copy_from_slice)
         .collect();
-    let reply = post_chunked(shim, &old_route(1), &headers, chunks).await;
+    let reply = post_chunked(shim.addr, &old_route(1), &headers, chunks).await;
     assert_eq!(ok(&reply)["module_id"], REJSON_2_6_17);
     assert_eq!(upgrade_posts(&sim).len(), 1);
 }
@@ -544,7 +558,14 @@ async fn bad_json_is_invalid_json_and_wrong_shape_is_invalid_request() {
     ];
     let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
     for raw in [&b"{\"modules\": ["[..], b"", b"{'new_module': 'x'}"] {
-        let reply = send(shim, Method::POST, &old_route(1), &headers, raw.to_vec()).await;
+        let reply = send(
+            shim.addr,
+            Method::POST,
+            &old_route(1),
+            &headers,
+            raw.to_vec(),
+        )
+        .await;
         assert_rs_error(&reply, 400, "invalid_json");
         assert_deprecated(&reply, 1);
     }
@@ -561,7 +582,7 @@ async fn bad_json_is_invalid_json_and_wrong_shape_is_invalid_request() {
         (json!(["not", "an", "object"]), "object"),
     ];
     for (body, field) in shapes {
-        let reply = call(shim, 1, body).await;
+        let reply = call(shim.addr, 1, body).await;
         let err = assert_rs_error(&reply, 400, "invalid_request");
         assert!(
             err["message"].as_str().unwrap_or_default().contains(field),
@@ -576,7 +597,7 @@ async fn current_module_of_another_name_is_missing_module_without_an_upgrade() {
     let (shim, sim) = cluster("[shim]\nprevalidate = \"off\"").await;
     let before = bdb(&sim, 1);
     let body = json!({"modules": [{"current_module": REJSON_2_6_6, "new_module": SEARCH_2_8_9}]});
-    let reply = call(shim, 1, body).await;
+    let reply = call(shim.addr, 1, body).await;
     assert_rs_error(&reply, 400, "missing_module");
     assert!(upgrade_posts(&sim).is_empty());
     assert_eq!(bdb(&sim, 1), before);
