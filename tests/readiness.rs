@@ -15,7 +15,7 @@ use http::StatusCode;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use support::cluster::{shim_config, start_sim};
+use support::harness::{test_config as shim_config, Sim};
 use support::shim::{free_port, spawn_shim, toml_path};
 use support::tls::TestCa;
 use support::{basic, get, Reply};
@@ -69,7 +69,8 @@ async fn readyz_is_200_without_any_upstream_reply_and_verbose_lists_the_checks()
 
 #[tokio::test]
 async fn cluster_probe_counts_a_401_as_up_and_refused_or_tls_failures_as_down() {
-    let (sim, _) = start_sim(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let cluster = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let sim = cluster.addr;
     let (live, admin) = live_with_admin(&format!("http://{sim}"), "").await;
     probe::probe_once(&live).await;
     let cluster = &live.app.load().admin.cluster;
@@ -139,7 +140,8 @@ async fn readyz_gated_on_the_cluster_is_503_until_a_probe_gets_an_answer() {
     assert_eq!(body["message"], body["description"]);
     assert_eq!(body["checks"]["cluster"]["state"], "down");
 
-    let (sim, _) = start_sim(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let cluster = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let sim = cluster.addr;
     let (up, admin) = live_with_admin(&format!("http://{sim}"), gate).await;
     probe::probe_once(&up).await;
     assert_eq!(readyz(admin, "").await.status, StatusCode::OK);
@@ -147,7 +149,8 @@ async fn readyz_gated_on_the_cluster_is_503_until_a_probe_gets_an_answer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readyz_turns_503_at_sigterm_while_the_data_port_still_answers_for_the_drain_delay() {
-    let (sim, _) = start_sim(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let cluster = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let sim = cluster.addr;
     let dir = tempfile::tempdir().unwrap();
     let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let file = dir.path().join("shim.toml");

@@ -28,16 +28,15 @@
 mod support;
 
 use deprecation_shim::sim::seed::REJSON_2_6_17;
-use deprecation_shim::sim::{RouteMatch, SimVersion, Simulator};
+use deprecation_shim::sim::{RouteMatch, SimVersion};
 use http::Method;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::audit_file::{audit_toml, records};
-use support::cluster::{start_shim, start_sim};
 use support::faulty::{start_faulty, Faulty, Misbehave};
+use support::harness::{Shim, Sim};
 use support::legacy::{admin, assert_deprecated, assert_rs_error, old_route, upgrade_posts};
 use support::upstream::refused_addr;
 use support::{get, post_json, within, Reply};
@@ -50,6 +49,7 @@ const LIMIT: Duration = Duration::from_secs(20);
 struct Rig {
     shim: SocketAddr,
     audit: PathBuf,
+    _server: Shim,
     _dir: tempfile::TempDir,
 }
 
@@ -57,10 +57,12 @@ impl Rig {
     async fn new(upstream: SocketAddr, extra_toml: &str) -> Rig {
         let dir = tempfile::tempdir().expect("tempdir");
         let audit = dir.path().join("audit.jsonl");
-        let shim = start_shim(upstream, &format!("{}{extra_toml}", audit_toml(&audit))).await;
+        let server =
+            Shim::in_front_of(upstream, &format!("{}{extra_toml}", audit_toml(&audit))).await;
         Rig {
-            shim,
+            shim: server.addr,
             audit,
+            _server: server,
             _dir: dir,
         }
     }
@@ -103,8 +105,9 @@ impl Rig {
     }
 }
 
-async fn sim() -> (SocketAddr, Arc<Simulator>) {
-    start_sim(SimVersion::V8_0, Duration::from_millis(100)).await
+async fn sim() -> (SocketAddr, Sim) {
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(100)).await;
+    (sim.addr, sim)
 }
 
 fn audit_of(rig: &Rig) -> Vec<Value> {

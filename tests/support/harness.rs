@@ -171,9 +171,14 @@ impl Shim {
             .tls
             .as_ref()
             .map(|files| tls::acceptor(&files.cert, &files.key).expect("shim TLS"));
+        Shim::serve(Arc::new(App::new(cfg).expect("shim app")), acceptor)
+    }
+
+    /// A shim serving an [`App`] the test built itself (with its own clock, say), over TLS
+    /// when given an acceptor.
+    pub fn serve(app: Arc<App>, acceptor: Option<tokio_rustls::TlsAcceptor>) -> Shim {
         let listener = server::bind(loopback()).expect("bind shim");
         let addr = listener.local_addr().expect("shim addr");
-        let app = Arc::new(App::new(cfg).expect("shim app"));
         let (stop, stopped) = oneshot::channel::<()>();
         let tls = acceptor.is_some();
         tokio::spawn(deprecation_shim::run(app, listener, acceptor, async move {
