@@ -31,8 +31,9 @@ use std::time::{Duration, Instant};
 use support::bodies;
 use support::client::{connect_io, Client, Proto};
 use support::faulty::start_faulty;
+use support::harness::{Shim, Sim};
 use support::legacy::{admin, old_route};
-use support::shim::{start_shim_with, toml_path, Shim};
+use support::shim::toml_path;
 use support::tls::TestCa;
 use support::upstream::{start_upstream, start_upstream_tls, Upstream};
 use support::{wire, within, Reply};
@@ -219,7 +220,7 @@ async fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool)
 
 /// A plain-http shim in front of `relay`, with `extra` lines added to `[upstream]`.
 async fn shim_via(relay: &Relay, extra: &str) -> Shim {
-    start_shim_with(&format!(
+    Shim::from_toml(&format!(
         "[upstream]\nurl = \"http://{}\"\nrequest_timeout = \"3s\"\n{extra}",
         relay.addr
     ))
@@ -365,7 +366,7 @@ async fn connections_the_upstream_closed_while_idle_are_replaced_without_502() {
     let upstream = start_upstream().await;
     let front = start_faulty(upstream.addr).await;
     front.close_idle_after(Duration::from_millis(50));
-    let shim = start_shim_with(&format!(
+    let shim = Shim::from_toml(&format!(
         "[upstream]\nurl = \"{}\"\nrequest_timeout = \"3s\"\n",
         front.url()
     ))
@@ -528,13 +529,12 @@ async fn concurrent_requests_then_at_most_max_idle_connections_are_kept() {
 /// were there to take.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_upgrade_post_always_goes_on_a_new_connection() {
-    let (sim_addr, _sim) =
-        support::cluster::start_sim(SimVersion::V8_0, Duration::from_millis(50)).await;
-    let relay = start_relay(sim_addr).await;
-    let shim = support::cluster::start_shim(relay.addr, "").await;
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let relay = start_relay(sim.addr).await;
+    let shim = Shim::in_front_of(relay.addr, "").await;
     // Idle connections in the pool first.
     for _ in 0..2 {
-        let reply = within(STEP, "GET", support::get(shim, "/v1/bdbs/1", &admin())).await;
+        let reply = within(STEP, "GET", support::get(shim.addr, "/v1/bdbs/1", &admin())).await;
         assert_eq!(reply.status, StatusCode::OK);
     }
     for round in 0..2 {
@@ -542,7 +542,7 @@ async fn the_upgrade_post_always_goes_on_a_new_connection() {
             Duration::from_secs(5),
             "deprecated call",
             support::post_json(
-                shim,
+                shim.addr,
                 &old_route(1),
                 &admin(),
                 &json!({"new_module": REJSON_2_6_17}),
@@ -586,11 +586,10 @@ fn host_lines(text: &str) -> Vec<String> {
 /// client asked for.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn host_is_the_cluster_authority_and_connect_targets_the_cluster() {
-    let (sim_addr, _sim) =
-        support::cluster::start_sim(SimVersion::V8_0, Duration::from_millis(50)).await;
-    let relay = start_relay(sim_addr).await;
-    let shim = support::cluster::start_shim(relay.addr, "").await;
-    let reply = within(STEP, "GET", support::get(shim, "/v1/bdbs/1", &admin())).await;
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let relay = start_relay(sim.addr).await;
+    let shim = Shim::in_front_of(relay.addr, "").await;
+    let reply = within(STEP, "GET", support::get(shim.addr, "/v1/bdbs/1", &admin())).await;
     assert_eq!(reply.status, StatusCode::OK);
     let text = relay.sent_text(0);
     assert_eq!(
@@ -600,7 +599,7 @@ async fn host_is_the_cluster_authority_and_connect_targets_the_cluster() {
     );
 
     let decoy = "decoy.example:443";
-    let mut io = connect_io(shim, None).await;
+    let mut io = connect_io(shim.addr, None).await;
     let request = format!(
         "CONNECT {decoy} HTTP/1.1\r\nHost: {decoy}\r\nAuthorization: {}\r\nConnection: close\r\n\r\n",
         admin()
@@ -636,7 +635,7 @@ async fn h2_rig() -> (TestCa, Upstream, Relay, Shim) {
     let ca = TestCa::new();
     let upstream = start_upstream_tls(ca.server_config()).await;
     let relay = start_relay(upstream.addr).await;
-    let shim = start_shim_with(&format!(
+    let shim = Shim::from_toml(&format!(
         "[upstream]\nurl = \"https://{}\"\nca_file = {}\nrequest_timeout = \"3s\"\n",
         relay.addr,
         toml_path(&ca.ca_file)
@@ -832,7 +831,7 @@ async fn start_goaway_upstream(
 async fn goaway_rig(per_conn: usize) -> (TestCa, Arc<AtomicUsize>, oneshot::Sender<()>, Shim) {
     let ca = TestCa::new();
     let (addr, connections, stop) = start_goaway_upstream(ca.server_config(), per_conn).await;
-    let shim = start_shim_with(&format!(
+    let shim = Shim::from_toml(&format!(
         "[upstream]\nurl = \"https://{addr}\"\nca_file = {}\nrequest_timeout = \"3s\"\n",
         toml_path(&ca.ca_file)
     ))

@@ -14,9 +14,7 @@
 //!
 //! Decisions:
 //! - Handles own their servers, so a test can stop one half-way (`drop(sim)`) and a forgotten
-//!   server never outlives its test. The old free functions (`support::cluster::start_sim`,
-//!   `start_shim`) are thin aliases that [`detach`](Sim::detach) the handle: those servers live
-//!   until the test's runtime ends, as they always did.
+//!   server never outlives its test.
 //! - The in-process shim is stopped by its shutdown signal, not aborted: an aborted task would
 //!   skip the drain and the audit records a test may be about to read.
 
@@ -79,14 +77,6 @@ impl Sim {
     /// `http://127.0.0.1:PORT`, for a shim's `upstream.url`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
-    }
-
-    /// Gives up ownership: the cluster serves until the test's runtime ends.
-    pub fn detach(mut self) -> (SocketAddr, Arc<Simulator>) {
-        if let Some(stop) = self.stop.take() {
-            std::mem::forget(stop);
-        }
-        (self.addr, self.sim.clone())
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -198,19 +188,16 @@ impl Shim {
         Shim::start(cfg).await
     }
 
+    /// A shim in front of `upstream_url` with every other setting at its default.
+    pub async fn for_upstream(upstream_url: &str) -> Shim {
+        Shim::from_toml(&format!("[upstream]\nurl = \"{upstream_url}\"\n")).await
+    }
+
     /// A shim in front of `upstream` with the test defaults of [`test_config`], `extra_toml`
     /// merged over them, so a test names only the keys it is about.
     pub async fn in_front_of(upstream: SocketAddr, extra_toml: &str) -> Shim {
         let cfg = test_config(upstream, extra_toml).unwrap_or_else(|e| panic!("shim config: {e}"));
         Shim::start(cfg).await
-    }
-
-    /// Gives up ownership: the shim serves until the test's runtime ends.
-    pub fn detach(mut self) -> SocketAddr {
-        if let Some(stop) = self.stop.take() {
-            std::mem::forget(stop);
-        }
-        self.addr
     }
 }
 

@@ -5,13 +5,12 @@
 //! subprocess ([`shim`]), an h1/h2 plain/TLS client ([`client`]), generated and hashed bodies
 //! ([`bodies`]), a test CA ([`tls`]), a misbehaving upstream ([`faulty`]), the audit file as
 //! JSON ([`audit_file`]), the old route's assertions ([`legacy`]) and the one raw HTTP/1.1
-//! writer and reader, for hostile framing only ([`wire`]). [`cluster`] keeps old names.
+//! writer and reader, for hostile framing only ([`wire`]).
 #![allow(dead_code)]
 
 pub mod audit_file;
 pub mod bodies;
 pub mod client;
-pub mod cluster;
 pub mod faulty;
 pub mod harness;
 pub mod legacy;
