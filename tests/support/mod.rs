@@ -4,7 +4,8 @@
 //! connection. The other submodules: a test upstream ([`upstream`]), the binary as a
 //! subprocess ([`shim`]), an h1/h2 plain/TLS client ([`client`]), generated and hashed bodies
 //! ([`bodies`]), a test CA ([`tls`]), a misbehaving upstream ([`faulty`]), the audit file as
-//! JSON ([`audit_file`]), the old route's assertions ([`legacy`]) and the one raw HTTP/1.1
+//! JSON ([`audit_file`]), the old route's assertions ([`legacy`]), the pool tests' counting
+//! relay ([`relay`]) and the one raw HTTP/1.1
 //! writer and reader, for hostile framing only ([`wire`]).
 #![allow(dead_code)]
 
@@ -15,6 +16,7 @@ pub mod faulty;
 pub mod harness;
 pub mod legacy;
 pub mod rehearsal;
+pub mod relay;
 pub mod shim;
 pub mod tls;
 pub mod upstream;
