@@ -5,7 +5,7 @@
 //! subprocess ([`shim`]), an h1/h2 plain/TLS client ([`client`]), generated and hashed bodies
 //! ([`bodies`]), a test CA ([`tls`]), a misbehaving upstream ([`faulty`]), the audit file as
 //! JSON ([`audit_file`]), the old route's assertions ([`legacy`]), the pool tests' counting
-//! relay ([`relay`]) and the one raw HTTP/1.1
+//! relay ([`relay`]), the old route's translation rig ([`translation`]) and the one raw HTTP/1.1
 //! writer and reader, for hostile framing only ([`wire`]).
 #![allow(dead_code)]
 
@@ -19,6 +19,7 @@ pub mod rehearsal;
 pub mod relay;
 pub mod shim;
 pub mod tls;
+pub mod translation;
 pub mod upstream;
 pub mod wire;
 
