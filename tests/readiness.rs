@@ -103,15 +103,17 @@ async fn cluster_probe_counts_a_401_as_up_and_refused_or_tls_failures_as_down() 
 
     // A TLS cluster whose CA the shim does not trust: the handshake fails, so it is down.
     let ca = TestCa::new();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let tls_addr = listener.local_addr().unwrap();
-    let sim = deprecation_shim::sim::Simulator::new(deprecation_shim::sim::SimConfig {
-        version: SimVersion::V8_0,
-        state: None,
-        action_duration: Duration::from_millis(50),
-    });
     let acceptor = tokio_rustls::TlsAcceptor::from(ca.server_config());
-    tokio::spawn(sim.serve(listener, Some(acceptor), std::future::pending()));
+    let sim = Sim::tls(
+        deprecation_shim::sim::SimConfig {
+            version: SimVersion::V8_0,
+            state: None,
+            action_duration: Duration::from_millis(50),
+        },
+        acceptor,
+    )
+    .await;
+    let tls_addr = sim.addr;
     let (untrusted, _) =
         live_with_admin(&format!("https://localhost:{}", tls_addr.port()), "").await;
     probe::probe_once(&untrusted).await;

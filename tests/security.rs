@@ -203,20 +203,17 @@ async fn no_credential_in_trace_logs_audit_or_replies_across_faults() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_credential_in_trace_logs_over_tls_and_http2_both_ways() {
     let ca = TestCa::new();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind sim");
-    let sim_addr = listener.local_addr().expect("sim addr");
-    let sim = Simulator::new(deprecation_shim::sim::SimConfig {
-        version: SimVersion::V8_0,
-        state: None,
-        action_duration: Duration::from_millis(100),
-    });
     let acceptor = tokio_rustls::TlsAcceptor::from(ca.server_config());
-    tokio::spawn(
-        sim.clone()
-            .serve(listener, Some(acceptor), std::future::pending()),
-    );
+    let sim = Sim::tls(
+        deprecation_shim::sim::SimConfig {
+            version: SimVersion::V8_0,
+            state: None,
+            action_duration: Duration::from_millis(100),
+        },
+        acceptor,
+    )
+    .await;
+    let sim_addr = sim.addr;
     let dir = tempfile::tempdir().expect("tempdir");
     let (shim, audit) = traced_shim(
         dir.path(),

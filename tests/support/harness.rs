@@ -1,10 +1,11 @@
 //! The one test harness: starts what a test needs on `127.0.0.1:0` and stops what it starts.
 //!
 //! - [`Sim`]: a simulated cluster in this process, at a version, on its seed or a chosen
-//!   [`SimConfig`]; dropping it stops its accept loop.
+//!   [`SimConfig`], plain or over TLS ([`Sim::tls`]); dropping it stops its accept loop.
 //! - [`Shim`]: the shim in this process, from a whole TOML ([`Shim::from_toml`]) or in front of
-//!   an upstream with the test defaults ([`Shim::in_front_of`]); dropping it starts the shim's
-//!   own graceful shutdown (drain), the path `main` takes on SIGTERM.
+//!   an upstream with the test defaults ([`Shim::in_front_of`]), or serving an `App` the test
+//!   built ([`Shim::serve`]); dropping it starts the shim's own graceful shutdown (drain), the
+//!   path `main` takes on SIGTERM.
 //! - [`ShimProcess`](super::shim::ShimProcess): the real binary, from arguments or a TOML
 //!   ([`spawn_with_toml`]); dropping it kills and reaps the process and removes its temp dir.
 //! - [`Faulty`](super::faulty::Faulty): a misbehaving upstream in front of a [`Sim`].
@@ -60,11 +61,20 @@ impl Sim {
 
     /// A cluster from a full [`SimConfig`] (a chosen starting state, say).
     pub async fn with(cfg: SimConfig) -> Sim {
+        Sim::serve(cfg, None)
+    }
+
+    /// A cluster from a full [`SimConfig`] served over TLS by `acceptor` (ALPN as it offers).
+    pub async fn tls(cfg: SimConfig, acceptor: tokio_rustls::TlsAcceptor) -> Sim {
+        Sim::serve(cfg, Some(acceptor))
+    }
+
+    fn serve(cfg: SimConfig, acceptor: Option<tokio_rustls::TlsAcceptor>) -> Sim {
         let listener = server::bind(loopback()).expect("bind sim");
         let addr = listener.local_addr().expect("sim addr");
         let sim = Simulator::new(cfg);
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(sim.clone().serve(listener, None, async move {
+        tokio::spawn(sim.clone().serve(listener, acceptor, async move {
             let _ = stopped.await;
         }));
         Sim {
