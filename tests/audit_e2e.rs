@@ -10,7 +10,7 @@ use http::Method;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::time::Duration;
-use support::cluster::start_sim;
+use support::harness::Sim;
 use support::shim::{free_port, spawn_shim};
 use support::{basic, get, send, Reply};
 
@@ -54,7 +54,8 @@ async fn legacy_call(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_deprecated_call_is_audited_once_and_no_credential_leaks() {
-    let (upstream, sim) = start_sim(SimVersion::V8_0, Duration::from_millis(100)).await;
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(100)).await;
+    let upstream = sim.addr;
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
     let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();

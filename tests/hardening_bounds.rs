@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::Duration;
 use support::audit_file::{audit_toml, records};
 use support::client::{Client, Proto};
-use support::cluster::start_sim;
+use support::harness::Sim;
 use support::legacy::{admin, old_route};
 use support::shim::{connections_to, free_port, metric, spawn_shim, ShimProcess};
 use support::{bodies, within};
@@ -71,7 +71,8 @@ async fn wait_for_actions(sim: &Simulator, bdbs: &[u64]) {
 async fn one_http2_connection_cannot_buffer_more_deprecated_bodies_than_the_budget() {
     const STREAMS: usize = 40;
     const BODY_BYTES: usize = 1_000_000;
-    let (sim, _) = start_sim(SimVersion::V8_0, Duration::from_secs(1)).await;
+    let cluster = Sim::timed(SimVersion::V8_0, Duration::from_secs(1)).await;
+    let sim = cluster.addr;
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut shim, admin) = shim(dir.path(), sim, "[shim]\nmax_buffered_bodies = \"4MiB\"\n");
     let rss_before = shim.peak_rss_kib();
@@ -136,7 +137,8 @@ async fn one_http2_connection_cannot_buffer_more_deprecated_bodies_than_the_budg
 async fn calls_whose_clients_hung_up_keep_their_slot_so_max_connections_bounds_upstream_work() {
     const CALLS: usize = 40;
     const SLOTS: usize = 4;
-    let (sim, simulator) = start_sim(SimVersion::V8_0, Duration::from_secs(1)).await;
+    let simulator = Sim::timed(SimVersion::V8_0, Duration::from_secs(1)).await;
+    let sim = simulator.addr;
     simulator.faults().set_latency(Duration::from_millis(300));
     let dir = tempfile::tempdir().expect("tempdir");
     let audit = dir.path().join("audit.jsonl");
@@ -189,7 +191,8 @@ async fn calls_whose_clients_hung_up_keep_their_slot_so_max_connections_bounds_u
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_past_max_concurrent_calls_get_503_with_retry_after_and_are_audited() {
-    let (sim, simulator) = start_sim(SimVersion::V8_0, Duration::from_secs(30)).await;
+    let simulator = Sim::timed(SimVersion::V8_0, Duration::from_secs(30)).await;
+    let sim = simulator.addr;
     let dir = tempfile::tempdir().expect("tempdir");
     let audit = dir.path().join("audit.jsonl");
     let (shim, _admin) = shim(
@@ -213,7 +216,8 @@ async fn calls_past_max_concurrent_calls_get_503_with_retry_after_and_are_audite
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_waits_for_an_upgrade_whose_client_hung_up_and_audits_it() {
-    let (sim, simulator) = start_sim(SimVersion::V8_0, Duration::from_secs(2)).await;
+    let simulator = Sim::timed(SimVersion::V8_0, Duration::from_secs(2)).await;
+    let sim = simulator.addr;
     let dir = tempfile::tempdir().expect("tempdir");
     let audit = dir.path().join("audit.jsonl");
     let (mut shim, _admin) = shim(
@@ -240,7 +244,8 @@ async fn sigterm_waits_for_an_upgrade_whose_client_hung_up_and_audits_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_shim_shutdown_grace_running_calls_are_audited_interrupted_with_their_action_uid() {
-    let (sim, simulator) = start_sim(SimVersion::V8_0, Duration::from_secs(600)).await;
+    let simulator = Sim::timed(SimVersion::V8_0, Duration::from_secs(600)).await;
+    let sim = simulator.addr;
     let dir = tempfile::tempdir().expect("tempdir");
     let audit = dir.path().join("audit.jsonl");
     let (mut shim, _admin) = shim(
@@ -291,7 +296,8 @@ async fn past_shim_shutdown_grace_running_calls_are_audited_interrupted_with_the
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_http2_connection_gives_its_slot_back_after_idle_timeout() {
     const SLOTS: usize = 2;
-    let (sim, _) = start_sim(SimVersion::V8_0, Duration::from_secs(1)).await;
+    let cluster = Sim::timed(SimVersion::V8_0, Duration::from_secs(1)).await;
+    let sim = cluster.addr;
     let dir = tempfile::tempdir().expect("tempdir");
     let (shim, _admin) = shim(
         dir.path(),

@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use support::audit_file::records;
-use support::cluster::start_sim;
 use support::faulty::{start_faulty, Misbehave};
+use support::harness::Sim;
 use support::shim::{run_binary, spawn_shim_logging, ShimProcess};
 use support::{basic, send, Reply};
 
@@ -68,7 +68,8 @@ fn assert_escaped(log: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_newline_and_esc_in_new_module_reach_stderr_escaped_in_warn_and_enforce() {
-    let (upstream, _sim) = start_sim(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let cluster = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let upstream = cluster.addr;
     let body = json!({"modules": [{"module_name": "ReJSON", "new_module": FORGED}]});
     for (mode, status) in [("warn", None), ("enforce", Some(400))] {
         let dir = tempfile::tempdir().unwrap();
@@ -91,7 +92,8 @@ async fn forged_newline_and_esc_in_new_module_reach_stderr_escaped_in_warn_and_e
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_one_mib_new_module_is_audited_capped_and_report_still_finds_the_record() {
-    let (upstream, _sim) = start_sim(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let cluster = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let upstream = cluster.addr;
     let dir = tempfile::tempdir().unwrap();
     let extra = "max_body_size = \"2MiB\"";
     let (proc, audit) = shim(dir.path(), &format!("http://{upstream}"), extra, "info");
@@ -118,7 +120,8 @@ async fn a_one_mib_new_module_is_audited_capped_and_report_still_finds_the_recor
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forwarded_for_and_credentials_are_only_believed_when_proven() {
-    let (upstream, _sim) = start_sim(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let cluster = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let upstream = cluster.addr;
     let dir = tempfile::tempdir().unwrap();
     let extra = "[audit]\ntrusted_proxies = [\"127.0.0.0/8\"]";
     // The [audit] table is written twice otherwise: put the key in the shim's own file.
@@ -178,7 +181,8 @@ fn shim_with_audit_keys(dir: &Path, upstream: &str, audit_table: &str) -> (ShimP
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cluster_is_not_believed_about_action_uids_or_upgrades_that_changed_nothing() {
-    let (sim_addr, _sim) = start_sim(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let cluster = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let sim_addr = cluster.addr;
     let faulty = start_faulty(sim_addr).await;
     let dir = tempfile::tempdir().unwrap();
     let (proc, audit) = shim(dir.path(), &faulty.url(), "", "info");

@@ -143,7 +143,7 @@ use serde_json::json;
 use std::path::Path;
 use std::time::Duration;
 use support::audit_file::records;
-use support::cluster::start_sim;
+use support::harness::Sim;
 use support::legacy::{admin, upgrade_posts};
 use support::shim::{spawn_shim_logging, toml_path, ShimProcess};
 use support::upstream::start_upstream;
@@ -320,7 +320,8 @@ fn table_line(r: &Row) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_inputs_get_pinned_replies_and_the_shim_keeps_serving() {
-    let (upstream, sim) = start_sim(SimVersion::V8_0, Duration::from_millis(100)).await;
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(100)).await;
+    let upstream = sim.addr;
     let decoy = start_upstream().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let audit = dir.path().join("audit.jsonl");

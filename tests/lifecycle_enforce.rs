@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use support::audit_file::{at, audit_toml, records};
-use support::cluster::{shim_config, start_sim};
+use support::harness::{self, test_config as shim_config, Sim};
 use support::legacy::{admin, assert_rs_error, old_route};
 use support::{basic, send, Reply};
 
@@ -35,7 +35,8 @@ struct Shim {
     app: Arc<App>,
     clock: Arc<TestClock>,
     audit: PathBuf,
-    sim: Arc<Simulator>,
+    sim: Sim,
+    _served: harness::Shim,
     _dir: tempfile::TempDir,
 }
 
@@ -82,7 +83,8 @@ sunset_date = "2027-06-30"
 
 /// A shim in front of a simulated 8.0 cluster, its lifecycles' clock at `now`.
 async fn start(extra_toml: &str, now: SystemTime) -> Shim {
-    let (sim_addr, sim) = start_sim(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let sim_addr = sim.addr;
     let dir = tempfile::tempdir().expect("tempdir");
     let audit = dir.path().join("audit.jsonl");
     // One `[audit]` table: the test's keys join the audit path.
@@ -93,22 +95,14 @@ async fn start(extra_toml: &str, now: SystemTime) -> Shim {
     let cfg = shim_config(sim_addr, &toml).unwrap_or_else(|e| panic!("config: {e}"));
     let clock = Arc::new(TestClock(Mutex::new(now)));
     let app = Arc::new(App::with_clock(cfg, clock.clone()).expect("app"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(deprecation_shim::run(
-        app.clone(),
-        listener,
-        None,
-        std::future::pending(),
-    ));
+    let served = harness::Shim::serve(app.clone(), None);
     Shim {
-        addr,
+        addr: served.addr,
         app,
         clock,
         audit,
         sim,
+        _served: served,
         _dir: dir,
     }
 }

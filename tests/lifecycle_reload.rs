@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
-use support::cluster::start_sim;
+use support::harness::Sim;
 use support::legacy::{admin, old_route};
 use support::send;
 use support::shim::spawn_shim;
@@ -46,7 +46,8 @@ fn log_lines_with<'a>(stderr: &'a str, needle: &str) -> Vec<&'a str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_moving_a_brownout_mid_window_applies_to_the_next_call_and_the_log_escalates() {
-    let (upstream, _sim) = start_sim(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let cluster = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let upstream = cluster.addr;
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = dir.path().join("shim.toml");
     // Sunset far away: the per-call line is INFO.

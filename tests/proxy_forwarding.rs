@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use support::bodies;
 use support::client::{connect_io, echoed_header, Client, Proto};
-use support::shim::{start_shim, start_shim_with};
+use support::harness::Shim;
 use support::upstream::{refused_addr, start_silent_upstream, start_upstream};
 use support::wire;
 use support::Reply;
@@ -24,7 +24,7 @@ async fn raw_to(addr: SocketAddr, request: &str) -> Reply {
 #[tokio::test]
 async fn hop_by_hop_request_headers_do_not_reach_the_upstream() {
     let upstream = start_upstream().await;
-    let shim = start_shim(&upstream.url()).await;
+    let shim = Shim::for_upstream(&upstream.url()).await;
     let request = format!(
         "GET /v1/bdbs HTTP/1.1\r\nHost: {}\r\nConnection: keep-alive, X-Drop-Me\r\nX-Drop-Me: secret\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\nUpgrade: websocket\r\nProxy-Authorization: Basic cHJveHk6cHc=\r\nProxy-Connection: keep-alive\r\nX-Kept: yes\r\n\r\n",
         shim.addr
@@ -50,7 +50,7 @@ async fn hop_by_hop_request_headers_do_not_reach_the_upstream() {
 #[tokio::test]
 async fn hop_by_hop_reply_headers_do_not_reach_the_client() {
     let upstream = start_upstream().await;
-    let shim = start_shim(&upstream.url()).await;
+    let shim = Shim::for_upstream(&upstream.url()).await;
     let direct = raw_to(
         upstream.addr,
         &format!("GET /reply-hop HTTP/1.1\r\nHost: {}\r\n\r\n", upstream.addr),
@@ -72,7 +72,7 @@ async fn hop_by_hop_reply_headers_do_not_reach_the_client() {
 #[tokio::test]
 async fn forwarded_for_appends_the_client_to_an_existing_chain() {
     let upstream = start_upstream().await;
-    let shim = start_shim(&upstream.url()).await;
+    let shim = Shim::for_upstream(&upstream.url()).await;
     let request = format!(
         "GET /v1/bdbs HTTP/1.1\r\nHost: {}\r\nX-Forwarded-For: 198.51.100.7\r\nX-Forwarded-Proto: https\r\n\r\n",
         shim.addr
@@ -93,7 +93,7 @@ async fn forwarded_for_appends_the_client_to_an_existing_chain() {
 #[tokio::test]
 async fn forwarding_headers_are_not_added_when_switched_off() {
     let upstream = start_upstream().await;
-    let shim = start_shim_with(&format!(
+    let shim = Shim::from_toml(&format!(
         "[upstream]\nurl = \"{}\"\n[forwarding]\nx_forwarded_for = false\nx_forwarded_proto = false\nx_forwarded_host = false\n",
         upstream.url()
     ))
@@ -112,7 +112,7 @@ async fn forwarding_headers_are_not_added_when_switched_off() {
 #[tokio::test]
 async fn host_becomes_the_upstream_authority_by_default() {
     let upstream = start_upstream().await;
-    let shim = start_shim(&upstream.url()).await;
+    let shim = Shim::for_upstream(&upstream.url()).await;
     let reply = raw_to(
         shim.addr,
         "GET /v1/bdbs HTTP/1.1\r\nHost: shim.example:9443\r\n\r\n",
@@ -129,7 +129,7 @@ async fn host_becomes_the_upstream_authority_by_default() {
 #[tokio::test]
 async fn host_is_kept_when_preserve_host_is_set() {
     let upstream = start_upstream().await;
-    let shim = start_shim_with(&format!(
+    let shim = Shim::from_toml(&format!(
         "[upstream]\nurl = \"{}\"\n[forwarding]\npreserve_host = true\n",
         upstream.url()
     ))
@@ -149,7 +149,7 @@ async fn host_is_kept_when_preserve_host_is_set() {
 #[tokio::test]
 async fn absolute_form_request_goes_to_the_configured_upstream_only() {
     let upstream = start_upstream().await;
-    let shim = start_shim(&upstream.url()).await;
+    let shim = Shim::for_upstream(&upstream.url()).await;
     let reply = raw_to(
         shim.addr,
         "GET http://evil.example/x?y=1 HTTP/1.1\r\nHost: evil.example\r\n\r\n",
@@ -175,7 +175,7 @@ fn assert_error_shape(reply: &Reply, status: u16, code: &str) {
 
 #[tokio::test]
 async fn refused_upstream_connection_is_502_upstream_unavailable() {
-    let shim = start_shim(&format!("http://{}", refused_addr())).await;
+    let shim = Shim::for_upstream(&format!("http://{}", refused_addr())).await;
     let reply = raw_to(
         shim.addr,
         &format!("GET /v1/bdbs HTTP/1.1\r\nHost: {}\r\n\r\n", shim.addr),
@@ -187,7 +187,7 @@ async fn refused_upstream_connection_is_502_upstream_unavailable() {
 #[tokio::test]
 async fn silent_upstream_is_504_upstream_timeout_after_request_timeout() {
     let silent = start_silent_upstream().await;
-    let shim = start_shim_with(&format!(
+    let shim = Shim::from_toml(&format!(
         "[upstream]\nurl = \"{}\"\nrequest_timeout = \"300ms\"\n",
         silent.url()
     ))

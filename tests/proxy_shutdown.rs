@@ -11,7 +11,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use support::bodies::{self, pattern_digest, Digest};
 use support::client::{connect_io, Client, Proto};
-use support::shim::{spawn_shim, start_shim_with, toml_path, ShimProcess};
+use support::harness::Shim;
+use support::shim::{spawn_shim, toml_path, ShimProcess};
 use support::tls::{TestCa, MODERN};
 use support::upstream::start_upstream;
 use support::wire;
@@ -111,8 +112,8 @@ async fn read_until_closed(
     closed.ok().map(|_| got)
 }
 
-async fn shim_with_header_timeout(upstream_url: &str) -> support::shim::Shim {
-    start_shim_with(&format!(
+async fn shim_with_header_timeout(upstream_url: &str) -> Shim {
+    Shim::from_toml(&format!(
         "[upstream]\nurl = \"{upstream_url}\"\n[listen]\nheader_read_timeout = \"500ms\"\n"
     ))
     .await
@@ -160,7 +161,7 @@ async fn silent_connection_is_closed_after_header_read_timeout() {
     let ca = TestCa::new();
     let upstream = start_upstream().await;
     let plain = shim_with_header_timeout(&upstream.url()).await;
-    let tls = start_shim_with(&format!(
+    let tls = Shim::from_toml(&format!(
         "[upstream]\nurl = \"{}\"\n[listen]\nheader_read_timeout = \"500ms\"\ntls_cert = {}\ntls_key = {}\n",
         upstream.url(),
         toml_path(&ca.cert_file),
@@ -211,7 +212,7 @@ async fn http2_connection_without_a_request_is_closed_after_header_read_timeout(
 #[tokio::test]
 async fn third_connection_waits_while_max_connections_2_are_open() {
     let upstream = start_upstream().await;
-    let shim = start_shim_with(&format!(
+    let shim = Shim::from_toml(&format!(
         "[upstream]\nurl = \"{}\"\n[listen]\nmax_connections = 2\n",
         upstream.url()
     ))

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use support::bodies;
 use support::client::{Client, Proto};
-use support::shim::{spawn_shim, start_shim_with, toml_path, Shim};
+use support::harness::Shim;
+use support::shim::{spawn_shim, toml_path};
 use support::tls::{TestCa, MODERN};
 use support::upstream::{start_upstream, start_upstream_tls};
 use support::wire;
@@ -31,7 +32,7 @@ async fn get_through(shim: &Shim, path: &str) -> Reply {
 async fn upstream_signed_by_the_configured_ca_is_trusted() {
     let ca = TestCa::new();
     let upstream = start_upstream_tls(ca.server_config()).await;
-    let shim = start_shim_with(&format!(
+    let shim = Shim::from_toml(&format!(
         "[upstream]\nurl = \"{}\"\nca_file = {}\n",
         upstream.url(),
         toml_path(&ca.ca_file)
@@ -47,7 +48,7 @@ async fn untrusted_upstream_certificate_is_502_upstream_unavailable() {
     let ca = TestCa::new();
     let upstream = start_upstream_tls(ca.server_config()).await;
     // Default trust: the system store (or Mozilla's roots), which never heard of this CA.
-    let shim = start_shim_with(&format!("[upstream]\nurl = \"{}\"\n", upstream.url())).await;
+    let shim = Shim::from_toml(&format!("[upstream]\nurl = \"{}\"\n", upstream.url())).await;
     let reply = get_through(&shim, "/v1/bdbs").await;
     assert_eq!(reply.status, 502, "{}", reply.head());
     let body = reply.json();
@@ -64,7 +65,7 @@ async fn untrusted_upstream_certificate_is_502_upstream_unavailable() {
 async fn insecure_switch_accepts_an_untrusted_upstream() {
     let ca = TestCa::new();
     let upstream = start_upstream_tls(ca.server_config()).await;
-    let shim = start_shim_with(&format!(
+    let shim = Shim::from_toml(&format!(
         "[upstream]\nurl = \"{}\"\ninsecure = true\n",
         upstream.url()
     ))
@@ -76,7 +77,7 @@ async fn insecure_switch_accepts_an_untrusted_upstream() {
 
 /// A shim serving TLS with a certificate from `ca`, in front of a plain test upstream.
 async fn tls_shim(ca: &TestCa, upstream_url: &str) -> Shim {
-    start_shim_with(&format!(
+    Shim::from_toml(&format!(
         "[upstream]\nurl = \"{upstream_url}\"\n[listen]\ntls_cert = {}\ntls_key = {}\n",
         toml_path(&ca.cert_file),
         toml_path(&ca.key_file)

@@ -13,7 +13,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use support::bodies::{self, channel_body, CHUNK};
 use support::client::{connect_io, echoed_header, Client, Io, Proto};
-use support::shim::{start_shim, start_shim_with, toml_path, Shim};
+use support::harness::Shim;
+use support::shim::toml_path;
 use support::tls::{TestCa, MODERN};
 use support::upstream::{start_upstream, start_upstream_tls, Upstream};
 use support::wire;
@@ -60,8 +61,8 @@ impl Fixture {
         let ca = TestCa::new();
         let plain_upstream = start_upstream().await;
         let tls_upstream = start_upstream_tls(ca.server_config()).await;
-        let plain_shim = start_shim(&plain_upstream.url()).await;
-        let tls_shim = start_shim_with(&format!(
+        let plain_shim = Shim::for_upstream(&plain_upstream.url()).await;
+        let tls_shim = Shim::from_toml(&format!(
             "[upstream]\nurl = \"{}\"\nca_file = {}\n[listen]\ntls_cert = {}\ntls_key = {}\n",
             tls_upstream.url(),
             toml_path(&ca.ca_file),

@@ -15,7 +15,7 @@ use http::StatusCode;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use support::cluster::{shim_config, start_sim};
+use support::harness::{test_config as shim_config, Sim};
 use support::shim::{free_port, spawn_shim, toml_path};
 use support::tls::TestCa;
 use support::{basic, get, Reply};
@@ -69,7 +69,8 @@ async fn readyz_is_200_without_any_upstream_reply_and_verbose_lists_the_checks()
 
 #[tokio::test]
 async fn cluster_probe_counts_a_401_as_up_and_refused_or_tls_failures_as_down() {
-    let (sim, _) = start_sim(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let cluster = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let sim = cluster.addr;
     let (live, admin) = live_with_admin(&format!("http://{sim}"), "").await;
     probe::probe_once(&live).await;
     let cluster = &live.app.load().admin.cluster;
@@ -102,15 +103,17 @@ async fn cluster_probe_counts_a_401_as_up_and_refused_or_tls_failures_as_down() 
 
     // A TLS cluster whose CA the shim does not trust: the handshake fails, so it is down.
     let ca = TestCa::new();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let tls_addr = listener.local_addr().unwrap();
-    let sim = deprecation_shim::sim::Simulator::new(deprecation_shim::sim::SimConfig {
-        version: SimVersion::V8_0,
-        state: None,
-        action_duration: Duration::from_millis(50),
-    });
     let acceptor = tokio_rustls::TlsAcceptor::from(ca.server_config());
-    tokio::spawn(sim.serve(listener, Some(acceptor), std::future::pending()));
+    let sim = Sim::tls(
+        deprecation_shim::sim::SimConfig {
+            version: SimVersion::V8_0,
+            state: None,
+            action_duration: Duration::from_millis(50),
+        },
+        acceptor,
+    )
+    .await;
+    let tls_addr = sim.addr;
     let (untrusted, _) =
         live_with_admin(&format!("https://localhost:{}", tls_addr.port()), "").await;
     probe::probe_once(&untrusted).await;
@@ -139,7 +142,8 @@ async fn readyz_gated_on_the_cluster_is_503_until_a_probe_gets_an_answer() {
     assert_eq!(body["message"], body["description"]);
     assert_eq!(body["checks"]["cluster"]["state"], "down");
 
-    let (sim, _) = start_sim(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let cluster = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let sim = cluster.addr;
     let (up, admin) = live_with_admin(&format!("http://{sim}"), gate).await;
     probe::probe_once(&up).await;
     assert_eq!(readyz(admin, "").await.status, StatusCode::OK);
@@ -147,7 +151,8 @@ async fn readyz_gated_on_the_cluster_is_503_until_a_probe_gets_an_answer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readyz_turns_503_at_sigterm_while_the_data_port_still_answers_for_the_drain_delay() {
-    let (sim, _) = start_sim(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let cluster = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let sim = cluster.addr;
     let dir = tempfile::tempdir().unwrap();
     let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let file = dir.path().join("shim.toml");

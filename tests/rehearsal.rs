@@ -21,7 +21,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::cluster::start_sim;
+use support::harness::Sim;
 use support::legacy::{admin, old_route};
 use support::rehearsal::{haproxy_or_skip, percentile_ms, Haproxy, Replica};
 use support::shim::run_binary;
@@ -133,7 +133,8 @@ async fn rehearse(steady: Duration, rounds: usize, clients: usize) {
     let Some(haproxy_bin) = haproxy_or_skip() else {
         return;
     };
-    let (sim, _sim_handle) = start_sim(SimVersion::V8_0, Duration::from_millis(150)).await;
+    let cluster = Sim::timed(SimVersion::V8_0, Duration::from_millis(150)).await;
+    let sim = cluster.addr;
     let dir = tempfile::tempdir().unwrap();
     let mut replicas: Vec<Replica> = (1..=3)
         .map(|i| Replica::new(dir.path(), i, sim, ""))

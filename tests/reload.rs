@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
-use support::cluster::start_sim;
+use support::harness::Sim;
 use support::shim::{spawn_shim, ShimProcess};
 use support::{basic, get, send};
 
@@ -45,7 +45,8 @@ async fn deprecation_header(shim: SocketAddr) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_applies_a_valid_config_and_refuses_an_invalid_one() {
-    let (upstream, sim) = start_sim(SimVersion::V8_0, Duration::from_millis(100)).await;
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(100)).await;
+    let upstream = sim.addr;
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("shim.toml");
     write_config(&cfg, upstream, "deprecation_date = \"2024-11-01\"");

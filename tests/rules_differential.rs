@@ -7,22 +7,19 @@
 
 mod support;
 
-use deprecation_shim::sim::{SimConfig, SimVersion, Simulator, DEMO_ADMIN};
+use deprecation_shim::sim::{SimConfig, SimVersion, DEMO_ADMIN};
 use http::Method;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
-use support::cluster::{start_shim, start_sim, start_sim_with, state_of};
+use support::harness::{state_of, Shim, Sim};
 use support::legacy::admin;
 use support::{get, send, Reply};
 
 /// The old cluster, and the shim in front of a `new` cluster started from the old one's state.
-async fn pair(
-    old: SimVersion,
-    new: SimVersion,
-) -> (SocketAddr, Arc<Simulator>, SocketAddr, Arc<Simulator>) {
-    let (old_addr, old_sim) = start_sim(old, Duration::from_millis(50)).await;
+async fn pair(old: SimVersion, new: SimVersion) -> (SocketAddr, Sim, Shim, Sim) {
+    let old_sim = Sim::timed(old, Duration::from_millis(50)).await;
+    let old_addr = old_sim.addr;
     // Same databases, certificates and users; the nodes run the new release (the state
     // carries each node's `software_version`, which `GET /v1/bootstrap` reports).
     let mut state = old_sim.snapshot();
@@ -31,13 +28,13 @@ async fn pair(
             node["software_version"] = json!(new.software_version());
         }
     }
-    let (new_addr, new_sim) = start_sim_with(SimConfig {
+    let new_sim = Sim::with(SimConfig {
         version: new,
         state: Some(state_of(state)),
         action_duration: Duration::from_millis(50),
     })
     .await;
-    let shim = start_shim(new_addr, "").await;
+    let shim = Shim::in_front_of(new_sim.addr, "").await;
     (old_addr, old_sim, shim, new_sim)
 }
 
@@ -70,9 +67,12 @@ async fn authorize(addr: SocketAddr, body: &Value) -> Reply {
 
 #[tokio::test]
 async fn r1_authorize_with_body_credentials_7_4_native_equals_shim_in_front_of_8_0() {
-    let (old, _, shim, _) = pair(SimVersion::V7_4, SimVersion::V8_0).await;
+    let (old, _old_sim, shim, _new_sim) = pair(SimVersion::V7_4, SimVersion::V8_0).await;
     let good = json!({"username": DEMO_ADMIN.0, "password": DEMO_ADMIN.1, "ttl": 60});
-    let (a, b) = (authorize(old, &good).await, authorize(shim, &good).await);
+    let (a, b) = (
+        authorize(old, &good).await,
+        authorize(shim.addr, &good).await,
+    );
     assert_eq!(
         (a.status, b.status),
         (http::StatusCode::OK, http::StatusCode::OK)
@@ -91,7 +91,7 @@ async fn r1_authorize_with_body_credentials_7_4_native_equals_shim_in_front_of_8
         let jwt = format!("JWT {}", r.json()["access_token"].as_str().expect("token"));
         async move { get(addr, "/v1/bdbs", &jwt).await }
     };
-    let (ra, rb) = (read(old, &a).await, read(shim, &b).await);
+    let (ra, rb) = (read(old, &a).await, read(shim.addr, &b).await);
     assert_eq!(ra.status, rb.status);
     let uids = |r: &Reply| {
         r.json()
@@ -106,7 +106,7 @@ async fn r1_authorize_with_body_credentials_7_4_native_equals_shim_in_front_of_8
     let bad = json!({"username": DEMO_ADMIN.0, "password": "wrong"});
     assert_eq!(
         authorize(old, &bad).await.status,
-        authorize(shim, &bad).await.status
+        authorize(shim.addr, &bad).await.status
     );
 }
 
@@ -138,7 +138,7 @@ async fn r3_update_cert_7_8_native_equals_shim_in_front_of_7_22() {
     ] {
         let (a, b) = (
             update_cert(old, &body).await,
-            update_cert(shim, &body).await,
+            update_cert(shim.addr, &body).await,
         );
         assert_eq!(a.status, b.status, "{body}");
         assert_eq!(a.body.is_empty(), b.body.is_empty(), "{body}");
@@ -158,7 +158,7 @@ async fn r3_update_cert_7_8_native_equals_shim_in_front_of_7_22() {
 
 #[tokio::test]
 async fn r7_r8_debuginfo_7_4_native_equals_shim_in_front_of_8_0() {
-    let (old, _, shim, new_sim) = pair(SimVersion::V7_4, SimVersion::V8_0).await;
+    let (old, _old_sim, shim, new_sim) = pair(SimVersion::V7_4, SimVersion::V8_0).await;
     for path in [
         "/v1/debuginfo/all",
         "/v1/debuginfo/all/bdb/1",
@@ -166,7 +166,7 @@ async fn r7_r8_debuginfo_7_4_native_equals_shim_in_front_of_8_0() {
     ] {
         let (a, b) = (
             get(old, path, &admin()).await,
-            get(shim, path, &admin()).await,
+            get(shim.addr, path, &admin()).await,
         );
         assert_eq!(a.status, b.status, "{path}");
         for h in ["content-type", "content-disposition"] {

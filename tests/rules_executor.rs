@@ -8,7 +8,7 @@ use http::Method;
 use serde_json::Value;
 use std::time::Duration;
 use support::audit_file::{audit_toml, records};
-use support::cluster::{start_shim, start_sim};
+use support::harness::{Shim, Sim};
 use support::legacy::admin;
 use support::send;
 
@@ -18,10 +18,11 @@ fn last_record(path: &std::path::Path) -> Value {
 
 #[tokio::test]
 async fn a_legacy_module_upload_on_8x_gets_410_naming_the_successor_and_is_never_sent() {
-    let (sim_addr, sim) = start_sim(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let sim_addr = sim.addr;
     let dir = tempfile::tempdir().expect("tempdir");
     let audit = dir.path().join("audit.jsonl");
-    let shim = start_shim(
+    let shim = Shim::in_front_of(
         sim_addr,
         &format!("[rules]\nrs_version = \"8.0.0\"\n{}", audit_toml(&audit)),
     )
@@ -29,7 +30,7 @@ async fn a_legacy_module_upload_on_8x_gets_410_naming_the_successor_and_is_never
     sim.clear_requests();
     let auth = admin();
     let reply = send(
-        shim,
+        shim.addr,
         Method::POST,
         "/v1/modules",
         &[
@@ -73,7 +74,8 @@ async fn a_legacy_module_upload_on_8x_gets_410_naming_the_successor_and_is_never
 
 #[tokio::test]
 async fn operator_rules_gone_rewrite_and_observe_run_through_the_executor() {
-    let (sim_addr, sim) = start_sim(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let sim_addr = sim.addr;
     let dir = tempfile::tempdir().expect("tempdir");
     let audit = dir.path().join("audit.jsonl");
     let custom = r#"
@@ -103,12 +105,12 @@ kind = "observe"
 docs_url = "https://example.test/nodes"
 deprecation_date = "2025-01-01"
 "#;
-    let shim = start_shim(sim_addr, &format!("{custom}{}", audit_toml(&audit))).await;
+    let shim = Shim::in_front_of(sim_addr, &format!("{custom}{}", audit_toml(&audit))).await;
     let auth = admin();
     let h = [("authorization", auth.as_str())];
 
     sim.clear_requests();
-    let rewritten = send(shim, Method::GET, "/v0/bdbs/1?fields=uid", &h, "").await;
+    let rewritten = send(shim.addr, Method::GET, "/v0/bdbs/1?fields=uid", &h, "").await;
     assert_eq!(rewritten.status, 200);
     let seen = sim.requests();
     assert_eq!(seen.len(), 1, "{seen:?}");
@@ -128,7 +130,7 @@ deprecation_date = "2025-01-01"
     );
 
     sim.clear_requests();
-    let gone = send(shim, Method::GET, "/v1/legacy/stats", &h, "").await;
+    let gone = send(shim.addr, Method::GET, "/v1/legacy/stats", &h, "").await;
     assert_eq!(gone.status, 410);
     assert!(sim.requests().is_empty(), "{:?}", sim.requests());
     let link = gone.headers["link"].to_str().expect("ascii");
@@ -138,7 +140,7 @@ deprecation_date = "2025-01-01"
     );
     assert_eq!(last_record(&audit)["rule_action"], "gone");
 
-    let observed = send(shim, Method::GET, "/v1/nodes", &h, "").await;
+    let observed = send(shim.addr, Method::GET, "/v1/nodes", &h, "").await;
     assert_eq!(observed.status, 200);
     assert!(observed.headers.contains_key("deprecation"));
     let rec = last_record(&audit);
@@ -151,10 +153,11 @@ deprecation_date = "2025-01-01"
 
 #[tokio::test]
 async fn observe_mode_in_front_of_7x_finds_the_legacy_caller_and_off_leaves_it_alone() {
-    let (sim_addr, sim) = start_sim(SimVersion::V7_22, Duration::from_millis(50)).await;
+    let sim = Sim::timed(SimVersion::V7_22, Duration::from_millis(50)).await;
+    let sim_addr = sim.addr;
     let dir = tempfile::tempdir().expect("tempdir");
     let audit = dir.path().join("audit.jsonl");
-    let shim = start_shim(
+    let shim = Shim::in_front_of(
         sim_addr,
         &format!(
             "[rules]\nrs_version = \"7.22.0\"\n[rules.update_cert]\nmode = \"observe\"\n\
@@ -167,7 +170,7 @@ async fn observe_mode_in_front_of_7x_finds_the_legacy_caller_and_off_leaves_it_a
     let h = [("authorization", auth.as_str())];
     sim.clear_requests();
     let _ = send(
-        shim,
+        shim.addr,
         Method::PUT,
         "/v1/cluster/update_cert",
         &[
@@ -189,6 +192,6 @@ async fn observe_mode_in_front_of_7x_finds_the_legacy_caller_and_off_leaves_it_a
         (&Value::from("update_cert"), &Value::from("observed"))
     );
     let audited = records(&audit).len();
-    let _ = send(shim, Method::GET, "/v1/debuginfo/all", &h, "").await;
+    let _ = send(shim.addr, Method::GET, "/v1/debuginfo/all", &h, "").await;
     assert_eq!(records(&audit).len(), audited, "mode off is not audited");
 }

@@ -12,7 +12,7 @@ use serde_json::Value;
 use std::net::SocketAddr;
 use std::time::Duration;
 use support::audit_file::{audit_toml, records};
-use support::cluster::{start_shim, start_sim};
+use support::harness::{Shim, Sim};
 use support::legacy::admin;
 use support::shim::{spawn_shim, toml_path};
 use support::{get, post_chunked, send, Reply};
@@ -69,10 +69,11 @@ fn seen(sim: &Simulator) -> Vec<String> {
         .collect()
 }
 
-async fn shim_722(extra: &str) -> (SocketAddr, std::sync::Arc<Simulator>, SocketAddr) {
-    let (sim_addr, sim) = start_sim(SimVersion::V7_22, Duration::from_millis(60)).await;
+async fn shim_722(extra: &str) -> (SocketAddr, Sim, Shim) {
+    let sim = Sim::timed(SimVersion::V7_22, Duration::from_millis(60)).await;
+    let sim_addr = sim.addr;
     let toml = format!("[rules]\nrs_version = \"7.22.0\"\n{extra}");
-    let shim = start_shim(sim_addr, &toml).await;
+    let shim = Shim::in_front_of(sim_addr, &toml).await;
     (sim_addr, sim, shim)
 }
 
@@ -83,7 +84,7 @@ async fn an_upload_on_7_22_goes_through_v2_waits_and_replies_the_module_object_a
     let (sim_addr, sim, shim) = shim_722(&audit_toml(&audit)).await;
     sim.clear_requests();
     let reply = upload(
-        shim,
+        shim.addr,
         package("rejson.Linux-ubuntu18.04-x86_64.2.9.9.zip", 64),
     )
     .await;
@@ -123,7 +124,7 @@ async fn an_upload_on_7_22_goes_through_v2_waits_and_replies_the_module_object_a
     assert!(!text.contains(SECRET), "package bytes in the audit log");
 
     sim.clear_requests();
-    let gone = delete(shim, &uid).await;
+    let gone = delete(shim.addr, &uid).await;
     assert_eq!(gone.status, 200);
     assert!(gone.body.is_empty(), "{:?}", gone.body);
     assert!(seen(&sim).contains(&format!("DELETE /v2/modules/{uid}")));
@@ -149,14 +150,14 @@ async fn a_failed_upload_action_is_a_400_and_a_missing_module_delete_a_404() {
     let (_, sim, shim) = shim_722("").await;
     sim.faults()
         .fail_next_action("sim_upload_failed", "module did not load on node 2");
-    let reply = upload(shim, package("rejson.Linux-x86_64.2.9.8.zip", 8)).await;
+    let reply = upload(shim.addr, package("rejson.Linux-x86_64.2.9.8.zip", 8)).await;
     assert_eq!(reply.status, 400);
     let body = reply.json();
     assert_eq!(body["error_code"], "sim_upload_failed");
     assert_eq!(body["description"], "module did not load on node 2");
     assert!(body["action_uid"].is_string(), "{body}");
 
-    let reply = delete(shim, "0123456789abcdef0123456789abcdef").await;
+    let reply = delete(shim.addr, "0123456789abcdef0123456789abcdef").await;
     assert_eq!(reply.status, 404);
     assert_eq!(reply.json()["error_code"], "module_not_found");
 }
@@ -166,7 +167,7 @@ async fn a_package_over_the_limit_is_413_declared_or_chunked_and_never_completes
     let (sim_addr, sim, shim) = shim_722("module_upload_max_size = \"1KiB\"\n").await;
     let before = catalog(sim_addr).await;
     sim.clear_requests();
-    let reply = upload(shim, package("rejson.Linux-x86_64.2.9.7.zip", 4096)).await;
+    let reply = upload(shim.addr, package("rejson.Linux-x86_64.2.9.7.zip", 4096)).await;
     assert_eq!(reply.status, 413);
     assert_eq!(reply.json()["error_code"], "request_too_large");
     assert!(sim.requests().is_empty(), "{:?}", seen(&sim));
@@ -179,20 +180,21 @@ async fn a_package_over_the_limit_is_413_declared_or_chunked_and_never_completes
         ("authorization", auth.as_str()),
         ("content-type", ct.as_str()),
     ];
-    let reply = post_chunked(shim, "/v1/modules", &h, chunks).await;
+    let reply = post_chunked(shim.addr, "/v1/modules", &h, chunks).await;
     assert_eq!(reply.status, 413, "{:?}", reply.body);
     assert_eq!(catalog(sim_addr).await, before);
 }
 
 #[tokio::test]
 async fn a_module_delete_on_8_0_is_410_audited_and_never_sent() {
-    let (sim_addr, sim) = start_sim(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let sim_addr = sim.addr;
     let dir = tempfile::tempdir().expect("tempdir");
     let audit = dir.path().join("audit.jsonl");
     let toml = format!("[rules]\nrs_version = \"8.0.0\"\n{}", audit_toml(&audit));
-    let shim = start_shim(sim_addr, &toml).await;
+    let shim = Shim::in_front_of(sim_addr, &toml).await;
     sim.clear_requests();
-    let reply = delete(shim, "abc123").await;
+    let reply = delete(shim.addr, "abc123").await;
     assert_eq!(reply.status, 410);
     assert_eq!(reply.json()["error_code"], "route_removed");
     let link = reply.header("link").expect("link");
@@ -210,15 +212,16 @@ async fn a_module_delete_on_8_0_is_410_audited_and_never_sent() {
 
 #[tokio::test]
 async fn forward_v2_on_8_0_uploads_and_deletes_through_v2_when_the_cluster_serves_it() {
-    let (sim_addr, sim) = start_sim(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let sim_addr = sim.addr;
     sim.faults().set(FaultSet {
         v2_modules_on_8x: true,
         ..FaultSet::default()
     });
     let toml = "[rules]\nrs_version = \"8.0.0\"\nmodules_on_8x = \"forward_v2\"\n";
-    let shim = start_shim(sim_addr, toml).await;
+    let shim = Shim::in_front_of(sim_addr, toml).await;
     sim.clear_requests();
-    let reply = upload(shim, package("rejson.Linux-x86_64.2.9.6.zip", 16)).await;
+    let reply = upload(shim.addr, package("rejson.Linux-x86_64.2.9.6.zip", 16)).await;
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     let uid = reply.json()["uid"].as_str().expect("uid").to_owned();
     assert_eq!(seen(&sim)[0], "POST /v2/modules");
@@ -226,7 +229,7 @@ async fn forward_v2_on_8_0_uploads_and_deletes_through_v2_when_the_cluster_serve
         .await
         .iter()
         .any(|m| m["uid"] == uid.as_str()));
-    assert_eq!(delete(shim, &uid).await.status, 200);
+    assert_eq!(delete(shim.addr, &uid).await.status, 200);
     assert!(catalog(sim_addr)
         .await
         .iter()
@@ -237,27 +240,29 @@ async fn forward_v2_on_8_0_uploads_and_deletes_through_v2_when_the_cluster_serve
 /// the shim forced to translate in front of another 7.22 simulator.
 #[tokio::test]
 async fn differential_r4_r5_native_v1_and_translated_v2_end_with_the_same_catalog() {
-    let (native, _n) = start_sim(SimVersion::V7_22, Duration::from_millis(40)).await;
-    let (behind, b) = start_sim(SimVersion::V7_22, Duration::from_millis(40)).await;
+    let _n = Sim::timed(SimVersion::V7_22, Duration::from_millis(40)).await;
+    let native = _n.addr;
+    let b = Sim::timed(SimVersion::V7_22, Duration::from_millis(40)).await;
+    let behind = b.addr;
     let toml = "[rules]\nrs_version = \"7.22.0\"\n[rules.module_upload]\nmode = \"translate\"\n\
                 [rules.module_delete]\nmode = \"translate\"\n";
-    let shim = start_shim(behind, toml).await;
+    let shim = Shim::in_front_of(behind, toml).await;
     let pkg = || package("bf.Linux-rhel8-x86_64.2.9.1.zip", 32);
-    let (a, t) = (upload(native, pkg()).await, upload(shim, pkg()).await);
+    let (a, t) = (upload(native, pkg()).await, upload(shim.addr, pkg()).await);
     assert_eq!(t.status, a.status, "R4 status");
     assert_eq!(a.status, 200);
     assert_eq!(a.json()["uid"], t.json()["uid"]);
     assert_eq!(catalog(native).await, catalog(behind).await, "R4 catalog");
     assert!(b.requests().iter().any(|r| r.path == "/v2/modules"));
     let uid = a.json()["uid"].as_str().expect("uid").to_owned();
-    let (a, t) = (delete(native, &uid).await, delete(shim, &uid).await);
+    let (a, t) = (delete(native, &uid).await, delete(shim.addr, &uid).await);
     assert_eq!(t.status, a.status, "R5 status");
     assert_eq!(a.status, 200);
     assert_eq!(catalog(native).await, catalog(behind).await, "R5 catalog");
     let dup = || package("bf.Linux-rhel8-x86_64.2.9.1.zip", 32);
     upload(native, dup()).await;
-    upload(shim, dup()).await;
-    let (a, t) = (upload(native, dup()).await, upload(shim, dup()).await);
+    upload(shim.addr, dup()).await;
+    let (a, t) = (upload(native, dup()).await, upload(shim.addr, dup()).await);
     assert_eq!(
         (a.status.as_u16(), t.status.as_u16()),
         (400, 400),
@@ -271,7 +276,8 @@ async fn differential_r4_r5_native_v1_and_translated_v2_end_with_the_same_catalo
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_20_mib_package_streams_through_the_binary_without_the_shim_holding_it() {
     const SIZE: usize = 20 << 20;
-    let (sim_addr, sim) = start_sim(SimVersion::V7_22, Duration::from_millis(40)).await;
+    let sim = Sim::timed(SimVersion::V7_22, Duration::from_millis(40)).await;
+    let sim_addr = sim.addr;
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = dir.path().join("shim.toml");
     let toml = format!(

@@ -9,17 +9,18 @@ use http::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
 use support::audit_file::{audit_toml, records};
-use support::cluster::{start_shim, start_sim};
+use support::harness::{Shim, Sim};
 use support::legacy::{admin, assert_deprecated, assert_rs_error, bdb, old_route, upgrade_posts};
 use support::{get, send};
 
 #[tokio::test]
 async fn a_legacy_upgrade_of_a_redis8_database_is_406_or_200_and_never_sent_in_both_readings() {
-    let (sim_addr, sim) = start_sim(SimVersion::V8_2, Duration::from_millis(40)).await;
+    let sim = Sim::timed(SimVersion::V8_2, Duration::from_millis(40)).await;
+    let sim_addr = sim.addr;
     let dir = tempfile::tempdir().expect("tempdir");
     let audit = dir.path().join("audit.jsonl");
     let toml = format!("[rules]\nrs_version = \"8.2.0\"\n{}", audit_toml(&audit));
-    let shim = start_shim(sim_addr, &toml).await;
+    let shim = Shim::in_front_of(sim_addr, &toml).await;
     let catalog = get(sim_addr, "/v1/modules", &admin()).await.json();
     let rejson = |pred: &dyn Fn(&str) -> bool| {
         catalog
@@ -51,7 +52,7 @@ async fn a_legacy_upgrade_of_a_redis8_database_is_406_or_200_and_never_sent_in_b
             let before = bdb(&sim, uid);
             sim.clear_requests();
             let body = json!({"module_name": "ReJSON", "new_module": older}).to_string();
-            let refused = send(shim, Method::POST, &old_route(uid), &h, body).await;
+            let refused = send(shim.addr, Method::POST, &old_route(uid), &h, body).await;
             let e = assert_rs_error(&refused, 406, "module_version_bound_to_redis");
             assert_eq!(
                 e["description"],
@@ -67,7 +68,7 @@ async fn a_legacy_upgrade_of_a_redis8_database_is_406_or_200_and_never_sent_in_b
             assert_eq!(rec["rule_action"], "refused");
 
             let body = json!({"module_name": "ReJSON", "new_module": running}).to_string();
-            let same = send(shim, Method::POST, &old_route(uid), &h, body).await;
+            let same = send(shim.addr, Method::POST, &old_route(uid), &h, body).await;
             assert_eq!(same.status, 200, "{:?}", same.body);
             let reply: Value = same.json();
             assert_eq!(reply["uid"], uid);

@@ -9,7 +9,7 @@ use http::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
 use support::audit_file::{audit_toml, records};
-use support::cluster::{start_shim, start_sim};
+use support::harness::{Shim, Sim};
 use support::legacy::admin;
 use support::{get, send};
 
@@ -40,11 +40,12 @@ fn with_audit(extra: &str) -> (tempfile::TempDir, std::path::PathBuf, String) {
 
 #[tokio::test]
 async fn authorize_with_body_credentials_on_8_0_sends_a_basic_header_and_the_token_reads_bdbs() {
-    let (sim_addr, sim) = start_sim(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let sim_addr = sim.addr;
     let (_dir, audit, toml) = with_audit("[rules]\nrs_version = \"8.0.2-17\"");
-    let shim = start_shim(sim_addr, &toml).await;
+    let shim = Shim::in_front_of(sim_addr, &toml).await;
     sim.clear_requests();
-    let reply = authorize(shim, &creds()).await;
+    let reply = authorize(shim.addr, &creds()).await;
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     let token = reply.json()["access_token"]
         .as_str()
@@ -64,7 +65,7 @@ async fn authorize_with_body_credentials_on_8_0_sends_a_basic_header_and_the_tok
     let body: Value = serde_json::from_slice(&sent.body).expect("json body");
     assert_eq!(body, json!({"ttl": 120}), "credentials dropped, ttl kept");
 
-    let bdbs = get(shim, "/v1/bdbs", &format!("JWT {token}")).await;
+    let bdbs = get(shim.addr, "/v1/bdbs", &format!("JWT {token}")).await;
     assert_eq!(bdbs.status, 200);
     assert!(bdbs.json().as_array().is_some_and(|a| !a.is_empty()));
 
@@ -84,11 +85,12 @@ async fn authorize_with_body_credentials_on_8_0_sends_a_basic_header_and_the_tok
 
 #[tokio::test]
 async fn authorize_on_7_4_is_native_and_passes_through_unmarked() {
-    let (sim_addr, sim) = start_sim(SimVersion::V7_4, Duration::from_millis(50)).await;
+    let sim = Sim::timed(SimVersion::V7_4, Duration::from_millis(50)).await;
+    let sim_addr = sim.addr;
     let (_dir, audit, toml) = with_audit("[rules]\nrs_version = \"7.4.2-54\"");
-    let shim = start_shim(sim_addr, &toml).await;
+    let shim = Shim::in_front_of(sim_addr, &toml).await;
     sim.clear_requests();
-    let reply = authorize(shim, &creds()).await;
+    let reply = authorize(shim.addr, &creds()).await;
     assert_eq!(reply.status, 200);
     assert!(reply.json()["access_token"].is_string());
     assert!(reply.header("deprecation").is_none());
@@ -101,10 +103,11 @@ async fn authorize_on_7_4_is_native_and_passes_through_unmarked() {
 #[tokio::test]
 async fn authorize_with_an_unknown_version_sends_header_and_body_and_never_looks_up() {
     for version in [SimVersion::V7_4, SimVersion::V8_0] {
-        let (sim_addr, sim) = start_sim(version, Duration::from_millis(50)).await;
-        let shim = start_shim(sim_addr, "").await;
+        let sim = Sim::timed(version, Duration::from_millis(50)).await;
+        let sim_addr = sim.addr;
+        let shim = Shim::in_front_of(sim_addr, "").await;
         sim.clear_requests();
-        let reply = authorize(shim, &creds()).await;
+        let reply = authorize(shim.addr, &creds()).await;
         assert_eq!(reply.status, 200, "{version:?}");
         assert!(reply.json()["access_token"].is_string());
         assert_eq!(reply.header("deprecation"), Some("@1730419200"));
@@ -117,11 +120,12 @@ async fn authorize_with_an_unknown_version_sends_header_and_body_and_never_looks
 
 #[tokio::test]
 async fn authorize_with_a_colon_in_the_user_name_is_refused_without_calling_the_cluster() {
-    let (sim_addr, sim) = start_sim(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let sim_addr = sim.addr;
     let (_dir, audit, toml) = with_audit("");
-    let shim = start_shim(sim_addr, &toml).await;
+    let shim = Shim::in_front_of(sim_addr, &toml).await;
     sim.clear_requests();
-    let reply = authorize(shim, r#"{"username":"a:b","password":"pw-secret"}"#).await;
+    let reply = authorize(shim.addr, r#"{"username":"a:b","password":"pw-secret"}"#).await;
     assert_eq!(reply.status, 400);
     assert_eq!(reply.json()["error_code"], "invalid_credentials_format");
     assert!(!String::from_utf8_lossy(&reply.body).contains("pw-secret"));
@@ -134,14 +138,15 @@ async fn authorize_with_a_colon_in_the_user_name_is_refused_without_calling_the_
 
 #[tokio::test]
 async fn authorize_body_over_64_kib_is_413() {
-    let (sim_addr, sim) = start_sim(SimVersion::V8_0, Duration::from_millis(50)).await;
-    let shim = start_shim(sim_addr, "").await;
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let sim_addr = sim.addr;
+    let shim = Shim::in_front_of(sim_addr, "").await;
     sim.clear_requests();
     let big = format!(
         r#"{{"username":"a","password":"b","x":"{}"}}"#,
         "y".repeat(70_000)
     );
-    let reply = authorize(shim, &big).await;
+    let reply = authorize(shim.addr, &big).await;
     assert_eq!(reply.status, 413);
     assert_eq!(reply.json()["error_code"], "request_too_large");
     assert!(sim.requests().is_empty());
@@ -164,12 +169,13 @@ async fn update_cert(shim: std::net::SocketAddr, body: &Value) -> support::Reply
 
 #[tokio::test]
 async fn update_cert_on_7_22_is_sent_to_certificates_after_one_version_look_up() {
-    let (sim_addr, sim) = start_sim(SimVersion::V7_22, Duration::from_millis(50)).await;
+    let sim = Sim::timed(SimVersion::V7_22, Duration::from_millis(50)).await;
+    let sim_addr = sim.addr;
     let (_dir, audit, toml) = with_audit("");
-    let shim = start_shim(sim_addr, &toml).await;
+    let shim = Shim::in_front_of(sim_addr, &toml).await;
     sim.clear_requests();
     let cert = json!({"name": "proxy", "certificate": PEM, "key": KEY});
-    let reply = update_cert(shim, &cert).await;
+    let reply = update_cert(shim.addr, &cert).await;
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     assert_eq!(reply.header("deprecation"), Some("@1756684800"));
     assert!(reply
@@ -188,7 +194,7 @@ async fn update_cert_on_7_22_is_sent_to_certificates_after_one_version_look_up()
     assert_eq!(sim.snapshot()["certificates_replaced"], json!(["proxy"]));
     // The version is cached: a second call sends no look-up.
     sim.clear_requests();
-    assert_eq!(update_cert(shim, &cert).await.status, 200);
+    assert_eq!(update_cert(shim.addr, &cert).await.status, 200);
     assert_eq!(sim.requests().len(), 1);
     let rec = records(&audit).pop().expect("audited");
     assert_eq!(rec["rule"], "update_cert");
@@ -200,11 +206,12 @@ async fn update_cert_on_7_22_is_sent_to_certificates_after_one_version_look_up()
 
 #[tokio::test]
 async fn update_cert_on_7_8_passes_through_to_the_native_route() {
-    let (sim_addr, sim) = start_sim(SimVersion::V7_8, Duration::from_millis(50)).await;
-    let shim = start_shim(sim_addr, "").await;
+    let sim = Sim::timed(SimVersion::V7_8, Duration::from_millis(50)).await;
+    let sim_addr = sim.addr;
+    let shim = Shim::in_front_of(sim_addr, "").await;
     sim.clear_requests();
     let cert = json!({"name": "proxy", "certificate": PEM, "key": KEY});
-    let reply = update_cert(shim, &cert).await;
+    let reply = update_cert(shim.addr, &cert).await;
     assert_eq!(reply.status, 200);
     assert!(reply.header("deprecation").is_none());
     let paths: Vec<_> = sim.requests().into_iter().map(|r| r.path).collect();
@@ -214,12 +221,13 @@ async fn update_cert_on_7_8_passes_through_to_the_native_route() {
 
 #[tokio::test]
 async fn a_version_look_up_refused_401_is_not_cached_and_the_call_passes_through() {
-    let (sim_addr, sim) = start_sim(SimVersion::V7_22, Duration::from_millis(50)).await;
-    let shim = start_shim(sim_addr, "").await;
+    let sim = Sim::timed(SimVersion::V7_22, Duration::from_millis(50)).await;
+    let sim_addr = sim.addr;
+    let shim = Shim::in_front_of(sim_addr, "").await;
     sim.clear_requests();
     let bad = support::basic("nobody@example.com", "wrong");
     let reply = send(
-        shim,
+        shim.addr,
         Method::GET,
         "/v1/debuginfo/all",
         &[("authorization", bad.as_str())],
@@ -227,7 +235,7 @@ async fn a_version_look_up_refused_401_is_not_cached_and_the_call_passes_through
     )
     .await;
     assert_eq!(reply.status, 401);
-    let reply = get(shim, "/v1/debuginfo/all", &admin()).await;
+    let reply = get(shim.addr, "/v1/debuginfo/all", &admin()).await;
     assert_eq!(reply.status, 200);
     let paths: Vec<_> = sim.requests().into_iter().map(|r| r.path).collect();
     assert_eq!(
@@ -243,11 +251,12 @@ async fn a_version_look_up_refused_401_is_not_cached_and_the_call_passes_through
 
 #[tokio::test]
 async fn concurrent_first_calls_share_one_version_look_up() {
-    let (sim_addr, sim) = start_sim(SimVersion::V8_0, Duration::from_millis(50)).await;
-    let shim = start_shim(sim_addr, "").await;
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let sim_addr = sim.addr;
+    let shim = Shim::in_front_of(sim_addr, "").await;
     sim.clear_requests();
     let calls =
-        (0..8).map(|_| async move { get(shim, "/v1/debuginfo/all", &admin()).await.status });
+        (0..8).map(|_| async move { get(shim.addr, "/v1/debuginfo/all", &admin()).await.status });
     for status in futures_util::future::join_all(calls).await {
         assert_eq!(status, 200);
     }
@@ -279,9 +288,10 @@ fn members(gz: &[u8]) -> Vec<String> {
 
 #[tokio::test]
 async fn each_debuginfo_route_on_8_0_gets_the_package_of_its_scope() {
-    let (sim_addr, sim) = start_sim(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let sim_addr = sim.addr;
     let (_dir, audit, toml) = with_audit("[rules]\nrs_version = \"8.0.2-17\"");
-    let shim = start_shim(sim_addr, &toml).await;
+    let shim = Shim::in_front_of(sim_addr, &toml).await;
     for (old, new, member) in [
         (
             "/v1/debuginfo/all",
@@ -305,7 +315,7 @@ async fn each_debuginfo_route_on_8_0_gets_the_package_of_its_scope() {
         ),
     ] {
         sim.clear_requests();
-        let reply = get(shim, old, &admin()).await;
+        let reply = get(shim.addr, old, &admin()).await;
         assert_eq!(reply.status, 200, "{old}");
         assert_eq!(reply.header("content-type"), Some("application/x-gzip"));
         assert_eq!(
@@ -330,25 +340,26 @@ async fn each_debuginfo_route_on_8_0_gets_the_package_of_its_scope() {
 
 #[tokio::test]
 async fn node_bdb_debuginfo_gone_answers_410_and_passthrough_is_observed() {
-    let (sim_addr, sim) = start_sim(SimVersion::V8_0, Duration::from_millis(50)).await;
-    let gone = start_shim(
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let sim_addr = sim.addr;
+    let gone = Shim::in_front_of(
         sim_addr,
         "[rules]\nrs_version = \"8.0.2\"\nnode_bdb_debuginfo = \"gone\"",
     )
     .await;
     sim.clear_requests();
-    let reply = get(gone, "/v1/debuginfo/node/bdb/1", &admin()).await;
+    let reply = get(gone.addr, "/v1/debuginfo/node/bdb/1", &admin()).await;
     assert_eq!(reply.status, 410);
     assert_eq!(reply.json()["error_code"], "route_removed");
     assert!(sim.requests().is_empty());
-    let through = start_shim(
+    let through = Shim::in_front_of(
         sim_addr,
         "[rules]\nrs_version = \"8.0.2\"\nnode_bdb_debuginfo = \"passthrough\"\nnode_debuginfo = \"passthrough\"",
     )
     .await;
     for old in ["/v1/debuginfo/node/bdb/1", "/v1/debuginfo/node"] {
         sim.clear_requests();
-        assert_eq!(get(through, old, &admin()).await.status, 200);
+        assert_eq!(get(through.addr, old, &admin()).await.status, 200);
         let paths: Vec<_> = sim.requests().into_iter().map(|r| r.path).collect();
         assert_eq!(paths, [old]);
     }

@@ -9,7 +9,7 @@ use deprecation_shim::sim::{FaultSet, SimVersion, DEMO_ADMIN};
 use http::Method;
 use serde_json::json;
 use std::time::Duration;
-use support::cluster::start_sim;
+use support::harness::Sim;
 use support::shim::{free_port, spawn_shim_logging};
 use support::{basic, get, send};
 
@@ -19,7 +19,8 @@ const PACKAGE: u64 = 48 * 1024 * 1024;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_password_token_private_key_or_package_byte_reaches_logs_audit_or_metrics() {
-    let (sim_addr, sim) = start_sim(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let sim_addr = sim.addr;
     sim.faults().set(FaultSet {
         debuginfo_bytes: PACKAGE,
         ..FaultSet::default()

@@ -15,8 +15,8 @@ use std::path::Path;
 use std::time::Duration;
 use support::bodies;
 use support::client::{connect_io, Client, Proto};
-use support::cluster::start_sim;
 use support::faulty::{start_faulty, Misbehave};
+use support::harness::Sim;
 use support::legacy::{admin, old_route, viewer};
 use support::shim::{spawn_shim_logging, toml_path, ShimProcess};
 use support::tls::{TestCa, MODERN};
@@ -105,7 +105,8 @@ async fn plain_client(addr: SocketAddr, proto: Proto) -> Client {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_credential_in_trace_logs_audit_or_replies_across_faults() {
-    let (sim_addr, sim) = start_sim(SimVersion::V8_0, Duration::from_millis(100)).await;
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(100)).await;
+    let sim_addr = sim.addr;
     let front = start_faulty(sim_addr).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let (shim, audit) = traced_shim(
@@ -202,20 +203,17 @@ async fn no_credential_in_trace_logs_audit_or_replies_across_faults() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_credential_in_trace_logs_over_tls_and_http2_both_ways() {
     let ca = TestCa::new();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind sim");
-    let sim_addr = listener.local_addr().expect("sim addr");
-    let sim = Simulator::new(deprecation_shim::sim::SimConfig {
-        version: SimVersion::V8_0,
-        state: None,
-        action_duration: Duration::from_millis(100),
-    });
     let acceptor = tokio_rustls::TlsAcceptor::from(ca.server_config());
-    tokio::spawn(
-        sim.clone()
-            .serve(listener, Some(acceptor), std::future::pending()),
-    );
+    let sim = Sim::tls(
+        deprecation_shim::sim::SimConfig {
+            version: SimVersion::V8_0,
+            state: None,
+            action_duration: Duration::from_millis(100),
+        },
+        acceptor,
+    )
+    .await;
+    let sim_addr = sim.addr;
     let dir = tempfile::tempdir().expect("tempdir");
     let (shim, audit) = traced_shim(
         dir.path(),

@@ -32,9 +32,8 @@ use deprecation_shim::sim::seed::*;
 use deprecation_shim::sim::{SimConfig, SimVersion, Simulator};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
-use support::cluster::{start_shim, start_sim, start_sim_with, state_of};
+use support::harness::{state_of, Shim, Sim};
 use support::legacy::{admin, assert_rs_error_shape, old_route, viewer};
 use support::{basic, send};
 
@@ -340,7 +339,8 @@ async fn malformed_body_is_judged_before_credentials_by_the_shim() {
 const QUICK: Duration = Duration::from_millis(60);
 
 async fn native_7_4(case: &Case) -> Outcome {
-    let (addr, sim) = start_sim(SimVersion::V7_4, QUICK).await;
+    let sim = Sim::timed(SimVersion::V7_4, QUICK).await;
+    let addr = sim.addr;
     outcome(case, addr, &sim).await
 }
 
@@ -350,17 +350,17 @@ async fn through_shim_8_0(case: &Case) -> Outcome {
         ..SimConfig::default()
     })
     .snapshot();
-    let (upstream, sim) = start_sim_with(SimConfig {
+    let sim = Sim::with(SimConfig {
         version: SimVersion::V8_0,
         state: Some(state_of(seed_7_4)),
         action_duration: QUICK,
     })
     .await;
-    let shim = start_shim(upstream, "").await;
-    outcome(case, shim, &sim).await
+    let shim = Shim::in_front_of(sim.addr, "").await;
+    outcome(case, shim.addr, &sim).await
 }
 
-async fn outcome(case: &Case, addr: SocketAddr, sim: &Arc<Simulator>) -> Outcome {
+async fn outcome(case: &Case, addr: SocketAddr, sim: &Simulator) -> Outcome {
     let auth = match case.auth {
         Auth::Admin => admin(),
         Auth::Viewer => viewer(),

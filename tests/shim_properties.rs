@@ -5,21 +5,20 @@
 
 mod support;
 
-use deprecation_shim::sim::{SimVersion, Simulator};
+use deprecation_shim::sim::SimVersion;
 use proptest::prelude::*;
 use serde_json::{Map, Value};
-use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
-use support::cluster::{start_shim, start_sim};
+use support::harness::{Shim, Sim};
 use support::legacy::{admin, assert_deprecated, assert_rs_error_shape, old_route, upgrade_posts};
 use support::send;
 
 /// The shared servers and the runtime they run on.
 struct Env {
     runtime: tokio::runtime::Runtime,
-    shim: SocketAddr,
-    sim: Arc<Simulator>,
+    shim: Shim,
+    sim: Sim,
 }
 
 fn env() -> &'static Env {
@@ -31,8 +30,9 @@ fn env() -> &'static Env {
             .build()
             .expect("runtime");
         let (shim, sim) = runtime.block_on(async {
-            let (upstream, sim) = start_sim(SimVersion::V8_0, Duration::from_millis(50)).await;
-            (start_shim(upstream, "").await, sim)
+            let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+            let upstream = sim.addr;
+            (Shim::in_front_of(upstream, "").await, sim)
         });
         Env { runtime, shim, sim }
     })
@@ -47,7 +47,7 @@ fn check(body: Vec<u8>) -> Result<(), TestCaseError> {
     ];
     let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let reply = env.runtime.block_on(send(
-        env.shim,
+        env.shim.addr,
         http::Method::POST,
         &old_route(1),
         &headers,

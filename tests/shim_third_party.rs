@@ -5,32 +5,32 @@
 mod support;
 
 use deprecation_shim::sim::seed::*;
-use deprecation_shim::sim::{SimVersion, Simulator, DEMO_ADMIN};
+use deprecation_shim::sim::{SimVersion, DEMO_ADMIN};
 use redis_enterprise::bdb::DatabaseUpgradeRequest;
 use redis_enterprise::{EnterpriseClient, RestError};
 use serde_json::{json, Value};
-use std::sync::Arc;
 use std::time::Duration;
-use support::cluster::{start_shim, start_sim};
+use support::harness::{Shim, Sim};
 use support::legacy::{bdb, module_entry, upgrade_posts};
 
 /// The crate's client, aimed at a shim in front of a fresh 8.0 cluster.
-async fn client_through_shim() -> (EnterpriseClient, Arc<Simulator>) {
-    let (upstream, sim) = start_sim(SimVersion::V8_0, Duration::from_millis(150)).await;
-    let shim = start_shim(upstream, "").await;
+async fn client_through_shim() -> (EnterpriseClient, Sim, Shim) {
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(150)).await;
+    let upstream = sim.addr;
+    let shim = Shim::in_front_of(upstream, "").await;
     let client = EnterpriseClient::builder()
-        .base_url(format!("http://{shim}"))
+        .base_url(format!("http://{}", shim.addr))
         .username(DEMO_ADMIN.0)
         .password(DEMO_ADMIN.1)
         .timeout(Duration::from_secs(20))
         .build()
         .expect("client");
-    (client, sim)
+    (client, sim, shim)
 }
 
 #[tokio::test]
 async fn raw_post_on_the_old_route_gets_the_old_reply() {
-    let (client, sim) = client_through_shim().await;
+    let (client, sim, _shim) = client_through_shim().await;
     let body = json!({"modules": [{"module_name": "ReJSON", "current_semantic_version": "2.6.6",
                                    "new_module": REJSON_2_6_17}],
                       "preserve_roles": true});
@@ -53,7 +53,7 @@ async fn raw_post_on_the_old_route_gets_the_old_reply() {
 
 #[tokio::test]
 async fn raw_post_errors_reach_the_crate_with_the_old_error_code() {
-    let (client, sim) = client_through_shim().await;
+    let (client, sim, _shim) = client_through_shim().await;
     let err = client
         .post_raw(
             "/v1/modules/upgrade/bdb/1",
@@ -81,7 +81,7 @@ async fn raw_post_errors_reach_the_crate_with_the_old_error_code() {
 
 #[tokio::test]
 async fn typed_database_calls_pass_through_and_parse() {
-    let (client, sim) = client_through_shim().await;
+    let (client, sim, _shim) = client_through_shim().await;
     let db = client.databases().get(1).await.expect("GET /v1/bdbs/1");
     assert_eq!((db.uid, db.name.as_str()), (1, "orders-db"));
     assert_eq!(db.version.as_deref(), Some("7.2.4"));
@@ -102,7 +102,7 @@ async fn typed_database_calls_pass_through_and_parse() {
 
 #[tokio::test]
 async fn typed_upgrade_and_action_calls_pass_through_and_parse() {
-    let (client, sim) = client_through_shim().await;
+    let (client, sim, _shim) = client_through_shim().await;
     let request = DatabaseUpgradeRequest::builder()
         .redis_version("7.2")
         .preserve_roles(true)

@@ -1,10 +1,11 @@
 //! The one test harness: starts what a test needs on `127.0.0.1:0` and stops what it starts.
 //!
 //! - [`Sim`]: a simulated cluster in this process, at a version, on its seed or a chosen
-//!   [`SimConfig`]; dropping it stops its accept loop.
+//!   [`SimConfig`], plain or over TLS ([`Sim::tls`]); dropping it stops its accept loop.
 //! - [`Shim`]: the shim in this process, from a whole TOML ([`Shim::from_toml`]) or in front of
-//!   an upstream with the test defaults ([`Shim::in_front_of`]); dropping it starts the shim's
-//!   own graceful shutdown (drain), the path `main` takes on SIGTERM.
+//!   an upstream with the test defaults ([`Shim::in_front_of`]), or serving an `App` the test
+//!   built ([`Shim::serve`]); dropping it starts the shim's own graceful shutdown (drain), the
+//!   path `main` takes on SIGTERM.
 //! - [`ShimProcess`](super::shim::ShimProcess): the real binary, from arguments or a TOML
 //!   ([`spawn_with_toml`]); dropping it kills and reaps the process and removes its temp dir.
 //! - [`Faulty`](super::faulty::Faulty): a misbehaving upstream in front of a [`Sim`].
@@ -14,9 +15,7 @@
 //!
 //! Decisions:
 //! - Handles own their servers, so a test can stop one half-way (`drop(sim)`) and a forgotten
-//!   server never outlives its test. The old free functions (`support::cluster::start_sim`,
-//!   `start_shim`) are thin aliases that [`detach`](Sim::detach) the handle: those servers live
-//!   until the test's runtime ends, as they always did.
+//!   server never outlives its test.
 //! - The in-process shim is stopped by its shutdown signal, not aborted: an aborted task would
 //!   skip the drain and the audit records a test may be about to read.
 
@@ -62,11 +61,20 @@ impl Sim {
 
     /// A cluster from a full [`SimConfig`] (a chosen starting state, say).
     pub async fn with(cfg: SimConfig) -> Sim {
+        Sim::serve(cfg, None)
+    }
+
+    /// A cluster from a full [`SimConfig`] served over TLS by `acceptor` (ALPN as it offers).
+    pub async fn tls(cfg: SimConfig, acceptor: tokio_rustls::TlsAcceptor) -> Sim {
+        Sim::serve(cfg, Some(acceptor))
+    }
+
+    fn serve(cfg: SimConfig, acceptor: Option<tokio_rustls::TlsAcceptor>) -> Sim {
         let listener = server::bind(loopback()).expect("bind sim");
         let addr = listener.local_addr().expect("sim addr");
         let sim = Simulator::new(cfg);
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(sim.clone().serve(listener, None, async move {
+        tokio::spawn(sim.clone().serve(listener, acceptor, async move {
             let _ = stopped.await;
         }));
         Sim {
@@ -79,14 +87,6 @@ impl Sim {
     /// `http://127.0.0.1:PORT`, for a shim's `upstream.url`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
-    }
-
-    /// Gives up ownership: the cluster serves until the test's runtime ends.
-    pub fn detach(mut self) -> (SocketAddr, Arc<Simulator>) {
-        if let Some(stop) = self.stop.take() {
-            std::mem::forget(stop);
-        }
-        (self.addr, self.sim.clone())
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -171,9 +171,14 @@ impl Shim {
             .tls
             .as_ref()
             .map(|files| tls::acceptor(&files.cert, &files.key).expect("shim TLS"));
+        Shim::serve(Arc::new(App::new(cfg).expect("shim app")), acceptor)
+    }
+
+    /// A shim serving an [`App`] the test built itself (with its own clock, say), over TLS
+    /// when given an acceptor.
+    pub fn serve(app: Arc<App>, acceptor: Option<tokio_rustls::TlsAcceptor>) -> Shim {
         let listener = server::bind(loopback()).expect("bind shim");
         let addr = listener.local_addr().expect("shim addr");
-        let app = Arc::new(App::new(cfg).expect("shim app"));
         let (stop, stopped) = oneshot::channel::<()>();
         let tls = acceptor.is_some();
         tokio::spawn(deprecation_shim::run(app, listener, acceptor, async move {
@@ -193,19 +198,16 @@ impl Shim {
         Shim::start(cfg).await
     }
 
+    /// A shim in front of `upstream_url` with every other setting at its default.
+    pub async fn for_upstream(upstream_url: &str) -> Shim {
+        Shim::from_toml(&format!("[upstream]\nurl = \"{upstream_url}\"\n")).await
+    }
+
     /// A shim in front of `upstream` with the test defaults of [`test_config`], `extra_toml`
     /// merged over them, so a test names only the keys it is about.
     pub async fn in_front_of(upstream: SocketAddr, extra_toml: &str) -> Shim {
         let cfg = test_config(upstream, extra_toml).unwrap_or_else(|e| panic!("shim config: {e}"));
         Shim::start(cfg).await
-    }
-
-    /// Gives up ownership: the shim serves until the test's runtime ends.
-    pub fn detach(mut self) -> SocketAddr {
-        if let Some(stop) = self.stop.take() {
-            std::mem::forget(stop);
-        }
-        self.addr
     }
 }
 

@@ -3,21 +3,25 @@
 //! file holds the one reply type ([`Reply`]) and a one-shot HTTP/1.1 client over a fresh
 //! connection. The other submodules: a test upstream ([`upstream`]), the binary as a
 //! subprocess ([`shim`]), an h1/h2 plain/TLS client ([`client`]), generated and hashed bodies
-//! ([`bodies`]), a test CA ([`tls`]), a misbehaving upstream ([`faulty`]), the audit file as
-//! JSON ([`audit_file`]), the old route's assertions ([`legacy`]) and the one raw HTTP/1.1
-//! writer and reader, for hostile framing only ([`wire`]). [`cluster`] keeps old names.
+//! ([`bodies`]), a test CA ([`tls`]), a misbehaving upstream ([`faulty`]) and the
+//! fault matrix's rig ([`fault_rig`]), the audit file as
+//! JSON ([`audit_file`]), the old route's assertions ([`legacy`]), the pool tests' counting
+//! relay ([`relay`]), the old route's translation rig ([`translation`]) and the one raw HTTP/1.1
+//! writer and reader, for hostile framing only ([`wire`]).
 #![allow(dead_code)]
 
 pub mod audit_file;
 pub mod bodies;
 pub mod client;
-pub mod cluster;
+pub mod fault_rig;
 pub mod faulty;
 pub mod harness;
 pub mod legacy;
 pub mod rehearsal;
+pub mod relay;
 pub mod shim;
 pub mod tls;
+pub mod translation;
 pub mod upstream;
 pub mod wire;
 

@@ -1,6 +1,5 @@
 //! The shim as the real binary in a subprocess (signals, exit codes, memory, logs), killed and
-//! reaped on drop; the in-process shim is [`harness::Shim`](super::harness::Shim), re-exported
-//! here under its old names.
+//! reaped on drop; the in-process shim is [`harness::Shim`](super::harness::Shim).
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -8,18 +7,6 @@ use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
-
-pub use super::harness::Shim;
-
-/// A shim in front of `upstream_url` with every other setting at its default.
-pub async fn start_shim(upstream_url: &str) -> Shim {
-    start_shim_with(&format!("[upstream]\nurl = \"{upstream_url}\"\n")).await
-}
-
-/// Alias of [`Shim::from_toml`] (its `listen.address` is ignored: the test binds port 0).
-pub async fn start_shim_with(toml: &str) -> Shim {
-    Shim::from_toml(toml).await
-}
 
 /// A TOML string literal for a path.
 pub fn toml_path(path: &Path) -> String {
