@@ -202,11 +202,13 @@ where
         let conn = Conn {
             service: make_service(info),
             builder: builder.clone(),
-            signals: signals.clone(),
-            slot,
-            // The first request head (TLS handshake included) must arrive by this deadline.
-            first_by: Instant::now() + limits.header_read_timeout,
-            idle_timeout: limits.idle_timeout,
+            watch: Watch {
+                signals: signals.clone(),
+                slot,
+                // The first request head (TLS handshake included) must arrive by this deadline.
+                first_by: Instant::now() + limits.header_read_timeout,
+                idle_timeout: limits.idle_timeout,
+            },
         };
         conns.spawn(serve_one(stream, tls.clone(), conn));
     }
@@ -255,6 +257,11 @@ struct Signals {
 struct Conn<S> {
     service: S,
     builder: Arc<auto::Builder<TokioExecutor>>,
+    watch: Watch,
+}
+
+/// What [`drive`] watches besides the connection itself.
+struct Watch {
     signals: Signals,
     slot: Slot,
     first_by: Instant,
@@ -277,21 +284,14 @@ where
             // needs (a plain connection does not carry the size of a TLS one), which is most of
             // the memory an idle keep-alive connection costs (BENCHMARKS.md).
             let http = Box::pin(conn.builder.serve_connection(TokioIo::new(stream), service));
-            drive(
-                http,
-                &activity,
-                &conn.signals,
-                &conn.slot,
-                conn.first_by,
-                conn.idle_timeout,
-            )
-            .await
+            drive(http, &activity, &conn.watch).await
         }
         Some(acceptor) => {
             // The handshake shares the header deadline: a peer that never finishes it holds a
             // connection slot just like a slowloris client.
             let accepted =
-                tokio::time::timeout_at(conn.first_by, Box::pin(acceptor.accept(stream))).await;
+                tokio::time::timeout_at(conn.watch.first_by, Box::pin(acceptor.accept(stream)))
+                    .await;
             let tls_stream = match accepted {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => {
@@ -307,15 +307,7 @@ where
                 conn.builder
                     .serve_connection(TokioIo::new(tls_stream), service),
             );
-            drive(
-                http,
-                &activity,
-                &conn.signals,
-                &conn.slot,
-                conn.first_by,
-                conn.idle_timeout,
-            )
-            .await
+            drive(http, &activity, &conn.watch).await
         }
     };
     tracing::debug!(reason = ended, "connection closed");
@@ -333,15 +325,19 @@ where
 async fn drive<C>(
     mut http: std::pin::Pin<Box<C>>,
     activity: &Activity,
-    signals: &Signals,
-    slot: &Slot,
-    first_by: Instant,
-    idle_timeout: Duration,
+    watch: &Watch,
 ) -> &'static str
 where
     C: GracefulConnection,
     C::Error: std::fmt::Display,
 {
+    let Watch {
+        signals,
+        slot,
+        first_by,
+        idle_timeout,
+    } = watch;
+    let (first_by, idle_timeout) = (*first_by, *idle_timeout);
     let mut closing = false;
     let mut first_seen = false;
     let mut cut = false;

@@ -1,16 +1,65 @@
-//! Target `route`: method + raw request-target → `classify`.
+//! Target `route`: method + raw request-target → the rule table's `classify`, read as the
+//! module-upgrade route's verdict.
 //!
 //! Input: byte 0 picks the method, bit 0 of byte 1 turns the opt-in sibling route on, the rest
 //! is the request-target as bytes. It is classified twice: as a (lossily decoded) string, and —
-//! when `http` accepts it, as hyper would — as the path of the parsed URI, which is what the
-//! shim really classifies.
+//! when `http` accepts it, as hyper would — as the path and query of the parsed URI, which is
+//! what the shim really classifies.
 //!
-//! Invariant: the result equals an independent, segment-based reading of API.md §5.1 (below), so
-//! `Deprecated { bdb_uid }` comes only from the literal old (or sibling) route whose `{uid}` is
-//! ASCII digits parsing to exactly `bdb_uid`, and every non-POST request passes through.
+//! Invariant: the verdict equals an independent, segment-based reading of API.md §5.1 (below)
+//! on the path before the query, so `Deprecated { bdb_uid }` comes only from the literal old (or
+//! sibling) route whose `{uid}` is ASCII digits parsing to exactly `bdb_uid`, every non-POST
+//! request passes through, and no other rule shadows the module-upgrade routes.
 
-use deprecation_shim::shim::route::{classify, Route};
+use deprecation_shim::rules::{builtin, Mode, Options, RuleId, RuleTable};
 use http::Method;
+use std::sync::OnceLock;
+
+/// What the table says about the module-upgrade routes (R0 and its sibling).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// No module-upgrade rule matched (another rule may have: not this target's business).
+    PassThrough,
+    /// Translated to `POST /v1/bdbs/{bdb_uid}/upgrade`.
+    Deprecated { bdb_uid: u64, sibling: bool },
+    /// The route matched but `{uid}` is not a decimal integer (404 `bdb_not_found`).
+    BadUid { sibling: bool },
+}
+
+/// The built-in table, with the sibling route off (`[0]`) and on (`[1]`, as
+/// `shim.translate_sibling = true` sets it).
+fn tables() -> &'static [RuleTable; 2] {
+    static TABLES: OnceLock<[RuleTable; 2]> = OnceLock::new();
+    TABLES.get_or_init(|| {
+        let table = |sibling: bool| {
+            let rules =
+                builtin(&Options::default()).unwrap_or_else(|e| panic!("built-in rules: {e}"));
+            let mut table = RuleTable::new(rules);
+            if sibling {
+                if let Some(rule) = table.get_mut("module_upgrade_sibling") {
+                    rule.mode = Mode::Auto;
+                }
+            }
+            table
+        };
+        [table(false), table(true)]
+    })
+}
+
+fn classify(method: &Method, path_and_query: &str, sibling_on: bool) -> Route {
+    let Some(m) = tables()[usize::from(sibling_on)].classify(method, path_and_query) else {
+        return Route::PassThrough;
+    };
+    let sibling = match m.rule.id {
+        RuleId::ModuleUpgrade => false,
+        RuleId::ModuleUpgradeSibling => true,
+        _ => return Route::PassThrough,
+    };
+    match (m.bad_param, m.params.int("uid")) {
+        (None, Some(bdb_uid)) => Route::Deprecated { bdb_uid, sibling },
+        _ => Route::BadUid { sibling },
+    }
+}
 
 /// Methods the first byte picks from: the standard ones, and spellings of POST that are not POST
 /// (methods are case-sensitive, RFC 9110 §9.1).
@@ -31,14 +80,22 @@ pub fn run(data: &[u8]) {
     let raw = &data[2..];
     check(&method, &String::from_utf8_lossy(raw), sibling);
     if let Ok(uri) = http::Uri::try_from(raw) {
-        check(&method, uri.path(), sibling);
+        let path_and_query = uri.path_and_query().map_or("/", |pq| pq.as_str());
+        check(&method, path_and_query, sibling);
     }
 }
 
-fn check(method: &Method, path: &str, sibling: bool) {
-    let got = classify(method, path, sibling);
+fn check(method: &Method, path_and_query: &str, sibling: bool) {
+    // The table keeps the query aside; the reading of §5.1 is about the path alone.
+    let path = path_and_query
+        .split_once('?')
+        .map_or(path_and_query, |(p, _)| p);
+    let got = classify(method, path_and_query, sibling);
     let want = spec(method, path, sibling);
-    assert_eq!(got, want, "{method} {path:?} (sibling route {sibling})");
+    assert_eq!(
+        got, want,
+        "{method} {path_and_query:?} (sibling route {sibling})"
+    );
     if let Route::Deprecated { bdb_uid, sibling } = got {
         let prefix = if sibling {
             "/v1/bdbs/"

@@ -67,15 +67,26 @@ impl DeprecationHeaders {
     /// reply is the shim's own). `bdb_uid` is `None` when the path held no usable uid; the
     /// successor link is then left out, since there is no database to point at.
     pub fn apply(&self, headers: &mut HeaderMap, bdb_uid: Option<u64>) {
+        let successor = bdb_uid.map(|uid| format!("/v1/bdbs/{uid}/upgrade"));
+        self.apply_with_successor(headers, successor.as_deref());
+    }
+
+    /// Sets the headers on a reply, replacing any of the same name, with `successor` (a path)
+    /// linked first (`rel="successor-version"`), then the docs (`rel="deprecation"`). Every
+    /// rule's marks ([`crate::rules::Marks`]) are rendered here. A successor that could break
+    /// the header (`<`, `>`, `"`, spaces, controls, non-ASCII: only possible through a path
+    /// parameter) is left out rather than escaped; the docs link stays.
+    pub fn apply_with_successor(&self, headers: &mut HeaderMap, successor: Option<&str>) {
         headers.insert(DEPRECATION, self.deprecation.clone());
-        let link = match bdb_uid {
-            Some(uid) => format!(
-                "</v1/bdbs/{uid}/upgrade>; rel=\"successor-version\", {}",
+        let link = match successor.filter(|s| safe_in_link(s)) {
+            Some(successor) => format!(
+                "<{successor}>; rel=\"successor-version\", {}",
                 self.docs_link
             ),
             None => self.docs_link.clone(),
         };
-        // Cannot fail: `new` admitted only visible ASCII into `docs_link`.
+        // Cannot fail: `new` admitted only visible ASCII into `docs_link`, and `safe_in_link`
+        // only visible ASCII into the successor.
         if let Ok(link) = HeaderValue::from_str(&link) {
             headers.insert(LINK, link);
         }
@@ -83,6 +94,12 @@ impl DeprecationHeaders {
             headers.insert(SUNSET, sunset.clone());
         }
     }
+}
+
+fn safe_in_link(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'<' | b'>' | b'"'))
 }
 
 fn unix_seconds(setting: &str, at: SystemTime) -> Result<u64, String> {
@@ -217,5 +234,32 @@ mod tests {
             let err = DeprecationHeaders::new(at(NOV_2024), None, url).unwrap_err();
             assert!(err.starts_with("docs_url"), "{url:?}: {err}");
         }
+    }
+
+    #[test]
+    fn a_successor_that_would_break_the_header_is_left_out() {
+        let h = DeprecationHeaders::new(at(NOV_2024), None, DOCS).unwrap();
+        for bad in ["/v1/a\"b", "/v1/<x>", "/v1/a b", ""] {
+            let mut map = HeaderMap::new();
+            h.apply_with_successor(&mut map, Some(bad));
+            assert!(
+                map["link"].to_str().unwrap().starts_with("<https://"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn any_successor_path_is_linked_first_and_applying_twice_leaves_one_of_each() {
+        let h = DeprecationHeaders::new(at(NOV_2024), None, DOCS).unwrap();
+        let mut map = HeaderMap::new();
+        h.apply_with_successor(&mut map, Some("/v1/cluster/certificates"));
+        h.apply_with_successor(&mut map, Some("/v1/cluster/certificates"));
+        assert_eq!(map.get_all("link").iter().count(), 1);
+        assert_eq!(map.get_all("deprecation").iter().count(), 1);
+        assert!(map["link"]
+            .to_str()
+            .unwrap()
+            .starts_with("</v1/cluster/certificates>; rel=\"successor-version\", <https://"));
     }
 }

@@ -1,8 +1,7 @@
 //! The old ↔ new translation, as plain functions over plain data (no I/O, no async).
 //!
-//! A deprecated call goes through these modules in order:
-//! - [`route`]: is this `POST /v1/modules/upgrade/bdb/{uid}` (or the opt-in sibling)? Runs on every
-//!   request, so it never allocates.
+//! A deprecated call, once the rule table ([`crate::rules`]) has classified it, goes through
+//! these modules in order:
 //! - [`legacy`]: parse the old body (shapes A–D of API.md §2) into [`legacy::LegacyRequest`].
 //! - [`model`]: the cluster objects the look-ups return (BDB, module, node, action), read leniently.
 //! - [`translate`]: resolve and pre-validate the modules, build the pinned body for
@@ -16,5 +15,4 @@
 pub mod headers;
 pub mod legacy;
 pub mod model;
-pub mod route;
 pub mod translate;

@@ -66,7 +66,9 @@ use super::version::{version_number, SimVersion};
 /// A module uid that is deliberately absent from the catalog.
 pub const UNKNOWN_MODULE_UID: &str = "0123456789abcdef0123456789abcdef";
 
-const CAPS_FULL: &[&str] = &[
+/// The capabilities every module has: the whole list of a package uploaded without a
+/// `capabilities` list (`super::uploads`), and the start of a bundled module's.
+pub(crate) const CAPS_BASE: &[&str] = &[
     "types",
     "crdb",
     "failover_migrate",
@@ -74,11 +76,10 @@ const CAPS_FULL: &[&str] = &[
     "persistence_rdb",
     "clustering",
     "backup_restore",
-    "replica_of",
-    "eviction_expiry",
-    "intershard_tls",
-    "ipv6",
 ];
+
+/// A bundled module's capabilities: [`CAPS_BASE`], then these.
+const CAPS_MORE: &[&str] = &["replica_of", "eviction_expiry", "intershard_tls", "ipv6"];
 
 // (uid, module_name, display_name, semver, min_redis, compatible_redis, min_pack, drop_caps)
 pub(crate) type Row = (
@@ -200,8 +201,9 @@ pub fn seed(version: SimVersion) -> SimState {
 
 pub(crate) fn module(row: &Row) -> Module {
     let (uid, name, display, semver, min_redis, compatible, min_pack, dropped) = *row;
-    let capabilities = CAPS_FULL
+    let capabilities = CAPS_BASE
         .iter()
+        .chain(CAPS_MORE)
         .filter(|c| !dropped.contains(c))
         .map(|c| (*c).to_owned())
         .collect();

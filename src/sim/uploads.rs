@@ -29,19 +29,10 @@ use super::actions::{self, Change};
 use super::faults::Faults;
 use super::multipart;
 use super::routes::Answer;
+use super::seed::CAPS_BASE;
 use super::state::{Module, SimState};
 use super::version::version_number;
 use crate::error::ApiError;
-
-const DEFAULT_CAPS: &[&str] = &[
-    "types",
-    "crdb",
-    "failover_migrate",
-    "persistence_aof",
-    "persistence_rdb",
-    "clustering",
-    "backup_restore",
-];
 
 /// A recognised package.
 #[derive(Debug, Clone, PartialEq)]
@@ -142,7 +133,7 @@ pub fn module_of(p: &Package, bundled: bool) -> Module {
             .filter_map(Value::as_str)
             .map(str::to_owned)
             .collect(),
-        None => DEFAULT_CAPS.iter().map(|c| (*c).to_owned()).collect(),
+        None => CAPS_BASE.iter().map(|c| (*c).to_owned()).collect(),
     };
     let mut extra = Map::new();
     extra.insert("author".into(), json!(s("author", "RedisLabs")));
