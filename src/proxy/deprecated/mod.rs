@@ -5,6 +5,7 @@
 //! - [`dispatch`] (here): the rule table matched the call; [`crate::rules::decide`] says, from
 //!   the rule's mode and the cluster's version, what happens; this runs it.
 //! - [`endpoint`] and [`flow`]: the async → sync translation of the module-upgrade rules.
+//! - [`body`]: the one bounded, budget-reserving reader of the bodies read whole.
 //! - [`modules`]: R4/R5, module upload and delete through `/v2/modules` (async → sync).
 //! - [`observe`]: observe, rewrite and gone, streamed and audited.
 //! - [`rewrite`]: the built-in rewrites, R1 ([`authorize`]), R3 ([`certs`]), R7–R10
@@ -17,6 +18,7 @@
 //!   merely observed.
 
 pub mod authorize;
+pub mod body;
 pub mod certs;
 pub mod debuginfo;
 pub mod endpoint;
