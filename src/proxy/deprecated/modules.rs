@@ -55,26 +55,9 @@ pub fn handle(
     rule: usize,
     in_flight: Option<InFlight>,
 ) -> impl Future<Output = Response<RespBody>> + Send + 'static {
-    let slot = conn.slot.hold();
-    let task = match app.work.admit() {
-        Ok(permit) => {
-            let call = run(app.clone(), conn, req, rule, None);
-            app.work.spawn((slot, permit, in_flight), call)
-        }
-        Err(refused) => {
-            let call = run(app.clone(), conn, req, rule, Some(refused));
-            app.work.spawn((slot, in_flight), call)
-        }
-    };
-    async move {
-        task.await.unwrap_or_else(|e| {
-            error_response(&ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                format!("the deprecated-route handler failed: {e}"),
-            ))
-        })
-    }
+    super::start(app.work.clone(), conn, in_flight, move |conn, refused| {
+        run(app, conn, req, rule, refused)
+    })
 }
 
 async fn run(

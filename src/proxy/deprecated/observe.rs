@@ -20,7 +20,7 @@ use crate::proxy::forward;
 use crate::proxy::reply::{error_response, RespBody};
 use crate::rules::{self, Matched, RuleId};
 use crate::server::ConnInfo;
-use http::{Request, Response, StatusCode, Uri};
+use http::{Request, Response, Uri};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use std::future::Future;
@@ -60,26 +60,9 @@ pub fn handle(
     step: Step,
     in_flight: Option<InFlight>,
 ) -> impl Future<Output = Response<RespBody>> + Send + 'static {
-    let slot = conn.slot.hold();
-    let task = match app.work.admit() {
-        Ok(permit) => {
-            let call = run(app.clone(), conn, req, rule, step, None);
-            app.work.spawn((slot, permit, in_flight), call)
-        }
-        Err(refused) => {
-            let call = run(app.clone(), conn, req, rule, step, Some(refused));
-            app.work.spawn((slot, in_flight), call)
-        }
-    };
-    async move {
-        task.await.unwrap_or_else(|e| {
-            error_response(&ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                format!("the deprecated-route handler failed: {e}"),
-            ))
-        })
-    }
+    super::start(app.work.clone(), conn, in_flight, move |conn, refused| {
+        run(app, conn, req, rule, step, refused)
+    })
 }
 
 async fn run(
