@@ -165,17 +165,7 @@ async fn run(
         None
     };
     record.finish(status, error_code.as_deref(), blame, started.elapsed());
-    // The call has already reached the cluster (or been answered): a failed write is logged
-    // and counted by the audit log itself.
-    let _ = app.audit.write(&record).await;
-    app.metrics.rule_call(
-        record.rule.as_deref(),
-        record.verified,
-        record.user.as_deref(),
-        record.user_agent.as_deref(),
-    );
-    app.metrics
-        .rule_outcome(record.rule.as_deref(), record.error_code.as_deref());
+    write_and_count(&app, &record).await;
     log_call(&app, &record, &conn, started);
     // A refusal carries the rule's marks (successor `Link`, `Deprecation`, `Sunset`).
     match lifecycle_refusal {
@@ -192,6 +182,21 @@ async fn run(
             .insert(audit::record::REQUEST_ID_HEADER, v);
     }
     resp
+}
+
+/// Writes the finished record and counts the call by rule, caller and outcome. The call has
+/// already reached the cluster (or been answered): a failed write is logged and counted by the
+/// audit log itself.
+pub(super) async fn write_and_count(app: &App, record: &AuditRecord) {
+    let _ = app.audit.write(record).await;
+    app.metrics.rule_call(
+        record.rule.as_deref(),
+        record.verified,
+        record.user.as_deref(),
+        record.user_agent.as_deref(),
+    );
+    app.metrics
+        .rule_outcome(record.rule.as_deref(), record.error_code.as_deref());
 }
 
 /// The rule's marks on the reply: its own, or its gone band's for R4/R5 on 8.x.
