@@ -11,7 +11,7 @@
 //!   header was added. The audit gets `user`, `ttl` and `translated`; never the password, the
 //!   header or the `access_token` (the reply body is never read).
 
-use super::rewrite::{read_limited, send_bytes, Done};
+use super::rewrite::{read_whole, send_bytes, Done};
 use crate::proxy::app::App;
 use crate::proxy::forward;
 use crate::rules::authorize::{self, Body, Decision};
@@ -34,18 +34,17 @@ pub async fn run(
         let req = Request::from_parts(parts, body);
         return Done::observed(forward::pass_through(app, conn.clone(), req).await);
     }
-    let read = read_limited(
+    let read = read_whole(
+        app,
         &parts.headers,
         body,
         authorize::MAX_BODY,
-        "POST /v1/users/authorize (64 KiB)",
-        app.config.upstream.request_timeout,
-        &app.work,
+        "of POST /v1/users/authorize (64 KiB)",
     )
     .await;
     let (bytes, _reservation) = match read {
         Ok(read) => read,
-        Err(e) => return Done::refused(&e),
+        Err(refused) => return refused,
     };
     match authorize::plan(&bytes, version) {
         Decision::Forward => Done::observed(send_bytes(app, conn, parts, bytes, None).await),

@@ -11,7 +11,7 @@
 //! - The query string is kept. Status and body pass through.
 //! - The audit gets `name` and `key_present`; never the PEM text.
 
-use super::rewrite::{read_limited, send_bytes, Done};
+use super::rewrite::{read_whole, send_bytes, Done};
 use crate::proxy::app::App;
 use crate::rules::certs::{self, Decision};
 use crate::server::ConnInfo;
@@ -27,18 +27,17 @@ pub async fn run(
     mut parts: http::request::Parts,
     body: Incoming,
 ) -> Done {
-    let read = read_limited(
+    let read = read_whole(
+        app,
         &parts.headers,
         body,
         certs::MAX_BODY,
-        "PUT /v1/cluster/update_cert (1 MiB)",
-        app.config.upstream.request_timeout,
-        &app.work,
+        "of PUT /v1/cluster/update_cert (1 MiB)",
     )
     .await;
     let (bytes, _reservation) = match read {
         Ok(read) => read,
-        Err(e) => return Done::refused(&e),
+        Err(refused) => return refused,
     };
     let timeout = Some(app.config.rules.certificates_timeout);
     match certs::plan(&bytes) {

@@ -33,12 +33,9 @@ pub const SIBLING_ROUTE: &str = "/v1/bdbs/{uid}/modules/upgrade";
 /// index of the matched module-upgrade rule in the rule table. The sibling is translated and
 /// audited but, not being deprecated, gets no deprecation headers.
 ///
-/// The work runs in its own task, spawned when the request arrives (not when its future is
-/// first polled: a client that sent its call and hung up at once would otherwise lose it): a
-/// hang-up must not cancel an upgrade half-way (the POST is never retried) nor lose the call's
-/// audit record. The task is owned (see [`budget`]): it holds the connection's slot, its place
-/// among `shim.max_concurrent_calls` and the `in_flight` count until it ends. Past that bound
-/// the call is refused at once (the refusal, audited, still holds the connection's slot).
+/// The work runs in its own task ([`super::start`]): a hang-up must not cancel an upgrade
+/// half-way (the POST is never retried) nor lose the call's audit record. Past
+/// `shim.max_concurrent_calls` the call is refused at once (the refusal is audited).
 pub fn handle(
     app: Arc<App>,
     conn: ConnInfo,
@@ -46,27 +43,9 @@ pub fn handle(
     rule: usize,
     in_flight: Option<InFlight>,
 ) -> impl Future<Output = Response<RespBody>> + Send + 'static {
-    let slot = conn.slot.hold();
-    let task = match app.work.admit() {
-        Ok(permit) => {
-            let call = handle_detached(app.clone(), conn, req, rule, None);
-            app.work.spawn((slot, permit, in_flight), call)
-        }
-        Err(refused) => {
-            let call = handle_detached(app.clone(), conn, req, rule, Some(refused));
-            app.work.spawn((slot, in_flight), call)
-        }
-    };
-    async move {
-        match task.await {
-            Ok(resp) => resp,
-            Err(e) => error_response(&ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                format!("the deprecated-route handler failed: {e}"),
-            )),
-        }
-    }
+    super::start(app.work.clone(), conn, in_flight, move |conn, refused| {
+        handle_detached(app, conn, req, rule, refused)
+    })
 }
 
 async fn handle_detached(

@@ -2,8 +2,7 @@
 //! catalog, send the pinned upgrade, wait for it, and read the result back. Every call carries
 //! the caller's own `Authorization`. No translation logic lives here; see [`crate::shim::translate`].
 
-mod body;
-
+use super::body::{check_content_type, read_body};
 use crate::config::ShimMode;
 use crate::error::ApiError;
 use crate::escape::Escaped;
@@ -12,7 +11,6 @@ use crate::shim::legacy;
 use crate::shim::model::{parse_json, Action, Bdb, Module, Node};
 use crate::shim::translate::{self, ActionState, Plan, PlannedModule};
 use crate::upstream::Fetched;
-use body::{check_content_type, read_body};
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
 use hyper::body::Incoming;
@@ -56,6 +54,7 @@ impl Call<'_> {
             headers,
             body,
             self.app.config.shim.max_body_size,
+            "(shim.max_body_size)",
             self.app.config.upstream.request_timeout,
             &self.app.work,
         )

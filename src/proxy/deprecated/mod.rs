@@ -5,6 +5,7 @@
 //! - [`dispatch`] (here): the rule table matched the call; [`crate::rules::decide`] says, from
 //!   the rule's mode and the cluster's version, what happens; this runs it.
 //! - [`endpoint`] and [`flow`]: the async → sync translation of the module-upgrade rules.
+//! - [`body`]: the one bounded, budget-reserving reader of the bodies read whole.
 //! - [`modules`]: R4/R5, module upload and delete through `/v2/modules` (async → sync).
 //! - [`observe`]: observe, rewrite and gone, streamed and audited.
 //! - [`rewrite`]: the built-in rewrites, R1 ([`authorize`]), R3 ([`certs`]), R7–R10
@@ -17,6 +18,7 @@
 //!   merely observed.
 
 pub mod authorize;
+pub mod body;
 pub mod certs;
 pub mod debuginfo;
 pub mod endpoint;
@@ -27,13 +29,15 @@ pub mod observe;
 pub mod rewrite;
 pub mod version;
 
+use crate::error::ApiError;
 use crate::metrics::InFlight;
 use crate::proxy::app::App;
+use crate::proxy::budget::Work;
 use crate::proxy::forward;
-use crate::proxy::reply::RespBody;
+use crate::proxy::reply::{error_response, RespBody};
 use crate::rules::{self, Action, Kind, RuleId};
 use crate::server::ConnInfo;
-use http::{Request, Response};
+use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use observe::Step;
 use std::future::Future;
@@ -80,31 +84,17 @@ fn run(
     let Some(r) = app.config.rules.table.rules().get(rule) else {
         return Box::pin(forward::pass_through(&app, conn, req));
     };
-    match rules::decide(r, r.mode, version) {
-        Action::PassThrough => Box::pin(forward::pass_through(&app, conn, req)),
+    let step = match rules::decide(r, r.mode, version) {
+        Action::PassThrough => return Box::pin(forward::pass_through(&app, conn, req)),
         Action::Translate => match (r.id, r.kind) {
             (RuleId::ModuleUpgrade | RuleId::ModuleUpgradeSibling, _) => {
-                Box::pin(endpoint::handle(app.clone(), conn, req, rule, in_flight))
+                return Box::pin(endpoint::handle(app.clone(), conn, req, rule, in_flight))
             }
             (RuleId::ModuleUpload | RuleId::ModuleDelete, _) => {
-                Box::pin(modules::handle(app.clone(), conn, req, rule, in_flight))
+                return Box::pin(modules::handle(app.clone(), conn, req, rule, in_flight))
             }
-            (RuleId::Custom(_), Kind::Rewrite) => Box::pin(observe::handle(
-                app.clone(),
-                conn,
-                req,
-                rule,
-                Step::Rewrite,
-                in_flight,
-            )),
-            (RuleId::Custom(_), Kind::Gone) => Box::pin(observe::handle(
-                app.clone(),
-                conn,
-                req,
-                rule,
-                Step::Gone,
-                in_flight,
-            )),
+            (RuleId::Custom(_), Kind::Rewrite) => Step::Rewrite,
+            (RuleId::Custom(_), Kind::Gone) => Step::Gone,
             (
                 RuleId::Authorize
                 | RuleId::UpdateCert
@@ -113,39 +103,42 @@ fn run(
                 | RuleId::DebuginfoNode
                 | RuleId::DebuginfoNodeBdb,
                 _,
-            ) => Box::pin(observe::handle(
-                app.clone(),
-                conn,
-                req,
-                rule,
-                Step::Translate { version },
-                in_flight,
-            )),
+            ) => Step::Translate { version },
             // Not wired yet (see the module docs): observed, marked.
-            _ => Box::pin(observe::handle(
-                app.clone(),
-                conn,
-                req,
-                rule,
-                Step::Observe { mark: true },
-                in_flight,
-            )),
+            _ => Step::Observe { mark: true },
         },
-        Action::Observe { mark } => Box::pin(observe::handle(
-            app.clone(),
-            conn,
-            req,
-            rule,
-            Step::Observe { mark },
-            in_flight,
-        )),
-        Action::Gone => Box::pin(observe::handle(
-            app.clone(),
-            conn,
-            req,
-            rule,
-            Step::Gone,
-            in_flight,
-        )),
+        Action::Observe { mark } => Step::Observe { mark },
+        Action::Gone => Step::Gone,
+    };
+    Box::pin(observe::handle(app, conn, req, rule, step, in_flight))
+}
+
+/// Starts a translated or audited call in its own task, spawned now (not when the returned
+/// future is first polled: a client that sent its call and hung up at once would otherwise
+/// lose it). The task is owned (see [`crate::proxy::budget`]): it holds the
+/// connection's slot, its place among `shim.max_concurrent_calls` and `in_flight` until it
+/// ends; past that bound `call` gets the refusal (503), and still holds the slot to answer it.
+fn start<F>(
+    work: Arc<Work>,
+    conn: ConnInfo,
+    in_flight: Option<InFlight>,
+    call: impl FnOnce(ConnInfo, Option<ApiError>) -> F,
+) -> impl Future<Output = Response<RespBody>> + Send + 'static
+where
+    F: Future<Output = Response<RespBody>> + Send + 'static,
+{
+    let slot = conn.slot.hold();
+    let task = match work.admit() {
+        Ok(permit) => work.spawn((slot, permit, in_flight), call(conn, None)),
+        Err(refused) => work.spawn((slot, in_flight), call(conn, Some(refused))),
+    };
+    async move {
+        task.await.unwrap_or_else(|e| {
+            error_response(&ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                format!("the deprecated-route handler failed: {e}"),
+            ))
+        })
     }
 }

@@ -21,6 +21,7 @@
 mod wait;
 
 use super::endpoint::{begin_record, identity_headers, TARGET};
+use super::observe::write_and_count;
 use crate::audit::{self, ModuleChange};
 use crate::config::ShimMode;
 use crate::error::{ApiError, Blame};
@@ -55,26 +56,9 @@ pub fn handle(
     rule: usize,
     in_flight: Option<InFlight>,
 ) -> impl Future<Output = Response<RespBody>> + Send + 'static {
-    let slot = conn.slot.hold();
-    let task = match app.work.admit() {
-        Ok(permit) => {
-            let call = run(app.clone(), conn, req, rule, None);
-            app.work.spawn((slot, permit, in_flight), call)
-        }
-        Err(refused) => {
-            let call = run(app.clone(), conn, req, rule, Some(refused));
-            app.work.spawn((slot, in_flight), call)
-        }
-    };
-    async move {
-        task.await.unwrap_or_else(|e| {
-            error_response(&ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                format!("the deprecated-route handler failed: {e}"),
-            ))
-        })
-    }
+    super::start(app.work.clone(), conn, in_flight, move |conn, refused| {
+        run(app, conn, req, rule, refused)
+    })
 }
 
 async fn run(
@@ -188,17 +172,7 @@ async fn run(
         }
         (Ok(None), _) => Response::new(Either::Right(Full::new(Bytes::new()))),
     };
-    // The call reached the cluster (or was answered): a failed write is logged and counted by
-    // the audit log itself.
-    let _ = app.audit.write(&record).await;
-    app.metrics.rule_call(
-        record.rule.as_deref(),
-        record.verified,
-        record.user.as_deref(),
-        record.user_agent.as_deref(),
-    );
-    app.metrics
-        .rule_outcome(record.rule.as_deref(), record.error_code.as_deref());
+    write_and_count(&app, &record).await;
     app.metrics
         .upstream_latency(RouteClass::Deprecated, call.upstream_time);
     let (warn, days) = super::lifecycle::loudness(&app, &matched.rule.name);

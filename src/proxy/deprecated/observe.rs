@@ -20,7 +20,7 @@ use crate::proxy::forward;
 use crate::proxy::reply::{error_response, RespBody};
 use crate::rules::{self, Matched, RuleId};
 use crate::server::ConnInfo;
-use http::{Request, Response, StatusCode, Uri};
+use http::{Request, Response, Uri};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use std::future::Future;
@@ -60,26 +60,9 @@ pub fn handle(
     step: Step,
     in_flight: Option<InFlight>,
 ) -> impl Future<Output = Response<RespBody>> + Send + 'static {
-    let slot = conn.slot.hold();
-    let task = match app.work.admit() {
-        Ok(permit) => {
-            let call = run(app.clone(), conn, req, rule, step, None);
-            app.work.spawn((slot, permit, in_flight), call)
-        }
-        Err(refused) => {
-            let call = run(app.clone(), conn, req, rule, step, Some(refused));
-            app.work.spawn((slot, in_flight), call)
-        }
-    };
-    async move {
-        task.await.unwrap_or_else(|e| {
-            error_response(&ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                format!("the deprecated-route handler failed: {e}"),
-            ))
-        })
-    }
+    super::start(app.work.clone(), conn, in_flight, move |conn, refused| {
+        run(app, conn, req, rule, step, refused)
+    })
 }
 
 async fn run(
@@ -182,17 +165,7 @@ async fn run(
         None
     };
     record.finish(status, error_code.as_deref(), blame, started.elapsed());
-    // The call has already reached the cluster (or been answered): a failed write is logged
-    // and counted by the audit log itself.
-    let _ = app.audit.write(&record).await;
-    app.metrics.rule_call(
-        record.rule.as_deref(),
-        record.verified,
-        record.user.as_deref(),
-        record.user_agent.as_deref(),
-    );
-    app.metrics
-        .rule_outcome(record.rule.as_deref(), record.error_code.as_deref());
+    write_and_count(&app, &record).await;
     log_call(&app, &record, &conn, started);
     // A refusal carries the rule's marks (successor `Link`, `Deprecation`, `Sunset`).
     match lifecycle_refusal {
@@ -209,6 +182,21 @@ async fn run(
             .insert(audit::record::REQUEST_ID_HEADER, v);
     }
     resp
+}
+
+/// Writes the finished record and counts the call by rule, caller and outcome. The call has
+/// already reached the cluster (or been answered): a failed write is logged and counted by the
+/// audit log itself.
+pub(super) async fn write_and_count(app: &App, record: &AuditRecord) {
+    let _ = app.audit.write(record).await;
+    app.metrics.rule_call(
+        record.rule.as_deref(),
+        record.verified,
+        record.user.as_deref(),
+        record.user_agent.as_deref(),
+    );
+    app.metrics
+        .rule_outcome(record.rule.as_deref(), record.error_code.as_deref());
 }
 
 /// The rule's marks on the reply: its own, or its gone band's for R4/R5 on 8.x.

@@ -1,7 +1,8 @@
 //! The rewrite step of the executor for the built-in rewrite rules: R1 ([`super::authorize`]),
 //! R3 ([`super::certs`]) and R7–R10 ([`super::debuginfo`]). [`super::observe`] runs the step
 //! (budget, audit record, log, marks); this picks the rule's runner and holds what the runners
-//! share: the bounded body read and the [`Done`] they hand back.
+//! share: the bounded body read ([`read_whole`], over [`super::body::read_body`]) and the
+//! [`Done`] they hand back.
 //!
 //! Decisions:
 //! - A body a rewrite must read (R1 64 KiB, R3 1 MiB) is reserved against
@@ -11,18 +12,19 @@
 //! - Nothing here retries: a request goes out once (the pool resends only a request it never
 //!   wrote), so a certificate replacement cannot run twice (API-RULES §1.7).
 
+use super::body::read_body;
 use crate::error::ApiError;
 use crate::proxy::app::App;
-use crate::proxy::budget::{Reservation, Work};
+use crate::proxy::budget::Reservation;
 use crate::proxy::forward;
 use crate::proxy::reply::{error_response, RespBody};
 use crate::rules::{Matched, RuleId, Version};
 use crate::server::ConnInfo;
 use crate::upstream::UpBody;
-use bytes::{Bytes, BytesMut};
-use http::{HeaderMap, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Either, Full};
-use hyper::body::{Body, Incoming};
+use bytes::Bytes;
+use http::{HeaderMap, Request, Response};
+use http_body_util::{Either, Full};
+use hyper::body::Incoming;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -119,62 +121,23 @@ pub async fn send_bytes(
         .unwrap_or_else(|e| error_response(&e))
 }
 
-/// Reads a body a rewrite needs whole: at most `limit` bytes (`413` naming `what`), within
-/// `timeout` (`408`), reserved against the process-wide budget (`503`).
-pub async fn read_limited(
+/// Reads a body a rewrite needs whole with [`read_body`] (`413` naming `limit_name`, `408`,
+/// `503`), within `upstream.request_timeout`; a refusal comes back as the rewrite's [`Done`].
+pub async fn read_whole(
+    app: &App,
     headers: &HeaderMap,
     body: Incoming,
     limit: usize,
-    what: &str,
-    timeout: Duration,
-    work: &Arc<Work>,
-) -> Result<(Bytes, Reservation), ApiError> {
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "request_too_large",
-            format!("the request body is larger than the {limit}-byte limit of {what}"),
-        )
-    };
-    let declared = body.size_hint().exact().or_else(|| {
-        headers
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse().ok())
-    });
-    let declared = match declared.map(usize::try_from) {
-        None => 0,
-        Some(Ok(n)) if n <= limit => n,
-        Some(_) => return Err(too_large()),
-    };
-    let mut reservation = work.reserve(declared)?;
-    let read = async {
-        let mut body = body;
-        let mut buf = BytesMut::with_capacity(declared);
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| {
-                ApiError::bad_request(
-                    "invalid_request",
-                    format!("the request body could not be read: {e}"),
-                )
-            })?;
-            let Ok(data) = frame.into_data() else {
-                continue;
-            };
-            let total = buf.len().saturating_add(data.len());
-            if total > limit {
-                return Err(too_large());
-            }
-            reservation.grow_to(total)?;
-            buf.extend_from_slice(&data);
-        }
-        Ok(buf.freeze())
-    };
-    match tokio::time::timeout(timeout, read).await {
-        Err(_) => Err(ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "request_timeout",
-            "the request body did not arrive in time",
-        )),
-        Ok(read) => Ok((read?, reservation)),
-    }
+    limit_name: &str,
+) -> Result<(Bytes, Reservation), Done> {
+    read_body(
+        headers,
+        body,
+        limit,
+        limit_name,
+        app.config.upstream.request_timeout,
+        &app.work,
+    )
+    .await
+    .map_err(|e| Done::refused(&e))
 }

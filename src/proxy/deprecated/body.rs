@@ -1,5 +1,7 @@
-//! The old route's request body (API.md §5): its `Content-Type` checked leniently and its bytes
-//! read within `shim.max_body_size`, the request timeout and the process-wide buffer budget.
+//! The request bodies the executor reads whole: the old module-upgrade route's (API.md §5, its
+//! `Content-Type` checked leniently, at most `shim.max_body_size`) and the built-in rewrites'
+//! (R1 64 KiB, R3 1 MiB), all read by one bounded reader within the request timeout and the
+//! process-wide buffer budget.
 
 use crate::error::ApiError;
 use crate::proxy::budget::{Reservation, Work};
@@ -9,14 +11,16 @@ use http_body_util::BodyExt;
 use hyper::body::{Body, Incoming};
 use std::time::Duration;
 
-/// Reads the old route's body, refusing more than `limit` bytes (413) — early from
-/// `Content-Length` when it is declared, else while streaming — a body that stalls (408), and
-/// one the process-wide budget has no room for (503, before more of it is read): a declared
-/// length is reserved up front, else each chunk before it is kept.
+/// Reads a body whole, refusing more than `limit` bytes (413) — early from `Content-Length`
+/// when it is declared, else while streaming — a body that stalls (408), and one the
+/// process-wide budget has no room for (503, before more of it is read): a declared length is
+/// reserved up front, else each chunk before it is kept. `limit_name` ends the 413's text
+/// after "the N-byte limit": `(shim.max_body_size)`, `of PUT /v1/cluster/update_cert (1 MiB)`.
 pub(super) async fn read_body(
     headers: &HeaderMap,
     body: Incoming,
     limit: usize,
+    limit_name: &str,
     timeout: Duration,
     work: &std::sync::Arc<Work>,
 ) -> Result<(Bytes, Reservation), ApiError> {
@@ -24,7 +28,7 @@ pub(super) async fn read_body(
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "request_too_large",
-            format!("the request body is larger than the {limit}-byte limit (shim.max_body_size)"),
+            format!("the request body is larger than the {limit}-byte limit {limit_name}"),
         )
     };
     let declared = body.size_hint().exact().or_else(|| {
@@ -60,8 +64,7 @@ pub(super) async fn read_body(
         }
         Ok(buf.freeze())
     };
-    let outcome = tokio::time::timeout(timeout, read).await;
-    match outcome {
+    match tokio::time::timeout(timeout, read).await {
         Err(_) => Err(ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
             "request_timeout",
