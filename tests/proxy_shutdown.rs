@@ -38,6 +38,9 @@ async fn wait_until_refused(addr: SocketAddr) -> Instant {
     loop {
         match TcpStream::connect(addr).await {
             Err(e) if e.kind() == ErrorKind::ConnectionRefused => return Instant::now(),
+            // A connection that reached the kernel's accept queue just as the listener closed
+            // is reset by the kernel: it was not accepted either.
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => return Instant::now(),
             Err(e) => panic!("connect failed with {e}, not a refusal"),
             Ok(_) => {
                 assert!(Instant::now() < deadline, "still accepting after SIGTERM");

@@ -88,3 +88,65 @@ async fn sighup_applies_a_valid_config_and_refuses_an_invalid_one() {
     assert!(stderr.contains("configuration reloaded"), "{stderr}");
     assert!(stderr.contains("bogus_key"), "{stderr}");
 }
+
+/// `GET /v1/legacy/thing`: passed through (the simulator answers 404) unless an operator rule
+/// covers it.
+async fn legacy_thing(shim: SocketAddr) -> (u16, String) {
+    let auth = basic(DEMO_ADMIN.0, DEMO_ADMIN.1);
+    let reply = get(shim, "/v1/legacy/thing", &auth).await;
+    let code = reply.json()["error_code"].as_str().unwrap_or("").to_owned();
+    (reply.status.as_u16(), code)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_adds_an_operator_rule_and_refuses_an_invalid_one_naming_its_key() {
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(100)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("shim.toml");
+    write_config(&cfg, sim.addr, "");
+    let mut shim = spawn_shim(&["--config", cfg.to_str().unwrap()]);
+    assert_eq!(legacy_thing(shim.addr).await.0, 404, "no rule: passed through");
+
+    let rule = |path: &str| {
+        format!(
+            "[[rules.custom]]\nname = \"legacy-thing\"\nmethod = \"GET\"\npath = \"{path}\"\n\
+             kind = \"gone\"\nsuccessor = \"/v2/thing\"\n\
+             docs_url = \"https://example.com/migrate\"\ndeprecation_date = \"2025-01-01\"\n"
+        )
+    };
+    std::fs::write(
+        &cfg,
+        format!(
+            "[upstream]\nurl = \"http://{}\"\n{}",
+            sim.addr,
+            rule("/v1/legacy/thing")
+        ),
+    )
+    .unwrap();
+    hangup(&shim);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        legacy_thing(shim.addr).await,
+        (410, "route_removed".to_owned()),
+        "the reloaded operator rule answers gone"
+    );
+
+    std::fs::write(
+        &cfg,
+        format!(
+            "[upstream]\nurl = \"http://{}\"\n{}",
+            sim.addr,
+            rule("no-leading-slash")
+        ),
+    )
+    .unwrap();
+    hangup(&shim);
+    shim.wait_for_log("reload refused", Duration::from_secs(5))
+        .unwrap_or_else(|log| panic!("no refusal logged:\n{log}"));
+    assert!(shim.stderr().contains("rules.custom[0].path"), "{}", shim.stderr());
+    assert_eq!(
+        legacy_thing(shim.addr).await.0,
+        410,
+        "the previous rule table stays in force"
+    );
+}
