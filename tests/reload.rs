@@ -105,7 +105,11 @@ async fn sighup_adds_an_operator_rule_and_refuses_an_invalid_one_naming_its_key(
     let cfg = dir.path().join("shim.toml");
     write_config(&cfg, sim.addr, "");
     let mut shim = spawn_shim(&["--config", cfg.to_str().unwrap()]);
-    assert_eq!(legacy_thing(shim.addr).await.0, 404, "no rule: passed through");
+    assert_eq!(
+        legacy_thing(shim.addr).await.0,
+        404,
+        "no rule: passed through"
+    );
 
     let rule = |path: &str| {
         format!(
@@ -143,7 +147,11 @@ async fn sighup_adds_an_operator_rule_and_refuses_an_invalid_one_naming_its_key(
     hangup(&shim);
     shim.wait_for_log("reload refused", Duration::from_secs(5))
         .unwrap_or_else(|log| panic!("no refusal logged:\n{log}"));
-    assert!(shim.stderr().contains("rules.custom[0].path"), "{}", shim.stderr());
+    assert!(
+        shim.stderr().contains("rules.custom[0].path"),
+        "{}",
+        shim.stderr()
+    );
     assert_eq!(
         legacy_thing(shim.addr).await.0,
         410,
