@@ -11,7 +11,7 @@
 //!   counts under `unverified`, so junk credentials cannot use up the cap.
 //! - Error codes can come from the cluster: at most [`MAX_ERROR_CODE_SERIES`], then `other`.
 
-use super::{label_value, MAX_CALLER_SERIES, MAX_ERROR_CODE_SERIES, OTHER, UNVERIFIED};
+use super::{label_value, CallerSeries, MAX_ERROR_CODE_SERIES, OTHER};
 use crate::locks::lock;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -39,7 +39,7 @@ pub struct CallMetrics {
     deprecated_calls: Family<CallerLabels, Counter>,
     translation_outcomes: Family<OutcomeLabels, Counter>,
     /// The (user, User-Agent) pairs with a series of their own, across rules.
-    callers_seen: Mutex<HashSet<(String, String)>>,
+    callers_seen: CallerSeries,
     codes_seen: Mutex<HashSet<String>>,
 }
 
@@ -61,7 +61,7 @@ impl CallMetrics {
         CallMetrics {
             deprecated_calls,
             translation_outcomes,
-            callers_seen: Mutex::new(HashSet::new()),
+            callers_seen: CallerSeries::default(),
             codes_seen: Mutex::new(HashSet::new()),
         }
     }
@@ -76,18 +76,7 @@ impl CallMetrics {
         user_agent: Option<&str>,
     ) {
         let rule = label_value(rule);
-        let (user, user_agent) = if verified {
-            let pair = (label_value(user), label_value(user_agent));
-            let mut seen = lock(&self.callers_seen);
-            if seen.contains(&pair) || seen.len() < MAX_CALLER_SERIES {
-                seen.insert(pair.clone());
-                pair
-            } else {
-                (OTHER.into(), OTHER.into())
-            }
-        } else {
-            (UNVERIFIED.into(), UNVERIFIED.into())
-        };
+        let (user, user_agent) = self.callers_seen.labels(verified, user, user_agent);
         let labels = CallerLabels {
             rule,
             user,

@@ -14,9 +14,8 @@
 //!   last given to [`LifecycleMetrics::set_lifecycles`], so it never goes stale between calls.
 //!   Rules without a Sunset have no series.
 
-use super::{label_value, MAX_CALLER_SERIES, OTHER, UNVERIFIED};
+use super::{label_value, CallerSeries};
 use crate::lifecycle::{Decision, Lifecycle};
-use crate::locks::lock;
 use arc_swap::ArcSwap;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
@@ -24,8 +23,8 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use std::collections::{BTreeMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
@@ -49,7 +48,7 @@ type Shared = Arc<ArcSwap<BTreeMap<String, Lifecycle>>>;
 pub struct LifecycleMetrics {
     decisions: Family<DecisionLabels, Counter>,
     lifecycles: Shared,
-    callers_seen: Mutex<HashSet<(String, String)>>,
+    callers_seen: CallerSeries,
 }
 
 /// Computes `lifecycle_days_to_sunset` at each scrape.
@@ -98,7 +97,7 @@ impl LifecycleMetrics {
         LifecycleMetrics {
             decisions,
             lifecycles,
-            callers_seen: Mutex::new(HashSet::new()),
+            callers_seen: CallerSeries::default(),
         }
     }
 
@@ -120,18 +119,7 @@ impl LifecycleMetrics {
             Decision::Serve => return,
             other => other.name(),
         };
-        let (user, user_agent) = if verified {
-            let pair = (label_value(user), label_value(user_agent));
-            let mut seen = lock(&self.callers_seen);
-            if seen.contains(&pair) || seen.len() < MAX_CALLER_SERIES {
-                seen.insert(pair.clone());
-                pair
-            } else {
-                (OTHER.to_owned(), OTHER.to_owned())
-            }
-        } else {
-            (UNVERIFIED.to_owned(), UNVERIFIED.to_owned())
-        };
+        let (user, user_agent) = self.callers_seen.labels(verified, user, user_agent);
         self.decisions
             .get_or_create(&DecisionLabels {
                 rule: label_value(Some(rule)),
@@ -147,6 +135,7 @@ impl LifecycleMetrics {
 mod tests {
     use super::*;
     use crate::lifecycle::{AfterSunset, Answer, Day, Plan};
+    use crate::metrics::MAX_CALLER_SERIES;
     use std::time::Duration;
 
     fn encode(registry: &Registry) -> String {
