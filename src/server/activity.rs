@@ -20,6 +20,7 @@ use tokio::time::Instant;
 #[derive(Debug)]
 pub(super) struct Activity {
     first: Notify,
+    first_seen: AtomicBool,
     http2: AtomicBool,
     /// Open streams, and since when none has been open.
     state: Mutex<(usize, Instant)>,
@@ -29,6 +30,7 @@ impl Activity {
     pub(super) fn new() -> Activity {
         Activity {
             first: Notify::new(),
+            first_seen: AtomicBool::new(false),
             http2: AtomicBool::new(false),
             state: Mutex::new((0, Instant::now())),
         }
@@ -55,14 +57,20 @@ impl Activity {
             .is_some_and(|since| since + timeout <= Instant::now())
     }
 
-    fn enter(self: &Arc<Self>, version: Version) -> StreamGuard {
-        if version == Version::HTTP_2 {
-            self.http2.store(true, Ordering::Release);
+    /// A request head arrived. Only HTTP/2 streams are counted: nothing reads the count of an
+    /// HTTP/1 connection (see [`Self::idle_since`]), so its requests skip the lock, the `Arc`
+    /// and the clock read on the pass-through hot path.
+    fn enter(self: &Arc<Self>, version: Version) -> Option<StreamGuard> {
+        if !self.first_seen.swap(true, Ordering::AcqRel) {
+            // notify_one stores a permit, so the signal is not lost if nobody waits yet.
+            self.first.notify_one();
         }
+        if version != Version::HTTP_2 {
+            return None;
+        }
+        self.http2.store(true, Ordering::Release);
         lock(&self.state).0 += 1;
-        // notify_one stores a permit, so the signal is not lost if nobody waits yet.
-        self.first.notify_one();
-        StreamGuard(self.clone())
+        Some(StreamGuard(self.clone()))
     }
 }
 
@@ -105,7 +113,7 @@ where
         let guard = self.activity.enter(req.version());
         TrackedFuture {
             inner: self.inner.call(req),
-            guard: Some(guard),
+            guard,
         }
     }
 }
