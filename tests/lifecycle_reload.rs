@@ -73,7 +73,15 @@ async fn sighup_moving_a_brownout_mid_window_applies_to_the_next_call_and_the_lo
         .unwrap_or_else(|log| panic!("no reload:\n{log}"));
     assert_eq!(legacy_call(shim.addr).await, 200, "the window moved away");
 
-    let stderr = shim.stderr();
+    // The shim's stderr reaches the test through a pipe: wait for the second call's line.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let mut stderr = shim.stderr();
+    while log_lines_with(&stderr, "deprecated route POST /v1/modules/upgrade").len() < 2
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        stderr = shim.stderr();
+    }
     let calls = log_lines_with(&stderr, "deprecated route POST /v1/modules/upgrade");
     assert_eq!(calls.len(), 2, "{stderr}");
     assert!(calls[0].contains("INFO"), "{}", calls[0]);

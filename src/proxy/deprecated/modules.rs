@@ -20,12 +20,11 @@
 
 mod wait;
 
-use super::endpoint::{begin_record, identity_headers, TARGET};
+use super::endpoint::{begin_record, identity_headers};
 use super::observe::write_and_count;
 use crate::audit::{self, ModuleChange};
 use crate::config::ShimMode;
 use crate::error::{ApiError, Blame};
-use crate::escape::Escaped;
 use crate::metrics::{InFlight, RouteClass};
 use crate::proxy::app::App;
 use crate::proxy::budget;
@@ -175,34 +174,19 @@ async fn run(
     write_and_count(&app, &record).await;
     app.metrics
         .upstream_latency(RouteClass::Deprecated, call.upstream_time);
-    let (warn, days) = super::lifecycle::loudness(&app, &matched.rule.name);
-    let days_left = super::lifecycle::days_left_text(days);
     let successor = if upload {
         "POST /v2/modules"
     } else {
         "DELETE /v2/modules/{uid}"
     };
-    macro_rules! line { ($level:expr) => { tracing::event!(
-        target: TARGET,
-        $level,
-        request_id = %Escaped(&record.request_id),
-        client = %conn.peer,
-        user = %Escaped(record.user.as_deref().unwrap_or("-")),
-        rule = %Escaped(record.rule.as_deref().unwrap_or("-")),
-        module = %Escaped(call.audit.module_uid.as_deref().unwrap_or("-")),
-        action_uid = %Escaped(record.action_uid.as_deref().unwrap_or("-")),
-        status = record.status,
-        duration_ms = elapsed.as_secs_f64() * 1000.0,
-        phase = %record.phase.as_deref().unwrap_or("-"),
-        "deprecated route {} {} called; migrate this caller to {successor}{days_left}",
-        Escaped(&record.method),
-        Escaped(&record.route),
-    ) } }
-    if warn {
-        line!(tracing::Level::WARN);
-    } else {
-        line!(tracing::Level::INFO);
-    }
+    super::observe::log_deprecated_call(
+        &app,
+        &record,
+        &conn,
+        elapsed,
+        Some(successor),
+        call.audit.module_uid.as_deref().unwrap_or(""),
+    );
     matched
         .rule
         .marks

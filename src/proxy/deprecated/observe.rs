@@ -250,9 +250,26 @@ pub(super) async fn discard(mut body: Incoming, limit: usize, app: &App) {
 }
 
 fn log_call(app: &App, record: &AuditRecord, conn: &ConnInfo, started: Instant) {
+    log_deprecated_call(app, record, conn, started.elapsed(), None, "");
+}
+
+/// The one deprecation log line of an audited call (target `deprecation`): INFO, or WARN near
+/// the rule's Sunset (or without a lifecycle), naming the days left; `successor` adds "migrate
+/// this caller to …". Every caller-controlled value is escaped.
+pub(super) fn log_deprecated_call(
+    app: &App,
+    record: &AuditRecord,
+    conn: &ConnInfo,
+    elapsed: std::time::Duration,
+    successor: Option<&str>,
+    module: &str,
+) {
     use crate::escape::Escaped;
     let (warn, days) = super::lifecycle::loudness(app, record.rule.as_deref().unwrap_or(""));
     let days_left = super::lifecycle::days_left_text(days);
+    let migrate = successor
+        .map(|s| format!("; migrate this caller to {s}"))
+        .unwrap_or_default();
     macro_rules! line { ($level:expr) => { tracing::event!(
         target: super::endpoint::TARGET,
         $level,
@@ -262,10 +279,12 @@ fn log_call(app: &App, record: &AuditRecord, conn: &ConnInfo, started: Instant) 
         user_agent = %Escaped(record.user_agent.as_deref().unwrap_or("-")),
         rule = %Escaped(record.rule.as_deref().unwrap_or("-")),
         action = %Escaped(record.rule_action.as_deref().unwrap_or("-")),
+        module = %Escaped(if module.is_empty() { "-" } else { module }),
+        action_uid = %Escaped(record.action_uid.as_deref().unwrap_or("-")),
         status = record.status,
-        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        duration_ms = elapsed.as_secs_f64() * 1000.0,
         phase = %record.phase.as_deref().unwrap_or("-"),
-        "deprecated route {} {} called{days_left}",
+        "deprecated route {} {} called{migrate}{days_left}",
         Escaped(&record.method),
         Escaped(&record.route),
     ) } }
