@@ -366,7 +366,8 @@ where
                 closing = true;
             }
             () = signals.cut.cancelled(), if !cut => cut = true,
-            () = tokio::time::sleep_until(idle_at), if first_seen && !closing => {
+            // HTTP/1 idling is hyper's header timer's: no idle timer to poll on every wake-up.
+            () = tokio::time::sleep_until(idle_at), if first_seen && !closing && activity.is_http2() => {
                 if activity.idle_for(idle_timeout) {
                     tracing::debug!(?idle_timeout, "HTTP/2 connection idle: closing (GOAWAY)");
                     http.as_mut().graceful_shutdown();

@@ -61,16 +61,23 @@ impl Activity {
     /// HTTP/1 connection (see [`Self::idle_since`]), so its requests skip the lock, the `Arc`
     /// and the clock read on the pass-through hot path.
     fn enter(self: &Arc<Self>, version: Version) -> Option<StreamGuard> {
+        // The protocol is known before the first-request signal, so the driver that wakes on it
+        // can tell whether to keep an idle timer at all (see [`Self::is_http2`]).
+        let guard = (version == Version::HTTP_2).then(|| {
+            self.http2.store(true, Ordering::Release);
+            lock(&self.state).0 += 1;
+            StreamGuard(self.clone())
+        });
         if !self.first_seen.swap(true, Ordering::AcqRel) {
             // notify_one stores a permit, so the signal is not lost if nobody waits yet.
             self.first.notify_one();
         }
-        if version != Version::HTTP_2 {
-            return None;
-        }
-        self.http2.store(true, Ordering::Release);
-        lock(&self.state).0 += 1;
-        Some(StreamGuard(self.clone()))
+        guard
+    }
+
+    /// Whether the connection speaks HTTP/2 (known from its first request on).
+    pub(super) fn is_http2(&self) -> bool {
+        self.http2.load(Ordering::Acquire)
     }
 }
 
