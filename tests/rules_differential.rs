@@ -157,12 +157,14 @@ async fn r3_update_cert_7_8_native_equals_shim_in_front_of_7_22() {
 }
 
 #[tokio::test]
-async fn r7_r8_debuginfo_7_4_native_equals_shim_in_front_of_8_0() {
+async fn r7_r8_r9_debuginfo_7_4_native_equals_shim_in_front_of_8_0() {
     let (old, _old_sim, shim, new_sim) = pair(SimVersion::V7_4, SimVersion::V8_0).await;
     for path in [
         "/v1/debuginfo/all",
         "/v1/debuginfo/all/bdb/1",
         "/v1/debuginfo/all/bdb/999",
+        // R9: the answering node, found through GET /v1/bootstrap.
+        "/v1/debuginfo/node",
     ] {
         let (a, b) = (
             get(old, path, &admin()).await,
@@ -181,6 +183,43 @@ async fn r7_r8_debuginfo_7_4_native_equals_shim_in_front_of_8_0() {
     let paths: Vec<_> = new_sim.requests().into_iter().map(|r| r.path).collect();
     assert!(
         paths.iter().all(|p| !p.starts_with("/v1/debuginfo")),
+        "{paths:?}"
+    );
+}
+
+/// R10 has no exact successor: the shim answers with the database's package from every node
+/// (a superset, API-RULES §5.3), so only status, headers and "every member the old route sent is
+/// there" are compared.
+#[tokio::test]
+async fn r10_node_bdb_debuginfo_is_a_superset_of_the_7_4_native_package() {
+    let (old, _old_sim, shim, new_sim) = pair(SimVersion::V7_4, SimVersion::V8_0).await;
+    let path = "/v1/debuginfo/node/bdb/1";
+    let (a, b) = (
+        get(old, path, &admin()).await,
+        get(shim.addr, path, &admin()).await,
+    );
+    assert_eq!((a.status.as_u16(), b.status.as_u16()), (200, 200));
+    for h in ["content-type", "content-disposition"] {
+        assert_eq!(a.header(h), b.header(h), "{h}");
+    }
+    let (old_names, new_names) = (tar_names(&a.body), tar_names(&b.body));
+    let db_members = |names: &[String]| -> Vec<String> {
+        names
+            .iter()
+            .filter(|n| n.contains("database_1"))
+            .map(|n| n.rsplit('/').next().unwrap_or("").to_owned())
+            .collect()
+    };
+    assert!(!db_members(&old_names).is_empty(), "{old_names:?}");
+    for m in db_members(&old_names) {
+        assert!(
+            db_members(&new_names).contains(&m),
+            "{m} missing from {new_names:?}"
+        );
+    }
+    let paths: Vec<_> = new_sim.requests().into_iter().map(|r| r.path).collect();
+    assert!(
+        paths.contains(&"/v1/bdbs/1/debuginfo".to_owned()),
         "{paths:?}"
     );
 }
