@@ -75,6 +75,10 @@ pub struct ProxyArgs {
     /// Worker threads; 0 = one per core [workers].
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
+    /// "workers": one single-thread runtime and listener per worker (default); "shared": one
+    /// work-stealing runtime [threading].
+    #[arg(long, value_name = "MODEL")]
+    pub threading: Option<String>,
     /// Start the lifecycles' clock at this instant ("2027-03-02T14:05:00Z") and let it run:
     /// rehearse a schedule, or test the running binary, without waiting for a date.
     #[arg(long, value_name = "INSTANT", hide = true, value_parser = parse_now)]
@@ -101,6 +105,7 @@ impl ProxyArgs {
                 audit_log: self.audit_log.clone(),
                 log_json: self.log_json,
                 workers: self.workers,
+                threading: self.threading.clone(),
             },
         }
     }
@@ -135,7 +140,16 @@ pub fn main(cli: Cli) -> Result<(), String> {
                 Some(at) => std::sync::Arc::new(crate::lifecycle::StartedClock::starting_at(at)),
                 None => std::sync::Arc::new(crate::lifecycle::SystemClock),
             };
-            runtime(cfg.workers)?.block_on(crate::serve::serve_from_config_at(
+            // `workers`: the control runtime (admin port, probe, reload, stop) is a single
+            // thread; the workers start their own. `shared`: one runtime does everything.
+            let rt = match cfg.threading {
+                crate::config::Threading::Workers => tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| format!("cannot start the runtime: {e}"))?,
+                crate::config::Threading::Shared => runtime(cfg.workers)?,
+            };
+            rt.block_on(crate::serve::serve_from_config_at(
                 cfg,
                 clock,
                 crate::serve::shutdown_signal(),

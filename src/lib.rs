@@ -40,6 +40,7 @@ pub mod sim;
 pub mod telemetry;
 pub mod tls;
 pub mod upstream;
+pub mod workers;
 
 pub use proxy::App;
 pub use serve::{run, run_live, serve_from_config, shutdown_signal};

@@ -5,6 +5,11 @@ use clap::Parser;
 use deprecation_shim::cli::Cli;
 use std::process::ExitCode;
 
+/// See Cargo.toml: the allocator is most of the difference between glibc's malloc and nginx's
+/// pools on the per-request path.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match deprecation_shim::cli::main(cli) {

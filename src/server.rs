@@ -6,9 +6,12 @@
 //! - A connection holds one of `listen.max_connections` [`Slot`]s; work it started that outlives
 //!   it (the deprecated route's detached task) keeps the slot until that work ends, so the limit
 //!   bounds all work in flight, calls whose clients hung up included.
-//! - An HTTP/2 connection with no open stream for `listen.idle_timeout` is closed gracefully
-//!   (GOAWAY): answering pings alone does not keep a slot. HTTP/1 keep-alive idling is bounded
-//!   by hyper's header timer (`listen.header_read_timeout`), as before.
+//! - Timeouts are coarse: one sweep per listener ([`sweep`]) checks every connection's deadlines
+//!   a few times a second, instead of timers armed per request. The first request head must
+//!   arrive within `listen.header_read_timeout` of accept; an HTTP/1 connection with no request
+//!   open for that long is dropped (slowloris, keep-alive idling); an HTTP/2 connection with no
+//!   open stream for `listen.idle_timeout` is closed gracefully (GOAWAY): answering pings alone
+//!   does not keep a slot. Each may fire up to one sweep late.
 //! - Stop: connections are told to finish (GOAWAY / `Connection: close`) and get
 //!   `listen.shutdown_grace`; then they are cut, except one whose deprecated-route call is still
 //!   running, which stays until that call ends (bounded by `shim.shutdown_grace`, see
@@ -20,26 +23,24 @@ use hyper::body::{Body, Incoming};
 use hyper::service::Service;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulConnection;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 mod activity;
+mod drive;
+mod listen;
+mod sweep;
 use activity::{Activity, Tracked};
-
-/// After the stop deadline, how long a connection whose last deprecated-route call just ended
-/// may take to write that reply.
-const FLUSH: Duration = Duration::from_secs(1);
+pub use listen::{bind, bind_workers};
+use sweep::{Phase, Sweep};
 
 /// Limits applied to every downstream connection.
 #[derive(Debug, Clone)]
@@ -131,20 +132,6 @@ impl Drop for SlotHold {
     }
 }
 
-/// Binds a TCP listener with a large accept backlog (tokio's `bind` uses 128, which drops
-/// connections under a burst of a thousand clients).
-pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
-    socket.set_reuseaddr(true)?;
-    socket.set_nodelay(true)?;
-    socket.bind(addr)?;
-    socket.listen(4096)
-}
-
 /// Serves `listener` until `shutdown` resolves, then stops accepting and lets in-flight
 /// connections finish for up to `limits.shutdown_grace` (see the module's decisions for the
 /// connections that stay longer).
@@ -165,13 +152,44 @@ where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let slots = connection_slots(&limits);
+    serve_sharing(listener, tls, limits, slots, make_service, shutdown).await
+}
+
+/// The `listen.max_connections` slots, to share between the listeners of one port
+/// ([`serve_sharing`]).
+pub fn connection_slots(limits: &Limits) -> Arc<Semaphore> {
+    Arc::new(Semaphore::new(limits.max_connections.max(1)))
+}
+
+/// [`serve`] with connection slots shared with other listeners of the same port (one per
+/// worker): `listen.max_connections` bounds the port, not each listener.
+pub async fn serve_sharing<M, S, B>(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    limits: Limits,
+    slots: Arc<Semaphore>,
+    make_service: M,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()>
+where
+    M: Fn(ConnInfo) -> S,
+    S: Service<Request<Incoming>, Response = Response<B>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let builder = Arc::new(connection_builder(&limits));
     let conns = TaskTracker::new();
-    let signals = Signals {
-        stop: CancellationToken::new(),
-        cut: CancellationToken::new(),
-    };
-    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let sweep = Sweep::new(sweep::Deadlines {
+        header_read_timeout: limits.header_read_timeout,
+        idle_timeout: limits.idle_timeout,
+    });
+    let sweeping = AbortOnDrop(tokio::spawn(sweep.clone().run(sweep::period(
+        limits.header_read_timeout,
+        limits.idle_timeout,
+    ))));
     tokio::pin!(shutdown);
     loop {
         // Wait for a free slot before accepting, so overload queues in the kernel backlog
@@ -199,39 +217,48 @@ where
             tls: tls.is_some(),
             slot: slot.clone(),
         };
+        let activity = Arc::new(Activity::new());
         let conn = Conn {
             service: make_service(info),
             builder: builder.clone(),
-            watch: Watch {
-                signals: signals.clone(),
-                slot,
-                // The first request head (TLS handshake included) must arrive by this deadline.
-                first_by: Instant::now() + limits.header_read_timeout,
-                idle_timeout: limits.idle_timeout,
-            },
+            registered: sweep.register(activity.clone(), slot),
+            activity,
+            // The TLS handshake shares the first request's deadline.
+            handshake_by: tokio::time::Instant::now() + limits.header_read_timeout,
         };
         conns.spawn(serve_one(stream, tls.clone(), conn));
     }
     drop(listener);
-    signals.stop.cancel();
+    sweep.enter(Phase::Stopping);
     conns.close();
     if tokio::time::timeout(limits.shutdown_grace, conns.wait())
         .await
         .is_err()
     {
         tracing::warn!(grace = ?limits.shutdown_grace, "in-flight connections cut at the shutdown deadline (those waiting on a deprecated-route call stay until it ends)");
-        signals.cut.cancel();
+        sweep.enter(Phase::Cut);
         conns.wait().await;
     }
+    drop(sweeping);
     Ok(())
+}
+
+/// Aborts a spawned task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 fn connection_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
+        // No per-request header timer (hyper would arm one per request head): the listener's
+        // sweep bounds request heads and keep-alive idling (see `sweep`).
+        .header_read_timeout(None)
         .max_buf_size(limits.max_header_bytes.max(8192))
         .keep_alive(true);
     builder
@@ -244,28 +271,14 @@ fn connection_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
     builder
 }
 
-/// The listener's stop signals, seen by every connection.
-#[derive(Clone)]
-struct Signals {
-    /// Finish what is in flight and close (GOAWAY / `Connection: close`).
-    stop: CancellationToken,
-    /// The grace is over: close now, unless a deprecated-route call of this connection runs.
-    cut: CancellationToken,
-}
-
 /// One accepted connection before it is driven.
 struct Conn<S> {
     service: S,
     builder: Arc<auto::Builder<TokioExecutor>>,
-    watch: Watch,
-}
-
-/// What [`drive`] watches besides the connection itself.
-struct Watch {
-    signals: Signals,
-    slot: Slot,
-    first_by: Instant,
-    idle_timeout: Duration,
+    activity: Arc<Activity>,
+    /// Leaves the listener's sweep when the connection ends.
+    registered: sweep::Registered,
+    handshake_by: tokio::time::Instant,
 }
 
 async fn serve_one<S, B>(stream: TcpStream, tls: Option<TlsAcceptor>, conn: Conn<S>)
@@ -276,22 +289,27 @@ where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let activity = Arc::new(Activity::new());
-    let service = Tracked::new(conn.service, activity.clone());
+    let Conn {
+        service,
+        builder,
+        activity,
+        registered: _registered,
+        handshake_by,
+    } = conn;
+    let service = Tracked::new(service, activity.clone());
     let ended = match tls {
         None => {
             // Boxed here and below: the connection task then holds only what its own protocol
             // needs (a plain connection does not carry the size of a TLS one), which is most of
             // the memory an idle keep-alive connection costs (BENCHMARKS.md).
-            let http = Box::pin(conn.builder.serve_connection(TokioIo::new(stream), service));
-            drive(http, &activity, &conn.watch).await
+            let http = Box::pin(builder.serve_connection(TokioIo::new(stream), service));
+            drive::drive(http, &activity).await
         }
         Some(acceptor) => {
             // The handshake shares the header deadline: a peer that never finishes it holds a
             // connection slot just like a slowloris client.
             let accepted =
-                tokio::time::timeout_at(conn.watch.first_by, Box::pin(acceptor.accept(stream)))
-                    .await;
+                tokio::time::timeout_at(handshake_by, Box::pin(acceptor.accept(stream))).await;
             let tls_stream = match accepted {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => {
@@ -303,90 +321,9 @@ where
                     return;
                 }
             };
-            let http = Box::pin(
-                conn.builder
-                    .serve_connection(TokioIo::new(tls_stream), service),
-            );
-            drive(http, &activity, &conn.watch).await
+            let http = Box::pin(builder.serve_connection(TokioIo::new(tls_stream), service));
+            drive::drive(http, &activity).await
         }
     };
     tracing::debug!(reason = ended, "connection closed");
-}
-
-/// Drives `http` until it ends or is closed, and says why it ended.
-///
-/// - No request by `first_by`: dropped (closes the socket). hyper's own HTTP/1 header timer
-///   only starts once the auto builder has sniffed the protocol, which waits for bytes without
-///   limit; and HTTP/2 has no such timer at all. So a client that connects and stays silent,
-///   trickles the HTTP/2 preface, or opens an HTTP/2 connection without a stream would
-///   otherwise hold a connection slot for ever.
-/// - HTTP/2 with no open stream for `idle_timeout`: graceful close (GOAWAY).
-/// - Stop: graceful close; at the cut, dropped unless the slot is held (see [`Slot`]).
-async fn drive<C>(
-    mut http: std::pin::Pin<Box<C>>,
-    activity: &Activity,
-    watch: &Watch,
-) -> &'static str
-where
-    C: GracefulConnection,
-    C::Error: std::fmt::Display,
-{
-    let Watch {
-        signals,
-        slot,
-        first_by,
-        idle_timeout,
-    } = watch;
-    let (first_by, idle_timeout) = (*first_by, *idle_timeout);
-    let mut closing = false;
-    let mut first_seen = false;
-    let mut cut = false;
-    let mut waited = false;
-    let mut flush_by = None;
-    loop {
-        let now = Instant::now();
-        // While streams are open, look again after one idle period.
-        let idle_at = activity
-            .idle_since()
-            .map_or(now + idle_timeout, |t| t + idle_timeout);
-        tokio::select! {
-            biased;
-            done = http.as_mut() => {
-                if let Err(e) = done {
-                    tracing::debug!(error = %e, "connection ended with an error");
-                }
-                return "ended";
-            }
-            () = activity.first_request(), if !first_seen => first_seen = true,
-            () = tokio::time::sleep_until(first_by), if !first_seen => {
-                return "no request head before the header read timeout";
-            }
-            () = signals.stop.cancelled(), if !closing => {
-                http.as_mut().graceful_shutdown();
-                closing = true;
-            }
-            () = signals.cut.cancelled(), if !cut => cut = true,
-            // HTTP/1 idling is hyper's header timer's: no idle timer to poll on every wake-up.
-            () = tokio::time::sleep_until(idle_at), if first_seen && !closing && activity.is_http2() => {
-                if activity.idle_for(idle_timeout) {
-                    tracing::debug!(?idle_timeout, "HTTP/2 connection idle: closing (GOAWAY)");
-                    http.as_mut().graceful_shutdown();
-                    closing = true;
-                }
-            }
-            () = tokio::time::sleep(Duration::from_millis(50)), if cut && flush_by.is_none() => {}
-            () = tokio::time::sleep_until(flush_by.unwrap_or(now)), if flush_by.is_some() => {
-                return "cut at the shutdown deadline after its last reply";
-            }
-        }
-        if cut && flush_by.is_none() {
-            // A deprecated-route call of this connection still running keeps it open; once the
-            // call has ended, its reply gets a moment to leave.
-            match (slot.held(), waited) {
-                (true, _) => waited = true,
-                (false, true) => flush_by = Some(Instant::now() + FLUSH),
-                (false, false) => return "cut at the shutdown deadline",
-            }
-        }
-    }
 }

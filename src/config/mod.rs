@@ -47,6 +47,17 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// How the data port's workers share the process (`threading`, issue 15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Threading {
+    /// One single-thread runtime per worker, each with its own `SO_REUSEPORT` listener,
+    /// upstream pool and metric shard (nginx's worker model). The default.
+    Workers,
+    /// One multi-thread (work-stealing) runtime with `workers` threads: a connection's work
+    /// may move between threads (one busy connection cannot stall the others on its thread).
+    Shared,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Text,
@@ -72,6 +83,7 @@ pub enum AuditFailure {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub workers: usize,
+    pub threading: Threading,
     /// This replica's name in audit records and `report` (`instance`, default: the host name).
     pub instance: String,
     pub listen: Listen,

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
     pub workers: Option<usize>,
+    pub threading: Option<String>,
     pub instance: Option<String>,
     #[serde(default)]
     pub listen: RawListen,

@@ -27,6 +27,8 @@ pub struct Overrides {
     pub log_json: bool,
     /// [workers]
     pub workers: Option<usize>,
+    /// [threading]
+    pub threading: Option<String>,
 }
 
 impl Overrides {
@@ -57,6 +59,7 @@ impl Overrides {
         if self.workers.is_some() {
             raw.workers = self.workers;
         }
+        set(&mut raw.threading, &self.threading);
     }
 }
 

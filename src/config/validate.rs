@@ -23,6 +23,16 @@ impl Validator {
             .is_some_and(|r| r.mode.is_some());
         let mut cfg = Config {
             workers,
+            threading: match raw.threading.as_deref().unwrap_or("workers") {
+                "workers" => Threading::Workers,
+                "shared" => Threading::Shared,
+                other => {
+                    return Err(ConfigError::new(
+                        "threading",
+                        format!("\"{other}\" is not one of \"workers\", \"shared\""),
+                    ))
+                }
+            },
             instance: instance(raw.instance)?,
             listen: listen(raw.listen)?,
             upstream: upstream(raw.upstream)?,

@@ -83,7 +83,7 @@ impl App {
         work: Arc<budget::Work>,
         clock: Arc<dyn Clock>,
     ) -> Result<App, AppError> {
-        let upstream = Upstream::new(&config.upstream)?;
+        let upstream = Upstream::new(&config.upstream, crate::workers::slots(&config))?;
         admin.set_requires_cluster(config.readiness.requires_cluster);
         let versions = super::deprecated::version::VersionCache::new(
             config.rules.version_source,

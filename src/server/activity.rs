@@ -1,97 +1,126 @@
-//! What a connection is doing, for its driver in [`super::drive`]: whether its first request has
-//! arrived, and how many streams are open (a request counts from its head until its reply body
-//! has been sent or dropped), so an idle HTTP/2 connection can be told apart from a busy one.
+//! What a connection is doing, and what its listener has ordered it to do.
+//!
+//! Counts (lock-free, no clock read on the request path): requests opened and closed (a request
+//! counts from its head until its reply body has been sent or dropped) and whether the
+//! connection speaks HTTP/2. The listener's [`super::sweep`] reads them every sweep to tell a
+//! busy connection from an idle one; it answers with an [`Order`] that the connection's driver
+//! ([`super::drive`]) carries out the next time it is polled, woken for it.
 
-use crate::locks::lock;
 use bytes::Bytes;
+use futures_util::task::AtomicWaker;
 use http::{Request, Response, Version};
 use hyper::body::{Body, Frame, SizeHint};
 use hyper::service::Service;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
-use tokio::sync::Notify;
-use tokio::time::Instant;
 
-/// The open-stream count of one connection.
-#[derive(Debug)]
+/// What the listener wants of a connection. Orders only escalate (a later, milder one is
+/// ignored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+pub(super) enum Order {
+    Run = 0,
+    /// Finish what is in flight and close (GOAWAY / `Connection: close`).
+    Close = 1,
+    /// Drop the connection now (closes the socket), for the given reason.
+    DropNoHead = 2,
+    DropIdle = 3,
+    DropCut = 4,
+    DropFlushed = 5,
+}
+
+impl Order {
+    fn from_u8(v: u8) -> Order {
+        match v {
+            0 => Order::Run,
+            1 => Order::Close,
+            2 => Order::DropNoHead,
+            3 => Order::DropIdle,
+            4 => Order::DropCut,
+            _ => Order::DropFlushed,
+        }
+    }
+
+    /// Why a connection dropped on this order ended (for its debug line).
+    pub(super) fn reason(self) -> &'static str {
+        match self {
+            Order::Run | Order::Close => "ended",
+            Order::DropNoHead => "no request head before the header read timeout",
+            Order::DropIdle => "HTTP/1 idle (no complete request head) for the header read timeout",
+            Order::DropCut => "cut at the shutdown deadline",
+            Order::DropFlushed => "cut at the shutdown deadline after its last reply",
+        }
+    }
+}
+
+/// One connection's counts and orders.
+#[derive(Debug, Default)]
 pub(super) struct Activity {
-    first: Notify,
-    first_seen: AtomicBool,
+    opened: AtomicUsize,
+    closed: AtomicUsize,
     http2: AtomicBool,
-    /// Open streams, and since when none has been open.
-    state: Mutex<(usize, Instant)>,
+    order: AtomicU8,
+    waker: AtomicWaker,
+}
+
+/// A reading of [`Activity`]'s counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Counts {
+    pub opened: usize,
+    pub closed: usize,
+    pub http2: bool,
 }
 
 impl Activity {
     pub(super) fn new() -> Activity {
-        Activity {
-            first: Notify::new(),
-            first_seen: AtomicBool::new(false),
-            http2: AtomicBool::new(false),
-            state: Mutex::new((0, Instant::now())),
+        Activity::default()
+    }
+
+    /// The counts now (`closed` read first: a request closed after that read is still open in
+    /// this reading, never the other way round).
+    pub(super) fn counts(&self) -> Counts {
+        let closed = self.closed.load(Ordering::Acquire);
+        Counts {
+            opened: self.opened.load(Ordering::Acquire),
+            closed,
+            http2: self.http2.load(Ordering::Acquire),
         }
     }
 
-    /// Resolves once the first request head has arrived.
-    pub(super) async fn first_request(&self) {
-        self.first.notified().await;
-    }
-
-    /// Since when an HTTP/2 connection has had no open stream; `None` while one is open, and
-    /// for HTTP/1 (whose idling hyper's header timer bounds).
-    pub(super) fn idle_since(&self) -> Option<Instant> {
-        if !self.http2.load(Ordering::Acquire) {
-            return None;
+    /// Orders the connection (escalating only) and wakes its driver.
+    pub(super) fn order(&self, order: Order) {
+        let before = self.order.fetch_max(order as u8, Ordering::AcqRel);
+        if before < order as u8 {
+            self.waker.wake();
         }
-        let (open, since) = *lock(&self.state);
-        (open == 0).then_some(since)
     }
 
-    /// Whether the connection has been idle (as [`Self::idle_since`]) for `timeout` by now.
-    pub(super) fn idle_for(&self, timeout: Duration) -> bool {
-        self.idle_since()
-            .is_some_and(|since| since + timeout <= Instant::now())
+    /// The order in force; `cx`'s waker is woken when a stronger one comes.
+    pub(super) fn order_for(&self, cx: &Context<'_>) -> Order {
+        self.waker.register(cx.waker());
+        Order::from_u8(self.order.load(Ordering::Acquire))
     }
 
-    /// A request head arrived. Only HTTP/2 streams are counted: nothing reads the count of an
-    /// HTTP/1 connection (see [`Self::idle_since`]), so its requests skip the lock, the `Arc`
-    /// and the clock read on the pass-through hot path.
-    fn enter(self: &Arc<Self>, version: Version) -> Option<StreamGuard> {
-        // The protocol is known before the first-request signal, so the driver that wakes on it
-        // can tell whether to keep an idle timer at all (see [`Self::is_http2`]).
-        let guard = (version == Version::HTTP_2).then(|| {
+    /// A request head arrived.
+    fn enter(self: &Arc<Self>, version: Version) -> StreamGuard {
+        if version == Version::HTTP_2 && !self.http2.load(Ordering::Relaxed) {
             self.http2.store(true, Ordering::Release);
-            lock(&self.state).0 += 1;
-            StreamGuard(self.clone())
-        });
-        if !self.first_seen.swap(true, Ordering::AcqRel) {
-            // notify_one stores a permit, so the signal is not lost if nobody waits yet.
-            self.first.notify_one();
         }
-        guard
-    }
-
-    /// Whether the connection speaks HTTP/2 (known from its first request on).
-    pub(super) fn is_http2(&self) -> bool {
-        self.http2.load(Ordering::Acquire)
+        self.opened.fetch_add(1, Ordering::AcqRel);
+        StreamGuard(self.clone())
     }
 }
 
-/// One open stream; closing the last one starts the idle clock.
+/// One open request; dropping it closes the request.
 #[derive(Debug)]
 struct StreamGuard(Arc<Activity>);
 
 impl Drop for StreamGuard {
     fn drop(&mut self) {
-        let mut state = lock(&self.0.state);
-        state.0 = state.0.saturating_sub(1);
-        if state.0 == 0 {
-            state.1 = Instant::now();
-        }
+        self.0.closed.fetch_add(1, Ordering::AcqRel);
     }
 }
 
@@ -117,7 +146,7 @@ where
     type Future = TrackedFuture<S::Future>;
 
     fn call(&self, req: Request<hyper::body::Incoming>) -> Self::Future {
-        let guard = self.activity.enter(req.version());
+        let guard = Some(self.activity.enter(req.version()));
         TrackedFuture {
             inner: self.inner.call(req),
             guard,

@@ -16,6 +16,7 @@ use std::future::Future;
 use std::time::Duration;
 
 mod caller_body;
+pub mod deadline;
 mod pool;
 
 pub use caller_body::{CallerBody, CallerBodyError};
@@ -31,7 +32,11 @@ const MAX_LOOKUP_REPLY: usize = 16 * 1024 * 1024;
 const STALE_CONNECTION_ATTEMPTS: usize = 3;
 
 pub struct Upstream {
-    pool: pool::Pool,
+    /// One pool per worker (see [`crate::workers`]): a worker only ever uses connections whose
+    /// tasks run on its own runtime.
+    pools: crate::workers::PerWorker<pool::Pool>,
+    /// Each worker's response-head deadlines, swept by that worker.
+    deadlines: crate::workers::PerWorker<std::sync::Arc<deadline::Deadlines>>,
     request_timeout: Duration,
 }
 
@@ -43,7 +48,9 @@ pub struct Fetched {
 }
 
 impl Upstream {
-    pub fn new(cfg: &config::Upstream) -> Result<Upstream, TlsError> {
+    /// `workers`: how many per-worker pools besides the one for other threads (see
+    /// [`crate::workers::slots`]).
+    pub fn new(cfg: &config::Upstream, workers: usize) -> Result<Upstream, TlsError> {
         let trust = if cfg.insecure {
             Trust::Insecure
         } else {
@@ -82,26 +89,29 @@ impl Upstream {
         } else {
             Scheme::HTTP
         };
-        let pool = pool::Pool::new(
-            connector,
-            scheme,
-            cfg.authority.clone(),
-            cfg.pool_max_idle_per_host,
-            cfg.pool_idle_timeout,
-        )
+        let pools = crate::workers::PerWorker::try_new(workers, || {
+            pool::Pool::new(
+                connector.clone(),
+                scheme.clone(),
+                cfg.authority.clone(),
+                cfg.pool_max_idle_per_host,
+                cfg.pool_idle_timeout,
+            )
+        })
         .map_err(|e| TlsError {
             what: "upstream.url".into(),
             problem: e.to_string(),
         })?;
         Ok(Upstream {
-            pool,
+            pools,
+            deadlines: crate::workers::PerWorker::new(workers, Default::default),
             request_timeout: cfg.request_timeout,
         })
     }
 
     /// The Host an HTTP/1 request to the cluster carries (the pool adds it when missing).
     pub fn host_header(&self) -> &HeaderValue {
-        self.pool.host_header()
+        self.pools.get().host_header()
     }
 
     /// The request target for `path_and_query` on the cluster (origin-form; the pool adds the
@@ -113,18 +123,13 @@ impl Upstream {
     /// Sends a request and waits for the response head (bounded by the request timeout); the
     /// body stays a stream.
     ///
-    /// The future borrows nothing (the proxy's request future owns it) and adds only the timer
-    /// to the pool's.
+    /// The future borrows nothing (the proxy's request future owns it) and adds only the
+    /// worker's coarse deadline to the pool's (see [`deadline`]).
     pub fn send(
         &self,
         req: Request<UpBody>,
     ) -> impl Future<Output = Result<Response<PooledBody>, ApiError>> + Send + 'static {
-        let limit = self.request_timeout;
-        tokio::time::timeout(limit, self.pool.send(req, Reuse::Pooled)).map(move |r| match r {
-            Ok(Ok(resp)) => Ok(resp),
-            Ok(Err(e)) => Err(classify_failure(&e)),
-            Err(_) => Err(no_answer_within(limit)),
-        })
+        self.send_within(req, None)
     }
 
     /// [`send`](Self::send) with its own bound on the response head (`None`: the request
@@ -135,11 +140,14 @@ impl Upstream {
         limit: Option<Duration>,
     ) -> impl Future<Output = Result<Response<PooledBody>, ApiError>> + Send + 'static {
         let limit = limit.unwrap_or(self.request_timeout);
-        tokio::time::timeout(limit, self.pool.send(req, Reuse::Pooled)).map(move |r| match r {
-            Ok(Ok(resp)) => Ok(resp),
-            Ok(Err(e)) => Err(classify_failure(&e)),
-            Err(_) => Err(no_answer_within(limit)),
-        })
+        self.deadlines
+            .get()
+            .within(limit, self.pools.get().send(req, Reuse::Pooled))
+            .map(move |r| match r {
+                Ok(Ok(resp)) => Ok(resp),
+                Ok(Err(e)) => Err(classify_failure(&e)),
+                Err(deadline::Elapsed) => Err(no_answer_within(limit)),
+            })
     }
 
     /// [`send`](Self::send), also telling whether the connection closed before any reply: the
@@ -149,10 +157,16 @@ impl Upstream {
         req: Request<UpBody>,
         reuse: Reuse,
     ) -> Result<Response<PooledBody>, (ApiError, bool)> {
-        match tokio::time::timeout(self.request_timeout, self.pool.send(req, reuse)).await {
+        let sending = self.pools.get().send(req, reuse);
+        match self
+            .deadlines
+            .get()
+            .within(self.request_timeout, sending)
+            .await
+        {
             Ok(Ok(resp)) => Ok(resp),
             Ok(Err(e)) => Err((classify_failure(&e), closed_before_reply(&e))),
-            Err(_) => Err((no_answer_within(self.request_timeout), false)),
+            Err(deadline::Elapsed) => Err((no_answer_within(self.request_timeout), false)),
         }
     }
 

@@ -6,6 +6,9 @@ use crate::{admin, audit, config, probe, proxy, reload, server, tls, App};
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+mod workers;
 
 /// Serves the data port on an already-bound listener until `shutdown` resolves, then drains.
 /// `main` and the tests share this path.
@@ -36,31 +39,63 @@ pub async fn run_live(
     tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    // Connection limits are read once: they shape the accept loop itself.
+    let stopping = CancellationToken::new();
+    let slots = server::connection_slots(&live.app.load().config.listen.limits);
+    let serving = serve_port(
+        live.clone(),
+        listener,
+        tls,
+        slots,
+        stopping.clone().cancelled_owned(),
+    );
+    stop_and_drain(&live, shutdown, serving, &stopping).await
+}
+
+/// Serves the data port on one listener (of one worker, or the only one) until `stop`.
+/// Connection limits are read once: they shape the accept loop itself.
+async fn serve_port(
+    live: Arc<reload::Live>,
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    slots: Arc<tokio::sync::Semaphore>,
+    stop: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let limits = live.app.load().config.listen.limits.clone();
+    server::serve_sharing(
+        listener,
+        tls,
+        limits,
+        slots,
+        move |conn| {
+            let live = live.clone();
+            hyper::service::service_fn(move |req| {
+                proxy::handle(live.app.load_full(), conn.clone(), req)
+            })
+        },
+        stop,
+    )
+    .await
+}
+
+/// Waits for `shutdown`, tells the listeners to stop (`stopping`), and drains the
+/// deprecated-route work alongside `serving` (the listeners' future, which ends when they have
+/// all stopped, or earlier on an error).
+async fn stop_and_drain(
+    live: &reload::Live,
+    shutdown: impl Future<Output = ()>,
+    serving: impl Future<Output = std::io::Result<()>>,
+    stopping: &CancellationToken,
+) -> std::io::Result<()> {
     let work = live.app.load().work.clone();
-    let stopping = tokio_util::sync::CancellationToken::new();
-    let signal = {
-        let stopping = stopping.clone();
-        async move {
-            shutdown.await;
-            stopping.cancel();
+    let serving = async {
+        tokio::pin!(serving);
+        tokio::select! {
+            served = &mut serving => served,
+            () = shutdown => {
+                stopping.cancel();
+                serving.await
+            }
         }
-    };
-    let serving = {
-        let live = live.clone();
-        server::serve(
-            listener,
-            tls,
-            limits,
-            move |conn| {
-                let live = live.clone();
-                hyper::service::service_fn(move |req| {
-                    proxy::handle(live.app.load_full(), conn.clone(), req)
-                })
-            },
-            signal,
-        )
     };
     let draining = async {
         stopping.cancelled().await;
@@ -82,6 +117,24 @@ pub async fn run_live(
                 // the listener would wait for them, so it gets a moment more and no longer.
                 tokio::time::timeout(STUCK_FLUSH, serving).await.unwrap_or(Ok(()))
             }
+        }
+    }
+}
+
+/// The data port as bound for the threading model.
+enum Port {
+    One(TcpListener),
+    Workers(Vec<std::net::TcpListener>),
+}
+
+impl Port {
+    fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        match self {
+            Port::One(l) => l.local_addr(),
+            Port::Workers(ls) => ls
+                .first()
+                .ok_or_else(|| std::io::Error::other("no listener"))?
+                .local_addr(),
         }
     }
 }
@@ -131,15 +184,22 @@ pub async fn serve_from_config_at(
     let address = cfg.listen.address;
     let admin_address = cfg.admin_listen;
     let app = App::with_clock(cfg, clock).map_err(|e| e.to_string())?;
-    let listener = server::bind(address).map_err(|e| format!("cannot listen on {address}: {e}"))?;
+    let threading = app.config.threading;
+    let port = match threading {
+        config::Threading::Workers => {
+            server::bind_workers(address, app.config.workers).map(Port::Workers)
+        }
+        config::Threading::Shared => server::bind(address).map(Port::One),
+    }
+    .map_err(|e| format!("cannot listen on {address}: {e}"))?;
     let admin_listener = match admin_address {
         Some(a) => {
             Some(server::bind(a).map_err(|e| format!("cannot listen on {a} (admin.listen): {e}"))?)
         }
         None => None,
     };
-    let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    tracing::info!(address = %bound, tls = tls.is_some(), upstream = %app.config.upstream.url, "deprecation-shim listening");
+    let bound = port.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(address = %bound, tls = tls.is_some(), upstream = %app.config.upstream.url, workers = app.config.workers, threading = ?threading, "deprecation-shim listening");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
     let stopped = |mut rx: tokio::sync::watch::Receiver<()>| async move {
         let _ = rx.changed().await;
@@ -184,7 +244,10 @@ pub async fn serve_from_config_at(
         )));
     }
     let shutdown = drain_then(live.clone(), shutdown);
-    let served = run_live(live, listener, tls, shutdown).await;
+    let served = match port {
+        Port::One(listener) => run_live(live, listener, tls, shutdown).await,
+        Port::Workers(listeners) => workers::run(live, listeners, tls, shutdown).await,
+    };
     let _ = stop_tx.send(());
     for task in background {
         let _ = task.await;
