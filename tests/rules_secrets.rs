@@ -80,16 +80,19 @@ async fn no_password_token_private_key_or_package_byte_reaches_logs_audit_or_met
         "/v1/cluster/certificates"
     );
 
-    // R7: a large package, streamed.
+    // R7: a large package, streamed: the peak grows by far less than the package (the base
+    // is the binary's own, larger for a debug build and with the allocator's arenas).
+    let rss_before = proc.peak_rss_kib();
     let package = get(proc.addr, "/v1/debuginfo/all", &auth).await;
     assert_eq!(package.status, 200);
     assert!(package.body.len() as u64 > PACKAGE);
     let window = &package.body[package.body.len() / 2..package.body.len() / 2 + 24];
     let rss_kib = proc.peak_rss_kib();
-    eprintln!("shim peak RSS {rss_kib} KiB after streaming {PACKAGE} bytes");
+    let grown_kib = rss_kib.saturating_sub(rss_before);
+    eprintln!("shim peak RSS {rss_before} -> {rss_kib} KiB streaming {PACKAGE} bytes");
     assert!(
-        rss_kib < PACKAGE / 1024 / 2,
-        "peak RSS {rss_kib} KiB for a {PACKAGE}-byte package"
+        grown_kib < PACKAGE / 1024 / 4,
+        "peak RSS grew by {grown_kib} KiB for a {PACKAGE}-byte package"
     );
 
     let metrics = get(admin_addr.parse().expect("addr"), "/metrics", "").await;
