@@ -1,17 +1,16 @@
 //! Prometheus metrics of the process, served on the admin port's `/metrics` in the OpenMetrics
-//! text format (prometheus-client). Hot-path methods do no allocation once a label set has been
-//! seen: their labels are small `Copy` values (route class, status code), looked up under a read
-//! lock. Labels that come from callers (user, User-Agent, error codes from the cluster) are
-//! sanitised and capped: past the cap, new values are counted under `"other"`.
+//! text format (prometheus-client). The per-request series are per-worker shards merged at
+//! scrape time ([`hot`]): no allocation, lock or shared cache line per request. Labels that come
+//! from callers (user, User-Agent, error codes from the cluster) are sanitised and capped: past
+//! the cap, new values are counted under `"other"`.
 
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use std::fmt::Write as _;
-use std::sync::OnceLock;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The `Content-Type` of [`Metrics::encode`]'s output.
@@ -36,9 +35,6 @@ pub enum RouteClass {
     /// The old module-upgrade route, translated by the shim.
     Deprecated,
 }
-
-/// Statuses whose request counters are cached (all that HTTP defines).
-const COMMON_STATUSES: std::ops::RangeInclusive<usize> = 100..=599;
 
 impl RouteClass {
     fn index(self) -> usize {
@@ -78,23 +74,11 @@ struct RefusalLabels {
     reason: &'static str,
 }
 
-type HistogramFamily = Family<ClassLabels, Histogram, fn() -> Histogram>;
-
-fn latency_histogram() -> Histogram {
-    // 5 ms … ~82 s: look-ups are milliseconds, a waited-for upgrade can take minutes.
-    Histogram::new(exponential_buckets(0.005, 2.0, 15))
-}
-
 /// Every metric of the process, in one registry.
 pub struct Metrics {
     registry: Registry,
-    requests: Family<RequestLabels, Counter>,
-    /// Handles into `requests` for statuses 100–599, per route class, made on first use: the
-    /// per-request count then costs no label hashing or family lock.
-    request_counters: [Box<[OnceLock<Counter>]>; 2],
-    /// Handles into `upstream_latency`, per route class.
-    latency: [Histogram; 2],
-    in_flight: Gauge,
+    /// Requests, upstream latency and in-flight requests: per worker, merged at scrape time.
+    hot: Arc<hot::Hot>,
     deprecated_tasks: Gauge,
     deprecated_body_bytes: Gauge,
     deprecated_refused: Family<RefusalLabels, Counter>,
@@ -114,28 +98,17 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Metrics for a process without worker threads (tests, tools): one shard.
     pub fn new() -> Metrics {
+        Metrics::with_workers(0)
+    }
+
+    /// Metrics with a shard of the hot series per worker (see [`crate::workers::slots`]).
+    pub fn with_workers(workers: usize) -> Metrics {
         let mut registry = Registry::with_prefix("deprecation_shim");
-        let requests = Family::<RequestLabels, Counter>::default();
-        registry.register(
-            "requests",
-            "Downstream requests answered, by route class and status",
-            requests.clone(),
-        );
-        let upstream_latency: HistogramFamily = Family::new_with_constructor(latency_histogram);
-        registry.register_with_unit(
-            "upstream_latency",
-            "Time from sending a request upstream to its reply head",
-            prometheus_client::registry::Unit::Seconds,
-            upstream_latency.clone(),
-        );
+        let hot = hot::Hot::new(workers);
+        registry.register_collector(Box::new(hot::HotCollector(hot.clone())));
         let calls = calls::CallMetrics::register(&mut registry);
-        let in_flight = Gauge::default();
-        registry.register(
-            "in_flight_requests",
-            "Downstream requests being served",
-            in_flight.clone(),
-        );
         let deprecated_tasks = Gauge::default();
         registry.register(
             "deprecated_tasks",
@@ -184,26 +157,12 @@ impl Metrics {
             "1 from the stop signal on (/readyz answers 503)",
             draining.clone(),
         );
-        let latency = [RouteClass::PassThrough, RouteClass::Deprecated].map(|class| {
-            upstream_latency
-                .get_or_create(&ClassLabels { route_class: class })
-                .clone()
-        });
-        let request_counters = [(), ()].map(|()| {
-            (COMMON_STATUSES)
-                .map(|_| OnceLock::new())
-                .collect::<Vec<_>>()
-                .into_boxed_slice()
-        });
         let lifecycle = lifecycle::LifecycleMetrics::register(&mut registry);
         Metrics {
             calls,
             lifecycle,
             registry,
-            requests,
-            request_counters,
-            latency,
-            in_flight,
+            hot,
             deprecated_tasks,
             deprecated_body_bytes,
             deprecated_refused,
@@ -215,28 +174,14 @@ impl Metrics {
         }
     }
 
-    /// Counts one answered request. Hot path: no allocation once the (class, status) pair exists.
+    /// Counts one answered request. Hot path: one relaxed add on this worker's shard.
     pub fn request(&self, class: RouteClass, status: u16) {
-        let family = || {
-            self.requests
-                .get_or_create(&RequestLabels {
-                    route_class: class,
-                    status,
-                })
-                .clone()
-        };
-        let slot = usize::from(status)
-            .checked_sub(*COMMON_STATUSES.start())
-            .and_then(|i| self.request_counters[class.index()].get(i));
-        match slot {
-            Some(slot) => slot.get_or_init(family).inc(),
-            None => family().inc(),
-        };
+        self.hot.request(class, status);
     }
 
     /// Records the time an upstream call took (request sent → reply head received).
     pub fn upstream_latency(&self, class: RouteClass, elapsed: Duration) {
-        self.latency[class.index()].observe(elapsed.as_secs_f64());
+        self.hot.latency(class, elapsed);
     }
 
     /// Counts one audited call of rule `rule` by its caller (see [`calls`]).
@@ -272,18 +217,13 @@ impl Metrics {
     }
 
     pub fn in_flight(&self) -> InFlight {
-        self.in_flight.inc();
-        InFlight {
-            gauge: self.in_flight.clone(),
-        }
+        InFlight::Request(self.hot.in_flight())
     }
 
     /// Marks a deprecated-route task running until the guard is dropped.
     pub fn deprecated_task(&self) -> InFlight {
         self.deprecated_tasks.inc();
-        InFlight {
-            gauge: self.deprecated_tasks.clone(),
-        }
+        InFlight::Gauge(self.deprecated_tasks.clone())
     }
 
     /// Moves the reserved deprecated-route body bytes by `delta`.
@@ -336,13 +276,18 @@ impl Metrics {
 
 /// Decrements its gauge (in-flight requests, deprecated-route tasks) when dropped (also when the request future is cancelled).
 #[derive(Debug)]
-pub struct InFlight {
-    gauge: Gauge,
+pub enum InFlight {
+    /// A downstream request (per-worker shard).
+    Request(hot::HotInFlight),
+    /// A deprecated-route task.
+    Gauge(Gauge),
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.gauge.dec();
+        if let InFlight::Gauge(g) = self {
+            g.dec();
+        }
     }
 }
 
@@ -398,6 +343,7 @@ fn label_value(raw: Option<&str>) -> String {
 }
 
 mod calls;
+mod hot;
 pub mod lifecycle;
 
 #[cfg(test)]

@@ -47,8 +47,13 @@ impl<T> PerWorker<T> {
     /// The current thread's `T` (a thread claiming an index beyond the slots gets the
     /// non-worker one, never a panic).
     pub fn get(&self) -> &T {
+        self.at(current())
+    }
+
+    /// Slot `index` (slot 0 when there is no such slot).
+    pub fn at(&self, index: usize) -> &T {
         let slots = &self.0;
-        slots.get(current()).unwrap_or(&slots[0])
+        slots.get(index).unwrap_or(&slots[0])
     }
 
     /// Every slot, for merging (metrics at scrape time).

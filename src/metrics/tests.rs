@@ -90,8 +90,20 @@ fn in_flight_guard_decrements_on_drop() {
     let m = Metrics::new();
     let a = m.in_flight();
     let b = m.in_flight();
-    assert_eq!(m.in_flight.get(), 2);
+    let gauge = |m: &Metrics| {
+        m.encode()
+            .lines()
+            .find(|l| l.starts_with("deprecation_shim_in_flight_requests "))
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        gauge(&m).as_deref(),
+        Some("deprecation_shim_in_flight_requests 2")
+    );
     drop(a);
     drop(b);
-    assert_eq!(m.in_flight.get(), 0);
+    assert_eq!(
+        gauge(&m).as_deref(),
+        Some("deprecation_shim_in_flight_requests 0")
+    );
 }

@@ -45,7 +45,7 @@ impl App {
 
     /// [`App::new`] with the lifecycles' "now" taken from `clock`.
     pub fn with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<App, AppError> {
-        let metrics = Arc::new(Metrics::new());
+        let metrics = Arc::new(Metrics::with_workers(crate::workers::slots(&config)));
         let audit = Arc::new(AuditLog::open(&config.audit, metrics.clone())?);
         let admin = Arc::new(AdminState::new(metrics.clone(), audit.clone()));
         let work = budget::Work::new(
