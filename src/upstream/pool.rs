@@ -311,7 +311,11 @@ impl Shared {
             }
             Ok(Sender::H2(tx))
         } else {
-            let (tx, conn) = http1::Builder::new().handshake(io).await?;
+            let (tx, conn) = http1::Builder::new()
+                // Flattened writes, as on the listener (see `server::connection_builder`).
+                .writev(false)
+                .handshake(io)
+                .await?;
             tokio::spawn(async move {
                 if let Err(e) = conn.await {
                     tracing::debug!(error = %e, "upstream connection ended");
