@@ -43,6 +43,10 @@ fn check_names_the_bad_key_and_exits_non_zero() {
             "[upstream]\nurl = \"https://c.example:9443\"\n[listen]\nmax_connections = 0\n",
             "listen.max_connections",
         ),
+        (
+            "threading = \"fibers\"\n[upstream]\nurl = \"https://c.example:9443\"\n",
+            "threading",
+        ),
     ];
     for (i, (toml, key)) in cases.iter().enumerate() {
         let file = write_config(dir.path(), &format!("bad{i}.toml"), toml);
@@ -101,6 +105,49 @@ async fn flags_alone_are_enough_to_run() {
         .await
         .expect("wait");
     assert_eq!(status.code(), Some(0));
+}
+
+/// The names of a process's threads.
+fn thread_names(pid: u32) -> Vec<String> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("/proc/PID/task")
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .map(|n| n.trim().to_owned())
+        .collect()
+}
+
+/// `--workers 3` (the default `workers` threading): three worker threads, one port, every
+/// connection answered whichever worker's listener the kernel gives it to, and a clean stop.
+/// `--threading shared` runs the same port without worker threads of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_threading_model_serves_every_connection_on_one_port_and_stops_cleanly() {
+    let upstream = start_upstream().await;
+    for (threading, workers_seen) in [("workers", 3), ("shared", 0)] {
+        let mut shim = spawn_shim(&[
+            "--upstream",
+            &upstream.url(),
+            "--workers",
+            "3",
+            "--threading",
+            threading,
+        ]);
+        let names = thread_names(shim.pid());
+        let workers = names
+            .iter()
+            .filter(|n| n.starts_with("shim-worker-"))
+            .count();
+        assert_eq!(workers, workers_seen, "{threading}: threads {names:?}");
+        // Each call opens a new connection (a new source port, hashed to any listener).
+        for i in 0..30 {
+            let reply = support::get(shim.addr, "/v1/bdbs", &support::basic("u", "p")).await;
+            assert_eq!(reply.status, 200, "{threading}: call {i}");
+        }
+        shim.terminate();
+        let status = tokio::task::spawn_blocking(move || shim.wait_exit(Duration::from_secs(10)))
+            .await
+            .expect("wait");
+        assert_eq!(status.code(), Some(0), "{threading}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
