@@ -7,12 +7,31 @@
 //! BENCHMARKS.md. Here an idle HTTP/1 connection is a [`http1::SendRequest`] on a stack (the
 //! most recently used first); a response body hands its connection back when it ends. An
 //! HTTP/2 connection is shared by every request while it is open.
+//!
+//! Layout: this file is the pool and its checkout (idle stack, shared HTTP/2 connection,
+//! connecting, the reaper); `exchange.rs` one request on one connection and what may be
+//! replayed; `body.rs` the response body and the check-in of its connection.
+//!
+//! Invariants:
+//! 1. A connection's `SendRequest` is in exactly one place: the idle stack, one exchange (then
+//!    its response body's [`Checkin`]), or dropped (which closes it once hyper is done).
+//! 2. Only a connection whose exchange is complete (`is_ready`) enters the idle stack; one the
+//!    cluster closed, or idle past `idle_timeout`, is never handed out (checked at checkout,
+//!    and swept by the reaper); the stack holds at most `max_idle`, the oldest leaving first.
+//! 3. A request written on a connection is never sent again here. Only one a connection handed
+//!    back unsent, or a bodiless GET/HEAD an HTTP/2 peer refused, goes to another connection,
+//!    and a refusal by a connection just opened is final (no loop against a broken cluster).
+//! 4. One pool per worker (see `crate::workers`): its connections' tasks run on the runtime of
+//!    the worker that opened them, so no exchange wakes another worker's thread.
+//! 5. HTTP/1 requests always carry a Host; a CONNECT only ever names the cluster's authority.
 
+mod body;
 mod exchange;
 
 use super::UpBody;
-pub use exchange::PooledBody;
-use exchange::{replayable, Checkin, Exchange, Tried};
+use body::Checkin;
+pub use body::PooledBody;
+use exchange::{replayable, Exchange, Tried};
 use futures_util::future::{Either as FutureEither, FutureExt};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{header, HeaderValue, Method, Request, Response, Uri, Version};

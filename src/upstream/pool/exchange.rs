@@ -1,48 +1,22 @@
-//! One exchange on a pooled connection and its response body: [`Exchange`] resolves to a
-//! response or to a request that was never sent (to try on another connection), and
-//! [`PooledBody`] hands an HTTP/1 connection back to the pool ([`Checkin`]) when its body ends.
+//! One exchange on a pooled connection: [`Exchange`] resolves to a response (its body a
+//! [`PooledBody`]) or to a request that was never sent, to try on another connection; and which
+//! requests may be replayed.
 //!
 //! Decisions:
 //! - Only a request the connection gave back unsent, or a bodiless GET/HEAD an HTTP/2 peer
 //!   refused (REFUSED_STREAM, GOAWAY: RFC 9113 §8.7), is sent again; nothing else is retried.
 
-use super::{Attempt, SendError, Shared};
+use super::body::{Checkin, PooledBody};
+use super::{Attempt, SendError};
 use crate::upstream::UpBody;
 use bytes::Bytes;
 use http::{Method, Request, Response, Uri};
 use http_body_util::{Either, Full};
-use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper::client::conn::{http1, TrySendError};
+use hyper::body::{Body, Incoming};
+use hyper::client::conn::TrySendError;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Weak;
 use std::task::{ready, Context, Poll};
-
-/// Where a finished HTTP/1 exchange returns its connection.
-pub(super) struct Checkin {
-    pub(super) tx: http1::SendRequest<UpBody>,
-    pub(super) pool: Weak<Shared>,
-}
-
-impl Checkin {
-    fn done(self) {
-        let Some(pool) = self.pool.upgrade() else {
-            return;
-        };
-        let mut tx = self.tx;
-        if tx.is_ready() {
-            pool.put(tx);
-        } else if !tx.is_closed() {
-            // The connection task has not yet seen the end of the exchange it just delivered
-            // (it runs on another worker): hand it back once it is ready.
-            tokio::spawn(async move {
-                if tx.ready().await.is_ok() {
-                    pool.put(tx);
-                }
-            });
-        }
-    }
-}
 
 pub(super) type Tried = Result<Response<Incoming>, TrySendError<Request<UpBody>>>;
 
@@ -124,62 +98,5 @@ where
                 },
             },
         })
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// A response body from the pool; returns its HTTP/1 connection when it ends. Dropped
-    /// before the end, the connection closes with it (hyper cannot reuse a half-read one).
-    pub struct PooledBody {
-        #[pin]
-        inner: Incoming,
-        slot: Option<Checkin>,
-    }
-}
-
-impl PooledBody {
-    fn new(inner: Incoming, slot: Option<Checkin>) -> PooledBody {
-        let mut body = PooledBody { inner, slot };
-        if body.inner.is_end_stream() {
-            release(&mut body.slot);
-        }
-        body
-    }
-}
-
-/// Hands the connection back (once) when the body has ended.
-fn release(slot: &mut Option<Checkin>) {
-    if let Some(slot) = slot.take() {
-        slot.done();
-    }
-}
-
-impl Body for PooledBody {
-    type Data = Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        let mut this = self.project();
-        let polled = this.inner.as_mut().poll_frame(cx);
-        let ended = match &polled {
-            Poll::Ready(None) => true,
-            Poll::Ready(Some(Ok(_))) => this.inner.is_end_stream(),
-            _ => false,
-        };
-        if ended {
-            release(this.slot);
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
     }
 }
