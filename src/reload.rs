@@ -53,8 +53,8 @@ fn warn_on_restart_only_changes(old: &Config, new: &Config) {
     if old.listen.tls.is_some() != new.listen.tls.is_some() {
         tracing::warn!("switching the data port between HTTP and HTTPS needs a restart");
     }
-    if old.workers != new.workers {
-        tracing::warn!("workers changes need a restart");
+    if old.workers != new.workers || old.threading != new.threading {
+        tracing::warn!("workers and threading changes need a restart");
     }
 }
 

@@ -58,7 +58,12 @@ impl App {
 
     /// The App after a reload: same metrics, audit log (re-pointed to `config`'s `[audit]`)
     /// and admin state. The audit log is changed last, so a failure before leaves all as it was.
-    pub fn reloaded(config: Config, previous: &App) -> Result<App, AppError> {
+    ///
+    /// `workers` and `threading` stay as running (the threads exist; changing them needs a
+    /// restart, which the reload logs): the per-worker pools and shards match the threads.
+    pub fn reloaded(mut config: Config, previous: &App) -> Result<App, AppError> {
+        config.workers = previous.config.workers;
+        config.threading = previous.config.threading;
         let app = App::build(
             config,
             previous.metrics.clone(),
@@ -106,5 +111,29 @@ impl App {
             admin,
             work,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(toml: &str) -> Config {
+        let raw = crate::config::parse_raw(toml).expect("toml");
+        Config::from_raw(raw).expect("valid")
+    }
+
+    #[test]
+    fn a_reload_keeps_the_running_workers_and_threading() {
+        let first = App::new(config(
+            "workers = 2\nthreading = \"workers\"\n[upstream]\nurl = \"http://127.0.0.1:9\"\n",
+        ))
+        .expect("app");
+        let next = config(
+            "workers = 5\nthreading = \"shared\"\n[upstream]\nurl = \"http://127.0.0.1:9\"\n",
+        );
+        let reloaded = App::reloaded(next, &first).expect("reloaded");
+        assert_eq!(reloaded.config.workers, 2);
+        assert_eq!(reloaded.config.threading, crate::config::Threading::Workers);
     }
 }
