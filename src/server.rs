@@ -21,8 +21,6 @@ use bytes::Bytes;
 use http::{Request, Response};
 use hyper::body::{Body, Incoming};
 use hyper::service::Service;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -37,6 +35,7 @@ use tokio_util::task::TaskTracker;
 mod activity;
 mod drive;
 mod listen;
+mod protocol;
 mod sweep;
 use activity::{Activity, Tracked};
 pub use listen::{bind, bind_workers};
@@ -180,7 +179,7 @@ where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let builder = Arc::new(connection_builder(&limits));
+    let builders = Arc::new(protocol::Builders::new(&limits));
     let conns = TaskTracker::new();
     let sweep = Sweep::new(sweep::Deadlines {
         header_read_timeout: limits.header_read_timeout,
@@ -220,7 +219,7 @@ where
         let activity = Arc::new(Activity::new());
         let conn = Conn {
             service: make_service(info),
-            builder: builder.clone(),
+            builders: builders.clone(),
             registered: sweep.register(activity.clone(), slot),
             activity,
             // The TLS handshake shares the first request's deadline.
@@ -252,33 +251,10 @@ impl Drop for AbortOnDrop {
     }
 }
 
-fn connection_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        // No per-request header timer (hyper would arm one per request head): the listener's
-        // sweep bounds request heads and keep-alive idling (see `sweep`).
-        .header_read_timeout(None)
-        // One flattened write per reply instead of a queue of buffers for `writev`: ~600 fewer
-        // instructions per small request (BENCHMARKS.md); bodies are copied into the write
-        // buffer, which 1 MiB throughput absorbs (still above nginx's).
-        .writev(false)
-        .max_buf_size(limits.max_header_bytes.max(8192))
-        .keep_alive(true);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
-        .max_concurrent_streams(limits.max_concurrent_streams)
-        .keep_alive_interval(Some(limits.idle_timeout))
-        .keep_alive_timeout(Duration::from_secs(20));
-    builder
-}
-
 /// One accepted connection before it is driven.
 struct Conn<S> {
     service: S,
-    builder: Arc<auto::Builder<TokioExecutor>>,
+    builders: Arc<protocol::Builders>,
     activity: Arc<Activity>,
     /// Leaves the listener's sweep when the connection ends.
     registered: sweep::Registered,
@@ -295,20 +271,17 @@ where
 {
     let Conn {
         service,
-        builder,
+        builders,
         activity,
         registered: _registered,
         handshake_by,
     } = conn;
     let service = Tracked::new(service, activity.clone());
     let ended = match tls {
-        None => {
-            // Boxed here and below: the connection task then holds only what its own protocol
-            // needs (a plain connection does not carry the size of a TLS one), which is most of
-            // the memory an idle keep-alive connection costs (BENCHMARKS.md).
-            let http = Box::pin(builder.serve_connection(TokioIo::new(stream), service));
-            drive::drive(http, &activity).await
-        }
+        None => match protocol::sniff(&stream, &activity).await {
+            Some(proto) => builders.serve(stream, proto, service, &activity).await,
+            None => "closed or timed out before a request",
+        },
         Some(acceptor) => {
             // The handshake shares the header deadline: a peer that never finishes it holds a
             // connection slot just like a slowloris client.
@@ -325,8 +298,8 @@ where
                     return;
                 }
             };
-            let http = Box::pin(builder.serve_connection(TokioIo::new(tls_stream), service));
-            drive::drive(http, &activity).await
+            let proto = protocol::from_alpn(tls_stream.get_ref().1.alpn_protocol());
+            builders.serve(tls_stream, proto, service, &activity).await
         }
     };
     tracing::debug!(reason = ended, "connection closed");
