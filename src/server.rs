@@ -282,25 +282,49 @@ where
             Some(proto) => builders.serve(stream, proto, service, &activity).await,
             None => "closed or timed out before a request",
         },
+        // Boxed: a TLS connection's state is several times a plain one's, and the task of
+        // every connection would otherwise be sized for it (idle memory, BENCHMARKS.md).
         Some(acceptor) => {
-            // The handshake shares the header deadline: a peer that never finishes it holds a
-            // connection slot just like a slowloris client.
-            let accepted =
-                tokio::time::timeout_at(handshake_by, Box::pin(acceptor.accept(stream))).await;
-            let tls_stream = match accepted {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => {
-                    tracing::debug!(error = %e, "TLS handshake failed");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!("TLS handshake timed out");
-                    return;
-                }
-            };
-            let proto = protocol::from_alpn(tls_stream.get_ref().1.alpn_protocol());
-            builders.serve(tls_stream, proto, service, &activity).await
+            Box::pin(serve_tls(
+                stream,
+                acceptor,
+                handshake_by,
+                &builders,
+                service,
+                &activity,
+            ))
+            .await
         }
     };
     tracing::debug!(reason = ended, "connection closed");
+}
+
+/// The TLS handshake, then the connection in the protocol ALPN chose.
+async fn serve_tls<S, B>(
+    stream: TcpStream,
+    acceptor: TlsAcceptor,
+    handshake_by: tokio::time::Instant,
+    builders: &protocol::Builders,
+    service: S,
+    activity: &Activity,
+) -> &'static str
+where
+    S: Service<Request<Incoming>, Response = Response<B>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    // The handshake shares the header deadline: a peer that never finishes it holds a
+    // connection slot just like a slowloris client.
+    let tls_stream = match tokio::time::timeout_at(handshake_by, acceptor.accept(stream)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "TLS handshake failed");
+            return "TLS handshake failed";
+        }
+        Err(_) => return "TLS handshake timed out",
+    };
+    let proto = protocol::from_alpn(tls_stream.get_ref().1.alpn_protocol());
+    builders.serve(tls_stream, proto, service, activity).await
 }
