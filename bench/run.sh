@@ -136,7 +136,7 @@ render() { # template port upstream_port [KEY=value...] > file
 }
 wait_http() { # url [tries]
     for _ in $(seq 1 "${2:-200}"); do
-        curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+        curl -fsS --max-time 10 -o /dev/null "$1" 2>/dev/null && return 0
         sleep 0.1
     done
     echo "not answering: $1" >&2
@@ -244,7 +244,7 @@ stop_servers() {
 same_bytes() { # key...: the same 1 MiB through every target
     local t
     for t in "$@"; do
-        cmp -s <(curl -fsS "http://127.0.0.1:${PORT[$t]}/big.bin") "$W/www/big.bin" \
+        cmp -s <(curl -fsS --max-time 20 "http://127.0.0.1:${PORT[$t]}/big.bin") "$W/www/big.bin" \
             || { echo "target $t does not return the 1 MiB file intact" >&2; exit 1; }
     done
 }
@@ -338,6 +338,7 @@ cg_run() { # name n port -- command...
     local pid=$!
     wait_port "$port" "$pid" "$name under callgrind" 120 "$W/cg.$name.$n.log" >&2
     wait_http "http://127.0.0.1:$port/small.json" 600
+    log "callgrind $name: $n requests"
     taskset -c $LOADCPU "$LOADGEN" count "127.0.0.1:$port" /small.json "$n" $CG_CONNS >/dev/null
     kill -TERM $pid; wait $pid || true
     cg_total "$W/cg.$name.$n.out"
