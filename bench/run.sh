@@ -190,6 +190,7 @@ if [ "$QUICK" != 1 ]; then
     done
 fi
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+T_START=$SECONDS
 log "load at start: $LOAD_START"
 
 # --- servers ---------------------------------------------------------------------------------
@@ -441,6 +442,8 @@ if ! skip idle; then
     done
 fi
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+MEASURED=$((SECONDS - T_START))
+log "measured for ${MEASURED} s"
 
 # --- report ----------------------------------------------------------------------------------
 v() { echo "${R[$1]:-n/a}"; }
@@ -467,7 +470,7 @@ gen="$W/generated.md"
     echo "## Results ($(date -u +%Y-%m-%dT%H:%MZ), \`git describe\`: $(git describe --always --dirty 2>/dev/null))"
     echo
     echo "Command: \`$COMMAND\` (from the repository root). Machine: $(nproc) CPUs, $(lscpu | awk -F: '/Model name/ { gsub(/^ +/, "", $2); print $2; exit }'), kernel $(uname -r)."
-    echo "Load average (1/5/15 min) at the start of the measurements: $LOAD_START; at the end: $LOAD_END."
+    echo "Load average (1/5/15 min) at the start of the measurements: $LOAD_START; at the end: $LOAD_END ($MEASURED s later)."
     echo "Tools: $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2), $(nginx -v 2>&1 | cut -d' ' -f3), $(haproxy -v | head -1 | cut -d' ' -f1-3), $(valgrind --version), $(rustc --version | cut -d' ' -f1-2)."
     echo "Layout: 1-worker rows: load generator on CPU 0; upstream nginx (1 process) and the proxy under test on CPU 1; loopback. 2-worker rows: nothing pinned (see there)."
     echo "The shim runs with \`RUST_LOG=warn\` (access records, which are INFO, are off). $MODELS"
