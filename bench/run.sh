@@ -206,13 +206,13 @@ declare -A PORT=([direct]=$P_UP [shim]=$P_SHIM [shimshared]=$P_SHIMS [nginx]=$P_
 declare -A LABEL=([direct]=direct [shim]=shim [shimshared]="shim (shared, 1 worker)" [nginx]=nginx
     [haproxy]=haproxy [shim2]=shim [shim2shared]="shim (shared, 2 workers)" [nginx2]=nginx
     [haproxy2]=haproxy)
-declare -A PID_OF PROCS   # the process started; it and its children (nginx's workers), for CPU
+declare -A PID_OF   # the process started (for CPU, with its children: nginx's workers)
 UPSTREAM="http://127.0.0.1:$P_UP"
 start_target() { # key
     local t=$1 pin="" pre=() logf="$W/$1.log"
     [[ $t == *2* ]] || { pin=$SERVERCPU; pre=(taskset -c $SERVERCPU); }
     case $t in
-        direct) PID_OF[$t]=""; PROCS[$t]=""; return ;;
+        direct) PID_OF[$t]=""; return ;;
         shim) start_shim "${PORT[$t]}" "$UPSTREAM" "$logf" "$pin" --workers 1 "${MODEL[@]}" ;;
         shimshared) start_shim "${PORT[$t]}" "$UPSTREAM" "$logf" "$pin" --workers 1 "${SHARED[@]}" ;;
         shim2) start_shim "${PORT[$t]}" "$UPSTREAM" "$logf" "$pin" --workers 2 "${MODEL[@]}" ;;
@@ -227,7 +227,6 @@ start_target() { # key
     PID_OF[$t]=$LAST_PID
     wait_port "${PORT[$t]}" "$LAST_PID" "$t" 20 "$logf"
     wait_http "http://127.0.0.1:${PORT[$t]}/small.json"
-    PROCS[$t]=$(with_children "$LAST_PID")
 }
 stop_targets() { # key...
     local t
@@ -264,7 +263,9 @@ WRK=(taskset -c $LOADCPU wrk -t1)   # the 2-worker phase drops the taskset
 run_wrk() { # target path conns secs prefix
     local t=$1 path=$2 c=$3 secs=$4 k=$5 f="$W/wrk.$5.$1.txt" procs
     local up0 p0=0 up1 p1=0
-    read -ra procs <<<"${PROCS[$t]}"
+    procs=()
+    # Read now: nginx's master may still have been forking its workers when it first answered.
+    [ -n "${PID_OF[$t]}" ] && read -ra procs <<<"$(with_children "${PID_OF[$t]}")"
     up0=$(cpu_ticks "$UP_PID"); [ ${#procs[@]} -gt 0 ] && p0=$(cpu_ticks "${procs[@]}")
     "${WRK[@]}" -c"$c" -d"${secs}s" --latency "http://127.0.0.1:${PORT[$t]}$path" > "$f"
     up1=$(cpu_ticks "$UP_PID"); [ ${#procs[@]} -gt 0 ] && p1=$(cpu_ticks "${procs[@]}")
@@ -341,7 +342,16 @@ cg_run() { # name n port -- command...
     wait_http "http://127.0.0.1:$port/small.json" 600
     log "callgrind $name: $n requests"
     taskset -c $LOADCPU "$LOADGEN" count "127.0.0.1:$port" /small.json "$n" $CG_CONNS >/dev/null
-    kill -TERM $pid; wait $pid || true
+    # SIGTERM again every 5 s until it is gone: now and then valgrind holds a signal that lands as
+    # the process enters epoll_wait until the wait returns, which for nginx was its 300 s
+    # keep-alive timer (seen twice: a 5-minute stall in the callgrind phase).
+    local i
+    for i in $(seq 0 599); do
+        ((i % 50 == 0)) && kill -TERM "$pid" 2>/dev/null
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    wait "$pid" || true
     cg_total "$W/cg.$name.$n.out"
 }
 if ! skip callgrind; then
@@ -362,27 +372,8 @@ if ! skip callgrind; then
         log "callgrind $t: ${R[$t.ir]} instructions per request"
     done
     # Per-request profile: callgrind_annotate of both runs, differenced, so start-up cancels out.
-    python3 - "$W/cg.shim.$CG_LOW.out" "$W/cg.shim.$CG_HIGH.out" $((CG_HIGH - CG_LOW)) \
-        > "$W/profile.shim.txt" <<'EOF_PY' || true
-import re, subprocess, sys
-low, high, n = sys.argv[1], sys.argv[2], float(sys.argv[3])
-def costs(path, inclusive):
-    out = subprocess.run(["callgrind_annotate", "--threshold=100", "--inclusive=" + inclusive, path],
-                         capture_output=True, text=True).stdout
-    d = {}
-    for line in out.splitlines():
-        m = re.match(r"\s*([\d,]+) \([\s\d.]+%\)\s+(?:\S*?:)?(.*?) \[", line)
-        if m:
-            d[m.group(2)] = d.get(m.group(2), 0) + int(m.group(1).replace(",", ""))
-    return d
-for kind, label in (("no", "self"), ("yes", "inclusive")):
-    a, b = costs(low, kind), costs(high, kind)
-    rows = sorted(((b.get(k, 0) - a.get(k, 0)) / n, k) for k in set(a) | set(b))[::-1]
-    print(f"instructions per request, {label} cost:")
-    for v, k in rows[:20]:
-        print(f"{v:8.0f}  {k[:140]}")
-    print()
-EOF_PY
+    python3 bench/cg_profile.py "$W/cg.shim.$CG_LOW.out" "$W/cg.shim.$CG_HIGH.out" \
+        $((CG_HIGH - CG_LOW)) > "$W/profile.shim.txt" || true
 fi
 
 # --- phase: the translated route against the simulator --------------------------------------
@@ -446,113 +437,5 @@ MEASURED=$((SECONDS - T_START))
 log "measured for ${MEASURED} s"
 
 # --- report ----------------------------------------------------------------------------------
-v() { echo "${R[$1]:-n/a}"; }
-ratio() { awk -v a="$(v "$1")" -v b="$(v "$2")" 'BEGIN { if (a + 0 == 0 || b + 0 == 0) print "n/a"; else printf "%.2f×", a / b }'; }
-errors() { # key...: wrk's error lines, if any
-    local t k
-    for t in "$@"; do
-        for k in small big two; do
-            [ -n "${R[$t.$k.err]:-}" ] && echo "Errors, ${LABEL[$t]} $k: ${R[$t.$k.err]}"
-        done
-    done
-    return 0
-}
-if [ "$THREADING" = 1 ]; then
-    MODELS="Both threading models run side by side: \`shim\` is \`--threading workers\` (N single-thread runtimes, one SO_REUSEPORT listener each), \`shim (shared, N workers)\` is \`--threading shared\` (one multi-thread runtime with N worker threads)."
-elif [ "$HAS_THREADING" = 1 ]; then
-    MODELS="The \`--threading shared\` rows were skipped (\`SKIP=shared\`)."
-else
-    MODELS="This binary has no \`--threading\` flag: \`shim\` is its one model, a multi-thread tokio runtime with N worker threads."
-fi
-gen="$W/generated.md"
-{
-    echo "<!-- BEGIN GENERATED by bench/run.sh: do not edit by hand -->"
-    echo "## Results ($(date -u +%Y-%m-%dT%H:%MZ), \`git describe\`: $(git describe --always --dirty 2>/dev/null))"
-    echo
-    echo "Command: \`$COMMAND\` (from the repository root). Machine: $(nproc) CPUs, $(lscpu | awk -F: '/Model name/ { gsub(/^ +/, "", $2); print $2; exit }'), kernel $(uname -r)."
-    echo "Load average (1/5/15 min) at the start of the measurements: $LOAD_START; at the end: $LOAD_END ($MEASURED s later)."
-    echo "Tools: $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2), $(nginx -v 2>&1 | cut -d' ' -f3), $(haproxy -v | head -1 | cut -d' ' -f1-3), $(valgrind --version), $(rustc --version | cut -d' ' -f1-2)."
-    echo "Layout: 1-worker rows: load generator on CPU 0; upstream nginx (1 process) and the proxy under test on CPU 1; loopback. 2-worker rows: nothing pinned (see there)."
-    echo "The shim runs with \`RUST_LOG=warn\` (access records, which are INFO, are off). $MODELS"
-    echo
-    echo "### Pass-through"
-    echo
-    echo "| target | small JSON req/s | p50 ms | p99 ms | proxy CPU ms / 10k req | upstream CPU ms / 10k req | 1 MiB req/s (= MiB/s) | open loop ${OPEN_RATE}/s p50 / p99 / p99.9 ms | peak RSS MiB | idle keep-alive KiB / conn |"
-    echo "|---|---|---|---|---|---|---|---|---|---|"
-    for t in "${TARGETS[@]}"; do
-        echo "| ${LABEL[$t]} | $(v $t.small.rps) | $(v $t.small.p50) | $(v $t.small.p99) | $(v $t.small.cpu) | $(v $t.small.upcpu) | $(v $t.big.rps) | $(v $t.open.p50_ms) / $(v $t.open.p99_ms) / $(v $t.open.p999_ms) | $(v $t.hwm) | $(v $t.idle) |"
-    done
-    echo
-    echo "Small JSON is ${SMALL_BYTES} bytes, ${CONNS} connections, wrk ${SMALL_SECS} s; 1 MiB: ${BIG_CONNS} connections, ${BIG_SECS} s;"
-    echo "open loop: \`bench/loadgen.rs openloop\`, ${OPEN_RATE} req/s for ${OPEN_SECS} s over ${CONNS} connections, latency counted from each request's due time (no coordinated omission)."
-    echo "Peak RSS is VmHWM of the proxy (of the upstream for \`direct\`) before the idle phase. Idle: ${IDLE_CONNS} connections that each completed one request, RSS delta / ${IDLE_CONNS}, measured last."
-    errors "${TARGETS[@]}"
-    echo
-    echo "### Pass-through, 2 workers"
-    echo
-    echo "| target | small JSON req/s | p50 ms | p99 ms | proxy CPU ms / 10k req | upstream CPU ms / 10k req |"
-    echo "|---|---|---|---|---|---|"
-    for t in "${TWO_TARGETS[@]}"; do
-        echo "| ${LABEL[$t]} | $(v $t.two.rps) | $(v $t.two.p50) | $(v $t.two.p99) | $(v $t.two.cpu) | $(v $t.two.upcpu) |"
-    done
-    echo
-    echo "The shim with \`--workers 2\`, nginx with a master and \`worker_processes 2\` (\`listen ... reuseport\`: one listener per worker, as the shim's workers have), haproxy \`nbthread 2\`; small JSON, ${CONNS} connections, wrk ${TWO_SECS} s."
-    echo "Nothing pinned: 2 CPUs leave none to keep the load generator apart, so wrk (1 thread), the upstream (the same single nginx process) and the proxy's workers share both. Proxy CPU sums all its threads and processes."
-    errors "${TWO_TARGETS[@]}"
-    echo
-    echo "Instructions per proxied request (callgrind, user space, (Ir at ${CG_HIGH} − Ir at ${CG_LOW}) / $((CG_HIGH - CG_LOW)), ${CG_CONNS} keep-alive connections):"
-    echo
-    echo "| proxy | instructions / request |"
-    echo "|---|---|"
-    echo "| shim | $(v shim.ir) |"
-    [ "$THREADING" = 1 ] && echo "| shim (shared) | $(v shimshared.ir) |"
-    echo "| nginx | $(v nginx.ir) |"
-    echo
-    echo "Ratios, shim vs nginx (targets): req/s $(ratio shim.small.rps nginx.small.rps) (≥ 1.00×), CPU/request $(ratio shim.small.cpu nginx.small.cpu) (≤ 1.00×), instructions/request $(ratio shim.ir nginx.ir) (≤ 1.00×), 1 MiB $(ratio shim.big.rps nginx.big.rps) (≥ 1.00×); 2 workers: shim vs nginx req/s $(ratio shim2.two.rps nginx2.two.rps) (≥ 1.00×), CPU/request $(ratio shim2.two.cpu nginx2.two.cpu)."
-    if [ "$THREADING" = 1 ]; then
-        echo
-        echo "Threading models, shared vs workers (\`shim (shared, N workers)\` ÷ \`shim\`): 1 worker req/s $(ratio shimshared.small.rps shim.small.rps), CPU/request $(ratio shimshared.small.cpu shim.small.cpu), instructions/request $(ratio shimshared.ir shim.ir), idle KiB/conn $(ratio shimshared.idle shim.idle); 2 workers req/s $(ratio shim2shared.two.rps shim2.two.rps), CPU/request $(ratio shim2shared.two.cpu shim2.two.cpu)."
-    fi
-    echo
-    echo "### Translated route"
-    echo
-    echo "${LEGACY_CALLS} sequential legacy calls \`POST /v1/modules/upgrade/bdb/1\` (shape A, ReJSON → 2.6.17) through the shim against \`deprecation-shim simulate --version 8.0 --action-duration 0s\`; replies: $(v tr.statuses) (status:count)."
-    echo "Shim-added time is \`shim_ms\` from each deprecation WARN line (call time minus time in upstream calls), over $(v tr.n) calls."
-    echo
-    echo "| | p50 ms | p99 ms | max ms |"
-    echo "|---|---|---|---|"
-    echo "| shim-added | $(v tr.shim50) | $(v tr.shim99) | $(v tr.shimmax) |"
-    echo "| whole call, as the client saw it | $(v tr.total50) | $(v tr.total99) | |"
-    echo
-    echo "### Translation functions (criterion, \`benches/translation.rs\`)"
-    echo
-    echo "| benchmark | time / iteration |"
-    echo "|---|---|"
-    if [ -s "$W/criterion.txt" ]; then
-        awk '{ n = $2; sub(/^translation\//, "", n); t = $5; gsub(/,/, "", t); printf "| %s | %.2f µs |\n", n, t / 1000 }' "$W/criterion.txt"
-    else
-        echo "| (not run) | |"
-    fi
-    if [ -s "$W/profile.shim.txt" ]; then
-        echo
-        echo "<details><summary>Shim profile per request: callgrind (${CG_HIGH}-request run − ${CG_LOW}-request run) / $((CG_HIGH - CG_LOW)), top functions</summary>"
-        echo
-        echo '```'
-        cat "$W/profile.shim.txt"
-        echo '```'
-        echo "</details>"
-    fi
-    echo "<!-- END GENERATED -->"
-} > "$gen"
-if [ -f "$OUT" ] && grep -q '<!-- BEGIN GENERATED' "$OUT"; then
-    python3 - "$OUT" "$gen" <<'EOF'
-import sys, re
-out, gen = sys.argv[1], open(sys.argv[2]).read().rstrip("\n")
-s = open(out).read()
-s = re.sub(r"<!-- BEGIN GENERATED.*?<!-- END GENERATED -->", lambda m: gen, s, flags=re.S)
-open(out, "w").write(s)
-EOF
-else
-    { echo "# Benchmarks"; echo; cat "$gen"; } > "$OUT"
-fi
-log "wrote $OUT (scratch files in $W)"
+# shellcheck source=bench/report.sh
+. "$ROOT/bench/report.sh"
