@@ -80,8 +80,10 @@ if [ ! -x "$LOADGEN" ] || [ bench/loadgen.rs -nt "$LOADGEN" ]; then
     mv -f "$LOADGEN.$$" "$LOADGEN"
 fi
 # The threading model flag (issue 15): with it, both models are measured in this run.
+# (The help is read whole first: `--help | grep -q` can fail under pipefail, grep quitting early.)
 HAS_THREADING=0; THREADING=0
-"$SHIM" --help | grep -q -- --threading && HAS_THREADING=1
+SHIM_HELP=$("$SHIM" --help 2>&1 || true)
+grep -q -- --threading <<<"$SHIM_HELP" && HAS_THREADING=1
 [ "$HAS_THREADING" = 1 ] && ! skip shared && THREADING=1
 
 # --- scratch directory, processes, clean-up --------------------------------------------------
