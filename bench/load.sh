@@ -13,6 +13,9 @@
 # Logs, RSS samples, the audit log and the loadgen's RESULT line are kept in --out
 # (default: a fresh directory under /tmp). RUST_LOG for the shim defaults to warn with the
 # access log off (a soak would write gigabytes of it); set SHIM_RUST_LOG to change that.
+# Ports: two free loopback ports reserved for the run by bench/ports.py (not :0, whose meaning
+# with several SO_REUSEPORT listeners is the shim's business), each checked to be the one its
+# server listens on; two runs at the same time do not collide.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +29,7 @@ while [ $# -gt 0 ]; do
     --connections) connections="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --loadgen-threads) threads="$2"; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "load.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -52,36 +55,28 @@ cleanup() {
     kill "$pid" 2>/dev/null || true
   done
   wait 2>/dev/null || true
+  python3 bench/ports.py release $$ || true
 }
 trap cleanup EXIT
 
-# The address a server logged as `address=IP:PORT` once it is listening.
-wait_for_address() {
-  local log="$1" what="$2" addr=""
-  for _ in $(seq 1 100); do
-    addr="$(sed 's/\x1b\[[0-9;]*m//g' "$log" 2>/dev/null | grep -o 'address=[0-9.]*:[0-9]*' \
-      | head -n1 | cut -d= -f2 || true)"
-    [ -n "$addr" ] && { echo "$addr"; return 0; }
-    sleep 0.1
-  done
-  echo "load.sh: $what did not start; its log:" >&2
-  cat "$log" >&2
-  return 1
-}
+mapfile -t ports < <(python3 bench/ports.py reserve 2 $$)
+[ ${#ports[@]} -eq 2 ] || { echo "load.sh: could not reserve 2 loopback ports" >&2; exit 1; }
+sim_addr="127.0.0.1:${ports[0]}"
+shim_addr="127.0.0.1:${ports[1]}"
 
-RUST_LOG=warn,deprecation_shim::sim=info "$bin" simulate --listen 127.0.0.1:0 --version 8.0 \
+RUST_LOG=warn,deprecation_shim::sim=info "$bin" simulate --listen "$sim_addr" --version 8.0 \
   --action-duration 0s >"$out/sim.log" 2>&1 &
 pids+=($!)
-sim_addr="$(wait_for_address "$out/sim.log" simulator)"
+python3 bench/ports.py wait "${ports[0]}" "$!" simulator 20 "$out/sim.log"
 
 audit="$out/audit.jsonl"
 : >"$audit"
 RUST_LOG="${SHIM_RUST_LOG:-warn,access=off,deprecation_shim=info}" "$bin" \
-  --upstream "http://$sim_addr" --listen 127.0.0.1:0 --audit-log "$audit" \
+  --upstream "http://$sim_addr" --listen "$shim_addr" --audit-log "$audit" \
   >"$out/shim.log" 2>&1 &
 shim_pid=$!
 pids+=("$shim_pid")
-shim_addr="$(wait_for_address "$out/shim.log" shim)"
+python3 bench/ports.py wait "${ports[1]}" "$shim_pid" shim 20 "$out/shim.log"
 echo "load.sh: simulator on $sim_addr, shim on $shim_addr (pid $shim_pid)"
 
 kib() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$shim_pid/status" 2>/dev/null || true; }

@@ -4,16 +4,24 @@
 #
 #   bench/run.sh
 #
-# Layout: load generator on CPU 0; upstream nginx and the proxy under test on CPU 1 (taskset), all
-# on loopback. Targets: direct to the upstream, the shim (--workers 1), nginx proxy_pass with an
-# upstream keep-alive pool (1 worker), haproxy (nbthread 1).
+# Layout, 1-worker rows: load generator on CPU 0; upstream nginx and the proxy under test on CPU 1
+# (taskset), all on loopback. Targets: direct to the upstream, the shim (--workers 1), nginx
+# proxy_pass with an upstream keep-alive pool (1 worker), haproxy (nbthread 1).
+# 2-worker rows (phase `two`): the shim --workers 2, nginx worker_processes 2, haproxy nbthread 2,
+# nothing pinned (2 cores leave none to keep the load generator apart).
+# When the shim has `--threading MODEL`, both models run side by side: `shim` is
+# `--threading workers`, `shim (shared, N workers)` is `--threading shared`.
+#
+# Ports: free loopback ports picked at start and reserved for the run (bench/ports.py), so two runs
+# at once do not collide; every server is checked to be the one listening on its port.
 #
 # Environment knobs:
 #   QUICK=1            short phases, no waiting for a quiet machine (for developing the script)
 #   QUIET_MAX_WAIT=S   wait up to S seconds for the 1-minute load to drop below 0.5 (default 1500)
 #   NO_INSTALL=1       do not apt-get install missing tools
 #   BENCH_OUT=FILE     where to write the report (default BENCHMARKS.md)
-#   SKIP=phases        comma list of phases to skip: small,big,open,callgrind,translated,criterion,idle
+#   SKIP=phases        comma list of phases to skip: small,big,open,two,callgrind,translated,criterion,idle
+#                      (and `shared`: no --threading shared rows even when the shim has the flag)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,15 +29,16 @@ cd "$ROOT"
 QUICK=${QUICK:-0}
 SKIP=",${SKIP:-},"
 OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
-COMMAND="bench/run.sh${QUICK:+}"
-[ "$QUICK" = 1 ] && COMMAND="QUICK=1 bench/run.sh"
+COMMAND="bench/run.sh"
+[ "$QUICK" = 1 ] && COMMAND="QUICK=1 $COMMAND"
+[ "$SKIP" != ",," ] && COMMAND="SKIP=${SKIP:1:-1} $COMMAND"
 
 # Phase lengths (seconds) and sizes.
 if [ "$QUICK" = 1 ]; then
-    SMALL_SECS=2; BIG_SECS=2; OPEN_SECS=2; CG_LOW=${CG_LOW:-200}; CG_HIGH=${CG_HIGH:-1200}; LEGACY_CALLS=50
+    SMALL_SECS=2; BIG_SECS=2; OPEN_SECS=2; TWO_SECS=2; CG_LOW=${CG_LOW:-200}; CG_HIGH=${CG_HIGH:-1200}; LEGACY_CALLS=50
     CRIT_ARGS="--warm-up-time 0.3 --measurement-time 0.5"
 else
-    SMALL_SECS=8; BIG_SECS=5; OPEN_SECS=8; CG_LOW=${CG_LOW:-2000}; CG_HIGH=${CG_HIGH:-12000}; LEGACY_CALLS=400
+    SMALL_SECS=8; BIG_SECS=5; OPEN_SECS=8; TWO_SECS=6; CG_LOW=${CG_LOW:-2000}; CG_HIGH=${CG_HIGH:-12000}; LEGACY_CALLS=400
     CRIT_ARGS="--warm-up-time 1 --measurement-time 2"
 fi
 CONNS=64          # closed-loop connections (small JSON)
@@ -38,7 +47,6 @@ OPEN_RATE=5000    # open-loop requests/s
 CG_CONNS=16       # connections for the callgrind request counts
 IDLE_CONNS=1000
 
-P_UP=18080; P_SHIM=18081; P_NGX=18082; P_HAP=18083; P_SIM=18090; P_SHIM_SIM=18091
 LOADCPU=0; SERVERCPU=1
 
 skip() { [[ "$SKIP" == *",$1,"* ]]; }
@@ -67,8 +75,16 @@ SHIM=${SHIM_BIN:-$ROOT/target/release/deprecation-shim}
 mkdir -p target/bench
 LOADGEN=$ROOT/target/bench/loadgen
 if [ ! -x "$LOADGEN" ] || [ bench/loadgen.rs -nt "$LOADGEN" ]; then
-    rustc -O --edition 2021 bench/loadgen.rs -o "$LOADGEN"
+    # Built aside and renamed, so a second run at the same time never executes a half-written file.
+    rustc -O --edition 2021 bench/loadgen.rs -o "$LOADGEN.$$"
+    mv -f "$LOADGEN.$$" "$LOADGEN"
 fi
+# The threading model flag (issue 15): with it, both models are measured in this run.
+# (The help is read whole first: `--help | grep -q` can fail under pipefail, grep quitting early.)
+HAS_THREADING=0; THREADING=0
+SHIM_HELP=$("$SHIM" --help 2>&1 || true)
+grep -q -- --threading <<<"$SHIM_HELP" && HAS_THREADING=1
+[ "$HAS_THREADING" = 1 ] && ! skip shared && THREADING=1
 
 # --- scratch directory, processes, clean-up --------------------------------------------------
 W=$(mktemp -d /tmp/shim-bench.XXXXXX)
@@ -77,8 +93,17 @@ PIDS=()
 cleanup() {
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    python3 "$ROOT/bench/ports.py" release $$ || true
 }
 trap cleanup EXIT
+
+# Free loopback ports, reserved for this run (see bench/ports.py for why not fixed ports or :0).
+mapfile -t FREE < <(python3 bench/ports.py reserve 12 $$)
+[ ${#FREE[@]} -eq 12 ] || { echo "bench: could not reserve 12 loopback ports" >&2; exit 1; }
+P_UP=${FREE[0]}; P_SHIM=${FREE[1]}; P_SHIMS=${FREE[2]}; P_NGX=${FREE[3]}; P_HAP=${FREE[4]}
+P_SHIM2=${FREE[5]}; P_SHIM2S=${FREE[6]}; P_NGX2=${FREE[7]}; P_HAP2=${FREE[8]}
+P_SIM=${FREE[9]}; P_SHIM_SIM=${FREE[10]}; P_CG=${FREE[11]}
+log "ports: ${FREE[*]}"
 ulimit -n 65536 2>/dev/null || ulimit -n 8192
 
 # ~1 KiB of JSON, shaped like a BDB reply; and 1 MiB of bytes.
@@ -105,42 +130,55 @@ open(os.path.join(d, "big.bin"), "wb").write(os.urandom(1 << 20))
 EOF
 SMALL_BYTES=$(stat -c %s "$W/www/small.json")
 
-render() { # template port upstream_port > file
-    sed -e "s#@DIR@#$W#g" -e "s#@PORT@#$2#g" -e "s#@UPSTREAM_PORT@#${3:-}#g" "$1"
+render() { # template port upstream_port [KEY=value...] > file
+    local tpl=$1 args=(-e "s#@DIR@#$W#g" -e "s#@PORT@#$2#g" -e "s#@UPSTREAM_PORT@#${3:-}#g") kv
+    shift 3
+    for kv in "$@"; do args+=(-e "s#@${kv%%=*}@#${kv#*=}#g"); done
+    sed "${args[@]}" "$tpl"
 }
 wait_http() { # url [tries]
     for _ in $(seq 1 "${2:-200}"); do
-        curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+        curl -fsS --max-time 10 -o /dev/null "$1" 2>/dev/null && return 0
         sleep 0.1
     done
     echo "not answering: $1" >&2
     return 1
 }
-wait_port() { # port
-    for _ in $(seq 1 200); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "nothing listens on port $1" >&2
-    return 1
+wait_port() { # port pid name [secs] [log]: fails, naming the port, unless pid (or a child) listens on it
+    python3 "$ROOT/bench/ports.py" wait "$@"
 }
-cpu_ticks() { awk '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " "); print f[12] + f[13] }' "/proc/$1/stat"; }
+# utime + stime of the processes named (a process counts all its threads)
+cpu_ticks() { # pid...
+    local p f=()
+    for p in "$@"; do f+=("/proc/$p/stat"); done
+    awk '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " "); t += f[12] + f[13] } END { print t }' "${f[@]}"
+}
+with_children() { echo "$1" $(pgrep -P "$1" || true); }
 status_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 TCK=$(getconf CLK_TCK)
 
-render bench/nginx-upstream.conf $P_UP > "$W/upstream.conf"
-render bench/nginx-proxy.conf $P_NGX $P_UP > "$W/nginx-proxy.conf"
-render bench/haproxy.cfg $P_HAP $P_UP > "$W/haproxy.cfg"
+NGX1=(MASTER=off WORKERS=1 REUSEPORT=)
+render bench/nginx-upstream.conf $P_UP "" > "$W/upstream.conf"
+render bench/nginx-proxy.conf $P_NGX $P_UP NAME=nginx "${NGX1[@]}" > "$W/nginx.conf"
+render bench/nginx-proxy.conf $P_NGX2 $P_UP NAME=nginx2 MASTER=on WORKERS=2 REUSEPORT=reuseport \
+    > "$W/nginx2.conf"
+render bench/haproxy.cfg $P_HAP $P_UP NBTHREAD=1 > "$W/haproxy.cfg"
+render bench/haproxy.cfg $P_HAP2 $P_UP NBTHREAD=2 > "$W/haproxy2.cfg"
 
 start_upstream() {
     taskset -c $SERVERCPU nginx -p "$W" -c "$W/upstream.conf" -e "$W/upstream.error.log" &
     UP_PID=$!; PIDS+=("$UP_PID")
+    wait_port $P_UP "$UP_PID" "upstream nginx" 20 "$W/upstream.error.log"
     wait_http "http://127.0.0.1:$P_UP/small.json"
 }
-start_shim() { # port upstream-url logfile [prefix...]
-    local port=$1 up=$2 logf=$3; shift 3
-    RUST_LOG=${RUST_LOG_BENCH:-warn} NO_COLOR=1 taskset -c $SERVERCPU "$@" "$SHIM" \
-        --listen "127.0.0.1:$port" --upstream "$up" --workers 1 --log-json 2>"$logf" &
+# Threading-model arguments of the shim targets; empty when the binary has no --threading.
+MODEL=(); SHARED=()
+[ "$THREADING" = 1 ] && MODEL=(--threading workers) && SHARED=(--threading shared)
+start_shim() { # port upstream-url logfile pin(cpu list or "") [shim args...]
+    local port=$1 up=$2 logf=$3 pin=$4 pre=(); shift 4
+    [ -n "$pin" ] && pre=(taskset -c "$pin")
+    RUST_LOG=${RUST_LOG_BENCH:-warn} NO_COLOR=1 "${pre[@]}" "$SHIM" \
+        --listen "127.0.0.1:$port" --upstream "$up" --log-json "$@" 2>"$logf" &
     LAST_PID=$!; PIDS+=("$LAST_PID")
 }
 
@@ -154,32 +192,66 @@ if [ "$QUICK" != 1 ]; then
     done
 fi
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+T_START=$SECONDS
 log "load at start: $LOAD_START"
 
 # --- servers ---------------------------------------------------------------------------------
+# Targets by key; 1-worker ones pinned to SERVERCPU, 2-worker ones (phase `two`) not pinned.
 TARGETS=(direct shim nginx haproxy)
-declare -A PORT=([direct]=$P_UP [shim]=$P_SHIM [nginx]=$P_NGX [haproxy]=$P_HAP)
-declare -A PPID_OF
+TWO_TARGETS=(direct shim2 nginx2 haproxy2)
+if [ "$THREADING" = 1 ]; then
+    TARGETS=(direct shim shimshared nginx haproxy)
+    TWO_TARGETS=(direct shim2 shim2shared nginx2 haproxy2)
+fi
+declare -A PORT=([direct]=$P_UP [shim]=$P_SHIM [shimshared]=$P_SHIMS [nginx]=$P_NGX [haproxy]=$P_HAP
+    [shim2]=$P_SHIM2 [shim2shared]=$P_SHIM2S [nginx2]=$P_NGX2 [haproxy2]=$P_HAP2)
+declare -A LABEL=([direct]=direct [shim]=shim [shimshared]="shim (shared, 1 worker)" [nginx]=nginx
+    [haproxy]=haproxy [shim2]=shim [shim2shared]="shim (shared, 2 workers)" [nginx2]=nginx
+    [haproxy2]=haproxy)
+declare -A PID_OF   # the process started (for CPU, with its children: nginx's workers)
+UPSTREAM="http://127.0.0.1:$P_UP"
+start_target() { # key
+    local t=$1 pin="" pre=() logf="$W/$1.log"
+    [[ $t == *2* ]] || { pin=$SERVERCPU; pre=(taskset -c $SERVERCPU); }
+    case $t in
+        direct) PID_OF[$t]=""; return ;;
+        shim) start_shim "${PORT[$t]}" "$UPSTREAM" "$logf" "$pin" --workers 1 "${MODEL[@]}" ;;
+        shimshared) start_shim "${PORT[$t]}" "$UPSTREAM" "$logf" "$pin" --workers 1 "${SHARED[@]}" ;;
+        shim2) start_shim "${PORT[$t]}" "$UPSTREAM" "$logf" "$pin" --workers 2 "${MODEL[@]}" ;;
+        shim2shared) start_shim "${PORT[$t]}" "$UPSTREAM" "$logf" "$pin" --workers 2 "${SHARED[@]}" ;;
+        nginx|nginx2)
+            "${pre[@]}" nginx -p "$W" -c "$W/$t.conf" -e "$logf" 2>>"$logf" &
+            LAST_PID=$!; PIDS+=("$LAST_PID") ;;
+        haproxy|haproxy2)
+            "${pre[@]}" haproxy -db -f "$W/$t.cfg" 2>"$logf" &
+            LAST_PID=$!; PIDS+=("$LAST_PID") ;;
+    esac
+    PID_OF[$t]=$LAST_PID
+    wait_port "${PORT[$t]}" "$LAST_PID" "$t" 20 "$logf"
+    wait_http "http://127.0.0.1:${PORT[$t]}/small.json"
+}
+stop_targets() { # key...
+    local t
+    for t in "$@"; do [ -n "${PID_OF[$t]:-}" ] && kill "${PID_OF[$t]}" 2>/dev/null || true; done
+    for t in "$@"; do [ -n "${PID_OF[$t]:-}" ] && wait "${PID_OF[$t]}" 2>/dev/null || true; done
+}
 start_servers() {
     start_upstream
-    start_shim $P_SHIM "http://127.0.0.1:$P_UP" "$W/shim.log"; SHIM_PID=$LAST_PID
-    taskset -c $SERVERCPU nginx -p "$W" -c "$W/nginx-proxy.conf" -e "$W/nginx-proxy.error.log" &
-    NGX_PID=$!; PIDS+=("$NGX_PID")
-    taskset -c $SERVERCPU haproxy -db -f "$W/haproxy.cfg" 2>"$W/haproxy.log" &
-    HAP_PID=$!; PIDS+=("$HAP_PID")
-    PPID_OF=([direct]="" [shim]=$SHIM_PID [nginx]=$NGX_PID [haproxy]=$HAP_PID)
-    for t in "${TARGETS[@]}"; do wait_http "http://127.0.0.1:${PORT[$t]}/small.json"; done
+    for t in "${TARGETS[@]}"; do start_target "$t"; done
 }
 stop_servers() {
-    for p in $UP_PID $SHIM_PID $NGX_PID $HAP_PID; do kill "$p" 2>/dev/null || true; done
-    for p in $UP_PID $SHIM_PID $NGX_PID $HAP_PID; do wait "$p" 2>/dev/null || true; done
+    stop_targets "${TARGETS[@]}"
+    kill "$UP_PID" 2>/dev/null || true; wait "$UP_PID" 2>/dev/null || true
+}
+same_bytes() { # key...: the same 1 MiB through every target
+    local t
+    for t in "$@"; do
+        cmp -s <(curl -fsS --max-time 20 "http://127.0.0.1:${PORT[$t]}/big.bin") "$W/www/big.bin" \
+            || { echo "target $t does not return the 1 MiB file intact" >&2; exit 1; }
+    done
 }
 start_servers
-for t in "${TARGETS[@]}"; do
-    # Same bytes through every target.
-    cmp -s <(curl -fsS "http://127.0.0.1:${PORT[$t]}/big.bin") "$W/www/big.bin" \
-        || { echo "target $t does not return the 1 MiB file intact" >&2; exit 1; }
-done
+same_bytes "${TARGETS[@]}"
 
 declare -A R   # results: R[target.key]
 
@@ -189,12 +261,16 @@ to_ms() { # wrk latency like 512.00us / 1.20ms / 2.00s
         if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
         printf "%.3f", n }'
 }
+WRK=(taskset -c $LOADCPU wrk -t1)   # the 2-worker phase drops the taskset
 run_wrk() { # target path conns secs prefix
-    local t=$1 path=$2 c=$3 secs=$4 k=$5 pid=${PPID_OF[$1]} f="$W/wrk.$5.$1.txt"
+    local t=$1 path=$2 c=$3 secs=$4 k=$5 f="$W/wrk.$5.$1.txt" procs
     local up0 p0=0 up1 p1=0
-    up0=$(cpu_ticks "$UP_PID"); [ -n "$pid" ] && p0=$(cpu_ticks "$pid")
-    taskset -c $LOADCPU wrk -t1 -c"$c" -d"${secs}s" --latency "http://127.0.0.1:${PORT[$t]}$path" > "$f"
-    up1=$(cpu_ticks "$UP_PID"); [ -n "$pid" ] && p1=$(cpu_ticks "$pid")
+    procs=()
+    # Read now: nginx's master may still have been forking its workers when it first answered.
+    [ -n "${PID_OF[$t]}" ] && read -ra procs <<<"$(with_children "${PID_OF[$t]}")"
+    up0=$(cpu_ticks "$UP_PID"); [ ${#procs[@]} -gt 0 ] && p0=$(cpu_ticks "${procs[@]}")
+    "${WRK[@]}" -c"$c" -d"${secs}s" --latency "http://127.0.0.1:${PORT[$t]}$path" > "$f"
+    up1=$(cpu_ticks "$UP_PID"); [ ${#procs[@]} -gt 0 ] && p1=$(cpu_ticks "${procs[@]}")
     local reqs rps
     reqs=$(awk '/requests in/ { print $1 }' "$f")
     rps=$(awk '/^Requests\/sec/ { print $2 }' "$f")
@@ -203,7 +279,7 @@ run_wrk() { # target path conns secs prefix
     R[$t.$k.p99]=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$f")")
     R[$t.$k.err]=$(awk '/Non-2xx|Socket errors/ { s = s $0 "; " } END { print s }' "$f")
     R[$t.$k.upcpu]=$(awk -v d=$((up1 - up0)) -v n="$reqs" -v t="$TCK" 'BEGIN { printf "%.0f", d * 1000 / t / n * 10000 }')
-    if [ -n "$pid" ]; then
+    if [ ${#procs[@]} -gt 0 ]; then
         R[$t.$k.cpu]=$(awk -v d=$((p1 - p0)) -v n="$reqs" -v t="$TCK" 'BEGIN { printf "%.0f", d * 1000 / t / n * 10000 }')
     else
         R[$t.$k.cpu]="–"
@@ -214,7 +290,7 @@ run_wrk() { # target path conns secs prefix
 # --- phase: small JSON, closed loop, 64 connections -------------------------------------------
 if ! skip small; then
     for t in "${TARGETS[@]}"; do  # warm pools and caches
-        taskset -c $LOADCPU wrk -t1 -c$CONNS -d1s "http://127.0.0.1:${PORT[$t]}/small.json" >/dev/null
+        "${WRK[@]}" -c$CONNS -d1s "http://127.0.0.1:${PORT[$t]}/small.json" >/dev/null
     done
     for t in "${TARGETS[@]}"; do run_wrk "$t" /small.json $CONNS $SMALL_SECS small; done
 fi
@@ -237,9 +313,25 @@ fi
 
 # Peak RSS over the throughput phases (before the idle phase raises it).
 for t in "${TARGETS[@]}"; do
-    pid=${PPID_OF[$t]}; [ -z "$pid" ] && pid=$UP_PID
+    pid=${PID_OF[$t]}; [ -z "$pid" ] && pid=$UP_PID
     R[$t.hwm]=$(( $(status_kib "$pid" VmHWM) / 1024 ))
 done
+
+# --- phase: 2 workers, small JSON, nothing pinned ---------------------------------------------
+# With 2 cores there is no CPU left to keep the load generator apart: wrk, the upstream and the
+# proxy's 2 workers all share both. The upstream is the same single nginx process, unpinned for
+# the phase; the proxies' CPU is summed over all their threads (and nginx's master and workers).
+if ! skip two; then
+    for t in "${TWO_TARGETS[@]}"; do start_target "$t"; done
+    same_bytes "${TWO_TARGETS[@]}"
+    taskset -pc 0-$(( $(nproc) - 1 )) "$UP_PID" >/dev/null
+    WRK=(wrk -t1)
+    for t in "${TWO_TARGETS[@]}"; do "${WRK[@]}" -c$CONNS -d1s "http://127.0.0.1:${PORT[$t]}/small.json" >/dev/null; done
+    for t in "${TWO_TARGETS[@]}"; do run_wrk "$t" /small.json $CONNS $TWO_SECS two; done
+    WRK=(taskset -c $LOADCPU wrk -t1)
+    taskset -pc $SERVERCPU "$UP_PID" >/dev/null
+    stop_targets "${TWO_TARGETS[@]}"
+fi
 
 # --- phase: callgrind instructions per proxied request ---------------------------------------
 cg_total() { awk '/^(summary|totals):/ { print $2; exit }' "$1"; }
@@ -248,45 +340,42 @@ cg_run() { # name n port -- command...
     taskset -c $SERVERCPU valgrind --tool=callgrind --callgrind-out-file="$W/cg.$name.$n.out" \
         "$@" 2>"$W/cg.$name.$n.log" &
     local pid=$!
+    wait_port "$port" "$pid" "$name under callgrind" 120 "$W/cg.$name.$n.log" >&2
     wait_http "http://127.0.0.1:$port/small.json" 600
+    log "callgrind $name: $n requests"
     taskset -c $LOADCPU "$LOADGEN" count "127.0.0.1:$port" /small.json "$n" $CG_CONNS >/dev/null
-    kill -TERM $pid; wait $pid || true
+    # SIGTERM again every 5 s until it is gone: now and then valgrind holds a signal that lands as
+    # the process enters epoll_wait until the wait returns, which for nginx was its 300 s
+    # keep-alive timer (seen twice: a 5-minute stall in the callgrind phase).
+    local i
+    for i in $(seq 0 599); do
+        ((i % 50 == 0)) && kill -TERM "$pid" 2>/dev/null
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    wait "$pid" || true
     cg_total "$W/cg.$name.$n.out"
 }
 if ! skip callgrind; then
-    P_CG=18095
-    render bench/nginx-proxy.conf $P_CG $P_UP > "$W/nginx-cg.conf"
+    render bench/nginx-proxy.conf $P_CG $P_UP NAME=nginx-cg "${NGX1[@]}" > "$W/nginx-cg.conf"
+    CG_TARGETS=(shim nginx)
+    [ "$THREADING" = 1 ] && CG_TARGETS=(shim shimshared nginx)
     for n in $CG_LOW $CG_HIGH; do
         R[shim.ir.$n]=$(RUST_LOG=warn cg_run shim "$n" $P_CG -- "$SHIM" --listen 127.0.0.1:$P_CG \
-            --upstream "http://127.0.0.1:$P_UP" --workers 1)
-        R[nginx.ir.$n]=$(cg_run nginx "$n" $P_CG -- nginx -p "$W" -c "$W/nginx-cg.conf" -e "$W/nginx-cg.error.log")
+            --upstream "$UPSTREAM" --workers 1 "${MODEL[@]}")
+        if [ "$THREADING" = 1 ]; then
+            R[shimshared.ir.$n]=$(RUST_LOG=warn cg_run shimshared "$n" $P_CG -- "$SHIM" \
+                --listen 127.0.0.1:$P_CG --upstream "$UPSTREAM" --workers 1 "${SHARED[@]}")
+        fi
+        R[nginx.ir.$n]=$(cg_run nginx "$n" $P_CG -- nginx -p "$W" -c "$W/nginx-cg.conf" -e "$W/nginx-cg.log")
     done
-    for t in shim nginx; do
+    for t in "${CG_TARGETS[@]}"; do
         R[$t.ir]=$(( (R[$t.ir.$CG_HIGH] - R[$t.ir.$CG_LOW]) / (CG_HIGH - CG_LOW) ))
         log "callgrind $t: ${R[$t.ir]} instructions per request"
     done
     # Per-request profile: callgrind_annotate of both runs, differenced, so start-up cancels out.
-    python3 - "$W/cg.shim.$CG_LOW.out" "$W/cg.shim.$CG_HIGH.out" $((CG_HIGH - CG_LOW)) \
-        > "$W/profile.shim.txt" <<'EOF_PY' || true
-import re, subprocess, sys
-low, high, n = sys.argv[1], sys.argv[2], float(sys.argv[3])
-def costs(path, inclusive):
-    out = subprocess.run(["callgrind_annotate", "--threshold=100", "--inclusive=" + inclusive, path],
-                         capture_output=True, text=True).stdout
-    d = {}
-    for line in out.splitlines():
-        m = re.match(r"\s*([\d,]+) \([\s\d.]+%\)\s+(?:\S*?:)?(.*?) \[", line)
-        if m:
-            d[m.group(2)] = d.get(m.group(2), 0) + int(m.group(1).replace(",", ""))
-    return d
-for kind, label in (("no", "self"), ("yes", "inclusive")):
-    a, b = costs(low, kind), costs(high, kind)
-    rows = sorted(((b.get(k, 0) - a.get(k, 0)) / n, k) for k in set(a) | set(b))[::-1]
-    print(f"instructions per request, {label} cost:")
-    for v, k in rows[:20]:
-        print(f"{v:8.0f}  {k[:140]}")
-    print()
-EOF_PY
+    python3 bench/cg_profile.py "$W/cg.shim.$CG_LOW.out" "$W/cg.shim.$CG_HIGH.out" \
+        $((CG_HIGH - CG_LOW)) > "$W/profile.shim.txt" || true
 fi
 
 # --- phase: the translated route against the simulator --------------------------------------
@@ -295,8 +384,10 @@ if ! skip translated; then
         --action-duration 0s 2>"$W/sim.log" &
     PIDS+=("$!")
     SIM_PID=$!
-    start_shim $P_SHIM_SIM "http://127.0.0.1:$P_SIM" "$W/shim-sim.log"; SHIM_SIM_PID=$LAST_PID
-    wait_port $P_SIM; wait_port $P_SHIM_SIM
+    wait_port $P_SIM $SIM_PID simulator 20 "$W/sim.log"
+    start_shim $P_SHIM_SIM "http://127.0.0.1:$P_SIM" "$W/shim-sim.log" $SERVERCPU --workers 1 "${MODEL[@]}"
+    SHIM_SIM_PID=$LAST_PID
+    wait_port $P_SHIM_SIM $SHIM_SIM_PID "shim in front of the simulator" 20 "$W/shim-sim.log"
     AUTH="Basic $(printf '%s' 'admin@example.com:sim-admin-pass' | base64)"
     BODY='{"modules":[{"module_name":"ReJSON","new_module":"e498441c107b69c94feae975a9f78330"}]}'
     line=$(taskset -c $LOADCPU "$LOADGEN" post 127.0.0.1:$P_SHIM_SIM /v1/modules/upgrade/bdb/1 \
@@ -331,7 +422,7 @@ if ! skip idle; then
     stop_servers
     start_servers
     for t in "${TARGETS[@]}"; do
-        pid=${PPID_OF[$t]}; [ -z "$pid" ] && pid=$UP_PID
+        pid=${PID_OF[$t]}; [ -z "$pid" ] && pid=$UP_PID
         before=$(status_kib "$pid" VmRSS)
         coproc IDLE { taskset -c $LOADCPU "$LOADGEN" idle "127.0.0.1:${PORT[$t]}" /small.json $IDLE_CONNS 5; }
         read -r ready_line <&"${IDLE[0]}"
@@ -344,86 +435,9 @@ if ! skip idle; then
     done
 fi
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+MEASURED=$((SECONDS - T_START))
+log "measured for ${MEASURED} s"
 
 # --- report ----------------------------------------------------------------------------------
-v() { echo "${R[$1]:-n/a}"; }
-ratio() { awk -v a="$(v "$1")" -v b="$(v "$2")" 'BEGIN { if (a + 0 == 0 || b + 0 == 0) print "n/a"; else printf "%.2f×", a / b }'; }
-gen="$W/generated.md"
-{
-    echo "<!-- BEGIN GENERATED by bench/run.sh: do not edit by hand -->"
-    echo "## Results ($(date -u +%Y-%m-%dT%H:%MZ), \`git describe\`: $(git describe --always --dirty 2>/dev/null))"
-    echo
-    echo "Command: \`$COMMAND\` (from the repository root). Machine: $(nproc) CPUs, $(lscpu | awk -F: '/Model name/ { gsub(/^ +/, "", $2); print $2; exit }'), kernel $(uname -r)."
-    echo "Load average (1/5/15 min) at the start of the measurements: $LOAD_START; at the end: $LOAD_END."
-    echo "Tools: $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2), $(nginx -v 2>&1 | cut -d' ' -f3), $(haproxy -v | head -1 | cut -d' ' -f1-3), $(valgrind --version), $(rustc --version | cut -d' ' -f1-2)."
-    echo "Layout: load generator on CPU 0; upstream nginx (1 process) and the proxy under test on CPU 1; loopback."
-    echo "The shim runs with \`--workers 1\` and \`RUST_LOG=warn\` (access records, which are INFO, are off)."
-    echo
-    echo "### Pass-through"
-    echo
-    echo "| target | small JSON req/s | p50 ms | p99 ms | proxy CPU ms / 10k req | upstream CPU ms / 10k req | 1 MiB req/s (= MiB/s) | open loop ${OPEN_RATE}/s p50 / p99 / p99.9 ms | peak RSS MiB | idle keep-alive KiB / conn |"
-    echo "|---|---|---|---|---|---|---|---|---|---|"
-    for t in "${TARGETS[@]}"; do
-        echo "| $t | $(v $t.small.rps) | $(v $t.small.p50) | $(v $t.small.p99) | $(v $t.small.cpu) | $(v $t.small.upcpu) | $(v $t.big.rps) | $(v $t.open.p50_ms) / $(v $t.open.p99_ms) / $(v $t.open.p999_ms) | $(v $t.hwm) | $(v $t.idle) |"
-    done
-    echo
-    echo "Small JSON is ${SMALL_BYTES} bytes, ${CONNS} connections, wrk ${SMALL_SECS} s; 1 MiB: ${BIG_CONNS} connections, ${BIG_SECS} s;"
-    echo "open loop: \`bench/loadgen.rs openloop\`, ${OPEN_RATE} req/s for ${OPEN_SECS} s over ${CONNS} connections, latency counted from each request's due time (no coordinated omission)."
-    echo "Peak RSS is VmHWM of the proxy (of the upstream for \`direct\`) before the idle phase. Idle: ${IDLE_CONNS} connections that each completed one request, RSS delta / ${IDLE_CONNS}, measured last."
-    for t in "${TARGETS[@]}"; do
-        for k in small big; do
-            [ -n "${R[$t.$k.err]:-}" ] && echo "Errors, $t $k: ${R[$t.$k.err]}"
-        done
-    done
-    echo
-    echo "Instructions per proxied request (callgrind, user space, (Ir at ${CG_HIGH} − Ir at ${CG_LOW}) / $((CG_HIGH - CG_LOW)), ${CG_CONNS} keep-alive connections):"
-    echo
-    echo "| proxy | instructions / request |"
-    echo "|---|---|"
-    echo "| shim | $(v shim.ir) |"
-    echo "| nginx | $(v nginx.ir) |"
-    echo
-    echo "Ratios, shim vs nginx (targets): req/s $(ratio shim.small.rps nginx.small.rps) (≥ 1.00×), CPU/request $(ratio shim.small.cpu nginx.small.cpu) (≤ 1.00×), instructions/request $(ratio shim.ir nginx.ir) (≤ 1.00×), 1 MiB $(ratio shim.big.rps nginx.big.rps) (≥ 1.00×)."
-    echo
-    echo "### Translated route"
-    echo
-    echo "${LEGACY_CALLS} sequential legacy calls \`POST /v1/modules/upgrade/bdb/1\` (shape A, ReJSON → 2.6.17) through the shim against \`deprecation-shim simulate --version 8.0 --action-duration 0s\`; replies: $(v tr.statuses) (status:count)."
-    echo "Shim-added time is \`shim_ms\` from each deprecation WARN line (call time minus time in upstream calls), over $(v tr.n) calls."
-    echo
-    echo "| | p50 ms | p99 ms | max ms |"
-    echo "|---|---|---|---|"
-    echo "| shim-added | $(v tr.shim50) | $(v tr.shim99) | $(v tr.shimmax) |"
-    echo "| whole call, as the client saw it | $(v tr.total50) | $(v tr.total99) | |"
-    echo
-    echo "### Translation functions (criterion, \`benches/translation.rs\`)"
-    echo
-    echo "| benchmark | time / iteration |"
-    echo "|---|---|"
-    if [ -s "$W/criterion.txt" ]; then
-        awk '{ n = $2; sub(/^translation\//, "", n); t = $5; gsub(/,/, "", t); printf "| %s | %.2f µs |\n", n, t / 1000 }' "$W/criterion.txt"
-    else
-        echo "| (not run) | |"
-    fi
-    if [ -s "$W/profile.shim.txt" ]; then
-        echo
-        echo "<details><summary>Shim profile per request: callgrind (${CG_HIGH}-request run − ${CG_LOW}-request run) / $((CG_HIGH - CG_LOW)), top functions</summary>"
-        echo
-        echo '```'
-        cat "$W/profile.shim.txt"
-        echo '```'
-        echo "</details>"
-    fi
-    echo "<!-- END GENERATED -->"
-} > "$gen"
-if [ -f "$OUT" ] && grep -q '<!-- BEGIN GENERATED' "$OUT"; then
-    python3 - "$OUT" "$gen" <<'EOF'
-import sys, re
-out, gen = sys.argv[1], open(sys.argv[2]).read().rstrip("\n")
-s = open(out).read()
-s = re.sub(r"<!-- BEGIN GENERATED.*?<!-- END GENERATED -->", lambda m: gen, s, flags=re.S)
-open(out, "w").write(s)
-EOF
-else
-    { echo "# Benchmarks"; echo; cat "$gen"; } > "$OUT"
-fi
-log "wrote $OUT (scratch files in $W)"
+# shellcheck source=bench/report.sh
+. "$ROOT/bench/report.sh"
