@@ -85,6 +85,38 @@ pub struct ConnInfo {
     pub slot: Slot,
 }
 
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What serves a connection's requests: the bounds every function driving a connection shares.
+pub trait ConnService<B>:
+    Service<
+        Request<Incoming>,
+        Response = Response<B>,
+        Future: Send + 'static,
+        Error: Into<BoxError>,
+    > + Send
+    + 'static
+{
+}
+
+impl<T, B> ConnService<B> for T
+where
+    T: Service<Request<Incoming>, Response = Response<B>> + Send + 'static,
+    T::Future: Send + 'static,
+    T::Error: Into<BoxError>,
+{
+}
+
+/// A reply body a listener can send.
+pub trait ReplyBody: Body<Data = Bytes, Error: Into<BoxError>> + Send + 'static {}
+
+impl<T> ReplyBody for T
+where
+    T: Body<Data = Bytes> + Send + 'static,
+    T::Error: Into<BoxError>,
+{
+}
+
 /// A connection's place among `listen.max_connections`: freed when the connection has ended
 /// and every [`SlotHold`] taken from it is dropped.
 #[derive(Debug, Clone)]
@@ -145,11 +177,8 @@ pub async fn serve<M, S, B>(
 ) -> io::Result<()>
 where
     M: Fn(ConnInfo) -> S,
-    S: Service<Request<Incoming>, Response = Response<B>> + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S: ConnService<B>,
+    B: ReplyBody,
 {
     let slots = connection_slots(&limits);
     serve_sharing(listener, tls, limits, slots, make_service, shutdown).await
@@ -173,11 +202,8 @@ pub async fn serve_sharing<M, S, B>(
 ) -> io::Result<()>
 where
     M: Fn(ConnInfo) -> S,
-    S: Service<Request<Incoming>, Response = Response<B>> + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S: ConnService<B>,
+    B: ReplyBody,
 {
     let builders = Arc::new(protocol::Builders::new(&limits));
     let conns = TaskTracker::new();
@@ -263,11 +289,8 @@ struct Conn<S> {
 
 async fn serve_one<S, B>(stream: TcpStream, tls: Option<TlsAcceptor>, conn: Conn<S>)
 where
-    S: Service<Request<Incoming>, Response = Response<B>> + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S: ConnService<B>,
+    B: ReplyBody,
 {
     let Conn {
         service,
@@ -309,11 +332,8 @@ async fn serve_tls<S, B>(
     activity: &Activity,
 ) -> &'static str
 where
-    S: Service<Request<Incoming>, Response = Response<B>> + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S: ConnService<B>,
+    B: ReplyBody,
 {
     // The handshake shares the header deadline: a peer that never finishes it holds a
     // connection slot just like a slowloris client.

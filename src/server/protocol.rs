@@ -9,12 +9,8 @@
 //! double the connection's read buffer to 16 KiB (BENCHMARKS.md, idle connections).
 
 use super::activity::{Activity, Order};
-use super::{drive, Limits};
-use bytes::Bytes;
-use http::{Request, Response};
-use hyper::body::{Body, Incoming};
+use super::{drive, ConnService, Limits, ReplyBody};
 use hyper::server::conn::{http1, http2};
-use hyper::service::Service;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use std::future::poll_fn;
@@ -122,11 +118,8 @@ impl Builders {
     ) -> &'static str
     where
         I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-        S: Service<Request<Incoming>, Response = Response<B>> + Send + 'static,
-        S::Future: Send + 'static,
-        S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-        B: Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        S: ConnService<B>,
+        B: ReplyBody,
     {
         let io = TokioIo::new(io);
         // Boxed: the connection task then holds only what its own protocol needs, which is
