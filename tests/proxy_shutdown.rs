@@ -190,6 +190,48 @@ async fn silent_connection_is_closed_after_header_read_timeout() {
     }
 }
 
+/// A keep-alive connection that got its reply and then sends nothing is closed one
+/// `header_read_timeout` later (the listener's sweep: up to one sweep late, never early), and
+/// not while its request was still being answered.
+#[tokio::test]
+async fn idle_keep_alive_connection_is_closed_after_header_read_timeout_and_not_before() {
+    let upstream = start_upstream().await;
+    let shim = shim_with_header_timeout(&upstream.url()).await;
+    let mut io = connect_io(shim.addr, None).await;
+    io.write_all(b"GET /v1/bdbs HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("send");
+    let mut reply = [0u8; 4096];
+    let n = io.read(&mut reply).await.expect("reply");
+    assert!(
+        reply[..n].starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&reply[..n])
+    );
+    let idle_from = Instant::now();
+    // Well inside the timeout the connection still serves a second request.
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    io.write_all(b"GET /v1/bdbs HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("send again");
+    let n = io.read(&mut reply).await.expect("second reply");
+    assert!(reply[..n].starts_with(b"HTTP/1.1 200"));
+    let idle_from_second = Instant::now();
+    let closed = read_until_closed(&mut io, Duration::from_secs(3)).await;
+    assert!(closed.is_some(), "an idle keep-alive connection stays open");
+    let idle = idle_from_second.elapsed();
+    assert!(
+        idle >= Duration::from_millis(500),
+        "closed early, after {idle:?}"
+    );
+    // 500 ms plus at most one sweep (125 ms here), with room for a loaded machine.
+    assert!(
+        idle < Duration::from_millis(1500),
+        "closed late, after {idle:?}"
+    );
+    assert!(idle_from.elapsed() >= Duration::from_millis(750));
+}
+
 /// HTTP/2 has no header timer of its own: a connection that sends the preface and settings but
 /// never opens a stream must not hold a slot.
 #[tokio::test]
