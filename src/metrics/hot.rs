@@ -1,7 +1,9 @@
 //! The metrics every proxied request touches — requests answered, upstream latency, requests
 //! in flight — kept per worker (issue 15: nothing on the pass-through path is shared between
 //! workers, not even a cache line) and merged when `/metrics` is scraped. Exposed under the
-//! same names, types and labels as single series would be.
+//! same names, types and labels as single series would be. A scrape reads the shards one after
+//! another, so the in-flight gauge may count a request that ended on one worker and one that
+//! started on another in between: off by at most the worker count minus one, for that scrape.
 
 use super::{ClassLabels, RequestLabels, RouteClass};
 use crate::workers::PerWorker;
