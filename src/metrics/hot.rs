@@ -96,7 +96,7 @@ impl Hot {
     /// thread: the guard remembers its shard).
     pub fn in_flight(self: &Arc<Self>) -> HotInFlight {
         let shard = crate::workers::current();
-        self.shards.get().in_flight.fetch_add(1, Relaxed);
+        self.shard_in_flight(shard).fetch_add(1, Relaxed);
         HotInFlight {
             hot: self.clone(),
             shard,

@@ -145,10 +145,7 @@ pub(super) struct Registered {
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        let mut state = lock(&self.sweep.state);
-        if state.1.contains(self.key) {
-            state.1.remove(self.key);
-        }
+        lock(&self.sweep.state).1.try_remove(self.key);
     }
 }
 

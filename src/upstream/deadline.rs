@@ -90,10 +90,7 @@ pin_project_lite::pin_project! {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if let Some(key) = this.key.take() {
-                let mut table = lock(&this.table.table);
-                if table.contains(key) {
-                    table.remove(key);
-                }
+                lock(&this.table.table).try_remove(key);
             }
         }
     }
