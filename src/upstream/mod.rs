@@ -328,3 +328,7 @@ fn caller_body_failed(e: &CallerBodyError) -> ApiError {
         format!("the request body could not be read{cause}"),
     )
 }
+
+#[cfg(test)]
+#[path = "workers_tests.rs"]
+mod workers_tests;

@@ -139,6 +139,12 @@ impl Pool {
         &self.shared.host
     }
 
+    /// Idle HTTP/1 connections held now (tests).
+    #[cfg(test)]
+    pub(super) fn idle_count(&self) -> usize {
+        self.shared.idle().len()
+    }
+
     /// Sends `req` (origin-form URI: path and query only) and waits for the response head.
     ///
     /// A request that an idle connection refused before writing a byte (the cluster had closed
