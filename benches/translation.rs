@@ -8,10 +8,10 @@
 //! releases each). The look-up replies are parsed too, since every call pays for that.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use deprecation_shim::rules::module_upgrade::legacy::parse_legacy_body;
+use deprecation_shim::rules::module_upgrade::model::{parse_json, Bdb, Module};
+use deprecation_shim::rules::module_upgrade::translate::{self, Prevalidate};
 use deprecation_shim::rules::{builtin, Options, RuleTable};
-use deprecation_shim::shim::legacy::parse_legacy_body;
-use deprecation_shim::shim::model::{parse_json, Bdb, Module};
-use deprecation_shim::shim::translate::{self, Prevalidate};
 use deprecation_shim::sim::seed::seed;
 use deprecation_shim::sim::SimVersion;
 use http::Method;

@@ -2,7 +2,7 @@
 //! (this replica should get traffic; `?verbose` explains), `GET /metrics`
 //! (Prometheus/OpenMetrics text) and `GET /deprecations` (who called the old routes since start,
 //! the rows of the `report` command, and each rule's lifecycle live: phase, next brownout,
-//! Sunset, days left, and its calls per phase). Plain HTTP through the shared [`server::serve`] accept
+//! Sunset, days left, and its calls per phase). Plain HTTP through the shared [`listener::serve`] accept
 //! loop; it never proxies.
 //!
 //! Decisions (readiness for orchestrators and load balancers):
@@ -18,9 +18,9 @@
 use crate::audit::AuditLog;
 use crate::error::{json_response, ApiError};
 use crate::lifecycle::Lifecycle;
+use crate::listener::{self, Limits};
 use crate::metrics::{self, Metrics};
 use crate::probe::{ClusterHealth, ClusterStatus};
-use crate::server::{self, Limits};
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
@@ -158,7 +158,7 @@ pub async fn serve(
     state: Arc<AdminState>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    server::serve(
+    listener::serve(
         listener,
         None,
         limits(),

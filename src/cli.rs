@@ -149,23 +149,23 @@ pub fn main(cli: Cli) -> Result<(), String> {
                     .map_err(|e| format!("cannot start the runtime: {e}"))?,
                 crate::config::Threading::Shared => runtime(cfg.workers)?,
             };
-            rt.block_on(crate::serve::serve_from_config_at(
+            rt.block_on(crate::wiring::serve_from_config_at(
                 cfg,
                 clock,
-                crate::serve::shutdown_signal(),
+                crate::wiring::shutdown_signal(),
             ))
         }
         Some(Command::Simulate(args)) => {
             crate::telemetry::init(crate::config::LogFormat::Text);
             runtime(0)?.block_on(crate::sim::run_simulate(
                 args,
-                crate::serve::shutdown_signal(),
+                crate::wiring::shutdown_signal(),
             ))
         }
         Some(Command::Report(args)) => crate::audit::report::report_main(args),
         Some(Command::Demo(args)) => {
             crate::telemetry::init(crate::config::LogFormat::Text);
-            runtime(0)?.block_on(crate::demo::run(args, crate::serve::shutdown_signal()))
+            runtime(0)?.block_on(crate::demo::run(args, crate::wiring::shutdown_signal()))
         }
     }
 }

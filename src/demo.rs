@@ -6,7 +6,7 @@
 
 use crate::config::{self, Config};
 use crate::sim::{SimConfig, SimVersion, Simulator, DEMO_ADMIN};
-use crate::{server, App};
+use crate::{listener, App};
 use clap::Args;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -37,7 +37,7 @@ pub struct DemoArgs {
 
 /// Starts both servers, prints how to use them, and serves until `shutdown`.
 pub async fn run(args: DemoArgs, shutdown: impl Future<Output = ()>) -> Result<(), String> {
-    let sim_listener = server::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+    let sim_listener = listener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .map_err(|e| format!("cannot listen for the simulator: {e}"))?;
     let sim_addr = sim_listener.local_addr().map_err(|e| e.to_string())?;
     let dir = private_dir(&std::env::temp_dir())?;
@@ -57,7 +57,7 @@ pub async fn run(args: DemoArgs, shutdown: impl Future<Output = ()>) -> Result<(
     let cfg = config::parse_raw(&toml)
         .and_then(Config::from_raw)
         .map_err(|e| e.to_string())?;
-    let shim_listener = server::bind(cfg.listen.address)
+    let shim_listener = listener::bind(cfg.listen.address)
         .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen.address))?;
     let shim_addr = shim_listener.local_addr().map_err(|e| e.to_string())?;
     let app = Arc::new(App::new(cfg).map_err(|e| e.to_string())?);

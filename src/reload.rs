@@ -36,7 +36,7 @@ impl Live {
                 .map_err(|e| e.to_string())?;
         }
         let app = App::reloaded(cfg, &old).map_err(|e| e.to_string())?;
-        crate::serve::warn_if_insecure(&app.config);
+        crate::wiring::warn_if_insecure(&app.config);
         self.app.store(Arc::new(app));
         Ok(())
     }

@@ -7,8 +7,8 @@ use bytes::Bytes;
 use deprecation_shim::admin::{self, AdminState};
 use deprecation_shim::audit::report::Report;
 use deprecation_shim::audit::{AuditLog, AuditRecord};
+use deprecation_shim::listener;
 use deprecation_shim::metrics::{Metrics, RouteClass, CONTENT_TYPE};
-use deprecation_shim::server;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use prometheus_parse::{Scrape, Value};
 use std::net::SocketAddr;
@@ -21,7 +21,7 @@ const PASSWORD: &str = "n0t-in-metrics-Pa55";
 
 /// Starts the admin port on 127.0.0.1:0; dropping the sender stops it.
 async fn start(state: Arc<AdminState>) -> (SocketAddr, oneshot::Sender<()>) {
-    let listener = server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = listener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(admin::serve(listener, state, async {
@@ -276,7 +276,7 @@ async fn unknown_path_and_wrong_method_are_rs_shaped() {
 
 #[tokio::test]
 async fn stops_when_shutdown_resolves() {
-    let listener = server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = listener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(admin::serve(listener, new_state(), async {

@@ -10,8 +10,8 @@ use deprecation_shim::admin::{self, AdminState};
 use deprecation_shim::audit::report::{run, OutputFormat, Report, ReportArgs};
 use deprecation_shim::audit::AuditLog;
 use deprecation_shim::config::{self, lifecycle::lifecycles};
+use deprecation_shim::listener;
 use deprecation_shim::metrics::Metrics;
-use deprecation_shim::server;
 use http::Method;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -242,7 +242,7 @@ async fn deprecations_shows_each_rules_phase_next_window_sunset_and_live_counts(
     for rec in lifecycle_sample() {
         audit.write(&rec).await.unwrap();
     }
-    let listener = server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = listener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(admin::serve(listener, state, async {

@@ -6,7 +6,7 @@
 mod support;
 
 use deprecation_shim::sim::SimVersion;
-use deprecation_shim::{admin, server, App};
+use deprecation_shim::{admin, listener, App};
 use http::Method;
 use prometheus_parse::{Scrape, Value};
 use std::net::SocketAddr;
@@ -19,8 +19,8 @@ use support::{get, send};
 async fn shim_with_admin(upstream: SocketAddr, toml: &str) -> (SocketAddr, SocketAddr) {
     let cfg = test_config(upstream, toml).unwrap_or_else(|e| panic!("config: {e}"));
     let app = Arc::new(App::new(cfg).expect("app"));
-    let data = server::bind("127.0.0.1:0".parse().expect("addr")).expect("bind data");
-    let admin_port = server::bind("127.0.0.1:0".parse().expect("addr")).expect("bind admin");
+    let data = listener::bind("127.0.0.1:0".parse().expect("addr")).expect("bind data");
+    let admin_port = listener::bind("127.0.0.1:0".parse().expect("addr")).expect("bind admin");
     let (data_addr, admin_addr) = (
         data.local_addr().expect("addr"),
         admin_port.local_addr().expect("addr"),

@@ -10,7 +10,7 @@ use deprecation_shim::admin;
 use deprecation_shim::probe::{self, ClusterHealth};
 use deprecation_shim::reload::Live;
 use deprecation_shim::sim::{SimVersion, DEMO_ADMIN};
-use deprecation_shim::{server, App};
+use deprecation_shim::{listener, App};
 use http::StatusCode;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,7 +33,7 @@ async fn live_with_admin(upstream_url: &str, extra_toml: &str) -> (Arc<Live>, So
         cert: None,
         source: None,
     });
-    let listener = server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = listener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap();
     let state = live.app.load().admin.clone();
     tokio::spawn(admin::serve(listener, state, std::future::pending()));

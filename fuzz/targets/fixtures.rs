@@ -2,8 +2,8 @@
 //! through the shim's own `parse_json` exactly as the look-up replies would be, plus one database
 //! that reports no `redis_version` (every plan against it must be refused).
 
-use deprecation_shim::shim::model::{parse_json, Bdb, Module, Node};
-use deprecation_shim::shim::translate::PlannedModule;
+use deprecation_shim::rules::module_upgrade::model::{parse_json, Bdb, Module, Node};
+use deprecation_shim::rules::module_upgrade::translate::PlannedModule;
 use deprecation_shim::sim::{seed, SimVersion};
 use serde::Serialize;
 use std::sync::OnceLock;

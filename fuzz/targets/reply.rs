@@ -13,8 +13,8 @@
 use super::assert_error_code;
 use super::fixtures::planned;
 use deprecation_shim::error::{ApiError, Blame};
-use deprecation_shim::shim::model::{parse_json, Action, Bdb, Module, Node};
-use deprecation_shim::shim::translate::{
+use deprecation_shim::rules::module_upgrade::model::{parse_json, Action, Bdb, Module, Node};
+use deprecation_shim::rules::module_upgrade::translate::{
     action_state, bdb_settled, map_lookup_error, map_upgrade_error, old_reply, upgrade_action_uid,
     ActionState,
 };

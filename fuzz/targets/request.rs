@@ -15,9 +15,9 @@
 use super::assert_error_code;
 use super::fixtures::{cluster, UNPINNED_BDB};
 use deprecation_shim::error::ApiError;
-use deprecation_shim::shim::legacy::{parse_legacy_body, LegacyRequest};
-use deprecation_shim::shim::model::{Bdb, Module};
-use deprecation_shim::shim::translate::{needs_nodes, plan, Plan, Prevalidate};
+use deprecation_shim::rules::module_upgrade::legacy::{parse_legacy_body, LegacyRequest};
+use deprecation_shim::rules::module_upgrade::model::{Bdb, Module};
+use deprecation_shim::rules::module_upgrade::translate::{needs_nodes, plan, Plan, Prevalidate};
 use http::StatusCode;
 use serde_json::Value;
 use std::sync::OnceLock;

@@ -116,7 +116,7 @@ pub struct Readiness {
 pub struct Listen {
     pub address: SocketAddr,
     pub tls: Option<TlsFiles>,
-    pub limits: crate::server::Limits,
+    pub limits: crate::listener::Limits,
     /// After a stop signal: `/readyz` answers 503 for this long before the listener closes,
     /// so a load balancer health-checking it stops sending first.
     pub drain_delay: Duration,
@@ -157,7 +157,7 @@ pub struct Forwarding {
 #[derive(Debug, Clone)]
 pub struct Shim {
     pub mode: ShimMode,
-    pub prevalidate: crate::shim::translate::Prevalidate,
+    pub prevalidate: crate::rules::module_upgrade::translate::Prevalidate,
     pub poll_interval: Duration,
     pub wait_deadline: Duration,
     pub max_body_size: usize,
@@ -170,7 +170,7 @@ pub struct Shim {
     /// interrupted (and audited as such).
     pub shutdown_grace: Duration,
     /// Rendered once from `deprecation_date`, `sunset_date` and `docs_url`.
-    pub headers: crate::shim::headers::DeprecationHeaders,
+    pub headers: crate::rules::deprecation_headers::DeprecationHeaders,
     /// `deprecation_date` and `sunset_date` as instants: the module-upgrade rules' own dates,
     /// which their `[lifecycle.<rule>]` inherits.
     pub deprecation: SystemTime,

@@ -126,7 +126,7 @@ fn marks_follow_lifecycles(cfg: &mut Config) -> Result<(), ConfigError> {
             // The sibling is not deprecated: its replies are never marked.
             crate::rules::RuleId::ModuleUpgradeSibling => {}
             crate::rules::RuleId::ModuleUpgrade => {
-                cfg.shim.headers = crate::shim::headers::DeprecationHeaders::new(
+                cfg.shim.headers = crate::rules::deprecation_headers::DeprecationHeaders::new(
                     plan.deprecation,
                     plan.sunset,
                     &cfg.shim.docs_url,
@@ -181,7 +181,7 @@ fn tls_pair(
 }
 
 fn listen(raw: RawListen) -> Result<Listen, ConfigError> {
-    let d = crate::server::Limits::default();
+    let d = crate::listener::Limits::default();
     let address = socket_addr(
         "listen.address",
         raw.address.as_deref().unwrap_or("127.0.0.1:9443"),
@@ -211,7 +211,7 @@ fn listen(raw: RawListen) -> Result<Listen, ConfigError> {
     Ok(Listen {
         address,
         tls,
-        limits: crate::server::Limits {
+        limits: crate::listener::Limits {
             header_read_timeout: opt_duration(
                 "listen.header_read_timeout",
                 raw.header_read_timeout,

@@ -1,11 +1,11 @@
 //! Pass-through: the request goes to the cluster with only the hop's own headers changed, and
 //! the reply streams back. Bodies are never buffered.
 
-use super::headers::{self, Hop};
+use super::hop_headers::{self, Hop};
 use super::{App, RespBody};
 use crate::error::ApiError;
+use crate::listener::ConnInfo;
 use crate::metrics::RouteClass;
-use crate::server::ConnInfo;
 use crate::upstream::{CallerBody, UpBody};
 use futures_util::FutureExt;
 use http::{header, HeaderValue, Request, Response, Version};
@@ -32,7 +32,7 @@ pub fn pass_through(
                 .upstream_latency(RouteClass::PassThrough, sent.elapsed());
             app.admin.mark_upstream_ok();
             let (mut parts, body) = resp.into_parts();
-            headers::strip_hop_by_hop(&mut parts.headers);
+            hop_headers::strip_hop_by_hop(&mut parts.headers);
             Response::from_parts(parts, Either::Left(body))
         }
         Err(e) => super::error_response(&e),
@@ -40,9 +40,9 @@ pub fn pass_through(
 }
 
 /// Why `req` has no usable `Host` (RFC 9112 §3.2), if it has none; see
-/// [`headers::host_problem`].
+/// [`hop_headers::host_problem`].
 pub fn host_problem(req: &Request<Incoming>) -> Option<&'static str> {
-    headers::host_problem(req.version(), req.headers())
+    hop_headers::host_problem(req.version(), req.headers())
 }
 
 /// The 400 for a request [`host_problem`] refuses, in the cluster's error shape. Like hyper's
@@ -74,7 +74,7 @@ pub fn send_rewritten(
         let resp = resp?;
         app.admin.mark_upstream_ok();
         let (mut parts, body) = resp.into_parts();
-        headers::strip_hop_by_hop(&mut parts.headers);
+        hop_headers::strip_hop_by_hop(&mut parts.headers);
         Ok(Response::from_parts(parts, Either::Left(body)))
     })
 }
@@ -96,8 +96,8 @@ fn prepare_parts(app: &App, conn: ConnInfo, parts: &mut http::request::Parts) {
         .cloned()
         .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
     let host = original_host(parts);
-    headers::strip_hop_by_hop(&mut parts.headers);
-    headers::add_forwarding(
+    hop_headers::strip_hop_by_hop(&mut parts.headers);
+    hop_headers::add_forwarding(
         &mut parts.headers,
         Hop {
             client_ip: conn.peer.ip(),

@@ -7,14 +7,14 @@ pub mod app;
 pub mod budget;
 pub mod deprecated;
 pub mod forward;
-pub mod headers;
+pub mod hop_headers;
 pub mod reply;
 
 pub use app::{App, AppError};
 pub use reply::{error_response, RespBody};
 
+use crate::listener::ConnInfo;
 use crate::metrics::RouteClass;
-use crate::server::ConnInfo;
 use futures_util::future::{Either as FutureEither, FutureExt};
 use http::{Request, Response};
 use hyper::body::Incoming;

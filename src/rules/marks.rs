@@ -1,14 +1,14 @@
 //! The `Deprecation` / `Link` / `Sunset` headers of one rule (API-RULES §1.5, API.md §5.9): the
-//! module-upgrade route's renderer (`crate::shim::headers`) holds them, validated and rendered
+//! module-upgrade route's renderer (`crate::rules::deprecation_headers`) holds them, validated and rendered
 //! once, and formats them with the rule's successor; this names them per rule.
 //!
-//! Decisions (made in `crate::shim::headers`, which also holds their tests):
+//! Decisions (made in `crate::rules::deprecation_headers`, which also holds their tests):
 //! - `Link` lists the successor first (`rel="successor-version"`), then the docs
 //!   (`rel="deprecation"`), exactly as the module-upgrade route has always sent it.
 //! - A successor that could break the header (`<`, `>`, `"`, spaces, controls, non-ASCII: only
 //!   possible through a path parameter) is left out rather than escaped; the docs link stays.
 
-use crate::shim::headers::DeprecationHeaders;
+use crate::rules::deprecation_headers::DeprecationHeaders;
 use http::HeaderMap;
 use std::time::SystemTime;
 

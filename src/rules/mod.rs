@@ -27,8 +27,10 @@ pub mod authorize;
 pub mod certs;
 pub mod custom;
 pub mod debuginfo;
+pub mod deprecation_headers;
 pub mod marks;
 pub mod matcher;
+pub mod module_upgrade;
 pub mod modules;
 mod table;
 pub mod version;
@@ -101,7 +103,7 @@ pub enum Kind {
 /// Which pure core runs a rule: the executor dispatches on this.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RuleId {
-    /// R0, `POST /v1/modules/upgrade/bdb/{uid}` (API.md; `crate::shim::translate`).
+    /// R0, `POST /v1/modules/upgrade/bdb/{uid}` (API.md; `crate::rules::module_upgrade::translate`).
     ModuleUpgrade,
     /// `POST /v1/bdbs/{uid}/modules/upgrade`, not deprecated: off unless configured (API.md §2).
     ModuleUpgradeSibling,

@@ -16,8 +16,8 @@
 
 use super::matcher::Value as Param;
 use crate::error::{ApiError, Blame};
-use crate::shim::model::Action;
-use crate::shim::translate::{action_state, ActionState};
+use crate::rules::module_upgrade::model::Action;
+use crate::rules::module_upgrade::translate::{action_state, ActionState};
 use http::StatusCode;
 use serde_json::{Map, Value};
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio_rustls::TlsAcceptor;
 
 use super::{Redis8Modules, SimConfig, SimState, SimVersion, Simulator};
-use crate::server;
+use crate::listener;
 
 /// `deprecation-shim simulate`: a simulated Redis Software cluster API.
 #[derive(Args, Debug, Clone)]
@@ -53,8 +53,8 @@ pub async fn run_simulate(
         (None, None) => None,
         _ => return Err("--tls-cert and --tls-key must be given together".into()),
     };
-    let listener =
-        server::bind(args.listen).map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let listener = listener::bind(args.listen)
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(

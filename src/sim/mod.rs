@@ -52,8 +52,8 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+use crate::listener::{self, Limits};
 use crate::locks::lock;
-use crate::server::{self, Limits};
 
 /// How to start a simulator.
 #[derive(Debug, Clone)]
@@ -120,7 +120,7 @@ impl Simulator {
             ..Limits::default()
         };
         let make = move |_conn| service::SimService(self.clone());
-        server::serve(listener, tls, limits, make, shutdown).await
+        listener::serve(listener, tls, limits, make, shutdown).await
     }
 
     pub fn version(&self) -> SimVersion {

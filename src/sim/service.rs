@@ -26,7 +26,7 @@ const MAX_BODY: usize = 4 << 20;
 /// 20 MiB package.
 const MAX_PACKAGE: usize = 64 << 20;
 
-/// The service handed to [`crate::server::serve`], one per connection.
+/// The service handed to [`crate::listener::serve`], one per connection.
 #[derive(Clone)]
 pub struct SimService(pub Arc<Simulator>);
 

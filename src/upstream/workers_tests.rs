@@ -8,14 +8,14 @@ use std::sync::Arc;
 
 /// An upstream answering 200 to everything, counting the connections it accepted.
 async fn counting_upstream() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
-    let listener = crate::server::bind("127.0.0.1:0".parse().expect("addr")).expect("bind");
+    let listener = crate::listener::bind("127.0.0.1:0".parse().expect("addr")).expect("bind");
     let addr = listener.local_addr().expect("addr");
     let accepted = Arc::new(AtomicUsize::new(0));
     let counted = accepted.clone();
-    tokio::spawn(crate::server::serve(
+    tokio::spawn(crate::listener::serve(
         listener,
         None,
-        crate::server::Limits::default(),
+        crate::listener::Limits::default(),
         move |_conn| {
             counted.fetch_add(1, Ordering::SeqCst);
             hyper::service::service_fn(|_req| async {

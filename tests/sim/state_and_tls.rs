@@ -1,7 +1,7 @@
 //! `/__sim/state`, state files, `run_simulate` start-up errors, and HTTPS.
 
 use bytes::Bytes;
-use deprecation_shim::server;
+use deprecation_shim::listener;
 use deprecation_shim::sim::{self, seed, SimConfig, SimState, SimVersion, SimulateArgs, Simulator};
 use http::{Method, Request};
 use http_body_util::{BodyExt, Full};
@@ -106,7 +106,7 @@ async fn tls_listener_serves_the_api_over_https() {
         "missing files are refused"
     );
 
-    let listener = server::bind("127.0.0.1:0".parse().expect("addr")).expect("bind");
+    let listener = listener::bind("127.0.0.1:0".parse().expect("addr")).expect("bind");
     let addr = listener.local_addr().expect("addr");
     let simulator = Simulator::new(SimConfig::default());
     tokio::spawn(simulator.serve(listener, Some(acceptor), std::future::pending()));

@@ -24,7 +24,7 @@ use super::shim::{spawn_shim, ShimProcess};
 use super::{get, post_json, Reply};
 use deprecation_shim::config::{self, Config};
 use deprecation_shim::sim::{SimConfig, SimState, SimVersion, Simulator};
-use deprecation_shim::{server, tls, App};
+use deprecation_shim::{listener, tls, App};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::ops::Deref;
@@ -70,7 +70,7 @@ impl Sim {
     }
 
     fn serve(cfg: SimConfig, acceptor: Option<tokio_rustls::TlsAcceptor>) -> Sim {
-        let listener = server::bind(loopback()).expect("bind sim");
+        let listener = listener::bind(loopback()).expect("bind sim");
         let addr = listener.local_addr().expect("sim addr");
         let sim = Simulator::new(cfg);
         let (stop, stopped) = oneshot::channel::<()>();
@@ -177,7 +177,7 @@ impl Shim {
     /// A shim serving an [`App`] the test built itself (with its own clock, say), over TLS
     /// when given an acceptor.
     pub fn serve(app: Arc<App>, acceptor: Option<tokio_rustls::TlsAcceptor>) -> Shim {
-        let listener = server::bind(loopback()).expect("bind shim");
+        let listener = listener::bind(loopback()).expect("bind shim");
         let addr = listener.local_addr().expect("shim addr");
         let (stop, stopped) = oneshot::channel::<()>();
         let tls = acceptor.is_some();

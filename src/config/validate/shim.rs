@@ -14,7 +14,7 @@ pub(super) fn shim(raw: RawShim) -> Result<Shim, ConfigError> {
             ))
         }
     };
-    use crate::shim::translate::Prevalidate;
+    use crate::rules::module_upgrade::translate::Prevalidate;
     let prevalidate = match raw.prevalidate.as_deref().unwrap_or("enforce") {
         "enforce" => Prevalidate::Enforce,
         "warn" => Prevalidate::Warn,
@@ -39,17 +39,18 @@ pub(super) fn shim(raw: RawShim) -> Result<Shim, ConfigError> {
         return Err(ConfigError::new("shim.sunset_date", "is earlier than shim.deprecation_date; a route cannot sunset before it is deprecated (RFC 8594 §3)"));
     }
     let docs_url = raw.docs_url.unwrap_or_else(|| DEFAULT_DOCS_URL.into());
-    let headers = crate::shim::headers::DeprecationHeaders::new(deprecation, sunset, &docs_url)
-        .map_err(|e| {
-            let key = if e.starts_with("sunset") {
-                "shim.sunset_date"
-            } else if e.starts_with("deprecation") {
-                "shim.deprecation_date"
-            } else {
-                "shim.docs_url"
-            };
-            ConfigError::new(key, e)
-        })?;
+    let headers =
+        crate::rules::deprecation_headers::DeprecationHeaders::new(deprecation, sunset, &docs_url)
+            .map_err(|e| {
+                let key = if e.starts_with("sunset") {
+                    "shim.sunset_date"
+                } else if e.starts_with("deprecation") {
+                    "shim.deprecation_date"
+                } else {
+                    "shim.docs_url"
+                };
+                ConfigError::new(key, e)
+            })?;
     let poll_interval = opt_duration(
         "shim.poll_interval",
         raw.poll_interval,

@@ -12,11 +12,11 @@
 //!   header or the `access_token` (the reply body is never read).
 
 use super::rewrite::{read_whole, send_bytes, Done};
+use crate::listener::ConnInfo;
 use crate::proxy::app::App;
 use crate::proxy::forward;
 use crate::rules::authorize::{self, Body, Decision};
 use crate::rules::Version;
-use crate::server::ConnInfo;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderValue, Request};
 use hyper::body::Incoming;

@@ -12,9 +12,9 @@
 //! - The audit gets `name` and `key_present`; never the PEM text.
 
 use super::rewrite::{read_whole, send_bytes, Done};
+use crate::listener::ConnInfo;
 use crate::proxy::app::App;
 use crate::rules::certs::{self, Decision};
-use crate::server::ConnInfo;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Uri};
 use hyper::body::Incoming;

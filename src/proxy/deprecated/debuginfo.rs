@@ -20,11 +20,11 @@
 //!   cluster declared one (`bytes`, its `Content-Length`); never the content.
 
 use super::rewrite::Done;
+use crate::listener::ConnInfo;
 use crate::proxy::app::App;
 use crate::proxy::forward;
 use crate::rules::debuginfo::{self, Plan};
 use crate::rules::Matched;
-use crate::server::ConnInfo;
 use crate::upstream::{CallerBody, UpBody};
 use http::{Method, Request, StatusCode, Uri};
 use http_body_util::Either;

@@ -6,12 +6,12 @@ use super::flow::{Call, Trace};
 use crate::audit::{self, AuditRecord, ModuleChange};
 use crate::error::ApiError;
 use crate::escape::Escaped;
+use crate::listener::ConnInfo;
 use crate::metrics::{InFlight, RouteClass};
 use crate::proxy::app::App;
 use crate::proxy::budget;
-use crate::proxy::headers::Hop;
+use crate::proxy::hop_headers::Hop;
 use crate::proxy::reply::{error_response, RespBody};
-use crate::server::ConnInfo;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 use http::{Request, Response, StatusCode};
@@ -230,7 +230,7 @@ pub(super) fn begin_record(
 pub fn identity_headers(
     app: &App,
     caller: &HeaderMap,
-    hop: crate::proxy::headers::Hop<'_>,
+    hop: crate::proxy::hop_headers::Hop<'_>,
     request_id: &str,
 ) -> HeaderMap {
     let mut out = HeaderMap::new();
@@ -238,15 +238,18 @@ pub fn identity_headers(
         out.insert(http::header::AUTHORIZATION, auth.clone());
     }
     // As on pass-through: the caller's chain is kept, and the caller appended when configured.
-    for v in caller.get_all(&crate::proxy::headers::X_FORWARDED_FOR) {
-        out.append(crate::proxy::headers::X_FORWARDED_FOR.clone(), v.clone());
+    for v in caller.get_all(&crate::proxy::hop_headers::X_FORWARDED_FOR) {
+        out.append(
+            crate::proxy::hop_headers::X_FORWARDED_FOR.clone(),
+            v.clone(),
+        );
     }
     let rules = crate::config::Forwarding {
         x_forwarded_proto: false,
         x_forwarded_host: false,
         ..app.config.forwarding
     };
-    crate::proxy::headers::add_forwarding(&mut out, hop, rules);
+    crate::proxy::hop_headers::add_forwarding(&mut out, hop, rules);
     if let Ok(id) = HeaderValue::from_str(request_id) {
         out.insert(crate::audit::record::REQUEST_ID_HEADER, id);
     }
@@ -265,7 +268,7 @@ fn finish(record: &mut AuditRecord, error: Option<&ApiError>, started: Instant) 
     }
 }
 
-fn module_change(m: &crate::shim::translate::PlannedModule) -> ModuleChange {
+fn module_change(m: &crate::rules::module_upgrade::translate::PlannedModule) -> ModuleChange {
     ModuleChange {
         from_module_id: Some(m.current_module_id.clone()),
         from_module_name: Some(m.current_module_name.clone()),

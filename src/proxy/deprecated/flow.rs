@@ -1,15 +1,15 @@
 //! The I/O around the translation: read the old body, look up the database and the module
 //! catalog, send the pinned upgrade, wait for it, and read the result back. Every call carries
-//! the caller's own `Authorization`. No translation logic lives here; see [`crate::shim::translate`].
+//! the caller's own `Authorization`. No translation logic lives here; see [`crate::rules::module_upgrade::translate`].
 
 use super::body::{check_content_type, read_body};
 use crate::config::ShimMode;
 use crate::error::ApiError;
 use crate::escape::Escaped;
 use crate::proxy::app::App;
-use crate::shim::legacy;
-use crate::shim::model::{parse_json, Action, Bdb, Module, Node};
-use crate::shim::translate::{self, ActionState, Plan, PlannedModule};
+use crate::rules::module_upgrade::legacy;
+use crate::rules::module_upgrade::model::{parse_json, Action, Bdb, Module, Node};
+use crate::rules::module_upgrade::translate::{self, ActionState, Plan, PlannedModule};
 use crate::upstream::Fetched;
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};

@@ -25,9 +25,9 @@
 
 use crate::audit::AuditRecord;
 use crate::lifecycle::{self, Caller, Decision, Escalation, Grant, Refusal};
+use crate::listener::ConnInfo;
 use crate::proxy::app::App;
 use crate::proxy::reply::{error_response, RespBody};
-use crate::server::ConnInfo;
 use http::{HeaderMap, HeaderValue, Method, Response};
 
 /// What a user exemption's verification reads: cheap, and allowed to every role.

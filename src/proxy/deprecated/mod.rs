@@ -1,5 +1,5 @@
 //! The executor of the deprecated routes: everything around a rule's pure core
-//! ([`crate::rules`], [`crate::shim`]) that does I/O — the decision per call, the budgets, the
+//! ([`crate::rules`], [`crate::rules::module_upgrade`]) that does I/O — the decision per call, the budgets, the
 //! look-ups, the POST and the polling, the audit record, the deprecation headers and the reply.
 //!
 //! - [`dispatch`] (here): the rule table matched the call; [`crate::rules::decide`] says, from
@@ -30,13 +30,13 @@ pub mod rewrite;
 pub mod version;
 
 use crate::error::ApiError;
+use crate::listener::ConnInfo;
 use crate::metrics::InFlight;
 use crate::proxy::app::App;
 use crate::proxy::budget::Work;
 use crate::proxy::forward;
 use crate::proxy::reply::{error_response, RespBody};
 use crate::rules::{self, Action, Kind, RuleId};
-use crate::server::ConnInfo;
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use observe::Step;

@@ -14,12 +14,12 @@
 use super::endpoint::begin_record;
 use crate::audit::{self, AuditRecord};
 use crate::error::{ApiError, Blame};
+use crate::listener::ConnInfo;
 use crate::metrics::InFlight;
 use crate::proxy::app::App;
 use crate::proxy::forward;
 use crate::proxy::reply::{error_response, RespBody};
 use crate::rules::{self, Matched, RuleId};
-use crate::server::ConnInfo;
 use http::{Request, Response, Uri};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;

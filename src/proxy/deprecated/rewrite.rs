@@ -14,12 +14,12 @@
 
 use super::body::read_body;
 use crate::error::ApiError;
+use crate::listener::ConnInfo;
 use crate::proxy::app::App;
 use crate::proxy::budget::Reservation;
 use crate::proxy::forward;
 use crate::proxy::reply::{error_response, RespBody};
 use crate::rules::{Matched, RuleId, Version};
-use crate::server::ConnInfo;
 use crate::upstream::UpBody;
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response};

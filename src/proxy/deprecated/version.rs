@@ -19,11 +19,11 @@
 //! - The cache is per [`App`](crate::proxy::app::App), i.e. per upstream: a reload (which may
 //!   change the upstream) starts with an empty cache.
 
+use crate::listener::ConnInfo;
 use crate::proxy::app::App;
-use crate::proxy::headers::Hop;
+use crate::proxy::hop_headers::Hop;
 use crate::rules::version::VersionSource;
 use crate::rules::{self, Rule, Version, VersionNeed};
-use crate::server::ConnInfo;
 use http::{HeaderMap, Method, StatusCode};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

@@ -9,9 +9,9 @@
 use super::ModuleCall;
 use crate::error::ApiError;
 use crate::escape::Escaped;
+use crate::rules::module_upgrade::model::{parse_json, Action};
+use crate::rules::module_upgrade::translate::map_lookup_error;
 use crate::rules::modules::{self as rule, Step};
-use crate::shim::model::{parse_json, Action};
-use crate::shim::translate::map_lookup_error;
 use crate::upstream::{Fetched, PooledBody};
 use http::{header, Method, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};

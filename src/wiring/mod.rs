@@ -2,7 +2,7 @@
 //! admin port, audit-log reopen, SIGHUP reload and the readiness probe, and stops them all.
 //! Takes a validated [`config::Config`] alone; `main` and the tests share [`run`].
 
-use crate::{admin, audit, config, probe, proxy, reload, server, tls, App};
+use crate::{admin, audit, config, listener, probe, proxy, reload, tls, App};
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -40,7 +40,7 @@ pub async fn run_live(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let stopping = CancellationToken::new();
-    let slots = server::connection_slots(&live.app.load().config.listen.limits);
+    let slots = listener::connection_slots(&live.app.load().config.listen.limits);
     let serving = serve_port(
         live.clone(),
         listener,
@@ -61,7 +61,7 @@ async fn serve_port(
     stop: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let limits = live.app.load().config.listen.limits.clone();
-    server::serve_sharing(
+    listener::serve_sharing(
         listener,
         tls,
         limits,
@@ -187,15 +187,15 @@ pub async fn serve_from_config_at(
     let threading = app.config.threading;
     let port = match threading {
         config::Threading::Workers => {
-            server::bind_workers(address, app.config.workers).map(Port::Workers)
+            listener::bind_workers(address, app.config.workers).map(Port::Workers)
         }
-        config::Threading::Shared => server::bind(address).map(Port::One),
+        config::Threading::Shared => listener::bind(address).map(Port::One),
     }
     .map_err(|e| format!("cannot listen on {address}: {e}"))?;
     let admin_listener = match admin_address {
-        Some(a) => {
-            Some(server::bind(a).map_err(|e| format!("cannot listen on {a} (admin.listen): {e}"))?)
-        }
+        Some(a) => Some(
+            listener::bind(a).map_err(|e| format!("cannot listen on {a} (admin.listen): {e}"))?,
+        ),
         None => None,
     };
     let bound = port.local_addr().map_err(|e| e.to_string())?;

@@ -32,8 +32,8 @@ pub use upstream_error::{map_lookup_error, map_upgrade_error};
 pub use version::compare_versions;
 
 use crate::error::ApiError;
-use crate::shim::legacy::{LegacyRequest, ModuleEntry};
-use crate::shim::model::{Bdb, BdbModule, Module, Node};
+use crate::rules::module_upgrade::legacy::{LegacyRequest, ModuleEntry};
+use crate::rules::module_upgrade::model::{Bdb, BdbModule, Module, Node};
 use serde_json::{Map, Value};
 
 /// How pre-validation failures (API.md §5.4) are treated.

@@ -34,7 +34,7 @@ pub(super) async fn run(
     tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let slots = crate::server::connection_slots(&live.app.load().config.listen.limits);
+    let slots = crate::listener::connection_slots(&live.app.load().config.listen.limits);
     let stopping = CancellationToken::new();
     let release = CancellationToken::new();
     let mut ended = FuturesUnordered::new();

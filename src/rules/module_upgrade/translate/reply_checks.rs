@@ -5,7 +5,7 @@
 use super::outcome::upgrade_action_uid;
 use super::PlannedModule;
 use crate::error::{ApiError, Blame};
-use crate::shim::model::Bdb;
+use crate::rules::module_upgrade::model::Bdb;
 use http::StatusCode;
 use serde_json::Value;
 
@@ -70,7 +70,7 @@ pub fn unchanged_error(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shim::model::parse_json;
+    use crate::rules::module_upgrade::model::parse_json;
     use serde_json::json;
 
     fn planned() -> PlannedModule {

@@ -6,13 +6,13 @@
 //! - [`model`]: the cluster objects the look-ups return (BDB, module, node, action), read leniently.
 //! - [`translate`]: resolve and pre-validate the modules, build the pinned body for
 //!   `POST /v1/bdbs/{uid}/upgrade`, judge the upgrade action, shape the old reply and map errors.
-//! - [`headers`]: the `Deprecation` / `Link` / `Sunset` headers every old-route reply carries.
+//! The `Deprecation` / `Link` / `Sunset` headers every old-route reply carries are rendered by
+//! [`crate::rules::deprecation_headers`], shared by every rule.
 //!
 //! The look-ups, the POST and the polling around these functions live in the executor on the
 //! request path (the `proxy::deprecated` module), which owns no translation logic of its own; nothing
 //! here imports the request path.
 
-pub mod headers;
 pub mod legacy;
 pub mod model;
 pub mod translate;

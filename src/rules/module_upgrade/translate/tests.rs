@@ -2,7 +2,7 @@
 //! catalog; plus the property that no body makes parsing or planning panic or answer non-4xx.
 
 use super::*;
-use crate::shim::legacy::parse_legacy_body;
+use crate::rules::module_upgrade::legacy::parse_legacy_body;
 use http::StatusCode;
 use proptest::prelude::*;
 use serde_json::json;

@@ -5,7 +5,7 @@
 use super::version::{compare_versions, is_lower};
 use super::{find_module, non_empty};
 use crate::error::ApiError;
-use crate::shim::model::{Bdb, BdbModule, Module, Node};
+use crate::rules::module_upgrade::model::{Bdb, BdbModule, Module, Node};
 use http::StatusCode;
 use std::cmp::Ordering;
 

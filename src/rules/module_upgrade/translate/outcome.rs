@@ -9,7 +9,7 @@
 
 use super::{non_empty, PlannedModule};
 use crate::error::{ApiError, Blame};
-use crate::shim::model::{Action, Bdb, BdbModule, Module};
+use crate::rules::module_upgrade::model::{Action, Bdb, BdbModule, Module};
 use http::StatusCode;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -175,7 +175,7 @@ fn reply_json(bdb: &Bdb, id: &str, name: &str, version: Value, args: &str) -> Va
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shim::model::parse_json;
+    use crate::rules::module_upgrade::model::parse_json;
 
     fn action(v: Value) -> Action {
         parse_json("action", v.to_string().as_bytes()).unwrap()

@@ -15,8 +15,8 @@
 use super::version::compare_versions;
 use super::PlannedModule;
 use crate::error::ApiError;
-use crate::shim::legacy::LegacyRequest;
-use crate::shim::model::{Bdb, Module};
+use crate::rules::module_upgrade::legacy::LegacyRequest;
+use crate::rules::module_upgrade::model::{Bdb, Module};
 use http::StatusCode;
 use std::cmp::Ordering;
 
@@ -106,7 +106,7 @@ pub fn refusal() -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shim::legacy::ModuleEntry;
+    use crate::rules::module_upgrade::legacy::ModuleEntry;
 
     fn bdb(redis: &str) -> Bdb {
         serde_json::from_value(serde_json::json!({
