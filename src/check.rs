@@ -4,25 +4,9 @@
 //! bites. Without `--at` the instant is now; without any `[lifecycle.<rule>]` nothing more is
 //! printed, unless `--at` was given, which then says that no lifecycle is configured.
 
-use crate::cli::ProxyArgs;
-use crate::config::{self, Config};
+use crate::config::Config;
 use crate::lifecycle::check::check_table;
 use std::time::SystemTime;
-
-/// The arguments of `check`: every proxy flag, and `--at`.
-#[derive(Debug, Default, Clone, clap::Args)]
-pub struct CheckArgs {
-    #[command(flatten)]
-    pub proxy: ProxyArgs,
-    /// Show what each rule's lifecycle does at this instant ("2027-03-01T14:05:00Z",
-    /// "2027-03-01" or "@1803996300"); default: now.
-    #[arg(long, value_name = "INSTANT", value_parser = parse_at)]
-    pub at: Option<SystemTime>,
-}
-
-fn parse_at(s: &str) -> Result<SystemTime, String> {
-    config::parse_date("--at", s).map_err(|e| e.to_string())
-}
 
 /// What `check` prints after "configuration OK": the lifecycle table at `at` (default now).
 pub fn lifecycle_report(cfg: &Config, at: Option<SystemTime>) -> String {

@@ -28,7 +28,7 @@ pub enum Command {
         mut_arg("upstream_insecure", |a| a.hide(true)),
         mut_arg("log_json", |a| a.hide(true))
     )]
-    Check(crate::check::CheckArgs),
+    Check(CheckArgs),
     /// Run a simulated Redis Software cluster API (for tests, demos and rehearsals).
     Simulate(crate::sim::SimulateArgs),
     /// Start a simulated cluster and the shim in front of it, and print commands to try.
@@ -120,6 +120,21 @@ impl ProxyArgs {
     }
 }
 
+/// The arguments of `check`: every proxy flag, and `--at`.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
+    /// Show what each rule's lifecycle does at this instant ("2027-03-01T14:05:00Z",
+    /// "2027-03-01" or "@1803996300"); default: now.
+    #[arg(long, value_name = "INSTANT", value_parser = parse_at)]
+    pub at: Option<std::time::SystemTime>,
+}
+
+fn parse_at(s: &str) -> Result<std::time::SystemTime, String> {
+    crate::config::parse_date("--at", s).map_err(|e| e.to_string())
+}
+
 /// Runs the parsed command line to completion.
 pub fn main(cli: Cli) -> Result<(), String> {
     match cli.command {
@@ -128,7 +143,7 @@ pub fn main(cli: Cli) -> Result<(), String> {
             let lifecycles = crate::check::lifecycle_report(&cfg, args.at);
             // Certificates and keys are loaded too: a file that parses as config but not as PEM
             // would otherwise only fail at start.
-            crate::App::new(cfg).map_err(|e| e.to_string())?;
+            crate::proxy::App::new(cfg).map_err(|e| e.to_string())?;
             println!("configuration OK");
             print!("{lifecycles}");
             Ok(())

@@ -5,8 +5,9 @@
 //! command reads it.
 
 use crate::config::{self, Config};
+use crate::listener;
+use crate::proxy::App;
 use crate::sim::{SimConfig, SimVersion, Simulator, DEMO_ADMIN};
-use crate::{listener, App};
 use clap::Args;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -81,7 +82,7 @@ pub async fn run(args: DemoArgs, shutdown: impl Future<Output = ()>) -> Result<(
         let _ = rx.changed().await;
     };
     let sim_task = tokio::spawn(sim.serve(sim_listener, None, wait(stop_rx.clone())));
-    let shim_task = tokio::spawn(crate::run(app, shim_listener, None, wait(stop_rx)));
+    let shim_task = tokio::spawn(crate::wiring::run(app, shim_listener, None, wait(stop_rx)));
     shutdown.await;
     let _ = stop_tx.send(());
     for task in [shim_task, sim_task] {

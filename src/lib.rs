@@ -32,7 +32,6 @@ pub mod locks;
 pub mod metrics;
 pub mod probe;
 pub mod proxy;
-pub mod reload;
 pub mod rules;
 pub mod sim;
 pub mod telemetry;

@@ -1,4 +1,4 @@
-//! The background cluster probe: is the cluster reachable, whatever the traffic? Every
+//! What the background cluster probe found (its loop is [`crate::wiring::probe`]): is the cluster reachable, whatever the traffic? Every
 //! `admin.cluster_probe_interval` it sends `GET /v1/cluster` **without credentials** (the shim
 //! holds none, API.md §1). Any HTTP answer, a 401 included, proves the cluster is up; a connect,
 //! TLS or timeout failure says it is down. The result feeds the `cluster_up` metric, the
@@ -11,11 +11,8 @@
 //! - The probe reads the live configuration on every round, so a reload that moves
 //!   `upstream.url` is probed from the next round on.
 
-use crate::reload::Live;
-use http::Method;
-use std::future::Future;
 use std::sync::atomic::{AtomicU16, AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -132,55 +129,5 @@ impl ClusterStatus {
 
     fn error_slot(&self) -> std::sync::MutexGuard<'_, Option<String>> {
         crate::locks::lock(&self.last_error)
-    }
-}
-
-/// Probes once with the live configuration and records the result (status, metric).
-pub async fn probe_once(live: &Live) {
-    let app = live.app.load_full();
-    let deadline = app.config.readiness.cluster_probe_interval;
-    let status = &app.admin.cluster;
-    let answer = tokio::time::timeout(
-        deadline,
-        app.upstream
-            .call(Method::GET, PROBE_PATH, &http::HeaderMap::new(), None),
-    )
-    .await;
-    match answer {
-        Ok(Ok(reply)) => status.record_answer(reply.status.as_u16()),
-        Ok(Err(e)) => status.record_failure(&e.text),
-        Err(_) => status.record_failure(&format!("no answer within {deadline:?}")),
-    }
-    app.metrics
-        .set_cluster_up(status.health() == ClusterHealth::Up);
-}
-
-/// Probes at once, then every `admin.cluster_probe_interval`, until `shutdown` resolves.
-pub async fn run(live: Arc<Live>, shutdown: impl Future<Output = ()>) {
-    tokio::pin!(shutdown);
-    loop {
-        let was = live.app.load().admin.cluster.health();
-        tokio::select! {
-            _ = probe_once(&live) => {}
-            _ = &mut shutdown => return,
-        }
-        let app = live.app.load_full();
-        let now = app.admin.cluster.health();
-        if now != was {
-            match now {
-                ClusterHealth::Up => {
-                    tracing::info!(upstream = %app.config.upstream.url, "cluster probe: the cluster answers")
-                }
-                _ => {
-                    tracing::warn!(upstream = %app.config.upstream.url, error = ?app.admin.cluster.last_error(), "cluster probe: the cluster is unreachable")
-                }
-            }
-        }
-        let interval = app.config.readiness.cluster_probe_interval;
-        drop(app);
-        tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            _ = &mut shutdown => return,
-        }
     }
 }

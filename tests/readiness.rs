@@ -7,9 +7,10 @@
 mod support;
 
 use deprecation_shim::admin;
-use deprecation_shim::probe::{self, ClusterHealth};
-use deprecation_shim::reload::Live;
+use deprecation_shim::probe::ClusterHealth;
 use deprecation_shim::sim::{SimVersion, DEMO_ADMIN};
+use deprecation_shim::wiring::probe;
+use deprecation_shim::wiring::reload::Live;
 use deprecation_shim::{listener, App};
 use http::StatusCode;
 use std::net::SocketAddr;

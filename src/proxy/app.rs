@@ -22,7 +22,7 @@ pub struct App {
     /// The deprecated route's budget and detached tasks (process-wide, kept across reloads).
     pub work: Arc<budget::Work>,
     /// The cluster's version as last learned (R11), per upstream: emptied by a reload.
-    pub versions: super::deprecated::version::VersionCache,
+    pub versions: super::versions::VersionCache,
     /// "Now" for the lifecycles (kept across reloads): the system clock, or a fixed or
     /// started one in tests and under `--now`.
     pub clock: Arc<dyn Clock>,
@@ -90,7 +90,7 @@ impl App {
     ) -> Result<App, AppError> {
         let upstream = Upstream::new(&config.upstream, crate::workers::slots(&config))?;
         admin.set_requires_cluster(config.readiness.requires_cluster);
-        let versions = super::deprecated::version::VersionCache::new(
+        let versions = super::versions::VersionCache::new(
             config.rules.version_source,
             config.rules.version_cache_ttl,
         );
@@ -101,6 +101,7 @@ impl App {
         for w in &config.lifecycle.warnings {
             tracing::warn!(target: "lifecycle", "{}", crate::escape::Escaped(w));
         }
+        warn_if_insecure(&config);
         Ok(App {
             versions,
             clock,
@@ -111,6 +112,16 @@ impl App {
             admin,
             work,
         })
+    }
+}
+
+/// Said at start and after each reload: an unverified upstream must not go unnoticed.
+fn warn_if_insecure(cfg: &Config) {
+    if cfg.upstream.insecure {
+        tracing::warn!(
+            upstream = %cfg.upstream.url,
+            "upstream TLS verification is OFF (insecure): any certificate is accepted; use upstream.ca_file in production"
+        );
     }
 }
 

@@ -9,6 +9,7 @@ pub mod deprecated;
 pub mod forward;
 pub mod hop_headers;
 pub mod reply;
+pub mod versions;
 
 pub use app::{App, AppError};
 pub use reply::{error_response, RespBody};

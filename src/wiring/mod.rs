@@ -2,12 +2,15 @@
 //! admin port, audit-log reopen, SIGHUP reload and the readiness probe, and stops them all.
 //! Takes a validated [`config::Config`] alone; `main` and the tests share [`run`].
 
-use crate::{admin, audit, config, listener, probe, proxy, reload, tls, App};
+use crate::proxy::{self, App};
+use crate::{admin, audit, config, listener, tls};
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+pub mod probe;
+pub mod reload;
 mod workers;
 
 /// Serves the data port on an already-bound listener until `shutdown` resolves, then drains.
@@ -142,15 +145,6 @@ impl Port {
 /// After a stop, how long connections may go on once interrupted calls failed to end.
 const STUCK_FLUSH: std::time::Duration = std::time::Duration::from_secs(2);
 
-pub(crate) fn warn_if_insecure(cfg: &config::Config) {
-    if cfg.upstream.insecure {
-        tracing::warn!(
-            upstream = %cfg.upstream.url,
-            "upstream TLS verification is OFF (insecure): any certificate is accepted; use upstream.ca_file in production"
-        );
-    }
-}
-
 /// Everything `deprecation-shim --config ...` does after parsing (the command line is already
 /// folded into `cfg`; its [`config::Source`] is kept to read it again on SIGHUP): load TLS material, bind,
 /// serve, reload on SIGHUP.
@@ -167,7 +161,6 @@ pub async fn serve_from_config_at(
     clock: Arc<dyn crate::lifecycle::Clock>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), String> {
-    warn_if_insecure(&cfg);
     let cfg_source = cfg.source.clone().filter(|s| s.file.is_some());
     let cert = match &cfg.listen.tls {
         Some(files) => {

@@ -11,8 +11,8 @@
 //! A worker keeps driving its runtime after its listener has stopped, until released: work it
 //! spawned (a deprecated-route call whose client hung up) only runs while that runtime runs.
 
+use super::reload::Live;
 use super::{serve_port, stop_and_drain};
-use crate::reload::Live;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use std::future::Future;
 use std::io;

@@ -11,9 +11,9 @@
 //!   header was added. The audit gets `user`, `ttl` and `translated`; never the password, the
 //!   header or the `access_token` (the reply body is never read).
 
-use super::rewrite::{read_whole, send_bytes, Done};
-use crate::listener::ConnInfo;
-use crate::proxy::app::App;
+use super::envelope::{Answer, Ctx, Note};
+use super::rewrite::{read_whole, send_bytes};
+use crate::error::ApiError;
 use crate::proxy::forward;
 use crate::rules::authorize::{self, Body, Decision};
 use crate::rules::Version;
@@ -21,38 +21,42 @@ use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderValue, Request};
 use hyper::body::Incoming;
 use serde_json::json;
-use std::sync::Arc;
 
+/// R1's step: header added from the body's credentials, or the call sent as it came.
 pub async fn run(
-    app: &Arc<App>,
-    conn: &ConnInfo,
+    ctx: &Ctx<'_>,
     mut parts: http::request::Parts,
     body: Incoming,
     version: Option<Version>,
-) -> Done {
+    note: &mut Note,
+) -> Result<Answer, ApiError> {
+    let app = ctx.app;
+    note.sent = true;
+    note.action = Some("observed");
+    note.unmarked = true;
     if authorize::forwards_untouched(&parts.headers) {
         let req = Request::from_parts(parts, body);
-        return Done::observed(forward::pass_through(app, conn.clone(), req).await);
+        return Ok(Answer::Reply(
+            forward::pass_through(app, ctx.conn.clone(), req).await,
+        ));
     }
-    let read = read_whole(
+    let (bytes, _reservation) = read_whole(
         app,
         &parts.headers,
         body,
         authorize::MAX_BODY,
         "of POST /v1/users/authorize (64 KiB)",
     )
-    .await;
-    let (bytes, _reservation) = match read {
-        Ok(read) => read,
-        Err(refused) => return refused,
-    };
+    .await?;
     match authorize::plan(&bytes, version) {
-        Decision::Forward => Done::observed(send_bytes(app, conn, parts, bytes, None).await),
-        Decision::Refuse { error, audit } => Done {
-            user: Some(audit.user.clone()),
-            detail: Some(json!({"user": audit.user, "ttl": audit.ttl, "translated": false})),
-            ..Done::refused(&error)
-        },
+        Decision::Forward => Ok(Answer::Reply(
+            send_bytes(app, ctx.conn, parts, bytes, None).await,
+        )),
+        Decision::Refuse { error, audit } => {
+            note.user = Some(audit.user.clone());
+            note.detail = Some(json!({"user": audit.user, "ttl": audit.ttl, "translated": false}));
+            Err(error)
+        }
         Decision::Send {
             authorization,
             body,
@@ -70,14 +74,10 @@ pub async fn run(
                     b.into()
                 }
             };
-            let resp = send_bytes(app, conn, parts, bytes, None).await;
-            Done {
-                user: Some(audit.user.clone()),
-                ..Done::translated(
-                    resp,
-                    json!({"user": audit.user, "ttl": audit.ttl, "translated": true}),
-                )
-            }
+            let resp = send_bytes(app, ctx.conn, parts, bytes, None).await;
+            note.user = Some(audit.user.clone());
+            note.translated(json!({"user": audit.user, "ttl": audit.ttl, "translated": true}));
+            Ok(Answer::Reply(resp))
         }
     }
 }

@@ -11,37 +11,39 @@
 //! - The query string is kept. Status and body pass through.
 //! - The audit gets `name` and `key_present`; never the PEM text.
 
-use super::rewrite::{read_whole, send_bytes, Done};
-use crate::listener::ConnInfo;
-use crate::proxy::app::App;
+use super::envelope::{Answer, Ctx, Note};
+use super::rewrite::{read_whole, send_bytes};
+use crate::error::ApiError;
 use crate::rules::certs::{self, Decision};
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Uri};
 use hyper::body::Incoming;
 use serde_json::json;
-use std::sync::Arc;
 
+/// R3's step: the old body wrapped and sent to the successor, or sent as it came.
 pub async fn run(
-    app: &Arc<App>,
-    conn: &ConnInfo,
+    ctx: &Ctx<'_>,
     mut parts: http::request::Parts,
     body: Incoming,
-) -> Done {
-    let read = read_whole(
+    note: &mut Note,
+) -> Result<Answer, ApiError> {
+    let app = ctx.app;
+    note.sent = true;
+    note.action = Some("observed");
+    note.unmarked = true;
+    let (bytes, _reservation) = read_whole(
         app,
         &parts.headers,
         body,
         certs::MAX_BODY,
         "of PUT /v1/cluster/update_cert (1 MiB)",
     )
-    .await;
-    let (bytes, _reservation) = match read {
-        Ok(read) => read,
-        Err(refused) => return refused,
-    };
+    .await?;
     let timeout = Some(app.config.rules.certificates_timeout);
     match certs::plan(&bytes) {
-        Decision::Forward => Done::observed(send_bytes(app, conn, parts, bytes, timeout).await),
+        Decision::Forward => Ok(Answer::Reply(
+            send_bytes(app, ctx.conn, parts, bytes, timeout).await,
+        )),
         Decision::Send { body, audit } => {
             let target = match parts.uri.query() {
                 Some(q) => format!("{}?{q}", certs::SUCCESSOR),
@@ -54,11 +56,9 @@ pub async fn run(
                 .headers
                 .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             drop(bytes);
-            let resp = send_bytes(app, conn, parts, body.into(), timeout).await;
-            Done::translated(
-                resp,
-                json!({"name": audit.name, "key_present": audit.key_present}),
-            )
+            let resp = send_bytes(app, ctx.conn, parts, body.into(), timeout).await;
+            note.translated(json!({"name": audit.name, "key_present": audit.key_present}));
+            Ok(Answer::Reply(resp))
         }
     }
 }

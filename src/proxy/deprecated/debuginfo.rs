@@ -19,34 +19,35 @@
 //! - The audit gets the old and new paths, `bdb_uid`, `node_uid` and the package size when the
 //!   cluster declared one (`bytes`, its `Content-Length`); never the content.
 
-use super::rewrite::Done;
-use crate::listener::ConnInfo;
-use crate::proxy::app::App;
+use super::envelope::{Answer, Ctx, Note};
+use crate::error::ApiError;
 use crate::proxy::forward;
 use crate::rules::debuginfo::{self, Plan};
-use crate::rules::Matched;
 use crate::upstream::{CallerBody, UpBody};
 use http::{Method, Request, StatusCode, Uri};
 use http_body_util::Either;
 use hyper::body::Incoming;
 use serde_json::json;
-use std::sync::Arc;
 
+/// R7–R10's step: the old path sent to its successor, streamed both ways.
 pub async fn run(
-    app: &Arc<App>,
-    conn: &ConnInfo,
+    ctx: &Ctx<'_>,
     mut parts: http::request::Parts,
     body: Incoming,
-    matched: &Matched<'_>,
-) -> Done {
+    note: &mut Note,
+) -> Result<Answer, ApiError> {
+    let (app, matched) = (ctx.app, ctx.matched);
+    note.sent = true;
+    note.action = Some("observed");
+    note.unmarked = true;
     let old_path = parts.uri.path().to_owned();
-    let (path_and_query, mut audit) = match debuginfo::plan(matched, &old_path) {
+    let planned = match debuginfo::plan(matched, &old_path) {
         Some(Plan::Rewrite {
             path_and_query,
             audit,
-        }) => (path_and_query, audit),
+        }) => Some((path_and_query, audit)),
         Some(Plan::ResolveNode { mut audit }) => {
-            let headers = super::version::look_up_headers(app, conn, &mut parts.headers);
+            let headers = super::version::look_up_headers(app, ctx.conn, &mut parts.headers);
             let looked = app
                 .upstream
                 .call(Method::GET, debuginfo::BOOTSTRAP, &headers, None)
@@ -55,47 +56,40 @@ pub async fn run(
                 Ok(f) if f.status == StatusCode::OK => debuginfo::node_uid(&f.body),
                 _ => None,
             };
-            let Some(uid) = uid else {
-                let req = Request::from_parts(parts, body);
-                return Done::observed(forward::pass_through(app, conn.clone(), req).await);
-            };
-            audit.node_uid = Some(uid);
-            let path = debuginfo::node_path(uid, matched.query);
-            audit.new_path = Some(debuginfo::node_path(uid, None));
-            (path, audit)
+            uid.map(|uid| {
+                audit.node_uid = Some(uid);
+                audit.new_path = Some(debuginfo::node_path(uid, None));
+                (debuginfo::node_path(uid, matched.query), audit)
+            })
         }
-        None => {
-            let req = Request::from_parts(parts, body);
-            return Done::observed(forward::pass_through(app, conn.clone(), req).await);
-        }
+        None => None,
     };
-    match path_and_query.parse::<Uri>() {
-        Ok(uri) => parts.uri = uri,
-        Err(_) => {
-            let req = Request::from_parts(parts, body);
-            return Done::observed(forward::pass_through(app, conn.clone(), req).await);
-        }
-    }
+    // Without a plan or a usable target, the old path passes through, observed.
+    let Some((uri, mut audit)) =
+        planned.and_then(|(pq, audit)| Some((pq.parse::<Uri>().ok()?, audit)))
+    else {
+        let req = Request::from_parts(parts, body);
+        return Ok(Answer::Reply(
+            forward::pass_through(app, ctx.conn.clone(), req).await,
+        ));
+    };
+    parts.uri = uri;
     let timeout = Some(app.config.rules.debuginfo_read_timeout);
     let body: UpBody = Either::Left(CallerBody::new(body));
-    let resp = forward::send_rewritten(app, conn.clone(), parts, body, timeout).await;
+    let resp = forward::send_rewritten(app, ctx.conn.clone(), parts, body, timeout).await;
     let resp = resp.unwrap_or_else(|e| crate::proxy::reply::error_response(&e));
     let bytes = resp
         .headers()
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     let successor = audit.new_path.take();
-    Done {
-        successor: successor.clone(),
-        ..Done::translated(
-            resp,
-            json!({
-                "old_path": audit.old_path,
-                "new_path": successor,
-                "bdb_uid": audit.bdb_uid,
-                "node_uid": audit.node_uid,
-                "bytes": bytes,
-            }),
-        )
-    }
+    note.successor.clone_from(&successor);
+    note.translated(json!({
+        "old_path": audit.old_path,
+        "new_path": successor,
+        "bdb_uid": audit.bdb_uid,
+        "node_uid": audit.node_uid,
+        "bytes": bytes,
+    }));
+    Ok(Answer::Reply(resp))
 }

@@ -1,17 +1,19 @@
 //! The executor of the deprecated routes: everything around a rule's pure core
-//! ([`crate::rules`], [`crate::rules::module_upgrade`]) that does I/O — the decision per call, the budgets, the
-//! look-ups, the POST and the polling, the audit record, the deprecation headers and the reply.
+//! ([`crate::rules`]) that does I/O. Every call lives through one [`envelope`] (match, audit
+//! record, lifecycle gate, admission, **the rule's own step**, deprecation headers, outcome);
+//! a rule contributes only its step, listed in [`Step`] (this file is the table).
 //!
 //! - [`dispatch`] (here): the rule table matched the call; [`crate::rules::decide`] says, from
-//!   the rule's mode and the cluster's version, what happens; this runs it.
-//! - [`endpoint`] and [`flow`]: the async → sync translation of the module-upgrade rules.
-//! - [`body`]: the one bounded, budget-reserving reader of the bodies read whole.
-//! - [`modules`]: R4/R5, module upload and delete through `/v2/modules` (async → sync).
-//! - [`observe`]: observe, rewrite and gone, streamed and audited.
-//! - [`rewrite`]: the built-in rewrites, R1 ([`authorize`]), R3 ([`certs`]), R7–R10
-//!   ([`debuginfo`]); [`version`]: R11, the cluster's version for the gates (a look-up, when
-//!   one is needed, is awaited here before the call runs).
-//! - [`lifecycle`](mod@lifecycle): the rule's lifecycle decision, before anything is sent.
+//!   the rule's mode and the cluster's version ([`version`], R11: a look-up, when one is
+//!   needed, is awaited here before the call runs), which step runs it.
+//! - The steps, one file per rule family, named as its pure core in `rules/` and its simulated
+//!   side in `sim/`: [`module_upgrade`] (the seed route and its sibling), [`modules`] (R4/R5),
+//!   [`authorize`] (R1), [`certs`] (R3), [`debuginfo`] (R7–R10), and [`observe`] (observe,
+//!   rewrite and gone, for every rule and the operators' custom ones).
+//! - Shared by the steps: [`body`] (the one bounded, budget-reserving reader of bodies read
+//!   whole), [`rewrite`] (sending a rewritten request).
+//! - The envelope's own parts: [`lifecycle`](mod@lifecycle) (the gate) and [`outcome`] (the
+//!   record, metrics and log line).
 //!
 //! Decisions:
 //! - Every built-in rule has its translation here: a rule `decide` says to translate is never
@@ -21,11 +23,12 @@ pub mod authorize;
 pub mod body;
 pub mod certs;
 pub mod debuginfo;
-pub mod endpoint;
-pub mod flow;
+pub mod envelope;
 pub mod lifecycle;
+pub mod module_upgrade;
 pub mod modules;
 pub mod observe;
+pub mod outcome;
 pub mod rewrite;
 pub mod version;
 
@@ -36,10 +39,10 @@ use crate::proxy::app::App;
 use crate::proxy::budget::Work;
 use crate::proxy::forward;
 use crate::proxy::reply::{error_response, RespBody};
-use crate::rules::{self, Action, Kind, RuleId};
+use crate::rules::{self, Action, Kind, Matched, RuleId};
+use envelope::{Answer, Ctx, Note};
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
-use observe::Step;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -49,7 +52,7 @@ use std::sync::Arc;
 pub type Boxed = Pin<Box<dyn Future<Output = Response<RespBody>> + Send>>;
 
 /// Runs the call that rule `rule` (its index in the table of `app`) matched. Decided now, when
-/// the request arrives: the translated call's task is spawned before the future is polled.
+/// the request arrives: the call's task is spawned before the future is polled.
 pub fn dispatch(
     app: Arc<App>,
     conn: ConnInfo,
@@ -66,7 +69,7 @@ pub fn dispatch(
         Err(version::MustLookUp) => Box::pin(async move {
             let mut req = req;
             let headers = version::look_up_headers(&app, &conn, req.headers_mut());
-            let v = app.versions.learn(&app, &headers).await;
+            let v = app.versions.learn(&app.upstream, &headers).await;
             run(app, conn, req, rule, in_flight, v).await
         }),
     }
@@ -87,12 +90,8 @@ fn run(
     let step = match rules::decide(r, r.mode, version) {
         Action::PassThrough => return Box::pin(forward::pass_through(&app, conn, req)),
         Action::Translate => match (r.id, r.kind) {
-            (RuleId::ModuleUpgrade | RuleId::ModuleUpgradeSibling, _) => {
-                return Box::pin(endpoint::handle(app.clone(), conn, req, rule, in_flight))
-            }
-            (RuleId::ModuleUpload | RuleId::ModuleDelete, _) => {
-                return Box::pin(modules::handle(app.clone(), conn, req, rule, in_flight))
-            }
+            (RuleId::ModuleUpgrade | RuleId::ModuleUpgradeSibling, _) => Step::ModuleUpgrade,
+            (RuleId::ModuleUpload | RuleId::ModuleDelete, _) => Step::Modules,
             (RuleId::Custom(_), Kind::Rewrite) => Step::Rewrite,
             (RuleId::Custom(_), Kind::Gone) => Step::Gone,
             (
@@ -110,7 +109,105 @@ fn run(
         Action::Observe { mark } => Step::Observe { mark },
         Action::Gone => Step::Gone,
     };
-    Box::pin(observe::handle(app, conn, req, rule, step, in_flight))
+    Box::pin(start(
+        app.work.clone(),
+        conn,
+        in_flight,
+        move |conn, refused| envelope::run(app, conn, req, rule, step, refused),
+    ))
+}
+
+/// The rule's own step of a deprecated call: the one thing that differs between rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The seed route (or its sibling) translated to `POST /v1/bdbs/{uid}/upgrade`.
+    ModuleUpgrade,
+    /// R4/R5 through `/v2/modules`, waited for.
+    Modules,
+    /// A built-in rewrite rule (R1, R3, R7–R10), decided at `version`.
+    Translate { version: Option<rules::Version> },
+    /// Stream through untouched; add the rule's marks when `mark`.
+    Observe { mark: bool },
+    /// Stream to the rule's successor path (an operator `rewrite` rule), marked.
+    Rewrite,
+    /// Answer `410 route_removed` without calling the cluster, marked.
+    Gone,
+}
+
+/// How the envelope treats a step's call (see [`outcome`] for the two families).
+pub struct Shape<'a> {
+    /// The route template in the audit record.
+    pub route: &'a str,
+    pub family: Family,
+    /// Whether the rule's lifecycle gate runs (a gone step is refused anyway: its answer is
+    /// the rule's, not a brownout's).
+    pub gated: bool,
+    /// Whether a `{uid}`/`{bdb_uid}` path parameter names a database (not R4/R5's module uid).
+    pub records_bdb: bool,
+    pub marks: Marks,
+    /// What the log line tells the caller to migrate to, when the step always has one.
+    pub successor: Option<&'static str>,
+}
+
+/// How a step's outcome is read: see [`outcome`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Built,
+    Streamed,
+}
+
+/// Which deprecation headers the reply gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marks {
+    /// The seed route's configured `shim.deprecation` headers (API.md §5.9).
+    Seed,
+    /// The rule's own marks (or its gone band's).
+    Rule,
+    /// None: the sibling route is not deprecated.
+    None,
+}
+
+impl Step {
+    /// How the envelope treats this step for rule `matched`.
+    pub fn shape<'a>(self, matched: &'a Matched<'_>) -> Shape<'a> {
+        let route = matched.rule.matcher.path.as_str();
+        let streamed = |gated| Shape {
+            route,
+            family: Family::Streamed,
+            gated,
+            records_bdb: true,
+            marks: Marks::Rule,
+            successor: None,
+        };
+        match self {
+            Step::ModuleUpgrade => module_upgrade::shape(matched),
+            Step::Modules => modules::shape(matched),
+            Step::Gone => streamed(false),
+            Step::Translate { .. } | Step::Observe { .. } | Step::Rewrite => streamed(true),
+        }
+    }
+
+    /// Runs the step: the envelope has begun the record, passed the gate and admitted the call.
+    pub async fn run(
+        self,
+        ctx: &Ctx<'_>,
+        parts: http::request::Parts,
+        body: Incoming,
+        note: &mut Note,
+    ) -> Result<Answer, ApiError> {
+        match self {
+            Step::ModuleUpgrade => module_upgrade::run(ctx, parts, body, note).await,
+            Step::Modules => modules::run(ctx, parts, body, note).await,
+            Step::Translate { version } => match ctx.matched.rule.id {
+                RuleId::Authorize => authorize::run(ctx, parts, body, version, note).await,
+                RuleId::UpdateCert => certs::run(ctx, parts, body, note).await,
+                _ => debuginfo::run(ctx, parts, body, note).await,
+            },
+            Step::Observe { .. } => observe::observe(ctx, parts, body, note).await,
+            Step::Rewrite => observe::rewrite(ctx, parts, body, note).await,
+            Step::Gone => observe::gone(ctx, body, note).await,
+        }
+    }
 }
 
 /// Starts a translated or audited call in its own task, spawned now (not when the returned

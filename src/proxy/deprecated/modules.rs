@@ -20,182 +20,70 @@
 
 mod wait;
 
-use super::endpoint::{begin_record, identity_headers};
-use super::observe::write_and_count;
-use crate::audit::{self, ModuleChange};
+use super::envelope::{accepted, Answer, Ctx, Note};
+use super::{Family, Marks, Shape};
+use crate::audit::ModuleChange;
 use crate::config::ShimMode;
-use crate::error::{ApiError, Blame};
-use crate::listener::ConnInfo;
-use crate::metrics::{InFlight, RouteClass};
+use crate::error::ApiError;
 use crate::proxy::app::App;
-use crate::proxy::budget;
-use crate::proxy::hop_headers::Hop;
-use crate::proxy::reply::{error_response, RespBody};
 use crate::rules::module_upgrade::model::parse_json;
 use crate::rules::module_upgrade::translate::map_lookup_error;
 use crate::rules::modules as rule;
-use crate::rules::RuleId;
+use crate::rules::{Matched, RuleId};
 use crate::upstream::CallerBody;
-use bytes::Bytes;
-use http::{header, HeaderMap, Method, Request, Response, StatusCode};
-use http_body_util::{Either, Full};
+use http::{header, HeaderMap, Method, Request, StatusCode};
+use http_body_util::Either;
 use hyper::body::Incoming;
 use serde_json::Value;
-use std::future::Future;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wait::read_reply;
 
-/// Runs one R4/R5 call (rule `rule` of the table) in its own task holding the connection's
-/// slot, a call permit and `in_flight`; over `shim.max_concurrent_calls` it is refused (503).
-pub fn handle(
-    app: Arc<App>,
-    conn: ConnInfo,
-    req: Request<Incoming>,
-    rule: usize,
-    in_flight: Option<InFlight>,
-) -> impl Future<Output = Response<RespBody>> + Send + 'static {
-    super::start(app.work.clone(), conn, in_flight, move |conn, refused| {
-        run(app, conn, req, rule, refused)
-    })
+/// R4/R5's reply is built by the shim; the route is the rule's own template.
+pub fn shape<'a>(matched: &'a Matched<'_>) -> Shape<'a> {
+    Shape {
+        route: matched.rule.matcher.path.as_str(),
+        family: Family::Built,
+        gated: true,
+        // `{uid}` here is a module's, not a database's.
+        records_bdb: false,
+        marks: Marks::Rule,
+        successor: Some(if matched.rule.id == RuleId::ModuleUpload {
+            "POST /v2/modules"
+        } else {
+            "DELETE /v2/modules/{uid}"
+        }),
+    }
 }
 
-async fn run(
-    app: Arc<App>,
-    conn: ConnInfo,
-    req: Request<Incoming>,
-    rule: usize,
-    refused: Option<ApiError>,
-) -> Response<RespBody> {
-    let started = Instant::now();
-    let (parts, body) = req.into_parts();
-    let pq = parts
-        .uri
-        .path_and_query()
-        .map_or_else(String::new, |pq| pq.as_str().to_owned());
-    let table = &app.config.rules.table;
-    let Some(matched) = table.match_rule(rule, &parts.method, &pq) else {
-        let req = Request::from_parts(parts, body);
-        return crate::proxy::forward::pass_through(&app, conn, req).await;
-    };
-    let upload = matched.rule.id == RuleId::ModuleUpload;
-    let (mut record, request_id) =
-        begin_record(&app, &conn, &parts, matched.rule.matcher.path.as_str());
-    record.rule = Some(matched.rule.name.clone());
-    let hop = Hop {
-        client_ip: conn.peer.ip(),
-        tls: conn.tls,
-        host: None,
-    };
+/// Runs one R4/R5 call: the upload or the delete, then the wait.
+pub async fn run(
+    ctx: &Ctx<'_>,
+    parts: http::request::Parts,
+    body: Incoming,
+    note: &mut Note,
+) -> Result<Answer, ApiError> {
+    let upload = ctx.matched.rule.id == RuleId::ModuleUpload;
     let mut call = ModuleCall {
-        app: &app,
-        headers: identity_headers(&app, &parts.headers, hop, &request_id),
+        app: ctx.app,
+        headers: ctx.identity(&parts.headers),
         audit: rule::Audit::default(),
         verified: false,
         upstream_time: Duration::ZERO,
     };
-    // Issue 13: the rule's lifecycle decides before anything is sent (a refused upload's
-    // package is read and dropped, never buffered nor forwarded).
-    let lifecycle_refusal = match &refused {
-        None => super::lifecycle::gate(&app, &matched.rule.name, &conn, &parts, &mut record).await,
-        Some(_) => None,
-    };
-    let result = if let Some(e) = refused {
-        Err(e)
-    } else if app.audit.must_fail() && app.audit.last_write_failed() {
-        Err(audit::unavailable())
-    } else if let Some(r) = &lifecycle_refusal {
-        super::observe::discard(body, app.config.shim.max_body_size, &app).await;
-        Err(r.to_api_error())
-    } else {
-        let uid = matched.params.get("uid").map(|u| u.to_string());
-        let work = async {
-            match (upload, uid) {
-                (true, _) => call.upload(&parts.headers, body).await,
-                (false, Some(uid)) => call.delete(&uid).await.map(|()| None),
-                (false, None) => Err(ApiError::not_found("module_not_found", "no module uid")),
-            }
-        };
-        tokio::select! {
-            biased;
-            r = work => r,
-            () = app.work.interrupted() => Err(budget::interrupted_error(None)),
+    let uid = ctx.matched.params.get("uid").map(|u| u.to_string());
+    let work = async {
+        match (upload, uid) {
+            (true, _) => call.upload(&parts.headers, body).await,
+            (false, Some(uid)) => call.delete(&uid).await.map(|()| None),
+            (false, None) => Err(ApiError::not_found("module_not_found", "no module uid")),
         }
     };
-    let interrupted = matches!(&result, Err(e) if e.error_code == budget::INTERRUPTED);
-    let result = match result {
-        Err(_) if interrupted => {
-            app.work.count_interrupted();
-            Err(budget::interrupted_error(call.audit.action_uid.as_deref()))
-        }
-        other => other,
-    };
-    let a = &call.audit;
-    if a.module_uid.is_some() || a.module_name.is_some() {
-        let uid = a.module_uid.clone();
-        record.modules = vec![if upload {
-            ModuleChange {
-                from_module_name: a.module_name.clone(),
-                to_module_id: uid.unwrap_or_default(),
-                to_version: a.semantic_version.clone(),
-                ..ModuleChange::default()
-            }
-        } else {
-            ModuleChange {
-                from_module_id: uid,
-                from_module_name: a.module_name.clone(),
-                from_version: a.semantic_version.clone(),
-                ..ModuleChange::default()
-            }
-        }];
+    let result = ctx.interruptible(work).await;
+    call.into_note(upload, note);
+    match result? {
+        Some(module) => Ok(Answer::Json(module)),
+        None => Ok(Answer::Empty),
     }
-    record.action_uid.clone_from(&a.action_uid);
-    record.verified = call.verified;
-    let error = result.as_ref().err();
-    let refused = error.is_some_and(|e| a.action_uid.is_none() && e.blame != Blame::Upstream);
-    record.rule_action = Some(if refused { "refused" } else { "translated" }.to_owned());
-    let elapsed = started.elapsed();
-    match error {
-        None => record.finish(StatusCode::OK, None, None, elapsed),
-        Some(e) => record.finish(e.status, Some(&e.error_code), Some(e.blame), elapsed),
-    }
-    if interrupted {
-        record.outcome = audit::Outcome::Interrupted;
-    }
-    let mut resp = match (result, &lifecycle_refusal) {
-        (Err(_), Some(r)) => super::lifecycle::reply(r),
-        (Err(e), None) => error_response(&e),
-        (Ok(Some(value)), _) => {
-            let body = Bytes::from(serde_json::to_vec(&value).unwrap_or_default());
-            crate::error::json_response::<Full<Bytes>>(StatusCode::OK, body).map(Either::Right)
-        }
-        (Ok(None), _) => Response::new(Either::Right(Full::new(Bytes::new()))),
-    };
-    write_and_count(&app, &record).await;
-    app.metrics
-        .upstream_latency(RouteClass::Deprecated, call.upstream_time);
-    let successor = if upload {
-        "POST /v2/modules"
-    } else {
-        "DELETE /v2/modules/{uid}"
-    };
-    super::observe::log_deprecated_call(
-        &app,
-        &record,
-        &conn,
-        elapsed,
-        Some(successor),
-        call.audit.module_uid.as_deref().unwrap_or(""),
-    );
-    matched
-        .rule
-        .marks
-        .apply(resp.headers_mut(), matched.successor_path().as_deref());
-    if let Ok(v) = http::HeaderValue::from_str(&request_id) {
-        resp.headers_mut()
-            .insert(audit::record::REQUEST_ID_HEADER, v);
-    }
-    resp
 }
 
 struct ModuleCall<'a> {
@@ -209,6 +97,33 @@ struct ModuleCall<'a> {
 }
 
 impl ModuleCall<'_> {
+    /// What the envelope records: the module (`to_*` for an upload, `from_*` for a delete) and
+    /// its action.
+    fn into_note(self, upload: bool, note: &mut Note) {
+        let a = self.audit;
+        note.log_modules = a.module_uid.clone().unwrap_or_default();
+        if a.module_uid.is_some() || a.module_name.is_some() {
+            note.modules = vec![if upload {
+                ModuleChange {
+                    from_module_name: a.module_name,
+                    to_module_id: a.module_uid.unwrap_or_default(),
+                    to_version: a.semantic_version,
+                    ..ModuleChange::default()
+                }
+            } else {
+                ModuleChange {
+                    from_module_id: a.module_uid,
+                    from_module_name: a.module_name,
+                    from_version: a.semantic_version,
+                    ..ModuleChange::default()
+                }
+            }];
+        }
+        note.action_uid = a.action_uid;
+        note.verified = self.verified;
+        note.add_upstream(self.upstream_time);
+    }
+
     /// R4: stream, wait, read the module back. `None` never comes back (uploads reply a body).
     async fn upload(
         &mut self,

@@ -1,8 +1,6 @@
-//! The rewrite step of the executor for the built-in rewrite rules: R1 ([`super::authorize`]),
-//! R3 ([`super::certs`]) and R7–R10 ([`super::debuginfo`]). [`super::observe`] runs the step
-//! (budget, audit record, log, marks); this picks the rule's runner and holds what the runners
-//! share: the bounded body read ([`read_whole`], over [`super::body::read_body`]) and the
-//! [`Done`] they hand back.
+//! What the built-in rewrites (R1 [`super::authorize`], R3 [`super::certs`]) share: the
+//! bounded read of the body they rewrite ([`read_whole`], over [`super::body::read_body`]) and
+//! sending the rewritten request ([`send_bytes`]).
 //!
 //! Decisions:
 //! - A body a rewrite must read (R1 64 KiB, R3 1 MiB) is reserved against
@@ -19,88 +17,13 @@ use crate::proxy::app::App;
 use crate::proxy::budget::Reservation;
 use crate::proxy::forward;
 use crate::proxy::reply::{error_response, RespBody};
-use crate::rules::{Matched, RuleId, Version};
 use crate::upstream::UpBody;
 use bytes::Bytes;
-use http::{HeaderMap, Request, Response};
+use http::{HeaderMap, Response};
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
-use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// What a rewrite did, for the audit record, the metrics and the marks.
-pub struct Done {
-    pub resp: Response<RespBody>,
-    /// `translated`, `observed` (sent as it came) or `refused` (answered by the shim).
-    pub action: &'static str,
-    /// Whether the reply gets the rule's `Deprecation`/`Link` marks.
-    pub mark: bool,
-    /// The successor for the `Link` when the rule's template cannot say it (R9's node uid).
-    pub successor: Option<String>,
-    /// The caller's user name when the rewrite learned it (R1: from the body).
-    pub user: Option<String>,
-    /// The record's `detail` (names only, never a secret).
-    pub detail: Option<Value>,
-    /// The shim's own `error_code` when it answered (`refused`).
-    pub error_code: Option<String>,
-}
-
-impl Done {
-    /// Sent as it came (or as the cluster answered it), unmarked.
-    pub fn observed(resp: Response<RespBody>) -> Done {
-        Done {
-            resp,
-            action: "observed",
-            mark: false,
-            successor: None,
-            user: None,
-            detail: None,
-            error_code: None,
-        }
-    }
-
-    /// Answered by the shim with `e`, nothing sent.
-    pub fn refused(e: &ApiError) -> Done {
-        Done {
-            action: "refused",
-            error_code: Some(e.error_code.clone()),
-            ..Done::observed(error_response(e))
-        }
-    }
-
-    /// The cluster's reply to the rewritten request, marked.
-    pub fn translated(resp: Response<RespBody>, detail: Value) -> Done {
-        Done {
-            action: "translated",
-            mark: true,
-            detail: Some(detail),
-            ..Done::observed(resp)
-        }
-    }
-}
-
-/// Runs the rewrite of the built-in rule `matched` names; `version` is what the decision used.
-pub async fn apply(
-    app: &Arc<App>,
-    conn: &ConnInfo,
-    parts: http::request::Parts,
-    body: Incoming,
-    matched: &Matched<'_>,
-    version: Option<Version>,
-) -> Done {
-    match matched.rule.id {
-        RuleId::Authorize => super::authorize::run(app, conn, parts, body, version).await,
-        RuleId::UpdateCert => super::certs::run(app, conn, parts, body).await,
-        RuleId::DebuginfoAll
-        | RuleId::DebuginfoAllBdb
-        | RuleId::DebuginfoNode
-        | RuleId::DebuginfoNodeBdb => super::debuginfo::run(app, conn, parts, body, matched).await,
-        _ => Done::observed(
-            forward::pass_through(app, conn.clone(), Request::from_parts(parts, body)).await,
-        ),
-    }
-}
 
 /// Sends `parts` with `bytes` as its body (`Content-Length` set to their length), waiting
 /// `head_timeout` for the reply head.
@@ -122,14 +45,14 @@ pub async fn send_bytes(
 }
 
 /// Reads a body a rewrite needs whole with [`read_body`] (`413` naming `limit_name`, `408`,
-/// `503`), within `upstream.request_timeout`; a refusal comes back as the rewrite's [`Done`].
+/// `503`), within `upstream.request_timeout`.
 pub async fn read_whole(
     app: &App,
     headers: &HeaderMap,
     body: Incoming,
     limit: usize,
     limit_name: &str,
-) -> Result<(Bytes, Reservation), Done> {
+) -> Result<(Bytes, Reservation), ApiError> {
     read_body(
         headers,
         body,
@@ -139,5 +62,4 @@ pub async fn read_whole(
         &app.work,
     )
     .await
-    .map_err(|e| Done::refused(&e))
 }

@@ -22,119 +22,8 @@
 use crate::listener::ConnInfo;
 use crate::proxy::app::App;
 use crate::proxy::hop_headers::Hop;
-use crate::rules::version::VersionSource;
 use crate::rules::{self, Rule, Version, VersionNeed};
-use http::{HeaderMap, Method, StatusCode};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
-/// Longest time an unknown version (the cluster failed the look-up) is reused.
-pub const UNKNOWN_TTL: Duration = Duration::from_secs(5);
-
-/// What is known about the cluster's version, and until when.
-#[derive(Debug)]
-pub struct VersionCache {
-    source: VersionSource,
-    ttl: Duration,
-    slot: Mutex<Option<(Instant, Option<Version>)>>,
-    flight: tokio::sync::Mutex<()>,
-}
-
-/// How a look-up ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Learned {
-    Known(Version),
-    /// The cluster answered without a usable version, or could not be reached.
-    ClusterUnknown,
-    /// 401/403: this caller may not read it. Not cached.
-    Forbidden,
-}
-
-impl VersionCache {
-    pub fn new(source: VersionSource, ttl: Duration) -> VersionCache {
-        VersionCache {
-            source,
-            ttl,
-            slot: Mutex::new(None),
-            flight: tokio::sync::Mutex::new(()),
-        }
-    }
-
-    /// The cached answer while fresh: `Some(None)` is a cached "unknown"; `None`, nothing cached.
-    pub fn peek(&self) -> Option<Option<Version>> {
-        let slot = crate::locks::lock(&self.slot);
-        match *slot {
-            Some((until, v)) if Instant::now() < until => Some(v),
-            _ => None,
-        }
-    }
-
-    fn store(&self, learned: Learned) {
-        let (ttl, v) = match learned {
-            Learned::Known(v) => (self.ttl, Some(v)),
-            Learned::ClusterUnknown => (self.ttl.min(UNKNOWN_TTL), None),
-            Learned::Forbidden => return,
-        };
-        *crate::locks::lock(&self.slot) = Some((Instant::now() + ttl, v));
-    }
-
-    /// The version, sending the look-up with `headers` when nothing fresh is cached; one
-    /// look-up at a time.
-    pub async fn learn(&self, app: &App, headers: &HeaderMap) -> Option<Version> {
-        if let Some(v) = self.peek() {
-            return v;
-        }
-        let _flight = self.flight.lock().await;
-        if let Some(v) = self.peek() {
-            return v;
-        }
-        let learned = self.look_up(app, headers).await;
-        self.store(learned);
-        match learned {
-            Learned::Known(v) => Some(v),
-            Learned::ClusterUnknown | Learned::Forbidden => None,
-        }
-    }
-
-    async fn look_up(&self, app: &App, headers: &HeaderMap) -> Learned {
-        let path = self.source.path();
-        match app.upstream.call(Method::GET, path, headers, None).await {
-            Ok(f) if f.status == StatusCode::OK => match self.source.read(&f.body) {
-                Some(v) => {
-                    tracing::info!(version = %v, source = path, "learned the cluster's version");
-                    Learned::Known(v)
-                }
-                None => {
-                    tracing::warn!(
-                        source = path,
-                        "the cluster's version is unreadable; deprecated routes pass through"
-                    );
-                    Learned::ClusterUnknown
-                }
-            },
-            Ok(f) if matches!(f.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
-                tracing::debug!(
-                    source = path,
-                    status = f.status.as_u16(),
-                    "version look-up refused for this caller"
-                );
-                Learned::Forbidden
-            }
-            Ok(f) => {
-                tracing::warn!(
-                    source = path,
-                    status = f.status.as_u16(),
-                    "version look-up failed; deprecated routes pass through"
-                );
-                Learned::ClusterUnknown
-            }
-            Err(e) => {
-                tracing::warn!(source = path, error = %crate::escape::Escaped(&e.to_string()), "version look-up failed; deprecated routes pass through");
-                Learned::ClusterUnknown
-            }
-        }
-    }
-}
+use http::HeaderMap;
 
 /// A look-up must be sent before the rule can be decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,7 +43,7 @@ pub fn known_now(app: &App, rule: &Rule) -> Result<Option<Version>, MustLookUp> 
 }
 
 /// The identity headers of a look-up made for this caller (see
-/// [`super::endpoint::identity_headers`]). The call's request id is fixed here and written back
+/// [`super::envelope::identity_headers`]). The call's request id is fixed here and written back
 /// into the caller's headers, so the look-up and the call's audit record carry the same one.
 pub fn look_up_headers(app: &App, conn: &ConnInfo, caller: &mut HeaderMap) -> HeaderMap {
     let request_id = crate::audit::request_id(caller);
@@ -166,5 +55,5 @@ pub fn look_up_headers(app: &App, conn: &ConnInfo, caller: &mut HeaderMap) -> He
         tls: conn.tls,
         host: None,
     };
-    super::endpoint::identity_headers(app, caller, hop, &request_id)
+    super::envelope::identity_headers(app, caller, hop, &request_id)
 }

@@ -6,6 +6,7 @@
 //! - [`model`]: the cluster objects the look-ups return (BDB, module, node, action), read leniently.
 //! - [`translate`]: resolve and pre-validate the modules, build the pinned body for
 //!   `POST /v1/bdbs/{uid}/upgrade`, judge the upgrade action, shape the old reply and map errors.
+//!
 //! The `Deprecation` / `Link` / `Sunset` headers every old-route reply carries are rendered by
 //! [`crate::rules::deprecation_headers`], shared by every rule.
 //!

@@ -13,7 +13,7 @@ use crate::rules::module_upgrade::model::{parse_json, Action};
 use crate::rules::module_upgrade::translate::map_lookup_error;
 use crate::rules::modules::{self as rule, Step};
 use crate::upstream::{Fetched, PooledBody};
-use http::{header, Method, Response, StatusCode};
+use http::{Method, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use std::time::{Duration, Instant};
 
@@ -107,11 +107,7 @@ impl ModuleCall<'_> {
 
     /// Marks the caller verified when the cluster accepted its `Authorization`.
     pub(super) fn note(&mut self, f: Fetched) -> Fetched {
-        let s = f.status;
-        if self.headers.contains_key(header::AUTHORIZATION)
-            && !s.is_server_error()
-            && !matches!(s, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
-        {
+        if super::accepted(&self.headers, f.status) {
             self.verified = true;
         }
         f

@@ -1,8 +1,23 @@
+//! The seed route's step: `POST /v1/modules/upgrade/bdb/{uid}` (and, opted in, its sibling
+//! `POST /v1/bdbs/{uid}/modules/upgrade`) translated to `POST /v1/bdbs/{uid}/upgrade` (API.md).
 //! The I/O around the translation: read the old body, look up the database and the module
 //! catalog, send the pinned upgrade, wait for it, and read the result back. Every call carries
-//! the caller's own `Authorization`. No translation logic lives here; see [`crate::rules::module_upgrade::translate`].
+//! the caller's own identity ([`Ctx::identity`]). No translation logic lives here; see
+//! [`crate::rules::module_upgrade::translate`]. The envelope around it
+//! ([`super::envelope`]) does the record, the gate, the marks and the log line.
+//!
+//! Decisions:
+//! - The sibling is translated and audited but, not being deprecated, gets no deprecation
+//!   headers.
+//! - The POST is never retried; only the GETs of the wait repeat. The wait is cut at the end
+//!   of `shim.shutdown_grace` ([`Ctx::interruptible`]) and the reply then says where to look.
+//! - Audit: `modules` lists what was resolved (or, refused before a plan, what the caller asked
+//!   for), `action_uid` the cluster's action.
 
 use super::body::{check_content_type, read_body};
+use super::envelope::{accepted, Answer, Ctx, Note};
+use super::{Family, Marks, Shape};
+use crate::audit::ModuleChange;
 use crate::config::ShimMode;
 use crate::error::ApiError;
 use crate::escape::Escaped;
@@ -10,6 +25,7 @@ use crate::proxy::app::App;
 use crate::rules::module_upgrade::legacy;
 use crate::rules::module_upgrade::model::{parse_json, Action, Bdb, Module, Node};
 use crate::rules::module_upgrade::translate::{self, ActionState, Plan, PlannedModule};
+use crate::rules::{Matched, RuleId};
 use crate::upstream::Fetched;
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
@@ -18,37 +34,129 @@ use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+/// The route templates recorded in audit records.
+pub const ROUTE: &str = "/v1/modules/upgrade/bdb/{uid}";
+pub const SIBLING_ROUTE: &str = "/v1/bdbs/{uid}/modules/upgrade";
+
+/// The seed route is marked with the configured headers; the sibling is not deprecated.
+pub fn shape<'a>(matched: &Matched<'_>) -> Shape<'a> {
+    let deprecated = matched.rule.id == RuleId::ModuleUpgrade;
+    Shape {
+        route: if deprecated { ROUTE } else { SIBLING_ROUTE },
+        family: Family::Built,
+        gated: true,
+        records_bdb: true,
+        marks: if deprecated { Marks::Seed } else { Marks::None },
+        successor: Some("POST /v1/bdbs/{uid}/upgrade"),
+    }
+}
+
+/// Runs the translation of one call; `{uid}` must be a decimal integer (API.md §5.1).
+pub async fn run(
+    ctx: &Ctx<'_>,
+    parts: http::request::Parts,
+    body: Incoming,
+    note: &mut Note,
+) -> Result<Answer, ApiError> {
+    let Some(bdb_uid) = ctx.matched.params.int("uid") else {
+        return Err(ApiError::not_found(
+            "bdb_not_found",
+            format!(
+                "database uid in {} is not a decimal integer",
+                parts.uri.path()
+            ),
+        ));
+    };
+    let mut call = Call {
+        app: ctx.app,
+        bdb_uid,
+        headers: ctx.identity(&parts.headers),
+        verified: AtomicBool::new(false),
+        trace: Trace::default(),
+    };
+    let result = ctx.interruptible(call.run(&parts.headers, body)).await;
+    note.verified = call.verified.into_inner();
+    call.trace.into_note(note);
+    result.map(Answer::Json)
+}
+
 /// What a deprecated call did, for the deprecation log line and the audit record, filled in as
 /// the call advances so that a failure half-way still reports what was known.
 #[derive(Debug, Default)]
-pub struct Trace {
+struct Trace {
     /// The `new_module` of each entry the caller asked for, once the body parsed: a call
     /// refused before its plan is still audited with what it wanted.
-    pub requested: Vec<String>,
-    pub modules: Vec<PlannedModule>,
-    pub action_uid: Option<String>,
-    pub warnings: Vec<String>,
+    requested: Vec<String>,
+    modules: Vec<PlannedModule>,
+    action_uid: Option<String>,
+    warnings: Vec<String>,
     /// Time spent on the cluster — its replies and the pauses between polls — so that the
     /// shim's own cost is the rest.
-    pub upstream_time: Duration,
+    upstream_time: Duration,
+}
+
+impl Trace {
+    /// What the envelope records: the modules resolved (or, refused before a plan, those
+    /// asked for), the action, the warnings and the time on the cluster.
+    fn into_note(self, note: &mut Note) {
+        note.modules = if self.modules.is_empty() {
+            self.requested.iter().map(|m| requested_change(m)).collect()
+        } else {
+            self.modules.iter().map(module_change).collect()
+        };
+        note.log_modules = self
+            .modules
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} {} ({}) -> {}",
+                    m.current_module_name,
+                    m.from_version,
+                    m.current_module_id,
+                    m.to_version.as_deref().unwrap_or(&m.new_module_id)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        note.action_uid = self.action_uid;
+        note.warnings = self.warnings;
+        note.add_upstream(self.upstream_time);
+    }
+}
+
+fn module_change(m: &PlannedModule) -> ModuleChange {
+    ModuleChange {
+        from_module_id: Some(m.current_module_id.clone()),
+        from_module_name: Some(m.current_module_name.clone()),
+        from_version: Some(m.from_version.clone()),
+        to_module_id: m.new_module_id.clone(),
+        to_version: m.to_version.clone(),
+    }
+}
+
+fn requested_change(new_module: &str) -> ModuleChange {
+    ModuleChange {
+        to_module_id: new_module.to_owned(),
+        ..ModuleChange::default()
+    }
 }
 
 /// One deprecated call, from the caller's body to the old-shape JSON reply.
-pub struct Call<'a> {
-    pub app: &'a App,
-    pub bdb_uid: u64,
+struct Call<'a> {
+    app: &'a App,
+    bdb_uid: u64,
     /// Sent on every upstream call the shim makes for this caller: its `Authorization`, the
     /// `X-Forwarded-For` chain per the forwarding rules and the call's `X-Request-Id`
-    /// ([`super::endpoint::identity_headers`]), so the cluster enforces and logs the caller, not the shim.
-    pub headers: HeaderMap,
+    /// ([`Ctx::identity`]), so the cluster enforces and logs the caller, not the shim.
+    headers: HeaderMap,
     /// Set once the cluster accepted the caller's `Authorization` (see [`Call::fetch`]).
-    pub verified: AtomicBool,
-    pub trace: Trace,
+    verified: AtomicBool,
+    trace: Trace,
 }
 
 impl Call<'_> {
     /// Runs the whole translation; the caller turns the result into the reply.
-    pub async fn run(&mut self, headers: &HeaderMap, body: Incoming) -> Result<Value, ApiError> {
+    async fn run(&mut self, headers: &HeaderMap, body: Incoming) -> Result<Value, ApiError> {
         check_content_type(headers)?;
         let (bytes, reservation) = read_body(
             headers,
@@ -267,12 +375,7 @@ impl Call<'_> {
             .upstream
             .call(method, path, &self.headers, body)
             .await?;
-        let s = fetched.status;
-        if self.headers.contains_key(http::header::AUTHORIZATION)
-            && !s.is_server_error()
-            && s != StatusCode::UNAUTHORIZED
-            && s != StatusCode::FORBIDDEN
-        {
+        if accepted(&self.headers, fetched.status) {
             self.verified.store(true, Ordering::Relaxed);
         }
         Ok(fetched)

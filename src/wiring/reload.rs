@@ -4,8 +4,8 @@
 //! is refused with a log line naming the key, and the old configuration stays.
 
 use crate::config::{Config, Source};
+use crate::proxy::App;
 use crate::tls::LiveCert;
-use crate::App;
 use arc_swap::ArcSwap;
 use std::future::Future;
 use std::sync::Arc;
@@ -36,7 +36,6 @@ impl Live {
                 .map_err(|e| e.to_string())?;
         }
         let app = App::reloaded(cfg, &old).map_err(|e| e.to_string())?;
-        crate::wiring::warn_if_insecure(&app.config);
         self.app.store(Arc::new(app));
         Ok(())
     }

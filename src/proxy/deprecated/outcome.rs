@@ -1,0 +1,161 @@
+//! Step 7 of the envelope ([`super::envelope`]): the call's outcome, written once whatever
+//! happened: the audit record finished, written and counted, the upstream time measured, and the
+//! one deprecation log line (target `deprecation`).
+//!
+//! Decisions:
+//! - Two ways to read an outcome, by the step's [`Family`](super::Family):
+//!   - *built* (module upgrade, R4/R5: the shim builds the reply): the record names the error's
+//!     own `error_code` and blame; the call is `refused` when it failed before the cluster
+//!     started anything (no action) and not by the cluster's fault, else `translated`;
+//!   - *streamed* (observe, rewrite, gone, the built-in rewrites: the cluster's reply streams
+//!     through): the record names the step's own `error_code` when the step refused, else the
+//!     HTTP status of a non-2xx reply, blamed by its class; `verified` follows the status of a
+//!     reply the cluster gave.
+//! - Only a user the cluster accepted gets a metrics series of its own: junk credentials cannot
+//!   fill the series cap (they all count as "unverified").
+//! - The log line is INFO, or WARN near the rule's Sunset (or without a lifecycle), naming the
+//!   days left; every text in it can come from the caller or the cluster and is escaped.
+
+use super::envelope::Note;
+use crate::audit::{self, AuditRecord};
+use crate::error::{ApiError, Blame};
+use crate::escape::Escaped;
+use crate::listener::ConnInfo;
+use crate::metrics::RouteClass;
+use crate::proxy::app::App;
+use crate::proxy::budget;
+use http::StatusCode;
+use std::time::{Duration, Instant};
+
+/// The tracing target of the per-call deprecation line.
+pub const TARGET: &str = "deprecation";
+
+/// Finishes the record of a call whose reply the shim built.
+pub(super) fn finish_built(
+    record: &mut AuditRecord,
+    error: Option<&ApiError>,
+    note: &Note,
+    started: Instant,
+) {
+    record.verified = note.verified;
+    record.modules.clone_from(&note.modules);
+    record.action_uid.clone_from(&note.action_uid);
+    let elapsed = started.elapsed();
+    match error {
+        None => record.finish(StatusCode::OK, None, None, elapsed),
+        Some(e) => record.finish(e.status, Some(&e.error_code), Some(e.blame), elapsed),
+    }
+    // Refused: the shim answered without the cluster acting on the call.
+    let refused = error.is_some_and(|e| note.action_uid.is_none() && e.blame != Blame::Upstream);
+    record.rule_action = Some(if refused { "refused" } else { "translated" }.to_owned());
+    if error.is_some_and(|e| e.error_code == budget::INTERRUPTED) {
+        record.outcome = audit::Outcome::Interrupted;
+    }
+}
+
+/// Finishes the record of a call whose reply streamed from the cluster (or was refused):
+/// `prerefused` when the envelope refused it before the step ran.
+pub(super) fn finish_streamed(
+    record: &mut AuditRecord,
+    status: StatusCode,
+    error: Option<&ApiError>,
+    prerefused: bool,
+    note: &Note,
+    started: Instant,
+) {
+    let own_code = error.filter(|_| !prerefused).map(|e| e.error_code.clone());
+    let action = if error.is_some() {
+        "refused"
+    } else {
+        note.action.unwrap_or("observed")
+    };
+    record.rule_action = Some(action.to_owned());
+    record.detail.clone_from(&note.detail);
+    if note.user.is_some() {
+        record.user.clone_from(&note.user);
+    }
+    // A call answered by the shim alone (gone, refused) was never checked by the cluster: it
+    // counts as unverified.
+    record.verified = note.sent
+        && !matches!(status.as_u16(), 401 | 403)
+        && !status.is_server_error()
+        && own_code.is_none();
+    let error_code =
+        own_code.or_else(|| (!status.is_success()).then(|| status.as_str().to_owned()));
+    let blame = if status.is_server_error() {
+        Some(Blame::Upstream)
+    } else if status.is_client_error() {
+        Some(Blame::Client)
+    } else {
+        None
+    };
+    record.finish(status, error_code.as_deref(), blame, started.elapsed());
+}
+
+/// Writes the finished record and counts the call by rule, caller and outcome. A failed write
+/// is logged (ERROR, with the request id) and counted by the audit log itself.
+pub(super) async fn write_and_count(app: &App, record: &AuditRecord, note: &Note) {
+    let _ = app.audit.write(record).await;
+    app.metrics.rule_call(
+        record.rule.as_deref(),
+        record.verified,
+        record.user.as_deref(),
+        record.user_agent.as_deref(),
+    );
+    app.metrics
+        .rule_outcome(record.rule.as_deref(), record.error_code.as_deref());
+    if let Some(t) = note.upstream_time {
+        app.metrics.upstream_latency(RouteClass::Deprecated, t);
+    }
+}
+
+/// The one deprecation log line of a call; `successor` adds "migrate this caller to …".
+pub(super) fn log(
+    app: &App,
+    record: &AuditRecord,
+    conn: &ConnInfo,
+    note: &Note,
+    successor: Option<&str>,
+    elapsed: Duration,
+) {
+    let (warn, days) = super::lifecycle::loudness(app, record.rule.as_deref().unwrap_or(""));
+    let days_left = super::lifecycle::days_left_text(days);
+    let migrate = successor
+        .map(|s| format!("; migrate this caller to {s}"))
+        .unwrap_or_default();
+    let upstream = note.upstream_time.unwrap_or_default();
+    let modules = if note.log_modules.is_empty() {
+        "-"
+    } else {
+        note.log_modules.as_str()
+    };
+    macro_rules! line { ($level:expr) => { tracing::event!(
+        target: TARGET,
+        $level,
+        request_id = %Escaped(&record.request_id),
+        client = %conn.peer,
+        user = %Escaped(record.user.as_deref().unwrap_or("-")),
+        user_agent = %Escaped(record.user_agent.as_deref().unwrap_or("-")),
+        rule = %Escaped(record.rule.as_deref().unwrap_or("-")),
+        action = %Escaped(record.rule_action.as_deref().unwrap_or("-")),
+        bdb = record.bdb_uid,
+        module = %Escaped(modules),
+        action_uid = %Escaped(record.action_uid.as_deref().unwrap_or("-")),
+        status = record.status,
+        error_code = %Escaped(record.error_code.as_deref().unwrap_or("-")),
+        duration_ms = elapsed.as_secs_f64() * 1000.0,
+        shim_ms = elapsed.saturating_sub(upstream).as_secs_f64() * 1000.0,
+        phase = %record.phase.as_deref().unwrap_or("-"),
+        "deprecated route {} {} called{migrate}{days_left}",
+        Escaped(&record.method),
+        Escaped(&record.route),
+    ) } }
+    if warn {
+        line!(tracing::Level::WARN);
+    } else {
+        line!(tracing::Level::INFO);
+    }
+    for w in &note.warnings {
+        tracing::warn!(target: TARGET, request_id = %Escaped(&record.request_id), "{}", Escaped(w));
+    }
+}
