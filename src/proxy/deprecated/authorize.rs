@@ -11,8 +11,8 @@
 //!   header was added. The audit gets `user`, `ttl` and `translated`; never the password, the
 //!   header or the `access_token` (the reply body is never read).
 
-use super::envelope::{Answer, Ctx, Note};
 use super::rewrite::{read_whole, send_bytes};
+use super::step::{Answer, Ctx, Note};
 use crate::error::ApiError;
 use crate::proxy::forward;
 use crate::rules::authorize::{self, Body, Decision};

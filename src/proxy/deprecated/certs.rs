@@ -11,8 +11,8 @@
 //! - The query string is kept. Status and body pass through.
 //! - The audit gets `name` and `key_present`; never the PEM text.
 
-use super::envelope::{Answer, Ctx, Note};
 use super::rewrite::{read_whole, send_bytes};
+use super::step::{Answer, Ctx, Note};
 use crate::error::ApiError;
 use crate::rules::certs::{self, Decision};
 use http::header::CONTENT_TYPE;

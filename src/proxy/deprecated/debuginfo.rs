@@ -19,7 +19,7 @@
 //! - The audit gets the old and new paths, `bdb_uid`, `node_uid` and the package size when the
 //!   cluster declared one (`bytes`, its `Content-Length`); never the content.
 
-use super::envelope::{Answer, Ctx, Note};
+use super::step::{Answer, Ctx, Note};
 use crate::error::ApiError;
 use crate::proxy::forward;
 use crate::rules::debuginfo::{self, Plan};

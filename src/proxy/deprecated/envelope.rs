@@ -21,14 +21,15 @@
 //!   request id and counted by the audit log); with `audit.on_write_failure = "fail"` the *next*
 //!   calls are refused before anything is sent.
 
-use super::{lifecycle, outcome, Family, Marks, Step};
-use crate::audit::{self, AuditRecord, ModuleChange};
+use super::step::{Answer, Ctx, Note};
+use super::{lifecycle, outcome, Family, Marks, Shape, Step};
+use crate::audit::{self, AuditRecord};
 use crate::error::ApiError;
+use crate::lifecycle::Refusal;
 use crate::listener::ConnInfo;
 use crate::proxy::app::App;
 use crate::proxy::budget;
 use crate::proxy::forward;
-use crate::proxy::hop_headers::Hop;
 use crate::proxy::reply::{error_response, RespBody};
 use crate::rules::Matched;
 use bytes::Bytes;
@@ -36,108 +37,9 @@ use futures_util::FutureExt;
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
-use serde_json::Value;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
-
-/// What a step answers when it does not fail.
-pub enum Answer {
-    /// `200` with this JSON body (the old route's reply shape).
-    Json(Value),
-    /// `200` with an empty body.
-    Empty,
-    /// A reply as it is (the cluster's, streamed; or one the step built).
-    Reply(Response<RespBody>),
-}
-
-/// What a step tells the audit record, the log line and the marks, filled in as it advances so
-/// that a call that fails half-way (or is interrupted) still reports what was known.
-#[derive(Debug, Default)]
-pub struct Note {
-    /// Set once the cluster accepted the caller's `Authorization` on a call the step made
-    /// ([`accepted`]).
-    pub verified: bool,
-    /// Whether the call itself reached the cluster (streamed steps: `verified` then follows
-    /// the reply's status).
-    pub sent: bool,
-    /// The record's `rule_action` when the step chose it (streamed steps).
-    pub action: Option<&'static str>,
-    /// The step's own `error_code` when it refused (streamed steps).
-    pub own_code: Option<String>,
-    /// The reply gets none of the rule's marks.
-    pub unmarked: bool,
-    /// The `Link` successor when the rule's template cannot say it (R9's node uid).
-    pub successor: Option<String>,
-    /// The caller's user name when the step learned it (R1: from the body).
-    pub user: Option<String>,
-    /// The record's `detail` (names only, never a secret).
-    pub detail: Option<Value>,
-    pub modules: Vec<ModuleChange>,
-    pub action_uid: Option<String>,
-    /// What the log line names as the module(s) touched.
-    pub log_modules: String,
-    /// Extra WARN lines after the call's log line (pre-validation findings).
-    pub warnings: Vec<String>,
-    /// Time spent on the cluster by a step that measures it (`None`: not measured).
-    pub upstream_time: Option<Duration>,
-}
-
-impl Note {
-    /// The call was rewritten as the rule says: `translated`, marked, with this `detail`.
-    pub fn translated(&mut self, detail: Value) {
-        self.action = Some("translated");
-        self.unmarked = false;
-        self.detail = Some(detail);
-    }
-
-    /// Counts `d` as time spent on the cluster.
-    pub fn add_upstream(&mut self, d: Duration) {
-        *self.upstream_time.get_or_insert(Duration::ZERO) += d;
-    }
-}
-
-/// Whether the cluster accepted the caller's `Authorization` (carried in `identity`) when it
-/// answered `status`: anything but 401/403 (and a 5xx, which a node can give before checking
-/// anything) means the credentials were accepted, and the audit's `user` is then verified.
-pub fn accepted(identity: &HeaderMap, status: StatusCode) -> bool {
-    identity.contains_key(http::header::AUTHORIZATION)
-        && !status.is_server_error()
-        && !matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
-}
-
-/// What a step works with besides the request itself.
-pub struct Ctx<'a> {
-    pub app: &'a Arc<App>,
-    pub conn: &'a ConnInfo,
-    pub matched: &'a Matched<'a>,
-    pub request_id: &'a str,
-}
-
-impl Ctx<'_> {
-    /// The caller's identity for the shim's own upstream calls ([`identity_headers`]).
-    pub fn identity(&self, caller: &HeaderMap) -> HeaderMap {
-        let hop = Hop {
-            client_ip: self.conn.peer.ip(),
-            tls: self.conn.tls,
-            host: None,
-        };
-        identity_headers(self.app, caller, hop, self.request_id)
-    }
-
-    /// `work`, cut short at the end of `shim.shutdown_grace` (the envelope then audits the call
-    /// as interrupted). For steps that wait on the cluster after changing it.
-    pub async fn interruptible<T>(
-        &self,
-        work: impl std::future::Future<Output = Result<T, ApiError>>,
-    ) -> Result<T, ApiError> {
-        tokio::select! {
-            biased;
-            r = work => r,
-            () = self.app.work.interrupted() => Err(budget::interrupted_error(None)),
-        }
-    }
-}
 
 /// Runs one deprecated call of rule `rule` (its index in the table) through the envelope, as
 /// `step`. Spawned by [`super::start`]; `refused` is its admission refusal, if any.
@@ -161,98 +63,136 @@ pub(super) async fn run(
     };
     let shape = step.shape(&matched);
     // 2.
-    let (mut record, request_id) = begin_record(&app, &conn, &parts, shape.route);
-    record.rule = Some(matched.rule.name.clone());
-    if shape.records_bdb {
-        record.bdb_uid = matched
-            .params
-            .int("uid")
-            .or_else(|| matched.params.int("bdb_uid"));
-    }
+    let (mut record, request_id) = begin_record(&app, &conn, &parts, &matched, &shape);
     // 3. and 4.
     let lifecycle = match (&refused, shape.gated) {
         (None, true) => lifecycle::gate(&app, &matched.rule.name, &conn, &parts, &mut record).await,
         _ => None,
     };
     let admitted = admit(&app, refused, lifecycle.as_ref(), body).await;
-    let prerefused = admitted.is_err();
-    // A built step's time on the cluster is measured, refusals included (as zero).
-    let mut note = Note {
-        upstream_time: (shape.family == Family::Built).then_some(Duration::ZERO),
-        ..Note::default()
+    let mut call = Call {
+        app: &app,
+        conn: &conn,
+        matched: &matched,
+        request_id: &request_id,
+        step,
+        shape,
+        lifecycle,
+        prerefused: admitted.is_err(),
+        // A built step's time on the cluster is measured, refusals included (as zero).
+        note: Note {
+            upstream_time: (shape.family == Family::Built).then_some(Duration::ZERO),
+            ..Note::default()
+        },
+        started,
     };
     // 5.
     let result = match admitted {
         Err(e) => Err(e),
-        Ok(body) => {
-            let ctx = Ctx {
-                app: &app,
-                conn: &conn,
-                matched: &matched,
-                request_id: &request_id,
-            };
-            AssertUnwindSafe(step.run(&ctx, parts, body, &mut note))
-                .catch_unwind()
-                .await
-                .unwrap_or_else(|_| Err(panicked()))
+        Ok(body) => call.run_step(parts, body).await,
+    };
+    call.close(result, &mut record).await
+}
+
+/// One call inside the envelope, once its record is begun and its admission decided.
+struct Call<'a> {
+    app: &'a Arc<App>,
+    conn: &'a ConnInfo,
+    matched: &'a Matched<'a>,
+    request_id: &'a str,
+    step: Step,
+    shape: Shape<'a>,
+    lifecycle: Option<Refusal>,
+    /// Refused before the step ran (admission, audit health, lifecycle).
+    prerefused: bool,
+    note: Note,
+    started: Instant,
+}
+
+impl Call<'_> {
+    /// Step 5: the rule's own step; a panic in it is answered and audited as `internal_error`.
+    async fn run_step(
+        &mut self,
+        parts: http::request::Parts,
+        body: Incoming,
+    ) -> Result<Answer, ApiError> {
+        let ctx = Ctx {
+            app: self.app,
+            conn: self.conn,
+            matched: self.matched,
+            request_id: self.request_id,
+        };
+        let result = AssertUnwindSafe(self.step.run(&ctx, parts, body, &mut self.note))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| Err(panicked()));
+        match result {
+            Err(e) if e.error_code == budget::INTERRUPTED => {
+                self.app.work.count_interrupted();
+                Err(budget::interrupted_error(self.note.action_uid.as_deref()))
+            }
+            other => other,
         }
-    };
-    let result = match result {
-        Err(e) if e.error_code == budget::INTERRUPTED => {
-            app.work.count_interrupted();
-            Err(budget::interrupted_error(note.action_uid.as_deref()))
+    }
+
+    /// Steps 7 then 6: the outcome (record on disk before the reply leaves, metrics, log line),
+    /// then the reply with its marks, `Retry-After` and request id.
+    async fn close(
+        mut self,
+        result: Result<Answer, ApiError>,
+        record: &mut AuditRecord,
+    ) -> Response<RespBody> {
+        let retry_after = match (&result, &self.lifecycle) {
+            (Err(_), Some(r)) => r.retry_after_header(),
+            (Err(e), None) => budget::retry_after(e).map(|s| s.to_string()),
+            _ => None,
+        };
+        let (mut resp, error) = reply(result);
+        let note = &self.note;
+        match self.shape.family {
+            Family::Built => outcome::finish_built(record, error.as_ref(), note, self.started),
+            Family::Streamed => outcome::finish_streamed(
+                record,
+                resp.status(),
+                error.as_ref(),
+                self.prerefused,
+                note,
+                self.started,
+            ),
         }
-        other => other,
-    };
-    let retry_after = match (&result, &lifecycle) {
-        (Err(_), Some(r)) => r.retry_after_header(),
-        (Err(e), None) => budget::retry_after(e).map(|s| s.to_string()),
-        _ => None,
-    };
-    let (mut resp, error) = reply(result);
-    // 7. (the record first: it is on disk before the reply leaves)
-    match shape.family {
-        Family::Built => outcome::finish_built(&mut record, error.as_ref(), &note, started),
-        Family::Streamed => outcome::finish_streamed(
-            &mut record,
-            resp.status(),
-            error.as_ref(),
-            prerefused,
-            &note,
-            started,
-        ),
+        outcome::write_and_count(self.app, record, note).await;
+        let elapsed = self.started.elapsed();
+        outcome::log(
+            self.app,
+            record,
+            self.conn,
+            note,
+            self.shape.successor,
+            elapsed,
+        );
+        let how = MarkAs {
+            refused_by_lifecycle: self.lifecycle.is_some(),
+            unmarked: note.unmarked || self.step == Step::Observe { mark: false },
+            gone: self.step == Step::Gone,
+        };
+        let headers = resp.headers_mut();
+        let successor = self.note.successor.take();
+        mark(
+            self.app,
+            self.matched,
+            self.shape.marks,
+            how,
+            successor,
+            headers,
+        );
+        if let Some(v) = retry_after.and_then(|s| HeaderValue::from_str(&s).ok()) {
+            headers.insert(http::header::RETRY_AFTER, v);
+        }
+        if let Ok(v) = HeaderValue::from_str(self.request_id) {
+            headers.insert(audit::record::REQUEST_ID_HEADER, v);
+        }
+        resp
     }
-    outcome::write_and_count(&app, &record, &note).await;
-    outcome::log(
-        &app,
-        &record,
-        &conn,
-        &note,
-        shape.successor,
-        started.elapsed(),
-    );
-    // 6.
-    let how = MarkAs {
-        refused_by_lifecycle: lifecycle.is_some(),
-        unmarked: note.unmarked || step == Step::Observe { mark: false },
-        gone: step == Step::Gone,
-    };
-    let headers = resp.headers_mut();
-    mark(
-        &app,
-        &matched,
-        shape.marks,
-        how,
-        note.successor.take(),
-        headers,
-    );
-    if let Some(v) = retry_after.and_then(|s| HeaderValue::from_str(&s).ok()) {
-        headers.insert(http::header::RETRY_AFTER, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        headers.insert(audit::record::REQUEST_ID_HEADER, v);
-    }
-    resp
 }
 
 /// Steps 3 and 4: the call goes on to its step with its body, or is refused here: over
@@ -261,7 +201,7 @@ pub(super) async fn run(
 async fn admit(
     app: &App,
     refused: Option<ApiError>,
-    lifecycle: Option<&crate::lifecycle::Refusal>,
+    lifecycle: Option<&Refusal>,
     body: Incoming,
 ) -> Result<Incoming, ApiError> {
     if let Some(e) = refused {
@@ -345,13 +285,14 @@ fn mark(
     }
 }
 
-/// The call's audit record, started from its head, and its request id (the caller's
+/// Step 2: the call's audit record, started from its head and its rule, and its request id (the caller's
 /// `X-Request-Id`, or a new one).
 fn begin_record(
     app: &App,
     conn: &ConnInfo,
     parts: &http::request::Parts,
-    route: &str,
+    matched: &Matched<'_>,
+    shape: &Shape<'_>,
 ) -> (AuditRecord, String) {
     let request_id = audit::request_id(&parts.headers);
     let audit_cfg = &app.config.audit;
@@ -360,7 +301,7 @@ fn begin_record(
         &request_id,
         conn.peer.ip(),
         &parts.method,
-        route,
+        shape.route,
         &parts.headers,
         audit_cfg.trust_forwarded_for,
     );
@@ -372,35 +313,14 @@ fn begin_record(
         &audit_cfg.trusted_proxies,
     )
     .map(|ip| ip.to_string());
+    record.rule = Some(matched.rule.name.clone());
+    if shape.records_bdb {
+        record.bdb_uid = matched
+            .params
+            .int("uid")
+            .or_else(|| matched.params.int("bdb_uid"));
+    }
     (record, request_id)
-}
-
-/// The headers that carry the caller's identity on the shim's own upstream calls.
-pub fn identity_headers(
-    app: &App,
-    caller: &HeaderMap,
-    hop: Hop<'_>,
-    request_id: &str,
-) -> HeaderMap {
-    use crate::proxy::hop_headers::{add_forwarding, X_FORWARDED_FOR};
-    let mut out = HeaderMap::new();
-    if let Some(auth) = caller.get(http::header::AUTHORIZATION) {
-        out.insert(http::header::AUTHORIZATION, auth.clone());
-    }
-    // As on pass-through: the caller's chain is kept, and the caller appended when configured.
-    for v in caller.get_all(&X_FORWARDED_FOR) {
-        out.append(X_FORWARDED_FOR.clone(), v.clone());
-    }
-    let rules = crate::config::Forwarding {
-        x_forwarded_proto: false,
-        x_forwarded_host: false,
-        ..app.config.forwarding
-    };
-    add_forwarding(&mut out, hop, rules);
-    if let Ok(id) = HeaderValue::from_str(request_id) {
-        out.insert(audit::record::REQUEST_ID_HEADER, id);
-    }
-    out
 }
 
 /// Reads and drops up to `limit` bytes of a body that is answered without being forwarded,

@@ -30,6 +30,7 @@ pub mod modules;
 pub mod observe;
 pub mod outcome;
 pub mod rewrite;
+pub mod step;
 pub mod version;
 
 use crate::error::ApiError;
@@ -40,12 +41,12 @@ use crate::proxy::budget::Work;
 use crate::proxy::forward;
 use crate::proxy::reply::{error_response, RespBody};
 use crate::rules::{self, Action, Kind, Matched, RuleId};
-use envelope::{Answer, Ctx, Note};
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use step::{Answer, Ctx, Note};
 
 /// Boxed: a deprecated call's state is large and would otherwise make every request's future
 /// (pass-through included) as large.
@@ -135,6 +136,7 @@ pub enum Step {
 }
 
 /// How the envelope treats a step's call (see [`outcome`] for the two families).
+#[derive(Debug, Clone, Copy)]
 pub struct Shape<'a> {
     /// The route template in the audit record.
     pub route: &'a str,

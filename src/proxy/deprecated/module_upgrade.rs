@@ -15,7 +15,7 @@
 //!   for), `action_uid` the cluster's action.
 
 use super::body::{check_content_type, read_body};
-use super::envelope::{accepted, Answer, Ctx, Note};
+use super::step::{accepted, Answer, Ctx, Note};
 use super::{Family, Marks, Shape};
 use crate::audit::ModuleChange;
 use crate::config::ShimMode;

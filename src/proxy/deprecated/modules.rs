@@ -1,8 +1,8 @@
 //! R4/R5 on the request path (API-RULES §4.7): `POST /v1/modules` streamed unchanged to
 //! `POST /v2/modules`, `DELETE /v1/modules/{uid}` sent as `DELETE /v2/modules/{uid}`, then the
 //! wait for the action and the old reply (200 module object / 200 empty). The decisions are
-//! [`crate::rules::modules`]'; this file does the I/O, the audit record and the marks, and
-//! [`wait`] the polling until the cluster is done.
+//! [`crate::rules::modules`]'; this step does the I/O, and [`wait`] the polling until the
+//! cluster is done; the envelope ([`super::envelope`]) records, marks and logs the call.
 //!
 //! Decisions:
 //! - The package is never buffered: the caller's body goes to the cluster as a stream with
@@ -20,7 +20,7 @@
 
 mod wait;
 
-use super::envelope::{accepted, Answer, Ctx, Note};
+use super::step::{accepted, Answer, Ctx, Note};
 use super::{Family, Marks, Shape};
 use crate::audit::ModuleChange;
 use crate::config::ShimMode;

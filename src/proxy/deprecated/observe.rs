@@ -13,7 +13,8 @@
 //! - A gone step's `410` is recorded by its status (`error_code` "410"), as every streamed
 //!   reply is; it is the rule's answer, not a refusal of the shim's.
 
-use super::envelope::{discard, Answer, Ctx, Note};
+use super::envelope::discard;
+use super::step::{Answer, Ctx, Note};
 use crate::error::ApiError;
 use crate::proxy::forward;
 use crate::proxy::reply::error_response;

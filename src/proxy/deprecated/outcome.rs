@@ -16,7 +16,7 @@
 //! - The log line is INFO, or WARN near the rule's Sunset (or without a lifecycle), naming the
 //!   days left; every text in it can come from the caller or the cluster and is escaped.
 
-use super::envelope::Note;
+use super::step::Note;
 use crate::audit::{self, AuditRecord};
 use crate::error::{ApiError, Blame};
 use crate::escape::Escaped;

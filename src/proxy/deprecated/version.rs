@@ -43,7 +43,7 @@ pub fn known_now(app: &App, rule: &Rule) -> Result<Option<Version>, MustLookUp> 
 }
 
 /// The identity headers of a look-up made for this caller (see
-/// [`super::envelope::identity_headers`]). The call's request id is fixed here and written back
+/// [`super::step::identity_headers`]). The call's request id is fixed here and written back
 /// into the caller's headers, so the look-up and the call's audit record carry the same one.
 pub fn look_up_headers(app: &App, conn: &ConnInfo, caller: &mut HeaderMap) -> HeaderMap {
     let request_id = crate::audit::request_id(caller);
@@ -55,5 +55,5 @@ pub fn look_up_headers(app: &App, conn: &ConnInfo, caller: &mut HeaderMap) -> He
         tls: conn.tls,
         host: None,
     };
-    super::envelope::identity_headers(app, caller, hop, &request_id)
+    super::step::identity_headers(app, caller, hop, &request_id)
 }
