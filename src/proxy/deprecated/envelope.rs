@@ -342,3 +342,7 @@ pub(super) async fn discard(mut body: Incoming, limit: usize, app: &App) {
     };
     let _ = tokio::time::timeout(app.config.upstream.request_timeout, read).await;
 }
+
+#[cfg(test)]
+#[path = "envelope_tests.rs"]
+mod tests;

@@ -133,6 +133,9 @@ pub enum Step {
     Rewrite,
     /// Answer `410 route_removed` without calling the cluster, marked.
     Gone,
+    /// A step that panics (the envelope's own tests).
+    #[cfg(test)]
+    Panic,
 }
 
 /// How the envelope treats a step's call (see [`outcome`] for the two families).
@@ -185,6 +188,8 @@ impl Step {
             Step::ModuleUpgrade => module_upgrade::shape(matched),
             Step::Modules => modules::shape(matched),
             Step::Gone => streamed(false),
+            #[cfg(test)]
+            Step::Panic => module_upgrade::shape(matched),
             Step::Translate { .. } | Step::Observe { .. } | Step::Rewrite => streamed(true),
         }
     }
@@ -208,6 +213,8 @@ impl Step {
             Step::Observe { .. } => observe::observe(ctx, parts, body, note).await,
             Step::Rewrite => observe::rewrite(ctx, parts, body, note).await,
             Step::Gone => observe::gone(ctx, body, note).await,
+            #[cfg(test)]
+            Step::Panic => panic!("a step failed"),
         }
     }
 }
