@@ -14,11 +14,10 @@
 use super::rewrite::{read_whole, send_bytes};
 use super::step::{Answer, Ctx, Note};
 use crate::error::ApiError;
-use crate::proxy::forward;
 use crate::rules::authorize::{self, Body, Decision};
 use crate::rules::Version;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
-use http::{HeaderValue, Request};
+use http::HeaderValue;
 use hyper::body::Incoming;
 use serde_json::json;
 
@@ -31,14 +30,9 @@ pub async fn run(
     note: &mut Note,
 ) -> Result<Answer, ApiError> {
     let app = ctx.app;
-    note.sent = true;
-    note.action = Some("observed");
-    note.unmarked = true;
+    note.as_it_came();
     if authorize::forwards_untouched(&parts.headers) {
-        let req = Request::from_parts(parts, body);
-        return Ok(Answer::Reply(
-            forward::pass_through(app, ctx.conn.clone(), req).await,
-        ));
+        return Ok(ctx.pass_through(parts, body).await);
     }
     let (bytes, _reservation) = read_whole(
         app,

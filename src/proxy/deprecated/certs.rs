@@ -28,9 +28,7 @@ pub async fn run(
     note: &mut Note,
 ) -> Result<Answer, ApiError> {
     let app = ctx.app;
-    note.sent = true;
-    note.action = Some("observed");
-    note.unmarked = true;
+    note.as_it_came();
     let (bytes, _reservation) = read_whole(
         app,
         &parts.headers,

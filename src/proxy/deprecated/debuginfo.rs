@@ -24,7 +24,7 @@ use crate::error::ApiError;
 use crate::proxy::forward;
 use crate::rules::debuginfo::{self, Plan};
 use crate::upstream::{CallerBody, UpBody};
-use http::{Method, Request, StatusCode, Uri};
+use http::{Method, StatusCode, Uri};
 use http_body_util::Either;
 use hyper::body::Incoming;
 use serde_json::json;
@@ -37,9 +37,7 @@ pub async fn run(
     note: &mut Note,
 ) -> Result<Answer, ApiError> {
     let (app, matched) = (ctx.app, ctx.matched);
-    note.sent = true;
-    note.action = Some("observed");
-    note.unmarked = true;
+    note.as_it_came();
     let old_path = parts.uri.path().to_owned();
     let planned = match debuginfo::plan(matched, &old_path) {
         Some(Plan::Rewrite {
@@ -68,10 +66,7 @@ pub async fn run(
     let Some((uri, mut audit)) =
         planned.and_then(|(pq, audit)| Some((pq.parse::<Uri>().ok()?, audit)))
     else {
-        let req = Request::from_parts(parts, body);
-        return Ok(Answer::Reply(
-            forward::pass_through(app, ctx.conn.clone(), req).await,
-        ));
+        return Ok(ctx.pass_through(parts, body).await);
     };
     parts.uri = uri;
     let timeout = Some(app.config.rules.debuginfo_read_timeout);

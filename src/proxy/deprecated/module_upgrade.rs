@@ -14,17 +14,18 @@
 //! - Audit: `modules` lists what was resolved (or, refused before a plan, what the caller asked
 //!   for), `action_uid` the cluster's action.
 
+mod wait;
+
 use super::body::{check_content_type, read_body};
 use super::step::{accepted, Answer, Ctx, Note};
 use super::{Family, Marks, Shape};
 use crate::audit::ModuleChange;
 use crate::config::ShimMode;
 use crate::error::ApiError;
-use crate::escape::Escaped;
 use crate::proxy::app::App;
 use crate::rules::module_upgrade::legacy;
-use crate::rules::module_upgrade::model::{parse_json, Action, Bdb, Module, Node};
-use crate::rules::module_upgrade::translate::{self, ActionState, Plan, PlannedModule};
+use crate::rules::module_upgrade::model::{parse_json, Bdb, Module, Node};
+use crate::rules::module_upgrade::translate::{self, Plan, PlannedModule};
 use crate::rules::{Matched, RuleId};
 use crate::upstream::Fetched;
 use bytes::Bytes;
@@ -270,87 +271,6 @@ impl Call<'_> {
         }
     }
 
-    /// Polls the action until it ends; without an action (none returned, or 404) polls the
-    /// database until it is idle again. Transient poll failures are retried until the deadline:
-    /// the upgrade is already running and only GETs are repeated.
-    async fn wait(&mut self, action_uid: Option<&str>) -> Result<(), ApiError> {
-        let shim = &self.app.config.shim;
-        let deadline = Instant::now() + shim.wait_deadline;
-        let mut by_action = action_uid.map(|a| format!("/v1/actions/{a}"));
-        let bdb_path = bdb_path(self.bdb_uid);
-        loop {
-            let step = match &by_action {
-                Some(path) => self.poll_action(path).await,
-                None => self.poll_bdb(&bdb_path).await,
-            };
-            match step {
-                Poll::Done => return Ok(()),
-                Poll::Failed(e) => return Err(e),
-                Poll::ActionGone => {
-                    tracing::info!(
-                        bdb = self.bdb_uid,
-                        action_uid = %Escaped(action_uid.unwrap_or("-")),
-                        "action not found; waiting on the database instead"
-                    );
-                    by_action = None;
-                    continue;
-                }
-                Poll::Pending => {}
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(translate::timeout_error(action_uid, shim.wait_deadline));
-            }
-            let pause = shim.poll_interval.min(deadline - now);
-            tokio::time::sleep(pause).await;
-            self.trace.upstream_time += pause;
-        }
-    }
-
-    async fn poll_action(&mut self, path: &str) -> Poll {
-        match self.poll_get(path).await {
-            Ok(f) if f.status == StatusCode::NOT_FOUND => Poll::ActionGone,
-            Ok(f) => match parse_json::<Action>(path, &f.body) {
-                Ok(action) => match translate::action_state(&action) {
-                    ActionState::Completed => Poll::Done,
-                    ActionState::Failed(e) => Poll::Failed(e),
-                    ActionState::Running => Poll::Pending,
-                },
-                Err(e) => transient(e),
-            },
-            Err(e) => e,
-        }
-    }
-
-    async fn poll_bdb(&mut self, path: &str) -> Poll {
-        match self.poll_get(path).await {
-            Ok(f) => match parse_json::<Bdb>(path, &f.body) {
-                Ok(bdb) if translate::bdb_settled(&bdb) => Poll::Done,
-                Ok(_) => Poll::Pending,
-                Err(e) => transient(e),
-            },
-            Err(e) => e,
-        }
-    }
-
-    /// A poll GET: 2xx and 404 are answers; 401/403 end the wait (the caller lost access);
-    /// anything else is transient.
-    async fn poll_get(&mut self, path: &str) -> Result<Fetched, Poll> {
-        let started = Instant::now();
-        let fetched = self.fetch(Method::GET, path, None).await;
-        self.trace.upstream_time += started.elapsed();
-        match fetched {
-            Ok(f) if f.status.is_success() || f.status == StatusCode::NOT_FOUND => Ok(f),
-            Ok(f) if matches!(f.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => Err(
-                Poll::Failed(translate::map_lookup_error(path, f.status, &f.body)),
-            ),
-            Ok(f) => Err(transient(translate::map_lookup_error(
-                path, f.status, &f.body,
-            ))),
-            Err(e) => Err(transient(e)),
-        }
-    }
-
     async fn get_json<T: serde::de::DeserializeOwned>(
         &mut self,
         path: &str,
@@ -380,18 +300,6 @@ impl Call<'_> {
         }
         Ok(fetched)
     }
-}
-
-enum Poll {
-    Pending,
-    Done,
-    ActionGone,
-    Failed(ApiError),
-}
-
-fn transient(e: ApiError) -> Poll {
-    tracing::warn!(error = %Escaped(&e.to_string()), "poll failed; retrying until the deadline");
-    Poll::Pending
 }
 
 fn bdb_path(uid: u64) -> String {

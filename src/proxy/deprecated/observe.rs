@@ -16,10 +16,9 @@
 use super::envelope::discard;
 use super::step::{Answer, Ctx, Note};
 use crate::error::ApiError;
-use crate::proxy::forward;
 use crate::proxy::reply::error_response;
 use crate::rules::{self, Matched, RuleId};
-use http::{Request, Uri};
+use http::Uri;
 use hyper::body::Incoming;
 
 /// Streams the call through untouched.
@@ -31,10 +30,7 @@ pub async fn observe(
 ) -> Result<Answer, ApiError> {
     note.action = Some("observed");
     note.sent = true;
-    let req = Request::from_parts(parts, body);
-    Ok(Answer::Reply(
-        forward::pass_through(ctx.app, ctx.conn.clone(), req).await,
-    ))
+    Ok(ctx.pass_through(parts, body).await)
 }
 
 /// Streams the call to the operator rule's successor path.
@@ -50,10 +46,7 @@ pub async fn rewrite(
     }
     note.action = Some("translated");
     note.sent = true;
-    let req = Request::from_parts(parts, body);
-    Ok(Answer::Reply(
-        forward::pass_through(ctx.app, ctx.conn.clone(), req).await,
-    ))
+    Ok(ctx.pass_through(parts, body).await)
 }
 
 /// Answers the rule's `410` without calling the cluster.

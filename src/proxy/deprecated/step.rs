@@ -13,6 +13,7 @@ use crate::proxy::hop_headers::Hop;
 use crate::proxy::reply::RespBody;
 use crate::rules::Matched;
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use hyper::body::Incoming;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,6 +61,14 @@ pub struct Note {
 }
 
 impl Note {
+    /// The call goes to the cluster as it came unless the step rewrites it: `observed`,
+    /// unmarked.
+    pub fn as_it_came(&mut self) {
+        self.sent = true;
+        self.action = Some("observed");
+        self.unmarked = true;
+    }
+
     /// The call was rewritten as the rule says: `translated`, marked, with this `detail`.
     pub fn translated(&mut self, detail: Value) {
         self.action = Some("translated");
@@ -91,6 +100,12 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// The call streamed to the cluster untouched; the cluster's reply as the answer.
+    pub async fn pass_through(&self, parts: http::request::Parts, body: Incoming) -> Answer {
+        let req = http::Request::from_parts(parts, body);
+        Answer::Reply(crate::proxy::forward::pass_through(self.app, self.conn.clone(), req).await)
+    }
+
     /// The caller's identity for the shim's own upstream calls ([`identity_headers`]).
     pub fn identity(&self, caller: &HeaderMap) -> HeaderMap {
         let hop = Hop {
