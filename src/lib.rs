@@ -21,7 +21,8 @@
 //! Naming rule: one name per rule family, mirrored across the three places a rule lives:
 //! `rules/X.rs` (its pure core) ↔ `proxy/deprecated/X.rs` (its step, the I/O) ↔ `sim/X.rs` (the
 //! simulated cluster's side). For example `rules/module_upgrade/` ↔
-//! `proxy/deprecated/module_upgrade.rs` ↔ `sim/upgrade.rs` + `sim/legacy.rs`; `rules/certs.rs`
+//! `proxy/deprecated/module_upgrade.rs` ↔ `sim/module_upgrade.rs` (with `sim/legacy.rs`, the old
+//! route served natively, the differential's reference); `rules/certs.rs`
 //! ↔ `proxy/deprecated/certs.rs` ↔ `sim/certs.rs`. A new rule is one pure file in `rules/`, one
 //! step file where it needs I/O, and one line in the step table (`proxy/deprecated/mod.rs`).
 //!

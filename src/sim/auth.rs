@@ -1,6 +1,6 @@
 //! Authentication of the simulated cluster: two built-in users, an admin (every permission)
 //! and a `db_viewer` (read-only), by HTTP Basic or by a JWT the cluster issued
-//! (`Authorization: JWT <token>` or `Bearer <token>`, see [`super::jwt`]); 401/403 in the RS
+//! (`Authorization: JWT <token>` or `Bearer <token>`, see [`super::authorize`]); 401/403 in the RS
 //! error shape. On 8.2, `control_plane_basic_authentication: false` turns Basic away (401).
 
 use base64::Engine;

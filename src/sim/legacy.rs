@@ -16,9 +16,9 @@ use serde_json::{json, Map, Value};
 
 use super::body;
 use super::compat::{self, Misfit};
+use super::module_upgrade::busy;
 use super::routes::bdb_not_found;
 use super::state::{Bdb, BdbModule, SimState};
-use super::upgrade::busy;
 use crate::error::ApiError;
 
 /// One normalised entry of shapes A–D (API.md §2).
@@ -107,7 +107,7 @@ fn validate(state: &SimState, bdb: &Bdb, e: &LegacyEntry) -> Result<(String, Bdb
         ))
     })?;
     // A module is only ever replaced by another version of itself, as on the new route
-    // (`upgrade::resolve_entries`): a `current_module` of another name matches nothing.
+    // (`module_upgrade::resolve_entries`): a `current_module` of another name matches nothing.
     let current = find_current(bdb, e, &new.module_name)
         .filter(|m| m.module_name.eq_ignore_ascii_case(&new.module_name));
     let current = current.ok_or_else(|| {

@@ -4,11 +4,13 @@
 //! `SMUpgradeBDB` action, the 7.8.2 upgrade trap, the old route served natively on 7.x,
 //! Basic and JWT auth with two roles, fault switches and a request log.
 //!
-//! Where things live: `service` is where a request enters (record, faults, auth, dispatch);
+//! Where things live (each rule family under the name of its pure core in `rules/` and its
+//! step in `proxy/deprecated/`): `service` is where a request enters (record, faults, auth, dispatch);
 //! `routes` classifies it (release gates included); `reads`, `cluster` (bootstrap, `PUT
-//! /v1/cluster`), `upgrade` (new route) and `legacy` (old route and its sibling) answer it,
-//! with `compat` holding the module compatibility rules; [`jwt`] the tokens and
-//! `/v1/users/authorize`; [`certs`] certificate replacement; [`uploads`] (7.x module upload and
+//! /v1/cluster`), `module_upgrade` (the new route the seed rule translates to) and `legacy` (old route and its
+//! sibling, natively) answer it,
+//! with `compat` holding the module compatibility rules; [`authorize`] the tokens and
+//! `/v1/users/authorize`; [`certs`] certificate replacement; [`modules`] (7.x module upload and
 //! delete, with `multipart`) and `user_defined` (8.x) the module packages; [`debuginfo`] the
 //! support packages; [`redis8`] the Redis 8 databases; `actions` runs the state machines;
 //! [`seed`] holds the built-in data; [`faults`] and `control` the switches and `/__sim`
@@ -16,6 +18,7 @@
 
 mod actions;
 mod auth;
+pub mod authorize;
 mod body;
 pub mod certs;
 pub mod cli;
@@ -24,8 +27,9 @@ mod compat;
 mod control;
 pub mod debuginfo;
 pub mod faults;
-pub mod jwt;
 mod legacy;
+mod module_upgrade;
+pub mod modules;
 mod multipart;
 mod reads;
 pub mod redis8;
@@ -33,8 +37,6 @@ mod routes;
 pub mod seed;
 mod service;
 pub mod state;
-mod upgrade;
-pub mod uploads;
 mod user_defined;
 pub mod version;
 

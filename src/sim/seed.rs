@@ -67,7 +67,7 @@ use super::version::{version_number, SimVersion};
 pub const UNKNOWN_MODULE_UID: &str = "0123456789abcdef0123456789abcdef";
 
 /// The capabilities every module has: the whole list of a package uploaded without a
-/// `capabilities` list (`super::uploads`), and the start of a bundled module's.
+/// `capabilities` list (`super::modules`), and the start of a bundled module's.
 pub(crate) const CAPS_BASE: &[&str] = &[
     "types",
     "crdb",

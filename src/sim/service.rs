@@ -15,7 +15,9 @@ use std::sync::Arc;
 
 use super::faults::RouteFault;
 use super::routes::{self, Access, Answer, Rejection, Route, Served};
-use super::{auth, certs, cluster, control, debuginfo, jwt, legacy, reads, upgrade, uploads};
+use super::{
+    auth, authorize, certs, cluster, control, debuginfo, legacy, module_upgrade, modules, reads,
+};
 use super::{user_defined, RecordedRequest, Simulator};
 use crate::error::{json_response, ApiError};
 
@@ -122,9 +124,9 @@ fn dispatch(sim: &Simulator, parts: &Parts, body: &[u8]) -> Result<Answer, Rejec
     sim.store.with(|state| {
         match &classified {
             Ok(Route::Authorize) => {
-                return Ok(jwt::authorize(state, version, headers, body)?.into())
+                return Ok(authorize::authorize(state, version, headers, body)?.into())
             }
-            Ok(Route::RefreshJwt) => return Ok(jwt::refresh(state, headers, body)?.into()),
+            Ok(Route::RefreshJwt) => return Ok(authorize::refresh(state, headers, body)?.into()),
             _ => {}
         }
         let role = auth::authenticate(headers, state, version)?;
@@ -138,7 +140,7 @@ fn dispatch(sim: &Simulator, parts: &Parts, body: &[u8]) -> Result<Answer, Rejec
         }
         let answer: Answer = match route {
             Route::Upgrade(uid) => {
-                upgrade::upgrade(state, version, faults, uid, body, duration)?.into()
+                module_upgrade::upgrade(state, version, faults, uid, body, duration)?.into()
             }
             Route::ModulesUpgrade(uid) | Route::LegacyUpgrade(uid) => {
                 legacy::upgrade_modules(state, uid, body)?.into()
@@ -146,9 +148,9 @@ fn dispatch(sim: &Simulator, parts: &Parts, body: &[u8]) -> Result<Answer, Rejec
             Route::ClusterUpdate => cluster::update(state, body)?.into(),
             Route::Certificates { bulk } => certs::update(state, version, faults, bulk, body)?,
             Route::ModuleUpload { v2 } => {
-                uploads::upload(state, faults, v2, content_type, body, duration)?
+                modules::upload(state, faults, v2, content_type, body, duration)?
             }
-            Route::ModuleDelete { v2, uid } => uploads::delete(state, faults, v2, &uid, duration)?,
+            Route::ModuleDelete { v2, uid } => modules::delete(state, faults, v2, &uid, duration)?,
             Route::UserDefinedCreate => user_defined::create(state, version, body)?,
             Route::UserDefinedDelete(uid) => user_defined::delete(state, &uid)?,
             Route::ArtifactUpload => {

@@ -26,7 +26,7 @@ pub struct SimState {
     pub artifacts: Vec<Artifact>,
     /// Live JWTs; secrets, so never serialised (not in `GET /__sim/state`, not in state files).
     #[serde(skip)]
-    pub tokens: super::jwt::Tokens,
+    pub tokens: super::authorize::Tokens,
 }
 
 /// A user-defined module artifact on the (simulated) nodes.

@@ -15,9 +15,9 @@ use http::StatusCode;
 use serde_json::{json, Value};
 
 use super::body;
+use super::modules::{self, Package};
 use super::routes::Answer;
 use super::state::{Artifact, SimState};
-use super::uploads::{self, Package};
 use super::version::{version_number, SimVersion};
 use crate::error::ApiError;
 
@@ -70,8 +70,8 @@ pub fn create(state: &mut SimState, version: SimVersion, raw: &[u8]) -> Result<A
         has_dependencies: false,
         manifest: map.clone(),
     };
-    uploads::exists_check(state, &p, StatusCode::NOT_ACCEPTABLE)?;
-    let module = uploads::module_of(&p, false);
+    modules::exists_check(state, &p, StatusCode::NOT_ACCEPTABLE)?;
+    let module = modules::module_of(&p, false);
     let reply = serde_json::to_value(&module).unwrap_or(Value::Null);
     state.modules.push(module);
     Ok(Answer::Json(reply))
@@ -101,7 +101,7 @@ pub fn upload_artifact(
     raw: &[u8],
 ) -> Result<Answer, ApiError> {
     upload_allowed(state, version)?;
-    let p = uploads::package(state, content_type, raw)?;
+    let p = modules::package(state, content_type, raw)?;
     let artifact = Artifact {
         module_name: p.module_name.clone(),
         version: version_number(&p.semantic_version),

@@ -2,7 +2,7 @@
 //! on 7.x, both 404 on 8.x unless switched on, the user-defined APIs on 8.x, and 8.2's
 //! `403 modules_upload_disabled` unless `allow_modules_upload`.
 
-use deprecation_shim::sim::uploads::stable_uid;
+use deprecation_shim::sim::modules::stable_uid;
 use deprecation_shim::sim::{seed, SimVersion};
 use http::Method;
 use serde_json::{json, Value};
