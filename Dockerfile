@@ -1,6 +1,6 @@
 # deprecation-shim container image: release build, then a minimal non-root runtime.
 # Build:  docker build -t deprecation-shim .        (or: podman build -t deprecation-shim .)
-# Run:    see README "Deploying"; config, TLS and the cluster CA are mounted, the audit goes to
+# Run:    see docs/DEPLOYING.md; config, TLS and the cluster CA are mounted, the audit goes to
 #         stdout (--audit-log -) or to a volume at /var/log/deprecation-shim.
 
 # The builder's Rust is at or above what both `cargo build` (1.89) and `cargo test` (1.89) need:
