@@ -19,6 +19,7 @@ pub mod harness;
 pub mod legacy;
 pub mod rehearsal;
 pub mod relay;
+pub mod rewrites;
 pub mod shim;
 pub mod tls;
 pub mod translation;
