@@ -103,16 +103,7 @@ async fn cluster_probe_counts_a_401_as_up_and_refused_or_tls_failures_as_down() 
 
     // A TLS cluster whose CA the shim does not trust: the handshake fails, so it is down.
     let ca = TestCa::new();
-    let acceptor = tokio_rustls::TlsAcceptor::from(ca.server_config());
-    let sim = Sim::tls(
-        deprecation_shim::sim::SimConfig {
-            version: SimVersion::V8_0,
-            state: None,
-            action_duration: Duration::from_millis(50),
-        },
-        acceptor,
-    )
-    .await;
+    let sim = Sim::tls_signed_by(&ca, SimVersion::V8_0, Duration::from_millis(50)).await;
     let tls_addr = sim.addr;
     let (untrusted, _) =
         live_with_admin(&format!("https://localhost:{}", tls_addr.port()), "").await;
