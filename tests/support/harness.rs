@@ -7,6 +7,8 @@
 //!   an upstream with the test defaults ([`Shim::in_front_of`]), or serving an `App` the test
 //!   built ([`Shim::serve`]); dropping it starts the shim's own graceful shutdown (drain), the
 //!   path `main` takes on SIGTERM.
+//! - [`AdminPort`]: the admin port in this process, serving an [`AdminState`] (a built `App`'s
+//!   `admin`, say); dropping it stops its accept loop.
 //! - [`ShimProcess`](super::shim::ShimProcess): the real binary, from arguments or a TOML
 //!   ([`spawn_with_toml`]); dropping it kills and reaps the process and removes its temp dir.
 //! - [`Faulty`](super::faulty::Faulty): a misbehaving upstream in front of a [`Sim`].
@@ -24,6 +26,7 @@ use super::legacy::admin;
 use super::shim::{spawn_shim, ShimProcess};
 use super::tls::TestCa;
 use super::{get, post_json, Reply};
+use deprecation_shim::admin::{self, AdminState};
 use deprecation_shim::config::{self, Config};
 use deprecation_shim::sim::{SimConfig, SimState, SimVersion, Simulator};
 use deprecation_shim::{server, tls, App};
@@ -229,6 +232,25 @@ impl Drop for Shim {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+}
+
+/// An admin port served in this process on 127.0.0.1:0; stops accepting when dropped.
+pub struct AdminPort {
+    pub addr: SocketAddr,
+    _stop: oneshot::Sender<()>,
+}
+
+impl AdminPort {
+    /// The admin port over `state` (a built `App`'s `admin`, or one the test made).
+    pub fn serve(state: Arc<AdminState>) -> AdminPort {
+        let listener = server::bind(loopback()).expect("bind admin port");
+        let addr = listener.local_addr().expect("admin port addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(admin::serve(listener, state, async move {
+            let _ = stopped.await;
+        }));
+        AdminPort { addr, _stop: stop }
     }
 }
 
