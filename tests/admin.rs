@@ -14,21 +14,11 @@ use prometheus_parse::{Scrape, Value};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+use support::harness::AdminPort;
 use support::{send, Reply};
 use tokio::sync::oneshot;
 
 const PASSWORD: &str = "n0t-in-metrics-Pa55";
-
-/// Starts the admin port on 127.0.0.1:0; dropping the sender stops it.
-async fn start(state: Arc<AdminState>) -> (SocketAddr, oneshot::Sender<()>) {
-    let listener = listener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(admin::serve(listener, state, async {
-        let _ = stopped.await;
-    }));
-    (addr, stop)
-}
 
 fn new_state() -> Arc<AdminState> {
     let metrics = Arc::new(Metrics::new());
@@ -63,7 +53,8 @@ fn deprecated_record(user_agent: &'static str, status: StatusCode) -> AuditRecor
 
 #[tokio::test]
 async fn healthz_answers_ok() {
-    let (addr, _stop) = start(new_state()).await;
+    let port = AdminPort::serve(new_state());
+    let addr = port.addr;
     let r = get(addr, "/healthz").await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.header("content-type"), Some("application/json"));
@@ -73,7 +64,8 @@ async fn healthz_answers_ok() {
 #[tokio::test]
 async fn readyz_ignores_traffic_and_turns_503_when_draining() {
     let state = new_state();
-    let (addr, _stop) = start(state.clone()).await;
+    let port = AdminPort::serve(state.clone());
+    let addr = port.addr;
     let r = get(addr, "/readyz").await;
     assert_eq!(r.status, StatusCode::OK, "ready before any upstream reply");
     assert_eq!(r.json()["status"], "ready");
@@ -113,7 +105,8 @@ async fn metrics_parse_as_prometheus_text_with_the_recorded_values() {
     m.audit_write_failed();
     let _in_flight = m.in_flight();
 
-    let (addr, _stop) = start(state.clone()).await;
+    let port = AdminPort::serve(state.clone());
+    let addr = port.addr;
     let r = get(addr, "/metrics").await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.header("content-type"), Some(CONTENT_TYPE));
@@ -237,7 +230,8 @@ async fn deprecations_lists_live_callers_like_the_report() {
         .write(&deprecated_record("other-tool/3", StatusCode::BAD_GATEWAY))
         .await
         .unwrap();
-    let (addr, _stop) = start(state).await;
+    let port = AdminPort::serve(state);
+    let addr = port.addr;
     let r = get(addr, "/deprecations").await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(!String::from_utf8_lossy(&r.body).contains(PASSWORD));
@@ -262,7 +256,8 @@ async fn deprecations_lists_live_callers_like_the_report() {
 
 #[tokio::test]
 async fn unknown_path_and_wrong_method_are_rs_shaped() {
-    let (addr, _stop) = start(new_state()).await;
+    let port = AdminPort::serve(new_state());
+    let addr = port.addr;
     let r = get(addr, "/v1/bdbs").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let body = r.json();

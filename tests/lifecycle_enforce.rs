@@ -7,66 +7,15 @@
 
 mod support;
 
-use deprecation_shim::lifecycle::Clock;
 use deprecation_shim::sim::{SimVersion, Simulator, DEMO_ADMIN};
-use deprecation_shim::App;
 use http::Method;
-use serde_json::Value;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
-use support::audit_file::{at, audit_toml, records};
-use support::harness::{self, test_config as shim_config, Sim};
-use support::legacy::{admin, assert_rs_error, old_route};
-use support::{basic, send, Reply};
-
-/// A clock the test moves.
-struct TestClock(Mutex<SystemTime>);
-
-impl Clock for TestClock {
-    fn now(&self) -> SystemTime {
-        *self.0.lock().expect("clock")
-    }
-}
-
-struct Shim {
-    addr: SocketAddr,
-    app: Arc<App>,
-    clock: Arc<TestClock>,
-    audit: PathBuf,
-    sim: Sim,
-    _served: harness::Shim,
-    _dir: tempfile::TempDir,
-}
-
-impl Shim {
-    fn set_now(&self, t: SystemTime) {
-        *self.clock.0.lock().expect("clock") = t;
-    }
-
-    fn last_record(&self) -> Value {
-        records(&self.audit).pop().expect("an audit record")
-    }
-
-    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
-        send(self.addr, Method::GET, path, headers, "").await
-    }
-
-    /// The demo's module upgrade, on the old route.
-    async fn legacy_upgrade(&self, headers: &[(&str, &str)]) -> Reply {
-        let mut h = vec![("content-type", "application/json")];
-        h.extend_from_slice(headers);
-        send(
-            self.addr,
-            Method::POST,
-            &old_route(1),
-            &h,
-            r#"{"modules":[{"module_name":"ReJSON","new_module":"e498441c107b69c94feae975a9f78330"}]}"#,
-        )
-        .await
-    }
-}
+use support::audit_file::at;
+use support::basic;
+use support::harness::{test_config as shim_config, Sim};
+use support::legacy::{admin, assert_rs_error, legacy_upgrade};
+use support::lifecycle::{assert_brownout_410, assert_refused_record, ClockedShim};
 
 /// An observed operator rule on `GET /v1/nodes` (streams to the cluster when served).
 const NODES_RULE: &str = r#"
@@ -81,30 +30,11 @@ deprecation_date = "2025-01-01"
 sunset_date = "2027-06-30"
 "#;
 
-/// A shim in front of a simulated 8.0 cluster, its lifecycles' clock at `now`.
-async fn start(extra_toml: &str, now: SystemTime) -> Shim {
+/// A simulated 8.0 cluster and a shim in front of it, its lifecycles' clock at `now`.
+async fn start(extra_toml: &str, now: SystemTime) -> (Sim, ClockedShim) {
     let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
-    let sim_addr = sim.addr;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let audit = dir.path().join("audit.jsonl");
-    // One `[audit]` table: the test's keys join the audit path.
-    let toml = match extra_toml.contains("[audit]\n") {
-        true => extra_toml.replacen("[audit]\n", &audit_toml(&audit), 1),
-        false => format!("{extra_toml}\n{}", audit_toml(&audit)),
-    };
-    let cfg = shim_config(sim_addr, &toml).unwrap_or_else(|e| panic!("config: {e}"));
-    let clock = Arc::new(TestClock(Mutex::new(now)));
-    let app = Arc::new(App::with_clock(cfg, clock.clone()).expect("app"));
-    let served = harness::Shim::serve(app.clone(), None);
-    Shim {
-        addr: served.addr,
-        app,
-        clock,
-        audit,
-        sim,
-        _served: served,
-        _dir: dir,
-    }
+    let shim = ClockedShim::start(sim.addr, extra_toml, now);
+    (sim, shim)
 }
 
 fn upgrade_lifecycle(extra: &str) -> String {
@@ -132,55 +62,31 @@ fn nodes_calls(sim: &Simulator) -> usize {
 #[tokio::test]
 async fn a_brownout_refuses_the_old_route_from_its_start_inclusive_to_its_end_exclusive_sending_nothing(
 ) {
-    let shim = start(&upgrade_lifecycle(""), at(2027, 3, 2, 14, 0)).await;
+    let (sim, shim) = start(&upgrade_lifecycle(""), at(2027, 3, 2, 14, 0)).await;
     let auth = admin();
     let h = [("authorization", auth.as_str())];
-    shim.sim.clear_requests();
+    sim.clear_requests();
 
-    let refused = shim.legacy_upgrade(&h).await;
-    let body = assert_rs_error(&refused, 410, "route_brownout");
-    assert!(
-        body["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("until 2027-03-02T14:15:00Z")),
-        "{body}"
+    let refused = legacy_upgrade(shim.addr, &h).await;
+    assert_brownout_410(
+        &refused,
+        "2027-03-02T14:15:00Z",
+        "Wed, 30 Jun 2027 00:00:00 GMT",
     );
     assert_eq!(refused.header("deprecation"), Some("@1730419200"));
-    assert_eq!(
-        refused.header("sunset"),
-        Some("Wed, 30 Jun 2027 00:00:00 GMT")
-    );
     let link = refused.header("link").unwrap_or_default();
     assert!(
         link.contains("</v1/bdbs/1/upgrade>; rel=\"successor-version\""),
         "{link}"
     );
-    assert!(
-        refused.header("retry-after").is_none(),
-        "410: no Retry-After"
-    );
-    assert!(shim.sim.requests().is_empty(), "{:?}", shim.sim.requests());
-    let rec = shim.last_record();
-    assert_eq!(
-        (
-            &rec["phase"],
-            &rec["rule"],
-            &rec["rule_action"],
-            &rec["status"]
-        ),
-        (
-            &Value::from("refused"),
-            &Value::from("module_upgrade"),
-            &Value::from("refused"),
-            &Value::from(410)
-        )
-    );
+    assert!(sim.requests().is_empty(), "{:?}", sim.requests());
+    assert_refused_record(&shim.last_record(), "module_upgrade", 410);
 
     // The last instant inside the window is refused; the window's end is served.
     shim.set_now(at(2027, 3, 2, 14, 15) - Duration::from_millis(1));
-    assert_eq!(shim.legacy_upgrade(&h).await.status, 410);
+    assert_eq!(legacy_upgrade(shim.addr, &h).await.status, 410);
     shim.set_now(at(2027, 3, 2, 14, 15));
-    let served = shim.legacy_upgrade(&h).await;
+    let served = legacy_upgrade(shim.addr, &h).await;
     assert_eq!(served.status, 200, "{:?}", served.body);
     assert_eq!(shim.last_record()["phase"], "served");
     let metrics = shim.app.metrics.encode();
@@ -192,12 +98,12 @@ async fn a_brownout_refuses_the_old_route_from_its_start_inclusive_to_its_end_ex
 
 #[tokio::test]
 async fn a_503_brownout_answers_retry_after_until_the_windows_end_with_the_rules_marks() {
-    let shim = start(
+    let (sim, shim) = start(
         &nodes_lifecycle("enforce = true\nanswer = 503"),
         at(2027, 3, 2, 14, 5) + Duration::from_millis(300),
     )
     .await;
-    shim.sim.clear_requests();
+    sim.clear_requests();
     let reply = shim.get("/v1/nodes", &[]).await;
     assert_rs_error(&reply, 503, "route_brownout");
     assert_eq!(reply.header("retry-after"), Some("600"));
@@ -208,18 +114,18 @@ async fn a_503_brownout_answers_retry_after_until_the_windows_end_with_the_rules
         link.starts_with("</v2/nodes>; rel=\"successor-version\""),
         "{link}"
     );
-    assert_eq!(nodes_calls(&shim.sim), 0);
+    assert_eq!(nodes_calls(&sim), 0);
     assert_eq!(shim.last_record()["phase"], "refused");
 }
 
 #[tokio::test]
 async fn after_a_gone_sunset_the_route_answers_410_route_sunset_and_with_keep_it_is_served() {
-    let shim = start(&nodes_lifecycle("enforce = true"), at(2027, 7, 1, 0, 0)).await;
+    let (sim, shim) = start(&nodes_lifecycle("enforce = true"), at(2027, 7, 1, 0, 0)).await;
     let gone = shim.get("/v1/nodes", &[]).await;
     assert_rs_error(&gone, 410, "route_sunset");
-    assert_eq!(nodes_calls(&shim.sim), 0);
+    assert_eq!(nodes_calls(&sim), 0);
 
-    let kept = start(
+    let (kept_sim, kept) = start(
         &nodes_lifecycle("enforce = true\nafter_sunset = \"keep\""),
         at(2027, 7, 1, 0, 0),
     )
@@ -227,17 +133,17 @@ async fn after_a_gone_sunset_the_route_answers_410_route_sunset_and_with_keep_it
     let auth = admin();
     let served = kept.get("/v1/nodes", &[("authorization", &auth)]).await;
     assert_eq!(served.status, 200);
-    assert_eq!(nodes_calls(&kept.sim), 1);
+    assert_eq!(nodes_calls(&kept_sim), 1);
     assert_eq!(kept.last_record()["phase"], "served");
 }
 
 #[tokio::test]
 async fn a_dry_run_serves_the_call_and_audits_and_counts_would_refuse() {
-    let shim = start(&nodes_lifecycle("enforce = false"), at(2027, 3, 2, 14, 1)).await;
+    let (sim, shim) = start(&nodes_lifecycle("enforce = false"), at(2027, 3, 2, 14, 1)).await;
     let auth = admin();
     let reply = shim.get("/v1/nodes", &[("authorization", &auth)]).await;
     assert_eq!(reply.status, 200);
-    assert_eq!(nodes_calls(&shim.sim), 1);
+    assert_eq!(nodes_calls(&sim), 1);
     assert_eq!(shim.last_record()["phase"], "would_refuse");
     let metrics = shim.app.metrics.encode();
     assert!(
@@ -254,7 +160,7 @@ async fn exemptions_by_user_agent_and_client_cidr_serve_the_call_and_audit_the_e
          [[lifecycle.watched_nodes.exemptions]]\nclient = \"10.1.0.0/16\"\nexpires = \"2027-03-02T14:10:00Z\"\n",
         nodes_lifecycle("enforce = true")
     );
-    let shim = start(&toml, at(2027, 3, 2, 14, 5)).await;
+    let (sim, shim) = start(&toml, at(2027, 3, 2, 14, 5)).await;
     let auth = admin();
 
     let rmadm = shim
@@ -277,7 +183,7 @@ async fn exemptions_by_user_agent_and_client_cidr_serve_the_call_and_audit_the_e
         shim.last_record()["exemption"],
         "client 10.1.0.0/16 until 2027-03-02T14:10:00Z"
     );
-    assert_eq!(nodes_calls(&shim.sim), 2);
+    assert_eq!(nodes_calls(&sim), 2);
 
     // Another caller is refused; the CIDR exemption ends at its expiry instant.
     let other = shim
@@ -294,7 +200,7 @@ async fn exemptions_by_user_agent_and_client_cidr_serve_the_call_and_audit_the_e
         "route_brownout",
     );
     assert_eq!(shim.last_record()["phase"], "refused");
-    assert_eq!(nodes_calls(&shim.sim), 2);
+    assert_eq!(nodes_calls(&sim), 2);
     let metrics = shim.app.metrics.encode();
     assert!(
         metrics.contains("rule=\"watched_nodes\",decision=\"exempt\""),
@@ -309,7 +215,7 @@ async fn a_user_exemption_applies_only_once_the_cluster_accepts_the_callers_cred
         upgrade_lifecycle(""),
         DEMO_ADMIN.0
     );
-    let shim = start(&toml, at(2027, 3, 2, 14, 5)).await;
+    let (sim, shim) = start(&toml, at(2027, 3, 2, 14, 5)).await;
     let verify_calls = |sim: &Simulator| {
         sim.requests()
             .iter()
@@ -319,29 +225,29 @@ async fn a_user_exemption_applies_only_once_the_cluster_accepts_the_callers_cred
 
     // Claimed, wrong password: one verification (401), refused, the upgrade never sent.
     let forged = basic(DEMO_ADMIN.0, "wrong");
-    shim.sim.clear_requests();
-    let reply = shim.legacy_upgrade(&[("authorization", &forged)]).await;
+    sim.clear_requests();
+    let reply = legacy_upgrade(shim.addr, &[("authorization", &forged)]).await;
     assert_rs_error(&reply, 410, "route_brownout");
-    assert_eq!(verify_calls(&shim.sim), 1);
-    assert_eq!(shim.sim.requests().len(), 1, "{:?}", shim.sim.requests());
+    assert_eq!(verify_calls(&sim), 1);
+    assert_eq!(sim.requests().len(), 1, "{:?}", sim.requests());
 
     // Another user: no verification at all.
-    shim.sim.clear_requests();
+    sim.clear_requests();
     let other = basic("someone@example.com", "x");
     assert_eq!(
-        shim.legacy_upgrade(&[("authorization", &other)])
+        legacy_upgrade(shim.addr, &[("authorization", &other)])
             .await
             .status,
         410
     );
-    assert!(shim.sim.requests().is_empty(), "{:?}", shim.sim.requests());
+    assert!(sim.requests().is_empty(), "{:?}", sim.requests());
 
     // The right password: verified, exempt, translated.
-    shim.sim.clear_requests();
+    sim.clear_requests();
     let auth = admin();
-    let reply = shim.legacy_upgrade(&[("authorization", &auth)]).await;
+    let reply = legacy_upgrade(shim.addr, &[("authorization", &auth)]).await;
     assert_eq!(reply.status, 200, "{:?}", reply.body);
-    assert_eq!(verify_calls(&shim.sim), 1);
+    assert_eq!(verify_calls(&sim), 1);
     let rec = shim.last_record();
     assert_eq!(rec["phase"], "exempt");
     assert_eq!(rec["exemption"], format!("user {:?}", DEMO_ADMIN.0));
@@ -355,7 +261,7 @@ async fn a_weekly_window_refuses_each_week_at_its_utc_time_only_between_from_and
          [[lifecycle.watched_nodes.brownouts]]\nweekday = \"tuesday\"\ntime = \"14:00\"\nduration = \"15m\"\n\
          from = \"2027-03-01\"\nuntil = \"2027-04-01\"\n"
     );
-    let shim = start(&toml, at(2027, 3, 9, 14, 0)).await;
+    let (_sim, shim) = start(&toml, at(2027, 3, 9, 14, 0)).await;
     let auth = admin();
     let h = [("authorization", auth.as_str())];
     for (when, status) in [

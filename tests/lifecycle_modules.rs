@@ -1,21 +1,17 @@
 //! The lifecycle on R4/R5 (issue 13 on the module upload and delete rules): a brownout refuses
 //! `POST /v1/modules` before anything is sent, the package read and dropped, the refusal
 //! audited and answered in the RS shape with the rule's marks; outside the window the upload
-//! goes through `/v2/modules` as before. In-process, with a fixed clock: nothing sleeps.
+//! goes through `/v2/modules` as before. In-process, with a clock the test sets: nothing sleeps.
 
 mod support;
 
-use deprecation_shim::lifecycle::FixedClock;
 use deprecation_shim::sim::SimVersion;
-use deprecation_shim::App;
 use http::Method;
-use serde_json::Value;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::SystemTime;
-use support::audit_file::{at, audit_toml, records};
-use support::harness::{test_config, Sim};
+use support::audit_file::at;
+use support::harness::Sim;
 use support::legacy::{admin, assert_rs_error};
+use support::lifecycle::{assert_brownout_410, assert_refused_record, ClockedShim};
 use support::{send, Reply};
 
 const BOUNDARY: &str = "lifecycle-boundary";
@@ -27,24 +23,6 @@ fn upload_brownout(answer: u16) -> String {
          [lifecycle.module_upload]\nenforce = true\nanswer = {answer}\n\
          [[lifecycle.module_upload.brownouts]]\nstart = \"2027-03-02T14:00:00Z\"\nduration = \"15m\"\n"
     )
-}
-
-/// The shim in front of `sim`, its lifecycles' clock fixed at `now`; it serves until the
-/// test's runtime ends.
-async fn shim_at(sim: SocketAddr, toml: &str, now: SystemTime) -> SocketAddr {
-    let cfg = test_config(sim, toml).unwrap_or_else(|e| panic!("config: {e}"));
-    let app = Arc::new(App::with_clock(cfg, Arc::new(FixedClock(now))).expect("app"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(deprecation_shim::run(
-        app,
-        listener,
-        None,
-        std::future::pending(),
-    ));
-    addr
 }
 
 /// An rmadm-like upload of a package the simulator recognises by its file name.
@@ -69,64 +47,37 @@ async fn upload(shim: SocketAddr) -> Reply {
 #[tokio::test]
 async fn a_brownout_refuses_a_module_upload_on_7_22_before_anything_reaches_the_cluster() {
     let sim = Sim::start(SimVersion::V7_22).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let audit = dir.path().join("audit.jsonl");
-    let toml = format!("{}{}", upload_brownout(410), audit_toml(&audit));
-    let shim = shim_at(sim.addr, &toml, at(2027, 3, 2, 14, 5)).await;
+    let shim = ClockedShim::start(sim.addr, &upload_brownout(410), at(2027, 3, 2, 14, 5));
     sim.sim.clear_requests();
 
-    let refused = upload(shim).await;
-    let body = assert_rs_error(&refused, 410, "route_brownout");
-    assert!(
-        body["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("until 2027-03-02T14:15:00Z")),
-        "{body}"
+    let refused = upload(shim.addr).await;
+    assert_brownout_410(
+        &refused,
+        "2027-03-02T14:15:00Z",
+        "Wed, 30 Jun 2027 00:00:00 GMT",
     );
     let link = refused.header("link").unwrap_or_default();
     assert!(
         link.starts_with("</v2/modules>; rel=\"successor-version\""),
         "{link}"
     );
-    assert_eq!(
-        refused.header("sunset"),
-        Some("Wed, 30 Jun 2027 00:00:00 GMT")
-    );
-    assert!(
-        refused.header("retry-after").is_none(),
-        "410: no Retry-After"
-    );
     assert!(sim.sim.requests().is_empty(), "{:?}", sim.sim.requests());
-    let rec: Value = records(&audit).pop().expect("an audit record");
-    assert_eq!(
-        (
-            &rec["rule"],
-            &rec["phase"],
-            &rec["rule_action"],
-            &rec["status"]
-        ),
-        (
-            &Value::from("module_upload"),
-            &Value::from("refused"),
-            &Value::from("refused"),
-            &Value::from(410)
-        )
-    );
+    assert_refused_record(&shim.last_record(), "module_upload", 410);
 }
 
 #[tokio::test]
 async fn a_503_upload_brownout_answers_retry_after_and_outside_the_window_the_upload_goes_through_v2(
 ) {
     let sim = Sim::start(SimVersion::V7_22).await;
-    let during = shim_at(sim.addr, &upload_brownout(503), at(2027, 3, 2, 14, 5)).await;
+    let during = ClockedShim::start(sim.addr, &upload_brownout(503), at(2027, 3, 2, 14, 5));
     sim.sim.clear_requests();
-    let refused = upload(during).await;
+    let refused = upload(during.addr).await;
     assert_rs_error(&refused, 503, "route_brownout");
     assert_eq!(refused.header("retry-after"), Some("600"));
     assert!(sim.sim.requests().is_empty(), "{:?}", sim.sim.requests());
 
-    let after = shim_at(sim.addr, &upload_brownout(503), at(2027, 3, 2, 14, 15)).await;
-    let served = upload(after).await;
+    let after = ClockedShim::start(sim.addr, &upload_brownout(503), at(2027, 3, 2, 14, 15));
+    let served = upload(after.addr).await;
     assert_eq!(served.status, 200, "{:?}", served.body);
     assert_eq!(served.json()["semantic_version"], "2.9.9");
     assert!(

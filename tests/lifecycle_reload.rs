@@ -10,8 +10,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 use support::harness::Sim;
-use support::legacy::{admin, old_route};
-use support::send;
+use support::legacy::{admin, legacy_upgrade};
 use support::shim::spawn_shim;
 
 fn write_config(path: &Path, upstream: SocketAddr, sunset: &str, brownout_start: &str) {
@@ -25,19 +24,10 @@ fn write_config(path: &Path, upstream: SocketAddr, sunset: &str, brownout_start:
 
 async fn legacy_call(shim: SocketAddr) -> u16 {
     let auth = admin();
-    send(
-        shim,
-        http::Method::POST,
-        &old_route(1),
-        &[
-            ("authorization", auth.as_str()),
-            ("content-type", "application/json"),
-        ],
-        r#"{"modules":[{"module_name":"ReJSON","new_module":"e498441c107b69c94feae975a9f78330"}]}"#,
-    )
-    .await
-    .status
-    .as_u16()
+    legacy_upgrade(shim, &[("authorization", auth.as_str())])
+        .await
+        .status
+        .as_u16()
 }
 
 fn log_lines_with<'a>(stderr: &'a str, needle: &str) -> Vec<&'a str> {

@@ -6,17 +6,17 @@
 mod support;
 
 use bytes::Bytes;
-use deprecation_shim::admin::{self, AdminState};
+use deprecation_shim::admin::AdminState;
 use deprecation_shim::audit::report::{run, OutputFormat, Report, ReportArgs};
 use deprecation_shim::audit::AuditLog;
 use deprecation_shim::config::{self, lifecycle::lifecycles};
-use deprecation_shim::listener;
 use deprecation_shim::metrics::Metrics;
 use http::Method;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use support::audit_file::{at, lifecycle_sample, write_through_the_writer, LIFECYCLE_TOML};
+use support::harness::AdminPort;
 use support::shim::run_binary;
 
 fn args(files: Vec<PathBuf>, format: OutputFormat) -> ReportArgs {
@@ -242,13 +242,8 @@ async fn deprecations_shows_each_rules_phase_next_window_sunset_and_live_counts(
     for rec in lifecycle_sample() {
         audit.write(&rec).await.unwrap();
     }
-    let listener = listener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(admin::serve(listener, state, async {
-        let _ = stopped.await;
-    }));
-    let reply = support::send(addr, Method::GET, "/deprecations", &[], Bytes::new()).await;
+    let port = AdminPort::serve(state);
+    let reply = support::send(port.addr, Method::GET, "/deprecations", &[], Bytes::new()).await;
     assert_eq!(reply.status, http::StatusCode::OK);
     let doc = reply.json();
     let upgrade = &doc["rules"][0];
@@ -266,5 +261,4 @@ async fn deprecations_shows_each_rules_phase_next_window_sunset_and_live_counts(
     assert!(upload["lifecycle"].is_null());
     assert_eq!(upload["phases"]["would_refuse"], 2);
     assert_eq!(doc["callers"].as_array().map(Vec::len), Some(3));
-    let _ = stop.send(());
 }

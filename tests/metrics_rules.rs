@@ -6,37 +6,21 @@
 mod support;
 
 use deprecation_shim::sim::SimVersion;
-use deprecation_shim::{admin, listener, App};
+use deprecation_shim::App;
 use http::Method;
 use prometheus_parse::{Scrape, Value};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use support::harness::{test_config, Sim};
-use support::legacy::{admin as admin_auth, old_route};
+use support::harness::{test_config, AdminPort, Shim, Sim};
+use support::legacy::{admin as admin_auth, legacy_upgrade};
 use support::{get, send};
 
-/// The shim's data and admin ports in front of `upstream`; both serve until the runtime ends.
-async fn shim_with_admin(upstream: SocketAddr, toml: &str) -> (SocketAddr, SocketAddr) {
+/// The shim's data and admin ports in front of `upstream`; both stop when dropped.
+async fn shim_with_admin(upstream: SocketAddr, toml: &str) -> (Shim, AdminPort) {
     let cfg = test_config(upstream, toml).unwrap_or_else(|e| panic!("config: {e}"));
     let app = Arc::new(App::new(cfg).expect("app"));
-    let data = listener::bind("127.0.0.1:0".parse().expect("addr")).expect("bind data");
-    let admin_port = listener::bind("127.0.0.1:0".parse().expect("addr")).expect("bind admin");
-    let (data_addr, admin_addr) = (
-        data.local_addr().expect("addr"),
-        admin_port.local_addr().expect("addr"),
-    );
-    tokio::spawn(admin::serve(
-        admin_port,
-        app.admin.clone(),
-        std::future::pending(),
-    ));
-    tokio::spawn(deprecation_shim::run(
-        app,
-        data,
-        None,
-        std::future::pending(),
-    ));
-    (data_addr, admin_addr)
+    let admin_port = AdminPort::serve(app.admin.clone());
+    (Shim::serve(app, None), admin_port)
 }
 
 /// The value of the one sample of `name` whose labels include `labels`.
@@ -54,28 +38,21 @@ fn value(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
 #[tokio::test]
 async fn calls_of_two_rules_are_counted_in_metrics_under_each_rule_and_a_gone_call_as_unverified() {
     let sim = Sim::start(SimVersion::V8_0).await;
-    let (shim, admin_addr) = shim_with_admin(sim.addr, "[rules]\nrs_version = \"8.0.0\"\n").await;
+    let (shim, admin_port) = shim_with_admin(sim.addr, "[rules]\nrs_version = \"8.0.0\"\n").await;
     let auth = admin_auth();
     let h = [
         ("authorization", auth.as_str()),
         ("content-type", "application/json"),
     ];
     // module_upgrade, translated (200); module_upload on 8.0, gone (410, never sent).
-    let upgraded = send(
-        shim,
-        Method::POST,
-        &old_route(1),
-        &h,
-        r#"{"modules":[{"module_name":"ReJSON","new_module":"e498441c107b69c94feae975a9f78330"}]}"#,
-    )
-    .await;
+    let upgraded = legacy_upgrade(shim.addr, &[("authorization", auth.as_str())]).await;
     assert_eq!(upgraded.status, 200, "{:?}", upgraded.body);
     for _ in 0..2 {
-        let gone = send(shim, Method::POST, "/v1/modules", &h, "x").await;
+        let gone = send(shim.addr, Method::POST, "/v1/modules", &h, "x").await;
         assert_eq!(gone.status, 410, "{:?}", gone.body);
     }
 
-    let text = String::from_utf8(get(admin_addr, "/metrics", "").await.body.to_vec())
+    let text = String::from_utf8(get(admin_port.addr, "/metrics", "").await.body.to_vec())
         .expect("metrics are text");
     let scrape = Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).expect("Prometheus text");
     let calls = "deprecation_shim_deprecated_calls_total";

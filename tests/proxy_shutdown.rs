@@ -96,25 +96,6 @@ async fn sigterm_finishes_the_in_flight_download_refuses_new_connections_and_exi
     assert_eq!(status.0.code(), Some(0), "{}", status.1);
 }
 
-/// Reads until the peer closes; `None` if it is still open after `wait`.
-async fn read_until_closed(
-    io: &mut Box<dyn support::client::Io>,
-    wait: Duration,
-) -> Option<Vec<u8>> {
-    let mut got = Vec::new();
-    let closed = tokio::time::timeout(wait, async {
-        let mut buf = [0u8; 1024];
-        loop {
-            match io.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => got.extend_from_slice(&buf[..n]),
-            }
-        }
-    })
-    .await;
-    closed.ok().map(|_| got)
-}
-
 async fn shim_with_header_timeout(upstream_url: &str) -> Shim {
     Shim::from_toml(&format!(
         "[upstream]\nurl = \"{upstream_url}\"\n[listen]\nheader_read_timeout = \"500ms\"\n"
@@ -180,7 +161,7 @@ async fn silent_connection_is_closed_after_header_read_timeout() {
     ] {
         let mut io = connect_io(addr, client_tls.clone()).await;
         let started = Instant::now();
-        let closed = read_until_closed(&mut io, Duration::from_secs(3)).await;
+        let closed = wire::read_until_closed(&mut io, Duration::from_secs(3)).await;
         let tls = client_tls.is_some();
         assert!(
             closed.is_some(),
@@ -217,7 +198,7 @@ async fn idle_keep_alive_connection_is_closed_after_header_read_timeout_and_not_
     let n = io.read(&mut reply).await.expect("second reply");
     assert!(reply[..n].starts_with(b"HTTP/1.1 200"));
     let idle_from_second = Instant::now();
-    let closed = read_until_closed(&mut io, Duration::from_secs(3)).await;
+    let closed = wire::read_until_closed(&mut io, Duration::from_secs(3)).await;
     assert!(closed.is_some(), "an idle keep-alive connection stays open");
     let idle = idle_from_second.elapsed();
     assert!(
@@ -246,7 +227,7 @@ async fn http2_connection_without_a_request_is_closed_after_header_read_timeout(
         .await
         .expect("settings");
     let started = Instant::now();
-    let got = read_until_closed(&mut io, Duration::from_secs(3))
+    let got = wire::read_until_closed(&mut io, Duration::from_secs(3))
         .await
         .expect("HTTP/2 connection without a request still open after 3 s");
     assert!(started.elapsed() < Duration::from_secs(2));

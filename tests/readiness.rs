@@ -6,24 +6,23 @@
 
 mod support;
 
-use deprecation_shim::admin;
 use deprecation_shim::probe::ClusterHealth;
 use deprecation_shim::sim::{SimVersion, DEMO_ADMIN};
 use deprecation_shim::wiring::probe;
 use deprecation_shim::wiring::reload::Live;
-use deprecation_shim::{listener, App};
+use deprecation_shim::App;
 use http::StatusCode;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use support::harness::{test_config as shim_config, Sim};
+use support::harness::{test_config as shim_config, AdminPort, Sim};
 use support::shim::{free_port, spawn_shim, toml_path};
 use support::tls::TestCa;
 use support::{basic, get, Reply};
 use tokio::net::TcpListener;
 
 /// The shim's [`Live`] configuration in front of `upstream_url`, plus its admin port.
-async fn live_with_admin(upstream_url: &str, extra_toml: &str) -> (Arc<Live>, SocketAddr) {
+async fn live_with_admin(upstream_url: &str, extra_toml: &str) -> (Arc<Live>, AdminPort) {
     let placeholder: SocketAddr = "127.0.0.1:1".parse().unwrap();
     let mut cfg = shim_config(placeholder, extra_toml).unwrap();
     cfg.upstream.url = upstream_url.parse().unwrap();
@@ -34,11 +33,8 @@ async fn live_with_admin(upstream_url: &str, extra_toml: &str) -> (Arc<Live>, So
         cert: None,
         source: None,
     });
-    let listener = listener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let state = live.app.load().admin.clone();
-    tokio::spawn(admin::serve(listener, state, std::future::pending()));
-    (live, addr)
+    let admin = AdminPort::serve(live.app.load().admin.clone());
+    (live, admin)
 }
 
 async fn readyz(admin: SocketAddr, query: &str) -> Reply {
@@ -54,10 +50,10 @@ async fn closed_port() -> SocketAddr {
 #[tokio::test]
 async fn readyz_is_200_without_any_upstream_reply_and_verbose_lists_the_checks() {
     let (_live, admin) = live_with_admin(&format!("http://{}", closed_port().await), "").await;
-    let r = readyz(admin, "").await;
+    let r = readyz(admin.addr, "").await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json(), serde_json::json!({"status": "ready"}));
-    let body = readyz(admin, "?verbose").await.json();
+    let body = readyz(admin.addr, "?verbose").await.json();
     let checks = &body["checks"];
     assert_eq!(checks["draining"], false);
     assert_eq!(checks["listeners_bound"], true);
@@ -77,12 +73,12 @@ async fn cluster_probe_counts_a_401_as_up_and_refused_or_tls_failures_as_down() 
     let cluster = &live.app.load().admin.cluster;
     assert_eq!(cluster.health(), ClusterHealth::Up);
     assert_eq!(cluster.last_status(), Some(401), "no credentials sent");
-    let metrics = String::from_utf8(get(admin, "/metrics", "").await.body.to_vec()).unwrap();
+    let metrics = String::from_utf8(get(admin.addr, "/metrics", "").await.body.to_vec()).unwrap();
     assert!(
         metrics.contains("deprecation_shim_cluster_up 1"),
         "{metrics}"
     );
-    let verbose = readyz(admin, "?verbose").await.json();
+    let verbose = readyz(admin.addr, "?verbose").await.json();
     assert_eq!(verbose["checks"]["cluster"]["state"], "up");
     assert_eq!(verbose["checks"]["cluster"]["last_status"], 401);
 
@@ -91,29 +87,20 @@ async fn cluster_probe_counts_a_401_as_up_and_refused_or_tls_failures_as_down() 
     let cluster = &refused.app.load().admin.cluster;
     assert_eq!(cluster.health(), ClusterHealth::Down);
     assert!(cluster.last_error().is_some());
-    let metrics = String::from_utf8(get(admin, "/metrics", "").await.body.to_vec()).unwrap();
+    let metrics = String::from_utf8(get(admin.addr, "/metrics", "").await.body.to_vec()).unwrap();
     assert!(
         metrics.contains("deprecation_shim_cluster_up 0"),
         "{metrics}"
     );
     assert_eq!(
-        readyz(admin, "").await.status,
+        readyz(admin.addr, "").await.status,
         StatusCode::OK,
         "not gated by default"
     );
 
     // A TLS cluster whose CA the shim does not trust: the handshake fails, so it is down.
     let ca = TestCa::new();
-    let acceptor = tokio_rustls::TlsAcceptor::from(ca.server_config());
-    let sim = Sim::tls(
-        deprecation_shim::sim::SimConfig {
-            version: SimVersion::V8_0,
-            state: None,
-            action_duration: Duration::from_millis(50),
-        },
-        acceptor,
-    )
-    .await;
+    let sim = Sim::tls_signed_by(&ca, SimVersion::V8_0, Duration::from_millis(50)).await;
     let tls_addr = sim.addr;
     let (untrusted, _) =
         live_with_admin(&format!("https://localhost:{}", tls_addr.port()), "").await;
@@ -133,10 +120,10 @@ async fn cluster_probe_counts_a_401_as_up_and_refused_or_tls_failures_as_down() 
 async fn readyz_gated_on_the_cluster_is_503_until_a_probe_gets_an_answer() {
     let gate = "[admin]\nready_requires_cluster = true\n";
     let (down, admin) = live_with_admin(&format!("http://{}", closed_port().await), gate).await;
-    let r = readyz(admin, "").await;
+    let r = readyz(admin.addr, "").await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "not probed yet");
     probe::probe_once(&down).await;
-    let r = readyz(admin, "?verbose").await;
+    let r = readyz(admin.addr, "?verbose").await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     let body = r.json();
     assert_eq!(body["error_code"], "cluster_unreachable");
@@ -147,7 +134,7 @@ async fn readyz_gated_on_the_cluster_is_503_until_a_probe_gets_an_answer() {
     let sim = cluster.addr;
     let (up, admin) = live_with_admin(&format!("http://{sim}"), gate).await;
     probe::probe_once(&up).await;
-    assert_eq!(readyz(admin, "").await.status, StatusCode::OK);
+    assert_eq!(readyz(admin.addr, "").await.status, StatusCode::OK);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

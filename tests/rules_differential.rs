@@ -8,13 +8,13 @@
 mod support;
 
 use deprecation_shim::sim::{SimConfig, SimVersion, DEMO_ADMIN};
-use http::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::net::SocketAddr;
 use std::time::Duration;
 use support::harness::{state_of, Shim, Sim};
 use support::legacy::admin;
-use support::{get, send, Reply};
+use support::rewrites::{authorize, tar_names, update_cert};
+use support::{get, Reply};
 
 /// The old cluster, and the shim in front of a `new` cluster started from the old one's state.
 async fn pair(old: SimVersion, new: SimVersion) -> (SocketAddr, Sim, Shim, Sim) {
@@ -36,33 +36,6 @@ async fn pair(old: SimVersion, new: SimVersion) -> (SocketAddr, Sim, Shim, Sim) 
     .await;
     let shim = Shim::in_front_of(new_sim.addr, "").await;
     (old_addr, old_sim, shim, new_sim)
-}
-
-fn tar_names(gz: &[u8]) -> Vec<String> {
-    let mut raw = Vec::new();
-    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(gz), &mut raw).expect("gzip");
-    let mut names = Vec::new();
-    let mut at = 0;
-    while at + 512 <= raw.len() && raw[at] != 0 {
-        let field = &raw[at..at + 100];
-        let end = field.iter().position(|&b| b == 0).unwrap_or(100);
-        names.push(String::from_utf8_lossy(&field[..end]).into_owned());
-        let size = String::from_utf8_lossy(&raw[at + 124..at + 135]).into_owned();
-        let size = u64::from_str_radix(size.trim_matches(char::from(0)).trim(), 8).expect("size");
-        at += 512 + usize::try_from(size.div_ceil(512) * 512).expect("size");
-    }
-    names
-}
-
-async fn authorize(addr: SocketAddr, body: &Value) -> Reply {
-    send(
-        addr,
-        Method::POST,
-        "/v1/users/authorize",
-        &[("content-type", "application/json")],
-        body.to_string(),
-    )
-    .await
 }
 
 #[tokio::test]
@@ -108,21 +81,6 @@ async fn r1_authorize_with_body_credentials_7_4_native_equals_shim_in_front_of_8
         authorize(old, &bad).await.status,
         authorize(shim.addr, &bad).await.status
     );
-}
-
-async fn update_cert(addr: SocketAddr, body: &Value) -> Reply {
-    let auth = admin();
-    send(
-        addr,
-        Method::PUT,
-        "/v1/cluster/update_cert",
-        &[
-            ("authorization", auth.as_str()),
-            ("content-type", "application/json"),
-        ],
-        body.to_string(),
-    )
-    .await
 }
 
 #[tokio::test]

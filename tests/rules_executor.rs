@@ -7,9 +7,10 @@ use deprecation_shim::sim::SimVersion;
 use http::Method;
 use serde_json::Value;
 use std::time::Duration;
-use support::audit_file::{audit_toml, records};
+use support::audit_file::{records, AuditFile};
 use support::harness::{Shim, Sim};
 use support::legacy::admin;
+use support::rewrites::update_cert;
 use support::send;
 
 fn last_record(path: &std::path::Path) -> Value {
@@ -19,14 +20,8 @@ fn last_record(path: &std::path::Path) -> Value {
 #[tokio::test]
 async fn a_legacy_module_upload_on_8x_gets_410_naming_the_successor_and_is_never_sent() {
     let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
-    let sim_addr = sim.addr;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let audit = dir.path().join("audit.jsonl");
-    let shim = Shim::in_front_of(
-        sim_addr,
-        &format!("[rules]\nrs_version = \"8.0.0\"\n{}", audit_toml(&audit)),
-    )
-    .await;
+    let audit = AuditFile::new();
+    let shim = Shim::in_front_of(sim.addr, &audit.toml("[rules]\nrs_version = \"8.0.0\"\n")).await;
     sim.clear_requests();
     let auth = admin();
     let reply = send(
@@ -75,9 +70,7 @@ async fn a_legacy_module_upload_on_8x_gets_410_naming_the_successor_and_is_never
 #[tokio::test]
 async fn operator_rules_gone_rewrite_and_observe_run_through_the_executor() {
     let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
-    let sim_addr = sim.addr;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let audit = dir.path().join("audit.jsonl");
+    let audit = AuditFile::new();
     let custom = r#"
 [[rules.custom]]
 name = "old-bdb-read"
@@ -105,7 +98,7 @@ kind = "observe"
 docs_url = "https://example.test/nodes"
 deprecation_date = "2025-01-01"
 "#;
-    let shim = Shim::in_front_of(sim_addr, &format!("{custom}{}", audit_toml(&audit))).await;
+    let shim = Shim::in_front_of(sim.addr, &audit.toml(custom)).await;
     let auth = admin();
     let h = [("authorization", auth.as_str())];
 
@@ -154,29 +147,20 @@ deprecation_date = "2025-01-01"
 #[tokio::test]
 async fn observe_mode_in_front_of_7x_finds_the_legacy_caller_and_off_leaves_it_alone() {
     let sim = Sim::timed(SimVersion::V7_22, Duration::from_millis(50)).await;
-    let sim_addr = sim.addr;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let audit = dir.path().join("audit.jsonl");
+    let audit = AuditFile::new();
     let shim = Shim::in_front_of(
-        sim_addr,
-        &format!(
+        sim.addr,
+        &audit.toml(
             "[rules]\nrs_version = \"7.22.0\"\n[rules.update_cert]\nmode = \"observe\"\n\
-             [rules.debuginfo_all]\nmode = \"off\"\n{}",
-            audit_toml(&audit)
+             [rules.debuginfo_all]\nmode = \"off\"\n",
         ),
     )
     .await;
     let auth = admin();
     let h = [("authorization", auth.as_str())];
     sim.clear_requests();
-    let _ = send(
+    let _ = update_cert(
         shim.addr,
-        Method::PUT,
-        "/v1/cluster/update_cert",
-        &[
-            ("authorization", auth.as_str()),
-            ("content-type", "application/json"),
-        ],
         "{\"name\":\"proxy\",\"certificate\":\"x\",\"key\":\"y\"}",
     )
     .await;

@@ -11,7 +11,7 @@ use http::Method;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::time::Duration;
-use support::audit_file::{audit_toml, records};
+use support::audit_file::{audit_toml, records, AuditFile};
 use support::harness::{Shim, Sim};
 use support::legacy::admin;
 use support::shim::{spawn_shim, toml_path};
@@ -79,8 +79,7 @@ async fn shim_722(extra: &str) -> (SocketAddr, Sim, Shim) {
 
 #[tokio::test]
 async fn an_upload_on_7_22_goes_through_v2_waits_and_replies_the_module_object_audited() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let audit = dir.path().join("audit.jsonl");
+    let audit = AuditFile::new();
     let (sim_addr, sim, shim) = shim_722(&audit_toml(&audit)).await;
     sim.clear_requests();
     let reply = upload(
@@ -188,11 +187,8 @@ async fn a_package_over_the_limit_is_413_declared_or_chunked_and_never_completes
 #[tokio::test]
 async fn a_module_delete_on_8_0_is_410_audited_and_never_sent() {
     let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
-    let sim_addr = sim.addr;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let audit = dir.path().join("audit.jsonl");
-    let toml = format!("[rules]\nrs_version = \"8.0.0\"\n{}", audit_toml(&audit));
-    let shim = Shim::in_front_of(sim_addr, &toml).await;
+    let audit = AuditFile::new();
+    let shim = Shim::in_front_of(sim.addr, &audit.toml("[rules]\nrs_version = \"8.0.0\"\n")).await;
     sim.clear_requests();
     let reply = delete(shim.addr, "abc123").await;
     assert_eq!(reply.status, 410);

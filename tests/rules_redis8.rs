@@ -8,7 +8,7 @@ use deprecation_shim::sim::{Redis8Modules, SimVersion};
 use http::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
-use support::audit_file::{audit_toml, records};
+use support::audit_file::{records, AuditFile};
 use support::harness::{Shim, Sim};
 use support::legacy::{admin, assert_deprecated, assert_rs_error, bdb, old_route, upgrade_posts};
 use support::{get, send};
@@ -17,10 +17,8 @@ use support::{get, send};
 async fn a_legacy_upgrade_of_a_redis8_database_is_406_or_200_and_never_sent_in_both_readings() {
     let sim = Sim::timed(SimVersion::V8_2, Duration::from_millis(40)).await;
     let sim_addr = sim.addr;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let audit = dir.path().join("audit.jsonl");
-    let toml = format!("[rules]\nrs_version = \"8.2.0\"\n{}", audit_toml(&audit));
-    let shim = Shim::in_front_of(sim_addr, &toml).await;
+    let audit = AuditFile::new();
+    let shim = Shim::in_front_of(sim_addr, &audit.toml("[rules]\nrs_version = \"8.2.0\"\n")).await;
     let catalog = get(sim_addr, "/v1/modules", &admin()).await.json();
     let rejson = |pred: &dyn Fn(&str) -> bool| {
         catalog

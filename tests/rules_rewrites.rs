@@ -8,9 +8,10 @@ use deprecation_shim::sim::{SimVersion, DEMO_ADMIN};
 use http::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
-use support::audit_file::{audit_toml, records};
+use support::audit_file::{records, AuditFile};
 use support::harness::{Shim, Sim};
 use support::legacy::admin;
+use support::rewrites::{authorize, tar_names, update_cert};
 use support::{get, send};
 
 const PEM: &str = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
@@ -20,30 +21,11 @@ fn creds() -> String {
     json!({"username": DEMO_ADMIN.0, "password": DEMO_ADMIN.1, "ttl": 120}).to_string()
 }
 
-async fn authorize(shim: std::net::SocketAddr, body: &str) -> support::Reply {
-    send(
-        shim,
-        Method::POST,
-        "/v1/users/authorize",
-        &[("content-type", "application/json")],
-        body.to_owned(),
-    )
-    .await
-}
-
-fn with_audit(extra: &str) -> (tempfile::TempDir, std::path::PathBuf, String) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let audit = dir.path().join("audit.jsonl");
-    let toml = format!("{extra}\n{}", audit_toml(&audit));
-    (dir, audit, toml)
-}
-
 #[tokio::test]
 async fn authorize_with_body_credentials_on_8_0_sends_a_basic_header_and_the_token_reads_bdbs() {
     let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
-    let sim_addr = sim.addr;
-    let (_dir, audit, toml) = with_audit("[rules]\nrs_version = \"8.0.2-17\"");
-    let shim = Shim::in_front_of(sim_addr, &toml).await;
+    let audit = AuditFile::new();
+    let shim = Shim::in_front_of(sim.addr, &audit.toml("[rules]\nrs_version = \"8.0.2-17\"")).await;
     sim.clear_requests();
     let reply = authorize(shim.addr, &creds()).await;
     assert_eq!(reply.status, 200, "{:?}", reply.body);
@@ -86,9 +68,8 @@ async fn authorize_with_body_credentials_on_8_0_sends_a_basic_header_and_the_tok
 #[tokio::test]
 async fn authorize_on_7_4_is_native_and_passes_through_unmarked() {
     let sim = Sim::timed(SimVersion::V7_4, Duration::from_millis(50)).await;
-    let sim_addr = sim.addr;
-    let (_dir, audit, toml) = with_audit("[rules]\nrs_version = \"7.4.2-54\"");
-    let shim = Shim::in_front_of(sim_addr, &toml).await;
+    let audit = AuditFile::new();
+    let shim = Shim::in_front_of(sim.addr, &audit.toml("[rules]\nrs_version = \"7.4.2-54\"")).await;
     sim.clear_requests();
     let reply = authorize(shim.addr, &creds()).await;
     assert_eq!(reply.status, 200);
@@ -104,8 +85,7 @@ async fn authorize_on_7_4_is_native_and_passes_through_unmarked() {
 async fn authorize_with_an_unknown_version_sends_header_and_body_and_never_looks_up() {
     for version in [SimVersion::V7_4, SimVersion::V8_0] {
         let sim = Sim::timed(version, Duration::from_millis(50)).await;
-        let sim_addr = sim.addr;
-        let shim = Shim::in_front_of(sim_addr, "").await;
+        let shim = Shim::in_front_of(sim.addr, "").await;
         sim.clear_requests();
         let reply = authorize(shim.addr, &creds()).await;
         assert_eq!(reply.status, 200, "{version:?}");
@@ -121,9 +101,8 @@ async fn authorize_with_an_unknown_version_sends_header_and_body_and_never_looks
 #[tokio::test]
 async fn authorize_with_a_colon_in_the_user_name_is_refused_without_calling_the_cluster() {
     let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
-    let sim_addr = sim.addr;
-    let (_dir, audit, toml) = with_audit("");
-    let shim = Shim::in_front_of(sim_addr, &toml).await;
+    let audit = AuditFile::new();
+    let shim = Shim::in_front_of(sim.addr, &audit.toml("")).await;
     sim.clear_requests();
     let reply = authorize(shim.addr, r#"{"username":"a:b","password":"pw-secret"}"#).await;
     assert_eq!(reply.status, 400);
@@ -139,8 +118,7 @@ async fn authorize_with_a_colon_in_the_user_name_is_refused_without_calling_the_
 #[tokio::test]
 async fn authorize_body_over_64_kib_is_413() {
     let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
-    let sim_addr = sim.addr;
-    let shim = Shim::in_front_of(sim_addr, "").await;
+    let shim = Shim::in_front_of(sim.addr, "").await;
     sim.clear_requests();
     let big = format!(
         r#"{{"username":"a","password":"b","x":"{}"}}"#,
@@ -152,27 +130,11 @@ async fn authorize_body_over_64_kib_is_413() {
     assert!(sim.requests().is_empty());
 }
 
-async fn update_cert(shim: std::net::SocketAddr, body: &Value) -> support::Reply {
-    let auth = admin();
-    send(
-        shim,
-        Method::PUT,
-        "/v1/cluster/update_cert",
-        &[
-            ("authorization", auth.as_str()),
-            ("content-type", "application/json"),
-        ],
-        body.to_string(),
-    )
-    .await
-}
-
 #[tokio::test]
 async fn update_cert_on_7_22_is_sent_to_certificates_after_one_version_look_up() {
     let sim = Sim::timed(SimVersion::V7_22, Duration::from_millis(50)).await;
-    let sim_addr = sim.addr;
-    let (_dir, audit, toml) = with_audit("");
-    let shim = Shim::in_front_of(sim_addr, &toml).await;
+    let audit = AuditFile::new();
+    let shim = Shim::in_front_of(sim.addr, &audit.toml("")).await;
     sim.clear_requests();
     let cert = json!({"name": "proxy", "certificate": PEM, "key": KEY});
     let reply = update_cert(shim.addr, &cert).await;
@@ -207,8 +169,7 @@ async fn update_cert_on_7_22_is_sent_to_certificates_after_one_version_look_up()
 #[tokio::test]
 async fn update_cert_on_7_8_passes_through_to_the_native_route() {
     let sim = Sim::timed(SimVersion::V7_8, Duration::from_millis(50)).await;
-    let sim_addr = sim.addr;
-    let shim = Shim::in_front_of(sim_addr, "").await;
+    let shim = Shim::in_front_of(sim.addr, "").await;
     sim.clear_requests();
     let cert = json!({"name": "proxy", "certificate": PEM, "key": KEY});
     let reply = update_cert(shim.addr, &cert).await;
@@ -222,8 +183,7 @@ async fn update_cert_on_7_8_passes_through_to_the_native_route() {
 #[tokio::test]
 async fn a_version_look_up_refused_401_is_not_cached_and_the_call_passes_through() {
     let sim = Sim::timed(SimVersion::V7_22, Duration::from_millis(50)).await;
-    let sim_addr = sim.addr;
-    let shim = Shim::in_front_of(sim_addr, "").await;
+    let shim = Shim::in_front_of(sim.addr, "").await;
     sim.clear_requests();
     let bad = support::basic("nobody@example.com", "wrong");
     let reply = send(
@@ -252,8 +212,7 @@ async fn a_version_look_up_refused_401_is_not_cached_and_the_call_passes_through
 #[tokio::test]
 async fn concurrent_first_calls_share_one_version_look_up() {
     let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
-    let sim_addr = sim.addr;
-    let shim = Shim::in_front_of(sim_addr, "").await;
+    let shim = Shim::in_front_of(sim.addr, "").await;
     sim.clear_requests();
     let calls =
         (0..8).map(|_| async move { get(shim.addr, "/v1/debuginfo/all", &admin()).await.status });
@@ -268,30 +227,11 @@ async fn concurrent_first_calls_share_one_version_look_up() {
     assert_eq!(look_ups, 1);
 }
 
-/// The tar member names of a gzip package.
-fn members(gz: &[u8]) -> Vec<String> {
-    let mut raw = Vec::new();
-    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(gz), &mut raw).expect("gzip");
-    let mut names = Vec::new();
-    let mut at = 0;
-    while at + 512 <= raw.len() && raw[at] != 0 {
-        let name = &raw[at..at + 100];
-        let end = name.iter().position(|&b| b == 0).unwrap_or(100);
-        names.push(String::from_utf8_lossy(&name[..end]).into_owned());
-        let size_field = String::from_utf8_lossy(&raw[at + 124..at + 135]).into_owned();
-        let size =
-            u64::from_str_radix(size_field.trim_matches(char::from(0)).trim(), 8).expect("size");
-        at += 512 + usize::try_from(size.div_ceil(512) * 512).expect("size");
-    }
-    names
-}
-
 #[tokio::test]
 async fn each_debuginfo_route_on_8_0_gets_the_package_of_its_scope() {
     let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
-    let sim_addr = sim.addr;
-    let (_dir, audit, toml) = with_audit("[rules]\nrs_version = \"8.0.2-17\"");
-    let shim = Shim::in_front_of(sim_addr, &toml).await;
+    let audit = AuditFile::new();
+    let shim = Shim::in_front_of(sim.addr, &audit.toml("[rules]\nrs_version = \"8.0.2-17\"")).await;
     for (old, new, member) in [
         (
             "/v1/debuginfo/all",
@@ -323,7 +263,7 @@ async fn each_debuginfo_route_on_8_0_gets_the_package_of_its_scope() {
             Some("attachment; filename=debuginfo.tar.gz")
         );
         assert_eq!(reply.header("deprecation"), Some("@1706745600"), "{old}");
-        let names = members(&reply.body);
+        let names = tar_names(&reply.body);
         assert!(names.iter().any(|n| n == member), "{old}: {names:?}");
         let last = sim.requests().pop().expect("sent");
         assert_eq!(last.path, new, "{old}");

@@ -6,12 +6,12 @@
 mod support;
 
 use deprecation_shim::sim::{FaultSet, SimVersion, DEMO_ADMIN};
-use http::Method;
 use serde_json::json;
 use std::time::Duration;
 use support::harness::Sim;
+use support::rewrites::{authorize, update_cert};
 use support::shim::{free_port, spawn_shim_logging};
-use support::{basic, get, send};
+use support::{basic, get};
 
 const KEY_MARK: &str = "PRIVATEKEYSECRETMATERIAL";
 /// Large enough that buffering it would show in the shim's peak RSS.
@@ -43,14 +43,7 @@ async fn no_password_token_private_key_or_package_byte_reaches_logs_audit_or_met
 
     // R1: body credentials, then the token.
     let creds = json!({"username": DEMO_ADMIN.0, "password": DEMO_ADMIN.1, "ttl": 60});
-    let reply = send(
-        proc.addr,
-        Method::POST,
-        "/v1/users/authorize",
-        &[("content-type", "application/json")],
-        creds.to_string(),
-    )
-    .await;
+    let reply = authorize(proc.addr, &creds).await;
     assert_eq!(reply.status, 200);
     let token = reply.json()["access_token"]
         .as_str()
@@ -63,17 +56,7 @@ async fn no_password_token_private_key_or_package_byte_reaches_logs_audit_or_met
     let key = format!("-----BEGIN PRIVATE KEY-----\n{KEY_MARK}\n-----END PRIVATE KEY-----\n");
     let cert = json!({"name": "proxy", "certificate":
         "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "key": key});
-    let reply = send(
-        proc.addr,
-        Method::PUT,
-        "/v1/cluster/update_cert",
-        &[
-            ("authorization", auth.as_str()),
-            ("content-type", "application/json"),
-        ],
-        cert.to_string(),
-    )
-    .await;
+    let reply = update_cert(proc.addr, &cert).await;
     assert_eq!(reply.status, 200);
     assert_eq!(
         sim.requests().last().expect("sent").path,

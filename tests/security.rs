@@ -203,16 +203,7 @@ async fn no_credential_in_trace_logs_audit_or_replies_across_faults() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_credential_in_trace_logs_over_tls_and_http2_both_ways() {
     let ca = TestCa::new();
-    let acceptor = tokio_rustls::TlsAcceptor::from(ca.server_config());
-    let sim = Sim::tls(
-        deprecation_shim::sim::SimConfig {
-            version: SimVersion::V8_0,
-            state: None,
-            action_duration: Duration::from_millis(100),
-        },
-        acceptor,
-    )
-    .await;
+    let sim = Sim::tls_signed_by(&ca, SimVersion::V8_0, Duration::from_millis(100)).await;
     let sim_addr = sim.addr;
     let dir = tempfile::tempdir().expect("tempdir");
     let (shim, audit) = traced_shim(

@@ -36,8 +36,9 @@ use support::fault_rig::{audit_of, count, sim, upgraded, Rig, LIMIT};
 use support::faulty::{start_faulty, Faulty, Misbehave};
 use support::legacy::{admin, assert_rs_error, upgrade_posts};
 use support::upstream::refused_addr;
-use support::{within, Reply};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use support::wire::read_until_closed;
+use support::Reply;
+use tokio::io::AsyncWriteExt;
 
 #[tokio::test]
 async fn refused_connection_is_502_on_pass_through_and_the_deprecated_route() {
@@ -96,18 +97,9 @@ async fn reset_mid_head_or_body_is_502_on_every_look_up_and_the_post_is_not_retr
 async fn read_to_close(addr: SocketAddr, request: String) -> Vec<u8> {
     let mut io = tokio::net::TcpStream::connect(addr).await.expect("connect");
     io.write_all(request.as_bytes()).await.expect("write");
-    let mut got = Vec::new();
-    within(LIMIT, "connection close", async {
-        let mut buf = [0u8; 4096];
-        loop {
-            match io.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => got.extend_from_slice(&buf[..n]),
-            }
-        }
-    })
-    .await;
-    got
+    read_until_closed(&mut io, LIMIT)
+        .await
+        .unwrap_or_else(|| panic!("connection close: no answer within {LIMIT:?}"))
 }
 
 /// On pass-through the reply head has already left when the body breaks: the shim must cut the

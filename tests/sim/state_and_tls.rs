@@ -1,8 +1,7 @@
 //! `/__sim/state`, state files, `run_simulate` start-up errors, and HTTPS.
 
 use bytes::Bytes;
-use deprecation_shim::listener;
-use deprecation_shim::sim::{self, seed, SimConfig, SimState, SimVersion, SimulateArgs, Simulator};
+use deprecation_shim::sim::{self, seed, SimConfig, SimState, SimVersion, SimulateArgs};
 use http::{Method, Request};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
@@ -106,10 +105,8 @@ async fn tls_listener_serves_the_api_over_https() {
         "missing files are refused"
     );
 
-    let listener = listener::bind("127.0.0.1:0".parse().expect("addr")).expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let simulator = Simulator::new(SimConfig::default());
-    tokio::spawn(simulator.serve(listener, Some(acceptor), std::future::pending()));
+    let simulator = Sim::tls(SimConfig::default(), acceptor).await;
+    let addr = simulator.addr;
 
     let mut roots = rustls::RootCertStore::empty();
     roots.add(certified.cert.der().clone()).expect("root");

@@ -1,5 +1,6 @@
-//! The audit file as a test reads it: one JSON record per line; and a small set of lifecycle
-//! records (rules, phases, an exemption) written through the real audit writer.
+//! The audit file as a test reads it: one JSON record per line, in a temp dir of its own
+//! ([`AuditFile`]); and a small set of lifecycle records (rules, phases, an exemption) written
+//! through the real audit writer.
 #![allow(dead_code)]
 
 use deprecation_shim::audit::AuditLog;
@@ -9,9 +10,45 @@ use deprecation_shim::lifecycle::Day;
 use deprecation_shim::metrics::Metrics;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use serde_json::Value;
-use std::path::Path;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+
+/// `audit.jsonl` in a fresh temp dir, which is removed when this is dropped; derefs to the
+/// file's path, for [`records`], [`audit_toml`] and `std::fs`.
+pub struct AuditFile {
+    path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl AuditFile {
+    pub fn new() -> AuditFile {
+        let dir = tempfile::tempdir().expect("tempdir");
+        AuditFile {
+            path: dir.path().join("audit.jsonl"),
+            _dir: dir,
+        }
+    }
+
+    /// `extra_toml`, then the `[audit]` table that points the shim at this file.
+    pub fn toml(&self, extra_toml: &str) -> String {
+        format!("{extra_toml}\n{}", audit_toml(self))
+    }
+}
+
+impl Deref for AuditFile {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl AsRef<Path> for AuditFile {
+    fn as_ref(&self) -> &Path {
+        &self.path
+    }
+}
 
 /// Every record in the file; none when it does not exist yet.
 pub fn records(path: &Path) -> Vec<Value> {

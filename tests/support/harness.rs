@@ -1,11 +1,14 @@
 //! The one test harness: starts what a test needs on `127.0.0.1:0` and stops what it starts.
 //!
 //! - [`Sim`]: a simulated cluster in this process, at a version, on its seed or a chosen
-//!   [`SimConfig`], plain or over TLS ([`Sim::tls`]); dropping it stops its accept loop.
+//!   [`SimConfig`], plain or over TLS ([`Sim::tls`], [`Sim::tls_signed_by`] a test CA);
+//!   dropping it stops its accept loop.
 //! - [`Shim`]: the shim in this process, from a whole TOML ([`Shim::from_toml`]) or in front of
 //!   an upstream with the test defaults ([`Shim::in_front_of`]), or serving an `App` the test
 //!   built ([`Shim::serve`]); dropping it starts the shim's own graceful shutdown (drain), the
 //!   path `main` takes on SIGTERM.
+//! - [`AdminPort`]: the admin port in this process, serving an [`AdminState`] (a built `App`'s
+//!   `admin`, say); dropping it stops its accept loop.
 //! - [`ShimProcess`](super::shim::ShimProcess): the real binary, from arguments or a TOML
 //!   ([`spawn_with_toml`]); dropping it kills and reaps the process and removes its temp dir.
 //! - [`Faulty`](super::faulty::Faulty): a misbehaving upstream in front of a [`Sim`].
@@ -21,7 +24,9 @@
 
 use super::legacy::admin;
 use super::shim::{spawn_shim, ShimProcess};
+use super::tls::TestCa;
 use super::{get, post_json, Reply};
+use deprecation_shim::admin::{self, AdminState};
 use deprecation_shim::config::{self, Config};
 use deprecation_shim::sim::{SimConfig, SimState, SimVersion, Simulator};
 use deprecation_shim::{listener, tls, App};
@@ -67,6 +72,17 @@ impl Sim {
     /// A cluster from a full [`SimConfig`] served over TLS by `acceptor` (ALPN as it offers).
     pub async fn tls(cfg: SimConfig, acceptor: tokio_rustls::TlsAcceptor) -> Sim {
         Sim::serve(cfg, Some(acceptor))
+    }
+
+    /// A cluster of `version` on its seed, served over TLS with `ca`'s server certificate: a
+    /// client trusts it only with `ca.ca_file` (`upstream.ca_file`).
+    pub async fn tls_signed_by(ca: &TestCa, version: SimVersion, action_duration: Duration) -> Sim {
+        let cfg = SimConfig {
+            version,
+            state: None,
+            action_duration,
+        };
+        Sim::tls(cfg, tokio_rustls::TlsAcceptor::from(ca.server_config())).await
     }
 
     fn serve(cfg: SimConfig, acceptor: Option<tokio_rustls::TlsAcceptor>) -> Sim {
@@ -216,6 +232,25 @@ impl Drop for Shim {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+}
+
+/// An admin port served in this process on 127.0.0.1:0; stops accepting when dropped.
+pub struct AdminPort {
+    pub addr: SocketAddr,
+    _stop: oneshot::Sender<()>,
+}
+
+impl AdminPort {
+    /// The admin port over `state` (a built `App`'s `admin`, or one the test made).
+    pub fn serve(state: Arc<AdminState>) -> AdminPort {
+        let listener = listener::bind(loopback()).expect("bind admin port");
+        let addr = listener.local_addr().expect("admin port addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(admin::serve(listener, state, async move {
+            let _ = stopped.await;
+        }));
+        AdminPort { addr, _stop: stop }
     }
 }
 

@@ -1,15 +1,28 @@
 //! What a reply of the old route must look like, as assertions: the RS error shape, the
-//! deprecation headers, and the requests the simulated cluster saw.
+//! deprecation headers, and the requests the simulated cluster saw; and the demo's upgrade
+//! as an old client sends it.
 #![allow(dead_code)]
 
-use super::{basic, Reply};
+use super::{basic, send, Reply};
 use deprecation_shim::sim::{RecordedRequest, Simulator, DEMO_ADMIN, DEMO_VIEWER};
 use http::{Method, StatusCode};
 use serde_json::Value;
+use std::net::SocketAddr;
 
 /// The deprecated route for database `uid`.
 pub fn old_route(uid: u64) -> String {
     format!("/v1/modules/upgrade/bdb/{uid}")
+}
+
+/// The demo's module upgrade (ReJSON to the seed's newer package), as the old route's body.
+pub const DEMO_UPGRADE: &str =
+    r#"{"modules":[{"module_name":"ReJSON","new_module":"e498441c107b69c94feae975a9f78330"}]}"#;
+
+/// [`DEMO_UPGRADE`] of database 1 on the old route, with `headers` after its `Content-Type`.
+pub async fn legacy_upgrade(addr: SocketAddr, headers: &[(&str, &str)]) -> Reply {
+    let mut h = vec![("content-type", "application/json")];
+    h.extend_from_slice(headers);
+    send(addr, Method::POST, &old_route(1), &h, DEMO_UPGRADE).await
 }
 
 pub fn admin() -> String {

@@ -1,12 +1,13 @@
 //! Helpers shared by the integration tests. [`harness`] starts and stops what a test needs (a
-//! simulated cluster, the shim in-process or as a subprocess, a misbehaving upstream); this
-//! file holds the one reply type ([`Reply`]) and a one-shot HTTP/1.1 client over a fresh
-//! connection. The other submodules: a test upstream ([`upstream`]), the binary as a
+//! simulated cluster, the shim in-process or as a subprocess, an admin port, a misbehaving
+//! upstream); this file holds the one reply type ([`Reply`]) and a one-shot HTTP/1.1 client over
+//! a fresh connection. The other submodules: a test upstream ([`upstream`]), the binary as a
 //! subprocess ([`shim`]), an h1/h2 plain/TLS client ([`client`]), generated and hashed bodies
-//! ([`bodies`]), a test CA ([`tls`]), a misbehaving upstream ([`faulty`]) and the
-//! fault matrix's rig ([`fault_rig`]), the audit file as
-//! JSON ([`audit_file`]), the old route's assertions ([`legacy`]), the pool tests' counting
-//! relay ([`relay`]), the old route's translation rig ([`translation`]) and the one raw HTTP/1.1
+//! ([`bodies`]), a test CA ([`tls`]), a misbehaving upstream ([`faulty`]) and the fault
+//! matrix's rig ([`fault_rig`]), the audit file as JSON ([`audit_file`]), the old route's
+//! assertions and calls ([`legacy`]), the lifecycle tests' shim on a test clock
+//! ([`lifecycle`]), the pool tests' counting relay ([`relay`]), the rewrite rules' calls
+//! ([`rewrites`]), the old route's translation rig ([`translation`]) and the one raw HTTP/1.1
 //! writer and reader, for hostile framing only ([`wire`]).
 #![allow(dead_code)]
 
@@ -17,8 +18,10 @@ pub mod fault_rig;
 pub mod faulty;
 pub mod harness;
 pub mod legacy;
+pub mod lifecycle;
 pub mod rehearsal;
 pub mod relay;
+pub mod rewrites;
 pub mod shim;
 pub mod tls;
 pub mod translation;

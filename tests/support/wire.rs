@@ -2,7 +2,8 @@
 //! or target a well-behaved client would refuse to send — written at once, trickled, or
 //! stalled half-way, and the replies split back out of what the server sent before closing.
 //! Requests carry the admin's credentials and `Connection: close` unless changed. Also the
-//! one place a reply is read off the wire by hand ([`read_reply`], [`exchange_on`]), for what a
+//! one place a reply is read off the wire by hand ([`read_reply`], [`exchange_on`],
+//! [`read_until_closed`]), for what a
 //! well-behaved client library will not send (absolute-form targets, hop-by-hop headers,
 //! `Expect: 100-continue` waits, slow heads). Replies are [`Reply`]s like everywhere else.
 
@@ -149,20 +150,30 @@ pub async fn exchange(addr: std::net::SocketAddr, wire: &Wire) -> (Vec<u8>, Dura
         tokio::time::sleep(Duration::from_secs(30)).await;
         drop(writer);
     });
+    let read = read_until_closed(&mut reader, Duration::from_secs(15)).await;
+    write.abort();
+    let got = read.expect("the shim kept the connection open for 15 s");
+    (got, started.elapsed())
+}
+
+/// Reads until the peer closes the connection (or it fails); `None` if it is still open after
+/// `wait`.
+pub async fn read_until_closed<R>(io: &mut R, wait: Duration) -> Option<Vec<u8>>
+where
+    R: tokio::io::AsyncRead + Unpin + ?Sized,
+{
     let mut got = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(15), async {
+    let closed = tokio::time::timeout(wait, async {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
-            match reader.read(&mut buf).await {
+            match io.read(&mut buf).await {
                 Ok(0) | Err(_) => return,
                 Ok(n) => got.extend_from_slice(&buf[..n]),
             }
         }
     })
     .await;
-    write.abort();
-    assert!(read.is_ok(), "the shim kept the connection open for 15 s");
-    (got, started.elapsed())
+    closed.ok().map(|_| got)
 }
 
 /// Splits what came back into replies (Content-Length or chunked bodies).
