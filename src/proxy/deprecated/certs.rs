@@ -12,21 +12,16 @@
 //! - The audit gets `name` and `key_present`; never the PEM text.
 
 use super::rewrite::{read_whole, send_bytes};
-use super::step::{Answer, Ctx, Note};
-use crate::error::ApiError;
+use super::step::{Answer, Ctx, Note, StepResult};
 use crate::rules::certs::{self, Decision};
 use http::header::CONTENT_TYPE;
+use http::request::Parts;
 use http::{HeaderValue, Uri};
 use hyper::body::Incoming;
 use serde_json::json;
 
 /// R3's step: the old body wrapped and sent to the successor, or sent as it came.
-pub async fn run(
-    ctx: &Ctx<'_>,
-    mut parts: http::request::Parts,
-    body: Incoming,
-    note: &mut Note,
-) -> Result<Answer, ApiError> {
+pub async fn run(ctx: &Ctx<'_>, mut parts: Parts, body: Incoming, note: &mut Note) -> StepResult {
     let app = ctx.app;
     note.as_it_came();
     let (bytes, _reservation) = read_whole(

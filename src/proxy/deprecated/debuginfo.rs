@@ -19,23 +19,18 @@
 //! - The audit gets the old and new paths, `bdb_uid`, `node_uid` and the package size when the
 //!   cluster declared one (`bytes`, its `Content-Length`); never the content.
 
-use super::step::{Answer, Ctx, Note};
-use crate::error::ApiError;
+use super::step::{Answer, Ctx, Note, StepResult};
 use crate::proxy::forward;
 use crate::rules::debuginfo::{self, Plan};
 use crate::upstream::{CallerBody, UpBody};
+use http::request::Parts;
 use http::{Method, StatusCode, Uri};
 use http_body_util::Either;
 use hyper::body::Incoming;
 use serde_json::json;
 
 /// R7–R10's step: the old path sent to its successor, streamed both ways.
-pub async fn run(
-    ctx: &Ctx<'_>,
-    mut parts: http::request::Parts,
-    body: Incoming,
-    note: &mut Note,
-) -> Result<Answer, ApiError> {
+pub async fn run(ctx: &Ctx<'_>, mut parts: Parts, body: Incoming, note: &mut Note) -> StepResult {
     let (app, matched) = (ctx.app, ctx.matched);
     note.as_it_came();
     let old_path = parts.uri.path().to_owned();

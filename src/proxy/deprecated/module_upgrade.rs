@@ -17,7 +17,7 @@
 mod wait;
 
 use super::body::{check_content_type, read_body};
-use super::step::{accepted, Answer, Ctx, Note};
+use super::step::{accepted, Answer, Ctx, Note, StepResult};
 use super::{Family, Marks, Shape};
 use crate::audit::ModuleChange;
 use crate::config::ShimMode;
@@ -29,6 +29,7 @@ use crate::rules::module_upgrade::translate::{self, Plan, PlannedModule};
 use crate::rules::{Matched, RuleId};
 use crate::upstream::Fetched;
 use bytes::Bytes;
+use http::request::Parts;
 use http::{HeaderMap, Method, StatusCode};
 use hyper::body::Incoming;
 use serde_json::Value;
@@ -53,12 +54,7 @@ pub fn shape<'a>(matched: &Matched<'_>) -> Shape<'a> {
 }
 
 /// Runs the translation of one call; `{uid}` must be a decimal integer (API.md §5.1).
-pub async fn run(
-    ctx: &Ctx<'_>,
-    parts: http::request::Parts,
-    body: Incoming,
-    note: &mut Note,
-) -> Result<Answer, ApiError> {
+pub async fn run(ctx: &Ctx<'_>, parts: Parts, body: Incoming, note: &mut Note) -> StepResult {
     let Some(bdb_uid) = ctx.matched.params.int("uid") else {
         return Err(ApiError::not_found(
             "bdb_not_found",

@@ -20,7 +20,7 @@
 
 mod wait;
 
-use super::step::{accepted, Answer, Ctx, Note};
+use super::step::{accepted, Answer, Ctx, Note, StepResult};
 use super::{Family, Marks, Shape};
 use crate::audit::ModuleChange;
 use crate::config::ShimMode;
@@ -31,6 +31,7 @@ use crate::rules::module_upgrade::translate::map_lookup_error;
 use crate::rules::modules as rule;
 use crate::rules::{Matched, RuleId};
 use crate::upstream::CallerBody;
+use http::request::Parts;
 use http::{header, HeaderMap, Method, Request, StatusCode};
 use http_body_util::Either;
 use hyper::body::Incoming;
@@ -56,12 +57,7 @@ pub fn shape<'a>(matched: &'a Matched<'_>) -> Shape<'a> {
 }
 
 /// Runs one R4/R5 call: the upload or the delete, then the wait.
-pub async fn run(
-    ctx: &Ctx<'_>,
-    parts: http::request::Parts,
-    body: Incoming,
-    note: &mut Note,
-) -> Result<Answer, ApiError> {
+pub async fn run(ctx: &Ctx<'_>, parts: Parts, body: Incoming, note: &mut Note) -> StepResult {
     let upload = ctx.matched.rule.id == RuleId::ModuleUpload;
     let mut call = ModuleCall {
         app: ctx.app,

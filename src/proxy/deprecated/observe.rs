@@ -14,20 +14,16 @@
 //!   reply is; it is the rule's answer, not a refusal of the shim's.
 
 use super::envelope::discard;
-use super::step::{Answer, Ctx, Note};
+use super::step::{Answer, Ctx, Note, StepResult};
 use crate::error::ApiError;
 use crate::proxy::reply::error_response;
 use crate::rules::{self, Matched, RuleId};
+use http::request::Parts;
 use http::Uri;
 use hyper::body::Incoming;
 
 /// Streams the call through untouched.
-pub async fn observe(
-    ctx: &Ctx<'_>,
-    parts: http::request::Parts,
-    body: Incoming,
-    note: &mut Note,
-) -> Result<Answer, ApiError> {
+pub async fn observe(ctx: &Ctx<'_>, parts: Parts, body: Incoming, note: &mut Note) -> StepResult {
     note.action = Some("observed");
     note.sent = true;
     Ok(ctx.pass_through(parts, body).await)
@@ -36,10 +32,10 @@ pub async fn observe(
 /// Streams the call to the operator rule's successor path.
 pub async fn rewrite(
     ctx: &Ctx<'_>,
-    mut parts: http::request::Parts,
+    mut parts: Parts,
     body: Incoming,
     note: &mut Note,
-) -> Result<Answer, ApiError> {
+) -> StepResult {
     if let Some(uri) = rules::custom::rewrite_path(ctx.matched).and_then(|p| p.parse::<Uri>().ok())
     {
         parts.uri = uri;
@@ -50,7 +46,7 @@ pub async fn rewrite(
 }
 
 /// Answers the rule's `410` without calling the cluster.
-pub async fn gone(ctx: &Ctx<'_>, body: Incoming, note: &mut Note) -> Result<Answer, ApiError> {
+pub async fn gone(ctx: &Ctx<'_>, body: Incoming, note: &mut Note) -> StepResult {
     note.action = Some("gone");
     discard(body, ctx.app.config.shim.max_body_size, ctx.app).await;
     Ok(Answer::Reply(error_response(&gone_error(ctx.matched))))

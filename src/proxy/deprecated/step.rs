@@ -18,6 +18,9 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// What a step returns: its answer, or the error the envelope turns into the reply.
+pub type StepResult = Result<Answer, ApiError>;
+
 /// What a step answers when it does not fail.
 pub enum Answer {
     /// `200` with this JSON body (the old route's reply shape).
