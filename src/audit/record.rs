@@ -141,6 +141,11 @@ pub struct AuditRecord {
     /// private key or package byte (API-RULES §1.3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<serde_json::Value>,
+    /// The cluster's version the rule's decision was taken at (`7.22.2-79`), or `unknown` when
+    /// the decision needed it and it could not be learned (issue 20: the call is then still
+    /// gated and audited). Absent: the decision did not depend on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_version: Option<String>,
 }
 
 impl AuditRecord {
@@ -186,6 +191,7 @@ impl AuditRecord {
             phase: None,
             exemption: None,
             detail: None,
+            cluster_version: None,
         }
     }
 

@@ -3,7 +3,7 @@
 //! [`Upstream`] it is given; when to look up, and with whose identity, is decided on the
 //! request path ([`crate::proxy::deprecated::version`], which also states the decisions).
 
-use crate::rules::version::VersionSource;
+use crate::rules::version::{Unknown, VersionSource};
 use crate::rules::Version;
 use crate::upstream::Upstream;
 use http::{HeaderMap, Method, StatusCode};
@@ -18,7 +18,8 @@ pub const UNKNOWN_TTL: Duration = Duration::from_secs(5);
 pub struct VersionCache {
     source: VersionSource,
     ttl: Duration,
-    slot: Mutex<Option<(Instant, Option<Version>)>>,
+    /// A known version, or a cluster-caused unknown (`Err`), and until when.
+    slot: Mutex<Option<(Instant, Result<Version, Unknown>)>>,
     flight: tokio::sync::Mutex<()>,
 }
 
@@ -28,8 +29,9 @@ enum Learned {
     Known(Version),
     /// The cluster answered without a usable version, or could not be reached.
     ClusterUnknown,
-    /// 401/403: this caller may not read it. Not cached.
-    Forbidden,
+    /// 401/403 or another 4xx: this caller's doing (its credentials, or a front end refusing
+    /// its request). Not cached: it says nothing about the cluster.
+    CallerFault,
 }
 
 impl VersionCache {
@@ -42,8 +44,9 @@ impl VersionCache {
         }
     }
 
-    /// The cached answer while fresh: `Some(None)` is a cached "unknown"; `None`, nothing cached.
-    pub fn peek(&self) -> Option<Option<Version>> {
+    /// The cached answer while fresh: `Some(Err(Unknown::Cluster))` is a cached "the cluster
+    /// could not say"; `None`, nothing cached.
+    pub fn peek(&self) -> Option<Result<Version, Unknown>> {
         let slot = crate::locks::lock(&self.slot);
         match *slot {
             Some((until, v)) if Instant::now() < until => Some(v),
@@ -53,16 +56,20 @@ impl VersionCache {
 
     fn store(&self, learned: Learned) {
         let (ttl, v) = match learned {
-            Learned::Known(v) => (self.ttl, Some(v)),
-            Learned::ClusterUnknown => (self.ttl.min(UNKNOWN_TTL), None),
-            Learned::Forbidden => return,
+            Learned::Known(v) => (self.ttl, Ok(v)),
+            Learned::ClusterUnknown => (self.ttl.min(UNKNOWN_TTL), Err(Unknown::Cluster)),
+            Learned::CallerFault => return,
         };
         *crate::locks::lock(&self.slot) = Some((Instant::now() + ttl, v));
     }
 
     /// The version, sending the look-up with `headers` when nothing fresh is cached; one
     /// look-up at a time.
-    pub async fn learn(&self, upstream: &Upstream, headers: &HeaderMap) -> Option<Version> {
+    pub async fn learn(
+        &self,
+        upstream: &Upstream,
+        headers: &HeaderMap,
+    ) -> Result<Version, Unknown> {
         if let Some(v) = self.peek() {
             return v;
         }
@@ -73,8 +80,9 @@ impl VersionCache {
         let learned = self.look_up(upstream, headers).await;
         self.store(learned);
         match learned {
-            Learned::Known(v) => Some(v),
-            Learned::ClusterUnknown | Learned::Forbidden => None,
+            Learned::Known(v) => Ok(v),
+            Learned::ClusterUnknown => Err(Unknown::Cluster),
+            Learned::CallerFault => Err(Unknown::Caller),
         }
     }
 
@@ -89,29 +97,29 @@ impl VersionCache {
                 None => {
                     tracing::warn!(
                         source = path,
-                        "the cluster's version is unreadable; deprecated routes pass through"
+                        "the cluster's version is unreadable; version-gated rules answer 503 meanwhile"
                     );
                     Learned::ClusterUnknown
                 }
             },
-            Ok(f) if matches!(f.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
+            Ok(f) if f.status.is_client_error() => {
                 tracing::debug!(
                     source = path,
                     status = f.status.as_u16(),
                     "version look-up refused for this caller"
                 );
-                Learned::Forbidden
+                Learned::CallerFault
             }
             Ok(f) => {
                 tracing::warn!(
                     source = path,
                     status = f.status.as_u16(),
-                    "version look-up failed; deprecated routes pass through"
+                    "version look-up failed; version-gated rules answer 503 meanwhile"
                 );
                 Learned::ClusterUnknown
             }
             Err(e) => {
-                tracing::warn!(source = path, error = %crate::escape::Escaped(&e.to_string()), "version look-up failed; deprecated routes pass through");
+                tracing::warn!(source = path, error = %crate::escape::Escaped(&e.to_string()), "version look-up failed; version-gated rules answer 503 meanwhile");
                 Learned::ClusterUnknown
             }
         }

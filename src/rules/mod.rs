@@ -85,6 +85,10 @@ pub enum Action {
     Translate,
     /// Answer `410 route_removed` with the successor `Link`, without calling the cluster.
     Gone,
+    /// The decision depends on the cluster's version and it is not known for this call: the
+    /// executor neither translates blindly nor lets the call pass unaudited (issue 20; what it
+    /// does depends on why the version is unknown, [`version::Unknown`]).
+    VersionUnknown,
 }
 
 /// What a rule does when it applies.
@@ -270,7 +274,7 @@ pub fn decide(rule: &Rule, mode: Mode, cluster_version: Option<Version>) -> Acti
         Mode::Translate => apply,
         Mode::Auto => match cluster_version {
             None if rule.gate.apply_when_unknown => apply,
-            None => Action::PassThrough,
+            None => Action::VersionUnknown,
             Some(v) => {
                 if rule.gone_band.as_ref().is_some_and(|g| v.at_least(g.from)) {
                     Action::Gone

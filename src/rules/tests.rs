@@ -25,6 +25,7 @@ fn v(s: &str) -> Option<Version> {
 const T: Action = Action::Translate;
 const G: Action = Action::Gone;
 const P: Action = Action::PassThrough;
+const U: Action = Action::VersionUnknown;
 const O: Action = Action::Observe { mark: false };
 
 /// Auto: one row per rule, bands A–F then unknown.
@@ -34,13 +35,13 @@ fn auto_follows_each_rules_gate_in_every_band() {
     let rows: [(&str, [Action; 7]); 9] = [
         ("module_upgrade", [T, T, T, T, T, T, T]),
         ("authorize", [O, O, T, T, T, T, T]),
-        ("update_cert", [O, O, O, T, T, T, P]),
-        ("module_upload", [T, T, T, T, G, G, P]),
-        ("module_delete", [T, T, T, T, G, G, P]),
-        ("debuginfo_all", [O, T, T, T, T, T, P]),
-        ("debuginfo_all_bdb", [O, T, T, T, T, T, P]),
-        ("debuginfo_node", [O, T, T, T, T, T, P]),
-        ("debuginfo_node_bdb", [O, T, T, T, T, T, P]),
+        ("update_cert", [O, O, O, T, T, T, U]),
+        ("module_upload", [T, T, T, T, G, G, U]),
+        ("module_delete", [T, T, T, T, G, G, U]),
+        ("debuginfo_all", [O, T, T, T, T, T, U]),
+        ("debuginfo_all_bdb", [O, T, T, T, T, T, U]),
+        ("debuginfo_node", [O, T, T, T, T, T, U]),
+        ("debuginfo_node_bdb", [O, T, T, T, T, T, U]),
     ];
     for (name, expected) in rows {
         let rule = t.get(name).unwrap();

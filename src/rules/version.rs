@@ -96,6 +96,47 @@ impl fmt::Display for Version {
     }
 }
 
+/// Why the cluster's version is not known for a call (issue 20).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unknown {
+    /// The cluster could not say (unreachable, 5xx, no usable version): cached briefly for
+    /// every caller.
+    Cluster,
+    /// This caller's look-up failed by its own doing (401/403, another 4xx, a malformed or
+    /// oversized credential): never cached for others.
+    Caller,
+    /// Not asked: the call carries no credentials, or the rule only reads what is cached (R1).
+    NotAsked,
+}
+
+/// What a rule's decision knew of the cluster's version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// The decision does not depend on it.
+    NotNeeded,
+    Known(Version),
+    Unknown(Unknown),
+}
+
+impl Seen {
+    /// The version, when known.
+    pub fn version(self) -> Option<Version> {
+        match self {
+            Seen::Known(v) => Some(v),
+            Seen::NotNeeded | Seen::Unknown(_) => None,
+        }
+    }
+
+    /// The audit record's `cluster_version`: the version, `unknown`, or nothing.
+    pub fn audit_text(self) -> Option<String> {
+        match self {
+            Seen::NotNeeded => None,
+            Seen::Known(v) => Some(v.to_string()),
+            Seen::Unknown(_) => Some("unknown".to_owned()),
+        }
+    }
+}
+
 /// Where the cluster's version is learned (config `rules.version_source`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum VersionSource {

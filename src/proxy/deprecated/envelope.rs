@@ -22,7 +22,7 @@
 //!   calls are refused before anything is sent.
 
 use super::step::{Answer, Ctx, Note};
-use super::{lifecycle, outcome, Family, Marks, Shape, Step};
+use super::{lifecycle, outcome, version, Decided, Family, Marks, Shape, Step};
 use crate::audit::{self, AuditRecord};
 use crate::error::ApiError;
 use crate::lifecycle::Refusal;
@@ -48,9 +48,10 @@ pub(super) async fn run(
     conn: ConnInfo,
     req: Request<Incoming>,
     rule: usize,
-    step: Step,
+    decided: Decided,
     refused: Option<ApiError>,
 ) -> Response<RespBody> {
+    let step = decided.step;
     let started = Instant::now();
     let (parts, body) = req.into_parts();
     let pq = parts
@@ -64,6 +65,7 @@ pub(super) async fn run(
     let shape = step.shape(&matched);
     // 2.
     let (mut record, request_id) = begin_record(&app, &conn, &parts, &matched, &shape);
+    record.cluster_version = decided.seen.audit_text();
     // 3. and 4.
     let lifecycle = match (&refused, shape.gated) {
         (None, true) => lifecycle::gate(&app, &matched.rule.name, &conn, &parts, &mut record).await,
@@ -144,6 +146,9 @@ impl Call<'_> {
     ) -> Response<RespBody> {
         let retry_after = match (&result, &self.lifecycle) {
             (Err(_), Some(r)) => r.retry_after_header(),
+            (Err(e), None) if e.error_code == version::UNKNOWN_CODE => {
+                Some(crate::proxy::versions::UNKNOWN_TTL.as_secs().to_string())
+            }
             (Err(e), None) => budget::retry_after(e).map(|s| s.to_string()),
             _ => None,
         };

@@ -40,7 +40,8 @@ async fn serve_one(app: Arc<App>, step: Step) -> std::net::SocketAddr {
                     .expect("a deprecated route");
                 let work = app.work.clone();
                 let resp = super::super::start(work, conn, None, move |conn, refused| {
-                    run(app, conn, req, rule, step, refused)
+                    let seen = crate::rules::version::Seen::NotNeeded;
+                    run(app, conn, req, rule, super::super::Decided { step, seen }, refused)
                 })
                 .await;
                 Ok::<_, std::convert::Infallible>(resp)

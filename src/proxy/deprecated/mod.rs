@@ -40,6 +40,7 @@ use crate::proxy::app::App;
 use crate::proxy::budget::Work;
 use crate::proxy::forward;
 use crate::proxy::reply::{error_response, RespBody};
+use crate::rules::version::{Seen, Unknown};
 use crate::rules::{self, Action, Kind, Matched, RuleId};
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
@@ -65,29 +66,35 @@ pub fn dispatch(
         return Box::pin(forward::pass_through(&app, conn, req));
     };
     match version::known_now(&app, r) {
-        Ok(v) => run(app, conn, req, rule, in_flight, v),
-        // R11: the first call that needs the version learns it (single flight), then runs.
-        Err(version::MustLookUp) => Box::pin(async move {
-            let mut req = req;
-            let headers = version::look_up_headers(&app, &conn, req.headers_mut());
-            let v = app.versions.learn(&app.upstream, &headers).await;
-            run(app, conn, req, rule, in_flight, v).await
-        }),
+        Ok(seen) => run(app, conn, req, rule, in_flight, seen),
+        // Calls without usable credentials never trigger a look-up (issue 20).
+        Err(version::MustLookUp) => match version::credential_problem(req.headers()) {
+            Some(why) => run(app, conn, req, rule, in_flight, Seen::Unknown(why)),
+            // R11: the first call that needs the version learns it (single flight), then runs.
+            None => Box::pin(async move {
+                let mut req = req;
+                let headers = version::look_up_headers(&app, &conn, req.headers_mut());
+                let learned = app.versions.learn(&app.upstream, &headers).await;
+                let seen = learned.map_or_else(Seen::Unknown, Seen::Known);
+                run(app, conn, req, rule, in_flight, seen).await
+            }),
+        },
     }
 }
 
-/// [`dispatch`] once the cluster's version is known (`None`: unknown).
+/// [`dispatch`] once what can be known of the cluster's version is known.
 fn run(
     app: Arc<App>,
     conn: ConnInfo,
     req: Request<Incoming>,
     rule: usize,
     in_flight: Option<InFlight>,
-    version: Option<rules::Version>,
+    seen: Seen,
 ) -> Boxed {
     let Some(r) = app.config.rules.table.rules().get(rule) else {
         return Box::pin(forward::pass_through(&app, conn, req));
     };
+    let version = seen.version();
     let step = match rules::decide(r, r.mode, version) {
         Action::PassThrough => return Box::pin(forward::pass_through(&app, conn, req)),
         Action::Translate => match (r.id, r.kind) {
@@ -109,12 +116,18 @@ fn run(
         },
         Action::Observe { mark } => Step::Observe { mark },
         Action::Gone => Step::Gone,
+        // Issue 20: gated and audited whatever the cause (see `version`'s decisions).
+        Action::VersionUnknown => match seen {
+            Seen::Unknown(Unknown::Cluster) if r.kind != Kind::Observe => Step::VersionUnknown,
+            _ => Step::Observe { mark: false },
+        },
     };
+    let decided = Decided { step, seen };
     Box::pin(start(
         app.work.clone(),
         conn,
         in_flight,
-        move |conn, refused| envelope::run(app, conn, req, rule, step, refused),
+        move |conn, refused| envelope::run(app, conn, req, rule, decided, refused),
     ))
 }
 
@@ -133,9 +146,20 @@ pub enum Step {
     Rewrite,
     /// Answer `410 route_removed` without calling the cluster, marked.
     Gone,
+    /// Answer `503 cluster_version_unknown` with `Retry-After`: the cluster could not say its
+    /// version and the rule would translate or retire the route depending on it (issue 20).
+    VersionUnknown,
     /// A step that panics (the envelope's own tests).
     #[cfg(test)]
     Panic,
+}
+
+/// What [`dispatch`] decided for a call: its step, and what it knew of the cluster's version
+/// (for the record).
+#[derive(Debug, Clone, Copy)]
+pub struct Decided {
+    pub step: Step,
+    pub seen: Seen,
 }
 
 /// How the envelope treats a step's call (see [`outcome`] for the two families).
@@ -190,7 +214,10 @@ impl Step {
             Step::Gone => streamed(false),
             #[cfg(test)]
             Step::Panic => module_upgrade::shape(matched),
-            Step::Translate { .. } | Step::Observe { .. } | Step::Rewrite => streamed(true),
+            Step::Translate { .. }
+            | Step::Observe { .. }
+            | Step::Rewrite
+            | Step::VersionUnknown => streamed(true),
         }
     }
 
@@ -213,6 +240,7 @@ impl Step {
             Step::Observe { .. } => observe::observe(ctx, parts, body, note).await,
             Step::Rewrite => observe::rewrite(ctx, parts, body, note).await,
             Step::Gone => observe::gone(ctx, body, note).await,
+            Step::VersionUnknown => Err(version::unknown_error()),
             #[cfg(test)]
             Step::Panic => panic!("a step failed"),
         }
