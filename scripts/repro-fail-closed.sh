@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Issue 20, item 1, reproduced against a built binary (the same script measures before and after):
+#   scripts/repro-fail-closed.sh [BIN]      (default target/debug/deprecation-shim)
+# A simulated 8.0 cluster whose GET /v1/bootstrap answers 500, and a shim in front of it whose
+# debuginfo_all route is retired (lifecycle enforced, Sunset passed). 30 calls of
+# GET /v1/debuginfo/all with admin credentials, then 30 with a 9 KiB junk Authorization header:
+# how many were served (200), refused (410/503), and how many audit records were written.
+# Loopback only, free ports from bench/ports.py; both servers are stopped at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${1:-target/debug/deprecation-shim}
+work=$(mktemp -d)
+mapfile -t ports < <(python3 bench/ports.py reserve 2 $$)
+sim_port=${ports[0]} shim_port=${ports[1]}
+cleanup() {
+  kill "${pids[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+  python3 bench/ports.py release $$ >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+pids=()
+trap cleanup EXIT
+
+"$bin" simulate --listen "127.0.0.1:$sim_port" --version 8.0 >"$work/sim.log" 2>&1 &
+pids+=($!)
+python3 bench/ports.py wait "$sim_port" "${pids[0]}" simulator 10 "$work/sim.log"
+curl -fsS -X POST "http://127.0.0.1:$sim_port/__sim/faults" \
+  -H 'content-type: application/json' \
+  -d '{"status": {"status": 500, "method": "GET", "path_prefix": "/v1/bootstrap"}}' >/dev/null
+
+cat >"$work/shim.toml" <<EOF
+[listen]
+address = "127.0.0.1:$shim_port"
+[upstream]
+url = "http://127.0.0.1:$sim_port"
+[audit]
+path = "$work/audit.jsonl"
+[lifecycle.debuginfo_all]
+enforce = true
+sunset_date = "2025-01-01"
+EOF
+"$bin" --config "$work/shim.toml" >"$work/shim.log" 2>&1 &
+pids+=($!)
+python3 bench/ports.py wait "$shim_port" "${pids[1]}" shim 10 "$work/shim.log"
+
+count() { # $1: label, $2: Authorization value
+  local codes
+  codes=$(for _ in $(seq 30); do
+    curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: $2" \
+      "http://127.0.0.1:$shim_port/v1/debuginfo/all"
+  done | sort | uniq -c | awk '{printf "%s×%s ", $1, $2}')
+  printf '%-28s %s\n' "$1" "$codes"
+}
+admin="Basic $(printf 'admin@example.com:sim-admin-pass' | base64 -w0)"
+junk="Basic $(head -c 9216 /dev/zero | tr '\0' 'A')"
+echo "binary: $bin"
+count "30 admin calls:" "$admin"
+count "30 junk-credential calls:" "$junk"
+records=$(wc -l <"$work/audit.jsonl" 2>/dev/null || echo 0)
+echo "audit records: $records (of 60 calls)"
