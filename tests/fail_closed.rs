@@ -1,16 +1,31 @@
-//! Issue 20, item 1: an unknown cluster version is not pass-through. Whatever makes the version
-//! look-up fail (a cluster 5xx, a caller's junk credential, no credential at all), a retired route
-//! stays retired and every call is audited, with `cluster_version: "unknown"`; a look-up failure
-//! that is one caller's doing is never cached for the others.
+//! Issue 20: fail closed.
+//!
+//! Item 1, an unknown cluster version is not pass-through. Whatever makes the version look-up
+//! fail (a cluster 5xx, a caller's junk credential, no credential at all), a retired route stays
+//! retired and every call is audited, with `cluster_version: "unknown"`; a look-up failure that
+//! is one caller's doing is never cached for the others.
+//!
+//! Item 5, an audit that is never wrong about what ran: a state-changing call's intent record
+//! is written before it sends anything; if it cannot be (`fail` mode) nothing is sent; an
+//! outcome record that cannot be written does not turn an executed call into "retry later";
+//! an intent without an outcome is reported `interrupted`; a deleted audit file is reopened.
 
 mod support;
 
+use deprecation_shim::audit::report::aggregate;
+use deprecation_shim::audit::{AuditLog, AuditRecord};
+use deprecation_shim::config::AuditFailure;
+use deprecation_shim::metrics::Metrics;
 use deprecation_shim::sim::{RouteMatch, SimVersion};
+use deprecation_shim::App;
 use http::Method;
+use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use support::audit_file::{records, AuditFile};
-use support::harness::{Shim, Sim};
-use support::legacy::admin;
+use support::audit_file::{lines, records, AuditFile};
+use support::harness::{test_config, Shim, Sim};
+use support::legacy::{admin, legacy_upgrade, upgrade_posts};
 use support::{get, send};
 
 /// `debuginfo_all` retired: its Sunset is past and the lifecycle enforced.
@@ -33,7 +48,12 @@ async fn a_retired_route_stays_retired_and_audited_while_the_cluster_cannot_say_
     sim.clear_requests();
     for _ in 0..5 {
         let reply = get(shim.addr, "/v1/debuginfo/all", &admin()).await;
-        assert_eq!(reply.status, 410, "{}", String::from_utf8_lossy(&reply.body));
+        assert_eq!(
+            reply.status,
+            410,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
         assert_eq!(reply.json()["error_code"], "route_sunset");
     }
     let recs = records(&audit);
@@ -55,7 +75,12 @@ async fn a_gated_translation_answers_503_with_retry_after_while_the_cluster_cann
     let shim = Shim::in_front_of(sim.addr, &audit.toml("")).await;
     sim.clear_requests();
     let reply = get(shim.addr, "/v1/debuginfo/all", &admin()).await;
-    assert_eq!(reply.status, 503, "{}", String::from_utf8_lossy(&reply.body));
+    assert_eq!(
+        reply.status,
+        503,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
     assert_eq!(reply.json()["error_code"], "cluster_version_unknown");
     assert_eq!(reply.header("retry-after"), Some("5"));
     assert_eq!(cluster_saw(&sim, "/v1/cluster/debuginfo"), 0);
@@ -69,7 +94,12 @@ async fn a_gated_translation_answers_503_with_retry_after_while_the_cluster_cann
     sim.faults().clear();
     tokio::time::sleep(Duration::from_millis(5100)).await;
     let reply = get(shim.addr, "/v1/debuginfo/all", &admin()).await;
-    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
     assert_eq!(records(&audit)[1]["cluster_version"], "8.0.2-17");
 }
 
@@ -80,7 +110,12 @@ async fn a_call_without_credentials_never_triggers_a_look_up_and_is_still_gated_
     let shim = Shim::in_front_of(sim.addr, &audit.toml(RETIRED)).await;
     sim.clear_requests();
     let reply = send(shim.addr, Method::GET, "/v1/debuginfo/all", &[], "").await;
-    assert_eq!(reply.status, 410, "retired: {}", String::from_utf8_lossy(&reply.body));
+    assert_eq!(
+        reply.status,
+        410,
+        "retired: {}",
+        String::from_utf8_lossy(&reply.body)
+    );
     let reply = send(shim.addr, Method::GET, "/v1/debuginfo/node", &[], "").await;
     assert_eq!(reply.status, 401, "not retired: the cluster's own answer");
     assert_eq!(cluster_saw(&sim, "/v1/bootstrap"), 0, "no look-up");
@@ -107,9 +142,18 @@ async fn a_junk_credential_is_not_looked_up_and_does_not_decide_for_the_next_cal
     )
     .await;
     assert_ne!(reply.status, 200);
-    assert_eq!(cluster_saw(&sim, "/v1/bootstrap"), 0, "no look-up with junk");
+    assert_eq!(
+        cluster_saw(&sim, "/v1/bootstrap"),
+        0,
+        "no look-up with junk"
+    );
     let reply = get(shim.addr, "/v1/debuginfo/all", &admin()).await;
-    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
     assert_eq!(cluster_saw(&sim, "/v1/bootstrap"), 1);
     assert_eq!(cluster_saw(&sim, "/v1/cluster/debuginfo"), 1, "translated");
     let recs = records(&audit);
@@ -128,11 +172,163 @@ async fn a_look_up_refused_with_a_4xx_is_that_callers_alone() {
     sim.clear_requests();
     let first = get(shim.addr, "/v1/debuginfo/all", &admin()).await;
     let second = get(shim.addr, "/v1/debuginfo/all", &admin()).await;
-    assert_eq!(second.status, 200, "{}", String::from_utf8_lossy(&second.body));
+    assert_eq!(
+        second.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&second.body)
+    );
     assert_eq!(cluster_saw(&sim, "/v1/bootstrap"), 2, "not cached");
     let recs = records(&audit);
     assert_eq!(recs.len(), 2, "first: {}", first.status);
     assert_eq!(recs[0]["rule_action"], "observed");
     assert_eq!(recs[0]["cluster_version"], "unknown");
     assert_eq!(recs[1]["rule_action"], "translated");
+}
+
+#[tokio::test]
+async fn a_state_changing_call_writes_its_intent_then_its_outcome_and_the_report_counts_one() {
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let audit = AuditFile::new();
+    let shim = Shim::in_front_of(sim.addr, &audit.toml("")).await;
+    let reply = legacy_upgrade(shim.addr, &[("authorization", admin().as_str())]).await;
+    assert_eq!(reply.status, 200);
+    let recs = lines(&audit);
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    assert_eq!(recs[0]["record"], "intent");
+    assert_eq!(recs[0]["status"], 0);
+    assert_eq!(recs[0]["request_id"], recs[1]["request_id"]);
+    assert!(recs[1].get("record").is_none(), "the outcome: {}", recs[1]);
+    assert_eq!(recs[1]["status"], 200);
+    let report = aggregate(&[audit.to_path_buf()], None)
+        .expect("report")
+        .report();
+    assert_eq!(report.totals.calls, 1);
+    assert_eq!(report.totals.outcomes.ok, 1);
+}
+
+#[tokio::test]
+async fn an_intent_that_cannot_be_written_in_fail_mode_refuses_the_call_before_anything_is_sent() {
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let toml = "[audit]\npath = \"/dev/full\"\non_write_failure = \"fail\"\n";
+    let shim = Shim::in_front_of(sim.addr, toml).await;
+    sim.clear_requests();
+    let reply = legacy_upgrade(shim.addr, &[("authorization", admin().as_str())]).await;
+    assert_eq!(reply.status, 503);
+    assert_eq!(reply.json()["error_code"], "audit_unavailable");
+    assert!(sim.requests().is_empty(), "sent: {:?}", sim.requests());
+    assert!(upgrade_posts(&sim).is_empty());
+}
+
+/// A writer that takes the first `ok` lines and fails every later one, like a disk filling up.
+struct FailsAfter {
+    ok: usize,
+    seen: Arc<AtomicUsize>,
+    lines: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Write for FailsAfter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.seen.fetch_add(1, Ordering::SeqCst) >= self.ok {
+            return Err(std::io::Error::other("No space left on device (test)"));
+        }
+        self.lines.lock().expect("lines").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_outcome_record_that_cannot_be_written_does_not_turn_an_executed_upgrade_into_retry_later(
+) {
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let cfg = test_config(sim.addr, "").expect("config");
+    let mut app = App::new(cfg).expect("app");
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let metrics = Arc::new(Metrics::new());
+    let writer = FailsAfter {
+        ok: 1,
+        seen: Arc::new(AtomicUsize::new(0)),
+        lines: lines.clone(),
+    };
+    app.audit = Arc::new(AuditLog::to_writer(
+        Box::new(writer),
+        AuditFailure::Fail,
+        metrics.clone(),
+    ));
+    let shim = Shim::serve(Arc::new(app), None);
+    let reply = legacy_upgrade(shim.addr, &[("authorization", admin().as_str())]).await;
+    assert_eq!(reply.status, 200, "the real outcome");
+    assert_eq!(upgrade_posts(&sim).len(), 1, "one upgrade ran");
+    assert_eq!(
+        metrics.audit_write_failures(),
+        1,
+        "the outcome's failure counted"
+    );
+    let written = String::from_utf8(lines.lock().expect("lines").clone()).expect("utf-8");
+    assert_eq!(written.lines().count(), 1);
+    assert!(written.contains("\"record\":\"intent\""), "{written}");
+}
+
+#[test]
+fn an_intent_without_its_outcome_is_reported_interrupted() {
+    let audit = AuditFile::new();
+    let begin = |id: &str| {
+        AuditRecord::begin(
+            std::time::SystemTime::now(),
+            id,
+            "10.0.0.7".parse().expect("ip"),
+            &Method::POST,
+            "/v1/modules/upgrade/bdb/{uid}",
+            &http::HeaderMap::new(),
+            false,
+        )
+    };
+    let mut done = begin("done-1");
+    let mut text = Vec::new();
+    text.extend(done.intent().to_line().expect("line"));
+    text.extend(begin("lost-1").intent().to_line().expect("line"));
+    done.finish(http::StatusCode::OK, None, None, Duration::from_millis(3));
+    text.extend(done.to_line().expect("line"));
+    std::fs::write(&*audit, text).expect("write");
+    let report = aggregate(&[audit.to_path_buf()], None)
+        .expect("report")
+        .report();
+    assert_eq!(
+        report.totals.calls, 2,
+        "one call each, intents not counted twice"
+    );
+    assert_eq!(report.totals.outcomes.ok, 1);
+    assert_eq!(report.totals.outcomes.interrupted, 1);
+}
+
+#[tokio::test]
+async fn an_audit_file_deleted_under_the_shim_is_reopened_at_its_path() {
+    let audit = AuditFile::new();
+    let cfg = deprecation_shim::config::Audit {
+        path: Some(audit.to_path_buf()),
+        ..deprecation_shim::config::Audit::default()
+    };
+    let log = AuditLog::open(&cfg, Arc::new(Metrics::new())).expect("open");
+    let record = |id: &str| {
+        let mut r = AuditRecord::begin(
+            std::time::SystemTime::now(),
+            id,
+            "10.0.0.7".parse().expect("ip"),
+            &Method::POST,
+            "/v1/modules/upgrade/bdb/{uid}",
+            &http::HeaderMap::new(),
+            false,
+        );
+        r.finish(http::StatusCode::OK, None, None, Duration::from_millis(1));
+        r
+    };
+    log.write(&record("before")).await.expect("write");
+    std::fs::remove_file(&*audit).expect("delete");
+    log.write(&record("after")).await.expect("write");
+    let recs = records(&audit);
+    assert_eq!(recs.len(), 1, "the new file holds the later record");
+    assert_eq!(recs[0]["request_id"], "after");
 }

@@ -65,7 +65,12 @@ pub fn unavailable() -> ApiError {
 enum Out {
     Disabled,
     Stdout,
-    File { path: PathBuf, file: File },
+    File {
+        path: PathBuf,
+        file: File,
+    },
+    /// Any writer a library user gives ([`AuditLog::to_writer`]).
+    Writer(Box<dyn Write + Send>),
 }
 
 struct Inner {
@@ -100,23 +105,26 @@ impl AuditLog {
             policy: cfg.on_write_failure,
             torn: false,
         };
-        Ok(AuditLog {
-            inner: Arc::new(Mutex::new(inner)),
-            metrics,
-            summary: Mutex::new(Summary::live()),
-            last_failed: AtomicBool::new(false),
-        })
+        Ok(AuditLog::with_inner(inner, metrics))
+    }
+
+    /// A log whose lines go to `writer` (one `write_all` per record), under `policy`: for
+    /// embedding the shim, and for tests that need a disk failing on cue.
+    pub fn to_writer(
+        writer: Box<dyn Write + Send>,
+        policy: AuditFailure,
+        metrics: Arc<Metrics>,
+    ) -> AuditLog {
+        AuditLog::with_inner(Inner::unconfigured(Out::Writer(writer), policy), metrics)
     }
 
     /// A disabled log (tests, and configurations without `[audit] path`).
     pub fn disabled(metrics: Arc<Metrics>) -> AuditLog {
-        let inner = Inner {
-            out: Out::Disabled,
-            mode: config::DEFAULT_AUDIT_FILE_MODE,
-            fsync: false,
-            policy: AuditFailure::Continue,
-            torn: false,
-        };
+        let inner = Inner::unconfigured(Out::Disabled, AuditFailure::Continue);
+        AuditLog::with_inner(inner, metrics)
+    }
+
+    fn with_inner(inner: Inner, metrics: Arc<Metrics>) -> AuditLog {
         AuditLog {
             inner: Arc::new(Mutex::new(inner)),
             metrics,
@@ -144,6 +152,28 @@ impl AuditLog {
                     bdb_uid = ?rec.bdb_uid,
                     status = rec.status,
                     "AUDIT RECORD NOT WRITTEN: a deprecated call is missing from the audit trail"
+                );
+            }
+        }
+        result
+    }
+
+    /// Writes the intent record of a state-changing call before it is sent (issue 20): a line
+    /// like [`write`](Self::write)'s, counted and logged the same way on failure, but not a
+    /// call of the live summary (its outcome record will be).
+    pub async fn write_intent(&self, rec: &AuditRecord) -> Result<(), AuditError> {
+        let result = self.write_line(&rec.intent()).await;
+        self.last_failed.store(result.is_err(), Ordering::Relaxed);
+        match &result {
+            Ok(()) => self.metrics.audit_written(),
+            Err(e) => {
+                self.metrics.audit_write_failed();
+                tracing::error!(
+                    target: TARGET,
+                    error = %e,
+                    cause = %e.source_text(),
+                    request_id = %rec.request_id,
+                    "AUDIT INTENT NOT WRITTEN: a state-changing deprecated call is not recorded before it runs"
                 );
             }
         }
@@ -206,7 +236,7 @@ impl AuditLog {
     pub fn path(&self) -> Option<PathBuf> {
         match &lock(&self.inner).out {
             Out::Disabled => None,
-            Out::Stdout => Some(PathBuf::from("-")),
+            Out::Stdout | Out::Writer(_) => Some(PathBuf::from("-")),
             Out::File { path, .. } => Some(path.clone()),
         }
     }
@@ -252,7 +282,19 @@ pub async fn reopen_on_signals(
 }
 
 impl Inner {
+    /// Lines to `out` with the defaults of a file (mode, no fsync).
+    fn unconfigured(out: Out, policy: AuditFailure) -> Inner {
+        Inner {
+            out,
+            mode: config::DEFAULT_AUDIT_FILE_MODE,
+            fsync: false,
+            policy,
+            torn: false,
+        }
+    }
+
     fn append(&mut self, line: &[u8]) -> Result<(), AuditError> {
+        self.reopen_if_replaced();
         let fsync = self.fsync;
         let torn = self.torn;
         let result = match &mut self.out {
@@ -261,6 +303,7 @@ impl Inner {
                 let mut out = io::stdout().lock();
                 write_line(&mut out, line, torn).and_then(|()| out.flush())
             }
+            Out::Writer(w) => write_line(w, line, torn).and_then(|()| w.flush()),
             Out::File { file, .. } => write_line(file, line, torn).and_then(|()| {
                 // `File` is unbuffered: the bytes are in the kernel once write_all returns.
                 if fsync {
@@ -275,6 +318,29 @@ impl Inner {
             path: self.path(),
             source,
         })
+    }
+
+    /// A file deleted or replaced under the shim (without the reopen signal) would take every
+    /// later record into an inode nobody can read: when the path no longer names the open file,
+    /// it is opened again (created if missing), with a WARN. On failure the old file stays.
+    fn reopen_if_replaced(&mut self) {
+        let Out::File { path, file } = &self.out else {
+            return;
+        };
+        if same_file(path, file) {
+            return;
+        }
+        let path = path.clone();
+        match open_out(Some(&path), self.mode) {
+            Ok(out) => {
+                self.out = out;
+                self.torn = false;
+                tracing::warn!(target: TARGET, path = %path.display(), "the audit file was deleted or replaced; reopened at its path");
+            }
+            Err(e) => {
+                tracing::error!(target: TARGET, error = %e, cause = %e.source_text(), "the audit file was deleted or replaced and cannot be reopened");
+            }
+        }
     }
 
     fn path(&self) -> PathBuf {
@@ -295,6 +361,24 @@ fn write_line(w: &mut impl Write, line: &[u8], torn: bool) -> io::Result<()> {
     } else {
         w.write_all(line)
     }
+}
+
+/// Whether `path` still names the open `file` (same device and inode).
+#[cfg(unix)]
+fn same_file(path: &Path, file: &File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(path), file.metadata()) {
+        (Ok(at_path), Ok(open)) => at_path.dev() == open.dev() && at_path.ino() == open.ino(),
+        // The path is gone (deleted, or its directory): not the open file any more.
+        (Err(_), _) => false,
+        // The open file cannot be read back: nothing to compare, keep it.
+        (Ok(_), Err(_)) => true,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_path: &Path, _file: &File) -> bool {
+    true
 }
 
 /// Opens the log for appending. A file the shim creates gets `mode` (default 0600: records

@@ -146,6 +146,12 @@ pub struct AuditRecord {
     /// gated and audited). Absent: the decision did not depend on it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_version: Option<String>,
+    /// `intent`: written before a state-changing call's own first request upstream (issue 20),
+    /// followed by the call's outcome record (same `request_id`), which has no `record` field.
+    /// An intent with no outcome after it is a call whose end nobody saw: `report` counts it
+    /// `interrupted`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
 }
 
 impl AuditRecord {
@@ -192,6 +198,7 @@ impl AuditRecord {
             exemption: None,
             detail: None,
             cluster_version: None,
+            record: None,
         }
     }
 
@@ -253,6 +260,17 @@ impl AuditRecord {
     }
 
     /// The record as one JSON line, newline included.
+    /// The intent record of this call as begun: no reply yet (`status` 0), `interrupted` until
+    /// its outcome record says otherwise.
+    pub fn intent(&self) -> AuditRecord {
+        AuditRecord {
+            record: Some("intent".to_owned()),
+            status: 0,
+            outcome: Outcome::Interrupted,
+            ..self.clone()
+        }
+    }
+
     pub fn to_line(&self) -> Result<Vec<u8>, serde_json::Error> {
         let mut line = serde_json::to_vec(self)?;
         line.push(b'\n');

@@ -50,8 +50,17 @@ impl AsRef<Path> for AuditFile {
     }
 }
 
-/// Every record in the file; none when it does not exist yet.
+/// Every outcome record in the file (one per call; the intent records that precede
+/// state-changing calls left out); none when it does not exist yet.
 pub fn records(path: &Path) -> Vec<Value> {
+    lines(path)
+        .into_iter()
+        .filter(|r| r.get("record").is_none())
+        .collect()
+}
+
+/// Every line of the file, intent records included.
+pub fn lines(path: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     text.lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("audit line ({e}): {l}")))

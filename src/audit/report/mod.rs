@@ -299,6 +299,7 @@ impl Summary {
                 totals.outcomes.ok += e.outcomes.ok;
                 totals.outcomes.client_error += e.outcomes.client_error;
                 totals.outcomes.upstream_error += e.outcomes.upstream_error;
+                totals.outcomes.interrupted += e.outcomes.interrupted;
                 totals.phases.sum(&e.phases);
                 Row {
                     rule: e.rule.clone(),

@@ -8,6 +8,7 @@ use crate::audit::record::Outcome;
 use flate2::bufread::MultiGzDecoder;
 use serde::Deserialize;
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -23,6 +24,11 @@ const READ_BUFFER: usize = 256 * 1024;
 struct Line<'a> {
     #[serde(borrow)]
     ts: Cow<'a, str>,
+    #[serde(borrow, default)]
+    request_id: Cow<'a, str>,
+    /// `intent` (issue 20): not a call yet; its outcome record follows.
+    #[serde(borrow, default)]
+    record: Option<Cow<'a, str>>,
     /// Absent in records written before the rule table: the module-upgrade rule.
     #[serde(borrow, default)]
     rule: Option<Cow<'a, str>>,
@@ -59,12 +65,32 @@ pub fn aggregate_filtered(
     rule: Option<String>,
 ) -> Result<Summary, String> {
     let mut summary = Summary::new().only_rule(rule);
+    let mut intents = Intents::default();
     for path in files {
         let reader = open(path)?;
-        aggregate_reader(&mut summary, reader, since)
+        read_lines(&mut summary, &mut intents, reader, since)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     }
+    intents.settle(&mut summary, since);
     Ok(summary)
+}
+
+/// The intent records (issue 20) whose outcome has not been read yet, by request id: the line
+/// itself. An outcome removes its intent; what is left once every file is read is a call whose
+/// end nobody recorded, counted `interrupted` (the intent line says so). Holds one line per
+/// call in flight when the files were cut, plus the intents of calls that never ended.
+#[derive(Default)]
+struct Intents(HashMap<String, Vec<u8>>);
+
+impl Intents {
+    fn settle(self, summary: &mut Summary, since: Option<SystemTime>) {
+        for text in self.0.values() {
+            match parse(text) {
+                Some((line, ts)) => add_call(summary, &line, ts, since),
+                None => summary.skip(),
+            }
+        }
+    }
 }
 
 /// Opens a file for reading, decompressing when it starts with the gzip magic bytes.
@@ -83,9 +109,22 @@ fn open(path: &Path) -> Result<Box<dyn BufRead>, String> {
     }
 }
 
-/// Adds every record of `reader` to `summary`.
+/// Adds every record of `reader` to `summary` (an intent without its outcome in `reader`
+/// counts as `interrupted`).
 pub fn aggregate_reader(
     summary: &mut Summary,
+    reader: impl BufRead,
+    since: Option<SystemTime>,
+) -> io::Result<()> {
+    let mut intents = Intents::default();
+    read_lines(summary, &mut intents, reader, since)?;
+    intents.settle(summary, since);
+    Ok(())
+}
+
+fn read_lines(
+    summary: &mut Summary,
+    intents: &mut Intents,
     mut reader: impl BufRead,
     since: Option<SystemTime>,
 ) -> io::Result<()> {
@@ -100,28 +139,39 @@ pub fn aggregate_reader(
             continue;
         }
         match parse(text) {
+            Some((line, _)) if line.record.as_deref() == Some("intent") => {
+                intents
+                    .0
+                    .insert(line.request_id.into_owned(), text.to_vec());
+            }
             Some((line, ts)) => {
-                if since.is_some_and(|s| ts < s) {
-                    continue;
-                }
-                summary.add(Call {
-                    rule: line.rule.as_deref(),
-                    phase: line.phase,
-                    user: line.user.as_deref(),
-                    client: &line.client,
-                    forwarded_client: line.forwarded_client.as_deref(),
-                    verified: line.verified,
-                    user_agent: line.user_agent.as_deref(),
-                    ts,
-                    bdb_uid: line.bdb_uid,
-                    outcome: line.outcome,
-                    instance: line.instance.as_deref(),
-                });
+                intents.0.remove(line.request_id.as_ref());
+                add_call(summary, &line, ts, since);
             }
             None => summary.skip(),
         }
     }
     Ok(())
+}
+
+/// Counts one record (kept at or after `since`).
+fn add_call(summary: &mut Summary, line: &Line<'_>, ts: SystemTime, since: Option<SystemTime>) {
+    if since.is_some_and(|s| ts < s) {
+        return;
+    }
+    summary.add(Call {
+        rule: line.rule.as_deref(),
+        phase: line.phase,
+        user: line.user.as_deref(),
+        client: &line.client,
+        forwarded_client: line.forwarded_client.as_deref(),
+        verified: line.verified,
+        user_agent: line.user_agent.as_deref(),
+        ts,
+        bdb_uid: line.bdb_uid,
+        outcome: line.outcome,
+        instance: line.instance.as_deref(),
+    });
 }
 
 fn parse(text: &[u8]) -> Option<(Line<'_>, SystemTime)> {

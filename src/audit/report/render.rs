@@ -98,7 +98,7 @@ fn table(report: &Report, since: Option<SystemTime>, configured: bool) -> String
     let t = &report.totals;
     let _ = writeln!(
         out,
-        "{} caller{}, {} call{} (ok {}, client errors {}, upstream errors {}; served {}, exempt {}, would refuse {}, refused {}); {} corrupt line{} skipped",
+        "{} caller{}, {} call{} (ok {}, client errors {}, upstream errors {}{}; served {}, exempt {}, would refuse {}, refused {}); {} corrupt line{} skipped",
         t.callers,
         plural(t.callers),
         t.calls,
@@ -106,6 +106,10 @@ fn table(report: &Report, since: Option<SystemTime>, configured: bool) -> String
         t.outcomes.ok,
         t.outcomes.client_error,
         t.outcomes.upstream_error,
+        match t.outcomes.interrupted {
+            0 => String::new(),
+            n => format!(" of which {n} interrupted"),
+        },
         t.phases.served,
         t.phases.exempt,
         t.phases.would_refuse,

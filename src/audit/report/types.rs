@@ -92,6 +92,14 @@ pub struct Outcomes {
     pub ok: u64,
     pub client_error: u64,
     pub upstream_error: u64,
+    /// Of `upstream_error`: calls whose end was not recorded, interrupted by a stop or with an
+    /// intent record and no outcome after it (issue 20).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub interrupted: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Outcomes {
@@ -100,7 +108,11 @@ impl Outcomes {
             Outcome::Ok => self.ok += 1,
             Outcome::ClientError => self.client_error += 1,
             // Interrupted by a stop: the call did not get its answer from the cluster.
-            Outcome::UpstreamError | Outcome::Interrupted => self.upstream_error += 1,
+            Outcome::UpstreamError => self.upstream_error += 1,
+            Outcome::Interrupted => {
+                self.upstream_error += 1;
+                self.interrupted += 1;
+            }
         }
     }
 }

@@ -6,6 +6,8 @@
 //! 3. the **lifecycle gate** ([`super::lifecycle::gate`]): a refusal ends the call here, audited;
 //! 4. **admission**: the call permit taken by [`super::start`] (a refusal arrives as `refused`),
 //!    and the audit log's health in `fail` mode;
+//!    A state-changing call then gets its **intent record** ([`intent`]) before the step sends
+//!    anything of its own;
 //! 5. **the rule's own step** ([`Step::run`](super::Step)), which returns an [`Answer`] or an
 //!    [`ApiError`] and notes what the record should say ([`Note`]);
 //! 6. the **deprecation headers** ([`mark`]);
@@ -71,7 +73,12 @@ pub(super) async fn run(
         (None, true) => lifecycle::gate(&app, &matched.rule.name, &conn, &parts, &mut record).await,
         _ => None,
     };
-    let admitted = admit(&app, refused, lifecycle.as_ref(), body).await;
+    let admitted = match admit(&app, refused, lifecycle.as_ref(), body).await {
+        Ok(body) if step.changes_state(&matched, &parts) => {
+            intent(&app, &record).await.map(|()| body)
+        }
+        other => other,
+    };
     let mut call = Call {
         app: &app,
         conn: &conn,
@@ -221,6 +228,16 @@ async fn admit(
         return Err(r.to_api_error());
     }
     Ok(body)
+}
+
+/// The intent record of a state-changing call, written before the step sends anything of its
+/// own (issue 20): if it cannot be written and `audit.on_write_failure = "fail"`, the call is
+/// refused and nothing is sent; with `continue` it goes on (the failure is logged and counted).
+async fn intent(app: &App, record: &AuditRecord) -> Result<(), ApiError> {
+    match app.audit.write_intent(record).await {
+        Err(_) if app.audit.must_fail() => Err(audit::unavailable()),
+        _ => Ok(()),
+    }
 }
 
 /// The reply of a step's result, and its error.

@@ -41,7 +41,14 @@ async fn serve_one(app: Arc<App>, step: Step) -> std::net::SocketAddr {
                 let work = app.work.clone();
                 let resp = super::super::start(work, conn, None, move |conn, refused| {
                     let seen = crate::rules::version::Seen::NotNeeded;
-                    run(app, conn, req, rule, super::super::Decided { step, seen }, refused)
+                    run(
+                        app,
+                        conn,
+                        req,
+                        rule,
+                        super::super::Decided { step, seen },
+                        refused,
+                    )
                 })
                 .await;
                 Ok::<_, std::convert::Infallible>(resp)

@@ -221,6 +221,21 @@ impl Step {
         }
     }
 
+    /// Whether the call may change the cluster's state, so that an intent record must precede
+    /// it (issue 20): every translated or rewritten non-GET but R1's login, which changes
+    /// nothing, when it carries credentials (without any, the cluster refuses it: no intent,
+    /// so that junk calls do not double the audit's growth).
+    pub fn changes_state(self, matched: &Matched<'_>, head: &http::request::Parts) -> bool {
+        let writes = !matches!(head.method, http::Method::GET | http::Method::HEAD)
+            && head.headers.contains_key(http::header::AUTHORIZATION);
+        writes
+            && match self {
+                Step::ModuleUpgrade | Step::Modules | Step::Rewrite => true,
+                Step::Translate { .. } => matched.rule.id != RuleId::Authorize,
+                _ => false,
+            }
+    }
+
     /// Runs the step: the envelope has begun the record, passed the gate and admitted the call.
     pub async fn run(
         self,

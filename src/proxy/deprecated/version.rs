@@ -28,10 +28,10 @@
 //! - The cache is per [`App`](crate::proxy::app::App), i.e. per upstream: a reload (which may
 //!   change the upstream) starts with an empty cache.
 
+use crate::error::ApiError;
 use crate::listener::ConnInfo;
 use crate::proxy::app::App;
 use crate::proxy::hop_headers::Hop;
-use crate::error::ApiError;
 use crate::rules::version::{Seen, Unknown};
 use crate::rules::{self, Rule, VersionNeed};
 use http::{HeaderMap, StatusCode};
@@ -54,7 +54,11 @@ pub fn known_now(app: &App, rule: &Rule) -> Result<Seen, MustLookUp> {
     if let Some(v) = app.config.rules.rs_version {
         return Ok(Seen::Known(v));
     }
-    let cached = || app.versions.peek().map(|r| r.map_or_else(Seen::Unknown, Seen::Known));
+    let cached = || {
+        app.versions
+            .peek()
+            .map(|r| r.map_or_else(Seen::Unknown, Seen::Known))
+    };
     match rules::version_need(rule, rule.mode) {
         VersionNeed::None => Ok(Seen::NotNeeded),
         VersionNeed::CachedOnly => Ok(cached().unwrap_or(Seen::Unknown(Unknown::NotAsked))),

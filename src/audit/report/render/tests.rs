@@ -25,6 +25,7 @@ fn report() -> Report {
                 ok: 10,
                 client_error: 1,
                 upstream_error: 1,
+                interrupted: 0,
             },
         }],
         totals: Totals {
@@ -34,6 +35,7 @@ fn report() -> Report {
                 ok: 10,
                 client_error: 1,
                 upstream_error: 1,
+                interrupted: 0,
             },
             phases: Phases {
                 served: 9,
