@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# Issue 20, item 1, reproduced against a built binary (the same script measures before and after):
+# Issue 20, items 1 and 5, reproduced against a built binary (the same script measures before
+# and after):
 #   scripts/repro-fail-closed.sh [BIN]      (default target/debug/deprecation-shim)
 # A simulated 8.0 cluster whose GET /v1/bootstrap answers 500, and a shim in front of it whose
 # debuginfo_all route is retired (lifecycle enforced, Sunset passed). 30 calls of
 # GET /v1/debuginfo/all with admin credentials, then 30 with a 9 KiB junk Authorization header:
 # how many were served (200), refused (410/503), and how many audit records were written.
-# Loopback only, free ports from bench/ports.py; both servers are stopped at the end.
+# Item 5: a second shim whose audit file is /dev/full (a full disk) with on_write_failure = "fail";
+# one legacy module upgrade with admin credentials: the reply, and how many upgrade actions the
+# cluster ran.
+# Loopback only, free ports from bench/ports.py; every server is stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-target/debug/deprecation-shim}
 work=$(mktemp -d)
-mapfile -t ports < <(python3 bench/ports.py reserve 2 $$)
-sim_port=${ports[0]} shim_port=${ports[1]}
+mapfile -t ports < <(python3 bench/ports.py reserve 3 $$)
+sim_port=${ports[0]} shim_port=${ports[1]} full_port=${ports[2]}
 cleanup() {
   kill "${pids[@]}" 2>/dev/null || true
   wait 2>/dev/null || true
@@ -58,3 +62,33 @@ count "30 admin calls:" "$admin"
 count "30 junk-credential calls:" "$junk"
 records=$(wc -l <"$work/audit.jsonl" 2>/dev/null || echo 0)
 echo "audit records: $records (of 60 calls)"
+
+# Item 5.
+curl -fsS -X DELETE "http://127.0.0.1:$sim_port/__sim/faults" >/dev/null
+cat >"$work/full.toml" <<EOF
+[listen]
+address = "127.0.0.1:$full_port"
+[upstream]
+url = "http://127.0.0.1:$sim_port"
+[audit]
+path = "/dev/full"
+on_write_failure = "fail"
+EOF
+"$bin" --config "$work/full.toml" >"$work/full.log" 2>&1 &
+pids+=($!)
+python3 bench/ports.py wait "$full_port" "${pids[2]}" shim-full 10 "$work/full.log"
+actions() {
+  curl -fsS "http://127.0.0.1:$sim_port/__sim/state" |
+    python3 -c 'import json,sys; print(len(json.load(sys.stdin)["actions"]))'
+}
+before=$(actions)
+body='{"modules":[{"module_name":"ReJSON","new_module":"e498441c107b69c94feae975a9f78330"}]}'
+reply=$(curl -s -w ' %{http_code}' -X POST -H "Authorization: $admin" \
+  -H 'content-type: application/json' -d "$body" \
+  "http://127.0.0.1:$full_port/v1/modules/upgrade/bdb/1")
+code=${reply##* }
+error=$(printf '%s' "${reply% *}" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin).get("error_code","-"))' 2>/dev/null ||
+  echo -)
+echo "full disk, fail mode, 1 legacy upgrade: reply $code $error;" \
+  "upgrades run by the cluster: $(($(actions) - before))"
