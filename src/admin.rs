@@ -17,7 +17,7 @@
 
 use crate::audit::AuditLog;
 use crate::error::{json_response, ApiError};
-use crate::lifecycle::Lifecycle;
+use crate::lifecycle::{Clock, Lifecycle, SystemClock};
 use crate::listener::{self, Limits};
 use crate::metrics::{self, Metrics};
 use crate::probe::{ClusterHealth, ClusterStatus};
@@ -49,6 +49,10 @@ pub struct AdminState {
     requires_cluster: AtomicBool,
     /// Each rule's lifecycle (`[lifecycle.<rule>]`), set at start and on every reload.
     lifecycles: ArcSwap<BTreeMap<String, Lifecycle>>,
+    /// "Now" for `/deprecations`: the data port's clock (`--now`, tests), set with the
+    /// lifecycles (issue 20: the admin port read the wall clock while calls were refused by the
+    /// injected one).
+    clock: ArcSwap<Arc<dyn Clock>>,
 }
 
 /// Why `/readyz` says not ready.
@@ -84,12 +88,23 @@ impl AdminState {
             draining: AtomicBool::new(false),
             requires_cluster: AtomicBool::new(false),
             lifecycles: ArcSwap::from_pointee(BTreeMap::new()),
+            clock: ArcSwap::from_pointee(Arc::new(SystemClock) as Arc<dyn Clock>),
         }
     }
 
     /// The lifecycles `/deprecations` shows (`config.lifecycle.rules`), at start and on reload.
-    pub fn set_lifecycles(&self, lifecycles: &crate::config::lifecycle::Lifecycles) {
+    pub fn set_lifecycles(
+        &self,
+        lifecycles: &crate::config::lifecycle::Lifecycles,
+        clock: Arc<dyn Clock>,
+    ) {
         self.lifecycles.store(Arc::new(lifecycles.rules.clone()));
+        self.clock.store(Arc::new(clock));
+    }
+
+    /// "Now" on the data port's clock.
+    pub fn now(&self) -> SystemTime {
+        self.clock.load().now()
     }
 
     /// The `/deprecations` document at `now`: each rule's schedule and live counts, and the
@@ -208,7 +223,7 @@ pub fn respond(
             );
             resp
         }
-        _ => json(StatusCode::OK, &state.deprecations(SystemTime::now())),
+        _ => json(StatusCode::OK, &state.deprecations(state.now())),
     }
 }
 

@@ -190,7 +190,7 @@ fn check_at_prints_the_brownout_refusal_inside_the_window_and_served_outside_it(
     );
     assert!(lines[3].contains("2027-06-30 (120 days left)"), "{out}");
     assert!(
-        out.contains("warning: lifecycle.module_upgrade.brownouts[0]: "),
+        out.contains("warning: lifecycle.module_upgrade: brownouts[0] from "),
         "{out}"
     );
 
@@ -238,7 +238,7 @@ async fn deprecations_shows_each_rules_phase_next_window_sunset_and_live_counts(
     let metrics = Arc::new(Metrics::new());
     let audit = Arc::new(AuditLog::disabled(metrics.clone()));
     let state = Arc::new(AdminState::new(metrics, audit.clone()));
-    state.set_lifecycles(&lcs);
+    state.set_lifecycles(&lcs, Arc::new(deprecation_shim::lifecycle::SystemClock));
     for rec in lifecycle_sample() {
         audit.write(&rec).await.unwrap();
     }
@@ -261,4 +261,34 @@ async fn deprecations_shows_each_rules_phase_next_window_sunset_and_live_counts(
     assert!(upload["lifecycle"].is_null());
     assert_eq!(upload["phases"]["would_refuse"], 2);
     assert_eq!(doc["callers"].as_array().map(Vec::len), Some(3));
+}
+
+#[tokio::test]
+async fn deprecations_and_the_days_gauge_read_the_data_ports_clock_not_the_wall_clock() {
+    let now = SystemTime::now();
+    let rfc = |t: SystemTime| humantime::format_rfc3339_seconds(t).to_string();
+    let toml = format!(
+        "[lifecycle.module_upgrade]\ndeprecation_date = \"2024-11-01\"\nsunset_date = \"{}\"\n",
+        rfc(now + Duration::from_secs(10 * 86_400)),
+    );
+    let raw = config::parse_raw(&toml).unwrap();
+    let lcs = lifecycles(raw.lifecycle, |_| None).unwrap();
+    let metrics = Arc::new(Metrics::new());
+    let audit = Arc::new(AuditLog::disabled(metrics.clone()));
+    let state = Arc::new(AdminState::new(metrics.clone(), audit));
+    // The data port runs 11 days ahead (`--now`): one day past the Sunset.
+    let ahead = now + Duration::from_secs(11 * 86_400 + 60);
+    let clock = Arc::new(deprecation_shim::lifecycle::FixedClock(ahead));
+    state.set_lifecycles(&lcs, clock.clone());
+    metrics.lifecycle().set_lifecycles(&lcs.rules, clock);
+    let port = AdminPort::serve(state);
+    let doc = support::send(port.addr, Method::GET, "/deprecations", &[], Bytes::new())
+        .await
+        .json();
+    assert_eq!(doc["rules"][0]["lifecycle"]["days_left"], -1, "{doc}");
+    let scrape = metrics.encode();
+    assert!(
+        scrape.contains("lifecycle_days_to_sunset{rule=\"module_upgrade\"} -1"),
+        "{scrape}"
+    );
 }

@@ -175,6 +175,8 @@ pub fn lifecycle(
         }
     }
     let mut brownouts = Vec::with_capacity(raw.brownouts.len());
+    // Brownouts before the Sunset, by index, and the earliest start: one warning per rule.
+    let mut early: (Vec<String>, Option<SystemTime>) = (Vec::new(), None);
     for (i, b) in raw.brownouts.into_iter().enumerate() {
         let bk = k(&format!("brownouts[{i}]"));
         let (b, first_key) = brownout(&bk, b)?;
@@ -195,18 +197,27 @@ pub fn lifecycle(
             ));
         }
         match sunset {
-            Some(s) if first.start >= s && after_sunset == AfterSunset::Gone => warnings.push(format!(
-                "{bk}: never applies: the route is gone from its Sunset ({}) on",
-                rfc3339(s)
-            )),
+            Some(s) if first.start >= s && after_sunset == AfterSunset::Gone => {
+                warnings.push(format!(
+                    "{bk}: never applies: the route is gone from its Sunset ({}) on",
+                    rfc3339(s)
+                ))
+            }
             Some(s) if first.start >= s => {}
-            _ => warnings.push(format!(
-                "{bk}: a brownout from {} changes the behaviour of a route before its Sunset ({}); RFC 9745 §5 says deprecation alone must not change behaviour, so tell its callers the schedule",
-                rfc3339(first.start),
-                sunset.map_or_else(|| "none set".to_owned(), rfc3339)
-            )),
+            _ => {
+                early.0.push(format!("brownouts[{i}]"));
+                early.1 = Some(early.1.map_or(first.start, |t| t.min(first.start)));
+            }
         }
         brownouts.push(b);
+    }
+    if let Some(from) = early.1 {
+        warnings.push(format!(
+            "{key}: {} from {} change the behaviour of a route before its Sunset ({}); RFC 9745 §5 says deprecation alone must not change behaviour, so tell its callers the schedule",
+            early.0.join(", "),
+            rfc3339(from),
+            sunset.map_or_else(|| "none set".to_owned(), rfc3339)
+        ));
     }
     let mut exemptions = Vec::with_capacity(raw.exemptions.len());
     for (i, e) in raw.exemptions.into_iter().enumerate() {

@@ -15,7 +15,7 @@
 //!   Rules without a Sunset have no series.
 
 use super::{label_value, CallerSeries};
-use crate::lifecycle::{Decision, Lifecycle};
+use crate::lifecycle::{Clock, Decision, Lifecycle, SystemClock};
 use arc_swap::ArcSwap;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
@@ -25,7 +25,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct DecisionLabels {
@@ -41,7 +40,21 @@ struct RuleLabels {
     rule: String,
 }
 
-type Shared = Arc<ArcSwap<BTreeMap<String, Lifecycle>>>;
+/// Each rule's lifecycle, and the clock that says "now" for them (the data port's, issue 20).
+struct Schedules {
+    rules: BTreeMap<String, Lifecycle>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Schedules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Schedules")
+            .field("rules", &self.rules)
+            .finish_non_exhaustive()
+    }
+}
+
+type Shared = Arc<ArcSwap<Schedules>>;
 
 /// Counters and the days-to-Sunset gauge of the lifecycles.
 #[derive(Debug)]
@@ -59,9 +72,10 @@ struct DaysToSunset {
 
 impl Collector for DaysToSunset {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let now = SystemTime::now();
+        let schedules = self.lifecycles.load();
+        let now = schedules.clock.now();
         let family = Family::<RuleLabels, Gauge>::default();
-        for (name, lc) in self.lifecycles.load().iter() {
+        for (name, lc) in schedules.rules.iter() {
             if let Some(days) = lc.days_to_sunset(now) {
                 family
                     .get_or_create(&RuleLabels {
@@ -90,7 +104,10 @@ impl LifecycleMetrics {
             "Calls of a deprecated route refused, would-be-refused (dry run) or let through by an exemption, by rule and caller (verified user and User-Agent; capped, \"other\" past the cap; \"unverified\" otherwise)",
             decisions.clone(),
         );
-        let lifecycles: Shared = Arc::new(ArcSwap::from_pointee(BTreeMap::new()));
+        let lifecycles: Shared = Arc::new(ArcSwap::from_pointee(Schedules {
+            rules: BTreeMap::new(),
+            clock: Arc::new(SystemClock),
+        }));
         registry.register_collector(Box::new(DaysToSunset {
             lifecycles: lifecycles.clone(),
         }));
@@ -102,8 +119,11 @@ impl LifecycleMetrics {
     }
 
     /// The lifecycles the gauge reports (`config.lifecycle.rules`), at start and on reload.
-    pub fn set_lifecycles(&self, lifecycles: &BTreeMap<String, Lifecycle>) {
-        self.lifecycles.store(Arc::new(lifecycles.clone()));
+    pub fn set_lifecycles(&self, lifecycles: &BTreeMap<String, Lifecycle>, clock: Arc<dyn Clock>) {
+        self.lifecycles.store(Arc::new(Schedules {
+            rules: lifecycles.clone(),
+            clock,
+        }));
     }
 
     /// Counts one call's lifecycle decision; [`Decision::Serve`] is not counted.
@@ -137,6 +157,7 @@ mod tests {
     use crate::lifecycle::{AfterSunset, Answer, Day, Plan};
     use crate::metrics::MAX_CALLER_SERIES;
     use std::time::Duration;
+    use std::time::SystemTime;
 
     fn encode(registry: &Registry) -> String {
         let mut out = String::new();
@@ -234,7 +255,7 @@ mod tests {
         let mut all = BTreeMap::new();
         all.insert("module_upgrade".to_owned(), lifecycle(Some(in_ten_days)));
         all.insert("update_cert".to_owned(), lifecycle(None));
-        m.set_lifecycles(&all);
+        m.set_lifecycles(&all, Arc::new(SystemClock));
         let text = encode(&registry);
         assert!(
             text.contains("# TYPE deprecation_shim_lifecycle_days_to_sunset gauge"),
@@ -248,7 +269,7 @@ mod tests {
             !text.contains("days_to_sunset{rule=\"update_cert\"}"),
             "{text}"
         );
-        m.set_lifecycles(&BTreeMap::new());
+        m.set_lifecycles(&BTreeMap::new(), Arc::new(SystemClock));
         assert!(!encode(&registry).contains("days_to_sunset{"));
     }
 }

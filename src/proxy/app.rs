@@ -96,8 +96,10 @@ impl App {
         );
         // At start and on reload: what `/deprecations` and the days-to-Sunset gauge show,
         // and the schedule's warnings (RFC 9745 §5), logged once per configuration.
-        admin.set_lifecycles(&config.lifecycle);
-        metrics.lifecycle().set_lifecycles(&config.lifecycle.rules);
+        admin.set_lifecycles(&config.lifecycle, clock.clone());
+        metrics
+            .lifecycle()
+            .set_lifecycles(&config.lifecycle.rules, clock.clone());
         for w in &config.lifecycle.warnings {
             tracing::warn!(target: "lifecycle", "{}", crate::escape::Escaped(w));
         }

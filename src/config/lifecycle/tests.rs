@@ -56,9 +56,14 @@ fn the_documented_example_block_validates_with_its_warning() {
     assert_eq!(plan.exemptions.len(), 2);
     // 1 explicit + 13 Tuesdays from 2027-04-06 to 2027-06-29.
     assert_eq!(lc.windows().len(), 14);
-    assert_eq!(all.warnings.len(), 2, "{:?}", all.warnings);
-    assert!(all.warnings[0].starts_with("lifecycle.module_upgrade.brownouts[0]: "));
-    assert!(all.warnings.iter().all(|w| w.contains("RFC 9745 §5")));
+    // Issue 20: one warning per rule, naming each brownout before the Sunset.
+    assert_eq!(all.warnings.len(), 1, "{:?}", all.warnings);
+    assert!(
+        all.warnings[0].starts_with("lifecycle.module_upgrade: brownouts[0], brownouts[1] from "),
+        "{:?}",
+        all.warnings
+    );
+    assert!(all.warnings[0].contains("RFC 9745 §5"));
 }
 
 #[test]
