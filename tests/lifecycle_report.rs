@@ -159,6 +159,12 @@ async fn with_a_config_each_rule_has_a_next_brownout_and_sunset_line() {
         ),
         "{during}"
     );
+    // Issue 20: a configuration without `upstream.url` is enough for the report.
+    let lifecycles_only =
+        LIFECYCLE_TOML.replacen("[upstream]\nurl = \"http://127.0.0.1:9\"\n", "", 1);
+    assert!(!lifecycles_only.contains("[upstream]"));
+    std::fs::write(dir.path().join("shim.toml"), lifecycles_only).unwrap();
+    assert_eq!(run(&a).unwrap(), during);
 }
 
 #[test]

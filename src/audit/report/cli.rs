@@ -61,12 +61,23 @@ pub fn run_report(
     Ok(render(&summary.report(), format, since, false))
 }
 
+/// What `upstream.url` is taken to be when the report's `--config` file has none.
+const REPORT_UPSTREAM: &str = "http://127.0.0.1:9";
+
 /// Reads the files and renders the report as `args` ask (the output file aside).
 pub fn run(args: &ReportArgs) -> Result<String, String> {
     let cfg = match &args.config {
+        // The report reads the lifecycles and rules only: a file without `upstream.url` (one
+        // written for the report, or a replica's with the URL given by flag) is accepted; the
+        // placeholder is never called.
         Some(path) => Some(
             config::load_raw(path)
-                .and_then(Config::from_raw)
+                .and_then(|mut raw| {
+                    raw.upstream
+                        .url
+                        .get_or_insert_with(|| REPORT_UPSTREAM.to_owned());
+                    Config::from_raw(raw)
+                })
                 .map_err(|e| e.to_string())?,
         ),
         None => None,
