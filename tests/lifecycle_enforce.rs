@@ -146,8 +146,11 @@ async fn a_dry_run_serves_the_call_and_audits_and_counts_would_refuse() {
     assert_eq!(nodes_calls(&sim), 1);
     assert_eq!(shim.last_record()["phase"], "would_refuse");
     let metrics = shim.app.metrics.encode();
+    // Issue 20: the cluster verified this caller, so the dry run names who would break.
     assert!(
-        metrics.contains("rule=\"watched_nodes\",decision=\"would_refuse\""),
+        metrics.contains(
+            "rule=\"watched_nodes\",decision=\"would_refuse\",user=\"admin@example.com\""
+        ),
         "{metrics}"
     );
 }

@@ -27,7 +27,6 @@ use super::step::{Answer, Ctx, Note};
 use super::{lifecycle, outcome, version, Decided, Family, Marks, Shape, Step};
 use crate::audit::{self, AuditRecord};
 use crate::error::ApiError;
-use crate::lifecycle::Refusal;
 use crate::listener::ConnInfo;
 use crate::proxy::app::App;
 use crate::proxy::budget;
@@ -69,11 +68,11 @@ pub(super) async fn run(
     let (mut record, request_id) = begin_record(&app, &conn, &parts, &matched, &shape);
     record.cluster_version = decided.seen.audit_text();
     // 3. and 4.
-    let lifecycle = match (&refused, shape.gated) {
+    let gated = match (&refused, shape.gated) {
         (None, true) => lifecycle::gate(&app, &matched.rule.name, &conn, &parts, &mut record).await,
         _ => None,
     };
-    let admitted = match admit(&app, refused, lifecycle.as_ref(), body).await {
+    let admitted = match admit(&app, refused, gated.as_ref(), body).await {
         Ok(body) if step.changes_state(&matched, &parts) => {
             intent(&app, &record).await.map(|()| body)
         }
@@ -86,7 +85,7 @@ pub(super) async fn run(
         request_id: &request_id,
         step,
         shape,
-        lifecycle,
+        gated,
         prerefused: admitted.is_err(),
         // A built step's time on the cluster is measured, refusals included (as zero).
         note: Note {
@@ -111,7 +110,7 @@ struct Call<'a> {
     request_id: &'a str,
     step: Step,
     shape: Shape<'a>,
-    lifecycle: Option<Refusal>,
+    gated: Option<lifecycle::Gated>,
     /// Refused before the step ran (admission, audit health, lifecycle).
     prerefused: bool,
     note: Note,
@@ -151,7 +150,8 @@ impl Call<'_> {
         result: Result<Answer, ApiError>,
         record: &mut AuditRecord,
     ) -> Response<RespBody> {
-        let retry_after = match (&result, &self.lifecycle) {
+        let refusal = self.gated.as_ref().and_then(lifecycle::Gated::refusal);
+        let retry_after = match (&result, refusal) {
             (Err(_), Some(r)) => r.retry_after_header(),
             (Err(e), None) if e.error_code == version::UNKNOWN_CODE => {
                 Some(crate::proxy::versions::UNKNOWN_TTL.as_secs().to_string())
@@ -173,6 +173,9 @@ impl Call<'_> {
             ),
         }
         outcome::write_and_count(self.app, record, note).await;
+        if let Some(g) = &self.gated {
+            g.count(self.app, record);
+        }
         let elapsed = self.started.elapsed();
         outcome::log(
             self.app,
@@ -183,7 +186,7 @@ impl Call<'_> {
             elapsed,
         );
         let how = MarkAs {
-            refused_by_lifecycle: self.lifecycle.is_some(),
+            refused_by_lifecycle: refusal.is_some(),
             unmarked: note.unmarked || self.step == Step::Observe { mark: false },
             gone: self.step == Step::Gone,
         };
@@ -213,7 +216,7 @@ impl Call<'_> {
 async fn admit(
     app: &App,
     refused: Option<ApiError>,
-    lifecycle: Option<&Refusal>,
+    gated: Option<&lifecycle::Gated>,
     body: Incoming,
 ) -> Result<Incoming, ApiError> {
     if let Some(e) = refused {
@@ -223,7 +226,7 @@ async fn admit(
         // Refuse before anything changes on the cluster: this call could not be audited.
         return Err(audit::unavailable());
     }
-    if let Some(r) = lifecycle {
+    if let Some(r) = gated.and_then(lifecycle::Gated::refusal) {
         discard(body, app.config.shim.max_body_size, app).await;
         return Err(r.to_api_error());
     }

@@ -33,15 +33,46 @@ use http::{HeaderMap, HeaderValue, Method, Response};
 /// What a user exemption's verification reads: cheap, and allowed to every role.
 pub const VERIFY_PATH: &str = "/v1/cluster";
 
-/// Decides the call of rule `rule`, fills `record.phase` / `record.exemption`, counts the
-/// decision; returns the refusal to answer, if enforced. `None` for a rule without lifecycle.
+/// What the gate decided for a call, counted once its outcome is known ([`Gated::count`]).
+#[derive(Debug)]
+pub struct Gated {
+    pub decision: Decision,
+    /// The cluster verified the claimed user for an exemption.
+    pub verified: bool,
+}
+
+impl Gated {
+    /// The refusal to answer, if enforced.
+    pub fn refusal(&self) -> Option<&Refusal> {
+        match &self.decision {
+            Decision::Refuse(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Counts the decision by rule and caller. Issue 20: after the call, so that a served
+    /// (`would_refuse`, `exempt`) call the cluster verified counts under its user, not
+    /// "unverified".
+    pub fn count(&self, app: &App, record: &AuditRecord) {
+        app.metrics.lifecycle().decision(
+            record.rule.as_deref().unwrap_or(""),
+            &self.decision,
+            self.verified || record.verified,
+            record.user.as_deref(),
+            record.user_agent.as_deref(),
+        );
+    }
+}
+
+/// Decides the call of rule `rule` and fills `record.phase` / `record.exemption`; `None` for a
+/// rule without lifecycle.
 pub async fn gate(
     app: &App,
     rule: &str,
     conn: &ConnInfo,
     parts: &http::request::Parts,
     record: &mut AuditRecord,
-) -> Option<Refusal> {
+) -> Option<Gated> {
     let lc = app.config.lifecycle.rules.get(rule)?;
     let now = app.clock.now();
     let audit_cfg = &app.config.audit;
@@ -81,17 +112,7 @@ pub async fn gate(
     if let Decision::Exempt { exemption, .. } = &decision {
         record.exemption = Some(exemption.to_string());
     }
-    app.metrics.lifecycle().decision(
-        rule,
-        &decision,
-        verified,
-        claimed,
-        record.user_agent.as_deref(),
-    );
-    match decision {
-        Decision::Refuse(r) => Some(r),
-        _ => None,
-    }
+    Some(Gated { decision, verified })
 }
 
 /// `GET /v1/cluster` with the caller's `Authorization`: a 2xx verifies the credentials.
