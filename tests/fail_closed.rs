@@ -16,7 +16,7 @@ use deprecation_shim::audit::report::aggregate;
 use deprecation_shim::audit::{AuditLog, AuditRecord};
 use deprecation_shim::config::AuditFailure;
 use deprecation_shim::metrics::Metrics;
-use deprecation_shim::sim::{RouteMatch, SimVersion};
+use deprecation_shim::sim::{RouteMatch, SimVersion, DEMO_ADMIN};
 use deprecation_shim::App;
 use http::Method;
 use std::io::Write;
@@ -331,4 +331,50 @@ async fn an_audit_file_deleted_under_the_shim_is_reopened_at_its_path() {
     let recs = records(&audit);
     assert_eq!(recs.len(), 1, "the new file holds the later record");
     assert_eq!(recs[0]["request_id"], "after");
+}
+
+/// Item 2: a lifecycle on `authorize` retires the body-credential login only.
+#[tokio::test]
+async fn after_authorizes_sunset_the_header_login_is_served_and_the_body_login_refused() {
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let audit = AuditFile::new();
+    let toml = "[lifecycle.authorize]\nenforce = true\nsunset_date = \"2025-01-01\"\n";
+    let shim = Shim::in_front_of(sim.addr, &audit.toml(toml)).await;
+    let auth = admin();
+    let header_login = send(
+        shim.addr,
+        Method::POST,
+        "/v1/users/authorize",
+        &[
+            ("authorization", auth.as_str()),
+            ("content-type", "application/json"),
+        ],
+        "{}",
+    )
+    .await;
+    assert_eq!(header_login.status, 200, "the successor form is served");
+    let body = serde_json::json!({"username": DEMO_ADMIN.0, "password": DEMO_ADMIN.1});
+    let body_login = support::rewrites::authorize(shim.addr, body).await;
+    assert_eq!(body_login.status, 410, "the deprecated form is retired");
+    assert_eq!(body_login.json()["error_code"], "route_sunset");
+    let recs = records(&audit);
+    assert_eq!(recs.len(), 2);
+    assert!(recs[0].get("phase").is_none(), "not gated: {}", recs[0]);
+    assert_eq!(recs[1]["phase"], "refused");
+}
+
+/// Item 9: a caller with a bad password who meets a cold version cache is audited too.
+#[tokio::test]
+async fn a_bad_password_before_the_version_is_known_is_audited() {
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let audit = AuditFile::new();
+    let shim = Shim::in_front_of(sim.addr, &audit.toml("")).await;
+    let bad = support::basic(DEMO_ADMIN.0, "wrong");
+    let reply = get(shim.addr, "/v1/debuginfo/all", &bad).await;
+    assert_eq!(reply.status, 401);
+    let recs = records(&audit);
+    assert_eq!(recs.len(), 1, "audited");
+    assert_eq!(recs[0]["user"], DEMO_ADMIN.0);
+    assert_eq!(recs[0]["verified"], false);
+    assert_eq!(recs[0]["cluster_version"], "unknown");
 }

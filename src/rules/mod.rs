@@ -256,6 +256,18 @@ pub fn version_need(rule: &Rule, mode: Mode) -> VersionNeed {
     }
 }
 
+/// Whether a call of `rule` with these request headers uses the rule's deprecated form, the
+/// only form its lifecycle applies to (issue 20). R1's deprecated form is credentials in the
+/// body: a login that carries its own `Authorization` is the successor's (it is forwarded
+/// untouched, [`authorize::forwards_untouched`]) and is never refused by R1's lifecycle. For
+/// every other rule the route itself is the deprecated form.
+pub fn deprecated_form(rule: &Rule, headers: &http::HeaderMap) -> bool {
+    match rule.id {
+        RuleId::Authorize => !authorize::forwards_untouched(headers),
+        _ => true,
+    }
+}
+
 /// The decision for one call (issue 12 item 2; API-RULES §8 for the gates).
 pub fn decide(rule: &Rule, mode: Mode, cluster_version: Option<Version>) -> Action {
     let mark = match (cluster_version, rule.meta.deprecated_in) {

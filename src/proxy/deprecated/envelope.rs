@@ -68,7 +68,8 @@ pub(super) async fn run(
     let (mut record, request_id) = begin_record(&app, &conn, &parts, &matched, &shape);
     record.cluster_version = decided.seen.audit_text();
     // 3. and 4.
-    let gated = match (&refused, shape.gated) {
+    let deprecated_form = crate::rules::deprecated_form(matched.rule, &parts.headers);
+    let gated = match (&refused, shape.gated && deprecated_form) {
         (None, true) => lifecycle::gate(&app, &matched.rule.name, &conn, &parts, &mut record).await,
         _ => None,
     };
