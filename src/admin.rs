@@ -16,12 +16,13 @@
 //!   readiness only with `admin.ready_requires_cluster = true` (503 `cluster_unreachable`).
 
 use crate::audit::AuditLog;
+use crate::config::AdminToken;
 use crate::error::{json_response, ApiError};
 use crate::lifecycle::{Clock, Lifecycle, SystemClock};
 use crate::listener::{self, Limits};
 use crate::metrics::{self, Metrics};
 use crate::probe::{ClusterHealth, ClusterStatus};
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
@@ -53,6 +54,8 @@ pub struct AdminState {
     /// lifecycles (issue 20: the admin port read the wall clock while calls were refused by the
     /// injected one).
     clock: ArcSwap<Arc<dyn Clock>>,
+    /// The bearer that may read caller identities on `/deprecations` (`admin.token_file`).
+    token: ArcSwapOption<AdminToken>,
 }
 
 /// Why `/readyz` says not ready.
@@ -89,6 +92,7 @@ impl AdminState {
             requires_cluster: AtomicBool::new(false),
             lifecycles: ArcSwap::from_pointee(BTreeMap::new()),
             clock: ArcSwap::from_pointee(Arc::new(SystemClock) as Arc<dyn Clock>),
+            token: ArcSwapOption::empty(),
         }
     }
 
@@ -100,6 +104,19 @@ impl AdminState {
     ) {
         self.lifecycles.store(Arc::new(lifecycles.rules.clone()));
         self.clock.store(Arc::new(clock));
+    }
+
+    /// The token that may read caller identities (`None`: nobody may), at start and on reload.
+    pub fn set_token(&self, token: Option<AdminToken>) {
+        self.token.store(token.map(Arc::new));
+    }
+
+    /// Whether `authorization` carries the configured bearer token.
+    fn shows_callers(&self, authorization: Option<&HeaderValue>) -> bool {
+        match (&*self.token.load(), authorization) {
+            (Some(token), Some(given)) => token.admits(given.as_bytes()),
+            _ => false,
+        }
     }
 
     /// "Now" on the data port's clock.
@@ -180,7 +197,14 @@ pub async fn serve(
         move |_conn| {
             let state = state.clone();
             hyper::service::service_fn(move |req: Request<Incoming>| {
-                let resp = respond(&state, req.method(), req.uri().path(), req.uri().query());
+                let auth = req.headers().get(header::AUTHORIZATION);
+                let resp = respond(
+                    &state,
+                    req.method(),
+                    req.uri().path(),
+                    req.uri().query(),
+                    auth,
+                );
                 async move { Ok::<_, Infallible>(resp) }
             })
         },
@@ -189,14 +213,22 @@ pub async fn serve(
     .await
 }
 
+/// Says whether `/deprecations` lists callers (`shown`) or only counts (`hidden`: set
+/// `admin.token_file` and send `Authorization: Bearer <token>`).
+pub const CALLERS_HEADER: header::HeaderName =
+    header::HeaderName::from_static("x-deprecation-shim-callers");
+
 const PATHS: [&str; 4] = ["/healthz", "/readyz", "/metrics", "/deprecations"];
 
-/// The reply to one admin request (pure: no I/O beyond reading the state).
+/// The reply to one admin request (pure: no I/O beyond reading the state). `authorization`
+/// unlocks the caller identities of `/deprecations` (issue 20): without the configured bearer
+/// token, its `callers` list is empty and only the per-rule and total counts are shown.
 pub fn respond(
     state: &AdminState,
     method: &Method,
     path: &str,
     query: Option<&str>,
+    authorization: Option<&HeaderValue>,
 ) -> Response<Full<Bytes>> {
     if !PATHS.contains(&path) {
         return ApiError::not_found("not_found", format!("no admin endpoint {path}")).to_response();
@@ -223,7 +255,19 @@ pub fn respond(
             );
             resp
         }
-        _ => json(StatusCode::OK, &state.deprecations(state.now())),
+        _ => {
+            let mut doc = state.deprecations(state.now());
+            let full = state.shows_callers(authorization);
+            if !full {
+                doc.callers.clear();
+            }
+            let mut resp = json(StatusCode::OK, &doc);
+            resp.headers_mut().insert(
+                CALLERS_HEADER,
+                HeaderValue::from_static(if full { "shown" } else { "hidden" }),
+            );
+            resp
+        }
     }
 }
 
@@ -326,13 +370,13 @@ mod tests {
         assert!(s
             .since_upstream_ok()
             .is_some_and(|d| d >= Duration::from_secs(31)));
-        let r = respond(&s, &Method::GET, "/readyz", None);
+        let r = respond(&s, &Method::GET, "/readyz", None, None);
         assert_eq!(r.status(), StatusCode::OK);
         let never = state();
         tokio::time::advance(Duration::from_secs(31)).await;
         assert!(never.is_ready());
         never.set_draining();
-        let r = respond(&never, &Method::GET, "/readyz", Some("verbose"));
+        let r = respond(&never, &Method::GET, "/readyz", Some("verbose"), None);
         assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     }
 
@@ -347,11 +391,11 @@ mod tests {
     #[test]
     fn wrong_method_is_405_unknown_path_404() {
         let s = state();
-        let r = respond(&s, &Method::POST, "/healthz", None);
+        let r = respond(&s, &Method::POST, "/healthz", None, None);
         assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(r.headers()[header::ALLOW], "GET");
         assert_eq!(
-            respond(&s, &Method::GET, "/v1/bdbs", None).status(),
+            respond(&s, &Method::GET, "/v1/bdbs", None, None).status(),
             StatusCode::NOT_FOUND
         );
     }

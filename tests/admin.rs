@@ -14,7 +14,7 @@ use prometheus_parse::{Scrape, Value};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use support::harness::AdminPort;
+use support::harness::{admin_bearer, AdminPort, ADMIN_TOKEN};
 use support::{send, Reply};
 use tokio::sync::oneshot;
 
@@ -23,7 +23,9 @@ const PASSWORD: &str = "n0t-in-metrics-Pa55";
 fn new_state() -> Arc<AdminState> {
     let metrics = Arc::new(Metrics::new());
     let audit = Arc::new(AuditLog::disabled(metrics.clone()));
-    Arc::new(AdminState::new(metrics, audit))
+    let state = AdminState::new(metrics, audit);
+    state.set_token(deprecation_shim::config::AdminToken::parse(ADMIN_TOKEN));
+    Arc::new(state)
 }
 
 async fn get(addr: SocketAddr, path: &str) -> Reply {
@@ -232,8 +234,31 @@ async fn deprecations_lists_live_callers_like_the_report() {
         .unwrap();
     let port = AdminPort::serve(state);
     let addr = port.addr;
-    let r = get(addr, "/deprecations").await;
+    // Issue 20: without the bearer token (or with a wrong one), counts only, no identities.
+    let bearer = admin_bearer();
+    for auth in [
+        None,
+        Some("Bearer wrong-token-0123456789abcdef"),
+        Some(ADMIN_TOKEN),
+    ] {
+        let h: Vec<(&str, &str)> = auth.map(|a| ("authorization", a)).into_iter().collect();
+        let r = send(addr, Method::GET, "/deprecations", &h, Bytes::new()).await;
+        let hidden: Report = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!((hidden.totals.calls, hidden.totals.callers), (3, 2));
+        assert!(hidden.callers.is_empty(), "{auth:?}: {:?}", hidden.callers);
+        assert_eq!(r.header("x-deprecation-shim-callers"), Some("hidden"));
+        assert!(!String::from_utf8_lossy(&r.body).contains("ops"));
+    }
+    let r = send(
+        addr,
+        Method::GET,
+        "/deprecations",
+        &[("authorization", bearer.as_str())],
+        Bytes::new(),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.header("x-deprecation-shim-callers"), Some("shown"));
     assert!(!String::from_utf8_lossy(&r.body).contains(PASSWORD));
     let report: Report = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(report.totals.calls, 3);

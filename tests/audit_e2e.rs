@@ -10,7 +10,7 @@ use http::Method;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::time::Duration;
-use support::harness::Sim;
+use support::harness::{admin_bearer, admin_token_line, Sim};
 use support::shim::{free_port, spawn_shim};
 use support::{basic, get, send, Reply};
 
@@ -65,8 +65,9 @@ async fn every_deprecated_call_is_audited_once_and_no_credential_leaks() {
         format!(
             "[upstream]\nurl = \"http://{upstream}\"\n\
              [shim]\npoll_interval = \"20ms\"\nmax_body_size = \"1KiB\"\n\
-             [audit]\npath = \"{}\"\n[admin]\nlisten = \"{admin}\"\n",
-            audit.display()
+             [audit]\npath = \"{}\"\n[admin]\nlisten = \"{admin}\"\n{}",
+            audit.display(),
+            admin_token_line(dir.path())
         ),
     )
     .unwrap();
@@ -179,7 +180,7 @@ async fn every_deprecated_call_is_audited_once_and_no_credential_leaks() {
     assert_eq!(records[1]["outcome"], "client_error");
 
     // Admin endpoints: live usage and metrics see the same calls.
-    let deprecations = get(admin, "/deprecations", "").await.json();
+    let deprecations = get(admin, "/deprecations", &admin_bearer()).await.json();
     let calls: u64 = deprecations["callers"]
         .as_array()
         .unwrap()

@@ -378,3 +378,31 @@ async fn a_bad_password_before_the_version_is_known_is_audited() {
     assert_eq!(recs[0]["verified"], false);
     assert_eq!(recs[0]["cluster_version"], "unknown");
 }
+
+/// Item 7: the admin token file is validated naming its key, and the token never printed.
+#[test]
+fn an_admin_token_file_is_checked_at_start_and_its_token_never_printed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let short = dir.path().join("short");
+    std::fs::write(&short, "abc\n").expect("write");
+    let toml = |path: &std::path::Path| {
+        format!(
+            "[upstream]\nurl = \"http://127.0.0.1:9\"\n[admin]\ntoken_file = {:?}\n",
+            path.display().to_string()
+        )
+    };
+    let parse = |text: &str| {
+        deprecation_shim::config::parse_raw(text)
+            .and_then(deprecation_shim::config::Config::from_raw)
+    };
+    let err = parse(&toml(&short)).expect_err("too short");
+    assert!(err.to_string().contains("admin.token_file"), "{err}");
+    let err = parse(&toml(&dir.path().join("missing"))).expect_err("missing");
+    assert!(err.to_string().contains("admin.token_file"), "{err}");
+    let good = dir.path().join("token");
+    let token = "0123456789abcdef0123456789abcdef";
+    std::fs::write(&good, format!("{token}\n")).expect("write");
+    let cfg = parse(&toml(&good)).expect("valid");
+    assert!(!format!("{cfg:?}").contains(token), "the token is printed");
+    assert!(cfg.admin_token.is_some());
+}

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use support::audit_file::{at, lifecycle_sample, write_through_the_writer, LIFECYCLE_TOML};
-use support::harness::AdminPort;
+use support::harness::{admin_bearer, AdminPort, ADMIN_TOKEN};
 use support::shim::run_binary;
 
 fn args(files: Vec<PathBuf>, format: OutputFormat) -> ReportArgs {
@@ -245,11 +245,14 @@ async fn deprecations_shows_each_rules_phase_next_window_sunset_and_live_counts(
     let audit = Arc::new(AuditLog::disabled(metrics.clone()));
     let state = Arc::new(AdminState::new(metrics, audit.clone()));
     state.set_lifecycles(&lcs, Arc::new(deprecation_shim::lifecycle::SystemClock));
+    state.set_token(deprecation_shim::config::AdminToken::parse(ADMIN_TOKEN));
     for rec in lifecycle_sample() {
         audit.write(&rec).await.unwrap();
     }
     let port = AdminPort::serve(state);
-    let reply = support::send(port.addr, Method::GET, "/deprecations", &[], Bytes::new()).await;
+    let bearer = admin_bearer();
+    let auth = [("authorization", bearer.as_str())];
+    let reply = support::send(port.addr, Method::GET, "/deprecations", &auth, Bytes::new()).await;
     assert_eq!(reply.status, http::StatusCode::OK);
     let doc = reply.json();
     let upgrade = &doc["rules"][0];

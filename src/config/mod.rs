@@ -92,6 +92,9 @@ pub struct Config {
     pub shim: Shim,
     pub audit: Audit,
     pub admin_listen: Option<SocketAddr>,
+    /// `admin.token_file`'s token: the bearer that may read caller identities on
+    /// `/deprecations` (issue 20). `None`: only aggregate counts are shown there.
+    pub admin_token: Option<AdminToken>,
     pub readiness: Readiness,
     pub log_format: LogFormat,
     /// `[lifecycle.<rule>]`, with the warnings the caller logs once.
@@ -101,6 +104,60 @@ pub struct Config {
     /// Where this configuration was read from, to read it again on reload (`None`: built in
     /// code, not reloadable).
     pub source: Option<source::Source>,
+}
+
+/// A secret: never printed (its `Debug` says only how long it is).
+#[derive(Clone, PartialEq, Eq)]
+pub struct AdminToken(String);
+
+/// Shortest token accepted from `admin.token_file`.
+pub const MIN_ADMIN_TOKEN: usize = 16;
+
+impl AdminToken {
+    /// A token from its text (surrounding whitespace dropped): at least [`MIN_ADMIN_TOKEN`]
+    /// visible ASCII characters.
+    pub fn parse(text: &str) -> Option<AdminToken> {
+        let token = text.trim();
+        (token.len() >= MIN_ADMIN_TOKEN && token.bytes().all(|b| b.is_ascii_graphic()))
+            .then(|| AdminToken(token.to_owned()))
+    }
+
+    /// Whether an `Authorization` value is `Bearer <this token>`, compared in constant time.
+    pub fn admits(&self, authorization: &[u8]) -> bool {
+        let Some(given) = authorization.strip_prefix(b"Bearer ") else {
+            return false;
+        };
+        let want = self.0.as_bytes();
+        given.len() == want.len()
+            && given
+                .iter()
+                .zip(want)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+}
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AdminToken({} bytes)", self.0.len())
+    }
+}
+
+/// Reads `admin.token_file`: one token (surrounding whitespace dropped), at least
+/// [`MIN_ADMIN_TOKEN`] visible ASCII characters.
+pub fn read_admin_token(path: &std::path::Path) -> Result<AdminToken, ConfigError> {
+    const KEY: &str = "admin.token_file";
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::new(KEY, format!("cannot read {}: {e}", path.display())))?;
+    AdminToken::parse(&text).ok_or_else(|| {
+        ConfigError::new(
+            KEY,
+            format!(
+                "{} must hold one token of at least {MIN_ADMIN_TOKEN} visible ASCII characters (e.g. `openssl rand -hex 32`)",
+                path.display()
+            ),
+        )
+    })
 }
 
 /// What `/readyz` and the background cluster probe do (`[admin]`).

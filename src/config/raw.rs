@@ -102,6 +102,7 @@ pub struct RawAudit {
 #[serde(deny_unknown_fields)]
 pub struct RawAdmin {
     pub listen: Option<String>,
+    pub token_file: Option<std::path::PathBuf>,
     pub cluster_probe_interval: Option<String>,
     pub ready_requires_cluster: Option<bool>,
 }

@@ -50,6 +50,12 @@ impl Validator {
                 .filter(|s| !s.is_empty())
                 .map(|s| socket_addr("admin.listen", s))
                 .transpose()?,
+            admin_token: raw
+                .admin
+                .token_file
+                .as_deref()
+                .map(super::read_admin_token)
+                .transpose()?,
             readiness: readiness(&raw.admin)?,
             log_format: match raw.log.format.as_deref().unwrap_or("text") {
                 "text" => LogFormat::Text,

@@ -97,6 +97,7 @@ impl App {
         // At start and on reload: what `/deprecations` and the days-to-Sunset gauge show,
         // and the schedule's warnings (RFC 9745 §5), logged once per configuration.
         admin.set_lifecycles(&config.lifecycle, clock.clone());
+        admin.set_token(config.admin_token.clone());
         metrics
             .lifecycle()
             .set_lifecycles(&config.lifecycle.rules, clock.clone());

@@ -39,6 +39,21 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// Upgrade actions take this long unless a test chooses otherwise.
+/// The admin port's bearer token in tests (issue 20: caller identities on `/deprecations`).
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
+
+/// Writes [`ADMIN_TOKEN`] into `dir` and returns the `token_file = "..."` line for `[admin]`.
+pub fn admin_token_line(dir: &std::path::Path) -> String {
+    let path = dir.join("admin.token");
+    std::fs::write(&path, ADMIN_TOKEN).expect("write admin token");
+    format!("token_file = {:?}\n", path.display().to_string())
+}
+
+/// The `Authorization` value that unlocks `/deprecations`' callers.
+pub fn admin_bearer() -> String {
+    format!("Bearer {ADMIN_TOKEN}")
+}
+
 pub const ACTION: Duration = Duration::from_millis(200);
 
 /// A simulated cluster served on 127.0.0.1:0; stops accepting when dropped.

@@ -60,8 +60,9 @@ impl Replica {
              [upstream]\nurl = \"http://{upstream}\"\nrequest_timeout = \"10s\"\n\
              [shim]\npoll_interval = \"20ms\"\nwait_deadline = \"20s\"\n\
              [audit]\npath = {:?}\ntrust_forwarded_for = true\n\
-             [admin]\nlisten = \"{admin}\"\ncluster_probe_interval = \"1s\"\n{extra_toml}",
-            audit.display().to_string()
+             [admin]\nlisten = \"{admin}\"\ncluster_probe_interval = \"1s\"\n{}{extra_toml}",
+            audit.display().to_string(),
+            super::harness::admin_token_line(dir)
         );
         std::fs::write(&config, toml).expect("write replica config");
         Replica {
