@@ -38,8 +38,11 @@ pub const DEFAULT_RULE: &str = "module_upgrade";
 /// the cap only bounds a misbehaving writer).
 pub const LIVE_MAX_RULES: usize = 256;
 
-/// Distinct callers the live summary keeps apart; later ones are folded into one row
-/// ([`OVERFLOW`]), so a caller inventing User-Agents cannot grow the process without bound.
+/// Distinct callers the live summary keeps apart, per class (verified by the cluster, and not):
+/// later ones of a class are folded into one row ([`OVERFLOW`]), so a caller inventing
+/// User-Agents cannot grow the process without bound, and (issue 20) junk callers cannot fold
+/// a verified one away. At most 2 × this many rows, each a few hundred bytes plus its
+/// databases (at most [`LIVE_MAX_DATABASES`]).
 pub const LIVE_MAX_CALLERS: usize = 10_000;
 /// Databases listed per caller in the live summary.
 pub const LIVE_MAX_DATABASES: usize = 1_000;
@@ -116,6 +119,8 @@ pub(crate) struct RuleTotals {
 #[derive(Debug, Default)]
 pub struct Summary {
     entries: HashMap<String, Entry>,
+    /// Rows of unverified and of verified callers (the overflow row aside), each capped.
+    rows: [usize; 2],
     /// Reused to build the lookup key, so a known caller costs no allocation.
     key: String,
     calls: u64,
@@ -190,7 +195,9 @@ impl Summary {
         let mut verified = call.verified;
         build_key(&mut self.key, rule, user, verified, client, ua);
         if let Some((max_callers, _)) = self.limits {
-            if !self.entries.contains_key(self.key.as_str()) && self.entries.len() >= max_callers {
+            if !self.entries.contains_key(self.key.as_str())
+                && self.rows[usize::from(verified)] >= max_callers
+            {
                 (user, client, ua) = (Some(OVERFLOW), OVERFLOW, Some(OVERFLOW));
                 verified = false;
                 build_key(&mut self.key, rule, user, verified, client, ua);
@@ -215,6 +222,9 @@ impl Summary {
                     instances: BTreeSet::new(),
                 };
                 entry.count(&call, max_dbs);
+                if client != OVERFLOW {
+                    self.rows[usize::from(verified)] += 1;
+                }
                 self.entries.insert(self.key.clone(), entry);
             }
         }

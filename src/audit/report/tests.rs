@@ -85,6 +85,23 @@ fn live_summary_folds_callers_past_the_cap() {
 }
 
 #[test]
+fn unverified_callers_past_the_cap_never_fold_a_verified_one() {
+    let mut s = Summary::live();
+    for i in 0..(LIVE_MAX_CALLERS + 5) {
+        let ip = format!("10.{}.{}.{}", i / 65536, (i / 256) % 256, i % 256);
+        let mut junk = call(None, &ip, 1, Outcome::ClientError);
+        junk.verified = false;
+        s.add(junk);
+    }
+    s.add(call(Some("admin"), "192.0.2.1", 2, Outcome::Ok));
+    let r = s.report();
+    let admin = r.callers.iter().find(|r| r.user.as_deref() == Some("admin"));
+    assert!(admin.is_some_and(|a| a.verified && a.calls == 1), "folded");
+    let other = r.callers.iter().find(|r| r.client == OVERFLOW).unwrap();
+    assert_eq!(other.calls, 5);
+}
+
+#[test]
 fn rows_are_per_rule_and_caller_with_phase_counts() {
     let mut s = Summary::new();
     let mut c = call(Some("a"), "10.0.0.1", 10, Outcome::Ok);
