@@ -8,8 +8,21 @@ use crate::config::Config;
 use crate::lifecycle::check::check_table;
 use std::time::SystemTime;
 
-/// What `check` prints after "configuration OK": the lifecycle table at `at` (default now).
+/// What `check` prints after "configuration OK": a warning per operator rule broader than a
+/// deprecated route ([`crate::rules::custom::too_broad`]), then the lifecycle table at `at`
+/// (default now).
 pub fn lifecycle_report(cfg: &Config, at: Option<SystemTime>) -> String {
+    let mut out = String::new();
+    for w in crate::rules::custom::too_broad(cfg.rules.table.rules()) {
+        out.push_str("warning: ");
+        out.push_str(&w);
+        out.push('\n');
+    }
+    out.push_str(&lifecycle_table(cfg, at));
+    out
+}
+
+fn lifecycle_table(cfg: &Config, at: Option<SystemTime>) -> String {
     let rules = &cfg.lifecycle.rules;
     if rules.is_empty() {
         return match at {

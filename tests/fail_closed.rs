@@ -406,3 +406,23 @@ fn an_admin_token_file_is_checked_at_start_and_its_token_never_printed() {
     assert!(!format!("{cfg:?}").contains(token), "the token is printed");
     assert!(cfg.admin_token.is_some());
 }
+
+/// Item 8: `check` names an operator rule that would also retire a live route.
+#[test]
+fn check_warns_about_a_custom_rule_that_also_matches_a_route_nobody_deprecated() {
+    let toml = "[upstream]\nurl = \"http://127.0.0.1:9\"\n\
+        [[rules.custom]]\nname = \"too_broad\"\nmethod = \"GET\"\npath = \"/{a}/{b}/{c}\"\nkind = \"gone\"\n\
+        deprecation_date = \"2024-01-01\"\ndocs_url = \"https://example.com/d\"\n\
+        [[rules.custom]]\nname = \"narrow\"\nmethod = \"GET\"\npath = \"/v1/nodes/{uid}/legacy_thing\"\n\
+        kind = \"gone\"\ndeprecation_date = \"2024-01-01\"\ndocs_url = \"https://example.com/d\"\n";
+    let cfg = deprecation_shim::config::parse_raw(toml)
+        .and_then(deprecation_shim::config::Config::from_raw)
+        .expect("valid");
+    let out = deprecation_shim::check::lifecycle_report(&cfg, None);
+    let warnings: Vec<&str> = out.lines().filter(|l| l.starts_with("warning: ")).collect();
+    assert_eq!(warnings.len(), 1, "{out}");
+    assert!(
+        warnings[0].contains("\"too_broad\"") && warnings[0].contains("GET /v1/bdbs/1"),
+        "{out}"
+    );
+}

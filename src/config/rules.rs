@@ -184,9 +184,12 @@ pub fn validate(raw: RawRules) -> Result<Rules, ConfigError> {
             rule.mode = parse_mode(&format!("rules.{name}.mode"), &mode)?;
         }
     }
+    // Issue 20: one set of names, so that validation stays linear in the number of rules.
+    let mut names: std::collections::HashSet<String> =
+        rules.iter().map(|r| r.name.clone()).collect();
     for (i, raw_rule) in raw.custom.into_iter().enumerate() {
         let rule = custom_rule(i, raw_rule)?;
-        if rules.iter().any(|r| r.name == rule.name) {
+        if !names.insert(rule.name.clone()) {
             return Err(ConfigError::new(
                 &format!("rules.custom[{i}].name"),
                 format!("\"{}\" is already the name of another rule", rule.name),

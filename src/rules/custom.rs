@@ -12,7 +12,7 @@
 //!   streams through, as for the built-in debuginfo rules.
 //! - Errors name the field; the configuration adds `rules.custom[i].` in front.
 
-use super::matcher::Template;
+use super::matcher::{Outcome, Template};
 use super::table::Matched;
 use super::{Gate, Kind, Marks, Matcher, Meta, Mode, OnBadParam, Rule, RuleId, Version};
 use crate::error::ApiError;
@@ -184,3 +184,47 @@ pub fn gone(matched: &Matched<'_>) -> ApiError {
 #[cfg(test)]
 #[path = "custom_tests.rs"]
 mod tests;
+
+/// Routes of the RS REST API that no release deprecates, one example each (the RS REST API
+/// reference; the v1 statistics routes are left out: 7.22 deprecates them). An operator rule
+/// that matches one of these is almost certainly too broad (issue 20: `GET /{a}/{b}/{c}` as
+/// `gone` retired `GET /v1/bdbs/1`).
+pub const NOT_DEPRECATED: [(&str, &str); 16] = [
+    ("GET", "/v1/bdbs"),
+    ("GET", "/v1/bdbs/1"),
+    ("PUT", "/v1/bdbs/1"),
+    ("POST", "/v1/bdbs/1/upgrade"),
+    ("GET", "/v1/cluster"),
+    ("PUT", "/v1/cluster/certificates"),
+    ("GET", "/v1/nodes"),
+    ("GET", "/v1/nodes/1"),
+    ("GET", "/v1/modules"),
+    ("GET", "/v1/users"),
+    ("GET", "/v1/users/1"),
+    ("GET", "/v1/bootstrap"),
+    ("GET", "/v1/actions/1"),
+    ("GET", "/v1/license"),
+    ("GET", "/v1/logs"),
+    ("POST", "/v2/modules"),
+];
+
+/// For each operator rule of `rules` whose pattern also matches a route the catalogue knows is
+/// not deprecated, a warning naming the rule and an example (`check` prints them).
+pub fn too_broad(rules: &[Rule]) -> Vec<String> {
+    let mut out = Vec::new();
+    for rule in rules.iter().filter(|r| matches!(r.id, RuleId::Custom(_))) {
+        let hit = NOT_DEPRECATED.iter().find(|(method, path)| {
+            rule.matcher.method.as_str() == *method
+                && matches!(rule.matcher.path.matches(path), Outcome::Match(_))
+        });
+        if let Some((method, path)) = hit {
+            out.push(format!(
+                "rules.custom \"{}\" ({} {}) also matches {method} {path}, which no release deprecates; narrow its path",
+                rule.name,
+                rule.matcher.method,
+                rule.matcher.path.as_str()
+            ));
+        }
+    }
+    out
+}

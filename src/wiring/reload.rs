@@ -69,10 +69,16 @@ pub async fn on_sighup(live: Arc<Live>, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
-                _ = hup.recv() => match live.reload() {
-                    Ok(()) => tracing::info!("configuration reloaded"),
-                    Err(e) => tracing::error!(error = %e, "configuration reload refused; the previous configuration stays in force"),
-                },
+                // Issue 20: parsed and validated on a blocking thread, so that a large
+                // configuration delays neither `/healthz` nor the stop signal.
+                _ = hup.recv() => {
+                    let reloading = live.clone();
+                    match tokio::task::spawn_blocking(move || reloading.reload()).await {
+                        Ok(Ok(())) => tracing::info!("configuration reloaded"),
+                        Ok(Err(e)) => tracing::error!(error = %e, "configuration reload refused; the previous configuration stays in force"),
+                        Err(e) => tracing::error!(error = %e, "configuration reload failed; the previous configuration stays in force"),
+                    }
+                }
                 _ = &mut shutdown => return,
             }
         }

@@ -95,7 +95,10 @@ fn unverified_callers_past_the_cap_never_fold_a_verified_one() {
     }
     s.add(call(Some("admin"), "192.0.2.1", 2, Outcome::Ok));
     let r = s.report();
-    let admin = r.callers.iter().find(|r| r.user.as_deref() == Some("admin"));
+    let admin = r
+        .callers
+        .iter()
+        .find(|r| r.user.as_deref() == Some("admin"));
     assert!(admin.is_some_and(|a| a.verified && a.calls == 1), "folded");
     let other = r.callers.iter().find(|r| r.client == OVERFLOW).unwrap();
     assert_eq!(other.calls, 5);
