@@ -31,6 +31,16 @@ use support::{get, send};
 /// `debuginfo_all` retired: its Sunset is past and the lifecycle enforced.
 const RETIRED: &str = "[lifecycle.debuginfo_all]\nenforce = true\nsunset_date = \"2025-01-01\"\n";
 
+/// A simulated 8.0 cluster and a shim in front of it with `toml`, auditing to its own file;
+/// the cluster's request log emptied of the shim's start.
+async fn start(toml: &str) -> (Sim, AuditFile, Shim) {
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let audit = AuditFile::new();
+    let shim = Shim::in_front_of(sim.addr, &audit.toml(toml)).await;
+    sim.clear_requests();
+    (sim, audit, shim)
+}
+
 fn bootstrap() -> RouteMatch {
     RouteMatch::method("GET", "/v1/bootstrap")
 }
@@ -41,11 +51,8 @@ fn cluster_saw(sim: &Sim, path: &str) -> usize {
 
 #[tokio::test]
 async fn a_retired_route_stays_retired_and_audited_while_the_cluster_cannot_say_its_version() {
-    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let (sim, audit, shim) = start(RETIRED).await;
     sim.faults().respond_with_status(500, bootstrap());
-    let audit = AuditFile::new();
-    let shim = Shim::in_front_of(sim.addr, &audit.toml(RETIRED)).await;
-    sim.clear_requests();
     for _ in 0..5 {
         let reply = get(shim.addr, "/v1/debuginfo/all", &admin()).await;
         assert_eq!(
@@ -69,11 +76,8 @@ async fn a_retired_route_stays_retired_and_audited_while_the_cluster_cannot_say_
 
 #[tokio::test]
 async fn a_gated_translation_answers_503_with_retry_after_while_the_cluster_cannot_say() {
-    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let (sim, audit, shim) = start("").await;
     sim.faults().respond_with_status(503, bootstrap());
-    let audit = AuditFile::new();
-    let shim = Shim::in_front_of(sim.addr, &audit.toml("")).await;
-    sim.clear_requests();
     let reply = get(shim.addr, "/v1/debuginfo/all", &admin()).await;
     assert_eq!(
         reply.status,
@@ -105,10 +109,7 @@ async fn a_gated_translation_answers_503_with_retry_after_while_the_cluster_cann
 
 #[tokio::test]
 async fn a_call_without_credentials_never_triggers_a_look_up_and_is_still_gated_and_audited() {
-    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
-    let audit = AuditFile::new();
-    let shim = Shim::in_front_of(sim.addr, &audit.toml(RETIRED)).await;
-    sim.clear_requests();
+    let (sim, audit, shim) = start(RETIRED).await;
     let reply = send(shim.addr, Method::GET, "/v1/debuginfo/all", &[], "").await;
     assert_eq!(
         reply.status,
@@ -128,10 +129,7 @@ async fn a_call_without_credentials_never_triggers_a_look_up_and_is_still_gated_
 
 #[tokio::test]
 async fn a_junk_credential_is_not_looked_up_and_does_not_decide_for_the_next_caller() {
-    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
-    let audit = AuditFile::new();
-    let shim = Shim::in_front_of(sim.addr, &audit.toml("")).await;
-    sim.clear_requests();
+    let (sim, audit, shim) = start("").await;
     let junk = format!("Basic {}", "A".repeat(9 * 1024));
     let reply = send(
         shim.addr,
@@ -164,12 +162,9 @@ async fn a_junk_credential_is_not_looked_up_and_does_not_decide_for_the_next_cal
 
 #[tokio::test]
 async fn a_look_up_refused_with_a_4xx_is_that_callers_alone() {
-    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let (sim, audit, shim) = start("").await;
     // A front end refuses the first look-up (as it did the 9 KiB header in the issue).
     sim.faults().respond_with_status(400, bootstrap().times(1));
-    let audit = AuditFile::new();
-    let shim = Shim::in_front_of(sim.addr, &audit.toml("")).await;
-    sim.clear_requests();
     let first = get(shim.addr, "/v1/debuginfo/all", &admin()).await;
     let second = get(shim.addr, "/v1/debuginfo/all", &admin()).await;
     assert_eq!(
@@ -188,9 +183,7 @@ async fn a_look_up_refused_with_a_4xx_is_that_callers_alone() {
 
 #[tokio::test]
 async fn a_state_changing_call_writes_its_intent_then_its_outcome_and_the_report_counts_one() {
-    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
-    let audit = AuditFile::new();
-    let shim = Shim::in_front_of(sim.addr, &audit.toml("")).await;
+    let (_sim, audit, shim) = start("").await;
     let reply = legacy_upgrade(shim.addr, &[("authorization", admin().as_str())]).await;
     assert_eq!(reply.status, 200);
     let recs = lines(&audit);
@@ -336,10 +329,8 @@ async fn an_audit_file_deleted_under_the_shim_is_reopened_at_its_path() {
 /// Item 2: a lifecycle on `authorize` retires the body-credential login only.
 #[tokio::test]
 async fn after_authorizes_sunset_the_header_login_is_served_and_the_body_login_refused() {
-    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
-    let audit = AuditFile::new();
     let toml = "[lifecycle.authorize]\nenforce = true\nsunset_date = \"2025-01-01\"\n";
-    let shim = Shim::in_front_of(sim.addr, &audit.toml(toml)).await;
+    let (_sim, audit, shim) = start(toml).await;
     let auth = admin();
     let header_login = send(
         shim.addr,
@@ -366,9 +357,7 @@ async fn after_authorizes_sunset_the_header_login_is_served_and_the_body_login_r
 /// Item 9: a caller with a bad password who meets a cold version cache is audited too.
 #[tokio::test]
 async fn a_bad_password_before_the_version_is_known_is_audited() {
-    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
-    let audit = AuditFile::new();
-    let shim = Shim::in_front_of(sim.addr, &audit.toml("")).await;
+    let (_sim, audit, shim) = start("").await;
     let bad = support::basic(DEMO_ADMIN.0, "wrong");
     let reply = get(shim.addr, "/v1/debuginfo/all", &bad).await;
     assert_eq!(reply.status, 401);

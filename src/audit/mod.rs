@@ -138,31 +138,20 @@ impl AuditLog {
     /// the caller then applies [`must_fail`](Self::must_fail).
     pub async fn write(&self, rec: &AuditRecord) -> Result<(), AuditError> {
         lock(&self.summary).record(rec);
-        let result = self.write_line(rec).await;
-        self.last_failed.store(result.is_err(), Ordering::Relaxed);
-        match &result {
-            Ok(()) => self.metrics.audit_written(),
-            Err(e) => {
-                self.metrics.audit_write_failed();
-                tracing::error!(
-                    target: TARGET,
-                    error = %e,
-                    cause = %e.source_text(),
-                    request_id = %rec.request_id,
-                    bdb_uid = ?rec.bdb_uid,
-                    status = rec.status,
-                    "AUDIT RECORD NOT WRITTEN: a deprecated call is missing from the audit trail"
-                );
-            }
-        }
-        result
+        self.commit(rec, rec).await
     }
 
     /// Writes the intent record of a state-changing call before it is sent (issue 20): a line
     /// like [`write`](Self::write)'s, counted and logged the same way on failure, but not a
     /// call of the live summary (its outcome record will be).
     pub async fn write_intent(&self, rec: &AuditRecord) -> Result<(), AuditError> {
-        let result = self.write_line(&rec.intent()).await;
+        self.commit(&rec.intent(), rec).await
+    }
+
+    /// Writes `line`, remembers whether it failed, counts it; a failure is logged at ERROR with
+    /// the call's request id (from `call`).
+    async fn commit(&self, line: &AuditRecord, call: &AuditRecord) -> Result<(), AuditError> {
+        let result = self.write_line(line).await;
         self.last_failed.store(result.is_err(), Ordering::Relaxed);
         match &result {
             Ok(()) => self.metrics.audit_written(),
@@ -172,8 +161,11 @@ impl AuditLog {
                     target: TARGET,
                     error = %e,
                     cause = %e.source_text(),
-                    request_id = %rec.request_id,
-                    "AUDIT INTENT NOT WRITTEN: a state-changing deprecated call is not recorded before it runs"
+                    request_id = %call.request_id,
+                    bdb_uid = ?call.bdb_uid,
+                    status = line.status,
+                    record = line.record.as_deref().unwrap_or("outcome"),
+                    "AUDIT RECORD NOT WRITTEN: a deprecated call is missing from the audit trail"
                 );
             }
         }
@@ -321,8 +313,8 @@ impl Inner {
     }
 
     /// A file deleted or replaced under the shim (without the reopen signal) would take every
-    /// later record into an inode nobody can read: when the path no longer names the open file,
-    /// it is opened again (created if missing), with a WARN. On failure the old file stays.
+    /// later record into an inode nobody can read: then the path is opened again (created if
+    /// missing), with a WARN ([`same_file`]). On failure the old file stays.
     fn reopen_if_replaced(&mut self) {
         let Out::File { path, file } = &self.out else {
             return;
@@ -363,16 +355,23 @@ fn write_line(w: &mut impl Write, line: &[u8], torn: bool) -> io::Result<()> {
     }
 }
 
-/// Whether `path` still names the open `file` (same device and inode).
+/// Whether the open `file` is still the one to write to: not when it was deleted (no link
+/// left) nor when `path` now names another file (replaced). A file renamed away with nothing at
+/// `path` yet is kept: that is a rotation in progress (logrotate creates the new file, then
+/// signals), and writing on to the moved file until then loses nothing.
 #[cfg(unix)]
 fn same_file(path: &Path, file: &File) -> bool {
     use std::os::unix::fs::MetadataExt;
-    match (std::fs::metadata(path), file.metadata()) {
-        (Ok(at_path), Ok(open)) => at_path.dev() == open.dev() && at_path.ino() == open.ino(),
-        // The path is gone (deleted, or its directory): not the open file any more.
-        (Err(_), _) => false,
+    let Ok(open) = file.metadata() else {
         // The open file cannot be read back: nothing to compare, keep it.
-        (Ok(_), Err(_)) => true,
+        return true;
+    };
+    if open.nlink() == 0 {
+        return false;
+    }
+    match std::fs::metadata(path) {
+        Ok(at_path) => at_path.dev() == open.dev() && at_path.ino() == open.ino(),
+        Err(_) => true,
     }
 }
 
