@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::audit_file::{lines, records, AuditFile};
 use support::harness::{test_config, Shim, Sim};
-use support::legacy::{admin, legacy_upgrade, upgrade_posts};
+use support::legacy::{admin, assert_rs_error, legacy_upgrade, upgrade_posts};
 use support::{get, send};
 
 /// `debuginfo_all` retired: its Sunset is past and the lifecycle enforced.
@@ -55,13 +55,7 @@ async fn a_retired_route_stays_retired_and_audited_while_the_cluster_cannot_say_
     sim.faults().respond_with_status(500, bootstrap());
     for _ in 0..5 {
         let reply = get(shim.addr, "/v1/debuginfo/all", &admin()).await;
-        assert_eq!(
-            reply.status,
-            410,
-            "{}",
-            String::from_utf8_lossy(&reply.body)
-        );
-        assert_eq!(reply.json()["error_code"], "route_sunset");
+        assert_rs_error(&reply, 410, "route_sunset");
     }
     let recs = records(&audit);
     assert_eq!(recs.len(), 5, "every call audited");
@@ -79,13 +73,7 @@ async fn a_gated_translation_answers_503_with_retry_after_while_the_cluster_cann
     let (sim, audit, shim) = start("").await;
     sim.faults().respond_with_status(503, bootstrap());
     let reply = get(shim.addr, "/v1/debuginfo/all", &admin()).await;
-    assert_eq!(
-        reply.status,
-        503,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
-    assert_eq!(reply.json()["error_code"], "cluster_version_unknown");
+    assert_rs_error(&reply, 503, "cluster_version_unknown");
     assert_eq!(reply.header("retry-after"), Some("5"));
     assert_eq!(cluster_saw(&sim, "/v1/cluster/debuginfo"), 0);
     assert_eq!(cluster_saw(&sim, "/v1/debuginfo/all"), 0);
@@ -213,6 +201,19 @@ async fn an_intent_that_cannot_be_written_in_fail_mode_refuses_the_call_before_a
     assert!(upgrade_posts(&sim).is_empty());
 }
 
+/// A legacy upgrade's record, begun now.
+fn begin(request_id: &str) -> AuditRecord {
+    AuditRecord::begin(
+        std::time::SystemTime::now(),
+        request_id,
+        "10.0.0.7".parse().expect("ip"),
+        &Method::POST,
+        "/v1/modules/upgrade/bdb/{uid}",
+        &http::HeaderMap::new(),
+        false,
+    )
+}
+
 /// A writer that takes the first `ok` lines and fails every later one, like a disk filling up.
 struct FailsAfter {
     ok: usize,
@@ -268,17 +269,6 @@ async fn an_outcome_record_that_cannot_be_written_does_not_turn_an_executed_upgr
 #[test]
 fn an_intent_without_its_outcome_is_reported_interrupted() {
     let audit = AuditFile::new();
-    let begin = |id: &str| {
-        AuditRecord::begin(
-            std::time::SystemTime::now(),
-            id,
-            "10.0.0.7".parse().expect("ip"),
-            &Method::POST,
-            "/v1/modules/upgrade/bdb/{uid}",
-            &http::HeaderMap::new(),
-            false,
-        )
-    };
     let mut done = begin("done-1");
     let mut text = Vec::new();
     text.extend(done.intent().to_line().expect("line"));
@@ -306,15 +296,7 @@ async fn an_audit_file_deleted_under_the_shim_is_reopened_at_its_path() {
     };
     let log = AuditLog::open(&cfg, Arc::new(Metrics::new())).expect("open");
     let record = |id: &str| {
-        let mut r = AuditRecord::begin(
-            std::time::SystemTime::now(),
-            id,
-            "10.0.0.7".parse().expect("ip"),
-            &Method::POST,
-            "/v1/modules/upgrade/bdb/{uid}",
-            &http::HeaderMap::new(),
-            false,
-        );
+        let mut r = begin(id);
         r.finish(http::StatusCode::OK, None, None, Duration::from_millis(1));
         r
     };
