@@ -13,7 +13,7 @@
 //! The shim runs with `listen.header_read_timeout = "1s"`, `listen.max_header_size = "8KiB"`,
 //! `upstream.request_timeout = "2s"` and the default `shim.max_body_size` (1 MiB).
 //!
-//! Decisions the table pins, beyond README "Decisions":
+//! Decisions the table pins, beyond docs/DECISIONS.md:
 //! - **Smuggling**: hyper follows RFC 9112 §6.1 — `Transfer-Encoding: chunked` wins over
 //!   `Content-Length`, and the connection is closed after the reply, so bytes after the chunked
 //!   body are never read as a second request. The shim re-frames every body it sends upstream,

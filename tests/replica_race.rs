@@ -1,7 +1,7 @@
 //! Two replicas, one database: the same legacy upgrade reaches two shims at once (two
 //! replicas behind a load balancer, or a retried job). The cluster runs the first and refuses
 //! the second with `409 action_in_progress` while it runs; the second legacy caller gets that
-//! answer, as the old route gave for a busy database (README, decisions), not a wait on
+//! answer, as the old route gave for a busy database (docs/DECISIONS.md), not a wait on
 //! someone else's action nor a second upgrade.
 
 mod support;

@@ -18,7 +18,7 @@
 //!   carry `action_uid` (not used here: this table runs in wait mode).
 //! - A `current_module` uid that is not enabled on the database but whose entry also names the
 //!   module (`module_name`): 7.4 answers 400 `missing_module`; the shim falls through to the
-//!   name and upgrades (its documented resolution decision, `src/shim/translate.rs`). Test
+//!   name and upgrades (its documented resolution decision, `src/rules/module_upgrade/translate.rs`). Test
 //!   `stale_current_module_uid_with_name` pins both answers.
 //! - Order of refusals: 7.4 checks credentials and permission before it reads the body; the
 //!   shim parses the body first (it learns about credentials only from the cluster). A malformed

@@ -42,7 +42,7 @@ async fn invalid_json_in_each_look_up_reply_is_502_upstream_invalid_reply() {
     assert!(serde_json::from_slice::<Value>(&reply.body).is_err());
 }
 
-/// By design (README, "Waiting"): a poll the shim cannot read is retried until the deadline.
+/// By design (docs/DECISIONS.md, "Waiting"): a poll the shim cannot read is retried until the deadline.
 #[tokio::test]
 async fn invalid_json_in_an_action_poll_is_retried_until_the_deadline() {
     let (upstream, sim) = sim().await;

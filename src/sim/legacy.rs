@@ -1,7 +1,7 @@
 //! The old synchronous module upgrade, as RS ≤ 7.8 serves it natively:
 //! `POST /v1/modules/upgrade/bdb/{uid}` (deprecated; gone on 8.0) and its sibling
 //! `POST /v1/bdbs/{uid}/modules/upgrade` (every release). This is the reference the shim's
-//! translation is compared against, so it is written independently of `src/shim`.
+//! translation is compared against, so it is written independently of `src/rules/module_upgrade`.
 //!
 //! Order (API.md §5): parse the body (400 `invalid_json` / `invalid_request`), find the database
 //! (404 `bdb_not_found`), then per entry, first failure wins: new module in the catalog (400

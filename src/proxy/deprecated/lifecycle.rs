@@ -1,9 +1,9 @@
 //! The lifecycle on the request path (issue 13): for each audited call of a rule that has a
 //! `[lifecycle.<rule>]`, what [`crate::lifecycle::decide`] says — served, exempt, would-refuse
 //! (dry run) or refused — taken before anything of the call is sent upstream, written into the
-//! call's audit record (`phase`, `exemption`) and counted; and how loud the call's deprecation
-//! log line is. The handlers (`endpoint`, `modules`, `observe`) call [`gate`] once and, on a refusal,
-//! answer [`reply`] after discarding the body (`observe::discard`).
+//! call's audit record (`phase`, `exemption`) and counted once the call ends ([`Gated::count`]);
+//! and how loud the call's deprecation log line is. The envelope ([`super::envelope`]) calls
+//! [`gate`] once per call and, on a refusal, answers it after discarding the body.
 //!
 //! Decisions:
 //! - "Now" is `app.clock` (the system clock; a fixed one in tests, a started one under `--now`).
@@ -27,8 +27,7 @@ use crate::audit::AuditRecord;
 use crate::lifecycle::{self, Caller, Decision, Escalation, Grant, Refusal};
 use crate::listener::ConnInfo;
 use crate::proxy::app::App;
-use crate::proxy::reply::{error_response, RespBody};
-use http::{HeaderMap, HeaderValue, Method, Response};
+use http::{HeaderMap, HeaderValue, Method};
 
 /// What a user exemption's verification reads: cheap, and allowed to every role.
 pub const VERIFY_PATH: &str = "/v1/cluster";
@@ -129,18 +128,6 @@ async fn verify(app: &App, caller: &HeaderMap, request_id: &str) -> bool {
         app.upstream.call(Method::GET, VERIFY_PATH, &headers, None).await,
         Ok(f) if f.status.is_success()
     )
-}
-
-/// The refusal as a reply: RS error shape, `Retry-After` with a 503.
-pub fn reply(refusal: &Refusal) -> Response<RespBody> {
-    let mut resp = error_response(&refusal.to_api_error());
-    if let Some(v) = refusal
-        .retry_after_header()
-        .and_then(|s| HeaderValue::from_str(&s).ok())
-    {
-        resp.headers_mut().insert(http::header::RETRY_AFTER, v);
-    }
-    resp
 }
 
 /// How loud rule `rule`'s per-call line is now: `(warn, days to Sunset)`. WARN without a
