@@ -30,6 +30,9 @@ pub struct ApiError {
     pub text: String,
     pub blame: Blame,
     pub extra: Map<String, Value>,
+    /// `Retry-After` (delay-seconds) on the reply: an overload, a brownout answered 503, a
+    /// cluster that could not say its version. Not part of the body.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -47,6 +50,7 @@ impl ApiError {
             text: text.into(),
             blame,
             extra: Map::new(),
+            retry_after: None,
         }
     }
 
@@ -58,6 +62,12 @@ impl ApiError {
     }
 
     /// Adds a field beside `error_code`/`description`/`message`.
+    /// Adds `Retry-After: secs` to the reply.
+    pub fn retry_in(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
+    }
+
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.extra.insert(key.to_owned(), value.into());
         self
@@ -99,7 +109,12 @@ impl ApiError {
 
     /// A complete response with `Content-Type: application/json`.
     pub fn to_response<B: From<Full<Bytes>>>(&self) -> Response<B> {
-        json_response(self.status, self.body_bytes())
+        let mut resp = json_response(self.status, self.body_bytes());
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+        }
+        resp
     }
 }
 

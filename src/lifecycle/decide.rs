@@ -62,10 +62,15 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    /// The RS-shaped body (`error_code`, `description`, `message`). Blamed on the client: the
-    /// caller is using a route past its schedule, nothing failed.
+    /// The RS-shaped body (`error_code`, `description`, `message`), with its `Retry-After`.
+    /// Blamed on the client: the caller is using a route past its schedule, nothing failed.
     pub fn to_api_error(&self) -> ApiError {
-        ApiError::new(self.status, self.error_code, self.text.clone()).blamed_on(Blame::Client)
+        let e =
+            ApiError::new(self.status, self.error_code, self.text.clone()).blamed_on(Blame::Client);
+        match self.retry_after {
+            Some(d) => e.retry_in(d.as_secs()),
+            None => e,
+        }
     }
 
     /// The `Retry-After` value (delay-seconds), when one is due.

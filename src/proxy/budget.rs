@@ -236,6 +236,7 @@ fn overloaded(what: &str) -> ApiError {
         format!("{what}; retry in {RETRY_AFTER_SECS} s"),
     )
     .blamed_on(Blame::Client)
+    .retry_in(RETRY_AFTER_SECS)
 }
 
 /// The error of a call interrupted at the end of `shim.shutdown_grace`. The upgrade may still
@@ -250,11 +251,6 @@ pub fn interrupted_error(action_uid: Option<&str>) -> ApiError {
         Some(uid) => e.with("action_uid", uid),
         None => e,
     }
-}
-
-/// The `Retry-After` value for `e`, when it is an overload refusal.
-pub fn retry_after(e: &ApiError) -> Option<u64> {
-    (e.error_code == OVERLOADED).then_some(RETRY_AFTER_SECS)
 }
 
 #[cfg(test)]
@@ -289,7 +285,7 @@ mod tests {
         let _b = work.admit().expect("second");
         let refused = work.admit().err().expect("third refused");
         assert_eq!(
-            (refused.status.as_u16(), retry_after(&refused)),
+            (refused.status.as_u16(), refused.retry_after),
             (503, Some(RETRY_AFTER_SECS))
         );
         drop(a);

@@ -16,15 +16,16 @@
 //!    internal_error` in the RS shape, audited.
 //!
 //! Decisions:
-//! - Errors become replies here and only here ([`error_response`]); a `503 shim_overloaded`
-//!   carries `Retry-After` whichever step refused, a lifecycle refusal its own.
+//! - Errors become replies here and only here ([`error_response`]); an error that asks for
+//!   `Retry-After` (an overload, a 503 brownout, an unknown cluster version) carries it
+//!   whichever step refused ([`ApiError::retry_after`]).
 //! - The audit record is on disk before the reply leaves. A record that cannot be written does
 //!   not change the reply of a call that already ran (the failure is logged at ERROR with the
 //!   request id and counted by the audit log); with `audit.on_write_failure = "fail"` the *next*
 //!   calls are refused before anything is sent.
 
 use super::step::{Answer, Ctx, Note};
-use super::{lifecycle, outcome, version, Decided, Family, Marks, Shape, Step};
+use super::{lifecycle, outcome, Decided, Family, Marks, Shape, Step};
 use crate::audit::{self, AuditRecord};
 use crate::error::ApiError;
 use crate::listener::ConnInfo;
@@ -151,15 +152,6 @@ impl Call<'_> {
         result: Result<Answer, ApiError>,
         record: &mut AuditRecord,
     ) -> Response<RespBody> {
-        let refusal = self.gated.as_ref().and_then(lifecycle::Gated::refusal);
-        let retry_after = match (&result, refusal) {
-            (Err(_), Some(r)) => r.retry_after_header(),
-            (Err(e), None) if e.error_code == version::UNKNOWN_CODE => {
-                Some(crate::proxy::versions::UNKNOWN_TTL.as_secs().to_string())
-            }
-            (Err(e), None) => budget::retry_after(e).map(|s| s.to_string()),
-            _ => None,
-        };
         let (mut resp, error) = reply(result);
         let note = &self.note;
         match self.shape.family {
@@ -187,7 +179,11 @@ impl Call<'_> {
             elapsed,
         );
         let how = MarkAs {
-            refused_by_lifecycle: refusal.is_some(),
+            refused_by_lifecycle: self
+                .gated
+                .as_ref()
+                .and_then(lifecycle::Gated::refusal)
+                .is_some(),
             unmarked: note.unmarked || self.step == Step::Observe { mark: false },
             gone: self.step == Step::Gone,
         };
@@ -201,9 +197,6 @@ impl Call<'_> {
             successor,
             headers,
         );
-        if let Some(v) = retry_after.and_then(|s| HeaderValue::from_str(&s).ok()) {
-            headers.insert(http::header::RETRY_AFTER, v);
-        }
         if let Ok(v) = HeaderValue::from_str(self.request_id) {
             headers.insert(audit::record::REQUEST_ID_HEADER, v);
         }

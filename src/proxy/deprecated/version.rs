@@ -90,6 +90,7 @@ pub fn unknown_error() -> ApiError {
         "the cluster's version could not be learned (GET /v1/bootstrap failed), and this route's handling depends on it; retry shortly",
     )
     .blamed_on(crate::error::Blame::Upstream)
+    .retry_in(crate::proxy::versions::UNKNOWN_TTL.as_secs())
 }
 
 /// The identity headers of a look-up made for this caller (see
