@@ -41,6 +41,13 @@ async fn start(toml: &str) -> (Sim, AuditFile, Shim) {
     (sim, audit, shim)
 }
 
+/// `GET /v1/debuginfo/all` as the admin, which must be served (200).
+async fn debuginfo_served(addr: std::net::SocketAddr) {
+    let reply = get(addr, "/v1/debuginfo/all", &admin()).await;
+    let text = String::from_utf8_lossy(&reply.body);
+    assert_eq!(reply.status, 200, "{text}");
+}
+
 fn bootstrap() -> RouteMatch {
     RouteMatch::method("GET", "/v1/bootstrap")
 }
@@ -85,13 +92,7 @@ async fn a_gated_translation_answers_503_with_retry_after_while_the_cluster_cann
     // The cluster recovers: once the unknown expires (5 s), the call is translated.
     sim.faults().clear();
     tokio::time::sleep(Duration::from_millis(5100)).await;
-    let reply = get(shim.addr, "/v1/debuginfo/all", &admin()).await;
-    assert_eq!(
-        reply.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    debuginfo_served(shim.addr).await;
     assert_eq!(records(&audit)[1]["cluster_version"], "8.0.2-17");
 }
 
@@ -133,13 +134,7 @@ async fn a_junk_credential_is_not_looked_up_and_does_not_decide_for_the_next_cal
         0,
         "no look-up with junk"
     );
-    let reply = get(shim.addr, "/v1/debuginfo/all", &admin()).await;
-    assert_eq!(
-        reply.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    debuginfo_served(shim.addr).await;
     assert_eq!(cluster_saw(&sim, "/v1/bootstrap"), 1);
     assert_eq!(cluster_saw(&sim, "/v1/cluster/debuginfo"), 1, "translated");
     let recs = records(&audit);
@@ -154,13 +149,7 @@ async fn a_look_up_refused_with_a_4xx_is_that_callers_alone() {
     // A front end refuses the first look-up (as it did the 9 KiB header in the issue).
     sim.faults().respond_with_status(400, bootstrap().times(1));
     let first = get(shim.addr, "/v1/debuginfo/all", &admin()).await;
-    let second = get(shim.addr, "/v1/debuginfo/all", &admin()).await;
-    assert_eq!(
-        second.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&second.body)
-    );
+    debuginfo_served(shim.addr).await;
     assert_eq!(cluster_saw(&sim, "/v1/bootstrap"), 2, "not cached");
     let recs = records(&audit);
     assert_eq!(recs.len(), 2, "first: {}", first.status);
