@@ -12,23 +12,16 @@
 //!   header or the `access_token` (the reply body is never read).
 
 use super::rewrite::{read_whole, send_bytes};
-use super::step::{Answer, Ctx, Note};
-use crate::error::ApiError;
+use super::step::{Answer, Ctx, Note, StepResult};
 use crate::rules::authorize::{self, Body, Decision};
-use crate::rules::Version;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::request::Parts;
 use http::HeaderValue;
 use hyper::body::Incoming;
 use serde_json::json;
 
 /// R1's step: header added from the body's credentials, or the call sent as it came.
-pub async fn run(
-    ctx: &Ctx<'_>,
-    mut parts: http::request::Parts,
-    body: Incoming,
-    version: Option<Version>,
-    note: &mut Note,
-) -> Result<Answer, ApiError> {
+pub async fn run(ctx: &Ctx<'_>, mut parts: Parts, body: Incoming, note: &mut Note) -> StepResult {
     let app = ctx.app;
     note.as_it_came();
     if authorize::forwards_untouched(&parts.headers) {
@@ -42,7 +35,7 @@ pub async fn run(
         "of POST /v1/users/authorize (64 KiB)",
     )
     .await?;
-    match authorize::plan(&bytes, version) {
+    match authorize::plan(&bytes, ctx.version) {
         Decision::Forward => Ok(Answer::Reply(
             send_bytes(app, ctx.conn, parts, bytes, None).await,
         )),

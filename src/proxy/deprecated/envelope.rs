@@ -86,6 +86,7 @@ pub(super) async fn run(
         matched: &matched,
         request_id: &request_id,
         step,
+        seen: decided.seen,
         shape,
         gated,
         prerefused: admitted.is_err(),
@@ -111,6 +112,7 @@ struct Call<'a> {
     matched: &'a Matched<'a>,
     request_id: &'a str,
     step: Step,
+    seen: crate::rules::version::Seen,
     shape: Shape<'a>,
     gated: Option<lifecycle::Gated>,
     /// Refused before the step ran (admission, audit health, lifecycle).
@@ -131,6 +133,7 @@ impl Call<'_> {
             conn: self.conn,
             matched: self.matched,
             request_id: self.request_id,
+            version: self.seen.version(),
         };
         let result = AssertUnwindSafe(self.step.run(&ctx, parts, body, &mut self.note))
             .catch_unwind()

@@ -110,7 +110,7 @@ fn run(
                 | RuleId::DebuginfoNode
                 | RuleId::DebuginfoNodeBdb,
                 _,
-            ) => Step::Translate { version },
+            ) => Step::Translate,
             // Not wired yet (see the module docs): observed, marked.
             _ => Step::Observe { mark: true },
         },
@@ -138,8 +138,8 @@ pub enum Step {
     ModuleUpgrade,
     /// R4/R5 through `/v2/modules`, waited for.
     Modules,
-    /// A built-in rewrite rule (R1, R3, R7–R10), decided at `version`.
-    Translate { version: Option<rules::Version> },
+    /// A built-in rewrite rule (R1, R3, R7–R10), decided at the version in [`Ctx::version`].
+    Translate,
     /// Stream through untouched; add the rule's marks when `mark`.
     Observe { mark: bool },
     /// Stream to the rule's successor path (an operator `rewrite` rule), marked.
@@ -214,10 +214,9 @@ impl Step {
             Step::Gone => streamed(false),
             #[cfg(test)]
             Step::Panic => module_upgrade::shape(matched),
-            Step::Translate { .. }
-            | Step::Observe { .. }
-            | Step::Rewrite
-            | Step::VersionUnknown => streamed(true),
+            Step::Translate | Step::Observe { .. } | Step::Rewrite | Step::VersionUnknown => {
+                streamed(true)
+            }
         }
     }
 
@@ -231,7 +230,7 @@ impl Step {
         writes
             && match self {
                 Step::ModuleUpgrade | Step::Modules | Step::Rewrite => true,
-                Step::Translate { .. } => matched.rule.id != RuleId::Authorize,
+                Step::Translate => matched.rule.id != RuleId::Authorize,
                 _ => false,
             }
     }
@@ -247,8 +246,8 @@ impl Step {
         match self {
             Step::ModuleUpgrade => module_upgrade::run(ctx, parts, body, note).await,
             Step::Modules => modules::run(ctx, parts, body, note).await,
-            Step::Translate { version } => match ctx.matched.rule.id {
-                RuleId::Authorize => authorize::run(ctx, parts, body, version, note).await,
+            Step::Translate => match ctx.matched.rule.id {
+                RuleId::Authorize => authorize::run(ctx, parts, body, note).await,
                 RuleId::UpdateCert => certs::run(ctx, parts, body, note).await,
                 _ => debuginfo::run(ctx, parts, body, note).await,
             },

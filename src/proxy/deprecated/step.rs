@@ -100,6 +100,8 @@ pub struct Ctx<'a> {
     pub conn: &'a ConnInfo,
     pub matched: &'a Matched<'a>,
     pub request_id: &'a str,
+    /// The cluster's version the rule was decided at, when known.
+    pub version: Option<crate::rules::Version>,
 }
 
 impl Ctx<'_> {
