@@ -74,7 +74,13 @@ async fn one_http2_connection_cannot_buffer_more_deprecated_bodies_than_the_budg
     let cluster = Sim::timed(SimVersion::V8_0, Duration::from_secs(1)).await;
     let sim = cluster.addr;
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut shim, admin) = shim(dir.path(), sim, "[shim]\nmax_buffered_bodies = \"4MiB\"\n");
+    // One address, no credentials: the per-address bound of unverified calls is lifted so that
+    // the body budget is what refuses.
+    let (mut shim, admin) = shim(
+        dir.path(),
+        sim,
+        "[shim]\nmax_buffered_bodies = \"4MiB\"\nmax_unverified_calls_per_ip = 1000\n",
+    );
     let rss_before = shim.peak_rss_kib();
 
     let tcp = tokio::net::TcpStream::connect(shim.addr)

@@ -11,7 +11,8 @@
 //! `Content-Type: application/json`. "→ cluster `t`" means the request passed through
 //! untouched, the cluster saw exactly the target `t`, and the cluster's own reply came back.
 //! The shim runs with `listen.header_read_timeout = "1s"`, `listen.max_header_size = "8KiB"`,
-//! `upstream.request_timeout = "2s"` and the default `shim.max_body_size` (1 MiB).
+//! `listen.body_idle_timeout = "2s"`, `upstream.request_timeout = "2s"` and the default
+//! `shim.max_body_size` (1 MiB).
 //!
 //! Decisions the table pins, beyond docs/DECISIONS.md:
 //! - **Smuggling**: hyper follows RFC 9112 §6.1 — `Transfer-Encoding: chunked` wins over
@@ -30,7 +31,7 @@
 //! - **Slowloris**: a head completed within `listen.header_read_timeout` is served, however
 //!   slowly it came; one that is not is cut without a reply (no look-up, no audit record).
 //! - **Bodies**: a declared `Content-Length` over the limit is refused before the body is read;
-//!   a body that stops arriving is `408 request_timeout` after `upstream.request_timeout`; a
+//!   a body that stops arriving is `408 request_timeout` after `listen.body_idle_timeout`; a
 //!   broken chunked encoding is `400 invalid_request`. `Content-Type` that is not readable text
 //!   is `415`, like any other type that cannot carry JSON.
 //!
@@ -152,7 +153,7 @@ use support::wire::{exchange, parse_replies, Wire};
 const P: &str = "/v1/modules/upgrade/bdb/1";
 /// `listen.header_read_timeout` of the shim under test.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(1);
-/// `upstream.request_timeout`, which also bounds reading the old route's body.
+/// `listen.body_idle_timeout` (and `upstream.request_timeout`): a body silent this long is cut.
 const BODY_TIMEOUT: Duration = Duration::from_secs(2);
 /// `shim.max_body_size` (the default).
 const MAX_BODY: usize = 1024 * 1024;
@@ -330,12 +331,13 @@ async fn hostile_inputs_get_pinned_replies_and_the_shim_keeps_serving() {
         &cfg,
         format!(
             "[listen]\nheader_read_timeout = \"{}ms\"\nmax_header_size = \"8KiB\"\n\
-             [upstream]\nurl = \"http://{upstream}\"\nrequest_timeout = \"{}ms\"\n\
+             body_idle_timeout = \"{timeout}ms\"\n\
+             [upstream]\nurl = \"http://{upstream}\"\nrequest_timeout = \"{timeout}ms\"\n\
              [shim]\npoll_interval = \"20ms\"\nwait_deadline = \"10s\"\n\
              [audit]\npath = {}\n",
             HEADER_TIMEOUT.as_millis(),
-            BODY_TIMEOUT.as_millis(),
-            toml_path(&audit)
+            toml_path(&audit),
+            timeout = BODY_TIMEOUT.as_millis(),
         ),
     )
     .expect("write config");

@@ -20,6 +20,8 @@ pub const DEFAULT_DEPRECATION_EPOCH: u64 = 1_730_419_200;
 pub const DEFAULT_MAX_BUFFERED_BODIES: usize = 32 * 1024 * 1024;
 /// `shim.max_concurrent_calls`.
 pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 256;
+/// `shim.max_unverified_calls_per_ip`.
+pub const DEFAULT_MAX_UNVERIFIED_CALLS_PER_IP: usize = 16;
 pub const DEFAULT_DOCS_URL: &str =
     "https://redis.io/docs/latest/operate/rs/references/rest-api/requests/bdbs/upgrade/";
 
@@ -177,6 +179,9 @@ pub struct Listen {
     /// After a stop signal: `/readyz` answers 503 for this long before the listener closes,
     /// so a load balancer health-checking it stops sending first.
     pub drain_delay: Duration,
+    /// A request body that sends nothing for this long is cut: `408 request_timeout`, the
+    /// client's (issue 20). Uploads are bounded by it, not by their total time.
+    pub body_idle_timeout: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,6 +228,9 @@ pub struct Shim {
     pub max_buffered_bodies: usize,
     /// Deprecated-route calls running at once (their detached tasks included).
     pub max_concurrent_calls: usize,
+    /// Deprecated-route calls one client address may have running with credentials the
+    /// cluster has not accepted yet (issue 20; [`crate::proxy::callers`]).
+    pub max_unverified_calls_per_ip: usize,
     /// After a stop signal: how long running deprecated-route calls may go on before they are
     /// interrupted (and audited as such).
     pub shutdown_grace: Duration,

@@ -42,6 +42,7 @@ pub struct RawListen {
     pub idle_timeout: Option<String>,
     pub shutdown_grace: Option<String>,
     pub drain_delay: Option<String>,
+    pub body_idle_timeout: Option<String>,
     pub max_concurrent_streams: Option<u32>,
 }
 
@@ -84,6 +85,7 @@ pub struct RawShim {
     pub docs_url: Option<String>,
     pub max_buffered_bodies: Option<String>,
     pub max_concurrent_calls: Option<usize>,
+    pub max_unverified_calls_per_ip: Option<usize>,
     pub shutdown_grace: Option<String>,
 }
 

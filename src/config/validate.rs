@@ -238,6 +238,11 @@ fn listen(raw: RawListen) -> Result<Listen, ConfigError> {
             max_concurrent_streams,
         },
         drain_delay: opt_duration("listen.drain_delay", raw.drain_delay, Duration::ZERO)?,
+        body_idle_timeout: positive_duration(
+            "listen.body_idle_timeout",
+            raw.body_idle_timeout,
+            DEFAULT_BODY_IDLE_TIMEOUT,
+        )?,
     })
 }
 
@@ -361,6 +366,23 @@ fn opt_duration(
 ) -> Result<Duration, ConfigError> {
     raw.map_or(Ok(default), |s| parse_duration(key, &s))
 }
+
+/// A duration that must be more than zero.
+fn positive_duration(
+    key: &str,
+    raw: Option<String>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    let d = opt_duration(key, raw, default)?;
+    if d.is_zero() {
+        return Err(ConfigError::new(key, "must be more than 0s"));
+    }
+    Ok(d)
+}
+
+/// `listen.body_idle_timeout`'s default: a client that sends no body byte for this long has
+/// stalled (an upload over a slow link still sends something every few seconds).
+pub const DEFAULT_BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn opt_size(key: &str, raw: Option<String>, default: usize) -> Result<usize, ConfigError> {
     raw.map_or(Ok(default), |s| parse_size(key, &s))

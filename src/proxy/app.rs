@@ -21,6 +21,9 @@ pub struct App {
     pub admin: Arc<AdminState>,
     /// The deprecated route's budget and detached tasks (process-wide, kept across reloads).
     pub work: Arc<budget::Work>,
+    /// Which credentials the cluster accepted, and the per-address bound of the others
+    /// (process-wide, kept across reloads).
+    pub callers: Arc<super::callers::Callers>,
     /// The cluster's version as last learned (R11), per upstream: emptied by a reload.
     pub versions: super::versions::VersionCache,
     /// "Now" for the lifecycles (kept across reloads): the system clock, or a fixed or
@@ -53,7 +56,8 @@ impl App {
             config.shim.max_concurrent_calls,
             metrics.clone(),
         );
-        App::build(config, metrics, audit, admin, work, clock)
+        let callers = super::callers::Callers::new(config.shim.max_unverified_calls_per_ip);
+        App::build(config, (metrics, audit, admin), work, callers, clock)
     }
 
     /// The App after a reload: same metrics, audit log (re-pointed to `config`'s `[audit]`)
@@ -66,12 +70,17 @@ impl App {
         config.threading = previous.config.threading;
         let app = App::build(
             config,
-            previous.metrics.clone(),
-            previous.audit.clone(),
-            previous.admin.clone(),
+            (
+                previous.metrics.clone(),
+                previous.audit.clone(),
+                previous.admin.clone(),
+            ),
             previous.work.clone(),
+            previous.callers.clone(),
             previous.clock.clone(),
         )?;
+        app.callers
+            .set_limit(app.config.shim.max_unverified_calls_per_ip);
         app.audit.reconfigure(&app.config.audit)?;
         app.work.set_limits(
             app.config.shim.max_buffered_bodies,
@@ -82,10 +91,9 @@ impl App {
 
     fn build(
         config: Config,
-        metrics: Arc<Metrics>,
-        audit: Arc<AuditLog>,
-        admin: Arc<AdminState>,
+        (metrics, audit, admin): (Arc<Metrics>, Arc<AuditLog>, Arc<AdminState>),
         work: Arc<budget::Work>,
+        callers: Arc<super::callers::Callers>,
         clock: Arc<dyn Clock>,
     ) -> Result<App, AppError> {
         let upstream = Upstream::new(&config.upstream, crate::workers::slots(&config))?;
@@ -114,6 +122,7 @@ impl App {
             audit,
             admin,
             work,
+            callers,
         })
     }
 }

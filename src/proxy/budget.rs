@@ -179,6 +179,37 @@ impl Work {
     }
 }
 
+/// A call's place among `shim.max_concurrent_calls`, taken when the call is ready to run
+/// (issue 20: a rule that reads its body whole takes it once the body has arrived, so slow
+/// bodies cannot hold the places) and held until the call's task ends.
+pub struct Admission {
+    work: Arc<Work>,
+    permit: std::sync::Mutex<Option<CallPermit>>,
+}
+
+impl Admission {
+    pub fn new(work: &Arc<Work>) -> Admission {
+        Admission {
+            work: work.clone(),
+            permit: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Takes the call's place, once; refused (`503 shim_overloaded`) when all are taken.
+    pub fn take(&self) -> Result<(), ApiError> {
+        let mut permit = crate::locks::lock(&self.permit);
+        if permit.is_none() {
+            *permit = Some(self.work.admit()?);
+        }
+        Ok(())
+    }
+
+    /// Whether the call holds its place.
+    pub fn taken(&self) -> bool {
+        crate::locks::lock(&self.permit).is_some()
+    }
+}
+
 /// One admitted call; frees its place when dropped.
 pub struct CallPermit(Arc<Work>);
 

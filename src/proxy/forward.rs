@@ -83,7 +83,10 @@ pub fn send_rewritten(
 fn prepare(app: &App, conn: ConnInfo, req: Request<Incoming>) -> Request<UpBody> {
     let (mut parts, body) = req.into_parts();
     prepare_parts(app, conn, &mut parts);
-    Request::from_parts(parts, Either::Left(CallerBody::new(body)))
+    Request::from_parts(
+        parts,
+        Either::Left(CallerBody::new(body, app.config.listen.body_idle_timeout)),
+    )
 }
 
 /// The hop's changes to a request head (see [`pass_through`]).

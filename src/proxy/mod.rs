@@ -5,6 +5,7 @@
 pub mod access;
 pub mod app;
 pub mod budget;
+pub mod callers;
 pub mod deprecated;
 pub mod forward;
 pub mod hop_headers;

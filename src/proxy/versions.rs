@@ -20,7 +20,10 @@ pub struct VersionCache {
     ttl: Duration,
     /// A known version, or a cluster-caused unknown (`Err`), and until when.
     slot: Mutex<Option<(Instant, Result<Version, Unknown>)>>,
-    flight: tokio::sync::Mutex<()>,
+    /// One look-up at a time for callers whose credentials the cluster accepted recently, and
+    /// one at a time for the others: junk callers queue behind each other, never in front of
+    /// a verified caller (issue 20).
+    flights: [tokio::sync::Mutex<()>; 2],
 }
 
 /// How a look-up ended.
@@ -40,7 +43,7 @@ impl VersionCache {
             source,
             ttl,
             slot: Mutex::new(None),
-            flight: tokio::sync::Mutex::new(()),
+            flights: Default::default(),
         }
     }
 
@@ -64,16 +67,18 @@ impl VersionCache {
     }
 
     /// The version, sending the look-up with `headers` when nothing fresh is cached; one
-    /// look-up at a time.
+    /// look-up at a time in the caller's lane (`verified`: the cluster accepted its
+    /// credentials recently).
     pub async fn learn(
         &self,
         upstream: &Upstream,
         headers: &HeaderMap,
+        verified: bool,
     ) -> Result<Version, Unknown> {
         if let Some(v) = self.peek() {
             return v;
         }
-        let _flight = self.flight.lock().await;
+        let _flight = self.flights[usize::from(verified)].lock().await;
         if let Some(v) = self.peek() {
             return v;
         }

@@ -5,6 +5,7 @@
 //! A request that gets its head within the first poll never registers at all; one that waits
 //! registers once (an uncontended lock: the table is per worker) and leaves on drop.
 
+use super::caller_body::BodyEnd;
 use crate::locks::lock;
 use slab::Slab;
 use std::future::Future;
@@ -26,9 +27,27 @@ pub struct Deadlines {
 }
 
 struct Pending {
-    due: Instant,
+    due: Due,
     waker: Waker,
     fired: bool,
+}
+
+/// When a deadline falls: a fixed instant, or a limit counted from the end of a request body
+/// still arriving (issue 20: `upstream.request_timeout` counts from the end of the body).
+#[derive(Debug, Clone)]
+enum Due {
+    At(Instant),
+    AfterBody(Arc<BodyEnd>, Duration),
+}
+
+impl Due {
+    /// The instant, once it is known.
+    fn at(&self) -> Option<Instant> {
+        match self {
+            Due::At(t) => Some(*t),
+            Due::AfterBody(end, limit) => end.at().map(|t| t + *limit),
+        }
+    }
 }
 
 /// The deadline passed before the inner future finished.
@@ -38,10 +57,30 @@ pub struct Elapsed;
 impl Deadlines {
     /// Bounds `inner` by `limit` from now.
     pub fn within<F: Future>(self: &Arc<Self>, limit: Duration, inner: F) -> Within<F> {
+        self.within_due(Due::At(Instant::now() + limit), inner)
+    }
+
+    /// Bounds `inner` by `limit` from the end of the request body `end` (from now if it has
+    /// already ended); no deadline runs while the body is still arriving (its own idle
+    /// timeout bounds that, see [`super::CallerBody`]).
+    pub fn within_after_body<F: Future>(
+        self: &Arc<Self>,
+        limit: Duration,
+        end: Arc<BodyEnd>,
+        inner: F,
+    ) -> Within<F> {
+        let due = match end.at() {
+            Some(_) => Due::At(Instant::now() + limit),
+            None => Due::AfterBody(end, limit),
+        };
+        self.within_due(due, inner)
+    }
+
+    fn within_due<F: Future>(self: &Arc<Self>, due: Due, inner: F) -> Within<F> {
         Within {
             inner,
             table: self.clone(),
-            due: Instant::now() + limit,
+            due,
             key: None,
         }
     }
@@ -50,7 +89,7 @@ impl Deadlines {
     fn fire_due(&self, now: Instant) -> usize {
         let mut table = lock(&self.table);
         for (_, p) in table.iter_mut() {
-            if !p.fired && p.due <= now {
+            if !p.fired && p.due.at().is_some_and(|due| due <= now) {
                 p.fired = true;
                 p.waker.wake_by_ref();
             }
@@ -82,7 +121,7 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: F,
         table: Arc<Deadlines>,
-        due: Instant,
+        due: Due,
         key: Option<usize>,
     }
 
@@ -108,7 +147,7 @@ impl<F: Future> Future for Within<F> {
             None => {
                 let mut table = lock(&this.table.table);
                 *this.key = Some(table.insert(Pending {
-                    due: *this.due,
+                    due: this.due.clone(),
                     waker: cx.waker().clone(),
                     fired: false,
                 }));

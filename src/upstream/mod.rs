@@ -19,7 +19,7 @@ mod caller_body;
 pub mod deadline;
 mod pool;
 
-pub use caller_body::{CallerBody, CallerBodyError};
+pub use caller_body::{BodyEnd, CallerBody, CallerBodyError};
 pub use pool::{PooledBody, Reuse, SendError};
 
 /// Body of a request sent upstream: the caller's stream, or one the shim built.
@@ -140,14 +140,19 @@ impl Upstream {
         limit: Option<Duration>,
     ) -> impl Future<Output = Result<Response<PooledBody>, ApiError>> + Send + 'static {
         let limit = limit.unwrap_or(self.request_timeout);
-        self.deadlines
-            .get()
-            .within(limit, self.pools.get().send(req, Reuse::Pooled))
-            .map(move |r| match r {
-                Ok(Ok(resp)) => Ok(resp),
-                Ok(Err(e)) => Err(classify_failure(&e)),
-                Err(deadline::Elapsed) => Err(no_answer_within(limit)),
-            })
+        let deadlines = self.deadlines.get();
+        let sending = match req.body() {
+            Either::Left(caller) => {
+                let end = caller.end();
+                deadlines.within_after_body(limit, end, self.pools.get().send(req, Reuse::Pooled))
+            }
+            Either::Right(_) => deadlines.within(limit, self.pools.get().send(req, Reuse::Pooled)),
+        };
+        sending.map(move |r| match r {
+            Ok(Ok(resp)) => Ok(resp),
+            Ok(Err(e)) => Err(classify_failure(&e)),
+            Err(deadline::Elapsed) => Err(no_answer_within(limit)),
+        })
     }
 
     /// [`send`](Self::send), also telling whether the connection closed before any reply: the
@@ -309,12 +314,22 @@ fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rust
 /// request was never whole, so it is the caller's 400, whatever the cluster made of the part
 /// it got.
 fn caller_body_failed(e: &CallerBodyError) -> ApiError {
-    if let CallerBodyError::TooLarge(limit) = e {
-        return ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "request_too_large",
-            format!("the request body is larger than the {limit}-byte limit"),
-        );
+    match e {
+        CallerBodyError::TooLarge(limit) => {
+            return ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request_too_large",
+                format!("the request body is larger than the {limit}-byte limit"),
+            )
+        }
+        CallerBodyError::Stalled(_) => {
+            return ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                e.to_string(),
+            )
+        }
+        CallerBodyError::Read(_) => {}
     }
     let mut cause = String::new();
     let mut source = std::error::Error::source(e);

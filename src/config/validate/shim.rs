@@ -88,6 +88,15 @@ pub(super) fn shim(raw: RawShim) -> Result<Shim, ConfigError> {
             "must be at least 1",
         ));
     }
+    let max_unverified_calls_per_ip = raw
+        .max_unverified_calls_per_ip
+        .unwrap_or(crate::config::DEFAULT_MAX_UNVERIFIED_CALLS_PER_IP);
+    if max_unverified_calls_per_ip == 0 {
+        return Err(ConfigError::new(
+            "shim.max_unverified_calls_per_ip",
+            "must be at least 1",
+        ));
+    }
     Ok(Shim {
         mode,
         prevalidate,
@@ -97,6 +106,7 @@ pub(super) fn shim(raw: RawShim) -> Result<Shim, ConfigError> {
         translate_sibling: raw.translate_sibling.unwrap_or(false),
         max_buffered_bodies,
         max_concurrent_calls,
+        max_unverified_calls_per_ip,
         // The longest wait, plus a minute for the look-ups before it and the read after it.
         shutdown_grace: opt_duration(
             "shim.shutdown_grace",

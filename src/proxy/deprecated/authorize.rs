@@ -5,7 +5,7 @@
 //! Decisions:
 //! - A request with any `Authorization` streams through untouched, unmarked, body unread.
 //! - The body (at most 64 KiB, reserved against `shim.max_buffered_bodies`) is read within
-//!   `upstream.request_timeout`; a larger one is `413 request_too_large`.
+//!   `listen.body_idle_timeout` of silence; a larger one is `413 request_too_large`.
 //! - The version is the cached one ([`super::version`]); authorize never sends a look-up.
 //! - The reply's status and body pass through verbatim; the marks are added only when the
 //!   header was added. The audit gets `user`, `ttl` and `translated`; never the password, the
@@ -25,10 +25,11 @@ pub async fn run(ctx: &Ctx<'_>, mut parts: Parts, body: Incoming, note: &mut Not
     let app = ctx.app;
     note.as_it_came();
     if authorize::forwards_untouched(&parts.headers) {
+        ctx.admit()?;
         return Ok(ctx.pass_through(parts, body).await);
     }
     let (bytes, _reservation) = read_whole(
-        app,
+        ctx,
         &parts.headers,
         body,
         authorize::MAX_BODY,

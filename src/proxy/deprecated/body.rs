@@ -12,7 +12,7 @@ use hyper::body::{Body, Incoming};
 use std::time::Duration;
 
 /// Reads a body whole, refusing more than `limit` bytes (413) — early from `Content-Length`
-/// when it is declared, else while streaming — a body that stalls (408), and one the
+/// when it is declared, else while streaming — a body that sends nothing for `idle` (408, `listen.body_idle_timeout`), and one the
 /// process-wide budget has no room for (503, before more of it is read): a declared length is
 /// reserved up front, else each chunk before it is kept. `limit_name` ends the 413's text
 /// after "the N-byte limit": `(shim.max_body_size)`, `of PUT /v1/cluster/update_cert (1 MiB)`.
@@ -21,7 +21,7 @@ pub(super) async fn read_body(
     body: Incoming,
     limit: usize,
     limit_name: &str,
-    timeout: Duration,
+    idle: Duration,
     work: &std::sync::Arc<Work>,
 ) -> Result<(Bytes, Reservation), ApiError> {
     let too_large = || {
@@ -45,7 +45,12 @@ pub(super) async fn read_body(
     let read = async {
         let mut body = body;
         let mut buf = BytesMut::with_capacity(declared);
-        while let Some(frame) = body.frame().await {
+        loop {
+            // Issue 20: the body is bounded by its silence, not by its total time.
+            let Ok(frame) = tokio::time::timeout(idle, body.frame()).await else {
+                return Err(stalled(idle));
+            };
+            let Some(frame) = frame else { break };
             let frame = frame.map_err(|e| {
                 ApiError::bad_request(
                     "invalid_request",
@@ -64,14 +69,16 @@ pub(super) async fn read_body(
         }
         Ok(buf.freeze())
     };
-    match tokio::time::timeout(timeout, read).await {
-        Err(_) => Err(ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "request_timeout",
-            "the request body did not arrive in time",
-        )),
-        Ok(read) => Ok((read?, reservation)),
-    }
+    Ok((read.await?, reservation))
+}
+
+/// The client's `408` for a body that sent nothing for `idle`.
+pub(super) fn stalled(idle: Duration) -> ApiError {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "request_timeout",
+        format!("the request body stalled: no byte for {idle:?} (listen.body_idle_timeout)"),
+    )
 }
 
 /// Legacy tools send JSON under several labels (`curl -d` says form-urlencoded), and the old

@@ -4,7 +4,7 @@
 //!
 //! Decisions:
 //! - The body (at most 1 MiB, reserved against `shim.max_buffered_bodies`) is read within
-//!   `upstream.request_timeout`; a larger one is `413 request_too_large`.
+//!   `listen.body_idle_timeout` of silence; a larger one is `413 request_too_large`.
 //! - Both the rewritten call and a body that is not a JSON object (sent to the old route as it
 //!   came) wait up to `rules.certificates_timeout` (default 900 s, the OpenAPI
 //!   `x-timeout-seconds`) for the reply head. The PUT is sent once, never retried (§1.7).
@@ -25,7 +25,7 @@ pub async fn run(ctx: &Ctx<'_>, mut parts: Parts, body: Incoming, note: &mut Not
     let app = ctx.app;
     note.as_it_came();
     let (bytes, _reservation) = read_whole(
-        app,
+        ctx,
         &parts.headers,
         body,
         certs::MAX_BODY,

@@ -65,7 +65,7 @@ pub async fn run(ctx: &Ctx<'_>, mut parts: Parts, body: Incoming, note: &mut Not
     };
     parts.uri = uri;
     let timeout = Some(app.config.rules.debuginfo_read_timeout);
-    let body: UpBody = Either::Left(CallerBody::new(body));
+    let body: UpBody = Either::Left(CallerBody::new(body, app.config.listen.body_idle_timeout));
     let resp = forward::send_rewritten(app, ctx.conn.clone(), parts, body, timeout).await;
     let resp = resp.unwrap_or_else(|e| crate::proxy::reply::error_response(&e));
     let bytes = resp

@@ -43,15 +43,24 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+/// How a call entered (see [`super::Entry`]): refused by its address's bound of unverified
+/// calls, its credentials' fingerprint (remembered as verified once the cluster accepts them),
+/// and its place among `shim.max_concurrent_calls`, not yet taken.
+pub(super) struct Entered {
+    pub refused: Option<ApiError>,
+    pub fingerprint: Option<crate::proxy::callers::Fingerprint>,
+    pub admission: budget::Admission,
+}
+
 /// Runs one deprecated call of rule `rule` (its index in the table) through the envelope, as
-/// `step`. Spawned by [`super::start`]; `refused` is its admission refusal, if any.
+/// `step`. Spawned by [`super::start`].
 pub(super) async fn run(
     app: Arc<App>,
     conn: ConnInfo,
     req: Request<Incoming>,
     rule: usize,
     decided: Decided,
-    refused: Option<ApiError>,
+    entered: Entered,
 ) -> Response<RespBody> {
     let step = decided.step;
     let started = Instant::now();
@@ -70,11 +79,18 @@ pub(super) async fn run(
     record.cluster_version = decided.seen.audit_text();
     // 3. and 4.
     let deprecated_form = crate::rules::deprecated_form(matched.rule, &parts.headers);
+    let Entered {
+        refused,
+        fingerprint,
+        admission,
+    } = entered;
     let gated = match (&refused, shape.gated && deprecated_form) {
         (None, true) => lifecycle::gate(&app, &matched.rule.name, &conn, &parts, &mut record).await,
         _ => None,
     };
-    let admitted = match admit(&app, refused, gated.as_ref(), body).await {
+    // Issue 20: a step that reads its body whole takes its place once the body has arrived.
+    let place = (!step.reads_body_first(&matched)).then_some(&admission);
+    let admitted = match admit(&app, refused, gated.as_ref(), place, body).await {
         Ok(body) if step.changes_state(&matched, &parts) => {
             intent(&app, &record).await.map(|()| body)
         }
@@ -85,6 +101,8 @@ pub(super) async fn run(
         conn: &conn,
         matched: &matched,
         request_id: &request_id,
+        admission: &admission,
+        fingerprint,
         step,
         seen: decided.seen,
         shape,
@@ -111,6 +129,8 @@ struct Call<'a> {
     conn: &'a ConnInfo,
     matched: &'a Matched<'a>,
     request_id: &'a str,
+    admission: &'a budget::Admission,
+    fingerprint: Option<crate::proxy::callers::Fingerprint>,
     step: Step,
     seen: crate::rules::version::Seen,
     shape: Shape<'a>,
@@ -134,6 +154,7 @@ impl Call<'_> {
             matched: self.matched,
             request_id: self.request_id,
             version: self.seen.version(),
+            admission: self.admission,
         };
         let result = AssertUnwindSafe(self.step.run(&ctx, parts, body, &mut self.note))
             .catch_unwind()
@@ -169,6 +190,9 @@ impl Call<'_> {
             ),
         }
         outcome::write_and_count(self.app, record, note).await;
+        if let Some(fp) = self.fingerprint.filter(|_| record.verified) {
+            self.app.callers.mark_verified(fp);
+        }
         if let Some(g) = &self.gated {
             g.count(self.app, record);
         }
@@ -207,13 +231,16 @@ impl Call<'_> {
     }
 }
 
-/// Steps 3 and 4: the call goes on to its step with its body, or is refused here: over
-/// `shim.max_concurrent_calls` (`refused`), because it could not be audited, or by the rule's
-/// lifecycle (its body then read and dropped, never forwarded).
+/// Steps 3 and 4: the call goes on to its step with its body, or is refused here: over its
+/// address's bound of unverified calls (`refused`), because it could not be audited, by the
+/// rule's lifecycle (its body then read and dropped, never forwarded), or over
+/// `shim.max_concurrent_calls` when it takes its `place` now (a step that reads its body whole
+/// takes it itself, once the body has arrived).
 async fn admit(
     app: &App,
     refused: Option<ApiError>,
     gated: Option<&lifecycle::Gated>,
+    place: Option<&budget::Admission>,
     body: Incoming,
 ) -> Result<Incoming, ApiError> {
     if let Some(e) = refused {
@@ -226,6 +253,9 @@ async fn admit(
     if let Some(r) = gated.and_then(lifecycle::Gated::refusal) {
         discard(body, app.config.shim.max_body_size, app).await;
         return Err(r.to_api_error());
+    }
+    if let Some(place) = place {
+        place.take()?;
     }
     Ok(body)
 }

@@ -39,7 +39,12 @@ async fn serve_one(app: Arc<App>, step: Step) -> std::net::SocketAddr {
                     .map(|m| m.index)
                     .expect("a deprecated route");
                 let work = app.work.clone();
-                let resp = super::super::start(work, conn, None, move |conn, refused| {
+                let entered = Entered {
+                    refused: None,
+                    fingerprint: None,
+                    admission: budget::Admission::new(&work),
+                };
+                let resp = super::super::start(work, conn, (None, None), move |conn| {
                     let seen = crate::rules::version::Seen::NotNeeded;
                     run(
                         app,
@@ -47,7 +52,7 @@ async fn serve_one(app: Arc<App>, step: Step) -> std::net::SocketAddr {
                         req,
                         rule,
                         super::super::Decided { step, seen },
-                        refused,
+                        entered,
                     )
                 })
                 .await;

@@ -37,7 +37,8 @@ use crate::error::ApiError;
 use crate::listener::ConnInfo;
 use crate::metrics::InFlight;
 use crate::proxy::app::App;
-use crate::proxy::budget::Work;
+use crate::proxy::budget::{self, Work};
+use crate::proxy::callers;
 use crate::proxy::forward;
 use crate::proxy::reply::{error_response, RespBody};
 use crate::rules::version::{Seen, Unknown};
@@ -65,20 +66,65 @@ pub fn dispatch(
     let Some(r) = app.config.rules.table.rules().get(rule) else {
         return Box::pin(forward::pass_through(&app, conn, req));
     };
+    let entry = Entry::new(&app, &conn, req.headers());
     match version::known_now(&app, r) {
-        Ok(seen) => run(app, conn, req, rule, in_flight, seen),
+        Ok(seen) => run(app, conn, req, rule, (in_flight, entry), seen),
+        // Refused by its address's bound: nothing is sent for it, a look-up included.
+        Err(version::MustLookUp) if entry.refused.is_some() => {
+            let seen = Seen::Unknown(Unknown::NotAsked);
+            run(app, conn, req, rule, (in_flight, entry), seen)
+        }
         // Calls without usable credentials never trigger a look-up (issue 20).
         Err(version::MustLookUp) => match version::credential_problem(req.headers()) {
-            Some(why) => run(app, conn, req, rule, in_flight, Seen::Unknown(why)),
-            // R11: the first call that needs the version learns it (single flight), then runs.
+            Some(why) => run(app, conn, req, rule, (in_flight, entry), Seen::Unknown(why)),
+            // R11: the first call that needs the version learns it (single flight, per lane:
+            // verified callers never wait behind the others), then runs.
             None => Box::pin(async move {
                 let mut req = req;
                 let headers = version::look_up_headers(&app, &conn, req.headers_mut());
-                let learned = app.versions.learn(&app.upstream, &headers).await;
+                let verified = entry.verified;
+                let learned = app.versions.learn(&app.upstream, &headers, verified).await;
                 let seen = learned.map_or_else(Seen::Unknown, Seen::Known);
-                run(app, conn, req, rule, in_flight, seen).await
+                run(app, conn, req, rule, (in_flight, entry), seen).await
             }),
         },
+    }
+}
+
+/// A call as it enters: its credentials' fingerprint, whether the cluster accepted them
+/// recently, and its place in its address's bound of unverified calls (or the refusal).
+pub struct Entry {
+    pub fingerprint: Option<callers::Fingerprint>,
+    pub verified: bool,
+    place: Option<callers::Place>,
+    pub refused: Option<ApiError>,
+}
+
+impl Entry {
+    fn new(app: &App, conn: &ConnInfo, headers: &http::HeaderMap) -> Entry {
+        let fingerprint = app.callers.fingerprint(headers);
+        let verified = app.callers.is_verified(fingerprint);
+        let audit = &app.config.audit;
+        let ip = crate::audit::forwarded::client(
+            conn.peer.ip(),
+            headers,
+            audit.trust_forwarded_for,
+            &audit.trusted_proxies,
+        )
+        .unwrap_or_else(|| conn.peer.ip());
+        let (place, refused) = match app.callers.enter(ip, verified) {
+            Ok(place) => (place, None),
+            Err(e) => {
+                app.metrics.deprecated_refused("unverified_per_ip");
+                (None, Some(e))
+            }
+        };
+        Entry {
+            fingerprint,
+            verified,
+            place,
+            refused,
+        }
     }
 }
 
@@ -88,7 +134,7 @@ fn run(
     conn: ConnInfo,
     req: Request<Incoming>,
     rule: usize,
-    in_flight: Option<InFlight>,
+    (in_flight, entry): (Option<InFlight>, Entry),
     seen: Seen,
 ) -> Boxed {
     let Some(r) = app.config.rules.table.rules().get(rule) else {
@@ -123,12 +169,21 @@ fn run(
         },
     };
     let decided = Decided { step, seen };
-    Box::pin(start(
-        app.work.clone(),
-        conn,
-        in_flight,
-        move |conn, refused| envelope::run(app, conn, req, rule, decided, refused),
-    ))
+    let work = app.work.clone();
+    let Entry {
+        fingerprint,
+        place,
+        refused,
+        ..
+    } = entry;
+    let entered = envelope::Entered {
+        refused,
+        fingerprint,
+        admission: budget::Admission::new(&work),
+    };
+    Box::pin(start(work, conn, (in_flight, place), move |conn| {
+        envelope::run(app, conn, req, rule, decided, entered)
+    }))
 }
 
 /// The rule's own step of a deprecated call: the one thing that differs between rules.
@@ -235,6 +290,17 @@ impl Step {
             }
     }
 
+    /// Whether the step reads the call's body whole before it sends anything, and so takes
+    /// its place among `shim.max_concurrent_calls` itself, once the body has arrived
+    /// ([`Ctx::admit`]; issue 20: slow bodies cannot hold the places).
+    pub fn reads_body_first(self, matched: &Matched<'_>) -> bool {
+        match self {
+            Step::ModuleUpgrade => true,
+            Step::Translate => matches!(matched.rule.id, RuleId::Authorize | RuleId::UpdateCert),
+            _ => false,
+        }
+    }
+
     /// Runs the step: the envelope has begun the record, passed the gate and admitted the call.
     pub async fn run(
         self,
@@ -263,23 +329,21 @@ impl Step {
 
 /// Starts a translated or audited call in its own task, spawned now (not when the returned
 /// future is first polled: a client that sent its call and hung up at once would otherwise
-/// lose it). The task is owned (see [`crate::proxy::budget`]): it holds the
-/// connection's slot, its place among `shim.max_concurrent_calls` and `in_flight` until it
-/// ends; past that bound `call` gets the refusal (503), and still holds the slot to answer it.
+/// lose it). The task is owned (see [`crate::proxy::budget`]): it holds the connection's slot,
+/// `in_flight` and its place in its address's unverified bound (`keep`) until it ends; its
+/// place among `shim.max_concurrent_calls` is taken inside, by the envelope, when the call is
+/// ready to run ([`budget::Admission`]).
 fn start<F>(
     work: Arc<Work>,
     conn: ConnInfo,
-    in_flight: Option<InFlight>,
-    call: impl FnOnce(ConnInfo, Option<ApiError>) -> F,
+    keep: (Option<InFlight>, Option<callers::Place>),
+    call: impl FnOnce(ConnInfo) -> F,
 ) -> impl Future<Output = Response<RespBody>> + Send + 'static
 where
     F: Future<Output = Response<RespBody>> + Send + 'static,
 {
     let slot = conn.slot.hold();
-    let task = match work.admit() {
-        Ok(permit) => work.spawn((slot, permit, in_flight), call(conn, None)),
-        Err(refused) => work.spawn((slot, in_flight), call(conn, Some(refused))),
-    };
+    let task = work.spawn((slot, keep), call(conn));
     async move {
         task.await.unwrap_or_else(|e| {
             error_response(&ApiError::new(

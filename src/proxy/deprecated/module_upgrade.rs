@@ -66,6 +66,7 @@ pub async fn run(ctx: &Ctx<'_>, parts: Parts, body: Incoming, note: &mut Note) -
     };
     let mut call = Call {
         app: ctx.app,
+        admission: ctx.admission,
         bdb_uid,
         headers: ctx.identity(&parts.headers),
         verified: AtomicBool::new(false),
@@ -141,6 +142,8 @@ fn requested_change(new_module: &str) -> ModuleChange {
 /// One deprecated call, from the caller's body to the old-shape JSON reply.
 struct Call<'a> {
     app: &'a App,
+    /// Taken once the body has arrived (issue 20).
+    admission: &'a crate::proxy::budget::Admission,
     bdb_uid: u64,
     /// Sent on every upstream call the shim makes for this caller: its `Authorization`, the
     /// `X-Forwarded-For` chain per the forwarding rules and the call's `X-Request-Id`
@@ -160,7 +163,7 @@ impl Call<'_> {
             body,
             self.app.config.shim.max_body_size,
             "(shim.max_body_size)",
-            self.app.config.upstream.request_timeout,
+            self.app.config.listen.body_idle_timeout,
             &self.app.work,
         )
         .await?;
@@ -172,6 +175,7 @@ impl Call<'_> {
             .collect();
         // The buffer leaves memory here, and its bytes go back to the budget with it.
         drop((bytes, reservation));
+        self.admission.take()?;
         let (bdb, catalog) = self.lookups().await?;
         // API.md §6: a Redis 8 database is answered here, before anything is sent.
         if let Some(done) = translate::redis8::answer(&request, &bdb, &catalog) {

@@ -151,7 +151,11 @@ impl ModuleCall<'_> {
             req = req.header(name, value.clone());
         }
         let req = req
-            .body(Either::Left(CallerBody::capped(body, limit)))
+            .body(Either::Left(CallerBody::capped(
+                body,
+                limit,
+                self.app.config.listen.body_idle_timeout,
+            )))
             .map_err(internal)?;
         let started = Instant::now();
         let reply = match self.app.upstream.send(req).await {

@@ -11,6 +11,7 @@
 //!   wrote), so a certificate replacement cannot run twice (API-RULES §1.7).
 
 use super::body::read_body;
+use super::step::Ctx;
 use crate::error::ApiError;
 use crate::listener::ConnInfo;
 use crate::proxy::app::App;
@@ -45,21 +46,25 @@ pub async fn send_bytes(
 }
 
 /// Reads a body a rewrite needs whole with [`read_body`] (`413` naming `limit_name`, `408`,
-/// `503`), within `upstream.request_timeout`.
+/// `503`), cut after `listen.body_idle_timeout` without a byte.
+/// Then the call takes its place among `shim.max_concurrent_calls` ([`Ctx::admit`]).
 pub async fn read_whole(
-    app: &App,
+    ctx: &Ctx<'_>,
     headers: &HeaderMap,
     body: Incoming,
     limit: usize,
     limit_name: &str,
 ) -> Result<(Bytes, Reservation), ApiError> {
-    read_body(
+    let app = ctx.app;
+    let read = read_body(
         headers,
         body,
         limit,
         limit_name,
-        app.config.upstream.request_timeout,
+        app.config.listen.body_idle_timeout,
         &app.work,
     )
-    .await
+    .await?;
+    ctx.admit()?;
+    Ok(read)
 }

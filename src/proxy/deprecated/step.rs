@@ -102,9 +102,18 @@ pub struct Ctx<'a> {
     pub request_id: &'a str,
     /// The cluster's version the rule was decided at, when known.
     pub version: Option<crate::rules::Version>,
+    /// The call's place among `shim.max_concurrent_calls`: taken by the envelope before the
+    /// step, or by a step that reads its body whole once the body has arrived ([`Ctx::admit`]).
+    pub admission: &'a budget::Admission,
 }
 
 impl Ctx<'_> {
+    /// Takes the call's place (once; `503 shim_overloaded` when none is free): a step that
+    /// reads its body whole calls it before it sends anything (issue 20).
+    pub fn admit(&self) -> Result<(), ApiError> {
+        self.admission.take()
+    }
+
     /// The call streamed to the cluster untouched; the cluster's reply as the answer.
     pub async fn pass_through(&self, parts: http::request::Parts, body: Incoming) -> Answer {
         let req = http::Request::from_parts(parts, body);
