@@ -85,6 +85,7 @@ pub struct Metrics {
     deprecated_interrupted: Counter,
     audit_write_failures: Counter,
     audit_records: Counter,
+    audit_coalesced: Counter,
     cluster_up: Gauge,
     draining: Gauge,
     calls: calls::CallMetrics,
@@ -124,7 +125,7 @@ impl Metrics {
         let deprecated_refused = Family::<RefusalLabels, Counter>::default();
         registry.register(
             "deprecated_refused",
-            "Deprecated-route calls refused with 503 by a bound (reason: body_budget, concurrency)",
+            "Deprecated-route calls refused by a bound (reason: body_budget, concurrency: 503; unverified_per_ip: 429)",
             deprecated_refused.clone(),
         );
         let deprecated_interrupted = Counter::default();
@@ -144,6 +145,12 @@ impl Metrics {
             "audit_records",
             "Audit records written",
             audit_records.clone(),
+        );
+        let audit_coalesced = Counter::default();
+        registry.register(
+            "audit_coalesced_calls",
+            "Unverified callers' failed calls counted into a coalesced audit record instead of a line of their own (issue 20)",
+            audit_coalesced.clone(),
         );
         let cluster_up = Gauge::default();
         registry.register(
@@ -169,6 +176,7 @@ impl Metrics {
             deprecated_interrupted,
             audit_write_failures,
             audit_records,
+            audit_coalesced,
             cluster_up,
             draining,
         }
@@ -257,6 +265,10 @@ impl Metrics {
 
     pub fn audit_written(&self) {
         self.audit_records.inc();
+    }
+
+    pub fn audit_coalesced(&self) {
+        self.audit_coalesced.inc();
     }
 
     pub fn audit_write_failures(&self) -> u64 {

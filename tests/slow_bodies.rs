@@ -39,7 +39,8 @@ async fn start_on(version: SimVersion, toml: &str) -> (Sim, AuditFile, Shim) {
 /// connection is held open (returned) so that the call stays where it is.
 async fn stalled_upgrade(addr: SocketAddr, authorization: Option<&str>) -> TcpStream {
     let mut req = request("POST", &old_route(1), DEMO_UPGRADE);
-    req.headers.retain(|(k, _)| k != "Authorization" && k != "Connection");
+    req.headers
+        .retain(|(k, _)| k != "Authorization" && k != "Connection");
     if let Some(a) = authorization {
         req = req.header("Authorization", a);
     }
@@ -69,16 +70,20 @@ async fn slow_bodies_cannot_hold_the_places_of_calls_that_read_their_body_whole(
         legacy_upgrade(shim.addr, &[("authorization", &admin())]),
     )
     .await;
-    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
     drop(held);
 }
 
 #[tokio::test]
 async fn unverified_calls_per_address_are_bounded_and_a_verified_caller_is_never_held() {
-    let (_sim, audit, shim) = start(
-        "[shim]\nmax_unverified_calls_per_ip = 3\n[listen]\nbody_idle_timeout = \"20s\"\n",
-    )
-    .await;
+    let (_sim, audit, shim) =
+        start("[shim]\nmax_unverified_calls_per_ip = 3\n[listen]\nbody_idle_timeout = \"20s\"\n")
+            .await;
     // The admin's first call: the cluster accepts its credentials.
     let first = legacy_upgrade(shim.addr, &[("authorization", &admin())]).await;
     assert_eq!(first.status, 200);
@@ -104,7 +109,11 @@ async fn unverified_calls_per_address_are_bounded_and_a_verified_caller_is_never
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(again, Some(http::StatusCode::UNAUTHORIZED), "the cluster answers the junk");
+    assert_eq!(
+        again,
+        Some(http::StatusCode::UNAUTHORIZED),
+        "the cluster answers the junk"
+    );
     let recs = records(&audit);
     let refusals: Vec<_> = recs
         .iter()
@@ -121,7 +130,10 @@ async fn junk_callers_queue_behind_each_other_not_in_front_of_a_verified_caller(
     )
     .await;
     let first = get(shim.addr, "/v1/debuginfo/all", &admin()).await;
-    assert_eq!(first.status, 200, "the admin is accepted, the version learned");
+    assert_eq!(
+        first.status, 200,
+        "the admin is accepted, the version learned"
+    );
     sim.faults().set_latency(Duration::from_millis(100));
     tokio::time::sleep(Duration::from_millis(400)).await;
     sim.clear_requests();
@@ -146,9 +158,9 @@ async fn junk_callers_queue_behind_each_other_not_in_front_of_a_verified_caller(
     let admin_at = lookups
         .iter()
         .position(|r| r.authorization.as_deref() == Some(admin().as_str()));
-    let last_junk = lookups.iter().rposition(|r| {
-        r.authorization.as_deref() != Some(admin().as_str())
-    });
+    let last_junk = lookups
+        .iter()
+        .rposition(|r| r.authorization.as_deref() != Some(admin().as_str()));
     // The junk look-ups run one at a time (20 × 100 ms); the admin's ran beside them.
     assert!(
         matches!((admin_at, last_junk), (Some(a), Some(j)) if a < j),
@@ -166,16 +178,23 @@ fn cluster_update(size: usize) -> support::wire::Req {
 
 #[tokio::test]
 async fn an_upload_slower_than_request_timeout_is_served_and_a_stalled_one_is_the_clients_408() {
-    let (_sim, _audit, shim) = start(
-        "[upstream]\nrequest_timeout = \"1s\"\n[listen]\nbody_idle_timeout = \"1500ms\"\n",
-    )
-    .await;
+    let (_sim, _audit, shim) =
+        start("[upstream]\nrequest_timeout = \"1s\"\n[listen]\nbody_idle_timeout = \"1500ms\"\n")
+            .await;
     // 3 s of body, a piece every 150 ms: longer than request_timeout, never idle.
-    let slow = Wire::Trickle(cluster_update(20_000).bytes(), 20, Duration::from_millis(150));
+    let slow = Wire::Trickle(
+        cluster_update(20_000).bytes(),
+        20,
+        Duration::from_millis(150),
+    );
     let (bytes, took) = exchange(shim.addr, &slow).await;
     let replies = parse_replies(&bytes);
     assert!(took >= Duration::from_millis(2500), "{took:?}");
-    assert_eq!(replies.first().map(|r| r.status.as_u16()), Some(200), "{replies:?}");
+    assert_eq!(
+        replies.first().map(|r| r.status.as_u16()),
+        Some(200),
+        "{replies:?}"
+    );
 
     let req = cluster_update(20_000);
     let stall = Wire::Stall(req.then(&req.body[..100]));

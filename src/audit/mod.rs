@@ -8,6 +8,7 @@
 //! A line is written by one `write_all` of the whole line under a mutex, on a file opened with
 //! `O_APPEND`, so lines never interleave, also with another process appending to the same file.
 
+pub mod coalesce;
 pub mod forwarded;
 pub mod record;
 pub mod report;
@@ -25,6 +26,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// The tracing target of audit problems.
 pub const TARGET: &str = "audit";
@@ -91,7 +93,15 @@ pub struct AuditLog {
     metrics: Arc<Metrics>,
     summary: Mutex<Summary>,
     last_failed: AtomicBool,
+    /// Unverified callers' repeated failures, counted until their interval ends (issue 20).
+    coalescer: Mutex<coalesce::Coalescer>,
+    /// When the coalescer's due intervals were last written.
+    swept: Mutex<Instant>,
 }
+
+/// How often a write also writes the coalesced records whose interval is over (a background
+/// tick does it too, [`AuditLog::write_due`], for quiet times).
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 impl AuditLog {
     /// Opens the log described by the configuration: no path → disabled (records still feed
@@ -130,6 +140,8 @@ impl AuditLog {
             metrics,
             summary: Mutex::new(Summary::live()),
             last_failed: AtomicBool::new(false),
+            coalescer: Mutex::new(coalesce::Coalescer::default()),
+            swept: Mutex::new(Instant::now()),
         }
     }
 
@@ -139,6 +151,51 @@ impl AuditLog {
     pub async fn write(&self, rec: &AuditRecord) -> Result<(), AuditError> {
         lock(&self.summary).record(rec);
         self.commit(rec, rec).await
+    }
+
+    /// Writes the outcome record of a deprecated call, or counts it into its caller's
+    /// coalesced record when it is an unverified caller's failure and no intent was written
+    /// for it (`intent`; see [`coalesce`]). The live summary counts it either way.
+    pub async fn write_outcome(&self, rec: &AuditRecord, intent: bool) -> Result<(), AuditError> {
+        lock(&self.summary).record(rec);
+        let now = Instant::now();
+        let sweep = {
+            let mut swept = lock(&self.swept);
+            let due = now.duration_since(*swept) >= SWEEP_EVERY;
+            if due {
+                *swept = now;
+            }
+            due
+        };
+        if sweep {
+            self.write_due().await;
+        }
+        if coalesce::Coalescer::applies(rec, intent) && !lock(&self.coalescer).offer(rec, now) {
+            self.metrics.audit_coalesced();
+            return Ok(());
+        }
+        self.commit(rec, rec).await
+    }
+
+    /// Writes the coalesced records whose interval is over.
+    pub async fn write_due(&self) {
+        let due = lock(&self.coalescer).due(Instant::now());
+        for rec in due {
+            let _ = self.commit(&rec, &rec).await;
+        }
+    }
+
+    /// Writes every open coalesced record now (a graceful stop, a reload).
+    pub async fn write_open(&self) {
+        let open = lock(&self.coalescer).drain();
+        for rec in open {
+            let _ = self.commit(&rec, &rec).await;
+        }
+    }
+
+    /// Coalescing keys open now (the bound's proof in tests).
+    pub fn coalescing(&self) -> usize {
+        lock(&self.coalescer).open_keys()
     }
 
     /// Writes the intent record of a state-changing call before it is sent (issue 20): a line

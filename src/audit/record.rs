@@ -150,8 +150,21 @@ pub struct AuditRecord {
     /// followed by the call's outcome record (same `request_id`), which has no `record` field.
     /// An intent with no outcome after it is a call whose end nobody saw: `report` counts it
     /// `interrupted`.
+    /// `coalesced` (issue 20, [`super::coalesce`]): one line standing for `count` failed calls
+    /// of one unverified caller, key and interval, between `first_seen` and `last_seen`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<String>,
+    /// How many calls a coalesced record stands for (absent: one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_request_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_request_id: Option<String>,
 }
 
 impl AuditRecord {
@@ -199,6 +212,11 @@ impl AuditRecord {
             detail: None,
             cluster_version: None,
             record: None,
+            count: None,
+            first_seen: None,
+            last_seen: None,
+            first_request_id: None,
+            last_request_id: None,
         }
     }
 

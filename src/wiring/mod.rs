@@ -105,7 +105,7 @@ async fn stop_and_drain(
         work.drain(live.app.load().config.shim.shutdown_grace).await
     };
     tokio::pin!(serving, draining);
-    tokio::select! {
+    let served = tokio::select! {
         served = &mut serving => {
             stopping.cancel();
             draining.await;
@@ -120,6 +120,23 @@ async fn stop_and_drain(
                 // the listener would wait for them, so it gets a moment more and no longer.
                 tokio::time::timeout(STUCK_FLUSH, serving).await.unwrap_or(Ok(()))
             }
+        }
+    };
+    // Issue 20: the coalesced audit records still counting are written at a graceful stop.
+    live.app.load().audit.write_open().await;
+    served
+}
+
+/// Writes the coalesced audit records whose interval is over, in quiet times too (a write
+/// also does it), until `shutdown`.
+async fn audit_ticks(live: Arc<reload::Live>, shutdown: impl Future<Output = ()>) {
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(5));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => live.app.load().audit.write_due().await,
+            () = &mut shutdown => return,
         }
     }
 }
@@ -225,6 +242,10 @@ pub async fn serve_from_config_at(
         source: cfg_source,
     });
     background.push(tokio::spawn(reload::on_sighup(
+        live.clone(),
+        stopped(stop_rx.clone()),
+    )));
+    background.push(tokio::spawn(audit_ticks(
         live.clone(),
         stopped(stop_rx.clone()),
     )));

@@ -74,7 +74,11 @@ pub async fn on_sighup(live: Arc<Live>, shutdown: impl Future<Output = ()>) {
                 _ = hup.recv() => {
                     let reloading = live.clone();
                     match tokio::task::spawn_blocking(move || reloading.reload()).await {
-                        Ok(Ok(())) => tracing::info!("configuration reloaded"),
+                        Ok(Ok(())) => {
+                            tracing::info!("configuration reloaded");
+                            // Issue 20: open coalesced records are written at a reload.
+                            live.app.load().audit.write_open().await;
+                        }
                         Ok(Err(e)) => tracing::error!(error = %e, "configuration reload refused; the previous configuration stays in force"),
                         Err(e) => tracing::error!(error = %e, "configuration reload failed; the previous configuration stays in force"),
                     }

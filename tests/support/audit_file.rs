@@ -50,13 +50,22 @@ impl AsRef<Path> for AuditFile {
     }
 }
 
-/// Every outcome record in the file (one per call; the intent records that precede
-/// state-changing calls left out); none when it does not exist yet.
+/// Every outcome record in the file (one per call, or a coalesced one standing for several;
+/// the intent records that precede state-changing calls left out); none when it does not
+/// exist yet.
 pub fn records(path: &Path) -> Vec<Value> {
     lines(path)
         .into_iter()
-        .filter(|r| r.get("record").is_none())
+        .filter(|r| r.get("record").is_none_or(|k| k != "intent"))
         .collect()
+}
+
+/// How many calls the outcome records stand for (a coalesced record, its `count`).
+pub fn calls(path: &Path) -> u64 {
+    records(path)
+        .iter()
+        .map(|r| r.get("count").and_then(Value::as_u64).unwrap_or(1))
+        .sum()
 }
 
 /// Every line of the file, intent records included.

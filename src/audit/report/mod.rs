@@ -68,17 +68,18 @@ struct Entry {
 }
 
 impl Entry {
-    fn count(&mut self, call: &Call<'_>, max_dbs: usize) {
-        self.calls += 1;
+    fn count(&mut self, call: &Call<'_>, max_dbs: usize, n: &Many) {
+        self.calls += n.count;
         self.first_seen = self.first_seen.min(call.ts);
-        self.last_seen = self.last_seen.max(call.ts);
+        self.last_seen = self.last_seen.max(n.last);
         if let Some(uid) = call.bdb_uid {
             if self.databases.len() < max_dbs || self.databases.contains(&uid) {
                 self.databases.insert(uid);
             }
         }
-        self.outcomes.add(call.outcome);
-        self.phases.add(call.phase.unwrap_or(CallPhase::Served));
+        self.outcomes.add(call.outcome, n.count);
+        self.phases
+            .add(call.phase.unwrap_or(CallPhase::Served), n.count);
         if let Some(name) = call.instance {
             // Bounded like the databases: the replicas of one deployment are few.
             if self.instances.len() < MAX_INSTANCES && !self.instances.contains(name) {
@@ -86,6 +87,13 @@ impl Entry {
             }
         }
     }
+}
+
+/// How many calls one record stands for, and when the last was (a coalesced record).
+#[derive(Debug, Clone, Copy)]
+pub struct Many {
+    pub count: u64,
+    pub last: SystemTime,
 }
 
 /// What one record contributes, borrowed from wherever it was read.
@@ -178,18 +186,28 @@ impl Summary {
 
     /// Adds one call.
     pub fn add(&mut self, call: Call<'_>) {
+        let many = Many {
+            count: 1,
+            last: call.ts,
+        };
+        self.add_many(call, &many);
+    }
+
+    /// Adds `many.count` calls alike, the first at `call.ts` and the last at `many.last` (a
+    /// coalesced record, [`crate::audit::coalesce`]).
+    pub fn add_many(&mut self, call: Call<'_>, many: &Many) {
         let mut rule = call.rule.unwrap_or(DEFAULT_RULE);
         if self.only_rule.as_deref().is_some_and(|only| only != rule) {
             return;
         }
-        self.calls += 1;
+        self.calls += many.count;
         if self.limits.is_some()
             && !self.rules.contains_key(rule)
             && self.rules.len() >= LIVE_MAX_RULES
         {
             rule = OVERFLOW;
         }
-        self.count_rule(rule, &call);
+        self.count_rule(rule, &call, many.count);
         let client = caller_address(call.client, call.forwarded_client);
         let (mut user, mut client, mut ua) = (call.user, client, call.user_agent);
         let mut verified = call.verified;
@@ -205,7 +223,7 @@ impl Summary {
         }
         let max_dbs = self.limits.map_or(usize::MAX, |l| l.1);
         match self.entries.get_mut(self.key.as_str()) {
-            Some(entry) => entry.count(&call, max_dbs),
+            Some(entry) => entry.count(&call, max_dbs, many),
             None => {
                 let mut entry = Entry {
                     rule: rule.to_owned(),
@@ -221,7 +239,7 @@ impl Summary {
                     phases: Phases::default(),
                     instances: BTreeSet::new(),
                 };
-                entry.count(&call, max_dbs);
+                entry.count(&call, max_dbs, many);
                 if client != OVERFLOW {
                     self.rows[usize::from(verified)] += 1;
                 }
@@ -230,29 +248,30 @@ impl Summary {
         }
     }
 
-    fn count_rule(&mut self, rule: &str, call: &Call<'_>) {
+    fn count_rule(&mut self, rule: &str, call: &Call<'_>, n: u64) {
         let phase = call.phase.unwrap_or(CallPhase::Served);
         match self.rules.get_mut(rule) {
             Some(t) => {
-                t.calls += 1;
-                t.phases.add(phase);
+                t.calls += n;
+                t.phases.add(phase, n);
                 t.first_seen = t.first_seen.min(call.ts);
             }
             None => {
                 let mut t = RuleTotals {
-                    calls: 1,
+                    calls: n,
                     phases: Phases::default(),
                     first_seen: call.ts,
                 };
-                t.phases.add(phase);
+                t.phases.add(phase, n);
                 self.rules.insert(rule.to_owned(), t);
             }
         }
+        // A coalesced record's calls count on the day of its first (its interval is a minute).
         if self.limits.is_none() {
             *self
                 .daily
                 .entry((rule.to_owned(), Day::of(call.ts)))
-                .or_default() += 1;
+                .or_default() += n;
         }
     }
 

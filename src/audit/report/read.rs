@@ -51,6 +51,11 @@ struct Line<'a> {
     outcome: Outcome,
     #[serde(borrow, default)]
     instance: Option<Cow<'a, str>>,
+    /// A coalesced record's calls (absent: one) and its last call (issue 20).
+    #[serde(default)]
+    count: Option<u64>,
+    #[serde(borrow, default)]
+    last_seen: Option<Cow<'a, str>>,
 }
 
 /// Reads every file into one summary, keeping calls at or after `since`.
@@ -159,19 +164,30 @@ fn add_call(summary: &mut Summary, line: &Line<'_>, ts: SystemTime, since: Optio
     if since.is_some_and(|s| ts < s) {
         return;
     }
-    summary.add(Call {
-        rule: line.rule.as_deref(),
-        phase: line.phase,
-        user: line.user.as_deref(),
-        client: &line.client,
-        forwarded_client: line.forwarded_client.as_deref(),
-        verified: line.verified,
-        user_agent: line.user_agent.as_deref(),
-        ts,
-        bdb_uid: line.bdb_uid,
-        outcome: line.outcome,
-        instance: line.instance.as_deref(),
-    });
+    let many = super::Many {
+        count: line.count.unwrap_or(1),
+        last: line
+            .last_seen
+            .as_deref()
+            .and_then(|t| humantime::parse_rfc3339(t).ok())
+            .map_or(ts, |last| last.max(ts)),
+    };
+    summary.add_many(
+        Call {
+            rule: line.rule.as_deref(),
+            phase: line.phase,
+            user: line.user.as_deref(),
+            client: &line.client,
+            forwarded_client: line.forwarded_client.as_deref(),
+            verified: line.verified,
+            user_agent: line.user_agent.as_deref(),
+            ts,
+            bdb_uid: line.bdb_uid,
+            outcome: line.outcome,
+            instance: line.instance.as_deref(),
+        },
+        &many,
+    );
 }
 
 fn parse(text: &[u8]) -> Option<(Line<'_>, SystemTime)> {

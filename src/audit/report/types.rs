@@ -70,12 +70,13 @@ pub struct Phases {
 }
 
 impl Phases {
-    pub(super) fn add(&mut self, p: CallPhase) {
+    /// Counts `n` calls in phase `p`.
+    pub(super) fn add(&mut self, p: CallPhase, n: u64) {
         match p {
-            CallPhase::Served => self.served += 1,
-            CallPhase::Exempt => self.exempt += 1,
-            CallPhase::WouldRefuse => self.would_refuse += 1,
-            CallPhase::Refused => self.refused += 1,
+            CallPhase::Served => self.served += n,
+            CallPhase::Exempt => self.exempt += n,
+            CallPhase::WouldRefuse => self.would_refuse += n,
+            CallPhase::Refused => self.refused += n,
         }
     }
 
@@ -103,15 +104,16 @@ fn is_zero(n: &u64) -> bool {
 }
 
 impl Outcomes {
-    pub(super) fn add(&mut self, o: Outcome) {
+    /// Counts `n` calls that ended `o`.
+    pub(super) fn add(&mut self, o: Outcome, n: u64) {
         match o {
-            Outcome::Ok => self.ok += 1,
-            Outcome::ClientError => self.client_error += 1,
+            Outcome::Ok => self.ok += n,
+            Outcome::ClientError => self.client_error += n,
             // Interrupted by a stop: the call did not get its answer from the cluster.
-            Outcome::UpstreamError => self.upstream_error += 1,
+            Outcome::UpstreamError => self.upstream_error += n,
             Outcome::Interrupted => {
-                self.upstream_error += 1;
-                self.interrupted += 1;
+                self.upstream_error += n;
+                self.interrupted += n;
             }
         }
     }

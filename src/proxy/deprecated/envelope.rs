@@ -90,8 +90,10 @@ pub(super) async fn run(
     };
     // Issue 20: a step that reads its body whole takes its place once the body has arrived.
     let place = (!step.reads_body_first(&matched)).then_some(&admission);
+    let mut intended = false;
     let admitted = match admit(&app, refused, gated.as_ref(), place, body).await {
         Ok(body) if step.changes_state(&matched, &parts) => {
+            intended = true;
             intent(&app, &record).await.map(|()| body)
         }
         other => other,
@@ -103,6 +105,7 @@ pub(super) async fn run(
         request_id: &request_id,
         admission: &admission,
         fingerprint,
+        intended,
         step,
         seen: decided.seen,
         shape,
@@ -131,6 +134,8 @@ struct Call<'a> {
     request_id: &'a str,
     admission: &'a budget::Admission,
     fingerprint: Option<crate::proxy::callers::Fingerprint>,
+    /// An intent record was (to be) written: the outcome then gets its own line.
+    intended: bool,
     step: Step,
     seen: crate::rules::version::Seen,
     shape: Shape<'a>,
@@ -189,7 +194,7 @@ impl Call<'_> {
                 self.started,
             ),
         }
-        outcome::write_and_count(self.app, record, note).await;
+        outcome::write_and_count(self.app, record, note, self.intended).await;
         if let Some(fp) = self.fingerprint.filter(|_| record.verified) {
             self.app.callers.mark_verified(fp);
         }

@@ -92,10 +92,12 @@ pub(super) fn finish_streamed(
     record.finish(status, error_code.as_deref(), blame, started.elapsed());
 }
 
-/// Writes the finished record and counts the call by rule, caller and outcome. A failed write
-/// is logged (ERROR, with the request id) and counted by the audit log itself.
-pub(super) async fn write_and_count(app: &App, record: &AuditRecord, note: &Note) {
-    let _ = app.audit.write(record).await;
+/// Writes the finished record (or counts it into its coalesced record: an unverified caller's
+/// failure without an intent, `intent` false; see [`crate::audit::coalesce`]) and counts the
+/// call by rule, caller and outcome. A failed write is logged (ERROR, with the request id) and
+/// counted by the audit log itself.
+pub(super) async fn write_and_count(app: &App, record: &AuditRecord, note: &Note, intent: bool) {
+    let _ = app.audit.write_outcome(record, intent).await;
     app.metrics.rule_call(
         record.rule.as_deref(),
         record.verified,

@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""Issue 20, items 3 and 4, reproduced against a built binary (the same script measures before
+and after; it uses only configuration keys both know):
+
+    scripts/repro_slow_bodies.py [BIN]       (default target/debug/deprecation-shim)
+
+A simulated 8.0 cluster (20 ms added to every reply) and a shim in front of it with
+`upstream.request_timeout = "5s"` and `rules.version_cache_ttl = "2s"`, the rest default.
+
+- Item 3, slow bodies: 256 sockets from 127.0.0.2 open the legacy module-upgrade route without
+  credentials and send one body byte every 2 s. Meanwhile, from 127.0.0.1, the admin's legacy
+  module upgrade and a debuginfo download: their status and time. Then the version cache runs
+  out and 150 junk callers (well-formed, wrong credentials) from 127.0.0.2 hit the debuginfo
+  route, and 0.1 s later the admin (accepted by the cluster a moment ago) does too: its time.
+- Item 4: a 3.5 MiB pass-through `PUT /v1/cluster` sent at 0.5 MiB/s (7 s, longer than
+  request_timeout): the status and when it came.
+
+Loopback only, ports from bench/ports.py; every server is stopped at the end.
+"""
+
+import base64
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PORTS = os.path.join(ROOT, "bench", "ports.py")
+ADMIN = "Basic " + base64.b64encode(b"admin@example.com:sim-admin-pass").decode()
+UPGRADE = b'{"modules":[{"module_name":"ReJSON","new_module":"e498441c107b69c94feae975a9f78330"}]}'
+
+
+def ports(n):
+    out = subprocess.run([sys.executable, PORTS, "reserve", str(n), str(os.getpid())],
+                         check=True, capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def wait(port, proc, name, log):
+    subprocess.run([sys.executable, PORTS, "wait", str(port), str(proc.pid), name, "10", log],
+                   check=True)
+
+
+def call(port, method, path, headers=None, body=None, timeout=60):
+    """One request from 127.0.0.1: (status, seconds)."""
+    started = time.monotonic()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status, time.monotonic() - started
+    except OSError as e:
+        return f"error ({e.__class__.__name__})", time.monotonic() - started
+    finally:
+        conn.close()
+
+
+def from_other_host(port):
+    s = socket.socket()
+    s.bind(("127.0.0.2", 0))
+    s.settimeout(10)
+    s.connect(("127.0.0.1", port))
+    return s
+
+
+def slow_sockets(port, n, stop):
+    """n connections trickling a module upgrade's body, one byte every 2 s, until `stop`."""
+    head = (f"POST /v1/modules/upgrade/bdb/1 HTTP/1.1\r\nHost: x\r\n"
+            f"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n").encode()
+    socks, answered = [], []
+    for _ in range(n):
+        try:
+            s = from_other_host(port)
+            s.sendall(head)
+            s.setblocking(False)
+            socks.append(s)
+        except OSError:
+            pass
+
+    def trickle():
+        while not stop.wait(2):
+            for s in list(socks):
+                try:
+                    s.send(b" ")
+                except OSError:
+                    pass
+            for s in list(socks):
+                try:
+                    data = s.recv(4096)
+                    if data.startswith(b"HTTP/1.1 "):
+                        answered.append(data[9:12].decode())
+                        socks.remove(s)
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    socks.remove(s)
+
+    t = threading.Thread(target=trickle, daemon=True)
+    t.start()
+    return socks, answered, t
+
+
+def junk_flood(port, n):
+    def one(i):
+        auth = "Basic " + base64.b64encode(f"junk{i}@example.com:wrong".encode()).decode()
+        try:
+            s = from_other_host(port)
+            s.sendall(f"GET /v1/debuginfo/all HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n"
+                      f"Connection: close\r\n\r\n".encode())
+            while s.recv(65536):
+                pass
+            s.close()
+        except OSError:
+            pass
+    threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(n)]
+    for t in threads:
+        t.start()
+    return threads
+
+
+def slow_put(port, size, rate):
+    """PUT /v1/cluster with `size` bytes of padded JSON at `rate` bytes/s: (status, seconds)."""
+    body = b'{"name": "cluster.example.com"}'
+    body += b" " * (size - len(body))
+    s = socket.create_connection(("127.0.0.1", port))
+    s.settimeout(60)
+    started = time.monotonic()
+    s.sendall(f"PUT /v1/cluster HTTP/1.1\r\nHost: x\r\nAuthorization: {ADMIN}\r\n"
+              f"Content-Type: application/json\r\nContent-Length: {size}\r\n"
+              f"Connection: close\r\n\r\n".encode())
+    piece = rate // 10
+    try:
+        for i in range(0, size, piece):
+            s.sendall(body[i:i + piece])
+            time.sleep(0.1)
+        reply = s.recv(64)
+        status = reply[9:12].decode() if reply.startswith(b"HTTP/1.1 ") else "no reply"
+    except OSError as e:
+        status = f"cut ({e.__class__.__name__})"
+    finally:
+        s.close()
+    return status, time.monotonic() - started
+
+
+def main():
+    binary = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "target/debug/deprecation-shim")
+    work = tempfile.mkdtemp()
+    sim_port, shim_port = ports(2)
+    procs = []
+    try:
+        sim_log = os.path.join(work, "sim.log")
+        procs.append(subprocess.Popen([binary, "simulate", "--listen", f"127.0.0.1:{sim_port}",
+                                       "--version", "8.0"], stdout=open(sim_log, "w"),
+                                      stderr=subprocess.STDOUT))
+        wait(sim_port, procs[0], "simulator", sim_log)
+        call(sim_port, "POST", "/__sim/faults", {"content-type": "application/json"},
+             b'{"latency_ms": 20}')
+        cfg = os.path.join(work, "shim.toml")
+        with open(cfg, "w") as f:
+            f.write(f'[listen]\naddress = "127.0.0.1:{shim_port}"\n'
+                    f'[upstream]\nurl = "http://127.0.0.1:{sim_port}"\nrequest_timeout = "5s"\n'
+                    f'[rules]\nversion_cache_ttl = "2s"\n'
+                    f'[audit]\npath = "{work}/audit.jsonl"\n')
+        shim_log = os.path.join(work, "shim.log")
+        procs.append(subprocess.Popen([binary, "--config", cfg], stdout=open(shim_log, "w"),
+                                      stderr=subprocess.STDOUT))
+        wait(shim_port, procs[1], "shim", shim_log)
+        print(f"binary: {binary}")
+
+        stop = threading.Event()
+        socks, answered, t = slow_sockets(shim_port, 256, stop)
+        time.sleep(3)
+        up = call(shim_port, "POST", "/v1/modules/upgrade/bdb/1",
+                  {"Authorization": ADMIN, "Content-Type": "application/json"}, UPGRADE)
+        dbg = call(shim_port, "GET", "/v1/debuginfo/all", {"Authorization": ADMIN})
+        time.sleep(2.5)
+        refused = sorted(set(answered))
+        print(f"item 3, 256 slow-body sockets: {len(answered)} answered within 5.5 s "
+              f"({', '.join(refused) or '-'}), {len(socks)} still open")
+        print(f"item 3, admin's legacy upgrade meanwhile: {up[0]} in {up[1]:.2f} s")
+        print(f"item 3, admin's debuginfo meanwhile: {dbg[0]} in {dbg[1]:.2f} s")
+        stop.set()
+        t.join()
+        for s in socks:
+            s.close()
+        time.sleep(0.5)
+        quiet = call(shim_port, "GET", "/v1/debuginfo/all", {"Authorization": ADMIN})
+        time.sleep(2.5)
+        flood = junk_flood(shim_port, 150)
+        time.sleep(0.1)
+        during = call(shim_port, "GET", "/v1/debuginfo/all", {"Authorization": ADMIN})
+        for th in flood:
+            th.join(30)
+        print(f"item 3, admin's debuginfo, version cached: {quiet[0]} in {quiet[1]:.2f} s; "
+              f"cache expired, behind 150 junk callers: {during[0]} in {during[1]:.2f} s")
+
+        put = slow_put(shim_port, 3_500_000, 500_000)
+        print(f"item 4, 3.5 MiB PUT /v1/cluster at 0.5 MiB/s, request_timeout 5s: "
+              f"{put[0]} after {put[1]:.1f} s")
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+        subprocess.run([sys.executable, PORTS, "release", str(os.getpid())], capture_output=True)
+
+
+if __name__ == "__main__":
+    main()
