@@ -98,13 +98,13 @@ impl RuleTable {
         self.rules.iter().find(|rule| {
             rule.mode != Mode::Off
                 && rule.matcher.method == method
-                && readings.iter().any(|path| {
-                    match rule.matcher.path.matches_ignoring_case(path) {
+                && readings
+                    .iter()
+                    .any(|path| match rule.matcher.path.matches_ignoring_case(path) {
                         Outcome::NoMatch => false,
                         Outcome::Match(_) => true,
                         Outcome::BadParam(_) => rule.matcher.on_bad_param == OnBadParam::NotFound,
-                    }
-                })
+                    })
         })
     }
 

@@ -40,7 +40,9 @@ pub struct Ambiguous;
 
 impl std::fmt::Display for Ambiguous {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the request target's path has a malformed percent-escape next to an encoded character")
+        f.write_str(
+            "the request target's path has a malformed percent-escape next to an encoded character",
+        )
     }
 }
 

@@ -64,7 +64,10 @@ fn dot_segments_are_removed_as_rfc_3986_5_2_4_says() {
 fn encoded_unreserved_characters_are_decoded_and_nothing_else_is() {
     assert_eq!(n("/v1/debuginfo/%61ll"), "/v1/debuginfo/all");
     assert_eq!(n("/v1/debuginfo/%41LL"), "/v1/debuginfo/ALL");
-    assert_eq!(n("/v1/modules/upgrade/bdb/%31"), "/v1/modules/upgrade/bdb/1");
+    assert_eq!(
+        n("/v1/modules/upgrade/bdb/%31"),
+        "/v1/modules/upgrade/bdb/1"
+    );
     assert_eq!(n("/%7e%7E%2d%5f%2E%30"), "/~~-_.0");
     // Reserved, non-ASCII and malformed escapes stay exactly as sent, hex case included.
     assert_eq!(n("/%61/%2F%2f%3F%25%c3%A9"), "/a/%2F%2f%3F%25%c3%A9");
@@ -136,7 +139,10 @@ fn params_case_and_encoded_slashes_are_suspicious() {
 
 #[test]
 fn lenient_readings_drop_params_and_read_encoded_slashes() {
-    assert_eq!(readings("/v1/debuginfo;a/all;b=1"), ["/v1/debuginfo/all"; 2]);
+    assert_eq!(
+        readings("/v1/debuginfo;a/all;b=1"),
+        ["/v1/debuginfo/all"; 2]
+    );
     assert_eq!(readings("/v1/debuginfo%2Fall"), ["/v1/debuginfo/all"; 2]);
     assert_eq!(readings("/v1\\debuginfo%5Call"), ["/v1/debuginfo/all"; 2]);
     // The order matters: one reading per order.
