@@ -13,8 +13,8 @@
 //!   - removes dot segments (§5.2.4), after the decoding, so `%2e`/`%2E` count as dots;
 //!   - collapses runs of `/` into one, before the dots are resolved, as nginx's default
 //!     `merge_slashes` does (`/a//../b` is `/b`). RFC 3986 does not make `//` equivalent to
-//!     `/`, but the cluster's routers treat them alike, and a rule must not be skipped by a
-//!     spelling the cluster reads as the rule's path.
+//!     `/`, but common front ends (nginx by default) treat them alike, and a rule must not be
+//!     skipped by a spelling the cluster may read as the rule's path.
 //!
 //!   A trailing slash stays (one), and a path ending in a dot segment keeps the slash §5.2.4
 //!   gives it (`/a/b/..` is `/a/`). A target that is not a path (`*`, authority-form) is left
