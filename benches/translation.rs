@@ -11,7 +11,7 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use deprecation_shim::rules::module_upgrade::legacy::parse_legacy_body;
 use deprecation_shim::rules::module_upgrade::model::{parse_json, Bdb, Module};
 use deprecation_shim::rules::module_upgrade::translate::{self, Prevalidate};
-use deprecation_shim::rules::{builtin, Options, RuleTable};
+use deprecation_shim::rules::{builtin, target, Options, RuleTable};
 use deprecation_shim::sim::seed::seed;
 use deprecation_shim::sim::SimVersion;
 use http::Method;
@@ -134,6 +134,30 @@ fn classify(c: &mut Criterion) {
             })
         });
     }
+    // What every request also pays before classification (issue 20 item 8): the target's
+    // normal form (borrowed when already normal) and, when no rule matched, the scan for a
+    // misspelled rule path (nothing allocated unless the target is suspicious).
+    let ordinary = "/v1/bdbs/1?fields=uid,name";
+    g.bench_function("target/normalise_already_normal", |b| {
+        b.iter(|| target::normalise_target(black_box(ordinary)).is_ok())
+    });
+    g.bench_function("target/normalise_dot_segments", |b| {
+        b.iter(|| target::normalise_target(black_box("/v1//bdbs/./x/../%31?a=b")).is_ok())
+    });
+    g.bench_function("target/misspelled_ordinary", |b| {
+        b.iter(|| {
+            table
+                .misspelled(&Method::GET, black_box(ordinary))
+                .is_some()
+        })
+    });
+    g.bench_function("target/misspelled_upper_case", |b| {
+        b.iter(|| {
+            table
+                .misspelled(&Method::GET, black_box("/V1/debuginfo/all"))
+                .is_some()
+        })
+    });
     g.finish();
 }
 

@@ -15,6 +15,10 @@
 //! `shim.max_body_size` (1 MiB).
 //!
 //! Decisions the table pins, beyond docs/DECISIONS.md:
+//! - **Path spellings** (issue 20 item 8, `tests/target_normalisation.rs`): `//`, dot segments
+//!   and encoded unreserved characters are normalised before the route is matched, so those
+//!   spellings are the old route; `;` parameters, another letter case or an encoded slash on
+//!   the route's path are `400 invalid_request` before any route (not audited, nothing sent).
 //! - **Smuggling**: hyper follows RFC 9112 §6.1 — `Transfer-Encoding: chunked` wins over
 //!   `Content-Length`, and the connection is closed after the reply, so bytes after the chunked
 //!   body are never read as a second request. The shim re-frames every body it sends upstream,
@@ -89,18 +93,18 @@
 //! | Content-Type text/plain (curl --data-raw) | 200, translated | yes | yes | yes |
 //! | Content-Type form-urlencoded (curl -d) | 200, translated | yes | yes | yes |
 //! | no Content-Type | 200, translated | yes | yes | yes |
-//! | leading // | → cluster `//v1/modules/upgrade/bdb/1`: 404 `not_found` | yes | no | no |
-//! | // inside | → cluster `/v1//modules/upgrade/bdb/1`: 404 `not_found` | yes | no | no |
-//! | %2F for the last slash | → cluster `/v1/modules/upgrade/bdb%2F1`: 404 `not_found` | yes | no | no |
-//! | percent-encoded uid %31 | → cluster `/v1/modules/upgrade/bdb/%31`: 404 `not_found` | yes | no | no |
-//! | /./ segment | → cluster `/v1/modules/upgrade/./bdb/1`: 404 `not_found` | yes | no | no |
-//! | /../ segment | → cluster `/v1/modules/upgrade/x/../bdb/1`: 404 `not_found` | yes | no | no |
-//! | uid of .. | → cluster `/v1/modules/upgrade/bdb/..`: 404 `not_found` | yes | no | no |
-//! | upper case | → cluster `/V1/MODULES/UPGRADE/BDB/1`: 404 `not_found` | yes | no | no |
-//! | mixed case | → cluster `/v1/Modules/upgrade/bdb/1`: 404 `not_found` | yes | no | no |
-//! | ;params after the uid | → cluster `/v1/modules/upgrade/bdb/1;x=y`: 404 `not_found` | yes | no | no |
+//! | leading // | 200, translated | yes | yes | yes |
+//! | // inside | 200, translated | yes | yes | yes |
+//! | %2F for the last slash | 400 `invalid_request`, before any route | no | no | no |
+//! | percent-encoded uid %31 | 200, translated | yes | yes | yes |
+//! | /./ segment | 200, translated | yes | yes | yes |
+//! | /../ segment | 200, translated | yes | yes | yes |
+//! | uid of .. | → cluster `/v1/modules/upgrade/`: 405 `method_not_allowed` | yes | no | no |
+//! | upper case | 400 `invalid_request`, before any route | no | no | no |
+//! | mixed case | 400 `invalid_request`, before any route | no | no | no |
+//! | ;params after the uid | 400 `invalid_request`, before any route | no | no | no |
 //! | extra segment after the uid | → cluster `/v1/modules/upgrade/bdb/1/extra`: 404 `not_found` | yes | no | no |
-//! | two trailing slashes | → cluster `/v1/modules/upgrade/bdb/1//`: 404 `not_found` | yes | no | no |
+//! | two trailing slashes | 200, translated | yes | yes | yes |
 //! | trailing garbage in the uid | 404 `bdb_not_found` | no | no | yes |
 //! | 4000-digit uid | 404 `bdb_not_found` | no | no | yes |
 //! | negative uid | 404 `bdb_not_found` | no | no | yes |
@@ -167,6 +171,9 @@ enum Expect {
     Shim(u16, &'static str),
     /// Passed through untouched: the cluster saw exactly this target and its reply came back.
     Cluster(u16, Option<&'static str>, &'static str),
+    /// The shim's RS error before any route (a request target it refuses): status and
+    /// `error_code`; no deprecation headers, not audited.
+    Target(u16, &'static str),
     /// hyper refuses the request head itself: this status, empty body, connection closed.
     Refused(u16),
     /// The connection is closed without a byte of reply.
@@ -193,6 +200,8 @@ fn row(name: impl Into<String>, wire: impl Into<Wire>, expect: Expect, cluster: 
 const INVALID_JSON: Expect = Expect::Shim(400, "invalid_json");
 const INVALID_REQUEST: Expect = Expect::Shim(400, "invalid_request");
 const BAD_UID: Expect = Expect::Shim(404, "bdb_not_found");
+/// A spelling of a rule's path the shim does not forward (issue 20 item 8).
+const BAD_TARGET: Expect = Expect::Target(400, "invalid_request");
 const NOT_FOUND: Option<&str> = Some("not_found");
 
 fn audit_count(path: &Path) -> usize {
@@ -236,7 +245,7 @@ async fn check_row(shim: std::net::SocketAddr, sim: &Simulator, audit: &Path, r:
                     "{name}: {body}"
                 );
             }
-            Expect::Shim(code, error_code) => {
+            Expect::Shim(code, error_code) | Expect::Target(code, error_code) => {
                 assert_eq!(status, code, "{}", context());
                 let body = reply.json();
                 assert_eq!(body["error_code"], error_code, "{name}: {body}");
@@ -300,6 +309,7 @@ fn table_line(r: &Row) -> String {
     let (reply, upgrade, audited) = match r.expect {
         Expect::Upgraded => ("200, translated".to_owned(), "yes", "yes"),
         Expect::Shim(s, c) => (format!("{s} `{c}`"), "no", "yes"),
+        Expect::Target(s, c) => (format!("{s} `{c}`, before any route"), "no", "no"),
         Expect::Cluster(s, c, t) => (
             format!(
                 "→ cluster `{}`: {s}{}",

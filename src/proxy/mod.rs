@@ -15,11 +15,15 @@ pub mod versions;
 pub use app::{App, AppError};
 pub use reply::{error_response, RespBody};
 
+use crate::error::ApiError;
 use crate::listener::ConnInfo;
 use crate::metrics::RouteClass;
+use crate::rules::target;
 use futures_util::future::{Either as FutureEither, FutureExt};
-use http::{Request, Response};
+use http::uri::PathAndQuery;
+use http::{Request, Response, Uri};
 use hyper::body::Incoming;
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
@@ -33,8 +37,11 @@ use std::time::Instant;
 pub fn handle(
     app: Arc<App>,
     conn: ConnInfo,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
 ) -> impl Future<Output = Result<Response<access::Logged<RespBody>>, Infallible>> + Send + 'static {
+    // First, so that every later reader (the access record, classification, the envelope's
+    // match, the audit, the request forwarded) sees the one spelling the cluster gets.
+    let normal = normalise_target(&mut req);
     // With the `access` target filtered out (e.g. `RUST_LOG=warn`), skip gathering the record:
     // the method, URI and clock read would only be dropped.
     let record =
@@ -49,21 +56,29 @@ pub fn handle(
         .path_and_query()
         .and_then(|pq| app.config.rules.table.classify(req.method(), pq.as_str()))
         .map(|m| m.index);
-    let (class, work) = match rule {
+    let refused = match (normal, rule) {
+        (Err(e), _) => Some(e),
+        (Ok(()), None) => misspelled(&app, &req),
+        (Ok(()), Some(_)) => None,
+    };
+    let (class, work) = match (rule, refused) {
         // RFC 9112 §3.2: without exactly one valid Host, 400 on every route, before anything
         // is read or sent (boxed: a rare path).
-        rule if forward::host_problem(&req).is_some() => (
-            match rule {
-                None => RouteClass::PassThrough,
-                Some(_) => RouteClass::Deprecated,
-            },
+        (rule, _) if forward::host_problem(&req).is_some() => (
+            route_class(rule),
             FutureEither::Right(translated(forward::refuse_host(&req))),
         ),
-        None => (
+        // A target that cannot be normalised safely, or that spells a rule's path in a way
+        // the shim does not forward: 400 before anything is read or sent, like the Host's.
+        (rule, Some(e)) => (
+            route_class(rule),
+            FutureEither::Right(translated(std::future::ready(error_response(&e)))),
+        ),
+        (None, None) => (
             RouteClass::PassThrough,
             FutureEither::Left(forward::pass_through(&app, conn, req)),
         ),
-        Some(rule) => (
+        (Some(rule), None) => (
             RouteClass::Deprecated,
             FutureEither::Right(deprecated::dispatch(
                 app.clone(),
@@ -90,6 +105,54 @@ pub fn handle(
 
 fn translated(f: impl Future<Output = Response<RespBody>> + Send + 'static) -> deprecated::Boxed {
     Box::pin(f)
+}
+
+fn route_class(rule: Option<usize>) -> RouteClass {
+    match rule {
+        None => RouteClass::PassThrough,
+        Some(_) => RouteClass::Deprecated,
+    }
+}
+
+/// Rewrites the request target to its normal form ([`rules::target`](crate::rules::target)),
+/// keeping its scheme and authority (HTTP/2's `:authority`, an absolute-form target). Nothing
+/// is copied or allocated when the path is already normal. `Err`: a path whose normal form
+/// would be ambiguous, refused.
+fn normalise_target(req: &mut Request<Incoming>) -> Result<(), ApiError> {
+    let refuse =
+        |why: &dyn std::fmt::Display| ApiError::bad_request("invalid_request", why.to_string());
+    let Some(pq) = req.uri().path_and_query() else {
+        return Ok(());
+    };
+    let normal = match target::normalise_target(pq.as_str()) {
+        Ok(Cow::Borrowed(_)) => return Ok(()),
+        Ok(Cow::Owned(normal)) => normal,
+        Err(e) => return Err(refuse(&e)),
+    };
+    // Cannot fail: the normal form only drops bytes of a valid path or adds unreserved ones.
+    let bad = || refuse(&"the request target has no valid normal form");
+    let mut parts = std::mem::take(req.uri_mut()).into_parts();
+    parts.path_and_query = Some(PathAndQuery::try_from(normal).map_err(|_| bad())?);
+    *req.uri_mut() = Uri::from_parts(parts).map_err(|_| bad())?;
+    Ok(())
+}
+
+/// The 400 for a (normal) target that matched no rule but spells one in a lenient reading
+/// ([`RuleTable::misspelled`](crate::rules::RuleTable::misspelled)): a `;` parameter, another
+/// case, an encoded slash, a lower-case method. The cluster might read it as the rule's path,
+/// and the rule would be skipped.
+fn misspelled(app: &App, req: &Request<Incoming>) -> Option<ApiError> {
+    let pq = req.uri().path_and_query()?;
+    app.config
+        .rules
+        .table
+        .misspelled(req.method(), pq.as_str())?;
+    Some(ApiError::bad_request(
+        "invalid_request",
+        "the request target spells a deprecated route in a form the proxy does not forward \
+         (a ';' parameter, another letter case, an encoded slash, a lower-case method); \
+         send the method and path as the cluster documents them",
+    ))
 }
 
 #[cfg(test)]

@@ -2,10 +2,13 @@
 //! the built-in table or the configuration, matched against every request's path.
 //!
 //! Decisions:
-//! - The match is literal and case-sensitive on the path as received; the shim never decodes it
-//!   (API-RULES §1.6, API.md §5.1). A `%`, `;`, `.` or `..` in a parameter segment, an empty
-//!   segment (`//`) before the end, or extra segments mean no match, so the cluster decides
-//!   what such a path means.
+//! - The match is literal and case-sensitive on the path in its normal form: dot segments,
+//!   runs of `/` and encoded unreserved characters are resolved before, once, by
+//!   [`super::target`] (issue 20 item 8), and the matcher decodes nothing. A `%`, `;`, `.` or
+//!   `..` in a parameter segment, an empty segment (`//`) before the end, or extra segments mean
+//!   no match; the spellings among them that a lenient server could still read as a rule's
+//!   path are refused by the caller ([`matches_ignoring_case`](Template::matches_ignoring_case)
+//!   finds them).
 //! - One trailing slash is allowed after a non-empty last segment (`/v1/debuginfo/all/`).
 //! - `{name}` takes any single non-empty segment (module uids are 32 hex characters, §4.4);
 //!   `{name:int}` takes ASCII digits fitting a `u64`. A matched shape whose parameter has the
@@ -165,8 +168,25 @@ impl Template {
 
     /// Matches a path (without its query).
     pub fn matches<'a>(&'a self, path: &'a str) -> Outcome<'a> {
+        self.matches_as(path, false)
+    }
+
+    /// Matches a path with the template's literal segments compared ASCII case-insensitively:
+    /// only to find a spelling of a rule's path that must be refused
+    /// ([`RuleTable::misspelled`](super::RuleTable::misspelled)), never to apply a rule.
+    pub fn matches_ignoring_case<'a>(&'a self, path: &'a str) -> Outcome<'a> {
+        self.matches_as(path, true)
+    }
+
+    fn matches_as<'a>(&'a self, path: &'a str, ignore_case: bool) -> Outcome<'a> {
+        let prefix = self.literal_prefix().as_bytes();
         // The cheap test first: most requests differ within the literal prefix.
-        if !path.starts_with(self.literal_prefix()) {
+        let same_prefix = match path.as_bytes().get(..prefix.len()) {
+            Some(head) if ignore_case => head.eq_ignore_ascii_case(prefix),
+            Some(head) => head == prefix,
+            None => false,
+        };
+        if !same_prefix {
             return Outcome::NoMatch;
         }
         let Some(rest) = path.strip_prefix('/') else {
@@ -198,7 +218,11 @@ impl Template {
             };
             match part {
                 Part::Literal(lit) => {
-                    if segment != lit {
+                    let same = match ignore_case {
+                        true => segment.eq_ignore_ascii_case(lit),
+                        false => segment == lit,
+                    };
+                    if !same {
                         return Outcome::NoMatch;
                     }
                 }

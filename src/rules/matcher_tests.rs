@@ -175,3 +175,33 @@ fn split_query_keeps_the_query_aside() {
     assert_eq!(split_query("/v1/x"), ("/v1/x", None));
     assert_eq!(split_query("/v1/x?"), ("/v1/x", Some("")));
 }
+
+#[test]
+fn ignoring_case_compares_literals_only_and_keeps_the_other_checks() {
+    let tpl = t("/v1/debuginfo/all/bdb/{bdb_uid:int}");
+    assert!(matches!(
+        tpl.matches("/V1/DebugInfo/all/bdb/3"),
+        Outcome::NoMatch
+    ));
+    assert_eq!(
+        tpl.matches_ignoring_case("/V1/DebugInfo/ALL/bdb/3/"),
+        tpl.matches("/v1/debuginfo/all/bdb/3/")
+    );
+    assert_eq!(
+        tpl.matches_ignoring_case("/V1/debuginfo/all/BDB/x"),
+        Outcome::BadParam("bdb_uid")
+    );
+    for path in [
+        "/V1/debuginfo/all/bdb/%33",
+        "/V",
+        "/V1/debuginfo/all/bdb/3/x",
+    ] {
+        assert_eq!(tpl.matches_ignoring_case(path), Outcome::NoMatch, "{path}");
+    }
+    let named = t("/v1/Legacy/{name}");
+    assert!(matches!(
+        named.matches_ignoring_case("/v1/legacy/Ab"),
+        Outcome::Match(_)
+    ));
+    assert!(matches!(named.matches("/v1/legacy/Ab"), Outcome::NoMatch));
+}

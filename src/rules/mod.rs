@@ -21,7 +21,8 @@
 //!
 //! Families, each a pure core the executor calls: [`authorize`] (R1), [`certs`] (R3),
 //! [`modules`] (R4–R6), [`debuginfo`] (R7–R10), [`custom`] (operator rules). [`version`] is R11's
-//! pure half; [`marks`] renders the `Deprecation`/`Link`/`Sunset` headers; [`matcher`] the paths.
+//! pure half; [`marks`] renders the `Deprecation`/`Link`/`Sunset` headers; [`matcher`] the paths;
+//! [`target`] puts the request target in the one spelling they are matched in.
 
 pub mod authorize;
 pub mod certs;
@@ -33,6 +34,7 @@ pub mod matcher;
 pub mod module_upgrade;
 pub mod modules;
 mod table;
+pub mod target;
 pub mod version;
 
 pub use marks::Marks;

@@ -4,6 +4,7 @@
 use super::debuginfo::{NodeBdbDebuginfo, NodeDebuginfo};
 use super::matcher::{split_query, Outcome};
 use super::modules::ModulesOn8x;
+use super::target;
 use super::version::{V7_22_2, V7_2_0, V7_2_4, V7_4_2, V7_8_2, V8_0_0};
 use super::*;
 use std::time::{Duration, UNIX_EPOCH};
@@ -80,6 +81,31 @@ impl RuleTable {
     ) -> Option<Matched<'a>> {
         let (path, query) = split_query(path_and_query);
         self.match_at(index, method, path, query)
+    }
+
+    /// The rule a target that [`classify`](Self::classify) matched to none would still spell in
+    /// a lenient reading ([`target::lenient`]: `;` parameters dropped, encoded slashes read as
+    /// `/`, letters of either case, the method upper-cased), to be refused rather than passed
+    /// through. Runs only on a [`target::suspicious`] target, so an ordinary request pays one
+    /// scan of its path and allocates nothing.
+    pub fn misspelled(&self, method: &Method, path_and_query: &str) -> Option<&Rule> {
+        let (path, _) = split_query(path_and_query);
+        if !target::suspicious(method.as_str(), path) {
+            return None;
+        }
+        let method = Method::from_bytes(method.as_str().to_ascii_uppercase().as_bytes()).ok()?;
+        let readings: Vec<String> = target::lenient(path).collect();
+        self.rules.iter().find(|rule| {
+            rule.mode != Mode::Off
+                && rule.matcher.method == method
+                && readings
+                    .iter()
+                    .any(|path| match rule.matcher.path.matches_ignoring_case(path) {
+                        Outcome::NoMatch => false,
+                        Outcome::Match(_) => true,
+                        Outcome::BadParam(_) => rule.matcher.on_bad_param == OnBadParam::NotFound,
+                    })
+        })
     }
 
     fn match_at<'a>(

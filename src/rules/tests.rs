@@ -248,6 +248,45 @@ fn the_sibling_route_matches_only_when_switched_on() {
     assert_eq!(decide(m.rule, m.rule.mode, None), T);
 }
 
+/// Issue 20 item 8: spellings of a rule's path the shim does not forward are found (to be
+/// refused); targets that spell no rule in any reading, and off rules, are not.
+#[test]
+fn misspellings_of_a_rules_path_are_found_and_nothing_else_is() {
+    let mut t = table(Options::default());
+    let method = |m: &str| Method::from_bytes(m.as_bytes()).unwrap();
+    for (m, path, rule) in [
+        ("GET", "/V1/debuginfo/all", "debuginfo_all"),
+        ("GET", "/v1/DEBUGINFO/All/?x=1", "debuginfo_all"),
+        ("GET", "/v1/debuginfo/all;x", "debuginfo_all"),
+        ("GET", "/v1;a/debuginfo;b=1/all", "debuginfo_all"),
+        ("GET", "/v1/debuginfo%2Fall", "debuginfo_all"),
+        ("GET", "/v1/debuginfo%5call", "debuginfo_all"),
+        ("GET", "/v1/debuginfo/all/bdb/3;x", "debuginfo_all_bdb"),
+        ("get", "/v1/debuginfo/all", "debuginfo_all"),
+        ("post", "/v1/modules/upgrade/bdb/1", "module_upgrade"),
+        // The module-upgrade rule answers a bad uid itself (404), so its misspelling counts.
+        ("Post", "/v1/modules/upgrade/bdb/x", "module_upgrade"),
+        ("DELETE", "/v1/Modules/ABC", "module_delete"),
+    ] {
+        let found = t.misspelled(&method(m), path).map(|r| r.name.as_str());
+        assert_eq!(found, Some(rule), "{m} {path}");
+    }
+    for (m, path) in [
+        ("GET", "/v1/bdbs/1"),
+        ("GET", "/V1/BDBS/1"),
+        ("GET", "/v1/users/x;y=1"),
+        ("get", "/v1/bdbs"),
+        ("GET", "/v1/debuginfo/all/bdb/x;y"),
+        ("GET", "/v1/debuginfo/ALL/extra"),
+        ("PUT", "/v1/debuginfo/ALL"),
+        ("GET", "/v1/a%2Fb"),
+    ] {
+        assert!(t.misspelled(&method(m), path).is_none(), "{m} {path}");
+    }
+    t.get_mut("debuginfo_all").unwrap().mode = Mode::Off;
+    assert!(t.misspelled(&Method::GET, "/V1/debuginfo/all").is_none());
+}
+
 #[test]
 fn an_off_rule_is_not_classified() {
     let mut t = table(Options::default());
