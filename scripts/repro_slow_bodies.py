@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 20, items 3 and 4, reproduced against a built binary (the same script measures before
+"""Issue 20, items 3, 4 and 6, reproduced against a built binary (the same script measures before
 and after; it uses only configuration keys both know):
 
     scripts/repro_slow_bodies.py [BIN]       (default target/debug/deprecation-shim)
@@ -14,6 +14,8 @@ A simulated 8.0 cluster (20 ms added to every reply) and a shim in front of it w
   route, and 0.1 s later the admin (accepted by the cluster a moment ago) does too: its time.
 - Item 4: a 3.5 MiB pass-through `PUT /v1/cluster` sent at 0.5 MiB/s (7 s, longer than
   request_timeout): the status and when it came.
+- Item 6: 4 clients send unauthenticated calls of the debuginfo route (a 4 KiB User-Agent
+  each) for 10 s, keep-alive: calls made, audit bytes written, and that rate per hour.
 
 Loopback only, ports from bench/ports.py; every server is stopped at the end.
 """
@@ -147,6 +149,33 @@ def slow_put(port, size, rate):
     return status, time.monotonic() - started
 
 
+def junk_audit(port, audit, clients, secs):
+    """`clients` threads of unauthenticated debuginfo calls for `secs`: (calls, audit bytes)."""
+    before = os.path.getsize(audit) if os.path.exists(audit) else 0
+    ua = "junk/" + "x" * 4096
+    counts = [0] * clients
+    deadline = time.monotonic() + secs
+
+    def one(i):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        while time.monotonic() < deadline:
+            try:
+                conn.request("GET", "/v1/debuginfo/all", headers={"User-Agent": ua})
+                conn.getresponse().read()
+                counts[i] += 1
+            except OSError:
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.close()
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    after = os.path.getsize(audit) if os.path.exists(audit) else 0
+    return sum(counts), after - before
+
+
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "target/debug/deprecation-shim")
     work = tempfile.mkdtemp()
@@ -202,6 +231,10 @@ def main():
         put = slow_put(shim_port, 3_500_000, 500_000)
         print(f"item 4, 3.5 MiB PUT /v1/cluster at 0.5 MiB/s, request_timeout 5s: "
               f"{put[0]} after {put[1]:.1f} s")
+
+        calls, grown = junk_audit(shim_port, os.path.join(work, "audit.jsonl"), 4, 10)
+        print(f"item 6, 4 junk clients for 10 s: {calls} calls, audit grew {grown / 1024:.1f} KiB "
+              f"({grown / 10 * 3600 / 2**20:.1f} MiB/h at that rate)")
     finally:
         for p in procs:
             p.kill()

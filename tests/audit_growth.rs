@@ -1,7 +1,12 @@
-//! Issue 20, item 6: bounded audit growth from unverified callers. Repeated failures of one
-//! unverified caller coalesce into one record per caller, route and outcome per interval
-//! (`count`, `first_seen`, `last_seen`, first and last `request_id`); open intervals are
-//! written at a graceful stop and at a reload; `report` still counts every call.
+//! Issue 20: the audit tells what happened, at a bounded size.
+//!
+//! Item 6, bounded audit growth from unverified callers. Repeated failures of one unverified
+//! caller coalesce into one record per caller, route and outcome per interval (`count`,
+//! `first_seen`, `last_seen`, first and last `request_id`); open intervals are written at a
+//! graceful stop and at a reload; `report` still counts every call.
+//!
+//! Item 9, a download is audited by what was sent: a debuginfo package the client abandoned
+//! half-way is `download_abandoned` with the bytes it got, not `ok` with the declared length.
 
 mod support;
 
@@ -124,4 +129,52 @@ async fn a_reload_writes_the_open_intervals() {
         coalesced(r).first().is_some_and(|c| c["count"] == 29)
     })
     .await;
+}
+
+/// `GET /v1/debuginfo/all` as the admin on a raw connection: reads the head and `keep` body
+/// bytes (all when `None`), then hangs up.
+async fn download(addr: std::net::SocketAddr, keep: Option<usize>) -> usize {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let req = format!(
+        "GET {ROUTE} HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\nConnection: close\r\n\r\n",
+        admin()
+    );
+    s.write_all(req.as_bytes()).await.expect("send");
+    let mut got = 0;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = s.read(&mut buf).await.expect("read");
+        got += n;
+        if n == 0 || keep.is_some_and(|k| got >= k) {
+            return got;
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_abandoned_download_is_audited_with_the_bytes_sent_not_ok() {
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
+    let package = 16 * 1024 * 1024;
+    sim.faults()
+        .merge_json(&serde_json::json!({ "debuginfo_bytes": package }))
+        .expect("fault");
+    let audit = AuditFile::new();
+    let shim = Shim::in_front_of(sim.addr, &audit.toml("")).await;
+    let got = download(shim.addr, Some(256 * 1024)).await;
+    assert!(got < package / 4, "{got}");
+    until(&audit, "the abandoned download's record", |r| r.len() == 1).await;
+    let whole = download(shim.addr, None).await;
+    assert!(whole > package, "{whole}");
+    until(&audit, "the whole download's record", |r| r.len() == 2).await;
+    let recs = records(&audit);
+    let (cut, full) = (&recs[0], &recs[1]);
+    assert_eq!(cut["status"], 200);
+    assert_eq!(cut["outcome"], "client_error", "{cut}");
+    assert_eq!(cut["error_code"], "download_abandoned");
+    let declared = cut["detail"]["bytes"].as_u64().expect("declared");
+    let sent = cut["detail"]["bytes_sent"].as_u64().expect("sent");
+    assert!(sent < declared, "{sent} of {declared}");
+    assert_eq!(full["outcome"], "ok", "{full}");
+    assert_eq!(full["detail"]["bytes_sent"], full["detail"]["bytes"]);
 }

@@ -23,7 +23,7 @@ use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use support::audit_file::{calls, lines, records, AuditFile};
+use support::audit_file::{lines, records, settled, AuditFile};
 use support::harness::{test_config, Shim, Sim};
 use support::legacy::{admin, assert_rs_error, legacy_upgrade, upgrade_posts};
 use support::{get, send};
@@ -46,21 +46,6 @@ async fn debuginfo_served(addr: std::net::SocketAddr) {
     let reply = get(addr, "/v1/debuginfo/all", &admin()).await;
     let text = String::from_utf8_lossy(&reply.body);
     assert_eq!(reply.status, 200, "{text}");
-}
-
-/// The audit's outcome records once they stand for `n` calls (coalesced ones count theirs).
-async fn settled(audit: &AuditFile, n: u64) -> Vec<serde_json::Value> {
-    for _ in 0..100 {
-        if calls(audit) == n {
-            return records(audit);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!(
-        "{} calls audited, not {n}: {:#?}",
-        calls(audit),
-        records(audit)
-    );
 }
 
 fn bootstrap() -> RouteMatch {

@@ -20,7 +20,7 @@ pub mod deadline;
 mod pool;
 
 pub use caller_body::{BodyEnd, CallerBody, CallerBodyError};
-pub use pool::{PooledBody, Reuse, SendError};
+pub use pool::{PooledBody, Reuse, SendError, StreamEnd};
 
 /// Body of a request sent upstream: the caller's stream, or one the shim built.
 pub type UpBody = Either<CallerBody, Full<Bytes>>;

@@ -30,7 +30,7 @@ mod exchange;
 
 use super::UpBody;
 use body::Checkin;
-pub use body::PooledBody;
+pub use body::{PooledBody, StreamEnd};
 use exchange::{replayable, Exchange, Tried};
 use futures_util::future::{Either as FutureEither, FutureExt};
 use http::uri::{Authority, PathAndQuery, Scheme};

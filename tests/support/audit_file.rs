@@ -68,6 +68,23 @@ pub fn calls(path: &Path) -> u64 {
         .sum()
 }
 
+/// The outcome records once they stand for `n` calls (a coalesced record counts its own, and
+/// is written at the end of its interval or at the shim's stop: drop the shim first), at most
+/// 5 s.
+pub async fn settled(path: &Path, n: u64) -> Vec<Value> {
+    for _ in 0..100 {
+        if calls(path) == n {
+            return records(path);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!(
+        "{} calls audited, not {n}: {:#?}",
+        calls(path),
+        records(path)
+    );
+}
+
 /// Every line of the file, intent records included.
 pub fn lines(path: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).unwrap_or_default();

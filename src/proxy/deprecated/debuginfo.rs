@@ -17,7 +17,12 @@
 //!   assumption altogether (set `node_debuginfo = "passthrough"` there). A look-up without a
 //!   node uid (refused, failed, unreadable) passes the old path through, audited as observed.
 //! - The audit gets the old and new paths, `bdb_uid`, `node_uid` and the package size when the
-//!   cluster declared one (`bytes`, its `Content-Length`); never the content.
+//!   cluster declared one (`bytes`, its `Content-Length`); never the content. Issue 20: a
+//!   successful download's record is written when its body has ended, with `bytes_sent`; a
+//!   client that goes away before the end is audited `client_error` / `download_abandoned`, a
+//!   cluster that breaks off `upstream_error` / `download_failed` (the envelope's
+//!   [`super::outcome::download_ended`]). The reply head has left by then: this record alone
+//!   follows its reply instead of preceding it.
 
 use super::step::{Answer, Ctx, Note, StepResult};
 use crate::proxy::forward;
@@ -73,6 +78,7 @@ pub async fn run(ctx: &Ctx<'_>, mut parts: Parts, body: Incoming, note: &mut Not
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     let successor = audit.new_path.take();
+    note.download = true;
     note.successor.clone_from(&successor);
     note.translated(json!({
         "old_path": audit.old_path,

@@ -194,7 +194,18 @@ impl Call<'_> {
                 self.started,
             ),
         }
-        outcome::write_and_count(self.app, record, note, self.intended).await;
+        let download = note.download && resp.status().is_success();
+        match resp.body_mut() {
+            // Issue 20: a download's record waits for the end of its body.
+            Either::Left(body) if download => {
+                let (app, rec, intended) = (self.app.clone(), record.clone(), self.intended);
+                body.on_end(move |sent, end| {
+                    outcome::download_ended(app, rec, sent, end, intended);
+                });
+                outcome::count(self.app, record, note);
+            }
+            _ => outcome::write_and_count(self.app, record, note, self.intended).await,
+        }
         if let Some(fp) = self.fingerprint.filter(|_| record.verified) {
             self.app.callers.mark_verified(fp);
         }

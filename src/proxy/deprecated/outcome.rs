@@ -24,6 +24,7 @@ use crate::listener::ConnInfo;
 use crate::metrics::RouteClass;
 use crate::proxy::app::App;
 use crate::proxy::budget;
+use crate::upstream::StreamEnd;
 use http::StatusCode;
 use std::time::{Duration, Instant};
 
@@ -98,6 +99,11 @@ pub(super) fn finish_streamed(
 /// counted by the audit log itself.
 pub(super) async fn write_and_count(app: &App, record: &AuditRecord, note: &Note, intent: bool) {
     let _ = app.audit.write_outcome(record, intent).await;
+    count(app, record, note);
+}
+
+/// Counts the call by rule, caller and outcome (and its time on the cluster).
+pub(super) fn count(app: &App, record: &AuditRecord, note: &Note) {
     app.metrics.rule_call(
         record.rule.as_deref(),
         record.verified,
@@ -160,4 +166,38 @@ pub(super) fn log(
     for w in &note.warnings {
         tracing::warn!(target: TARGET, request_id = %Escaped(&record.request_id), "{}", Escaped(w));
     }
+}
+
+/// A download's record once its body has ended (see [`super::debuginfo`]): `bytes_sent` in its
+/// `detail`, and the outcome of a body the client abandoned or the cluster broke off. Written
+/// by a tracked task, so a graceful stop waits for it.
+pub(super) fn download_ended(
+    app: std::sync::Arc<App>,
+    mut record: AuditRecord,
+    sent: u64,
+    end: StreamEnd,
+    intent: bool,
+) {
+    match end {
+        StreamEnd::Complete => {}
+        StreamEnd::Abandoned => {
+            record.outcome = audit::Outcome::ClientError;
+            record.error_code = Some("download_abandoned".to_owned());
+        }
+        StreamEnd::Failed => {
+            record.outcome = audit::Outcome::UpstreamError;
+            record.error_code = Some("download_failed".to_owned());
+        }
+    }
+    if let Some(serde_json::Value::Object(detail)) = record.detail.as_mut() {
+        detail.insert("bytes_sent".to_owned(), sent.into());
+    }
+    if tokio::runtime::Handle::try_current().is_err() {
+        tracing::error!(target: audit::TARGET, request_id = %record.request_id, "AUDIT RECORD NOT WRITTEN: a download ended outside the runtime");
+        return;
+    }
+    let work = app.work.clone();
+    work.spawn((), async move {
+        let _ = app.audit.write_outcome(&record, intent).await;
+    });
 }

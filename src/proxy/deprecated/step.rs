@@ -61,6 +61,9 @@ pub struct Note {
     pub warnings: Vec<String>,
     /// Time spent on the cluster by a step that measures it (`None`: not measured).
     pub upstream_time: Option<Duration>,
+    /// The reply streams a download (R7–R10): its audit record is written once the body has
+    /// ended, saying whether the client got it all (issue 20).
+    pub download: bool,
 }
 
 impl Note {

@@ -44,16 +44,61 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: Incoming,
         slot: Option<Checkin>,
+        // Told how the body ended ([`PooledBody::on_end`]); boxed: one pointer when unused.
+        watch: Option<Box<Watch>>,
     }
+
+    impl PinnedDrop for PooledBody {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let Some(w) = this.watch.take() {
+                (w.on_end)(w.sent, StreamEnd::Abandoned);
+            }
+        }
+    }
+}
+
+/// How a watched response body ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamEnd {
+    /// Every byte was read.
+    Complete,
+    /// Dropped before its end: the client went away (or stopped reading).
+    Abandoned,
+    /// The cluster's side broke off.
+    Failed,
+}
+
+struct Watch {
+    sent: u64,
+    on_end: Box<dyn FnOnce(u64, StreamEnd) + Send>,
 }
 
 impl PooledBody {
     pub(super) fn new(inner: Incoming, slot: Option<Checkin>) -> PooledBody {
-        let mut body = PooledBody { inner, slot };
+        let mut body = PooledBody {
+            inner,
+            slot,
+            watch: None,
+        };
         if body.inner.is_end_stream() {
             release(&mut body.slot);
         }
         body
+    }
+
+    /// Calls `on_end` once with the bytes passed on and how the body ended (issue 20: a
+    /// download's audit record says whether the client got it all).
+    pub fn on_end(&mut self, on_end: impl FnOnce(u64, StreamEnd) + Send + 'static) {
+        let watch = Watch {
+            sent: 0,
+            on_end: Box::new(on_end),
+        };
+        if self.inner.is_end_stream() {
+            (watch.on_end)(0, StreamEnd::Complete);
+        } else {
+            self.watch = Some(Box::new(watch));
+        }
     }
 }
 
@@ -75,12 +120,23 @@ impl Body for PooledBody {
         let mut this = self.project();
         let polled = this.inner.as_mut().poll_frame(cx);
         let ended = match &polled {
-            Poll::Ready(None) => true,
-            Poll::Ready(Some(Ok(_))) => this.inner.is_end_stream(),
-            _ => false,
+            Poll::Ready(None) => Some(StreamEnd::Complete),
+            Poll::Ready(Some(Ok(frame))) => {
+                if let (Some(w), Some(data)) = (this.watch.as_mut(), frame.data_ref()) {
+                    w.sent = w.sent.saturating_add(data.len() as u64);
+                }
+                this.inner.is_end_stream().then_some(StreamEnd::Complete)
+            }
+            Poll::Ready(Some(Err(_))) => Some(StreamEnd::Failed),
+            Poll::Pending => None,
         };
-        if ended {
-            release(this.slot);
+        if let Some(end) = ended {
+            if end == StreamEnd::Complete {
+                release(this.slot);
+            }
+            if let Some(w) = this.watch.take() {
+                (w.on_end)(w.sent, end);
+            }
         }
         polled
     }
