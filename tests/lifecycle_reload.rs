@@ -76,9 +76,9 @@ async fn sighup_moving_a_brownout_mid_window_applies_to_the_next_call_and_the_lo
     assert_eq!(calls.len(), 2, "{stderr}");
     assert!(calls[0].contains("INFO"), "{}", calls[0]);
     assert!(calls[0].contains("phase=refused"), "{}", calls[0]);
-    assert!(calls[0].contains("670 days to its Sunset"), "{}", calls[0]);
+    assert!(calls[0].contains("669 days to its Sunset"), "{}", calls[0]);
     assert!(calls[1].contains("WARN"), "{}", calls[1]);
-    assert!(calls[1].contains("18 days to its Sunset"), "{}", calls[1]);
+    assert!(calls[1].contains("17 days to its Sunset"), "{}", calls[1]);
     // The schedule's RFC 9745 §5 warning, once at start and once on reload.
     let rfc = log_lines_with(&stderr, "RFC 9745 §5");
     assert_eq!(rfc.len(), 2, "{stderr}");

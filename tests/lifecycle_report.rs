@@ -144,7 +144,7 @@ async fn with_a_config_each_rule_has_a_next_brownout_and_sunset_line() {
     let first = table.lines().next().unwrap();
     assert_eq!(
         first,
-        "rule module_upgrade: deprecated; next brownout 2027-03-02T14:00:00Z to 2027-03-02T14:15:00Z; sunset 2027-06-30 (121 days left); enforced; 5 calls: served 3, exempt 1, would refuse 0, refused 1"
+        "rule module_upgrade: deprecated; next brownout 2027-03-02T14:00:00Z to 2027-03-02T14:15:00Z; sunset 2027-06-30 (120 days left); enforced; 5 calls: served 3, exempt 1, would refuse 0, refused 1"
     );
     assert!(
         table.contains("rule module_upload: no lifecycle configured for this rule;"),
@@ -194,7 +194,7 @@ fn check_at_prints_the_brownout_refusal_inside_the_window_and_served_outside_it(
         lines[3].contains("now, until 2027-03-02T14:15:00Z"),
         "{out}"
     );
-    assert!(lines[3].contains("2027-06-30 (120 days left)"), "{out}");
+    assert!(lines[3].contains("2027-06-30 (119 days left)"), "{out}");
     assert!(
         out.contains("warning: lifecycle.module_upgrade: brownouts[0] from "),
         "{out}"
@@ -259,7 +259,7 @@ async fn deprecations_shows_each_rules_phase_next_window_sunset_and_live_counts(
     assert_eq!(upgrade["rule"], "module_upgrade");
     assert_eq!(upgrade["lifecycle"]["phase"], "brownout");
     assert_eq!(upgrade["lifecycle"]["next_window"]["now"], true);
-    assert_eq!(upgrade["lifecycle"]["days_left"], 10);
+    assert_eq!(upgrade["lifecycle"]["days_left"], 9);
     assert_eq!(upgrade["lifecycle"]["enforce"], true);
     assert_eq!(
         upgrade["phases"],
@@ -294,10 +294,10 @@ async fn deprecations_and_the_days_gauge_read_the_data_ports_clock_not_the_wall_
     let doc = support::send(port.addr, Method::GET, "/deprecations", &[], Bytes::new())
         .await
         .json();
-    assert_eq!(doc["rules"][0]["lifecycle"]["days_left"], -1, "{doc}");
+    assert_eq!(doc["rules"][0]["lifecycle"]["days_left"], -2, "{doc}");
     let scrape = metrics.encode();
     assert!(
-        scrape.contains("lifecycle_days_to_sunset{rule=\"module_upgrade\"} -1"),
+        scrape.contains("lifecycle_days_to_sunset{rule=\"module_upgrade\"} -2"),
         "{scrape}"
     );
 }

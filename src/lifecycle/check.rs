@@ -67,7 +67,8 @@ fn row(at: SystemTime, name: &str, lc: &Lifecycle) -> [String; 6] {
     };
     let sunset = match (plan.sunset, lc.days_to_sunset(at)) {
         (Some(s), Some(d)) if d >= 0 => format!("{} ({d} days left)", Day::of(s)),
-        (Some(s), Some(d)) => format!("{} ({} days ago)", Day::of(s), -d),
+        // -1 during the Sunset's first day: `-d - 1` whole days have passed since.
+        (Some(s), Some(d)) => format!("{} (passed {} days ago)", Day::of(s), -d - 1),
         _ => "none".to_owned(),
     };
     let in_force = plan
@@ -120,7 +121,7 @@ mod tests {
             before,
             "at 2027-03-01T14:05:00Z\n\
              rule            phase       a call gets  brownout (current or next)    sunset                      exemptions in force\n\
-             module_upgrade  deprecated  served       2027-03-02T14:00:00Z for 15m  2027-06-30 (121 days left)  0 of 0\n"
+             module_upgrade  deprecated  served       2027-03-02T14:00:00Z for 15m  2027-06-30 (120 days left)  0 of 0\n"
         );
         let during = check_table(
             at(2027, 3, 2, 14, 5),
@@ -146,7 +147,7 @@ mod tests {
             "{after}"
         );
         assert!(
-            after.contains("2027-06-30 (2 days ago)") && after.contains("none"),
+            after.contains("2027-06-30 (passed 2 days ago)") && after.contains("none"),
             "{after}"
         );
     }

@@ -150,16 +150,17 @@ impl Lifecycle {
         }
     }
 
-    /// Whole days to the Sunset, rounded towards it; `None` without a Sunset.
+    /// Whole days left before the Sunset, rounded down (issue 20: 1.9 days left is 1, never
+    /// more than there is; under a day is 0); from the Sunset on, negative: -1 during its first
+    /// day, -2 during the next. `None` without a Sunset.
     pub fn days_to_sunset(&self, now: SystemTime) -> Option<i64> {
         let sunset = self.plan.sunset?;
         const DAY: u64 = 86_400;
+        let days = |d: std::time::Duration| i64::try_from(d.as_secs() / DAY).unwrap_or(i64::MAX);
         Some(match sunset.duration_since(now) {
-            Ok(left) => {
-                let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
-                i64::try_from(secs.div_ceil(DAY)).unwrap_or(i64::MAX)
-            }
-            Err(past) => -i64::try_from(past.duration().as_secs() / DAY).unwrap_or(i64::MAX),
+            Ok(left) if !left.is_zero() => days(left),
+            Ok(_) => -1,
+            Err(past) => -days(past.duration()) - 1,
         })
     }
 
@@ -261,21 +262,22 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn days_to_sunset_round_towards_the_sunset() {
+    fn days_to_sunset_round_down_and_go_negative_from_the_sunset_on() {
         let l = lc(plan());
         let sunset = at(2027, 6, 30, 0, 0);
-        assert_eq!(l.days_to_sunset(sunset - Duration::from_nanos(1)), Some(1));
+        assert_eq!(l.days_to_sunset(sunset - Duration::from_nanos(1)), Some(0));
         assert_eq!(l.days_to_sunset(sunset - DAY), Some(1));
         assert_eq!(
-            l.days_to_sunset(sunset - DAY - Duration::from_secs(1)),
-            Some(2)
+            l.days_to_sunset(sunset - 2 * DAY + Duration::from_secs(1)),
+            Some(1),
+            "1.99 days left is 1 day, not 2"
         );
-        assert_eq!(l.days_to_sunset(sunset), Some(0));
+        assert_eq!(l.days_to_sunset(sunset), Some(-1));
         assert_eq!(
             l.days_to_sunset(sunset + DAY - Duration::from_secs(1)),
-            Some(0)
+            Some(-1)
         );
-        assert_eq!(l.days_to_sunset(sunset + DAY), Some(-1));
+        assert_eq!(l.days_to_sunset(sunset + DAY), Some(-2));
         let mut p = plan();
         p.sunset = None;
         assert_eq!(lc(p).days_to_sunset(sunset), None);
@@ -295,11 +297,11 @@ pub(crate) mod tests {
         );
         assert_eq!(
             l.escalation(sunset - 2 * MIN),
-            Escalation::Warn { days_left: 1 }
+            Escalation::Warn { days_left: 0 }
         );
         assert_eq!(
             l.escalation(sunset + 3 * DAY),
-            Escalation::Warn { days_left: -3 }
+            Escalation::Warn { days_left: -4 }
         );
         let mut p = plan();
         p.sunset = None;

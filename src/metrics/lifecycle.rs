@@ -251,7 +251,7 @@ mod tests {
         let mut registry = Registry::with_prefix("deprecation_shim");
         let m = LifecycleMetrics::register(&mut registry);
         assert!(!encode(&registry).contains("days_to_sunset{"));
-        let in_ten_days = SystemTime::now() + Duration::from_secs(10 * 86_400 - 60);
+        let in_ten_days = SystemTime::now() + Duration::from_secs(10 * 86_400 + 60);
         let mut all = BTreeMap::new();
         all.insert("module_upgrade".to_owned(), lifecycle(Some(in_ten_days)));
         all.insert("update_cert".to_owned(), lifecycle(None));

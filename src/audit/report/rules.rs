@@ -116,7 +116,8 @@ pub fn header_line(s: &RuleStatus, configured: bool) -> String {
             };
             let sunset = match (&l.sunset, l.days_left) {
                 (Some(s), Some(d)) if d >= 0 => format!("sunset {} ({d} days left)", day(s)),
-                (Some(s), Some(d)) => format!("sunset {} ({} days ago)", day(s), -d),
+                // -1 during the Sunset's first day: `-d - 1` whole days have passed since.
+                (Some(s), Some(d)) => format!("sunset {} (passed {} days ago)", day(s), -d - 1),
                 _ => "no sunset".to_owned(),
             };
             let enforce = if l.enforce { "enforced" } else { "dry run" };

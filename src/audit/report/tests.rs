@@ -172,7 +172,7 @@ fn the_schedule_of_a_configured_rule_is_reported_even_without_calls() {
     assert_eq!((cert.rule.as_str(), cert.calls), ("update_cert", 0));
     let l = cert.lifecycle.as_ref().unwrap();
     assert_eq!(l.phase, "brownout");
-    assert_eq!(l.days_left, Some(120));
+    assert_eq!(l.days_left, Some(119));
     let w = l.next_window.as_ref().unwrap();
     assert_eq!((w.end.as_str(), w.now), ("2027-03-02T14:15:00Z", true));
     let filtered = Summary::new().only_rule(Some("module_upgrade".into()));

@@ -146,7 +146,8 @@ pub fn loudness(app: &App, rule: &str) -> (bool, Option<i64>) {
 pub fn days_left_text(days: Option<i64>) -> String {
     match days {
         None => String::new(),
-        Some(d) if d <= 0 => "; its Sunset has passed".to_owned(),
+        Some(d) if d < 0 => "; its Sunset has passed".to_owned(),
+        Some(0) => "; less than a day to its Sunset".to_owned(),
         Some(1) => "; 1 day to its Sunset".to_owned(),
         Some(d) => format!("; {d} days to its Sunset"),
     }
