@@ -1,7 +1,7 @@
 //! `deprecation-shim check [--at INSTANT]`: besides validating the configuration (the
 //! command's first job, in [`crate::cli`]), prints what each configured lifecycle would do at
 //! INSTANT ([`crate::lifecycle::check_table`]), so an operator rehearses a schedule before it
-//! bites. Without `--at` the instant is now; without any `[lifecycle.<rule>]` nothing more is
+//! bites, and which calls of each rule it applies to (its deprecated form, issue 20). Without `--at` the instant is now; without any `[lifecycle.<rule>]` nothing more is
 //! printed, unless `--at` was given, which then says that no lifecycle is configured.
 
 use crate::config::Config;
@@ -37,6 +37,15 @@ fn lifecycle_table(cfg: &Config, at: Option<SystemTime>) -> String {
         at.unwrap_or_else(SystemTime::now),
         rules.iter().map(|(name, lc)| (name.as_str(), lc)),
     );
+    // Issue 20: a lifecycle applies to its rule's deprecated form only; say what that is.
+    for name in rules.keys() {
+        if let Some(rule) = cfg.rules.table.rules().iter().find(|r| &r.name == name) {
+            out.push_str(&format!(
+                "lifecycle.{name} applies to: {}\n",
+                crate::rules::deprecated_form_text(rule)
+            ));
+        }
+    }
     for w in &cfg.lifecycle.warnings {
         out.push_str("warning: ");
         out.push_str(w);

@@ -299,34 +299,6 @@ async fn an_audit_file_deleted_under_the_shim_is_reopened_at_its_path() {
     assert_eq!(recs[0]["request_id"], "after");
 }
 
-/// Item 2: a lifecycle on `authorize` retires the body-credential login only.
-#[tokio::test]
-async fn after_authorizes_sunset_the_header_login_is_served_and_the_body_login_refused() {
-    let toml = "[lifecycle.authorize]\nenforce = true\nsunset_date = \"2025-01-01\"\n";
-    let (_sim, audit, shim) = start(toml).await;
-    let auth = admin();
-    let header_login = send(
-        shim.addr,
-        Method::POST,
-        "/v1/users/authorize",
-        &[
-            ("authorization", auth.as_str()),
-            ("content-type", "application/json"),
-        ],
-        "{}",
-    )
-    .await;
-    assert_eq!(header_login.status, 200, "the successor form is served");
-    let body = serde_json::json!({"username": DEMO_ADMIN.0, "password": DEMO_ADMIN.1});
-    let body_login = support::rewrites::authorize(shim.addr, body).await;
-    assert_eq!(body_login.status, 410, "the deprecated form is retired");
-    assert_eq!(body_login.json()["error_code"], "route_sunset");
-    let recs = records(&audit);
-    assert_eq!(recs.len(), 2);
-    assert!(recs[0].get("phase").is_none(), "not gated: {}", recs[0]);
-    assert_eq!(recs[1]["phase"], "refused");
-}
-
 /// Item 9: a caller with a bad password who meets a cold version cache is audited too.
 #[tokio::test]
 async fn a_bad_password_before_the_version_is_known_is_audited() {

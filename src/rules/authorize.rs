@@ -121,6 +121,43 @@ pub fn plan(body: &[u8], cluster_version: Option<Version>) -> Decision {
     }
 }
 
+/// The login a body carries: a JSON object with string `username` and `password` (issue 20:
+/// R1's deprecated form). The credentials are a secret, kept only to verify the user for an
+/// exemption ([`BasicCredentials`] never prints them); `None` when they cannot be a Basic pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyLogin {
+    pub user: String,
+    pub credentials: Option<BasicCredentials>,
+}
+
+/// The body's login, if it carries one.
+pub fn body_login(body: &[u8]) -> Option<BodyLogin> {
+    let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(body) else {
+        return None;
+    };
+    let (Some(Value::String(user)), Some(Value::String(password))) =
+        (object.get("username"), object.get("password"))
+    else {
+        return None;
+    };
+    let credentials = format_problem(user, password)
+        .is_none()
+        .then(|| basic(user, password))
+        .flatten();
+    Some(BodyLogin {
+        user: user.clone(),
+        credentials,
+    })
+}
+
+/// Whether the cluster checks the body's credentials rather than the header's (issue 20): when
+/// there is no header (the shim then sends the body's as the header), and when there is one but
+/// the cluster still reads the body first (below 7.8.2, or an unknown version, for which the
+/// body goes as it came, §2.7 step 5).
+pub fn body_is_checked(has_header: bool, cluster_version: Option<Version>) -> bool {
+    !has_header || !cluster_version.is_some_and(|v| v.at_least(V7_8_2))
+}
+
 fn format_problem(user: &str, password: &str) -> Option<&'static str> {
     if user.contains(':') {
         Some("the username contains ':'")
@@ -168,6 +205,33 @@ mod tests {
             ),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_body_login_names_its_user_and_whose_credentials_the_cluster_checks() {
+        let login = body_login(br#"{"username":"admin@x","password":"pw","ttl":5}"#);
+        let login = login.expect("a login");
+        assert_eq!(login.user, "admin@x");
+        assert!(login.credentials.is_some());
+        assert!(!format!("{login:?}").contains("pw"), "{login:?}");
+        assert_eq!(body_login(br#"{"ttl":5}"#), None);
+        assert_eq!(body_login(b"not json"), None);
+        let colon = body_login(br#"{"username":"a:b","password":"pw"}"#).expect("login");
+        assert_eq!(colon.credentials, None, "cannot be a Basic pair");
+        let old = Some(Version::new(7, 4, 6));
+        assert!(
+            body_is_checked(false, NEW),
+            "no header: the body's, sent as the header"
+        );
+        assert!(body_is_checked(true, old), "below 7.8.2 the body wins");
+        assert!(
+            body_is_checked(true, None),
+            "unknown: the body goes as it came"
+        );
+        assert!(
+            !body_is_checked(true, NEW),
+            "7.8.2 and later read the header"
+        );
     }
 
     #[test]

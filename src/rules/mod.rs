@@ -258,15 +258,23 @@ pub fn version_need(rule: &Rule, mode: Mode) -> VersionNeed {
     }
 }
 
-/// Whether a call of `rule` with these request headers uses the rule's deprecated form, the
-/// only form its lifecycle applies to (issue 20). R1's deprecated form is credentials in the
-/// body: a login that carries its own `Authorization` is the successor's (it is forwarded
-/// untouched, [`authorize::forwards_untouched`]) and is never refused by R1's lifecycle. For
-/// every other rule the route itself is the deprecated form.
-pub fn deprecated_form(rule: &Rule, headers: &http::HeaderMap) -> bool {
+/// Whether a call of `rule` uses the rule's deprecated form, the only form its lifecycle
+/// applies to (issue 20); `body_login`: the call's body carries a login (read for R1 only,
+/// [`authorize::body_login`]). R1's deprecated form is credentials in the body, with or without
+/// a header: a header-only login is the successor's and is never refused by R1's lifecycle. For
+/// every other rule the route itself is the deprecated form ([`deprecated_form_text`]).
+pub fn deprecated_form(rule: &Rule, body_login: bool) -> bool {
     match rule.id {
-        RuleId::Authorize => !authorize::forwards_untouched(headers),
+        RuleId::Authorize => body_login,
         _ => true,
+    }
+}
+
+/// What "the deprecated form" of `rule` means, for `check`.
+pub fn deprecated_form_text(rule: &Rule) -> &'static str {
+    match rule.id {
+        RuleId::Authorize => "credentials in the body (a header-only login is the successor)",
+        _ => "every call of the route",
     }
 }
 

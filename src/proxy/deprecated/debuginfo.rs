@@ -24,7 +24,7 @@
 //!   [`super::outcome::download_ended`]). The reply head has left by then: this record alone
 //!   follows its reply instead of preceding it.
 
-use super::step::{Answer, Ctx, Note, StepResult};
+use super::step::{Answer, CallBody, Ctx, Note, StepResult};
 use crate::proxy::forward;
 use crate::rules::debuginfo::{self, Plan};
 use crate::upstream::{CallerBody, UpBody};
@@ -66,7 +66,7 @@ pub async fn run(ctx: &Ctx<'_>, mut parts: Parts, body: Incoming, note: &mut Not
     let Some((uri, mut audit)) =
         planned.and_then(|(pq, audit)| Some((pq.parse::<Uri>().ok()?, audit)))
     else {
-        return Ok(ctx.pass_through(parts, body).await);
+        return Ok(ctx.pass_through(parts, CallBody::Stream(body)).await);
     };
     parts.uri = uri;
     let timeout = Some(app.config.rules.debuginfo_read_timeout);

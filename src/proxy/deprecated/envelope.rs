@@ -10,7 +10,7 @@
 //!    anything of its own;
 //! 5. **the rule's own step** ([`Step::run`](super::Step)), which returns an [`Answer`] or an
 //!    [`ApiError`] and notes what the record should say ([`Note`]);
-//! 6. the **deprecation headers** ([`mark`]);
+//! 6. the **deprecation headers** ([`marks::mark`]);
 //! 7. the **outcome**: the audit record, the metrics and the one log line ([`super::outcome`]),
 //!    always and exactly once, whatever happened above: a panic in a step becomes a `500
 //!    internal_error` in the RS shape, audited.
@@ -24,8 +24,8 @@
 //!   request id and counted by the audit log); with `audit.on_write_failure = "fail"` the *next*
 //!   calls are refused before anything is sent.
 
-use super::step::{Answer, Ctx, Note};
-use super::{lifecycle, outcome, Decided, Family, Marks, Shape, Step};
+use super::step::{Answer, CallBody, Ctx, Note};
+use super::{lifecycle, marks, outcome, Decided, Family, Shape, Step};
 use crate::audit::{self, AuditRecord};
 use crate::error::ApiError;
 use crate::listener::ConnInfo;
@@ -33,10 +33,10 @@ use crate::proxy::app::App;
 use crate::proxy::budget;
 use crate::proxy::forward;
 use crate::proxy::reply::{error_response, RespBody};
-use crate::rules::Matched;
+use crate::rules::{Matched, RuleId};
 use bytes::Bytes;
 use futures_util::FutureExt;
-use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use std::panic::AssertUnwindSafe;
@@ -78,18 +78,31 @@ pub(super) async fn run(
     let (mut record, request_id) = begin_record(&app, &conn, &parts, &matched, &shape);
     record.cluster_version = decided.seen.audit_text();
     // 3. and 4.
-    let deprecated_form = crate::rules::deprecated_form(matched.rule, &parts.headers);
     let Entered {
         refused,
         fingerprint,
         admission,
     } = entered;
-    let gated = match (&refused, shape.gated && deprecated_form) {
-        (None, true) => lifecycle::gate(&app, &matched.rule.name, &conn, &parts, &mut record).await,
+    // R1's body is read before the gate: it says the call's form and who logs in (issue 20).
+    let (body, login) = match (&refused, matched.rule.id) {
+        (None, RuleId::Authorize) => {
+            super::authorize::pre_read(&app, &parts, body, decided.seen.version(), &mut record)
+                .await
+        }
+        _ => (Ok(CallBody::Stream(body)), None),
+    };
+    let deprecated_form = crate::rules::deprecated_form(matched.rule, login.is_some());
+    let gated = match (&refused, &body, shape.gated && deprecated_form) {
+        (None, Ok(_), true) => {
+            let verify_with = login.as_ref().and_then(|l| l.verify_with.clone());
+            let head = (&parts, verify_with.as_ref());
+            lifecycle::gate(&app, &matched.rule.name, &conn, head, &mut record).await
+        }
         _ => None,
     };
     // Issue 20: a step that reads its body whole takes its place once the body has arrived.
-    let place = (!step.reads_body_first(&matched)).then_some(&admission);
+    let arrived = matches!(body, Ok(CallBody::Read(..)));
+    let place = (arrived || !step.reads_body_first(&matched)).then_some(&admission);
     let mut intended = false;
     let admitted = match admit(&app, refused, gated.as_ref(), place, body).await {
         Ok(body) if step.changes_state(&matched, &parts) => {
@@ -151,7 +164,7 @@ impl Call<'_> {
     async fn run_step(
         &mut self,
         parts: http::request::Parts,
-        body: Incoming,
+        body: CallBody,
     ) -> Result<Answer, ApiError> {
         let ctx = Ctx {
             app: self.app,
@@ -221,7 +234,7 @@ impl Call<'_> {
             self.shape.successor,
             elapsed,
         );
-        let how = MarkAs {
+        let how = marks::MarkAs {
             refused_by_lifecycle: self
                 .gated
                 .as_ref()
@@ -232,7 +245,7 @@ impl Call<'_> {
         };
         let headers = resp.headers_mut();
         let successor = self.note.successor.take();
-        mark(
+        marks::mark(
             self.app,
             self.matched,
             self.shape.marks,
@@ -257,17 +270,20 @@ async fn admit(
     refused: Option<ApiError>,
     gated: Option<&lifecycle::Gated>,
     place: Option<&budget::Admission>,
-    body: Incoming,
-) -> Result<Incoming, ApiError> {
+    body: Result<CallBody, ApiError>,
+) -> Result<CallBody, ApiError> {
     if let Some(e) = refused {
         return Err(e);
     }
+    let body = body?;
     if app.audit.must_fail() && app.audit.last_write_failed() {
         // Refuse before anything changes on the cluster: this call could not be audited.
         return Err(audit::unavailable());
     }
     if let Some(r) = gated.and_then(lifecycle::Gated::refusal) {
-        discard(body, app.config.shim.max_body_size, app).await;
+        if let CallBody::Stream(body) = body {
+            discard(body, app.config.shim.max_body_size, app).await;
+        }
         return Err(r.to_api_error());
     }
     if let Some(place) = place {
@@ -307,50 +323,6 @@ fn panicked() -> ApiError {
         "internal_error",
         "the deprecated-route handler failed",
     )
-}
-
-/// How the reply is to be marked.
-struct MarkAs {
-    refused_by_lifecycle: bool,
-    unmarked: bool,
-    gone: bool,
-}
-
-/// Step 6: the rule's `Deprecation` / `Link` / `Sunset` marks on the reply, errors included: the
-/// seed route's configured headers, the rule's own, or its gone band's for R4/R5 on 8.x.
-/// A lifecycle refusal always carries the rule's marks (its successor `Link`).
-fn mark(
-    app: &App,
-    matched: &Matched<'_>,
-    marks: Marks,
-    how: MarkAs,
-    successor: Option<String>,
-    headers: &mut HeaderMap,
-) {
-    let rule = matched.rule;
-    match marks {
-        Marks::None => {}
-        Marks::Seed => app
-            .config
-            .shim
-            .headers
-            .apply(headers, matched.params.int("uid")),
-        Marks::Rule if how.refused_by_lifecycle => {
-            rule.marks
-                .apply(headers, matched.successor_path().as_deref());
-        }
-        Marks::Rule if how.unmarked => {}
-        Marks::Rule => match (&rule.gone_band, how.gone) {
-            (Some(band), true) => {
-                let successor = band.successor.render(&matched.params);
-                band.marks.apply(headers, successor.as_deref());
-            }
-            _ => rule.marks.apply(
-                headers,
-                successor.or_else(|| matched.successor_path()).as_deref(),
-            ),
-        },
-    }
 }
 
 /// Step 2: the call's audit record, started from its head and its rule, and its request id (the caller's

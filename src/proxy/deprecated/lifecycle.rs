@@ -15,7 +15,8 @@
 //!   sends `GET /v1/cluster` ([`VERIFY_PATH`], a read every role may do) with the caller's
 //!   `Authorization` and request id, and counts a 2xx as verification; any other answer, or
 //!   none, leaves the user unverified and the refusal stands. Every other call costs nothing
-//!   extra. A JWT caller has no user name the shim can read: exempt it by User-Agent or CIDR.
+//!   extra. R1's login in the body (issue 20) is verified with the body's credentials when the
+//!   cluster checks those ([`super::envelope`]'s pre-read). A JWT caller has no user name the shim can read: exempt it by User-Agent or CIDR.
 //! - A refusal is the RS error shape with `Retry-After` for a 503 (the handlers add the
 //!   rule's successor `Link`, `Deprecation` and `Sunset`); the body is read and dropped up to
 //!   `shim.max_body_size` within the request timeout, never buffered, never forwarded.
@@ -69,7 +70,7 @@ pub async fn gate(
     app: &App,
     rule: &str,
     conn: &ConnInfo,
-    parts: &http::request::Parts,
+    (parts, verify_with): (&http::request::Parts, Option<&HeaderValue>),
     record: &mut AuditRecord,
 ) -> Option<Gated> {
     let lc = app.config.lifecycle.rules.get(rule)?;
@@ -102,7 +103,8 @@ pub async fn gate(
                         },
                     )
             });
-    if user_exemption_could_apply && verify(app, &parts.headers, &record.request_id).await {
+    let credentials = verify_with.or_else(|| parts.headers.get(http::header::AUTHORIZATION));
+    if user_exemption_could_apply && verify(app, credentials, &record.request_id).await {
         verified = true;
         caller.verified_user = claimed;
         decision = lifecycle::decide(now, lc, &caller);
@@ -114,9 +116,10 @@ pub async fn gate(
     Some(Gated { decision, verified })
 }
 
-/// `GET /v1/cluster` with the caller's `Authorization`: a 2xx verifies the credentials.
-async fn verify(app: &App, caller: &HeaderMap, request_id: &str) -> bool {
-    let Some(auth) = caller.get(http::header::AUTHORIZATION) else {
+/// `GET /v1/cluster` with the caller's credentials (its `Authorization`, or R1's body login as
+/// one): a 2xx verifies them.
+async fn verify(app: &App, credentials: Option<&HeaderValue>, request_id: &str) -> bool {
+    let Some(auth) = credentials else {
         return false;
     };
     let mut headers = HeaderMap::new();

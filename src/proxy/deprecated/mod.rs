@@ -12,8 +12,8 @@
 //!   rewrite and gone, for every rule and the operators' custom ones).
 //! - Shared by the steps: [`body`] (the one bounded, budget-reserving reader of bodies read
 //!   whole), [`rewrite`] (sending a rewritten request).
-//! - The envelope's own parts: [`lifecycle`](mod@lifecycle) (the gate) and [`outcome`] (the
-//!   record, metrics and log line).
+//! - The envelope's own parts: [`lifecycle`](mod@lifecycle) (the gate), `marks` (the
+//!   headers) and [`outcome`] (the record, metrics and log line).
 //!
 //! Decisions:
 //! - Every built-in rule has its translation here: a rule `decide` says to translate is never
@@ -25,6 +25,7 @@ pub mod certs;
 pub mod debuginfo;
 pub mod envelope;
 pub mod lifecycle;
+mod marks;
 pub mod module_upgrade;
 pub mod modules;
 pub mod observe;
@@ -48,7 +49,7 @@ use hyper::body::Incoming;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use step::{Answer, Ctx, Note};
+use step::{Answer, CallBody, Ctx, Note};
 
 /// Boxed: a deprecated call's state is large and would otherwise make every request's future
 /// (pass-through included) as large.
@@ -306,19 +307,19 @@ impl Step {
         self,
         ctx: &Ctx<'_>,
         parts: http::request::Parts,
-        body: Incoming,
+        body: CallBody,
         note: &mut Note,
     ) -> Result<Answer, ApiError> {
         match self {
-            Step::ModuleUpgrade => module_upgrade::run(ctx, parts, body, note).await,
-            Step::Modules => modules::run(ctx, parts, body, note).await,
+            Step::ModuleUpgrade => module_upgrade::run(ctx, parts, body.stream()?, note).await,
+            Step::Modules => modules::run(ctx, parts, body.stream()?, note).await,
             Step::Translate => match ctx.matched.rule.id {
                 RuleId::Authorize => authorize::run(ctx, parts, body, note).await,
-                RuleId::UpdateCert => certs::run(ctx, parts, body, note).await,
-                _ => debuginfo::run(ctx, parts, body, note).await,
+                RuleId::UpdateCert => certs::run(ctx, parts, body.stream()?, note).await,
+                _ => debuginfo::run(ctx, parts, body.stream()?, note).await,
             },
             Step::Observe { .. } => observe::observe(ctx, parts, body, note).await,
-            Step::Rewrite => observe::rewrite(ctx, parts, body, note).await,
+            Step::Rewrite => observe::rewrite(ctx, parts, body.stream()?, note).await,
             Step::Gone => observe::gone(ctx, body, note).await,
             Step::VersionUnknown => Err(version::unknown_error()),
             #[cfg(test)]

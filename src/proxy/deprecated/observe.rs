@@ -14,7 +14,7 @@
 //!   reply is; it is the rule's answer, not a refusal of the shim's.
 
 use super::envelope::discard;
-use super::step::{Answer, Ctx, Note, StepResult};
+use super::step::{Answer, CallBody, Ctx, Note, StepResult};
 use crate::error::ApiError;
 use crate::proxy::reply::error_response;
 use crate::rules::{self, Matched, RuleId};
@@ -23,7 +23,7 @@ use http::Uri;
 use hyper::body::Incoming;
 
 /// Streams the call through untouched.
-pub async fn observe(ctx: &Ctx<'_>, parts: Parts, body: Incoming, note: &mut Note) -> StepResult {
+pub async fn observe(ctx: &Ctx<'_>, parts: Parts, body: CallBody, note: &mut Note) -> StepResult {
     note.action = Some("observed");
     note.sent = true;
     Ok(ctx.pass_through(parts, body).await)
@@ -42,13 +42,15 @@ pub async fn rewrite(
     }
     note.action = Some("translated");
     note.sent = true;
-    Ok(ctx.pass_through(parts, body).await)
+    Ok(ctx.pass_through(parts, CallBody::Stream(body)).await)
 }
 
 /// Answers the rule's `410` without calling the cluster.
-pub async fn gone(ctx: &Ctx<'_>, body: Incoming, note: &mut Note) -> StepResult {
+pub async fn gone(ctx: &Ctx<'_>, body: CallBody, note: &mut Note) -> StepResult {
     note.action = Some("gone");
-    discard(body, ctx.app.config.shim.max_body_size, ctx.app).await;
+    if let CallBody::Stream(body) = body {
+        discard(body, ctx.app.config.shim.max_body_size, ctx.app).await;
+    }
     Ok(Answer::Reply(error_response(&gone_error(ctx.matched))))
 }
 

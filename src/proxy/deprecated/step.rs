@@ -12,6 +12,7 @@ use crate::proxy::budget;
 use crate::proxy::hop_headers::Hop;
 use crate::proxy::reply::RespBody;
 use crate::rules::Matched;
+use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use hyper::body::Incoming;
 use serde_json::Value;
@@ -20,6 +21,28 @@ use std::time::Duration;
 
 /// What a step returns: its answer, or the error the envelope turns into the reply.
 pub type StepResult = Result<Answer, ApiError>;
+
+/// The call's request body as the step gets it: still streaming, or read whole by the
+/// envelope, which must read R1's before the lifecycle gate to know its deprecated form and
+/// whose credentials the cluster checks (issue 20).
+pub enum CallBody {
+    Stream(Incoming),
+    Read(Bytes, budget::Reservation),
+}
+
+impl CallBody {
+    /// The stream, for a step whose bodies the envelope never reads.
+    pub fn stream(self) -> Result<Incoming, ApiError> {
+        match self {
+            CallBody::Stream(body) => Ok(body),
+            CallBody::Read(..) => Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "this route's body was read before its step",
+            )),
+        }
+    }
+}
 
 /// What a step answers when it does not fail.
 pub enum Answer {
@@ -117,10 +140,21 @@ impl Ctx<'_> {
         self.admission.take()
     }
 
-    /// The call streamed to the cluster untouched; the cluster's reply as the answer.
-    pub async fn pass_through(&self, parts: http::request::Parts, body: Incoming) -> Answer {
-        let req = http::Request::from_parts(parts, body);
-        Answer::Reply(crate::proxy::forward::pass_through(self.app, self.conn.clone(), req).await)
+    /// The call sent to the cluster untouched (streamed, or the bytes the envelope read); the
+    /// cluster's reply as the answer.
+    pub async fn pass_through(&self, parts: http::request::Parts, body: CallBody) -> Answer {
+        match body {
+            CallBody::Stream(body) => {
+                let req = http::Request::from_parts(parts, body);
+                let app = self.app;
+                Answer::Reply(
+                    crate::proxy::forward::pass_through(app, self.conn.clone(), req).await,
+                )
+            }
+            CallBody::Read(bytes, _reservation) => Answer::Reply(
+                super::rewrite::send_bytes(self.app, self.conn, parts, bytes, None).await,
+            ),
+        }
     }
 
     /// The caller's identity for the shim's own upstream calls ([`identity_headers`]).
