@@ -60,8 +60,17 @@ junk="Basic $(head -c 9216 /dev/zero | tr '\0' 'A')"
 echo "binary: $bin"
 count "30 admin calls:" "$admin"
 count "30 junk-credential calls:" "$junk"
-records=$(wc -l <"$work/audit.jsonl" 2>/dev/null || echo 0)
-echo "audit records: $records (of 60 calls)"
+# A graceful stop writes any open coalesced record (issue 20 item 6); then count the calls
+# the outcome records stand for (a coalesced one counts its `count`) and the lines.
+kill -TERM "${pids[1]}" && wait "${pids[1]}" 2>/dev/null || true
+python3 - "$work/audit.jsonl" <<'PY'
+import json, os, sys
+path = sys.argv[1]
+lines = [json.loads(l) for l in open(path)] if os.path.exists(path) else []
+outcomes = [r for r in lines if r.get("record") != "intent"]
+calls = sum(r.get("count", 1) for r in outcomes)
+print(f"audit: {calls} calls recorded (of 60) in {len(lines)} lines")
+PY
 
 # Item 5.
 curl -fsS -X DELETE "http://127.0.0.1:$sim_port/__sim/faults" >/dev/null

@@ -131,12 +131,27 @@ async fn each_threading_model_serves_every_connection_on_one_port_and_stops_clea
             "--threading",
             threading,
         ]);
-        let names = thread_names(shim.pid());
-        let workers = names
-            .iter()
-            .filter(|n| n.starts_with("shim-worker-"))
-            .count();
-        assert_eq!(workers, workers_seen, "{threading}: threads {names:?}");
+        // The port answers once the first listener is up; the other workers may still be
+        // starting on a loaded machine: give them a moment.
+        let count = |names: &[String]| {
+            names
+                .iter()
+                .filter(|n| n.starts_with("shim-worker-"))
+                .count()
+        };
+        let mut names = thread_names(shim.pid());
+        for _ in 0..50 {
+            if count(&names) >= workers_seen {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            names = thread_names(shim.pid());
+        }
+        assert_eq!(
+            count(&names),
+            workers_seen,
+            "{threading}: threads {names:?}"
+        );
         // Each call opens a new connection (a new source port, hashed to any listener).
         for i in 0..30 {
             let reply = support::get(shim.addr, "/v1/bdbs", &support::basic("u", "p")).await;
