@@ -167,6 +167,7 @@ const ALWAYS: Gate = Gate {
     from: None,
     apply_when_unknown: true,
     look_up: false,
+    builds: &[],
 };
 
 fn gated(from: Version) -> Gate {
@@ -174,6 +175,7 @@ fn gated(from: Version) -> Gate {
         from: Some(from),
         apply_when_unknown: false,
         look_up: true,
+        builds: &[],
     }
 }
 
@@ -250,6 +252,7 @@ pub fn builtin(options: &Options) -> Result<Vec<Rule>, String> {
                 from: Some(V7_8_2),
                 apply_when_unknown: true,
                 look_up: false,
+                builds: &[],
             },
             gone_band: None,
             mode: Mode::Auto,
