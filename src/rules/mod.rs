@@ -21,12 +21,14 @@
 //!
 //! Families, each a pure core the executor calls: [`authorize`] (R1), [`certs`] (R3),
 //! [`modules`] (R4–R6), [`debuginfo`] (R7–R10), [`custom`] (operator rules). [`version`] is R11's
-//! pure half and [`build_range`] its build-range gates (API-CATALOGUE §11); [`marks`] renders
-//! the `Deprecation`/`Link`/`Sunset` headers; [`matcher`] the paths;
-//! [`target`] puts the request target in the one spelling they are matched in.
+//! pure half and [`build_range`] its build-range gates (API-CATALOGUE §11); [`catalogue`] holds
+//! every built-in rule's facts, the one source [`builtin`] builds from; [`marks`] renders the
+//! `Deprecation`/`Link`/`Sunset` headers; [`matcher`] the paths; [`target`] puts the request
+//! target in the one spelling they are matched in.
 
 pub mod authorize;
 pub mod build_range;
+pub mod catalogue;
 pub mod certs;
 pub mod custom;
 pub mod debuginfo;
