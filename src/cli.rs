@@ -35,6 +35,44 @@ pub enum Command {
     Demo(crate::demo::DemoArgs),
     /// Who still calls the deprecated route: one row per caller from audit logs (.gz too).
     Report(crate::audit::report::ReportArgs),
+    /// The built-in rules: routes, gates, modes, dates, and what each does in front of a version.
+    Rules(RulesArgs),
+}
+
+/// `rules`: what the shim knows about the deprecated routes.
+#[derive(Debug, clap::Args)]
+pub struct RulesArgs {
+    #[command(subcommand)]
+    pub command: RulesCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// One row per built-in rule (default modes), from the rule catalogue.
+    List(RulesListArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RulesListArgs {
+    /// Say what each rule does in front of this Redis Software version ("7.22.2-14" or
+    /// "7.22.2"); without it, the gate says it.
+    #[arg(long, value_name = "VERSION", value_parser = parse_rs_version)]
+    pub version: Option<crate::rules::Version>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
+    pub format: RulesFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RulesFormat {
+    Text,
+    Json,
+}
+
+fn parse_rs_version(s: &str) -> Result<crate::rules::Version, String> {
+    crate::rules::Version::parse(s).ok_or_else(|| {
+        format!("\"{s}\" is not a Redis Software version like \"7.22.2-14\" or \"7.22.2\"")
+    })
 }
 
 /// Flags of the proxy; each overrides the same key of the file.
@@ -178,6 +216,17 @@ pub fn main(cli: Cli) -> Result<(), String> {
             ))
         }
         Some(Command::Report(args)) => crate::audit::report::report_main(args),
+        Some(Command::Rules(RulesArgs {
+            command: RulesCommand::List(args),
+        })) => {
+            use crate::rules::catalogue::listing;
+            let out = match args.format {
+                RulesFormat::Text => listing::text(args.version)?,
+                RulesFormat::Json => listing::json(args.version)?,
+            };
+            print!("{out}");
+            Ok(())
+        }
         Some(Command::Demo(args)) => {
             crate::telemetry::init(crate::config::LogFormat::Text);
             runtime(0)?.block_on(crate::demo::run(args, crate::wiring::shutdown_signal()))

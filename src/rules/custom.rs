@@ -153,6 +153,7 @@ pub fn build(index: usize, spec: &Spec<'_>) -> Result<Rule, SpecError> {
             from: None,
             apply_when_unknown: true,
             look_up: false,
+            builds: &[],
         },
         gone_band: None,
         mode: spec.mode,

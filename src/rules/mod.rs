@@ -21,10 +21,14 @@
 //!
 //! Families, each a pure core the executor calls: [`authorize`] (R1), [`certs`] (R3),
 //! [`modules`] (R4–R6), [`debuginfo`] (R7–R10), [`custom`] (operator rules). [`version`] is R11's
-//! pure half; [`marks`] renders the `Deprecation`/`Link`/`Sunset` headers; [`matcher`] the paths;
-//! [`target`] puts the request target in the one spelling they are matched in.
+//! pure half and [`build_range`] its build-range gates (API-CATALOGUE §11); [`catalogue`] holds
+//! every built-in rule's facts, the one source [`builtin`] builds from; [`marks`] renders the
+//! `Deprecation`/`Link`/`Sunset` headers; [`matcher`] the paths; [`target`] puts the request
+//! target in the one spelling they are matched in.
 
 pub mod authorize;
+pub mod build_range;
+pub mod catalogue;
 pub mod certs;
 pub mod custom;
 pub mod debuginfo;
@@ -37,6 +41,7 @@ mod table;
 pub mod target;
 pub mod version;
 
+pub use build_range::{BuildRange, Membership};
 pub use marks::Marks;
 pub use matcher::{Params, Template};
 pub use table::{builtin, Matched, Options, RuleTable};
@@ -175,6 +180,10 @@ pub struct Gate {
     pub apply_when_unknown: bool,
     /// Whether the executor may send a version look-up for this rule (never for R1, §2.7 step 5).
     pub look_up: bool,
+    /// Build ranges the rule's guard fires on (API-CATALOGUE §11; [`build_range`]). Empty for
+    /// every rule today: the first user is the R13 guard ([`build_range::RS161290`]), not built
+    /// yet. [`decide`] does not read it.
+    pub builds: &'static [build_range::BuildRange],
 }
 
 /// R4/R5's band from 8.0: `410` naming the user-defined module APIs (R6, §4.8).

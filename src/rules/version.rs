@@ -5,22 +5,33 @@
 //! - The accepted form is exactly `^(\d+)\.(\d+)\.(\d+)(?:-(\d+))?$` (§6, proposal): no spaces, no
 //!   `v` prefix, no two-part `7.4`. Anything else, or a number that does not fit `u32`, is
 //!   unknown (`None`), and an unknown version means pass-through (§1.1).
-//! - Comparison is on the numeric triple, so 7.22 > 7.8 (a string compare gets this wrong).
-//!   Gates ignore the build number: 7.8.2-34 and 7.8.2-1 sit in the same band (§6).
+//! - Comparison is numeric, so 7.22 > 7.8 and 7.8.6-119 > 7.8.6-95 (a string compare gets both
+//!   wrong). **Lower-bound gates** (`Gate::from`, [`Version::at_least`]) compare the triple only:
+//!   7.8.2-34 and 7.8.2-1 sit in the same band (API-RULES §6, API-CATALOGUE §11).
+//! - The build is kept when the cluster reports one (`7.8.6-95`); a version without one (the
+//!   config's `rules.rs_version = "7.8.2"`) has an **unknown** build. The total order
+//!   ([`Ord`], used to sort and to pick the lowest node) puts a missing build below every build:
+//!   `7.8.2 < 7.8.2-0 < 7.8.2-34`, so `v >= Version::new(7, 8, 2)` is exactly
+//!   `v.at_least(V7_8_2)`. **Build ranges** do not use that order for a build-less version: there
+//!   membership can be "maybe" ([`super::build_range`], §11).
 //! - With `version_source = "nodes-min"` the lowest node wins (a rolling upgrade is gated by its
-//!   oldest node); one node with an unparsable version makes the whole answer unknown.
+//!   oldest node), by the total order, build included, so a build range sees the oldest build;
+//!   one node with an unparsable version makes the whole answer unknown.
 
 use serde_json::Value;
 use std::cmp::Ordering;
 use std::fmt;
 
 /// A parsed RS version, `MAJOR.MINOR.PATCH[-BUILD]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+///
+/// The derived order is numeric, field by field (the fields' order matters): `None < Some(0)`
+/// makes a missing build the lowest of its release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Version {
     pub major: u32,
     pub minor: u32,
     pub patch: u32,
-    /// The build number, shown in logs; ignored by every comparison this crate makes.
+    /// The build number, `None` when not given. Lower-bound gates ignore it; build ranges read it.
     pub build: Option<u32>,
 }
 
@@ -45,6 +56,21 @@ impl Version {
             patch,
             build: None,
         }
+    }
+
+    /// A full version, `MAJOR.MINOR.PATCH-BUILD`.
+    pub const fn with_build(major: u32, minor: u32, patch: u32, build: u32) -> Self {
+        Version {
+            major,
+            minor,
+            patch,
+            build: Some(build),
+        }
+    }
+
+    /// The same release without its build.
+    pub const fn release(self) -> Version {
+        Version::new(self.major, self.minor, self.patch)
     }
 
     /// Parses `MAJOR.MINOR.PATCH[-BUILD]`; `None` (unknown) for anything else.
@@ -178,7 +204,7 @@ fn min_of_nodes(v: &Value) -> Option<Version> {
     let mut lowest: Option<Version> = None;
     for node in v.as_array()? {
         let version = Version::parse(node.get("software_version")?.as_str()?)?;
-        if lowest.is_none_or(|l| version.cmp_release(&l) == Ordering::Less) {
+        if lowest.is_none_or(|l| version < l) {
             lowest = Some(version);
         }
     }
@@ -226,6 +252,50 @@ mod tests {
     }
 
     #[test]
+    fn the_total_order_reads_the_build_and_puts_a_missing_build_lowest() {
+        assert!(v("7.8.6-119") > v("7.8.6-95"));
+        assert!(v("7.22.0-95") > v("7.8.6-303"));
+        assert!(v("7.8.2") < v("7.8.2-0"));
+        assert!(v("7.8.2-0") < v("7.8.2-34"));
+        assert!(v("7.8.1-999") < v("7.8.2"));
+        assert!(v("7.8.2-34") > v("7.8.1"));
+        let mut sorted = [v("8.0.2-17"), v("7.8.6-95"), v("7.8.6"), v("7.8.6-119")];
+        sorted.sort();
+        let text: Vec<String> = sorted.iter().map(Version::to_string).collect();
+        assert_eq!(text, ["7.8.6", "7.8.6-95", "7.8.6-119", "8.0.2-17"]);
+    }
+
+    #[test]
+    fn a_lower_bound_gate_is_the_total_order_against_a_build_less_bound() {
+        let bounds = [V7_2_0, V7_2_4, V7_4_2, V7_8_2, V7_22_2, V8_0_0];
+        let seen = [
+            "7.2.0",
+            "7.2.4-52",
+            "7.4.1-999",
+            "7.4.2",
+            "7.4.2-0",
+            "7.8.1-1",
+            "7.8.2-34",
+            "7.22.1",
+            "7.22.2-14",
+            "8.0.0-1",
+            "8.2.0-25",
+        ];
+        for bound in bounds {
+            for s in seen {
+                assert_eq!(v(s) >= bound, v(s).at_least(bound), "{s} vs {bound}");
+            }
+        }
+    }
+
+    #[test]
+    fn with_build_and_release_round_trip() {
+        assert_eq!(Version::with_build(7, 8, 6, 119), v("7.8.6-119"));
+        assert_eq!(v("7.8.6-119").release(), v("7.8.6"));
+        assert_eq!(Version::with_build(7, 8, 6, 0).to_string(), "7.8.6-0");
+    }
+
+    #[test]
     fn anything_else_is_unknown() {
         for bad in [
             "",
@@ -243,6 +313,11 @@ mod tests {
             "7.4.+2",
             "7.4.2+5",
             "99999999999.0.0",
+            "7.4.2-99999999999",
+            "7.4.2--1",
+            "-7.4.2",
+            "7.4.2-1 ",
+            "7.4.2-0x1",
             "seven",
         ] {
             assert_eq!(Version::parse(bad), None, "{bad:?}");
@@ -267,6 +342,9 @@ mod tests {
                         {"uid":2,"software_version":"7.22.2-14"},
                         {"uid":3,"software_version":"7.8.2-34"}]"#;
         assert_eq!(VersionSource::NodesMin.read(body), Some(v("7.8.2-34")));
+        // Same release, the older build wins, whatever the order the nodes come in.
+        let builds = br#"[{"software_version":"7.8.6-119"},{"software_version":"7.8.6-95"}]"#;
+        assert_eq!(VersionSource::NodesMin.read(builds), Some(v("7.8.6-95")));
         assert_eq!(VersionSource::NodesMin.path(), "/v1/nodes");
         let one_bad = br#"[{"software_version":"8.0.2-17"},{"software_version":"?"}]"#;
         assert_eq!(VersionSource::NodesMin.read(one_bad), None);
