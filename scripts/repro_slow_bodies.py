@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 20, items 3, 4 and 6, reproduced against a built binary (the same script measures before
+"""Issue 20, items 3, 4, 6 and 7, reproduced against a built binary (the same script measures before
 and after; it uses only configuration keys both know):
 
     scripts/repro_slow_bodies.py [BIN]       (default target/debug/deprecation-shim)
@@ -16,6 +16,10 @@ A simulated 8.0 cluster (20 ms added to every reply) and a shim in front of it w
   request_timeout): the status and when it came.
 - Item 6: 4 clients send unauthenticated calls of the debuginfo route (a 4 KiB User-Agent
   each) for 10 s, keep-alive: calls made, audit bytes written, and that rate per hour.
+- Item 7: a second shim with an admin port (and `admin.token_file` where the binary knows it):
+  whether `/deprecations` names callers to anyone; then 10,000 junk callers (each its own
+  User-Agent) and one admin call: the shim's RSS before and after, and whether the admin keeps
+  a row of its own (read with the token where there is one).
 
 Loopback only, ports from bench/ports.py; every server is stopped at the end.
 """
@@ -176,6 +180,67 @@ def junk_audit(port, audit, clients, secs):
     return sum(counts), after - before
 
 
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def admin_port_item(binary, work, sim_port):
+    """Item 7 on its own shim: (names shown without token, rss before, rss after, admin row)."""
+    shim_port, admin_port = ports(2)
+    token = os.path.join(work, "admin.token")
+    with open(token, "w") as f:
+        f.write("repro-admin-token-0123456789\n")
+    os.chmod(token, 0o600)
+    base = (f'[listen]\naddress = "127.0.0.1:{shim_port}"\n'
+            f'[upstream]\nurl = "http://127.0.0.1:{sim_port}"\n'
+            f'[admin]\nlisten = "127.0.0.1:{admin_port}"\n')
+    cfg = os.path.join(work, "admin.toml")
+    with open(cfg, "w") as f:
+        f.write(base + f'token_file = "{token}"\n')
+    knows_token = subprocess.run([binary, "check", "--config", cfg],
+                                 capture_output=True).returncode == 0
+    if not knows_token:
+        with open(cfg, "w") as f:
+            f.write(base)
+    log = os.path.join(work, "admin-shim.log")
+    proc = subprocess.Popen([binary, "--config", cfg], stdout=open(log, "w"),
+                            stderr=subprocess.STDOUT)
+    try:
+        wait(shim_port, proc, "shim-admin", log)
+        call(shim_port, "GET", "/v1/debuginfo/all", {"Authorization": ADMIN})
+
+        def deprecations(with_token):
+            headers = {"Authorization": "Bearer repro-admin-token-0123456789"} if with_token else {}
+            conn = http.client.HTTPConnection("127.0.0.1", admin_port, timeout=30)
+            conn.request("GET", "/deprecations", headers=headers)
+            doc = __import__("json").loads(conn.getresponse().read())
+            conn.close()
+            return doc
+        shown = [c.get("user") for c in deprecations(False).get("callers", [])]
+        before = rss_kib(proc.pid)
+        conn = http.client.HTTPConnection("127.0.0.1", shim_port, timeout=10)
+        for i in range(10_000):
+            try:
+                conn.request("GET", "/v1/debuginfo/all", headers={"User-Agent": f"junk/{i}"})
+                conn.getresponse().read()
+            except OSError:
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", shim_port, timeout=10)
+        conn.close()
+        call(shim_port, "GET", "/v1/debuginfo/all", {"Authorization": ADMIN})
+        after = rss_kib(proc.pid)
+        rows = deprecations(knows_token).get("callers", [])
+        admin_row = any(c.get("user") == "admin@example.com" for c in rows)
+        return shown, before, after, admin_row, knows_token
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "target/debug/deprecation-shim")
     work = tempfile.mkdtemp()
@@ -235,6 +300,12 @@ def main():
         calls, grown = junk_audit(shim_port, os.path.join(work, "audit.jsonl"), 4, 10)
         print(f"item 6, 4 junk clients for 10 s: {calls} calls, audit grew {grown / 1024:.1f} KiB "
               f"({grown / 10 * 3600 / 2**20:.1f} MiB/h at that rate)")
+
+        shown, before, after, admin_row, knows_token = admin_port_item(binary, work, sim_port)
+        print(f"item 7, /deprecations without a token names: {shown or 'nobody'}")
+        print(f"item 7, 10,000 junk callers then the admin: RSS {before / 1024:.1f} -> "
+              f"{after / 1024:.1f} MiB; the admin has its own row: {admin_row}"
+              f" (read {'with the token' if knows_token else 'openly: no admin.token_file'})")
     finally:
         for p in procs:
             p.kill()
