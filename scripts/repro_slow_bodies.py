@@ -3,6 +3,7 @@
 and after; it uses only configuration keys both know):
 
     scripts/repro_slow_bodies.py [BIN]       (default target/debug/deprecation-shim)
+    REPRO_ONLY=7 scripts/repro_slow_bodies.py [BIN]    (item 7 alone)
 
 A simulated 8.0 cluster (20 ms added to every reply) and a shim in front of it with
 `upstream.request_timeout = "5s"` and `rules.version_cache_ttl = "2s"`, the rest default.
@@ -17,9 +18,10 @@ A simulated 8.0 cluster (20 ms added to every reply) and a shim in front of it w
 - Item 6: 4 clients send unauthenticated calls of the debuginfo route (a 4 KiB User-Agent
   each) for 10 s, keep-alive: calls made, audit bytes written, and that rate per hour.
 - Item 7: a second shim with an admin port (and `admin.token_file` where the binary knows it):
-  whether `/deprecations` names callers to anyone; then 10,000 junk callers (each its own
-  User-Agent) and one admin call: the shim's RSS before and after, and whether the admin keeps
-  a row of its own (read with the token where there is one).
+  a viewer's call, then whether `/deprecations` names callers to anyone; then 10,001 junk
+  callers (no credentials, each its own User-Agent) and the admin's first call: the shim's RSS
+  before and after, and whether the admin gets a row of its own (read with the token where
+  there is one).
 
 Loopback only, ports from bench/ports.py; every server is stopped at the end.
 """
@@ -37,6 +39,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PORTS = os.path.join(ROOT, "bench", "ports.py")
 ADMIN = "Basic " + base64.b64encode(b"admin@example.com:sim-admin-pass").decode()
+VIEWER = "Basic " + base64.b64encode(b"viewer@example.com:sim-viewer-pass").decode()
 UPGRADE = b'{"modules":[{"module_name":"ReJSON","new_module":"e498441c107b69c94feae975a9f78330"}]}'
 
 
@@ -197,6 +200,7 @@ def admin_port_item(binary, work, sim_port):
     os.chmod(token, 0o600)
     base = (f'[listen]\naddress = "127.0.0.1:{shim_port}"\n'
             f'[upstream]\nurl = "http://127.0.0.1:{sim_port}"\n'
+            f'[rules]\nrs_version = "8.0.2"\n'
             f'[admin]\nlisten = "127.0.0.1:{admin_port}"\n')
     cfg = os.path.join(work, "admin.toml")
     with open(cfg, "w") as f:
@@ -211,7 +215,9 @@ def admin_port_item(binary, work, sim_port):
                             stderr=subprocess.STDOUT)
     try:
         wait(shim_port, proc, "shim-admin", log)
-        call(shim_port, "GET", "/v1/debuginfo/all", {"Authorization": ADMIN})
+        # The version is configured (every call is audited, whatever the binary); a viewer's
+        # call first, the admin's last.
+        call(shim_port, "GET", "/v1/debuginfo/all", {"Authorization": VIEWER})
 
         def deprecations(with_token):
             headers = {"Authorization": "Bearer repro-admin-token-0123456789"} if with_token else {}
@@ -223,7 +229,7 @@ def admin_port_item(binary, work, sim_port):
         shown = [c.get("user") for c in deprecations(False).get("callers", [])]
         before = rss_kib(proc.pid)
         conn = http.client.HTTPConnection("127.0.0.1", shim_port, timeout=10)
-        for i in range(10_000):
+        for i in range(10_001):
             try:
                 conn.request("GET", "/v1/debuginfo/all", headers={"User-Agent": f"junk/{i}"})
                 conn.getresponse().read()
@@ -239,6 +245,14 @@ def admin_port_item(binary, work, sim_port):
     finally:
         proc.kill()
         proc.wait()
+
+
+def report_item7(binary, work, sim_port):
+    shown, before, after, admin_row, knows_token = admin_port_item(binary, work, sim_port)
+    print(f"item 7, /deprecations without a token names: {shown or 'nobody'}")
+    print(f"item 7, 10,001 junk callers then the admin: RSS {before / 1024:.1f} -> "
+          f"{after / 1024:.1f} MiB; the admin has its own row: {admin_row}"
+          f" (read {'with the token' if knows_token else 'openly: no admin.token_file'})")
 
 
 def main():
@@ -266,6 +280,9 @@ def main():
         wait(shim_port, procs[1], "shim", shim_log)
         print(f"binary: {binary}")
 
+        if os.environ.get("REPRO_ONLY") == "7":
+            report_item7(binary, work, sim_port)
+            return
         stop = threading.Event()
         socks, answered, t = slow_sockets(shim_port, 256, stop)
         time.sleep(3)
@@ -301,11 +318,7 @@ def main():
         print(f"item 6, 4 junk clients for 10 s: {calls} calls, audit grew {grown / 1024:.1f} KiB "
               f"({grown / 10 * 3600 / 2**20:.1f} MiB/h at that rate)")
 
-        shown, before, after, admin_row, knows_token = admin_port_item(binary, work, sim_port)
-        print(f"item 7, /deprecations without a token names: {shown or 'nobody'}")
-        print(f"item 7, 10,000 junk callers then the admin: RSS {before / 1024:.1f} -> "
-              f"{after / 1024:.1f} MiB; the admin has its own row: {admin_row}"
-              f" (read {'with the token' if knows_token else 'openly: no admin.token_file'})")
+        report_item7(binary, work, sim_port)
     finally:
         for p in procs:
             p.kill()
