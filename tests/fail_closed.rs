@@ -192,6 +192,30 @@ async fn an_intent_that_cannot_be_written_in_fail_mode_refuses_the_call_before_a
     assert!(upgrade_posts(&sim).is_empty());
 }
 
+/// The intent precedes the version look-up too: on a cold cache, a module upload (R4, whose
+/// decision needs the version) with an unwritable intent sends nothing at all, not even
+/// `GET /v1/bootstrap`.
+#[tokio::test]
+async fn an_unwritable_intent_refuses_before_the_version_look_up() {
+    let sim = Sim::timed(SimVersion::V7_4, Duration::from_millis(50)).await;
+    let toml = "[audit]\npath = \"/dev/full\"\non_write_failure = \"fail\"\n";
+    let shim = Shim::in_front_of(sim.addr, toml).await;
+    sim.clear_requests();
+    let reply = send(
+        shim.addr,
+        Method::POST,
+        "/v1/modules",
+        &[
+            ("authorization", admin().as_str()),
+            ("content-type", "multipart/form-data; boundary=x"),
+        ],
+        "--x--\r\n",
+    )
+    .await;
+    assert_rs_error(&reply, 503, "audit_unavailable");
+    assert!(sim.requests().is_empty(), "sent: {:?}", sim.requests());
+}
+
 /// A legacy upgrade's record, begun now.
 fn begin(request_id: &str) -> AuditRecord {
     AuditRecord::begin(

@@ -2,12 +2,14 @@
 //! phases; `docs/DECISIONS.md`, "The envelope"):
 //!
 //! 1. **match**: the rule is matched again on the request this task owns;
-//! 2. **begin** the audit record ([`begin_record`]);
+//! 2. **begin** the audit record ([`begin_record`]); a state-changing call gets its **intent
+//!    record** ([`intent`]) here, before anything of its own is sent upstream, the gate's
+//!    verification included (or already in [`super::dispatch`], before a version look-up);
 //! 3. the **lifecycle gate** ([`super::lifecycle::gate`]): a refusal ends the call here, audited;
-//! 4. **admission**: the call permit taken by [`super::start`] (a refusal arrives as `refused`),
-//!    and the audit log's health in `fail` mode;
-//!    A state-changing call then gets its **intent record** ([`intent`]) before the step sends
-//!    anything of its own;
+//! 4. **admission**: the address's bound of unverified calls (a refusal arrives as `refused`),
+//!    the audit log's health in `fail` mode, and the call's place among
+//!    `shim.max_concurrent_calls` (taken by the step once its body has arrived when it reads it
+//!    whole);
 //! 5. **the rule's own step** ([`Step::run`](super::Step)), which returns an [`Answer`] or an
 //!    [`ApiError`] and notes what the record should say ([`Note`]);
 //! 6. the **deprecation headers** ([`marks::mark`]);
@@ -50,6 +52,8 @@ pub(super) struct Entered {
     pub refused: Option<ApiError>,
     pub fingerprint: Option<crate::proxy::callers::Fingerprint>,
     pub admission: budget::Admission,
+    /// Its intent record is written: dispatch did, before a version look-up (issue 20).
+    pub intended: bool,
 }
 
 /// Runs one deprecated call of rule `rule` (its index in the table) through the envelope, as
@@ -82,6 +86,7 @@ pub(super) async fn run(
         refused,
         fingerprint,
         admission,
+        intended,
     } = entered;
     // R1's body is read before the gate: it says the call's form and who logs in (issue 20).
     let (body, login) = match (&refused, matched.rule.id) {
@@ -90,6 +95,16 @@ pub(super) async fn run(
                 .await
         }
         _ => (Ok(CallBody::Stream(body)), None),
+    };
+    // The intent record precedes the call's own first request upstream, the gate's
+    // verification included (dispatch wrote it already when a version look-up came first).
+    let mut intended = intended;
+    let refused = match refused {
+        None if !intended && body.is_ok() && step.changes_state(&matched, &parts) => {
+            intended = true;
+            intent(&app, &record).await.err()
+        }
+        other => other,
     };
     let deprecated_form = crate::rules::deprecated_form(matched.rule, login.is_some());
     let gated = match (&refused, &body, shape.gated && deprecated_form) {
@@ -103,14 +118,7 @@ pub(super) async fn run(
     // Issue 20: a step that reads its body whole takes its place once the body has arrived.
     let arrived = matches!(body, Ok(CallBody::Read(..)));
     let place = (arrived || !step.reads_body_first(&matched)).then_some(&admission);
-    let mut intended = false;
-    let admitted = match admit(&app, refused, gated.as_ref(), place, body).await {
-        Ok(body) if step.changes_state(&matched, &parts) => {
-            intended = true;
-            intent(&app, &record).await.map(|()| body)
-        }
-        other => other,
-    };
+    let admitted = admit(&app, refused, gated.as_ref(), place, body).await;
     let mut call = Call {
         app: &app,
         conn: &conn,
@@ -295,7 +303,7 @@ async fn admit(
 /// The intent record of a state-changing call, written before the step sends anything of its
 /// own (issue 20): if it cannot be written and `audit.on_write_failure = "fail"`, the call is
 /// refused and nothing is sent; with `continue` it goes on (the failure is logged and counted).
-async fn intent(app: &App, record: &AuditRecord) -> Result<(), ApiError> {
+pub(super) async fn intent(app: &App, record: &AuditRecord) -> Result<(), ApiError> {
     match app.audit.write_intent(record).await {
         Err(_) if app.audit.must_fail() => Err(audit::unavailable()),
         _ => Ok(()),
@@ -327,7 +335,7 @@ fn panicked() -> ApiError {
 
 /// Step 2: the call's audit record, started from its head and its rule, and its request id (the caller's
 /// `X-Request-Id`, or a new one).
-fn begin_record(
+pub(super) fn begin_record(
     app: &App,
     conn: &ConnInfo,
     parts: &http::request::Parts,

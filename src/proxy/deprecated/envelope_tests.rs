@@ -43,6 +43,7 @@ async fn serve_one(app: Arc<App>, step: Step) -> std::net::SocketAddr {
                     refused: None,
                     fingerprint: None,
                     admission: budget::Admission::new(&work),
+                    intended: false,
                 };
                 let resp = super::super::start(work, conn, (None, None), move |conn| {
                     let seen = crate::rules::version::Seen::NotNeeded;

@@ -80,9 +80,22 @@ pub fn dispatch(
             Some(why) => run(app, conn, req, rule, (in_flight, entry), Seen::Unknown(why)),
             // R11: the first call that needs the version learns it (single flight, per lane:
             // verified callers never wait behind the others), then runs.
-            None => Box::pin(async move {
-                let mut req = req;
-                let headers = version::look_up_headers(&app, &conn, req.headers_mut());
+            // Spawned (tracked): a caller hanging up during the look-up cancels nothing, so an
+            // intent written before it always gets its outcome.
+            None => spawned(&app.work.clone(), async move {
+                let (mut parts, body) = req.into_parts();
+                let headers = version::look_up_headers(&app, &conn, &mut parts.headers);
+                let mut entry = entry;
+                // Issue 20: the intent record precedes the look-up, the call's first request.
+                match version::intent_before_look_up(&app, &conn, &parts, rule).await {
+                    Ok(intended) => entry.intended = intended,
+                    Err(e) => entry.refused = Some(e),
+                }
+                let req = Request::from_parts(parts, body);
+                if entry.refused.is_some() {
+                    let seen = Seen::Unknown(Unknown::NotAsked);
+                    return run(app, conn, req, rule, (in_flight, entry), seen).await;
+                }
                 let verified = entry.verified;
                 let learned = app.versions.learn(&app.upstream, &headers, verified).await;
                 let seen = learned.map_or_else(Seen::Unknown, Seen::Known);
@@ -92,6 +105,15 @@ pub fn dispatch(
     }
 }
 
+/// Runs `call` in its own tracked task; the reply is awaited from it.
+fn spawned(
+    work: &Arc<Work>,
+    call: impl Future<Output = Response<RespBody>> + Send + 'static,
+) -> Boxed {
+    let task = work.spawn((), call);
+    Box::pin(async move { task.await.unwrap_or_else(|e| task_failed(&e)) })
+}
+
 /// A call as it enters: its credentials' fingerprint, whether the cluster accepted them
 /// recently, and its place in its address's bound of unverified calls (or the refusal).
 pub struct Entry {
@@ -99,6 +121,8 @@ pub struct Entry {
     pub verified: bool,
     place: Option<callers::Place>,
     pub refused: Option<ApiError>,
+    /// Its intent record is already written ([`version::intent_before_look_up`]).
+    pub intended: bool,
 }
 
 impl Entry {
@@ -125,6 +149,7 @@ impl Entry {
             verified,
             place,
             refused,
+            intended: false,
         }
     }
 }
@@ -144,23 +169,7 @@ fn run(
     let version = seen.version();
     let step = match rules::decide(r, r.mode, version) {
         Action::PassThrough => return Box::pin(forward::pass_through(&app, conn, req)),
-        Action::Translate => match (r.id, r.kind) {
-            (RuleId::ModuleUpgrade | RuleId::ModuleUpgradeSibling, _) => Step::ModuleUpgrade,
-            (RuleId::ModuleUpload | RuleId::ModuleDelete, _) => Step::Modules,
-            (RuleId::Custom(_), Kind::Rewrite) => Step::Rewrite,
-            (RuleId::Custom(_), Kind::Gone) => Step::Gone,
-            (
-                RuleId::Authorize
-                | RuleId::UpdateCert
-                | RuleId::DebuginfoAll
-                | RuleId::DebuginfoAllBdb
-                | RuleId::DebuginfoNode
-                | RuleId::DebuginfoNodeBdb,
-                _,
-            ) => Step::Translate,
-            // Not wired yet (see the module docs): observed, marked.
-            _ => Step::Observe { mark: true },
-        },
+        Action::Translate => translate_step(r),
         Action::Observe { mark } => Step::Observe { mark },
         Action::Gone => Step::Gone,
         // Issue 20: gated and audited whatever the cause (see `version`'s decisions).
@@ -175,16 +184,39 @@ fn run(
         fingerprint,
         place,
         refused,
+        intended,
         ..
     } = entry;
     let entered = envelope::Entered {
         refused,
         fingerprint,
         admission: budget::Admission::new(&work),
+        intended,
     };
     Box::pin(start(work, conn, (in_flight, place), move |conn| {
         envelope::run(app, conn, req, rule, decided, entered)
     }))
+}
+
+/// The step that translates a call of rule `r`.
+fn translate_step(r: &rules::Rule) -> Step {
+    match (r.id, r.kind) {
+        (RuleId::ModuleUpgrade | RuleId::ModuleUpgradeSibling, _) => Step::ModuleUpgrade,
+        (RuleId::ModuleUpload | RuleId::ModuleDelete, _) => Step::Modules,
+        (RuleId::Custom(_), Kind::Rewrite) => Step::Rewrite,
+        (RuleId::Custom(_), Kind::Gone) => Step::Gone,
+        (
+            RuleId::Authorize
+            | RuleId::UpdateCert
+            | RuleId::DebuginfoAll
+            | RuleId::DebuginfoAllBdb
+            | RuleId::DebuginfoNode
+            | RuleId::DebuginfoNodeBdb,
+            _,
+        ) => Step::Translate,
+        // Not wired yet (see the module docs): observed, marked.
+        _ => Step::Observe { mark: true },
+    }
 }
 
 /// The rule's own step of a deprecated call: the one thing that differs between rules.
@@ -345,13 +377,14 @@ where
 {
     let slot = conn.slot.hold();
     let task = work.spawn((slot, keep), call(conn));
-    async move {
-        task.await.unwrap_or_else(|e| {
-            error_response(&ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                format!("the deprecated-route handler failed: {e}"),
-            ))
-        })
-    }
+    async move { task.await.unwrap_or_else(|e| task_failed(&e)) }
+}
+
+/// The reply of a call whose task failed (it panicked outside the envelope's own guard).
+fn task_failed(e: &tokio::task::JoinError) -> Response<RespBody> {
+    error_response(&ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal_error",
+        format!("the deprecated-route handler failed: {e}"),
+    ))
 }

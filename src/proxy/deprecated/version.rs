@@ -23,8 +23,10 @@
 //!   a rule that would translate or retire the route answers `503 cluster_version_unknown` with
 //!   `Retry-After` (the cached unknown's lifetime) instead of guessing; an observe-only rule is
 //!   observed.
-//! - The look-up is awaited before the call's own task starts: a caller that hangs up during it
-//!   cancels only a GET; nothing of its call was sent, so nothing is audited.
+//! - The look-up runs in a tracked task of its own, before the call's envelope: a caller that
+//!   hangs up during it cancels nothing. A call that would change the cluster's state if
+//!   translated gets its intent record before the look-up ([`intent_before_look_up`], issue
+//!   20: the intent precedes the call's first request upstream), so it always gets its outcome.
 //! - The cache is per [`App`](crate::proxy::app::App), i.e. per upstream: a reload (which may
 //!   change the upstream) starts with an empty cache.
 
@@ -107,4 +109,30 @@ pub fn look_up_headers(app: &App, conn: &ConnInfo, caller: &mut HeaderMap) -> He
         host: None,
     };
     super::step::identity_headers(app, caller, hop, &request_id)
+}
+
+/// The intent record of a call that would change the cluster's state if translated, written
+/// before the version look-up that decides it (issue 20): `Ok(true)` once written (or failed
+/// in `continue` mode), the refusal in `fail` mode.
+pub(super) async fn intent_before_look_up(
+    app: &App,
+    conn: &ConnInfo,
+    parts: &http::request::Parts,
+    rule: usize,
+) -> Result<bool, ApiError> {
+    let table = &app.config.rules.table;
+    let pq = parts.uri.path_and_query().map_or("", |pq| pq.as_str());
+    let (Some(r), Some(matched)) = (
+        table.rules().get(rule),
+        table.match_rule(rule, &parts.method, pq),
+    ) else {
+        return Ok(false);
+    };
+    let step = super::translate_step(r);
+    if !step.changes_state(&matched, parts) {
+        return Ok(false);
+    }
+    let (record, _) =
+        super::envelope::begin_record(app, conn, parts, &matched, &step.shape(&matched));
+    super::envelope::intent(app, &record).await.map(|()| true)
 }
