@@ -14,7 +14,7 @@ use deprecation_shim::audit::report::aggregate;
 use deprecation_shim::sim::SimVersion;
 use std::process::Command;
 use std::time::Duration;
-use support::audit_file::{records, AuditFile};
+use support::audit_file::{records, settled, AuditFile};
 use support::harness::{Shim, Sim};
 use support::legacy::admin;
 use support::shim::{spawn_shim, toml_path};
@@ -60,7 +60,8 @@ async fn a_junk_flood_writes_two_lines_per_caller_and_the_report_counts_every_ca
     junk(shim.addr, 200).await;
     let admin_reply = get(shim.addr, ROUTE, &admin()).await;
     assert_eq!(admin_reply.status, 200);
-    let recs = records(&audit);
+    // The admin's download is recorded once its body has ended (item 9).
+    let recs = settled(&audit, 2).await;
     assert_eq!(
         recs.len(),
         2,

@@ -11,21 +11,13 @@ mod support;
 use deprecation_shim::sim::{SimVersion, DEMO_ADMIN, DEMO_VIEWER};
 use http::Method;
 use serde_json::json;
-use std::time::Duration;
-use support::audit_file::{records, AuditFile};
-use support::harness::{Shim, Sim};
+use support::audit_file::records;
+use support::harness::audited;
 use support::legacy::{admin, viewer};
 use support::send;
 
 /// `authorize`'s Sunset has passed and its lifecycle is enforced.
 const RETIRED: &str = "[lifecycle.authorize]\nenforce = true\nsunset_date = \"2025-01-01\"\n";
-
-async fn start(version: SimVersion, toml: &str) -> (Sim, AuditFile, Shim) {
-    let sim = Sim::timed(version, Duration::from_millis(50)).await;
-    let audit = AuditFile::new();
-    let shim = Shim::in_front_of(sim.addr, &audit.toml(toml)).await;
-    (sim, audit, shim)
-}
 
 /// `POST /v1/users/authorize` with `header` (if any) and `body`.
 async fn login(
@@ -49,7 +41,7 @@ fn admin_body() -> serde_json::Value {
 async fn after_the_sunset_a_header_login_is_served_and_a_body_login_refused_naming_its_user() {
     // The version known (R1 never looks it up itself): 8.0 reads the header.
     let toml = format!("{RETIRED}[rules]\nrs_version = \"8.0.2\"\n");
-    let (_sim, audit, shim) = start(SimVersion::V8_0, &toml).await;
+    let (_sim, audit, shim) = audited(SimVersion::V8_0, &toml).await;
     let header_login = login(shim.addr, Some(&admin()), json!({})).await;
     assert_eq!(header_login.status, 200, "the successor form is served");
     let body_login = login(shim.addr, None, admin_body()).await;
@@ -74,7 +66,7 @@ async fn a_body_login_is_exempted_by_its_user_once_the_cluster_verifies_the_body
         "{RETIRED}[[lifecycle.authorize.exemptions]]\nuser = \"{}\"\n",
         DEMO_ADMIN.0
     );
-    let (_sim, audit, shim) = start(SimVersion::V8_0, &toml).await;
+    let (_sim, audit, shim) = audited(SimVersion::V8_0, &toml).await;
     let served = login(shim.addr, None, admin_body()).await;
     assert_eq!(served.status, 200, "exempt: translated and served");
     assert!(served.json()["access_token"].is_string());
@@ -94,7 +86,7 @@ async fn a_body_login_is_exempted_by_its_user_once_the_cluster_verifies_the_body
 
 #[tokio::test]
 async fn below_7_8_2_a_login_with_a_header_and_a_body_is_audited_as_the_body_user() {
-    let (_sim, audit, shim) = start(SimVersion::V7_4, "").await;
+    let (_sim, audit, shim) = audited(SimVersion::V7_4, "").await;
     let reply = login(shim.addr, Some(&viewer()), admin_body()).await;
     assert_eq!(
         reply.status,

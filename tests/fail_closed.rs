@@ -23,29 +23,27 @@ use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use support::audit_file::{lines, records, settled, AuditFile};
-use support::harness::{test_config, Shim, Sim};
+use support::audit_file::{calls, lines, records, settled, AuditFile};
+use support::harness::{audited, test_config, Shim, Sim};
 use support::legacy::{admin, assert_rs_error, legacy_upgrade, upgrade_posts};
 use support::{get, send};
 
 /// `debuginfo_all` retired: its Sunset is past and the lifecycle enforced.
 const RETIRED: &str = "[lifecycle.debuginfo_all]\nenforce = true\nsunset_date = \"2025-01-01\"\n";
 
-/// A simulated 8.0 cluster and a shim in front of it with `toml`, auditing to its own file;
-/// the cluster's request log emptied of the shim's start.
+/// A simulated 8.0 cluster and a shim in front of it with `toml` ([`audited`]).
 async fn start(toml: &str) -> (Sim, AuditFile, Shim) {
-    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
-    let audit = AuditFile::new();
-    let shim = Shim::in_front_of(sim.addr, &audit.toml(toml)).await;
-    sim.clear_requests();
-    (sim, audit, shim)
+    audited(SimVersion::V8_0, toml).await
 }
 
-/// `GET /v1/debuginfo/all` as the admin, which must be served (200).
-async fn debuginfo_served(addr: std::net::SocketAddr) {
+/// `GET /v1/debuginfo/all` as the admin, which must be served (200); returns once its record
+/// is written (a download's follows the end of its body, issue 20 item 9).
+async fn debuginfo_served(addr: std::net::SocketAddr, audit: &AuditFile) {
+    let before = calls(audit);
     let reply = get(addr, "/v1/debuginfo/all", &admin()).await;
     let text = String::from_utf8_lossy(&reply.body);
     assert_eq!(reply.status, 200, "{text}");
+    settled(audit, before + 1).await;
 }
 
 fn bootstrap() -> RouteMatch {
@@ -94,7 +92,7 @@ async fn a_gated_translation_answers_503_with_retry_after_while_the_cluster_cann
     // The cluster recovers: once the unknown expires (5 s), the call is translated.
     sim.faults().clear();
     tokio::time::sleep(Duration::from_millis(5100)).await;
-    debuginfo_served(shim.addr).await;
+    debuginfo_served(shim.addr, &audit).await;
     assert_eq!(records(&audit)[1]["cluster_version"], "8.0.2-17");
 }
 
@@ -136,7 +134,7 @@ async fn a_junk_credential_is_not_looked_up_and_does_not_decide_for_the_next_cal
         0,
         "no look-up with junk"
     );
-    debuginfo_served(shim.addr).await;
+    debuginfo_served(shim.addr, &audit).await;
     assert_eq!(cluster_saw(&sim, "/v1/bootstrap"), 1);
     assert_eq!(cluster_saw(&sim, "/v1/cluster/debuginfo"), 1, "translated");
     let recs = records(&audit);
@@ -151,7 +149,7 @@ async fn a_look_up_refused_with_a_4xx_is_that_callers_alone() {
     // A front end refuses the first look-up (as it did the 9 KiB header in the issue).
     sim.faults().respond_with_status(400, bootstrap().times(1));
     let first = get(shim.addr, "/v1/debuginfo/all", &admin()).await;
-    debuginfo_served(shim.addr).await;
+    debuginfo_served(shim.addr, &audit).await;
     assert_eq!(cluster_saw(&sim, "/v1/bootstrap"), 2, "not cached");
     let recs = records(&audit);
     assert_eq!(recs.len(), 2, "first: {}", first.status);

@@ -17,7 +17,7 @@ use deprecation_shim::sim::SimVersion;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use support::audit_file::{records, AuditFile};
-use support::harness::{Shim, Sim};
+use support::harness::{audited, Shim, Sim};
 use support::legacy::{admin, assert_rs_error, legacy_upgrade, old_route, DEMO_UPGRADE};
 use support::wire::{exchange, parse_replies, request, Wire};
 use support::{basic, get, within};
@@ -25,14 +25,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 async fn start(toml: &str) -> (Sim, AuditFile, Shim) {
-    start_on(SimVersion::V8_0, toml).await
-}
-
-async fn start_on(version: SimVersion, toml: &str) -> (Sim, AuditFile, Shim) {
-    let sim = Sim::timed(version, Duration::from_millis(50)).await;
-    let audit = AuditFile::new();
-    let shim = Shim::in_front_of(sim.addr, &audit.toml(toml)).await;
-    (sim, audit, shim)
+    audited(SimVersion::V8_0, toml).await
 }
 
 /// A legacy module upgrade whose head and first 10 body bytes are sent, the rest never: the
@@ -210,7 +203,7 @@ async fn an_upload_slower_than_request_timeout_is_served_and_a_stalled_one_is_th
 async fn a_stalled_module_upload_is_the_clients_408_and_audited() {
     // 7.4: `POST /v1/modules` is translated to `/v2/modules`, its body streamed (R4).
     let (_sim, audit, shim) =
-        start_on(SimVersion::V7_4, "[listen]\nbody_idle_timeout = \"1s\"\n").await;
+        audited(SimVersion::V7_4, "[listen]\nbody_idle_timeout = \"1s\"\n").await;
     let mut req = request("POST", "/v1/modules", vec![b'x'; 4096]);
     req = req.content_type("multipart/form-data; boundary=x");
     let (bytes, _) = exchange(shim.addr, &Wire::Stall(req.then(&req.body[..512]))).await;

@@ -15,9 +15,8 @@ use deprecation_shim::sim::seed::REJSON_2_6_17;
 use deprecation_shim::sim::SimVersion;
 use serde_json::json;
 use std::net::SocketAddr;
-use std::time::Duration;
 use support::audit_file::{records, settled, AuditFile};
-use support::harness::{Shim, Sim};
+use support::harness::{audited, Shim, Sim};
 use support::legacy::{assert_rs_error, upgrade_posts};
 use support::wire::{exchange, parse_replies, request};
 use support::Reply;
@@ -30,14 +29,9 @@ const GONE_RULE: &str = "[[rules.custom]]\nname = \"legacy_thing\"\nmethod = \"G
     path = \"/v1/nodes/{uid:int}/legacy_thing\"\nkind = \"gone\"\n\
     deprecation_date = \"2024-01-01\"\ndocs_url = \"https://example.com/d\"\n";
 
-/// A simulated 8.0 cluster and a shim in front of it with `toml`, auditing to its own file;
-/// the cluster's request log emptied of the shim's start.
+/// A simulated 8.0 cluster and a shim in front of it with `toml` ([`audited`]).
 async fn start(toml: &str) -> (Sim, AuditFile, Shim) {
-    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(50)).await;
-    let audit = AuditFile::new();
-    let shim = Shim::in_front_of(sim.addr, &audit.toml(toml)).await;
-    sim.clear_requests();
-    (sim, audit, shim)
+    audited(SimVersion::V8_0, toml).await
 }
 
 /// `method target` written as is (admin credentials, `Connection: close`), with `body`.

@@ -22,6 +22,7 @@
 //! - The in-process shim is stopped by its shutdown signal, not aborted: an aborted task would
 //!   skip the drain and the audit records a test may be about to read.
 
+use super::audit_file::AuditFile;
 use super::legacy::admin;
 use super::shim::{spawn_shim, ShimProcess};
 use super::tls::TestCa;
@@ -248,6 +249,17 @@ impl Drop for Shim {
             let _ = stop.send(());
         }
     }
+}
+
+/// A simulated cluster of `version` (actions take 50 ms) and a shim in front of it with `toml`
+/// over the test defaults, auditing to its own file; the cluster's request log emptied of the
+/// shim's start.
+pub async fn audited(version: SimVersion, toml: &str) -> (Sim, AuditFile, Shim) {
+    let sim = Sim::timed(version, Duration::from_millis(50)).await;
+    let audit = AuditFile::new();
+    let shim = Shim::in_front_of(sim.addr, &audit.toml(toml)).await;
+    sim.clear_requests();
+    (sim, audit, shim)
 }
 
 /// An admin port served in this process on 127.0.0.1:0; stops accepting when dropped.
