@@ -214,3 +214,42 @@ async fn a_stalled_module_upload_is_the_clients_408_and_audited() {
     assert_eq!(recs[0]["status"], 408);
     assert_eq!(recs[0]["error_code"], "request_timeout");
 }
+
+#[tokio::test]
+async fn a_cluster_that_never_takes_the_body_is_still_cut_504() {
+    use tokio::io::AsyncReadExt;
+    let silent = support::upstream::start_silent_upstream().await;
+    let shim = Shim::from_toml(&format!(
+        "[upstream]\nurl = \"{}\"\nrequest_timeout = \"300ms\"\n\
+         [listen]\nbody_idle_timeout = \"1s\"\n",
+        silent.url()
+    ))
+    .await;
+    // 16 MiB: more than the sockets between here and the silent cluster can hold, so the body
+    // stops moving while it is still arriving.
+    let started = Instant::now();
+    let (mut from_shim, mut to_shim) = TcpStream::connect(shim.addr)
+        .await
+        .expect("connect")
+        .into_split();
+    let data = cluster_update(16 << 20).bytes();
+    let writer = tokio::spawn(async move {
+        let _ = to_shim.write_all(&data).await;
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    });
+    let mut head = vec![0u8; 512];
+    let n = within(
+        Duration::from_secs(10),
+        "the reply head",
+        from_shim.read(&mut head),
+    )
+    .await
+    .expect("read");
+    let took = started.elapsed();
+    writer.abort();
+    let head = String::from_utf8_lossy(&head[..n]);
+    assert!(head.starts_with("HTTP/1.1 504 "), "{head}");
+    assert!(head.contains("upstream_timeout"), "{head}");
+    // request_timeout + body_idle_timeout after the body last moved.
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}

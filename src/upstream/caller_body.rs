@@ -14,29 +14,66 @@
 //!   not while the cluster is slow to take what already came.
 //! - The body says when it ended ([`BodyEnd`]), so the response-head deadline
 //!   (`upstream.request_timeout`) counts from there, not from the first byte of an upload.
+//!   While it is still arriving, a cluster that stops taking it is cut `request_timeout` plus
+//!   the idle timeout after its last progress (504, the cluster's).
 
 use bytes::Bytes;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use pin_project_lite::pin_project;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::time::{Instant, Sleep};
 
-/// When a request body was last read to its end (unset while it is still arriving).
-#[derive(Debug, Default)]
-pub struct BodyEnd(OnceLock<Instant>);
+/// When a request body ended (unset while it is still arriving), and when it last moved.
+#[derive(Debug)]
+pub struct BodyEnd {
+    ended: OnceLock<Instant>,
+    started: Instant,
+    /// Nanoseconds from `started` to the last frame passed on.
+    moved: AtomicU64,
+    idle: Duration,
+}
 
 impl BodyEnd {
+    fn new(idle: Duration) -> BodyEnd {
+        BodyEnd {
+            ended: OnceLock::new(),
+            started: Instant::now(),
+            moved: AtomicU64::new(0),
+            idle,
+        }
+    }
+
     /// When the body ended, if it has.
     pub fn at(&self) -> Option<Instant> {
-        self.0.get().copied()
+        self.ended.get().copied()
+    }
+
+    /// When a response-head deadline of `limit` falls: `limit` after the body's end; while it
+    /// is still arriving, `limit` + the idle timeout after it last moved, so that a cluster that
+    /// stops taking the body (it reads nothing and answers nothing) is still cut, and a caller's
+    /// own pauses are left to its idle timeout, which fires first.
+    pub fn due(&self, limit: Duration) -> Instant {
+        match self.at() {
+            Some(end) => end + limit,
+            None => {
+                let moved = Duration::from_nanos(self.moved.load(Ordering::Relaxed));
+                self.started + moved + limit + self.idle
+            }
+        }
     }
 
     fn mark(&self) {
-        let _ = self.0.set(Instant::now());
+        let _ = self.ended.set(Instant::now());
+    }
+
+    fn moved(&self) {
+        let nanos = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.moved.store(nanos, Ordering::Relaxed);
     }
 }
 
@@ -65,7 +102,7 @@ impl CallerBody {
 
     /// A body that fails with [`CallerBodyError::TooLarge`] once more than `limit` bytes came.
     pub fn capped(inner: Incoming, limit: usize, idle: Duration) -> CallerBody {
-        let end = Arc::new(BodyEnd::default());
+        let end = Arc::new(BodyEnd::new(idle));
         if inner.is_end_stream() {
             end.mark();
         }
@@ -129,6 +166,7 @@ impl Body for CallerBody {
             }
             Poll::Ready(Some(r)) => {
                 *this.waiting = false;
+                this.end.moved();
                 let frame = r.map_err(CallerBodyError::Read)?;
                 if let Some(data) = frame.data_ref() {
                     *this.seen = this.seen.saturating_add(data.len());

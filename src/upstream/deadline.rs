@@ -45,7 +45,7 @@ impl Due {
     fn at(&self) -> Option<Instant> {
         match self {
             Due::At(t) => Some(*t),
-            Due::AfterBody(end, limit) => end.at().map(|t| t + *limit),
+            Due::AfterBody(end, limit) => Some(end.due(*limit)),
         }
     }
 }
@@ -61,8 +61,8 @@ impl Deadlines {
     }
 
     /// Bounds `inner` by `limit` from the end of the request body `end` (from now if it has
-    /// already ended); no deadline runs while the body is still arriving (its own idle
-    /// timeout bounds that, see [`super::CallerBody`]).
+    /// already ended); while the body is still arriving, by `limit` plus its idle timeout
+    /// from its last progress ([`BodyEnd::due`]).
     pub fn within_after_body<F: Future>(
         self: &Arc<Self>,
         limit: Duration,
