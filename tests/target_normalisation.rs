@@ -65,16 +65,28 @@ const DEBUGINFO_SPELLINGS: [&str; 9] = [
     "/v1/./debuginfo//x/.%2e/all?x=1",
 ];
 
+/// `GET` of each of `spellings` through a shim with `toml`: each must be `410 code`. Returns
+/// the cluster and the records once they stand for every call (unverified refusals coalesce
+/// after the first, written at the stop).
+async fn refused_in_every_spelling(
+    toml: &str,
+    spellings: &[&str],
+    code: &str,
+) -> (Sim, Vec<serde_json::Value>) {
+    let (sim, audit, shim) = start(toml).await;
+    for target in spellings {
+        let reply = send(shim.addr, "GET", target, "").await;
+        assert_rs_error(&reply, 410, code);
+    }
+    drop(shim);
+    let recs = settled(&audit, spellings.len() as u64).await;
+    (sim, recs)
+}
+
 #[tokio::test]
 async fn every_spelling_of_a_retired_route_meets_its_retirement_and_is_audited() {
-    let (sim, audit, shim) = start(RETIRED).await;
-    for target in DEBUGINFO_SPELLINGS {
-        let reply = send(shim.addr, "GET", target, "").await;
-        assert_rs_error(&reply, 410, "route_sunset");
-    }
-    // Unverified refusals coalesce after the first: written at the stop.
-    drop(shim);
-    let recs = settled(&audit, DEBUGINFO_SPELLINGS.len() as u64).await;
+    let (sim, recs) =
+        refused_in_every_spelling(RETIRED, &DEBUGINFO_SPELLINGS, "route_sunset").await;
     for r in &recs {
         assert_eq!(
             (&r["rule"], &r["phase"]),
@@ -90,7 +102,6 @@ async fn every_spelling_of_a_retired_route_meets_its_retirement_and_is_audited()
 
 #[tokio::test]
 async fn an_operators_gone_rule_is_met_by_every_spelling_of_its_path() {
-    let (sim, audit, shim) = start(GONE_RULE).await;
     let spellings = [
         "/v1/nodes/%31/legacy_thing",
         "/v1//nodes/1/legacy_thing/",
@@ -98,12 +109,7 @@ async fn an_operators_gone_rule_is_met_by_every_spelling_of_its_path() {
         "/v1/nodes/2/../1/legacy_thing",
         "/v1/nodes/1/%2E/legacy_thing",
     ];
-    for target in spellings {
-        let reply = send(shim.addr, "GET", target, "").await;
-        assert_rs_error(&reply, 410, "route_removed");
-    }
-    drop(shim);
-    let recs = settled(&audit, spellings.len() as u64).await;
+    let (sim, recs) = refused_in_every_spelling(GONE_RULE, &spellings, "route_removed").await;
     for r in &recs {
         assert_eq!(
             (&r["rule"], &r["rule_action"]),

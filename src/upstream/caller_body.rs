@@ -90,7 +90,9 @@ pin_project! {
         timer: Option<Pin<Box<Sleep>>>,
         // The last poll answered "pending": the caller, not the cluster, is being waited on.
         waiting: bool,
-        end: Arc<BodyEnd>,
+        // `None` for a body that had ended before it was sent (a GET): no allocation on the
+        // common pass-through path.
+        end: Option<Arc<BodyEnd>>,
     }
 }
 
@@ -102,10 +104,7 @@ impl CallerBody {
 
     /// A body that fails with [`CallerBodyError::TooLarge`] once more than `limit` bytes came.
     pub fn capped(inner: Incoming, limit: usize, idle: Duration) -> CallerBody {
-        let end = Arc::new(BodyEnd::new(idle));
-        if inner.is_end_stream() {
-            end.mark();
-        }
+        let end = (!inner.is_end_stream()).then(|| Arc::new(BodyEnd::new(idle)));
         CallerBody {
             inner,
             limit,
@@ -117,8 +116,9 @@ impl CallerBody {
         }
     }
 
-    /// When this body ends (shared with the response-head deadline).
-    pub fn end(&self) -> Arc<BodyEnd> {
+    /// When this body ends (shared with the response-head deadline); `None` when it had
+    /// ended before it was sent.
+    pub fn end(&self) -> Option<Arc<BodyEnd>> {
         self.end.clone()
     }
 }
@@ -161,12 +161,16 @@ impl Body for CallerBody {
             }
             Poll::Ready(None) => {
                 *this.waiting = false;
-                this.end.mark();
+                if let Some(end) = this.end.as_ref() {
+                    end.mark();
+                }
                 Poll::Ready(None)
             }
             Poll::Ready(Some(r)) => {
                 *this.waiting = false;
-                this.end.moved();
+                if let Some(end) = this.end.as_ref() {
+                    end.moved();
+                }
                 let frame = r.map_err(CallerBodyError::Read)?;
                 if let Some(data) = frame.data_ref() {
                     *this.seen = this.seen.saturating_add(data.len());
@@ -175,7 +179,9 @@ impl Body for CallerBody {
                     }
                 }
                 if this.inner.is_end_stream() {
-                    this.end.mark();
+                    if let Some(end) = this.end.as_ref() {
+                        end.mark();
+                    }
                 }
                 Poll::Ready(Some(Ok(frame)))
             }

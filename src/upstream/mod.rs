@@ -141,11 +141,16 @@ impl Upstream {
     ) -> impl Future<Output = Result<Response<PooledBody>, ApiError>> + Send + 'static {
         let limit = limit.unwrap_or(self.request_timeout);
         let deadlines = self.deadlines.get();
+        // A body still arriving moves the deadline to its end ([`BodyEnd`]).
         let sending = match req.body() {
-            Either::Left(caller) => {
-                let end = caller.end();
-                deadlines.within_after_body(limit, end, self.pools.get().send(req, Reuse::Pooled))
-            }
+            Either::Left(caller) => match caller.end() {
+                Some(end) => deadlines.within_after_body(
+                    limit,
+                    end,
+                    self.pools.get().send(req, Reuse::Pooled),
+                ),
+                None => deadlines.within(limit, self.pools.get().send(req, Reuse::Pooled)),
+            },
             Either::Right(_) => deadlines.within(limit, self.pools.get().send(req, Reuse::Pooled)),
         };
         sending.map(move |r| match r {
