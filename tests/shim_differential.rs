@@ -291,6 +291,29 @@ async fn old_route_on_7_4_and_shim_on_8_0_agree() {
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
 
+/// R12 (API-CATALOGUE §2.3, issue 22): the sibling `POST /v1/bdbs/{uid}/modules/upgrade` is
+/// translated on 8.0 exactly as the seed route is, so the same table holds for it: native on
+/// 7.4 vs through the shim on 8.0 (where the cluster answers it 404, the contract's default).
+#[tokio::test]
+async fn sibling_route_on_7_4_and_shim_on_8_0_agree() {
+    let mut differences = Vec::new();
+    for case in CASES {
+        let native = native_7_4_at(case, sibling_route).await;
+        let shimmed = through_shim_8_0_at(case, sibling_route).await;
+        if native != shimmed {
+            differences.push(format!(
+                "{}:\n  7.4:  {native:?}\n  shim: {shimmed:?}",
+                case.name
+            ));
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+fn sibling_route(uid: u64) -> String {
+    format!("/v1/bdbs/{uid}/modules/upgrade")
+}
+
 #[tokio::test]
 async fn stale_current_module_uid_with_name() {
     let case = ok("stale_current_module_uid_with_name", 1, || {
@@ -339,12 +362,20 @@ async fn malformed_body_is_judged_before_credentials_by_the_shim() {
 const QUICK: Duration = Duration::from_millis(60);
 
 async fn native_7_4(case: &Case) -> Outcome {
+    native_7_4_at(case, old_route).await
+}
+
+async fn native_7_4_at(case: &Case, route: fn(u64) -> String) -> Outcome {
     let sim = Sim::timed(SimVersion::V7_4, QUICK).await;
     let addr = sim.addr;
-    outcome(case, addr, &sim).await
+    outcome(case, addr, &sim, route).await
 }
 
 async fn through_shim_8_0(case: &Case) -> Outcome {
+    through_shim_8_0_at(case, old_route).await
+}
+
+async fn through_shim_8_0_at(case: &Case, route: fn(u64) -> String) -> Outcome {
     let seed_7_4 = Simulator::new(SimConfig {
         version: SimVersion::V7_4,
         ..SimConfig::default()
@@ -357,10 +388,15 @@ async fn through_shim_8_0(case: &Case) -> Outcome {
     })
     .await;
     let shim = Shim::in_front_of(sim.addr, "").await;
-    outcome(case, shim.addr, &sim).await
+    outcome(case, shim.addr, &sim, route).await
 }
 
-async fn outcome(case: &Case, addr: SocketAddr, sim: &Simulator) -> Outcome {
+async fn outcome(
+    case: &Case,
+    addr: SocketAddr,
+    sim: &Simulator,
+    route: fn(u64) -> String,
+) -> Outcome {
     let auth = match case.auth {
         Auth::Admin => admin(),
         Auth::Viewer => viewer(),
@@ -374,14 +410,7 @@ async fn outcome(case: &Case, addr: SocketAddr, sim: &Simulator) -> Outcome {
         ("authorization", auth.as_str()),
         ("content-type", "application/json"),
     ];
-    let reply = send(
-        addr,
-        http::Method::POST,
-        &old_route(case.bdb),
-        &headers,
-        body,
-    )
-    .await;
+    let reply = send(addr, http::Method::POST, &route(case.bdb), &headers, body).await;
     let json = reply.json();
     let status = reply.status.as_u16();
     let (error_code, fields) = if status == 200 {

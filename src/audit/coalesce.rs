@@ -19,6 +19,10 @@
 //! - Open intervals are written at a graceful stop and at a reload ([`Coalescer::drain`]); a
 //!   crash loses at most one interval of *counts* of unverified failures (the first call of
 //!   each is already on disk).
+//! - The same table, with its own bound ([`MAX_WINDOW_KEYS`]) and a longer interval, keeps the
+//!   v1 statistics routes' audit bounded (R18, API-CATALOGUE §8.2): one record per caller, path
+//!   template and status per `[rules.stats_v1] audit_window`, whatever the outcome, since
+//!   monitoring agents poll every few seconds ([`super::AuditLog::write_windowed`]).
 
 use super::record::{AuditRecord, Outcome};
 use std::collections::HashMap;
@@ -30,11 +34,14 @@ pub const INTERVAL: Duration = Duration::from_secs(60);
 pub const MAX_OPEN: usize = 1024;
 /// The caller fields of the overflow keys.
 pub const OTHER_CALLERS: &str = "(other callers)";
+/// Keys open at once in the statistics routes' table (R18).
+pub const MAX_WINDOW_KEYS: usize = 4096;
 /// The `record` value of a coalesced line.
 pub const COALESCED: &str = "coalesced";
 
 struct Open {
     started: Instant,
+    interval: Duration,
     /// The first call's record: what the coalesced one repeats.
     first: AuditRecord,
     repeats: Option<Repeats>,
@@ -49,10 +56,16 @@ struct Repeats {
 }
 
 /// The open intervals.
-#[derive(Default)]
 pub struct Coalescer {
     open: HashMap<String, Open>,
     key: String,
+    max_open: usize,
+}
+
+impl Default for Coalescer {
+    fn default() -> Self {
+        Coalescer::bounded(MAX_OPEN)
+    }
 }
 
 impl Coalescer {
@@ -62,11 +75,25 @@ impl Coalescer {
         !intent && !rec.verified && rec.outcome != Outcome::Ok && rec.record.is_none()
     }
 
+    /// A table of at most `max_open` keys before new callers fold into [`OTHER_CALLERS`].
+    pub fn bounded(max_open: usize) -> Coalescer {
+        Coalescer {
+            open: HashMap::new(),
+            key: String::new(),
+            max_open,
+        }
+    }
+
     /// Offers a record that [`applies`](Self::applies): `true` when it is to be written now
     /// (the first of its key in this interval), `false` when it was counted into its key.
     pub fn offer(&mut self, rec: &AuditRecord, now: Instant) -> bool {
+        self.offer_for(rec, now, INTERVAL)
+    }
+
+    /// [`offer`](Self::offer) with the interval a new key is counted for.
+    pub fn offer_for(&mut self, rec: &AuditRecord, now: Instant, interval: Duration) -> bool {
         build_key(&mut self.key, rec, false);
-        if !self.open.contains_key(&self.key) && self.open.len() >= MAX_OPEN {
+        if !self.open.contains_key(&self.key) && self.open.len() >= self.max_open {
             build_key(&mut self.key, rec, true);
         }
         match self.open.get_mut(&self.key) {
@@ -85,13 +112,14 @@ impl Coalescer {
             }
             None => {
                 let mut first = rec.clone();
-                if self.open.len() >= MAX_OPEN {
+                if self.open.len() >= self.max_open {
                     other_callers(&mut first);
                 }
                 self.open.insert(
                     self.key.clone(),
                     Open {
                         started: now,
+                        interval,
                         first,
                         repeats: None,
                     },
@@ -105,7 +133,7 @@ impl Coalescer {
     pub fn due(&mut self, now: Instant) -> Vec<AuditRecord> {
         let mut out = Vec::new();
         self.open.retain(|_, open| {
-            if now.duration_since(open.started) < INTERVAL {
+            if now.duration_since(open.started) < open.interval {
                 return true;
             }
             out.extend(coalesced(open));

@@ -95,6 +95,8 @@ pub struct AuditLog {
     last_failed: AtomicBool,
     /// Unverified callers' repeated failures, counted until their interval ends (issue 20).
     coalescer: Mutex<coalesce::Coalescer>,
+    /// The statistics routes' calls, counted per caller until their window ends (R18).
+    windows: Mutex<coalesce::Coalescer>,
     /// When the coalescer's due intervals were last written.
     swept: Mutex<Instant>,
 }
@@ -141,6 +143,7 @@ impl AuditLog {
             summary: Mutex::new(Summary::live()),
             last_failed: AtomicBool::new(false),
             coalescer: Mutex::new(coalesce::Coalescer::default()),
+            windows: Mutex::new(coalesce::Coalescer::bounded(coalesce::MAX_WINDOW_KEYS)),
             swept: Mutex::new(Instant::now()),
         }
     }
@@ -157,6 +160,27 @@ impl AuditLog {
     /// coalesced record when it is an unverified caller's failure and no intent was written
     /// for it (`intent`; see [`coalesce`]). The live summary counts it either way.
     pub async fn write_outcome(&self, rec: &AuditRecord, intent: bool) -> Result<(), AuditError> {
+        self.write_counted(rec, intent, None).await
+    }
+
+    /// Writes the outcome record of a call of a high-rate observed route (R18), or counts it
+    /// into its caller's record for `window` ([`coalesce`]): one line per caller, path template
+    /// and status per window, with a `count`, so `report` still counts every call.
+    pub async fn write_windowed(
+        &self,
+        rec: &AuditRecord,
+        intent: bool,
+        window: Duration,
+    ) -> Result<(), AuditError> {
+        self.write_counted(rec, intent, Some(window)).await
+    }
+
+    async fn write_counted(
+        &self,
+        rec: &AuditRecord,
+        intent: bool,
+        window: Option<Duration>,
+    ) -> Result<(), AuditError> {
         lock(&self.summary).record(rec);
         let now = Instant::now();
         let sweep = {
@@ -170,7 +194,16 @@ impl AuditLog {
         if sweep {
             self.write_due().await;
         }
-        if coalesce::Coalescer::applies(rec, intent) && !lock(&self.coalescer).offer(rec, now) {
+        let counted = match window {
+            Some(window) if !intent && rec.record.is_none() => {
+                !lock(&self.windows).offer_for(rec, now, window)
+            }
+            Some(_) => false,
+            None => {
+                coalesce::Coalescer::applies(rec, intent) && !lock(&self.coalescer).offer(rec, now)
+            }
+        };
+        if counted {
             self.metrics.audit_coalesced();
             return Ok(());
         }
@@ -179,7 +212,9 @@ impl AuditLog {
 
     /// Writes the coalesced records whose interval is over.
     pub async fn write_due(&self) {
-        let due = lock(&self.coalescer).due(Instant::now());
+        let now = Instant::now();
+        let mut due = lock(&self.coalescer).due(now);
+        due.extend(lock(&self.windows).due(now));
         for rec in due {
             let _ = self.commit(&rec, &rec).await;
         }
@@ -187,7 +222,8 @@ impl AuditLog {
 
     /// Writes every open coalesced record now (a graceful stop, a reload).
     pub async fn write_open(&self) {
-        let open = lock(&self.coalescer).drain();
+        let mut open = lock(&self.coalescer).drain();
+        open.extend(lock(&self.windows).drain());
         for rec in open {
             let _ = self.commit(&rec, &rec).await;
         }
@@ -195,7 +231,7 @@ impl AuditLog {
 
     /// Coalescing keys open now (the bound's proof in tests).
     pub fn coalescing(&self) -> usize {
-        lock(&self.coalescer).open_keys()
+        lock(&self.coalescer).open_keys() + lock(&self.windows).open_keys()
     }
 
     /// Writes the intent record of a state-changing call before it is sent (issue 20): a line

@@ -41,6 +41,12 @@ pub struct RawRules {
     pub debuginfo_all_bdb: Option<RawRule>,
     pub debuginfo_node: Option<RawRule>,
     pub debuginfo_node_bdb: Option<RawRule>,
+    pub users_password: Option<RawRule>,
+    pub module_config: Option<RawRule>,
+    pub optimize_shards_placement: Option<RawRule>,
+    pub syncer_state: Option<RawRule>,
+    pub maintenance_keep_slave_shards: Option<RawRule>,
+    pub stats_v1: Option<RawStatsRule>,
     #[serde(default)]
     pub custom: Vec<RawCustomRule>,
 }
@@ -57,6 +63,17 @@ pub struct RawRule {
     pub mode: Option<String>,
     pub deprecation_date: Option<String>,
     pub sunset_date: Option<String>,
+}
+
+/// `[rules.stats_v1]`: a rule's keys plus R18's own (API-CATALOGUE §8.2).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStatsRule {
+    pub mode: Option<String>,
+    pub deprecation_date: Option<String>,
+    pub sunset_date: Option<String>,
+    pub metrics_v2_url: Option<String>,
+    pub audit_window: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -88,10 +105,21 @@ pub struct Rules {
     pub debuginfo_read_timeout: Duration,
     /// Upstream timeout for `update_cert` / `certificates` (default 900 s, §3.6).
     pub certificates_timeout: Duration,
+    /// R18's settings (`[rules.stats_v1]`).
+    pub stats: StatsSettings,
     /// The switches the table was built with.
     pub options: Options,
     /// Built-in rules then operator rules, with their modes and dates.
     pub table: RuleTable,
+}
+
+/// R18's own settings (API-CATALOGUE §8.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatsSettings {
+    /// The v2 metrics URL of `Link: rel="successor-version"` (none by default).
+    pub metrics_v2_url: Option<String>,
+    /// One audit record per caller and path template per window, with a count (default 1 h).
+    pub audit_window: Duration,
 }
 
 /// Raw → validated. Errors name the key (`rules.custom[2].path: ...`).
@@ -169,11 +197,35 @@ pub fn validate(raw: RawRules) -> Result<Rules, ConfigError> {
         ("debuginfo_all_bdb", raw.debuginfo_all_bdb),
         ("debuginfo_node", raw.debuginfo_node),
         ("debuginfo_node_bdb", raw.debuginfo_node_bdb),
+        ("users_password", raw.users_password),
+        ("module_config", raw.module_config),
+        ("optimize_shards_placement", raw.optimize_shards_placement),
+        ("syncer_state", raw.syncer_state),
+        (
+            "maintenance_keep_slave_shards",
+            raw.maintenance_keep_slave_shards,
+        ),
     ];
     for (name, section) in per_rule {
         if let (Some(section), Some(rule)) = (section, rules.iter_mut().find(|r| r.name == name)) {
             configure(rule, section)?;
         }
+    }
+    let raw_stats = raw.stats_v1.unwrap_or_default();
+    let stats = stats_settings(&raw_stats)?;
+    if let Some(rule) = rules.iter_mut().find(|r| r.name == "stats_v1") {
+        let RawStatsRule {
+            mode,
+            deprecation_date,
+            sunset_date,
+            ..
+        } = raw_stats;
+        let section = RawRule {
+            mode,
+            deprecation_date,
+            sunset_date,
+        };
+        configure(rule, section)?;
     }
     for (name, section) in [
         ("module_upgrade", raw.module_upgrade),
@@ -216,8 +268,43 @@ pub fn validate(raw: RawRules) -> Result<Rules, ConfigError> {
             raw.certificates_timeout,
             Duration::from_secs(900),
         )?,
+        stats,
         options,
         table: RuleTable::new(rules),
+    })
+}
+
+fn stats_settings(raw: &RawStatsRule) -> Result<StatsSettings, ConfigError> {
+    let metrics_v2_url = match raw.metrics_v2_url.as_deref().filter(|s| !s.is_empty()) {
+        // Rendered into a `Link` header: an absolute http(s) URL without `<`, `>` or spaces.
+        Some(url)
+            if (url.starts_with("https://") || url.starts_with("http://"))
+                && !url.contains(['<', '>', ' ', '"'])
+                && http::HeaderValue::from_str(url).is_ok() =>
+        {
+            Some(url.to_owned())
+        }
+        Some(url) => {
+            return Err(ConfigError::new(
+                "rules.stats_v1.metrics_v2_url",
+                format!("\"{url}\" is not an absolute http(s) URL usable in a Link header"),
+            ))
+        }
+        None => None,
+    };
+    let audit_window = match raw.audit_window.as_deref() {
+        Some(s) => parse_duration("rules.stats_v1.audit_window", s)?,
+        None => Duration::from_secs(3600),
+    };
+    if audit_window.is_zero() {
+        return Err(ConfigError::new(
+            "rules.stats_v1.audit_window",
+            "must be at least 1s",
+        ));
+    }
+    Ok(StatsSettings {
+        metrics_v2_url,
+        audit_window,
     })
 }
 

@@ -54,14 +54,19 @@ fn defaults_cover_every_builtin_rule_in_auto() {
             "debuginfo_all",
             "debuginfo_all_bdb",
             "debuginfo_node",
-            "debuginfo_node_bdb"
+            "debuginfo_node_bdb",
+            "users_password",
+            "module_config",
+            "optimize_shards_placement",
+            "syncer_state",
+            "maintenance_keep_slave_shards",
+            "stats_v1"
         ]
     );
-    assert!(r
-        .table
-        .rules()
-        .iter()
-        .all(|rule| rule.mode == Mode::Auto || rule.id == RuleId::ModuleUpgradeSibling));
+    // API-CATALOGUE §13: every built-in rule defaults to auto, the sibling included.
+    assert!(r.table.rules().iter().all(|rule| rule.mode == Mode::Auto));
+    assert_eq!(r.stats.audit_window, Duration::from_secs(3600));
+    assert_eq!(r.stats.metrics_v2_url, None);
 }
 
 #[test]

@@ -68,11 +68,11 @@ impl Validator {
                 }
             },
         };
-        // `shim.translate_sibling = true` (API.md §2) turns the sibling rule on, unless
-        // `[rules.module_upgrade_sibling] mode` says otherwise.
+        // `shim.translate_sibling = true` (API.md §2) translates the sibling on every version
+        // (API-CATALOGUE §2.3), unless `[rules.module_upgrade_sibling] mode` says otherwise.
         if cfg.shim.translate_sibling && !sibling_mode_set {
             if let Some(rule) = cfg.rules.table.get_mut("module_upgrade_sibling") {
-                rule.mode = crate::rules::Mode::Auto;
+                rule.mode = crate::rules::Mode::Translate;
             }
         }
         cfg.lifecycle = rule_lifecycles(raw.lifecycle, &cfg)?;
@@ -105,12 +105,10 @@ fn rule_lifecycles(
     super::lifecycle::lifecycles(raw, |name| {
         let rule = cfg.rules.table.get(name)?;
         Some(match rule.id {
-            crate::rules::RuleId::ModuleUpgrade | crate::rules::RuleId::ModuleUpgradeSibling => {
-                RuleDates {
-                    deprecation: cfg.shim.deprecation,
-                    sunset: cfg.shim.sunset,
-                }
-            }
+            crate::rules::RuleId::ModuleUpgrade => RuleDates {
+                deprecation: cfg.shim.deprecation,
+                sunset: cfg.shim.sunset,
+            },
             _ => RuleDates {
                 deprecation: rule.meta.deprecation,
                 sunset: rule.meta.sunset,
@@ -129,8 +127,6 @@ fn marks_follow_lifecycles(cfg: &mut Config) -> Result<(), ConfigError> {
             continue;
         };
         match rule.id {
-            // The sibling is not deprecated: its replies are never marked.
-            crate::rules::RuleId::ModuleUpgradeSibling => {}
             crate::rules::RuleId::ModuleUpgrade => {
                 cfg.shim.headers = crate::rules::deprecation_headers::DeprecationHeaders::new(
                     plan.deprecation,

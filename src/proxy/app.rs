@@ -24,6 +24,8 @@ pub struct App {
     /// Which credentials the cluster accepted, and the per-address bound of the others
     /// (process-wide, kept across reloads).
     pub callers: Arc<super::callers::Callers>,
+    /// When each caller of the v1 statistics routes was last said (R18; kept across reloads).
+    pub stats_log: Arc<super::deprecated::stats::StatsLog>,
     /// The cluster's version as last learned (R11), per upstream: emptied by a reload.
     pub versions: super::versions::VersionCache,
     /// "Now" for the lifecycles (kept across reloads): the system clock, or a fixed or
@@ -57,7 +59,14 @@ impl App {
             metrics.clone(),
         );
         let callers = super::callers::Callers::new(config.shim.max_unverified_calls_per_ip);
-        App::build(config, (metrics, audit, admin), work, callers, clock)
+        let stats_log = Arc::default();
+        App::build(
+            config,
+            (metrics, audit, admin),
+            work,
+            (callers, stats_log),
+            clock,
+        )
     }
 
     /// The App after a reload: same metrics, audit log (re-pointed to `config`'s `[audit]`)
@@ -76,7 +85,7 @@ impl App {
                 previous.admin.clone(),
             ),
             previous.work.clone(),
-            previous.callers.clone(),
+            (previous.callers.clone(), previous.stats_log.clone()),
             previous.clock.clone(),
         )?;
         app.callers
@@ -93,7 +102,10 @@ impl App {
         config: Config,
         (metrics, audit, admin): (Arc<Metrics>, Arc<AuditLog>, Arc<AdminState>),
         work: Arc<budget::Work>,
-        callers: Arc<super::callers::Callers>,
+        (callers, stats_log): (
+            Arc<super::callers::Callers>,
+            Arc<super::deprecated::stats::StatsLog>,
+        ),
         clock: Arc<dyn Clock>,
     ) -> Result<App, AppError> {
         let upstream = Upstream::new(&config.upstream, crate::workers::slots(&config))?;
@@ -123,6 +135,7 @@ impl App {
             admin,
             work,
             callers,
+            stats_log,
         })
     }
 }

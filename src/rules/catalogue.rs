@@ -11,9 +11,9 @@
 //! - R2, R6 and R11 are [`Note`]s, not entries: R2 (non-Basic `Authorization` forwarded
 //!   untouched) is no route, R6 is the gone band of R4/R5 from 8.0.0 (`Entry::gone`), R11 is the
 //!   version look-up the gates use.
-//! - The sibling route `POST /v1/bdbs/{uid}/modules/upgrade` is listed as R12, the id
-//!   API-CATALOGUE §2 gives it, with what the shim does today: `off` unless configured (API.md §2).
-//!   R12's own gate (≥ 8.0.0) and R13–R18 are not built yet.
+//! - R12–R18 (API-CATALOGUE §2–§8, §13) live in [`later`]; every one defaults to `auto`, the
+//!   sibling route R12 included (it was `off` before issue 22). R14 and R15 observe in `auto`;
+//!   their translation is opt-in (`mode = "translate"`).
 //! - `Deprecation` dates are API-RULES §1.5's (the first day of the deprecating release's month);
 //!   no contract gives a built-in rule a `Sunset` (it is configured: `[lifecycle.<rule>]`).
 
@@ -22,6 +22,7 @@ pub mod listing;
 use super::version::{V7_22_2, V7_2_0, V7_2_4, V7_4_2, V7_8_2, V8_0_0};
 use super::{Gate, Kind, Mode, OnBadParam, RuleId, Version};
 use http::Method;
+use later::{R13, R14, R15, R16, R17, R18};
 
 macro_rules! docs {
     ($page:literal) => {
@@ -31,6 +32,8 @@ macro_rules! docs {
         )
     };
 }
+
+mod later;
 
 /// One built-in rule.
 #[derive(Debug)]
@@ -43,6 +46,8 @@ pub struct Entry {
     pub method: Method,
     /// The old route's template ([`super::Template`]).
     pub path: &'static str,
+    /// The rule's further routes, `(METHOD, path)`, tried after the first.
+    pub also: &'static [(&'static str, &'static str)],
     pub on_bad_param: OnBadParam,
     /// Where callers should go instead (`Link: rel="successor-version"`).
     pub successor: Option<&'static str>,
@@ -53,6 +58,8 @@ pub struct Entry {
     /// `modules_on_8x = "forward_v2"`.
     pub gone: Option<GoneFrom>,
     pub mode: Mode,
+    /// `auto` observes inside the gate too; `translate` applies the rule (R14, R15).
+    pub auto_observes: bool,
     /// The RS release that deprecated the route.
     pub deprecated_in: Option<Version>,
     /// The RS release whose docs no longer list it.
@@ -102,7 +109,7 @@ const ALWAYS: Gate = Gate {
 };
 
 /// From `from`, looked up when not cached; an unknown version does not apply the rule.
-const fn gated(from: Version) -> Gate {
+pub(crate) const fn gated(from: Version) -> Gate {
     Gate {
         from: Some(from),
         apply_when_unknown: false,
@@ -111,7 +118,7 @@ const fn gated(from: Version) -> Gate {
     }
 }
 
-const UPGRADE_DOCS: &str = docs!("bdbs/upgrade/");
+pub(crate) const UPGRADE_DOCS: &str = docs!("bdbs/upgrade/");
 const MODULE_DOCS: &str = docs!("modules/");
 const USER_DEFINED_DOCS: &str = docs!("modules/user-defined/");
 const DEBUG_DOCS: &str = docs!("debuginfo/");
@@ -129,12 +136,14 @@ const fn debuginfo(
         name,
         method: Method::GET,
         path,
+        also: &[],
         on_bad_param: OnBadParam::PassThrough,
         successor: Some(successor),
         kind: Kind::Rewrite,
         gate: gated(V7_4_2),
         gone: None,
         mode: Mode::Auto,
+        auto_observes: false,
         deprecated_in: Some(V7_4_2),
         removed_in: None,
         deprecation: EPOCH_7_4_2,
@@ -145,19 +154,21 @@ const fn debuginfo(
 }
 
 /// The built-in rules, in classification order.
-pub static ENTRIES: [Entry; 10] = [
+pub static ENTRIES: [Entry; 16] = [
     Entry {
         id: "R0",
         rule: RuleId::ModuleUpgrade,
         name: "module_upgrade",
         method: Method::POST,
         path: "/v1/modules/upgrade/bdb/{uid:int}",
+        also: &[],
         on_bad_param: OnBadParam::NotFound,
         successor: Some("/v1/bdbs/{uid:int}/upgrade"),
         kind: Kind::Translate,
         gate: ALWAYS,
         gone: None,
         mode: Mode::Auto,
+        auto_observes: false,
         deprecated_in: Some(V7_8_2),
         removed_in: Some(V8_0_0),
         deprecation: EPOCH_7_8_2,
@@ -171,13 +182,17 @@ pub static ENTRIES: [Entry; 10] = [
         name: "module_upgrade_sibling",
         method: Method::POST,
         path: "/v1/bdbs/{uid:int}/modules/upgrade",
+        also: &[],
         on_bad_param: OnBadParam::NotFound,
         successor: Some("/v1/bdbs/{uid:int}/upgrade"),
         kind: Kind::Translate,
-        gate: ALWAYS,
+        // Translated on ≥ 8.0.0 (`shim.translate_sibling = true`: on every version).
+        gate: gated(V8_0_0),
         gone: None,
-        mode: Mode::Off,
-        deprecated_in: None,
+        mode: Mode::Auto,
+        auto_observes: false,
+        // 7.8.2 deprecated `current_module`/`new_module` on every upgrade route (§2.1).
+        deprecated_in: Some(V7_8_2),
         removed_in: None,
         deprecation: EPOCH_7_8_2,
         sunset: None,
@@ -190,6 +205,7 @@ pub static ENTRIES: [Entry; 10] = [
         name: "authorize",
         method: Method::POST,
         path: "/v1/users/authorize",
+        also: &[],
         on_bad_param: OnBadParam::PassThrough,
         successor: None,
         kind: Kind::Rewrite,
@@ -202,6 +218,7 @@ pub static ENTRIES: [Entry; 10] = [
         },
         gone: None,
         mode: Mode::Auto,
+        auto_observes: false,
         deprecated_in: Some(V7_8_2),
         removed_in: None,
         deprecation: EPOCH_7_8_2,
@@ -215,12 +232,14 @@ pub static ENTRIES: [Entry; 10] = [
         name: "update_cert",
         method: Method::PUT,
         path: "/v1/cluster/update_cert",
+        also: &[],
         on_bad_param: OnBadParam::PassThrough,
         successor: Some("/v1/cluster/certificates"),
         kind: Kind::Rewrite,
         gate: gated(V7_22_2),
         gone: None,
         mode: Mode::Auto,
+        auto_observes: false,
         deprecated_in: Some(V7_22_2),
         removed_in: None,
         deprecation: EPOCH_7_22_2,
@@ -234,6 +253,7 @@ pub static ENTRIES: [Entry; 10] = [
         name: "module_upload",
         method: Method::POST,
         path: "/v1/modules",
+        also: &[],
         on_bad_param: OnBadParam::PassThrough,
         successor: Some("/v2/modules"),
         kind: Kind::Translate,
@@ -244,6 +264,7 @@ pub static ENTRIES: [Entry; 10] = [
             docs: USER_DEFINED_DOCS,
         }),
         mode: Mode::Auto,
+        auto_observes: false,
         deprecated_in: Some(V7_2_4),
         removed_in: Some(V8_0_0),
         deprecation: EPOCH_7_2_4,
@@ -257,6 +278,7 @@ pub static ENTRIES: [Entry; 10] = [
         name: "module_delete",
         method: Method::DELETE,
         path: "/v1/modules/{uid}",
+        also: &[],
         on_bad_param: OnBadParam::PassThrough,
         successor: Some("/v2/modules/{uid}"),
         kind: Kind::Translate,
@@ -267,6 +289,7 @@ pub static ENTRIES: [Entry; 10] = [
             docs: USER_DEFINED_DOCS,
         }),
         mode: Mode::Auto,
+        auto_observes: false,
         deprecated_in: Some(V7_2_4),
         removed_in: Some(V8_0_0),
         deprecation: EPOCH_7_2_4,
@@ -302,6 +325,12 @@ pub static ENTRIES: [Entry; 10] = [
         "/v1/debuginfo/node/bdb/{bdb_uid:int}",
         "/v1/bdbs/{bdb_uid:int}/debuginfo",
     ),
+    R13,
+    R14,
+    R15,
+    R16,
+    R17,
+    R18,
 ];
 
 /// R2, R6, R11.

@@ -19,7 +19,10 @@ fn every_entry_has_its_own_id_name_and_rule() {
     listed.sort_by_key(|id| id[1..].parse::<u32>().unwrap_or(u32::MAX));
     assert_eq!(
         listed,
-        ["R0", "R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "R9", "R10", "R11", "R12"]
+        [
+            "R0", "R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "R9", "R10", "R11", "R12", "R13",
+            "R14", "R15", "R16", "R17", "R18"
+        ]
     );
 }
 
@@ -35,6 +38,14 @@ fn the_built_in_table_says_what_the_catalogue_says() {
         assert_eq!(rule.matcher.method, e.method, "{}", e.name);
         assert_eq!(rule.matcher.path.as_str(), e.path, "{}", e.name);
         assert_eq!(rule.matcher.on_bad_param, e.on_bad_param, "{}", e.name);
+        let also: Vec<(&str, &str)> = rule
+            .matcher
+            .also
+            .iter()
+            .map(|(m, t)| (m.as_str(), t.as_str()))
+            .collect();
+        assert_eq!(also, e.also, "{}", e.name);
+        assert_eq!(rule.auto_observes, e.auto_observes, "{}", e.name);
         assert_eq!(
             rule.meta.successor.as_ref().map(|t| t.as_str()),
             e.successor,
@@ -82,7 +93,54 @@ fn the_facts_match_the_contracts() {
     assert_eq!(e(RuleId::ModuleDelete).gate.from, Some(V7_2_0));
     assert_eq!(e(RuleId::ModuleDelete).gone.map(|g| g.from), Some(V8_0_0));
     assert_eq!(e(RuleId::DebuginfoAll).gate.from, Some(V7_4_2));
-    assert_eq!(e(RuleId::ModuleUpgradeSibling).mode, Mode::Off);
+    // API-CATALOGUE §13: every rule of issue 22 defaults to auto, the sibling included.
+    for id in [
+        RuleId::ModuleUpgradeSibling,
+        RuleId::UsersPassword,
+        RuleId::ModuleConfig,
+        RuleId::OptimizeShardsPlacement,
+        RuleId::SyncerState,
+        RuleId::MaintenanceKeepSlaveShards,
+        RuleId::StatsV1,
+    ] {
+        assert_eq!(e(id).mode, Mode::Auto, "{id:?}");
+    }
+    // §13's gates and §1.5's dates.
+    assert_eq!(e(RuleId::ModuleUpgradeSibling).gate.from, Some(V8_0_0));
+    assert_eq!(e(RuleId::UsersPassword).gate.from, Some(V7_8_2));
+    assert!(e(RuleId::UsersPassword).gate.apply_when_unknown);
+    assert_eq!(
+        e(RuleId::UsersPassword).gate.builds,
+        &crate::rules::build_range::RS161290
+    );
+    assert_eq!(e(RuleId::ModuleConfig).gate.from, Some(V7_4_2));
+    assert!(e(RuleId::ModuleConfig).auto_observes);
+    assert!(e(RuleId::OptimizeShardsPlacement).auto_observes);
+    assert_eq!(e(RuleId::SyncerState).gate.from, Some(V7_2_4));
+    assert_eq!(
+        e(RuleId::MaintenanceKeepSlaveShards).gate.from,
+        Some(V7_4_2)
+    );
+    assert!(
+        !e(RuleId::StatsV1).gate.look_up,
+        "R18 never looks the version up"
+    );
+    assert_eq!(
+        e(RuleId::StatsV1).also.len(),
+        14,
+        "the 15 v1 statistics paths"
+    );
+    assert_eq!(
+        e(RuleId::OptimizeShardsPlacement).deprecation,
+        1_746_057_600
+    );
+    assert_eq!(e(RuleId::StatsV1).deprecation, 1_746_057_600);
+    assert_eq!(e(RuleId::SyncerState).deprecation, 1_690_848_000);
+    assert_eq!(
+        e(RuleId::MaintenanceKeepSlaveShards).deprecation,
+        1_706_745_600
+    );
+    assert_eq!(e(RuleId::UsersPassword).deprecation, 1_730_419_200);
     for entry in &ENTRIES {
         assert!(
             entry
@@ -92,8 +150,8 @@ fn the_facts_match_the_contracts() {
             entry.docs
         );
         assert!(
-            entry.gate.builds.is_empty(),
-            "{}: no build range yet",
+            entry.gate.builds.is_empty() || entry.rule == RuleId::UsersPassword,
+            "{}: only R13's guard has build ranges",
             entry.name
         );
     }

@@ -139,6 +139,7 @@ pub fn build(index: usize, spec: &Spec<'_>) -> Result<Rule, SpecError> {
             method,
             path,
             on_bad_param: OnBadParam::PassThrough,
+            also: Vec::new(),
         },
         meta: Meta {
             deprecated_in,
@@ -157,6 +158,7 @@ pub fn build(index: usize, spec: &Spec<'_>) -> Result<Rule, SpecError> {
         },
         gone_band: None,
         mode: spec.mode,
+        auto_observes: false,
         marks,
     })
 }

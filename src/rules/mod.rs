@@ -134,6 +134,18 @@ pub enum RuleId {
     DebuginfoNode,
     /// R10.
     DebuginfoNodeBdb,
+    /// R13, `PUT|POST|DELETE /v1/users/password` (API-CATALOGUE §3).
+    UsersPassword,
+    /// R14, the two module configuration routes (§4).
+    ModuleConfig,
+    /// R15, `GET …/actions/optimize_shards_placement` (§5).
+    OptimizeShardsPlacement,
+    /// R16, `GET /v1/bdbs/{uid}/syncer_state` (§6).
+    SyncerState,
+    /// R17, `keep_slave_shards` on `maintenance_on` (§7).
+    MaintenanceKeepSlaveShards,
+    /// R18, the v1 statistics routes (§8): observed only.
+    StatsV1,
     /// An operator rule, by its position in `[[rules.custom]]` ([`custom`]).
     Custom(usize),
 }
@@ -147,12 +159,22 @@ pub enum OnBadParam {
     NotFound,
 }
 
-/// Method and path of the old route.
+/// Method and path of the old route, and the rule's other routes (R13's three methods, R14's
+/// two paths, R18's fifteen).
 #[derive(Debug, Clone)]
 pub struct Matcher {
     pub method: Method,
     pub path: Template,
     pub on_bad_param: OnBadParam,
+    /// Further routes of the same rule, tried after the first in this order.
+    pub also: Vec<(Method, Template)>,
+}
+
+impl Matcher {
+    /// Every route of the rule, the first one first.
+    pub fn routes(&self) -> impl Iterator<Item = (&Method, &Template)> {
+        std::iter::once((&self.method, &self.path)).chain(self.also.iter().map(|(m, t)| (m, t)))
+    }
 }
 
 /// What the docs say about the old route, and how its replies are marked.
@@ -206,8 +228,11 @@ pub struct Rule {
     pub kind: Kind,
     pub gate: Gate,
     pub gone_band: Option<GoneBand>,
-    /// The configured mode (default [`Mode::Auto`]; [`Mode::Off`] for the sibling route).
+    /// The configured mode (default [`Mode::Auto`]).
     pub mode: Mode,
+    /// `auto` only observes inside the gate; `translate` applies the rule (R14, R15: the
+    /// translation is opt-in, API-CATALOGUE §13).
+    pub auto_observes: bool,
     /// `meta` rendered once into header values.
     pub marks: Marks,
 }
@@ -234,6 +259,12 @@ impl Rule {
         self.meta.sunset = sunset;
         Ok(())
     }
+}
+
+/// The query R15's successor always carries (API-CATALOGUE §5.2: without it revamp changes the
+/// database).
+pub fn shards_placement_query() -> &'static str {
+    "dry_run=true"
 }
 
 /// Whether the executor needs the cluster's version before it can [`decide`].
@@ -268,21 +299,32 @@ pub fn version_need(rule: &Rule, mode: Mode) -> VersionNeed {
 }
 
 /// Whether a call of `rule` uses the rule's deprecated form, the only form its lifecycle
-/// applies to (issue 20); `body_login`: the call's body carries a login (read for R1 only,
-/// [`authorize::body_login`]). R1's deprecated form is credentials in the body, with or without
-/// a header: a header-only login is the successor's and is never refused by R1's lifecycle. For
-/// every other rule the route itself is the deprecated form ([`deprecated_form_text`]).
-pub fn deprecated_form(rule: &Rule, body_login: bool) -> bool {
-    match rule.id {
-        RuleId::Authorize => body_login,
-        _ => true,
-    }
+/// applies to (issue 20); `body_form`: the call's body has the deprecated form (read before the
+/// gate for the rules whose form is in the body, [`form_in_body`]). R1's and R13's deprecated
+/// form is credentials in the body: a header-only call is the successor's and is never refused
+/// by their lifecycle; R17's is a body with `keep_slave_shards`. For every other rule the route
+/// itself is the deprecated form ([`deprecated_form_text`]).
+pub fn deprecated_form(rule: &Rule, body_form: bool) -> bool {
+    !form_in_body(rule.id) || body_form
+}
+
+/// Whether the deprecated form of rule `id` is in the body, so that its body is read before the
+/// lifecycle gate (R1, R13, R17).
+pub fn form_in_body(id: RuleId) -> bool {
+    matches!(
+        id,
+        RuleId::Authorize | RuleId::UsersPassword | RuleId::MaintenanceKeepSlaveShards
+    )
 }
 
 /// What "the deprecated form" of `rule` means, for `check`.
 pub fn deprecated_form_text(rule: &Rule) -> &'static str {
     match rule.id {
         RuleId::Authorize => "credentials in the body (a header-only login is the successor)",
+        RuleId::UsersPassword => {
+            "credentials in the body, no header (a header-authenticated call is the successor)"
+        }
+        RuleId::MaintenanceKeepSlaveShards => "a body with keep_slave_shards",
         _ => "every call of the route",
     }
 }
@@ -304,12 +346,17 @@ pub fn decide(rule: &Rule, mode: Mode, cluster_version: Option<Version>) -> Acti
         Mode::Observe => Action::Observe { mark },
         Mode::Translate => apply,
         Mode::Auto => match cluster_version {
+            // An observe-only `auto` needs no version to observe (R14, R15).
+            None if rule.auto_observes => Action::Observe { mark: false },
             None if rule.gate.apply_when_unknown => apply,
             None => Action::VersionUnknown,
             Some(v) => {
                 if rule.gone_band.as_ref().is_some_and(|g| v.at_least(g.from)) {
                     Action::Gone
                 } else if rule.gate.from.is_some_and(|from| !v.at_least(from)) {
+                    // Below the gate: observed, not marked (API-CATALOGUE §13).
+                    Action::Observe { mark: false }
+                } else if rule.auto_observes {
                     Action::Observe { mark }
                 } else {
                     apply

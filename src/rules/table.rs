@@ -24,6 +24,8 @@ pub struct Matched<'a> {
     /// The rule's position in its [`RuleTable`] (for [`RuleTable::match_rule`]).
     pub index: usize,
     pub rule: &'a Rule,
+    /// The route of the rule that matched (its first, or one of `also`): the audit's `route`.
+    pub template: &'a Template,
     /// The template's parameters (empty when `bad_param` is set).
     pub params: Params<'a>,
     /// A typed parameter with the wrong value, for a rule whose [`OnBadParam`] is `NotFound`.
@@ -96,14 +98,18 @@ impl RuleTable {
         let readings: Vec<String> = target::lenient(path).collect();
         self.rules.iter().find(|rule| {
             rule.mode != Mode::Off
-                && rule.matcher.method == method
-                && readings
-                    .iter()
-                    .any(|path| match rule.matcher.path.matches_ignoring_case(path) {
-                        Outcome::NoMatch => false,
-                        Outcome::Match(_) => true,
-                        Outcome::BadParam(_) => rule.matcher.on_bad_param == OnBadParam::NotFound,
-                    })
+                && rule.matcher.routes().any(|(m, template)| {
+                    *m == method
+                        && readings
+                            .iter()
+                            .any(|path| match template.matches_ignoring_case(path) {
+                                Outcome::NoMatch => false,
+                                Outcome::Match(_) => true,
+                                Outcome::BadParam(_) => {
+                                    rule.matcher.on_bad_param == OnBadParam::NotFound
+                                }
+                            })
+                })
         })
     }
 
@@ -115,20 +121,26 @@ impl RuleTable {
         query: Option<&'a str>,
     ) -> Option<Matched<'a>> {
         let rule = self.rules.get(index)?;
-        if rule.mode == Mode::Off || rule.matcher.method != *method {
+        if rule.mode == Mode::Off {
             return None;
         }
-        let (params, bad_param) = match rule.matcher.path.matches(path) {
-            Outcome::NoMatch => return None,
-            Outcome::Match(params) => (params, None),
-            Outcome::BadParam(name) => match rule.matcher.on_bad_param {
-                OnBadParam::PassThrough => return None,
-                OnBadParam::NotFound => (Params::default(), Some(name)),
-            },
-        };
+        let (template, params, bad_param) = rule.matcher.routes().find_map(|(m, template)| {
+            if m != method {
+                return None;
+            }
+            match template.matches(path) {
+                Outcome::NoMatch => None,
+                Outcome::Match(params) => Some((template, params, None)),
+                Outcome::BadParam(name) => match rule.matcher.on_bad_param {
+                    OnBadParam::PassThrough => None,
+                    OnBadParam::NotFound => Some((template, Params::default(), Some(name))),
+                },
+            }
+        })?;
         Some(Matched {
             index,
             rule,
+            template,
             params,
             bad_param,
             query,
@@ -178,6 +190,15 @@ fn build(e: &Entry, options: &Options) -> Result<Rule, String> {
             method: e.method.clone(),
             path: template(e.path)?,
             on_bad_param: e.on_bad_param,
+            also: e
+                .also
+                .iter()
+                .map(|(m, p)| {
+                    let method = Method::from_bytes(m.as_bytes())
+                        .map_err(|e| format!("built-in rule {name}: {e}"))?;
+                    Ok((method, template(p)?))
+                })
+                .collect::<Result<_, String>>()?,
         },
         marks: Marks::new(deprecation, sunset, e.docs)?,
         meta: Meta {
@@ -192,5 +213,6 @@ fn build(e: &Entry, options: &Options) -> Result<Rule, String> {
         gate: e.gate,
         gone_band,
         mode: e.mode,
+        auto_observes: e.auto_observes,
     })
 }

@@ -79,10 +79,11 @@ fn observe_marks_only_at_or_past_the_deprecation() {
         decide(debug, Mode::Observe, v("7.4.2")),
         Action::Observe { mark: true }
     );
-    // The sibling route is not deprecated: marked whenever observed.
+    // The sibling route: its concept was deprecated in 7.8.2 (API-CATALOGUE §2.1).
     let sibling = t.get("module_upgrade_sibling").unwrap();
+    assert_eq!(decide(sibling, Mode::Observe, None), O);
     assert_eq!(
-        decide(sibling, Mode::Observe, None),
+        decide(sibling, Mode::Observe, v("7.8.2-34")),
         Action::Observe { mark: true }
     );
 }
@@ -92,7 +93,12 @@ fn translate_applies_whatever_the_version_and_off_never_does() {
     let t = table(Options::default());
     for rule in t.rules() {
         for version in BANDS.iter().map(|b| v(b)).chain([None, v("6.4.2")]) {
-            let want = if rule.kind == Kind::Gone { G } else { T };
+            let want = match rule.kind {
+                Kind::Gone => G,
+                // R18 has no translation: observed, marked from its deprecation (§8.2).
+                Kind::Observe => decide(rule, Mode::Observe, version),
+                Kind::Translate | Kind::Rewrite => T,
+            };
             assert_eq!(
                 decide(rule, Mode::Translate, version),
                 want,
@@ -201,8 +207,14 @@ fn unrelated_and_near_miss_requests_match_nothing() {
         (Method::POST, "/v1/users/refresh_jwt"),
         (Method::GET, "/v1/debuginfo/all/bdb/x"),
         (Method::GET, "/v1/cluster/debuginfo"),
-        (Method::POST, "/v1/bdbs/3/modules/upgrade"),
         (Method::POST, "/v1/modules/upgrade/bdb//"),
+        (Method::GET, "/v1/bdbs/3/syncer_state/crdt"),
+        (Method::GET, "/v1/bdbs/3/peer_stats"),
+        (Method::GET, "/v1/bdbs/3/stats"),
+        (Method::GET, "/v1/cluster/stats/1"),
+        (Method::PUT, "/v1/bdbs/3/actions/revamp"),
+        (Method::GET, "/v1/users/password"),
+        (Method::POST, "/v1/nodes/1/actions/maintenance_off"),
     ] {
         assert!(t.classify(&method, path).is_none(), "{method} {path}");
     }
@@ -235,17 +247,74 @@ fn the_module_upgrade_route_keeps_its_bad_uid_404_and_successor() {
 }
 
 #[test]
-fn the_sibling_route_matches_only_when_switched_on() {
+fn the_sibling_route_is_translated_from_8_0_and_observed_below() {
     let mut t = table(Options::default());
-    assert!(t
-        .classify(&Method::POST, "/v1/bdbs/3/modules/upgrade")
-        .is_none());
-    t.get_mut("module_upgrade_sibling").unwrap().mode = Mode::Translate;
     let m = t
         .classify(&Method::POST, "/v1/bdbs/3/modules/upgrade")
         .unwrap();
     assert_eq!(m.rule.id, RuleId::ModuleUpgradeSibling);
-    assert_eq!(decide(m.rule, m.rule.mode, None), T);
+    assert_eq!(decide(m.rule, m.rule.mode, v("8.0.20-68")), T);
+    assert_eq!(decide(m.rule, m.rule.mode, v("7.22.2-170")), O);
+    t.get_mut("module_upgrade_sibling").unwrap().mode = Mode::Off;
+    assert!(t
+        .classify(&Method::POST, "/v1/bdbs/3/modules/upgrade")
+        .is_none());
+}
+
+#[test]
+fn every_route_of_a_rule_matches_and_names_its_own_template() {
+    let t = table(Options::default());
+    for method in [Method::PUT, Method::POST, Method::DELETE] {
+        let m = t.classify(&method, "/v1/users/password").unwrap();
+        assert_eq!(m.rule.id, RuleId::UsersPassword, "{method}");
+    }
+    for (path, template) in [
+        ("/v1/cluster/stats", "/v1/cluster/stats"),
+        (
+            "/v1/bdbs/stats/last/7?interval=1sec",
+            "/v1/bdbs/stats/last/{uid:int}",
+        ),
+        ("/v1/shards/stats/12", "/v1/shards/stats/{uid:int}"),
+        ("/v1/endpoints/stats", "/v1/endpoints/stats"),
+    ] {
+        let m = t.classify(&Method::GET, path).unwrap();
+        assert_eq!(m.rule.id, RuleId::StatsV1, "{path}");
+        assert_eq!(m.template.as_str(), template, "{path}");
+    }
+    let m = t
+        .classify(&Method::POST, "/v1/bdbs/4/modules/config")
+        .unwrap();
+    assert_eq!(m.rule.id, RuleId::ModuleConfig);
+    assert_eq!(m.params.int("uid"), Some(4));
+    assert_eq!(m.successor_path().as_deref(), Some("/v1/bdbs/4"));
+    // A POST of the stats paths is not R18's.
+    assert!(t.classify(&Method::POST, "/v1/cluster/stats").is_none());
+}
+
+#[test]
+fn auto_observes_r14_r15_inside_their_gates_and_translate_applies_them() {
+    let t = table(Options::default());
+    for name in ["module_config", "optimize_shards_placement"] {
+        let rule = t.get(name).unwrap();
+        assert_eq!(
+            decide(rule, Mode::Auto, v("8.2.0-25")),
+            Action::Observe { mark: true },
+            "{name}"
+        );
+        assert_eq!(
+            decide(rule, Mode::Auto, None),
+            O,
+            "{name}: no 503 to observe"
+        );
+        assert_eq!(decide(rule, Mode::Translate, v("8.2.0-25")), T, "{name}");
+    }
+    let stats = t.get("stats_v1").unwrap();
+    assert_eq!(decide(stats, Mode::Auto, None), O);
+    assert_eq!(decide(stats, Mode::Auto, v("7.8.6-286")), O);
+    assert_eq!(
+        decide(stats, Mode::Auto, v("7.22.0-95")),
+        Action::Observe { mark: true }
+    );
 }
 
 /// Issue 20 item 8: spellings of a rule's path the shim does not forward are found (to be

@@ -45,8 +45,13 @@ pub const V7_4_2: Version = Version::new(7, 4, 2);
 pub const V7_8_2: Version = Version::new(7, 8, 2);
 /// 7.22.2: `update_cert` deprecated, `PUT /v1/cluster/certificates` introduced (§3).
 pub const V7_22_2: Version = Version::new(7, 22, 2);
+/// 7.22.0: `optimize_shards_placement` and the v1 statistics routes deprecated
+/// (API-CATALOGUE §5, §8).
+pub const V7_22_0: Version = Version::new(7, 22, 0);
 /// 8.0.0: `/v1/modules` and `/v2/modules` uploads left the docs (§4.8).
 pub const V8_0_0: Version = Version::new(8, 0, 0);
+/// 8.2.0: `old_password` ignored on password PUT/POST (API-CATALOGUE §3.1).
+pub const V8_2_0: Version = Version::new(8, 2, 0);
 
 impl Version {
     pub const fn new(major: u32, minor: u32, patch: u32) -> Self {

@@ -25,7 +25,6 @@ pub(super) fn mark(
 ) {
     let rule = matched.rule;
     match marks {
-        Marks::None => {}
         Marks::Seed => app
             .config
             .shim

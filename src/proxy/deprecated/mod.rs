@@ -31,7 +31,9 @@ pub mod modules;
 pub mod observe;
 pub mod outcome;
 pub mod rewrite;
+pub mod stats;
 pub mod step;
+pub mod syncer_state;
 pub mod version;
 
 use crate::error::ApiError;
@@ -207,6 +209,7 @@ fn translate_step(r: &rules::Rule) -> Step {
         (RuleId::Custom(_), Kind::Gone) => Step::Gone,
         (
             RuleId::Authorize
+            | RuleId::SyncerState
             | RuleId::UpdateCert
             | RuleId::DebuginfoAll
             | RuleId::DebuginfoAllBdb
@@ -280,14 +283,12 @@ pub enum Marks {
     Seed,
     /// The rule's own marks (or its gone band's).
     Rule,
-    /// None: the sibling route is not deprecated.
-    None,
 }
 
 impl Step {
     /// How the envelope treats this step for rule `matched`.
     pub fn shape<'a>(self, matched: &'a Matched<'_>) -> Shape<'a> {
-        let route = matched.rule.matcher.path.as_str();
+        let route = matched.template.as_str();
         let streamed = |gated| Shape {
             route,
             family: Family::Streamed,
@@ -348,6 +349,7 @@ impl Step {
             Step::Translate => match ctx.matched.rule.id {
                 RuleId::Authorize => authorize::run(ctx, parts, body, note).await,
                 RuleId::UpdateCert => certs::run(ctx, parts, body.stream()?, note).await,
+                RuleId::SyncerState => syncer_state::run(ctx, parts, body, note).await,
                 _ => debuginfo::run(ctx, parts, body.stream()?, note).await,
             },
             Step::Observe { .. } => observe::observe(ctx, parts, body, note).await,

@@ -48,7 +48,8 @@ pub fn shape<'a>(matched: &Matched<'_>) -> Shape<'a> {
         family: Family::Built,
         gated: true,
         records_bdb: true,
-        marks: if deprecated { Marks::Seed } else { Marks::None },
+        // The sibling's translated replies carry its own marks (API-CATALOGUE §2.3).
+        marks: if deprecated { Marks::Seed } else { Marks::Rule },
         successor: Some("POST /v1/bdbs/{uid}/upgrade"),
     }
 }

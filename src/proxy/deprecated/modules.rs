@@ -42,7 +42,7 @@ use wait::read_reply;
 /// R4/R5's reply is built by the shim; the route is the rule's own template.
 pub fn shape<'a>(matched: &'a Matched<'_>) -> Shape<'a> {
     Shape {
-        route: matched.rule.matcher.path.as_str(),
+        route: matched.template.as_str(),
         family: Family::Built,
         gated: true,
         // `{uid}` here is a module's, not a database's.

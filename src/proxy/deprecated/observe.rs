@@ -26,6 +26,7 @@ use hyper::body::Incoming;
 pub async fn observe(ctx: &Ctx<'_>, parts: Parts, body: CallBody, note: &mut Note) -> StepResult {
     note.action = Some("observed");
     note.sent = true;
+    note.successor = observed_successor(ctx);
     Ok(ctx.pass_through(parts, body).await)
 }
 
@@ -43,6 +44,20 @@ pub async fn rewrite(
     note.action = Some("translated");
     note.sent = true;
     Ok(ctx.pass_through(parts, CallBody::Stream(body)).await)
+}
+
+/// The `Link: rel="successor-version"` of an observed call when the rule's template cannot say
+/// it: R15's successor needs `?dry_run=true` (without it revamp changes the database, §5.3);
+/// R18's is the configured v2 metrics URL, if any (§8.2).
+fn observed_successor(ctx: &Ctx<'_>) -> Option<String> {
+    match ctx.matched.rule.id {
+        RuleId::OptimizeShardsPlacement => ctx
+            .matched
+            .successor_path()
+            .map(|p| format!("{p}?{}", rules::shards_placement_query())),
+        RuleId::StatsV1 => ctx.app.config.rules.stats.metrics_v2_url.clone(),
+        _ => None,
+    }
 }
 
 /// Answers the rule's `410` without calling the cluster.

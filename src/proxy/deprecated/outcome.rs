@@ -98,9 +98,23 @@ pub(super) fn finish_streamed(
 /// call by rule, caller and outcome. A failed write is logged (ERROR, with the request id) and
 /// counted by the audit log itself.
 pub(super) async fn write_and_count(app: &App, record: &AuditRecord, note: &Note, intent: bool) {
-    let _ = app.audit.write_outcome(record, intent).await;
+    let _ = if windowed(record) {
+        let window = app.config.rules.stats.audit_window;
+        app.audit.write_windowed(record, intent, window).await
+    } else {
+        app.audit.write_outcome(record, intent).await
+    };
     count(app, record, note);
 }
+
+/// Whether the record is of a high-rate observed rule whose audit counts calls per caller and
+/// window (R18, [`crate::audit::AuditLog::write_windowed`]).
+fn windowed(record: &AuditRecord) -> bool {
+    record.rule.as_deref() == Some(STATS_RULE)
+}
+
+/// R18's rule name.
+const STATS_RULE: &str = "stats_v1";
 
 /// Counts the call by rule, caller and outcome (and its time on the cluster).
 pub(super) fn count(app: &App, record: &AuditRecord, note: &Note) {
@@ -158,7 +172,14 @@ pub(super) fn log(
         Escaped(&record.method),
         Escaped(&record.route),
     ) } }
-    if warn {
+    if windowed(record) {
+        // R18: the call's own line is DEBUG; a summary per caller per hour (§8.2).
+        line!(tracing::Level::DEBUG);
+        let now = std::time::Instant::now();
+        if let Some(calls) = app.stats_log.count(&super::stats::caller_key(record), now) {
+            super::stats::say(record, calls, warn);
+        }
+    } else if warn {
         line!(tracing::Level::WARN);
     } else {
         line!(tracing::Level::INFO);

@@ -35,9 +35,14 @@ pub async fn send_bytes(
     bytes: Bytes,
     head_timeout: Option<Duration>,
 ) -> Response<RespBody> {
-    parts
-        .headers
-        .insert(http::header::CONTENT_LENGTH, bytes.len().into());
+    // A GET or HEAD without a body says nothing of one, as it came.
+    if bytes.is_empty() && matches!(parts.method, http::Method::GET | http::Method::HEAD) {
+        parts.headers.remove(http::header::CONTENT_LENGTH);
+    } else {
+        parts
+            .headers
+            .insert(http::header::CONTENT_LENGTH, bytes.len().into());
+    }
     parts.headers.remove(http::header::TRANSFER_ENCODING);
     let body: UpBody = Either::Right(Full::new(bytes));
     forward::send_rewritten(app, conn.clone(), parts, body, head_timeout)

@@ -52,7 +52,7 @@ fn row(e: &Entry, rule: &Rule, at: Option<Version>) -> Row {
     Row {
         id: e.id,
         name: e.name,
-        route: format!("{} {}", e.method, e.path),
+        route: route_words(e),
         kind: kind_word(rule.kind),
         mode: rule.mode.as_str(),
         gate: gate_words(rule),
@@ -62,6 +62,21 @@ fn row(e: &Entry, rule: &Rule, at: Option<Version>) -> Row {
         },
         does: at.map(|v| action_words(rule, decide(rule, rule.mode, Some(v)))),
     }
+}
+
+/// `PUT|POST|DELETE /v1/users/password` when the routes differ by method only; else the first
+/// route and how many more (`--format json` lists them all).
+fn route_words(e: &Entry) -> String {
+    if e.also.is_empty() {
+        return format!("{} {}", e.method, e.path);
+    }
+    if e.also.iter().all(|(_, p)| *p == e.path) {
+        let methods: Vec<&str> = std::iter::once(e.method.as_str())
+            .chain(e.also.iter().map(|(m, _)| *m))
+            .collect();
+        return format!("{} {}", methods.join("|"), e.path);
+    }
+    format!("{} {} (+{} more)", e.method, e.path, e.also.len())
 }
 
 fn day(epoch: u64) -> Day {
@@ -88,6 +103,16 @@ fn gate_words(rule: &Rule) -> String {
     }
     if rule.gate.from.is_some() {
         words.push_str("; below: observe");
+    }
+    if rule.auto_observes {
+        words.push_str("; auto observes (translate: opt-in)");
+    }
+    if let (Kind::Observe, None, Some(since)) = (rule.kind, rule.gate.from, rule.meta.deprecated_in)
+    {
+        words.push_str(&format!("; marked ≥ {since}"));
+        if !rule.gate.look_up {
+            words.push_str(" (cached version only)");
+        }
     }
     if !rule.gate.builds.is_empty() {
         let ranges: Vec<String> = rule.gate.builds.iter().map(|r| r.to_string()).collect();
@@ -189,6 +214,7 @@ pub fn json(at: Option<Version>) -> Result<String, String> {
                 "name": e.name,
                 "method": e.method.as_str(),
                 "path": e.path,
+                "also": e.also.iter().map(|(m, p)| json!({"method": m, "path": p})).collect::<Vec<_>>(),
                 "successor": e.successor,
                 "kind": r.kind,
                 "default_mode": r.mode,

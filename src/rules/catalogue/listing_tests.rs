@@ -19,7 +19,7 @@ fn each_rule_says_what_it_does_in_front_of_7_4_and_8_2() {
         does(v("7.4.6-272")),
         [
             ("module_upgrade", "translate"),
-            ("module_upgrade_sibling", "pass through (off)"),
+            ("module_upgrade_sibling", "observe"),
             ("authorize", "observe"),
             ("update_cert", "observe"),
             ("module_upload", "translate"),
@@ -28,13 +28,19 @@ fn each_rule_says_what_it_does_in_front_of_7_4_and_8_2() {
             ("debuginfo_all_bdb", "rewrite"),
             ("debuginfo_node", "rewrite"),
             ("debuginfo_node_bdb", "rewrite"),
+            ("users_password", "observe"),
+            ("module_config", "observe, marked"),
+            ("optimize_shards_placement", "observe"),
+            ("syncer_state", "rewrite"),
+            ("maintenance_keep_slave_shards", "rewrite"),
+            ("stats_v1", "observe"),
         ]
     );
     assert_eq!(
         does(v("8.2.0-25")),
         [
             ("module_upgrade", "translate"),
-            ("module_upgrade_sibling", "pass through (off)"),
+            ("module_upgrade_sibling", "translate"),
             ("authorize", "rewrite"),
             ("update_cert", "rewrite"),
             ("module_upload", "gone (410)"),
@@ -43,6 +49,12 @@ fn each_rule_says_what_it_does_in_front_of_7_4_and_8_2() {
             ("debuginfo_all_bdb", "rewrite"),
             ("debuginfo_node", "rewrite"),
             ("debuginfo_node_bdb", "rewrite"),
+            ("users_password", "rewrite"),
+            ("module_config", "observe, marked"),
+            ("optimize_shards_placement", "observe, marked"),
+            ("syncer_state", "rewrite"),
+            ("maintenance_keep_slave_shards", "rewrite"),
+            ("stats_v1", "observe, marked"),
         ]
     );
 }
