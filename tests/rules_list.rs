@@ -35,7 +35,7 @@ fn in_front_of_7_4_the_module_routes_translate_and_the_7_8_and_7_22_breaks_obser
     let text = stdout_of(&["rules", "list", "--version", "7.4.6-272"]);
     assert!(text.contains("in front of RS 7.4.6-272"), "{text}");
     assert_eq!(does(&text, "module_upgrade"), "translate");
-    assert_eq!(does(&text, "module_upgrade_sibling"), "pass through (off)");
+    assert_eq!(does(&text, "module_upgrade_sibling"), "observe");
     assert_eq!(does(&text, "authorize"), "observe");
     assert_eq!(does(&text, "update_cert"), "observe");
     assert_eq!(does(&text, "module_upload"), "translate");

@@ -93,8 +93,8 @@ async fn sunset_is_sent_only_when_configured() {
 }
 
 #[tokio::test]
-async fn sibling_route_passes_through_by_default() {
-    let (shim, sim) = cluster("").await;
+async fn sibling_route_passes_through_when_off() {
+    let (shim, sim) = cluster("[rules.module_upgrade_sibling]\nmode = \"off\"").await;
     let before = bdb(&sim, 1);
     let body = json!({"new_module": REJSON_2_6_17});
     let reply = post_json(shim.addr, "/v1/bdbs/1/modules/upgrade", &admin(), &body).await;
@@ -110,19 +110,28 @@ async fn sibling_route_passes_through_by_default() {
     assert_eq!(seen[0].body, Bytes::from(body.to_string()));
 }
 
+/// R12 (API-CATALOGUE §2.3): by default (`auto`) on 8.x, and on every version with
+/// `shim.translate_sibling = true`, the sibling is translated like the seed route, and its
+/// translated replies carry its own marks.
 #[tokio::test]
-async fn sibling_route_is_translated_when_configured() {
-    let (shim, sim) = cluster("[shim]\ntranslate_sibling = true").await;
-    let body = json!({"new_module": REJSON_2_6_17});
-    let reply = post_json(shim.addr, "/v1/bdbs/1/modules/upgrade", &admin(), &body).await;
-    assert_eq!(ok(&reply)["module_id"], REJSON_2_6_17);
-    assert_eq!(the_upgrade_body(&sim)["redis_version"], "7.2");
-    assert!(sim
-        .requests()
-        .iter()
-        .all(|r| !r.path.contains("/modules/upgrade")));
-    // The sibling is not deprecated (API.md §2): translated, but never marked.
-    assert_not_deprecated(&reply);
+async fn sibling_route_is_translated_on_8_0_by_default_and_when_configured() {
+    for toml in ["", "[shim]\ntranslate_sibling = true"] {
+        let (shim, sim) = cluster(toml).await;
+        let body = json!({"new_module": REJSON_2_6_17});
+        let reply = post_json(shim.addr, "/v1/bdbs/1/modules/upgrade", &admin(), &body).await;
+        assert_eq!(ok(&reply)["module_id"], REJSON_2_6_17, "{toml}");
+        assert_eq!(the_upgrade_body(&sim)["redis_version"], "7.2");
+        assert!(sim
+            .requests()
+            .iter()
+            .all(|r| !r.path.contains("/modules/upgrade")));
+        assert_eq!(reply.header("deprecation"), Some("@1730419200"), "{toml}");
+        let link = reply.header("link").unwrap_or_default();
+        assert!(
+            link.contains("</v1/bdbs/1/upgrade>; rel=\"successor-version\""),
+            "{link}"
+        );
+    }
 }
 
 #[tokio::test]

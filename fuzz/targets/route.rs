@@ -1,7 +1,7 @@
 //! Target `route`: method + raw request-target → the rule table's `classify`, read as the
 //! module-upgrade route's verdict.
 //!
-//! Input: byte 0 picks the method, bit 0 of byte 1 turns the opt-in sibling route on, the rest
+//! Input: byte 0 picks the method, bit 0 of byte 1 turns the sibling route on (else `off`), the rest
 //! is the request-target as bytes. It is classified twice: as a (lossily decoded) string, and —
 //! when `http` accepts it, as hyper would — as the path and query of the parsed URI, which is
 //! what the shim really classifies.
@@ -26,8 +26,8 @@ enum Route {
     BadUid { sibling: bool },
 }
 
-/// The built-in table, with the sibling route off (`[0]`) and on (`[1]`, as
-/// `shim.translate_sibling = true` sets it).
+/// The built-in table, with the sibling route off (`[0]`, `mode = "off"`) and on (`[1]`, its
+/// default).
 fn tables() -> &'static [RuleTable; 2] {
     static TABLES: OnceLock<[RuleTable; 2]> = OnceLock::new();
     TABLES.get_or_init(|| {
@@ -35,10 +35,9 @@ fn tables() -> &'static [RuleTable; 2] {
             let rules =
                 builtin(&Options::default()).unwrap_or_else(|e| panic!("built-in rules: {e}"));
             let mut table = RuleTable::new(rules);
-            if sibling {
-                if let Some(rule) = table.get_mut("module_upgrade_sibling") {
-                    rule.mode = Mode::Auto;
-                }
+            // The sibling defaults to auto (issue 22); `[0]` switches it off.
+            if let Some(rule) = table.get_mut("module_upgrade_sibling") {
+                rule.mode = if sibling { Mode::Auto } else { Mode::Off };
             }
             table
         };
