@@ -95,6 +95,10 @@ async fn sunset_is_sent_only_when_configured() {
 #[tokio::test]
 async fn sibling_route_passes_through_when_off() {
     let (shim, sim) = cluster("[rules.module_upgrade_sibling]\nmode = \"off\"").await;
+    // The 8.0 cluster serves the sibling only with `sibling_on_8x = "serve"` (R12).
+    sim.faults()
+        .merge_json(&json!({"sibling_on_8x": "serve"}))
+        .expect("switch");
     let before = bdb(&sim, 1);
     let body = json!({"new_module": REJSON_2_6_17});
     let reply = post_json(shim.addr, "/v1/bdbs/1/modules/upgrade", &admin(), &body).await;

@@ -43,6 +43,9 @@ pub struct Change {
     pub add_module: Option<Module>,
     /// A catalog uid removed on completion (`DELETE /v2/modules/{uid}`).
     pub remove_module: Option<String>,
+    // issue 22 (b): module config, revamp, syncer state, maintenance
+    /// Fields of the database's JSON set on completion (`PUT /v1/bdbs/{uid}`, a revamp).
+    pub bdb_fields: serde_json::Map<String, Value>,
 }
 
 /// Timing and outcome of an unfinished action.
@@ -176,6 +179,8 @@ fn finish(state: &mut SimState, index: usize, action_uid: &str, run: Run) {
                 *slot = new;
             }
         }
+        // issue 22 (b): module config, revamp, syncer state, maintenance
+        bdb.extra.extend(run.change.bdb_fields);
     }
     if bdb.action_uid.as_deref() == Some(action_uid) {
         bdb.status = STATUS_ACTIVE.to_owned();

@@ -44,6 +44,15 @@ use super::actions::Fate;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FaultSet {
+    // issue 22 (b): module config, revamp, syncer state, maintenance (`sim::catalogue_b`)
+    #[serde(skip_serializing_if = "is_default")]
+    pub sibling_on_8x: super::catalogue_b::SiblingOn8x,
+    #[serde(skip_serializing_if = "is_default")]
+    pub put_module_list: super::catalogue_b::PutModuleList,
+    #[serde(skip_serializing_if = "is_false")]
+    pub revamp_state_header: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub revamp_busy: bool,
     #[serde(skip_serializing_if = "is_zero")]
     pub latency_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -40,6 +40,15 @@ pub mod state;
 mod user_defined;
 pub mod version;
 
+// issue 22 (b): module config, revamp, syncer state, maintenance
+mod bdb_update;
+mod catalogue_b;
+mod maintenance;
+mod module_config;
+mod revamp;
+mod syncer;
+pub use catalogue_b::{PutModuleList, SiblingOn8x};
+
 pub use auth::{DEMO_ADMIN, DEMO_VIEWER};
 pub use cli::{load_tls, run_simulate, SimulateArgs};
 pub use faults::{FaultSet, Faults, Redis8Modules, RouteMatch};

@@ -15,9 +15,7 @@ pub fn read(state: &SimState, route: &Route, query: Option<&str>) -> Result<Valu
     let extended = query.is_some_and(|q| q.split('&').any(|p| p == "extended=true"));
     let show = |b: &Bdb| {
         let mut v = b.to_json();
-        if extended {
-            super::redis8::add_extended(&mut v, b);
-        }
+        super::redis8::capability_view(&mut v, b, extended);
         trim(v, fields.as_deref())
     };
     match route {

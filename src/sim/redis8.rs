@@ -12,11 +12,13 @@
 //!   (`compatible_redis_version: "8.2"`, `is_bundled: true`).
 //! - `?extended=true` adds, for a Redis ≥ 8 database only, `search` (when search is
 //!   enabled), `timeseries` and `probabilistic` (when bf is) with a few kebab-case keys and
-//!   RS-like defaults; the key names are ours.
+//!   RS-like defaults; the key names are ours. Values configured since (R14: the old config
+//!   routes' mapped `module_args`, `PUT /v1/bdbs/{uid}`) are stored in the database's field of
+//!   the same name, overlay the defaults, and are shown only with `?extended=true`.
 //! - `redis8_modules = "ignore"`: the entries are dropped, the action runs and completes, the
 //!   database is unchanged; `"reject"`: 406 `redis8_module_upgrade_unsupported`.
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::seed::{self, Row};
 use super::state::{Bdb, BdbModule, Module};
@@ -90,32 +92,58 @@ fn enabled(catalog: &[Module], uid: &str) -> BdbModule {
     }
 }
 
-/// Adds the `?extended=true` objects to a Redis 8 database's JSON.
-pub fn add_extended(v: &mut Value, bdb: &Bdb) {
-    if !runs_redis8(bdb) {
-        return;
+/// The `?extended=true` capability objects: (module name, object name).
+pub const CAPABILITIES: [(&str, &str); 3] = [
+    ("search", "search"),
+    ("timeseries", "timeseries"),
+    ("bf", "probabilistic"),
+];
+
+/// The simulator's defaults of a capability object (an empty map for an unknown name).
+pub fn capability_defaults(object: &str) -> Map<String, Value> {
+    let v = match object {
+        "search" => json!({"search-min-prefix": 2, "search-max-prefix-expansions": 200,
+                           "search-timeout": 500, "search-workers": 0}),
+        "timeseries" => json!({"ts-retention-policy": 0, "ts-duplicate-policy": "block",
+                               "ts-chunk-size-bytes": 4096}),
+        "probabilistic" => json!({"bf-error-rate": 0.01, "bf-initial-size": 100,
+                                  "cf-max-expansions": 32, "cf-max-iterations": 20}),
+        _ => json!({}),
+    };
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
     }
-    let has = |name: &str| bdb.module_list.iter().any(|m| m.module_name == name);
+}
+
+/// A capability object as the database has it: the defaults, overlaid with what was configured
+/// (kept in the database's own field of that name; see `sim::module_config`).
+pub fn effective(bdb: &Bdb, object: &str) -> Map<String, Value> {
+    let mut map = capability_defaults(object);
+    if let Some(Value::Object(set)) = bdb.extra.get(object) {
+        for (k, v) in set {
+            map.insert(k.clone(), v.clone());
+        }
+    }
+    map
+}
+
+/// Shows the capability objects only with `?extended=true`, and only for a Redis 8 database
+/// with that module; a configured object is stored on the database, so it is removed otherwise.
+pub fn capability_view(v: &mut Value, bdb: &Bdb, extended: bool) {
     let Some(obj) = v.as_object_mut() else {
         return;
     };
-    if has("search") {
-        obj.insert(
-            "search".into(),
-            json!({"search-timeout": 500, "search-workers": 0, "search-min-prefix": 2}),
-        );
+    for (_, object) in CAPABILITIES {
+        obj.remove(object);
     }
-    if has("timeseries") {
-        obj.insert(
-            "timeseries".into(),
-            json!({"ts-retention-policy": 0, "ts-duplicate-policy": "block", "ts-chunk-size-bytes": 4096}),
-        );
+    if !extended || !runs_redis8(bdb) {
+        return;
     }
-    if has("bf") {
-        obj.insert(
-            "probabilistic".into(),
-            json!({"bf-error-rate": 0.01, "bf-initial-size": 100, "cf-max-iterations": 20}),
-        );
+    for (module, object) in CAPABILITIES {
+        if bdb.module_list.iter().any(|m| m.module_name == module) {
+            obj.insert(object.into(), Value::Object(effective(bdb, object)));
+        }
     }
 }
 

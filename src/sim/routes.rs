@@ -29,6 +29,9 @@ impl From<ApiError> for Rejection {
 /// A successful reply's body.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Answer {
+    // issue 22 (b): module config, revamp, syncer state, maintenance
+    /// 200 with a JSON body and extra response headers (`cluster-state-id`).
+    JsonWithHeaders(Value, Vec<(&'static str, String)>),
     Json(Value),
     /// 200 with no body (certificate replacement, v1 module delete).
     Empty,
@@ -45,6 +48,22 @@ impl From<Value> for Answer {
 /// A recognised request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
+    // issue 22 (b): module config, revamp, syncer state, maintenance
+    /// `POST /v1/modules/config/bdb/{uid}` or `POST /v1/bdbs/{uid}/modules/config` (R14).
+    ModuleConfig(u64),
+    /// `PUT /v1/bdbs/{uid}`: an asynchronous update (R14's `module_list` and 8.x objects).
+    BdbUpdate(u64),
+    /// `GET /v1/bdbs/{uid}/actions/optimize_shards_placement` (R15).
+    OptimizeShards(u64),
+    /// `PUT /v1/bdbs/{uid}/actions/revamp` (R15; 7.22 and later).
+    Revamp(u64),
+    /// `GET /v1/bdbs/{uid}/syncer_state`, `…/syncer_state/crdt`, `…/syncer_state/replica` (R16).
+    SyncerState(u64, super::syncer::Syncer),
+    /// `POST /v1/nodes/{uid}/actions/maintenance_on` (`on`) or `…/maintenance_off` (R17).
+    Maintenance {
+        node: u64,
+        on: bool,
+    },
     Bdbs,
     Bdb(u64),
     Modules,
@@ -119,6 +138,11 @@ pub enum Access {
 impl Route {
     pub fn access(&self) -> Access {
         match self {
+            // issue 22 (b): module config, revamp, syncer state, maintenance
+            Route::ModuleConfig(_)
+            | Route::BdbUpdate(_)
+            | Route::Revamp(_)
+            | Route::Maintenance { .. } => Access::Write,
             Route::Upgrade(_)
             | Route::ModulesUpgrade(_)
             | Route::LegacyUpgrade(_)
@@ -189,12 +213,36 @@ fn candidates(segs: &[&str], path: &str, served: Served) -> Option<Vec<Entry>> {
     let one = |m: Method, r: Result<Route, ApiError>| Some(vec![(m, r)]);
     match segs {
         ["v1", "bdbs"] => one(M::GET, Ok(Route::Bdbs)),
-        ["v1", "bdbs", uid] => one(M::GET, bdb_uid(uid).map(Route::Bdb)),
+        ["v1", "bdbs", uid] => Some(vec![
+            (M::GET, bdb_uid(uid).map(Route::Bdb)),
+            (M::PUT, bdb_uid(uid).map(Route::BdbUpdate)),
+        ]),
         ["v1", "bdbs", uid, "upgrade"] => one(M::POST, bdb_uid(uid).map(Route::Upgrade)),
         ["v1", "bdbs", uid, "modules", "upgrade"] => {
             one(M::POST, bdb_uid(uid).map(Route::ModulesUpgrade))
         }
         ["v1", "bdbs", uid, "debuginfo"] => one(M::GET, bdb_debug(uid, Scope::Bdb)),
+        // issue 22 (b): module config, revamp, syncer state, maintenance
+        ["v1", "bdbs", uid, "modules", "config"] | ["v1", "modules", "config", "bdb", uid] => {
+            one(M::POST, bdb_uid(uid).map(Route::ModuleConfig))
+        }
+        ["v1", "bdbs", uid, "actions", "optimize_shards_placement"] => {
+            one(M::GET, bdb_uid(uid).map(Route::OptimizeShards))
+        }
+        ["v1", "bdbs", uid, "actions", "revamp"] if v >= SimVersion::V7_22 => {
+            one(M::PUT, bdb_uid(uid).map(Route::Revamp))
+        }
+        ["v1", "bdbs", uid, "syncer_state", rest @ ..] => {
+            let which = super::syncer::Syncer::from_segments(rest)?;
+            one(M::GET, bdb_uid(uid).map(|u| Route::SyncerState(u, which)))
+        }
+        ["v1", "nodes", uid, "actions", action @ ("maintenance_on" | "maintenance_off")] => {
+            let on = *action == "maintenance_on";
+            one(
+                M::POST,
+                node_uid(uid).map(|node| Route::Maintenance { node, on }),
+            )
+        }
         ["v1", "modules"] => Some(vec![
             (M::GET, Ok(Route::Modules)),
             (M::POST, gate(v1_modules, Route::ModuleUpload { v2: false })),

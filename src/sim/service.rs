@@ -116,6 +116,8 @@ fn dispatch(sim: &Simulator, parts: &Parts, body: &[u8]) -> Result<Answer, Rejec
         v2_modules_on_8x,
     };
     let classified = routes::classify(&parts.method, path, served);
+    // issue 22 (b): module config, revamp, syncer state, maintenance
+    let classified = super::catalogue_b::gate_sibling(classified, path, sim.version, &sim.faults);
     let headers = &parts.headers;
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -139,6 +141,22 @@ fn dispatch(sim: &Simulator, parts: &Parts, body: &[u8]) -> Result<Answer, Rejec
             return Err(auth::forbidden().into());
         }
         let answer: Answer = match route {
+            // issue 22 (b): module config, revamp, syncer state, maintenance
+            route @ (Route::ModuleConfig(_)
+            | Route::BdbUpdate(_)
+            | Route::OptimizeShards(_)
+            | Route::Revamp(_)
+            | Route::SyncerState(..)
+            | Route::Maintenance { .. }) => {
+                let query = parts.uri.query();
+                let ctx = super::catalogue_b::Ctx {
+                    version,
+                    faults,
+                    duration,
+                    query,
+                };
+                super::catalogue_b::answer(state, &ctx, &route, body)?
+            }
             Route::Upgrade(uid) => {
                 module_upgrade::upgrade(state, version, faults, uid, body, duration)?.into()
             }
@@ -170,6 +188,16 @@ fn dispatch(sim: &Simulator, parts: &Parts, body: &[u8]) -> Result<Answer, Rejec
 
 fn respond(outcome: Result<Answer, Rejection>) -> Reply {
     match outcome {
+        // issue 22 (b): module config, revamp, syncer state, maintenance
+        Ok(Answer::JsonWithHeaders(value, headers)) => {
+            let mut resp: Reply = json_response(StatusCode::OK, to_bytes(&value));
+            for (name, value) in headers {
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    resp.headers_mut().insert(name, v);
+                }
+            }
+            resp
+        }
         Ok(Answer::Json(value)) => json_response(StatusCode::OK, to_bytes(&value)),
         Ok(Answer::Empty) => Response::new(Full::new(Bytes::new())),
         Ok(Answer::Gzip(bytes)) => {

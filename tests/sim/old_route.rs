@@ -171,6 +171,10 @@ async fn old_route_is_404_on_8_0() {
 async fn sibling_route_is_synchronous_on_every_release() {
     for version in [SimVersion::V7_4, SimVersion::V7_8, SimVersion::V8_0] {
         let c = Sim::start(version).await;
+        // 8.x serves it only with `sibling_on_8x = "serve"` (R12; the default is 404).
+        c.faults()
+            .merge_json(&json!({"sibling_on_8x": "serve"}))
+            .expect("switch");
         let body = json!({"modules": [{"current_module": seed::REJSON_2_6_6, "new_module": seed::REJSON_2_6_17}]});
         let r = c.post("/v1/bdbs/4/modules/upgrade", body).await;
         assert_eq!(r.status, 200, "{version}");
