@@ -261,12 +261,6 @@ impl Rule {
     }
 }
 
-/// The query R15's successor always carries (API-CATALOGUE §5.2: without it revamp changes the
-/// database).
-pub fn shards_placement_query() -> &'static str {
-    "dry_run=true"
-}
-
 /// Whether the executor needs the cluster's version before it can [`decide`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VersionNeed {

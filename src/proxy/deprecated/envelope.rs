@@ -88,11 +88,18 @@ pub(super) async fn run(
         admission,
         intended,
     } = entered;
-    // R1's body is read before the gate: it says the call's form and who logs in (issue 20).
+    // R1's, R13's and R17's bodies are read before the gate: they say the call's form and who
+    // logs in (issue 20; `rules::form_in_body`).
     let (body, login) = match (&refused, matched.rule.id) {
         (None, RuleId::Authorize) => {
             super::authorize::pre_read(&app, &parts, body, decided.seen.version(), &mut record)
                 .await
+        }
+        (None, RuleId::UsersPassword) => {
+            super::users_password::pre_read(&app, &parts, body, &mut record).await
+        }
+        (None, RuleId::MaintenanceKeepSlaveShards) => {
+            super::maintenance::pre_read(&app, &parts, body).await
         }
         _ => (Ok(CallBody::Stream(body)), None),
     };

@@ -25,15 +25,18 @@ pub mod certs;
 pub mod debuginfo;
 pub mod envelope;
 pub mod lifecycle;
+pub mod maintenance;
 mod marks;
 pub mod module_upgrade;
 pub mod modules;
 pub mod observe;
 pub mod outcome;
 pub mod rewrite;
+pub mod shards_placement;
 pub mod stats;
 pub mod step;
 pub mod syncer_state;
+pub mod users_password;
 pub mod version;
 
 use crate::error::ApiError;
@@ -209,7 +212,10 @@ fn translate_step(r: &rules::Rule) -> Step {
         (RuleId::Custom(_), Kind::Gone) => Step::Gone,
         (
             RuleId::Authorize
+            | RuleId::UsersPassword
+            | RuleId::MaintenanceKeepSlaveShards
             | RuleId::SyncerState
+            | RuleId::OptimizeShardsPlacement
             | RuleId::UpdateCert
             | RuleId::DebuginfoAll
             | RuleId::DebuginfoAllBdb
@@ -314,8 +320,10 @@ impl Step {
     /// nothing, when it carries credentials (without any, the cluster refuses it: no intent,
     /// so that junk calls do not double the audit's growth).
     pub fn changes_state(self, matched: &Matched<'_>, head: &http::request::Parts) -> bool {
+        // R13's legacy form carries its credentials in the body.
         let writes = !matches!(head.method, http::Method::GET | http::Method::HEAD)
-            && head.headers.contains_key(http::header::AUTHORIZATION);
+            && (head.headers.contains_key(http::header::AUTHORIZATION)
+                || matched.rule.id == RuleId::UsersPassword);
         writes
             && match self {
                 Step::ModuleUpgrade | Step::Modules | Step::Rewrite => true,
@@ -330,7 +338,13 @@ impl Step {
     pub fn reads_body_first(self, matched: &Matched<'_>) -> bool {
         match self {
             Step::ModuleUpgrade => true,
-            Step::Translate => matches!(matched.rule.id, RuleId::Authorize | RuleId::UpdateCert),
+            Step::Translate => matches!(
+                matched.rule.id,
+                RuleId::Authorize
+                    | RuleId::UpdateCert
+                    | RuleId::UsersPassword
+                    | RuleId::MaintenanceKeepSlaveShards
+            ),
             _ => false,
         }
     }
@@ -350,6 +364,13 @@ impl Step {
                 RuleId::Authorize => authorize::run(ctx, parts, body, note).await,
                 RuleId::UpdateCert => certs::run(ctx, parts, body.stream()?, note).await,
                 RuleId::SyncerState => syncer_state::run(ctx, parts, body, note).await,
+                RuleId::UsersPassword => users_password::run(ctx, parts, body, note).await,
+                RuleId::OptimizeShardsPlacement => {
+                    shards_placement::run(ctx, parts, body, note).await
+                }
+                RuleId::MaintenanceKeepSlaveShards => {
+                    maintenance::run(ctx, parts, body, note).await
+                }
                 _ => debuginfo::run(ctx, parts, body.stream()?, note).await,
             },
             Step::Observe { .. } => observe::observe(ctx, parts, body, note).await,

@@ -53,8 +53,9 @@ fn observed_successor(ctx: &Ctx<'_>) -> Option<String> {
     match ctx.matched.rule.id {
         RuleId::OptimizeShardsPlacement => ctx
             .matched
-            .successor_path()
-            .map(|p| format!("{p}?{}", rules::shards_placement_query())),
+            .params
+            .int("uid")
+            .map(rules::shards_placement::successor_target),
         RuleId::StatsV1 => ctx.app.config.rules.stats.metrics_v2_url.clone(),
         _ => None,
     }
