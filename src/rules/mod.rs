@@ -33,12 +33,16 @@ pub mod certs;
 pub mod custom;
 pub mod debuginfo;
 pub mod deprecation_headers;
+pub mod maintenance;
 pub mod marks;
 pub mod matcher;
+pub mod module_config;
 pub mod module_upgrade;
 pub mod modules;
+pub mod shards_placement;
 mod table;
 pub mod target;
+pub mod users_password;
 pub mod version;
 
 pub use build_range::{BuildRange, Membership};
