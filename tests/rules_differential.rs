@@ -7,35 +7,16 @@
 
 mod support;
 
-use deprecation_shim::sim::{SimConfig, SimVersion, DEMO_ADMIN};
+use deprecation_shim::sim::{SimVersion, DEMO_ADMIN};
 use serde_json::json;
 use std::net::SocketAddr;
-use std::time::Duration;
-use support::harness::{state_of, Shim, Sim};
+use support::harness::{Shim, Sim};
 use support::legacy::admin;
 use support::rewrites::{authorize, tar_names, update_cert};
 use support::{get, Reply};
 
-/// The old cluster, and the shim in front of a `new` cluster started from the old one's state.
 async fn pair(old: SimVersion, new: SimVersion) -> (SocketAddr, Sim, Shim, Sim) {
-    let old_sim = Sim::timed(old, Duration::from_millis(50)).await;
-    let old_addr = old_sim.addr;
-    // Same databases, certificates and users; the nodes run the new release (the state
-    // carries each node's `software_version`, which `GET /v1/bootstrap` reports).
-    let mut state = old_sim.snapshot();
-    if let Some(nodes) = state["nodes"].as_array_mut() {
-        for node in nodes {
-            node["software_version"] = json!(new.software_version());
-        }
-    }
-    let new_sim = Sim::with(SimConfig {
-        version: new,
-        state: Some(state_of(state)),
-        action_duration: Duration::from_millis(50),
-    })
-    .await;
-    let shim = Shim::in_front_of(new_sim.addr, "").await;
-    (old_addr, old_sim, shim, new_sim)
+    support::harness::pair(old, new, "").await
 }
 
 #[tokio::test]

@@ -262,6 +262,33 @@ pub async fn audited(version: SimVersion, toml: &str) -> (Sim, AuditFile, Shim) 
     (sim, audit, shim)
 }
 
+/// A differential pair: the `old` cluster (its address and handle), and the shim (with
+/// `extra_toml`) in front of a `new` cluster started from the old one's state: same databases,
+/// certificates and users; the nodes run the new release (the state carries each node's
+/// `software_version`, which `GET /v1/bootstrap` reports).
+pub async fn pair(
+    old: SimVersion,
+    new: SimVersion,
+    extra_toml: &str,
+) -> (SocketAddr, Sim, Shim, Sim) {
+    let old_sim = Sim::timed(old, Duration::from_millis(50)).await;
+    let old_addr = old_sim.addr;
+    let mut state = old_sim.snapshot();
+    if let Some(nodes) = state["nodes"].as_array_mut() {
+        for node in nodes {
+            node["software_version"] = serde_json::json!(new.software_version());
+        }
+    }
+    let new_sim = Sim::with(SimConfig {
+        version: new,
+        state: Some(state_of(state)),
+        action_duration: Duration::from_millis(50),
+    })
+    .await;
+    let shim = Shim::in_front_of(new_sim.addr, extra_toml).await;
+    (old_addr, old_sim, shim, new_sim)
+}
+
 /// An admin port served in this process on 127.0.0.1:0; stops accepting when dropped.
 pub struct AdminPort {
     pub addr: SocketAddr,

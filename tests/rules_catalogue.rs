@@ -1,0 +1,215 @@
+//! Differential rows for the catalogue rules of issue 22 (API-CATALOGUE §3–§8): the old call
+//! served natively by an old-version simulator vs the same call through the shim in front of a
+//! new-version one started from the same state. Compared per row: status, the reply's
+//! meaningful body, and the cluster state the call changed. Allowed to differ: the shim's own
+//! headers (`Deprecation`, `Link`, `X-Request-Id`) and action/task ids.
+//! R12's rows run the seed route's whole table (`tests/shim_differential.rs`).
+
+mod support;
+
+use deprecation_shim::sim::SimVersion;
+use serde_json::{json, Value};
+use support::audit_file::{records, settled, AuditFile};
+use support::harness::{pair, Shim, Sim};
+use support::legacy::{admin, viewer};
+use support::{get, post_json, Reply};
+
+fn paths(sim: &Sim) -> Vec<String> {
+    sim.requests().into_iter().map(|r| r.path).collect()
+}
+
+/// R16 (§6): on a CRDB the old path natively equals `…/crdt` through the shim; elsewhere both
+/// are 404, the shim having tried `/crdt` and then the old path once.
+#[tokio::test]
+async fn r16_syncer_state_7_4_native_equals_shim_in_front_of_8_0() {
+    let (old, _old_sim, shim, new_sim) = pair(SimVersion::V7_4, SimVersion::V8_0, "").await;
+    for (uid, status) in [(4, 200), (1, 404)] {
+        new_sim.clear_requests();
+        let path = format!("/v1/bdbs/{uid}/syncer_state");
+        let (a, b) = (
+            get(old, &path, &viewer()).await,
+            get(shim.addr, &path, &viewer()).await,
+        );
+        assert_eq!((a.status.as_u16(), b.status.as_u16()), (status, status));
+        assert_eq!(a.json(), b.json(), "{path}");
+        let seen = paths(&new_sim);
+        let crdt = format!("{path}/crdt");
+        let want: Vec<&str> = if status == 200 {
+            vec![crdt.as_str()]
+        } else {
+            vec![crdt.as_str(), path.as_str()]
+        };
+        assert_eq!(
+            seen.iter()
+                .filter(|p| !p.starts_with("/v1/bootstrap"))
+                .collect::<Vec<_>>(),
+            want,
+            "a 404 from /crdt falls back to the old path once"
+        );
+        assert_eq!(b.header("deprecation"), Some("@1690848000"));
+        assert!(b
+            .header("link")
+            .is_some_and(|l| l.contains(&format!("<{crdt}>; rel=\"successor-version\""))));
+    }
+}
+
+/// R17 (§7): `keep_slave_shards: true` natively on 7.4 ends in the same node state as the same
+/// body through the shim on 8.2, which sent both `evict_*: false` instead.
+#[tokio::test]
+async fn r17_keep_slave_shards_7_4_native_equals_shim_in_front_of_8_2() {
+    let (old, old_sim, shim, new_sim) = pair(SimVersion::V7_4, SimVersion::V8_2, "").await;
+    let body = json!({"keep_slave_shards": true, "overwrite_snapshot": true});
+    let path = "/v1/nodes/2/actions/maintenance_on";
+    let (a, b) = (
+        post_json(old, path, &admin(), &body).await,
+        post_json(shim.addr, path, &admin(), &body).await,
+    );
+    assert_eq!((a.status.as_u16(), b.status.as_u16()), (200, 200));
+    assert_eq!(a.json()["status"], b.json()["status"]);
+    for (sim, reply) in [(&old_sim, &a), (&new_sim, &b)] {
+        let task = reply.json()["task_id"]
+            .as_str()
+            .expect("task_id")
+            .to_owned();
+        assert_eq!(sim.wait_action(&task).await["status"], "completed");
+    }
+    let node = |sim: &Sim| sim.snapshot()["nodes"][1]["maintenance"].clone();
+    assert_eq!(node(&old_sim), node(&new_sim));
+    assert_eq!(node(&new_sim)["replicas_kept"], true);
+    let sent = new_sim
+        .requests()
+        .into_iter()
+        .find(|r| r.path == path)
+        .expect("sent");
+    let sent: Value = serde_json::from_slice(&sent.body).expect("json");
+    assert_eq!(
+        sent,
+        json!({"evict_ha_replica": false, "evict_active_active_replica": false,
+               "overwrite_snapshot": true})
+    );
+    assert_eq!(b.header("deprecation"), Some("@1706745600"));
+}
+
+/// R17: a body without `keep_slave_shards` is not the deprecated form: sent as it came,
+/// unmarked.
+#[tokio::test]
+async fn r17_a_body_with_the_new_keys_goes_as_it_came() {
+    let (_old, _old_sim, shim, new_sim) = pair(SimVersion::V7_4, SimVersion::V8_2, "").await;
+    let body = json!({"evict_ha_replica": false});
+    let path = "/v1/nodes/2/actions/maintenance_on";
+    let b = post_json(shim.addr, path, &admin(), &body).await;
+    assert_eq!(b.status.as_u16(), 200);
+    let sent = new_sim.requests().into_iter().find(|r| r.path == path);
+    assert_eq!(
+        sent.map(|r| serde_json::from_slice::<Value>(&r.body).ok()),
+        Some(Some(body))
+    );
+    assert_eq!(b.header("deprecation"), None);
+}
+
+const OPTIMIZE: &str = "/v1/bdbs/1/actions/optimize_shards_placement";
+
+/// R15 (§5), `translate`: the old GET natively on 7.8 and through the shim on 7.22, where it
+/// went to `PUT …/revamp?dry_run=true`, give the same blueprint; a viewer, refused by revamp,
+/// gets the old GET's answer (fallback), and the database never changes.
+#[tokio::test]
+async fn r15_optimize_shards_placement_7_8_native_equals_translated_on_7_22() {
+    let toml = "[rules.optimize_shards_placement]\nmode = \"translate\"";
+    let (old, old_sim, shim, new_sim) = pair(SimVersion::V7_8, SimVersion::V7_22, toml).await;
+    for query in [
+        "",
+        "?shards_count=2&replication=enabled",
+        "?avoid_nodes=2&shards_placement=sparse",
+    ] {
+        for auth in [admin(), viewer()] {
+            new_sim.clear_requests();
+            let path = format!("{OPTIMIZE}{query}");
+            let (a, b) = (
+                get(old, &path, &auth).await,
+                get(shim.addr, &path, &auth).await,
+            );
+            assert_eq!(a.status, b.status, "{path}");
+            assert_eq!(a.json(), b.json(), "{path}");
+            let seen = paths(&new_sim);
+            assert!(
+                seen.iter()
+                    .any(|p| p == "/v1/bdbs/1/actions/revamp?dry_run=true"),
+                "{seen:?}"
+            );
+            if auth == viewer() {
+                assert!(
+                    seen.contains(&path),
+                    "viewer falls back to the GET: {seen:?}"
+                );
+            }
+            assert_eq!(b.header("deprecation"), Some("@1746057600"));
+        }
+    }
+    assert_eq!(
+        old_sim.snapshot()["bdbs"][0]["shards_count"],
+        new_sim.snapshot()["bdbs"][0]["shards_count"],
+        "a dry run changes nothing"
+    );
+}
+
+/// R15 in `auto`: observed, untouched, marked with the successor and its `dry_run=true`.
+#[tokio::test]
+async fn r15_auto_observes_and_names_the_dry_run_successor() {
+    let (old, _old_sim, shim, new_sim) = pair(SimVersion::V7_22, SimVersion::V8_0, "").await;
+    let path = format!("{OPTIMIZE}?shards_count=2");
+    let (a, b) = (
+        get(old, &path, &admin()).await,
+        get(shim.addr, &path, &admin()).await,
+    );
+    assert_eq!(a.status, b.status);
+    assert_eq!(a.json(), b.json());
+    assert_eq!(
+        a.header("cluster-state-id").is_some(),
+        b.header("cluster-state-id").is_some()
+    );
+    assert!(paths(&new_sim).contains(&path));
+    assert!(b.header("link").is_some_and(
+        |l| l.contains("</v1/bdbs/1/actions/revamp?dry_run=true>; rel=\"successor-version\"")
+    ));
+}
+
+fn audit_of(reply: &Reply) -> Option<&str> {
+    reply.header("x-request-id")
+}
+
+/// Every catalogue rule's call is audited under its rule name with the template it matched.
+#[tokio::test]
+async fn catalogue_calls_are_audited_with_their_rule_and_template() {
+    let sim = Sim::start(SimVersion::V8_0).await;
+    let audit = AuditFile::new();
+    let shim = Shim::in_front_of(sim.addr, &audit.toml("")).await;
+    let r16 = get(shim.addr, "/v1/bdbs/4/syncer_state", &admin()).await;
+    let r15 = get(shim.addr, OPTIMIZE, &admin()).await;
+    assert!(audit_of(&r16).is_some() && audit_of(&r15).is_some());
+    drop(shim);
+    let recs = settled(&audit, 2).await;
+    let seen: Vec<(String, String)> = recs
+        .iter()
+        .map(|r| {
+            (
+                r["rule"].as_str().unwrap_or("").to_owned(),
+                r["route"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        seen.contains(&(
+            "syncer_state".into(),
+            "/v1/bdbs/{uid:int}/syncer_state".into()
+        )),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&(
+            "optimize_shards_placement".into(),
+            "/v1/bdbs/{uid:int}/actions/optimize_shards_placement".into()
+        )),
+        "{seen:?}"
+    );
+    assert_eq!(records(&audit).len(), 2);
+}
