@@ -1,12 +1,14 @@
 //! Authentication of the simulated cluster: two built-in users, an admin (every permission)
-//! and a `db_viewer` (read-only), by HTTP Basic or by a JWT the cluster issued
-//! (`Authorization: JWT <token>` or `Bearer <token>`, see [`super::authorize`]); 401/403 in the RS
-//! error shape. On 8.2, `control_plane_basic_authentication: false` turns Basic away (401).
+//! and a `db_viewer` (read-only), by HTTP Basic with any of the user's passwords (the lists of
+//! [`super::users`]) or by a JWT the cluster issued (`Authorization: JWT <token>` or
+//! `Bearer <token>`, see [`super::authorize`]); 401/403 in the RS error shape. On 8.2,
+//! `control_plane_basic_authentication: false` turns Basic away (401).
 
 use base64::Engine;
 use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
 
 use super::state::SimState;
+use super::users::User;
 use super::version::SimVersion;
 use crate::error::ApiError;
 
@@ -52,24 +54,23 @@ pub fn authenticate(
     if basic_disabled(state, version) {
         return Err(unauthorized());
     }
-    basic_role(value).ok_or_else(unauthorized)
+    basic_role(state, value).ok_or_else(unauthorized)
 }
 
 /// The role of a valid `Basic` header value (whatever the 8.2 switch says).
-pub fn basic_role(value: &str) -> Option<Role> {
-    let (user, password) = decode_basic(value)?;
-    user_role(&user, &password)
+pub fn basic_role(state: &SimState, value: &str) -> Option<Role> {
+    basic_user(state, value).map(|u| u.role)
 }
 
-/// The role of a built-in user with the right password.
-pub fn user_role(user: &str, password: &str) -> Option<Role> {
-    if (user, password) == DEMO_ADMIN {
-        Some(Role::Admin)
-    } else if (user, password) == DEMO_VIEWER {
-        Some(Role::DbViewer)
-    } else {
-        None
-    }
+/// The user a valid `Basic` header value names (whatever the 8.2 switch says).
+pub fn basic_user<'s>(state: &'s SimState, value: &str) -> Option<&'s User> {
+    let (user, password) = decode_basic(value)?;
+    state.users.check(&user, &password)
+}
+
+/// The role of a user with one of their passwords.
+pub fn user_role(state: &SimState, user: &str, password: &str) -> Option<Role> {
+    state.users.check(user, password).map(|u| u.role)
 }
 
 /// The token of `JWT <token>` or `Bearer <token>` (scheme case-insensitive).
@@ -171,5 +172,19 @@ mod tests {
             assert_eq!(err.status, StatusCode::UNAUTHORIZED);
         }
         assert!(authenticate(&HeaderMap::new(), &s, SimVersion::V7_8).is_err());
+    }
+
+    #[test]
+    fn a_second_password_authenticates_too() {
+        let mut s = seed(SimVersion::V7_8);
+        let second = with_auth(&basic(DEMO_VIEWER.0, "rotated"));
+        assert!(authenticate(&second, &s, SimVersion::V7_8).is_err());
+        s.users
+            .find_mut(DEMO_VIEWER.0)
+            .map(|u| u.add_password("rotated"));
+        assert_eq!(
+            authenticate(&second, &s, SimVersion::V7_8),
+            Ok(Role::DbViewer)
+        );
     }
 }

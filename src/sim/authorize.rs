@@ -97,9 +97,9 @@ pub fn authorize(
         return Err(auth::unauthorized());
     }
     let role = if version.authorize_reads_header() {
-        header_value(headers).and_then(auth::basic_role)
+        header_value(headers).and_then(|v| auth::basic_role(state, v))
     } else {
-        body_credentials(&map)?.and_then(|(u, p)| auth::user_role(&u, &p))
+        body_credentials(&map)?.and_then(|(u, p)| auth::user_role(state, &u, &p))
     }
     .ok_or_else(auth::unauthorized)?;
     let token = state.tokens.issue(role, ttl, Instant::now());

@@ -77,6 +77,12 @@ pub struct FaultSet {
     pub partial_cert_update: bool,
     #[serde(skip_serializing_if = "is_zero")]
     pub debuginfo_bytes: u64,
+    // issue 22 (a): password, stats, license, logs
+    /// `"users_password_on_8x": "serve" | "404"` (default `"serve"`): whether 8.0 and 8.2
+    /// serve `PUT|POST|DELETE /v1/users/password` or answer as for an unregistered route
+    /// (API-CATALOGUE §3.3; [`super::users_password`]). Stays until cleared.
+    #[serde(skip_serializing_if = "is_default")]
+    pub users_password_on_8x: super::users_password::UsersPasswordOn8x,
 }
 
 /// What the new upgrade route does with a `modules` entry for a database running Redis 8

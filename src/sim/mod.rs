@@ -15,6 +15,8 @@
 //! support packages; [`redis8`] the Redis 8 databases; `actions` runs the state machines;
 //! [`seed`] holds the built-in data; [`faults`] and `control` the switches and `/__sim`
 //! routes; `auth` the built-in users; [`cli`] the `simulate` command.
+//! API-CATALOGUE part (a): [`users_password`] (R13, on the password lists of [`users`]),
+//! [`stats_v1`] (R18), `license` and `logs`, whose query parameters and times `query` reads.
 
 mod actions;
 mod auth;
@@ -39,6 +41,13 @@ mod service;
 pub mod state;
 mod user_defined;
 pub mod version;
+// issue 22 (a): password, stats, license, logs
+mod license;
+mod logs;
+mod query;
+pub mod stats_v1;
+pub mod users;
+pub mod users_password;
 
 // issue 22 (b): module config, revamp, syncer state, maintenance
 mod bdb_update;
@@ -83,6 +92,24 @@ impl Default for SimConfig {
             state: None,
             action_duration: Duration::from_secs(3),
         }
+    }
+}
+
+// issue 22 (a): password, stats, license, logs
+impl SimConfig {
+    /// The same configuration with every node reporting `build` as its `software_version`
+    /// (what `GET /v1/bootstrap` and `GET /v1/nodes` show, and what the build-dependent models,
+    /// R13's RS161290 among them, go by). `build` must be `MAJOR.MINOR.PATCH-BUILD` of
+    /// `version` (`7.8.2-34` for 7.8), else the error says why. Applied to `state`, or to
+    /// the seed when there is none; the release defaults stay as they are.
+    pub fn with_build(mut self, build: &str) -> Result<SimConfig, String> {
+        let mut state = self
+            .state
+            .take()
+            .unwrap_or_else(|| seed::seed(self.version));
+        state.set_build(self.version, build)?;
+        self.state = Some(state);
+        Ok(self)
     }
 }
 

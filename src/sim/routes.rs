@@ -110,6 +110,15 @@ pub enum Route {
     Artifacts,
     /// Any debuginfo route, old or new.
     Debuginfo(Scope),
+    // issue 22 (a): password, stats, license, logs
+    /// `PUT|POST|DELETE /v1/users/password` (R13): authenticates itself, by release and build.
+    UsersPassword(super::users_password::PasswordOp),
+    /// One of the 15 v1 statistics routes (R18), `GET`.
+    Stats(super::stats_v1::StatsRoute),
+    /// `GET /v1/license`.
+    License,
+    /// `GET /v1/logs`.
+    Logs,
 }
 
 /// What a debuginfo package covers, which is all that tells the routes apart.
@@ -213,7 +222,7 @@ fn candidates(segs: &[&str], path: &str, served: Served) -> Option<Vec<Entry>> {
     let one = |m: Method, r: Result<Route, ApiError>| Some(vec![(m, r)]);
     match segs {
         ["v1", "bdbs"] => one(M::GET, Ok(Route::Bdbs)),
-        ["v1", "bdbs", uid] => Some(vec![
+        ["v1", "bdbs", uid] if *uid != "stats" => Some(vec![
             (M::GET, bdb_uid(uid).map(Route::Bdb)),
             (M::PUT, bdb_uid(uid).map(Route::BdbUpdate)),
         ]),
@@ -304,6 +313,20 @@ fn candidates(segs: &[&str], path: &str, served: Served) -> Option<Vec<Entry>> {
         ["v1", "bootstrap"] => one(M::GET, Ok(Route::Bootstrap)),
         ["v1", "users", "authorize"] => one(M::POST, Ok(Route::Authorize)),
         ["v1", "users", "refresh_jwt"] => one(M::POST, Ok(Route::RefreshJwt)),
+        // issue 22 (a): password, stats, license, logs
+        ["v1", "users", "password"] => {
+            use super::users_password::PasswordOp as Op;
+            Some(vec![
+                (M::PUT, Ok(Route::UsersPassword(Op::Replace))),
+                (M::POST, Ok(Route::UsersPassword(Op::Add))),
+                (M::DELETE, Ok(Route::UsersPassword(Op::Delete))),
+            ])
+        }
+        ["v1", kind, "stats", rest @ ..] => {
+            super::stats_v1::classify(kind, rest).map(|route| vec![(M::GET, route)])
+        }
+        ["v1", "license"] => one(M::GET, Ok(Route::License)),
+        ["v1", "logs"] => one(M::GET, Ok(Route::Logs)),
         ["v1", "actions", "bdb", uid] => one(M::GET, bdb_uid(uid).map(Route::BdbActions)),
         ["v1", "actions", uid] => one(M::GET, Ok(Route::ActionV1((*uid).to_owned()))),
         ["v2", "actions", uid] => one(M::GET, Ok(Route::ActionV2((*uid).to_owned()))),

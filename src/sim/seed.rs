@@ -194,6 +194,7 @@ pub fn seed(version: SimVersion) -> SimState {
         certificates_replaced: Vec::new(),
         artifacts: Vec::new(),
         tokens: Default::default(),
+        users: Default::default(),
     };
     state.bdbs.extend(redis8_bdbs);
     state

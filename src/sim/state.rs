@@ -27,6 +27,10 @@ pub struct SimState {
     /// Live JWTs; secrets, so never serialised (not in `GET /__sim/state`, not in state files).
     #[serde(skip)]
     pub tokens: super::authorize::Tokens,
+    /// The users and their password lists. Serialised as password *counts* only, so a state
+    /// file cannot carry passwords: a loaded state starts with the built-in users.
+    #[serde(skip_deserializing)]
+    pub users: super::users::Users,
 }
 
 /// A user-defined module artifact on the (simulated) nodes.
@@ -170,6 +174,22 @@ impl SimState {
             .iter()
             .map(|n| n.software_version.as_str())
             .min_by(|a, b| super::version::compare_versions(a, b))
+    }
+
+    /// The answering node's build (the first node, as `GET /v1/bootstrap` says) as a 4-tuple;
+    /// `None` without nodes or when its `software_version` does not parse.
+    pub fn node_build(&self) -> Option<super::version::Build> {
+        super::version::parse_build(&self.nodes.first()?.software_version)
+    }
+
+    /// Sets every node's `software_version` to `build`, which must be a build of `version`
+    /// (`7.8.2-34` for 7.8).
+    pub fn set_build(&mut self, version: super::SimVersion, build: &str) -> Result<(), String> {
+        version.check_build(build)?;
+        for node in &mut self.nodes {
+            node.software_version = build.to_owned();
+        }
+        Ok(())
     }
 
     /// The unfinished action a database is busy with, if any.

@@ -139,6 +139,34 @@ impl SimVersion {
         self >= SimVersion::V8_2
     }
 
+    /// (major, minor) of the release's builds.
+    fn major_minor(self) -> (u64, u64) {
+        match self {
+            SimVersion::V7_4 => (7, 4),
+            SimVersion::V7_8 => (7, 8),
+            SimVersion::V7_22 => (7, 22),
+            SimVersion::V8_0 => (8, 0),
+            SimVersion::V8_2 => (8, 2),
+        }
+    }
+
+    /// Checks a build override ([`crate::sim::SimConfig::with_build`]): exactly
+    /// `MAJOR.MINOR.PATCH-BUILD`, of this release (`7.8.2-34` for 7.8).
+    pub fn check_build(self, build: &str) -> Result<Build, String> {
+        let exact = build.split(['.', '-']).count() == 4 && build.contains('-');
+        let parsed = parse_build(build).filter(|_| exact).ok_or_else(|| {
+            format!("build {build:?} is not MAJOR.MINOR.PATCH-BUILD (e.g. 7.8.2-34)")
+        })?;
+        if (parsed.0, parsed.1) != self.major_minor() {
+            return Err(format!(
+                "build {build} is not a build of the simulated release {self} \
+                 (a {self} build looks like {})",
+                self.software_version()
+            ));
+        }
+        Ok(parsed)
+    }
+
     /// 7.8.2 changed `POST /v1/bdbs/{uid}/upgrade`: without `redis_version` it moves Redis to
     /// the release default, and `latest_with_modules` defaults to true (the trap, API.md §3).
     pub fn has_upgrade_trap(self) -> bool {
@@ -173,6 +201,31 @@ impl FromStr for SimVersion {
             )),
         }
     }
+}
+
+/// A full RS version as a numeric 4-tuple, (major, minor, patch, build): tuples order as
+/// API-CATALOGUE §11 wants (7.22.0-95 > 7.8.6-303, 7.8.6-119 > 7.8.6-95).
+pub type Build = (u64, u64, u64, u64);
+
+/// `MAJOR.MINOR.PATCH[-BUILD]` as a [`Build`]; a missing patch or build counts as 0 (a state
+/// file's build-less "7.8.6" is 7.8.6-0). `None` when a part is not a number or there are
+/// too many.
+pub fn parse_build(v: &str) -> Option<Build> {
+    let (release, build) = match v.trim().split_once('-') {
+        Some((r, b)) => (r, Some(b)),
+        None => (v.trim(), None),
+    };
+    let mut parts = release.split('.');
+    let mut next = || parts.next().map(str::parse::<u64>).transpose().ok();
+    let (major, minor, patch) = (next()??, next()??, next()?.unwrap_or(0));
+    if next()?.is_some() {
+        return None;
+    }
+    let build = match build {
+        Some(b) => b.parse().ok()?,
+        None => 0,
+    };
+    Some((major, minor, patch, build))
 }
 
 /// Compares dotted versions numerically, a build suffix counting as one more component:
@@ -224,6 +277,43 @@ mod tests {
         assert_eq!(compare_versions("7.8.6", "7.8.2-34"), Ordering::Greater);
         assert_eq!(compare_versions("7.10", "7.9.9"), Ordering::Greater);
         assert_eq!(compare_versions("7.2", "7.2.0"), Ordering::Equal);
+    }
+
+    #[test]
+    fn builds_parse_to_tuples_that_order_numerically() {
+        assert_eq!(parse_build("7.8.6-119"), Some((7, 8, 6, 119)));
+        assert_eq!(parse_build("7.8.6"), Some((7, 8, 6, 0)));
+        assert_eq!(parse_build("7.22"), Some((7, 22, 0, 0)));
+        assert!(parse_build("7.22.0-95") > parse_build("7.8.6-303"));
+        assert!(parse_build("7.8.6-119") > parse_build("7.8.6-95"));
+        for bad in ["7", "7.x.2", "7.8.2-", "7.8.2-a", "7.8.2.1"] {
+            assert_eq!(parse_build(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_build_override_must_belong_to_the_release() {
+        assert_eq!(
+            SimVersion::V7_8.check_build("7.8.6-119"),
+            Ok((7, 8, 6, 119))
+        );
+        assert_eq!(
+            SimVersion::V7_22.check_build("7.22.0-95"),
+            Ok((7, 22, 0, 95))
+        );
+        let wrong = SimVersion::V7_8
+            .check_build("7.22.0-95")
+            .expect_err("7.22 on 7.8");
+        assert!(
+            wrong.contains("not a build of the simulated release 7.8"),
+            "{wrong}"
+        );
+        for bad in ["7.8.2", "7.8-34", "7.8.2-34-1", "seven"] {
+            assert!(SimVersion::V7_8.check_build(bad).is_err(), "{bad}");
+        }
+        for v in SimVersion::ALL {
+            assert!(v.check_build(v.software_version()).is_ok(), "{v}");
+        }
     }
 
     #[test]
