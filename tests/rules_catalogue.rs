@@ -213,3 +213,108 @@ async fn catalogue_calls_are_audited_with_their_rule_and_template() {
     );
     assert_eq!(records(&audit).len(), 2);
 }
+
+const CONFIG_OLD: &str = "/v1/modules/config/bdb/1";
+
+fn module_args(sim: &Sim, uid: usize, name: &str) -> Value {
+    sim.snapshot()["bdbs"]
+        .as_array()
+        .and_then(|b| b.iter().find(|b| b["uid"] == json!(uid)))
+        .and_then(|b| b["module_list"].as_array())
+        .and_then(|m| m.iter().find(|m| m["module_name"] == name))
+        .map(|m| m["module_args"].clone())
+        .unwrap_or(Value::Null)
+}
+
+/// R14 (§4.4), `translate`, a Redis 7 database: the old route natively on 7.4 and through the
+/// shim on 8.0 (GET + `PUT /v1/bdbs/{uid}` with the merged `module_list`, waited for) end with
+/// the same `module_args`; the reply is the old contract's empty 200. Unmappable arguments and
+/// a module without runtime configuration are refused before anything is sent.
+#[tokio::test]
+async fn r14_module_config_7_4_native_equals_translated_on_8_0() {
+    let toml = "[rules.module_config]\nmode = \"translate\"";
+    let (old, old_sim, shim, new_sim) = pair(SimVersion::V7_4, SimVersion::V8_0, toml).await;
+    let body = json!({"modules": [{"module_name": "search", "module_args": "MINPREFIX 5 MAXEXPANSIONS 1000"}]});
+    let (a, b) = (
+        post_json(old, CONFIG_OLD, &admin(), &body).await,
+        post_json(shim.addr, CONFIG_OLD, &admin(), &body).await,
+    );
+    assert_eq!(
+        (a.status.as_u16(), b.status.as_u16()),
+        (200, 200),
+        "{}",
+        String::from_utf8_lossy(&b.body)
+    );
+    assert_eq!(a.body, b.body, "the old contract: a status code");
+    assert_eq!(
+        module_args(&old_sim, 1, "search"),
+        module_args(&new_sim, 1, "search")
+    );
+    let seen = paths(&new_sim);
+    assert!(
+        seen.contains(&"/v1/bdbs/1?extended=true".to_owned()),
+        "{seen:?}"
+    );
+    assert!(
+        !seen.contains(&CONFIG_OLD.to_owned()),
+        "translated, not forwarded: {seen:?}"
+    );
+    assert_eq!(b.header("deprecation"), Some("@1706745600"));
+    // A flag cannot be paired: refused with guidance, nothing sent.
+    new_sim.clear_requests();
+    let flag = json!({"modules": [{"module_name": "search", "module_args": "NOGC MINPREFIX 3"}]});
+    let r = post_json(shim.addr, CONFIG_OLD, &admin(), &flag).await;
+    assert_eq!(r.status.as_u16(), 406);
+    assert_eq!(r.json()["error_code"], "module_args_unmapped");
+    assert!(new_sim
+        .requests()
+        .iter()
+        .all(|r| r.method != http::Method::PUT));
+}
+
+/// R14, `translate`, a Redis 8 database (§4.4 step 5): the old args through the fixed table to
+/// the `search` object; the same call served natively by 8.2 (RS maps them itself, RS166878)
+/// ends with the same `search` object.
+#[tokio::test]
+async fn r14_module_config_on_a_redis_8_database_maps_to_the_search_object() {
+    let native = Sim::start(SimVersion::V8_2).await;
+    let target = Sim::start(SimVersion::V8_2).await;
+    let shim = Shim::in_front_of(target.addr, "[rules.module_config]\nmode = \"translate\"").await;
+    let args = "MINPREFIX 3 MAXPREFIXEXPANSIONS 300 TIMEOUT 1000";
+    let body = json!({"modules": [{"module_name": "search", "module_args": args}]});
+    let path = "/v1/bdbs/5/modules/config";
+    let (a, b) = (
+        post_json(native.addr, path, &admin(), &body).await,
+        post_json(shim.addr, path, &admin(), &body).await,
+    );
+    assert_eq!(
+        (a.status.as_u16(), b.status.as_u16()),
+        (200, 200),
+        "{}",
+        String::from_utf8_lossy(&b.body)
+    );
+    let ext = "/v1/bdbs/5?extended=true";
+    assert_eq!(
+        native.get(ext).await.json()["search"],
+        target.get(ext).await.json()["search"]
+    );
+    // ReJSON has no runtime configuration object: refused, never guessed.
+    let json_args = json!({"modules": [{"module_name": "ReJSON", "module_args": "MAX_DEPTH 3"}]});
+    let r = post_json(shim.addr, path, &admin(), &json_args).await;
+    assert!(
+        matches!(r.status.as_u16(), 400 | 406),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+}
+
+/// R14 in `auto`: observed, untouched (the cluster's own old route answers), marked.
+#[tokio::test]
+async fn r14_auto_observes_the_old_route() {
+    let (_old, _old_sim, shim, new_sim) = pair(SimVersion::V7_4, SimVersion::V8_0, "").await;
+    let body = json!({"modules": [{"module_name": "search", "module_args": "MINPREFIX 4"}]});
+    let b = post_json(shim.addr, CONFIG_OLD, &admin(), &body).await;
+    assert_eq!(b.status.as_u16(), 200);
+    assert!(paths(&new_sim).contains(&CONFIG_OLD.to_owned()));
+    assert_eq!(b.header("deprecation"), Some("@1706745600"));
+}

@@ -27,6 +27,7 @@ pub mod envelope;
 pub mod lifecycle;
 pub mod maintenance;
 mod marks;
+pub mod module_config;
 pub mod module_upgrade;
 pub mod modules;
 pub mod observe;
@@ -216,6 +217,7 @@ fn translate_step(r: &rules::Rule) -> Step {
             | RuleId::MaintenanceKeepSlaveShards
             | RuleId::SyncerState
             | RuleId::OptimizeShardsPlacement
+            | RuleId::ModuleConfig
             | RuleId::UpdateCert
             | RuleId::DebuginfoAll
             | RuleId::DebuginfoAllBdb
@@ -223,8 +225,8 @@ fn translate_step(r: &rules::Rule) -> Step {
             | RuleId::DebuginfoNodeBdb,
             _,
         ) => Step::Translate,
-        // Not wired yet (see the module docs): observed, marked.
-        _ => Step::Observe { mark: true },
+        // R18 and operator observe rules have no translation: observed, marked.
+        (RuleId::StatsV1 | RuleId::Custom(_), _) => Step::Observe { mark: true },
     }
 }
 
@@ -344,6 +346,7 @@ impl Step {
                     | RuleId::UpdateCert
                     | RuleId::UsersPassword
                     | RuleId::MaintenanceKeepSlaveShards
+                    | RuleId::ModuleConfig
             ),
             _ => false,
         }
@@ -368,6 +371,7 @@ impl Step {
                 RuleId::OptimizeShardsPlacement => {
                     shards_placement::run(ctx, parts, body, note).await
                 }
+                RuleId::ModuleConfig => module_config::run(ctx, parts, body, note).await,
                 RuleId::MaintenanceKeepSlaveShards => {
                     maintenance::run(ctx, parts, body, note).await
                 }
