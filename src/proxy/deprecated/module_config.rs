@@ -190,10 +190,11 @@ async fn wait(
                     }
                 }
             }
-            Ok(f) if f.status.is_success() => {
-                if parse_json::<Bdb>(path, &f.body).is_ok_and(|b| bdb_settled(&b)) {
-                    return Ok(());
-                }
+            Ok(f)
+                if f.status.is_success()
+                    && parse_json::<Bdb>(path, &f.body).is_ok_and(|b| bdb_settled(&b)) =>
+            {
+                return Ok(());
             }
             // Transient (5xx, no answer): only GETs repeat, until the deadline.
             _ => {}
