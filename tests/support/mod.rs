@@ -13,6 +13,7 @@
 
 pub mod audit_file;
 pub mod bodies;
+pub mod catalogue;
 pub mod client;
 pub mod fault_rig;
 pub mod faulty;
