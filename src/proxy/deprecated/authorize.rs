@@ -14,13 +14,12 @@
 //!   header was added. The audit gets `user`, `ttl` and `translated`; never the password, the
 //!   header or the `access_token` (the reply body is never read).
 
-use super::rewrite::send_bytes;
+use super::rewrite::{send_bytes, with_login};
 use super::step::{Answer, CallBody, Ctx, Note, StepResult};
 use crate::audit::AuditRecord;
 use crate::error::ApiError;
 use crate::proxy::app::App;
 use crate::rules::authorize::{self, Body, Decision};
-use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::request::Parts;
 use http::HeaderValue;
 use hyper::body::Incoming;
@@ -54,18 +53,11 @@ pub async fn run(ctx: &Ctx<'_>, mut parts: Parts, body: CallBody, note: &mut Not
             body,
             audit,
         } => {
-            parts
-                .headers
-                .insert(AUTHORIZATION, authorization.header_value());
-            let bytes = match body {
-                Body::Original => bytes,
-                Body::Rewritten(b) => {
-                    parts
-                        .headers
-                        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                    b.into()
-                }
+            let rewritten = match body {
+                Body::Original => None,
+                Body::Rewritten(b) => Some(b),
             };
+            let bytes = with_login(&mut parts, authorization.header_value(), rewritten, bytes);
             let resp = send_bytes(app, ctx.conn, parts, bytes, None).await;
             note.user = Some(audit.user.clone());
             note.translated(json!({"user": audit.user, "ttl": audit.ttl, "translated": true}));
@@ -80,15 +72,8 @@ pub async fn read(
     headers: &http::HeaderMap,
     body: Incoming,
 ) -> Result<(bytes::Bytes, crate::proxy::budget::Reservation), crate::error::ApiError> {
-    super::body::read_body(
-        headers,
-        body,
-        authorize::MAX_BODY,
-        "of POST /v1/users/authorize (64 KiB)",
-        app.config.listen.body_idle_timeout,
-        &app.work,
-    )
-    .await
+    let name = "of POST /v1/users/authorize (64 KiB)";
+    super::body::read_small(app, headers, body, authorize::MAX_BODY, name).await
 }
 
 /// A login read from R1's body before the gate (issue 20).

@@ -16,6 +16,19 @@ use std::time::Duration;
 /// process-wide budget has no room for (503, before more of it is read): a declared length is
 /// reserved up front, else each chunk before it is kept. `limit_name` ends the 413's text
 /// after "the N-byte limit": `(shim.max_body_size)`, `of PUT /v1/cluster/update_cert (1 MiB)`.
+/// [`read_body`] with the app's `listen.body_idle_timeout` and budget: the bodies the envelope
+/// reads before the gate (R1, R13, R17).
+pub(super) async fn read_small(
+    app: &crate::proxy::app::App,
+    headers: &HeaderMap,
+    body: Incoming,
+    limit: usize,
+    limit_name: &str,
+) -> Result<(Bytes, Reservation), ApiError> {
+    let idle = app.config.listen.body_idle_timeout;
+    read_body(headers, body, limit, limit_name, idle, &app.work).await
+}
+
 pub(super) async fn read_body(
     headers: &HeaderMap,
     body: Incoming,

@@ -48,15 +48,8 @@ async fn read(
     parts: &Parts,
     body: Incoming,
 ) -> Result<(bytes::Bytes, crate::proxy::budget::Reservation), ApiError> {
-    super::body::read_body(
-        &parts.headers,
-        body,
-        maintenance::MAX_BODY,
-        "of POST /v1/nodes/{uid}/actions/maintenance_on (64 KiB)",
-        app.config.listen.body_idle_timeout,
-        &app.work,
-    )
-    .await
+    let name = "of POST /v1/nodes/{uid}/actions/maintenance_on (64 KiB)";
+    super::body::read_small(app, &parts.headers, body, maintenance::MAX_BODY, name).await
 }
 
 fn detail(audit: &Audit, untouched: Option<&str>) -> Value {

@@ -50,6 +50,29 @@ pub async fn send_bytes(
         .unwrap_or_else(|e| error_response(&e))
 }
 
+/// A login moved from the body to the header (R1, R13): `Authorization` set (replacing any),
+/// and the body to send: `rewritten` as JSON when the rule rewrote it, else `original`.
+pub fn with_login(
+    parts: &mut http::request::Parts,
+    authorization: http::HeaderValue,
+    rewritten: Option<Vec<u8>>,
+    original: Bytes,
+) -> Bytes {
+    parts
+        .headers
+        .insert(http::header::AUTHORIZATION, authorization);
+    match rewritten {
+        None => original,
+        Some(body) => {
+            parts.headers.insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/json"),
+            );
+            body.into()
+        }
+    }
+}
+
 /// Reads a body a rewrite needs whole with [`read_body`] (`413` naming `limit_name`, `408`,
 /// `503`), cut after `listen.body_idle_timeout` without a byte.
 /// Then the call takes its place among `shim.max_concurrent_calls` ([`Ctx::admit`]).

@@ -19,7 +19,7 @@
 //!   `Authorization` value.
 
 use super::authorize::Login;
-use super::rewrite::send_bytes;
+use super::rewrite::{send_bytes, with_login};
 use super::step::{Answer, CallBody, Ctx, Note, StepResult};
 use crate::audit::AuditRecord;
 use crate::error::ApiError;
@@ -27,9 +27,9 @@ use crate::proxy::app::App;
 use crate::rules::build_range::{self, Membership, RS161290};
 use crate::rules::users_password::{self, Audit, Body, Decision};
 use crate::rules::Version;
-use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::header::AUTHORIZATION;
 use http::request::Parts;
-use http::{HeaderValue, Method, StatusCode};
+use http::{Method, StatusCode};
 use hyper::body::Incoming;
 use serde_json::{json, Value};
 
@@ -38,15 +38,8 @@ async fn read(
     parts: &Parts,
     body: Incoming,
 ) -> Result<(bytes::Bytes, crate::proxy::budget::Reservation), ApiError> {
-    super::body::read_body(
-        &parts.headers,
-        body,
-        users_password::MAX_BODY,
-        "of /v1/users/password (64 KiB)",
-        app.config.listen.body_idle_timeout,
-        &app.work,
-    )
-    .await
+    let name = "of /v1/users/password (64 KiB)";
+    super::body::read_small(app, &parts.headers, body, users_password::MAX_BODY, name).await
 }
 
 /// Reads the body before the gate; `Some` when it carries a login in the body with no usable
@@ -171,18 +164,11 @@ pub async fn run(ctx: &Ctx<'_>, mut parts: Parts, body: CallBody, note: &mut Not
             body,
             audit,
         } => {
-            parts
-                .headers
-                .insert(AUTHORIZATION, authorization.header_value());
-            let bytes = match body {
-                Body::Original => bytes,
-                Body::Rewritten(b) => {
-                    parts
-                        .headers
-                        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                    b.into()
-                }
+            let rewritten = match body {
+                Body::Original => None,
+                Body::Rewritten(b) => Some(b),
             };
+            let bytes = with_login(&mut parts, authorization.header_value(), rewritten, bytes);
             let resp = send_bytes(ctx.app, ctx.conn, parts, bytes, None).await;
             (resp, audit)
         }
