@@ -29,7 +29,12 @@ async fn put_json(addr: SocketAddr, path: &str, body: Value) -> Reply {
 
 async fn control(addr: SocketAddr, path: &str, body: Value) -> Reply {
     let r = post_json(addr, path, "", &body).await;
-    assert_eq!(r.status, 200, "{path}: {}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        r.status,
+        200,
+        "{path}: {}",
+        String::from_utf8_lossy(&r.body)
+    );
     r
 }
 
@@ -160,7 +165,9 @@ async fn moving_the_master_moves_the_redirects() {
 #[tokio::test]
 async fn a_node_taken_down_refuses_connections_while_the_others_serve() {
     let c = SimNodes::start(SimVersion::default()).await;
-    let view = control(c.addr(1), "/__sim/nodes/3/down", json!({})).await.json();
+    let view = control(c.addr(1), "/__sim/nodes/3/down", json!({}))
+        .await
+        .json();
     assert_eq!(view["nodes"][2]["up"], false);
     let refused = tokio::net::TcpStream::connect(c.addr(3)).await;
     assert!(refused.is_err(), "node 3 accepted a connection while down");
@@ -173,7 +180,9 @@ async fn a_node_taken_down_refuses_connections_while_the_others_serve() {
     assert_redirect(&r, "https://10.0.0.1:9443/v1/cluster");
     // Down twice is still down; then back on the same address, as a follower.
     control(c.addr(2), "/__sim/nodes/3/down", json!({})).await;
-    let view = control(c.addr(2), "/__sim/nodes/3/up", json!({})).await.json();
+    let view = control(c.addr(2), "/__sim/nodes/3/up", json!({}))
+        .await
+        .json();
     assert_eq!(view["nodes"][2]["up"], true);
     let r = get(c.addr(3), "/v1/cluster", &admin()).await;
     assert_redirect(&r, "https://10.0.0.1:9443/v1/cluster");
@@ -200,4 +209,35 @@ async fn single_node_mode_has_no_node_identity() {
     assert_eq!(view, json!({"master": null, "nodes": []}));
     let r = post_json(sim.addr, "/__sim/master", "", &json!({"uid": 1})).await;
     assert_eq!(r.status, 400, "{}", r.head());
+}
+
+#[tokio::test]
+async fn a_connection_open_before_the_node_went_down_gets_no_more_replies() {
+    use http_body_util::{BodyExt, Empty};
+    use hyper_util::rt::TokioIo;
+    let c = SimNodes::start(SimVersion::default()).await;
+    let stream = tokio::net::TcpStream::connect(c.addr(2))
+        .await
+        .expect("connect");
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(conn);
+    let auth = admin();
+    let request = || {
+        http::Request::get("/v1/cluster")
+            .header("host", c.addr(2).to_string())
+            .header("authorization", auth.as_str())
+            .body(Empty::<bytes::Bytes>::new())
+            .expect("request")
+    };
+    let first = sender.send_request(request()).await.expect("first reply");
+    assert_eq!(first.status(), 307);
+    first.into_body().collect().await.expect("body");
+    c.sim.node_down(2).await.expect("node 2 down");
+    let second = match sender.ready().await {
+        Ok(()) => sender.send_request(request()).await.map(|r| r.status()),
+        Err(e) => Err(e),
+    };
+    assert!(second.is_err(), "node 2 answered while down: {second:?}");
 }
