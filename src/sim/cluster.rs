@@ -4,8 +4,9 @@
 //! `control_plane_basic_authentication`).
 //!
 //! Decisions: the answering node is always the first node (uid 1), so `/v1/debuginfo/node`
-//! and `/v1/bootstrap` agree. `PUT /v1/cluster` type-checks the two 8.2 booleans and accepts
-//! any other key as given (the simulator does not interpret them).
+//! and `/v1/bootstrap` agree (in multi-node mode too). `PUT /v1/cluster` type-checks the two
+//! 8.2 booleans and `handle_redirects` (which multi-node mode reads, `cluster_nodes`) and
+//! accepts any other key as given (the simulator does not interpret them).
 
 use serde_json::{json, Value};
 
@@ -39,7 +40,11 @@ pub fn bootstrap(state: &SimState) -> Result<Value, ApiError> {
 /// `PUT /v1/cluster`: answers the updated cluster object.
 pub fn update(state: &mut SimState, raw: &[u8]) -> Result<Value, ApiError> {
     let map = body::object(raw, false)?;
-    for key in ["allow_modules_upload", "control_plane_basic_authentication"] {
+    for key in [
+        "allow_modules_upload",
+        "control_plane_basic_authentication",
+        "handle_redirects",
+    ] {
         body::opt_bool(&map, key)?;
     }
     for (k, v) in map {

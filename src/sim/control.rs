@@ -5,6 +5,8 @@
 //! - `GET /__sim/faults`: the current [`super::FaultSet`].
 //! - `POST /__sim/faults`: merge a fault JSON (see [`super::faults`]); answers the new set.
 //! - `DELETE /__sim/faults`: clear every switch; answers `{}`.
+//!
+//! Multi-node mode adds `/__sim/nodes` and `/__sim/master` (see `cluster_nodes`).
 
 use bytes::Bytes;
 use http::{Method, Response, StatusCode};

@@ -49,6 +49,9 @@ pub mod stats_v1;
 pub mod users;
 pub mod users_password;
 
+// issue 21: multi-node mode (listeners per node, master, redirects)
+mod cluster_nodes;
+
 // issue 22 (b): module config, revamp, syncer state, maintenance
 mod bdb_update;
 mod catalogue_b;
@@ -122,6 +125,9 @@ pub struct RecordedRequest {
     /// The `Authorization` header value, verbatim.
     pub authorization: Option<String>,
     pub body: Bytes,
+    /// The node that received it (multi-node mode, [`Simulator::serve_nodes`]); `None` in
+    /// single-node mode.
+    pub node: Option<u64>,
 }
 
 /// The simulated cluster. Share it as `Arc<Simulator>`; every method takes `&self`.
@@ -132,6 +138,8 @@ pub struct Simulator {
     store: Store,
     faults: Faults,
     log: Mutex<Vec<RecordedRequest>>,
+    /// The node listeners in multi-node mode (issue 21); empty otherwise.
+    nodes: cluster_nodes::Nodes,
 }
 
 impl Simulator {
@@ -143,6 +151,7 @@ impl Simulator {
             store: Store(Mutex::new(state)),
             faults: Faults::default(),
             log: Mutex::new(Vec::new()),
+            nodes: cluster_nodes::Nodes::default(),
         })
     }
 
@@ -153,11 +162,22 @@ impl Simulator {
         tls: Option<TlsAcceptor>,
         shutdown: impl Future<Output = ()>,
     ) -> std::io::Result<()> {
+        self.serve_as(listener, tls, None, shutdown).await
+    }
+
+    /// [`Simulator::serve`] as node `node` (multi-node mode) or as the one node (`None`).
+    async fn serve_as(
+        self: Arc<Self>,
+        listener: TcpListener,
+        tls: Option<TlsAcceptor>,
+        node: Option<u64>,
+        shutdown: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
         let limits = Limits {
             shutdown_grace: Duration::from_secs(5),
             ..Limits::default()
         };
-        let make = move |_conn| service::SimService(self.clone());
+        let make = move |_conn| service::SimService(self.clone(), node);
         listener::serve(listener, tls, limits, make, shutdown).await
     }
 

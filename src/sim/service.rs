@@ -18,7 +18,7 @@ use super::routes::{self, Access, Answer, Rejection, Route, Served};
 use super::{
     auth, authorize, certs, cluster, control, debuginfo, legacy, module_upgrade, modules, reads,
 };
-use super::{user_defined, RecordedRequest, Simulator};
+use super::{cluster_nodes, user_defined, RecordedRequest, Simulator};
 use crate::error::{json_response, ApiError};
 
 /// Largest request body accepted: JSON bodies are a few hundred bytes; module packages in
@@ -30,7 +30,7 @@ const MAX_PACKAGE: usize = 64 << 20;
 
 /// The service handed to [`crate::listener::serve`], one per connection.
 #[derive(Clone)]
-pub struct SimService(pub Arc<Simulator>);
+pub struct SimService(pub Arc<Simulator>, pub Option<u64>);
 
 /// The error that makes hyper close the connection without a reply (the `drop` fault).
 #[derive(Debug, thiserror::Error)]
@@ -45,12 +45,20 @@ impl hyper::service::Service<Request<Incoming>> for SimService {
     type Future = Pin<Box<dyn Future<Output = Result<Reply, Dropped>> + Send>>;
 
     fn call(&self, req: Request<Incoming>) -> Self::Future {
-        let sim = self.0.clone();
-        Box::pin(async move { handle(sim, req).await })
+        let (sim, node) = (self.0.clone(), self.1);
+        Box::pin(async move { handle(sim, node, req).await })
     }
 }
 
-async fn handle(sim: Arc<Simulator>, req: Request<Incoming>) -> Result<Reply, Dropped> {
+async fn handle(
+    sim: Arc<Simulator>,
+    node: Option<u64>,
+    req: Request<Incoming>,
+) -> Result<Reply, Dropped> {
+    // issue 21: a node taken down closes the connections it still has.
+    if node.is_some_and(|uid| sim.nodes.is_down(uid)) {
+        return Err(Dropped);
+    }
     let (parts, body) = req.into_parts();
     let limit = match parts.uri.path() {
         "/v1/modules" | "/v2/modules" => MAX_PACKAGE,
@@ -69,6 +77,9 @@ async fn handle(sim: Arc<Simulator>, req: Request<Incoming>) -> Result<Reply, Dr
     };
     let path = parts.uri.path();
     if path == "/__sim" || path.starts_with("/__sim/") {
+        if let Some(reply) = cluster_nodes::control(&sim, &parts.method, path, &body).await {
+            return Ok(reply);
+        }
         return Ok(control::handle(&sim, &parts.method, path, &body));
     }
     sim.record(RecordedRequest {
@@ -82,7 +93,11 @@ async fn handle(sim: Arc<Simulator>, req: Request<Incoming>) -> Result<Reply, Dr
             .get(header::AUTHORIZATION)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
         body: body.clone(),
+        node,
     });
+    if let Some(reply) = cluster_nodes::redirect(&sim, node, path, parts.uri.query()) {
+        return Ok(reply);
+    }
     let fault = sim.faults().take_route_fault(parts.method.as_str(), path);
     let latency = sim.faults().latency();
     if !latency.is_zero() {

@@ -176,6 +176,42 @@ impl Sim {
     }
 }
 
+/// A multi-node simulated cluster (issue 21): one listener per node of the seed over one
+/// shared [`Simulator`], node 1 the master; stops every node when dropped.
+pub struct SimNodes {
+    pub sim: Arc<Simulator>,
+    /// Each node's uid and listener address, in uid order.
+    pub nodes: Vec<(u64, SocketAddr)>,
+}
+
+impl SimNodes {
+    /// A cluster of `version` on its seed (three nodes), [`ACTION`]-long actions, plain HTTP.
+    pub async fn start(version: SimVersion) -> SimNodes {
+        let sim = Simulator::new(SimConfig {
+            version,
+            state: None,
+            action_duration: ACTION,
+        });
+        let nodes = sim.serve_nodes(None).await.expect("serve nodes");
+        SimNodes { sim, nodes }
+    }
+
+    /// Node `uid`'s listener address.
+    pub fn addr(&self, uid: u64) -> SocketAddr {
+        self.nodes
+            .iter()
+            .find(|(u, _)| *u == uid)
+            .map(|(_, a)| *a)
+            .unwrap_or_else(|| panic!("no node {uid}"))
+    }
+}
+
+impl Drop for SimNodes {
+    fn drop(&mut self) {
+        self.sim.stop_nodes();
+    }
+}
+
 impl Deref for Sim {
     type Target = Simulator;
     fn deref(&self) -> &Simulator {
