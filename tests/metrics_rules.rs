@@ -100,3 +100,30 @@ async fn calls_of_two_rules_are_counted_in_metrics_under_each_rule_and_a_gone_ca
         "no password in metrics"
     );
 }
+
+/// R18 (API-CATALOGUE §8.2): the audit coalesces the statistics routes' calls, but the metric
+/// counts every one of them, under `stats_v1`.
+#[tokio::test]
+async fn every_stats_call_is_counted_although_its_audit_is_coalesced() {
+    let sim = Sim::start(SimVersion::V8_0).await;
+    let (shim, admin_port) = shim_with_admin(sim.addr, "").await;
+    let auth = admin_auth();
+    for _ in 0..7 {
+        let r = get(shim.addr, "/v1/bdbs/stats/last", &auth).await;
+        assert_eq!(r.status, 200);
+    }
+    let text = String::from_utf8(get(admin_port.addr, "/metrics", "").await.body.to_vec())
+        .expect("metrics are text");
+    let scrape = Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).expect("Prometheus text");
+    let user = deprecation_shim::sim::DEMO_ADMIN.0;
+    assert_eq!(
+        value(
+            &scrape,
+            "deprecation_shim_deprecated_calls_total",
+            &[("rule", "stats_v1"), ("user", user)]
+        ),
+        Some(7.0),
+        "{text}"
+    );
+    drop(shim);
+}

@@ -32,7 +32,10 @@ pub(super) async fn pre_read(
     parts: &Parts,
     body: Incoming,
 ) -> (Result<CallBody, ApiError>, Option<Login>) {
-    let (bytes, reservation) = match read(app, parts, body).await {
+    let name = "of POST /v1/nodes/{uid}/actions/maintenance_on (64 KiB)";
+    let read =
+        super::body::read_small(app, &parts.headers, body, maintenance::MAX_BODY, name).await;
+    let (bytes, reservation) = match read {
         Ok(read) => read,
         Err(e) => return (Err(e), None),
     };
@@ -41,15 +44,6 @@ pub(super) async fn pre_read(
         .is_some_and(|v| v.get(maintenance::KEEP_SLAVE_SHARDS).is_some());
     let login = form.then_some(Login { verify_with: None });
     (Ok(CallBody::Read(bytes, reservation)), login)
-}
-
-async fn read(
-    app: &App,
-    parts: &Parts,
-    body: Incoming,
-) -> Result<(bytes::Bytes, crate::proxy::budget::Reservation), ApiError> {
-    let name = "of POST /v1/nodes/{uid}/actions/maintenance_on (64 KiB)";
-    super::body::read_small(app, &parts.headers, body, maintenance::MAX_BODY, name).await
 }
 
 fn detail(audit: &Audit, untouched: Option<&str>) -> Value {
@@ -64,10 +58,8 @@ fn detail(audit: &Audit, untouched: Option<&str>) -> Value {
 /// R17's step.
 pub async fn run(ctx: &Ctx<'_>, mut parts: Parts, body: CallBody, note: &mut Note) -> StepResult {
     note.as_it_came();
-    let (bytes, _reservation) = match body {
-        CallBody::Read(bytes, reservation) => (bytes, reservation),
-        CallBody::Stream(body) => read(ctx.app, &parts, body).await?,
-    };
+    // Always read by the envelope before the gate (`rules::form_in_body`).
+    let (bytes, _reservation) = body.read()?;
     ctx.admit()?;
     match maintenance::plan(&bytes) {
         Decision::Rewrite { body, audit } => {

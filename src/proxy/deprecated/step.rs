@@ -31,6 +31,19 @@ pub enum CallBody {
 }
 
 impl CallBody {
+    /// The bytes, for a step whose body the envelope always reads before the gate (R13, R17:
+    /// [`crate::rules::form_in_body`]).
+    pub fn read(self) -> Result<(Bytes, budget::Reservation), ApiError> {
+        match self {
+            CallBody::Read(bytes, reservation) => Ok((bytes, reservation)),
+            CallBody::Stream(_) => Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "this route's body was not read before its step",
+            )),
+        }
+    }
+
     /// The stream, for a step whose bodies the envelope never reads.
     pub fn stream(self) -> Result<Incoming, ApiError> {
         match self {

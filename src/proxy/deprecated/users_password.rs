@@ -33,15 +33,6 @@ use http::{Method, StatusCode};
 use hyper::body::Incoming;
 use serde_json::{json, Value};
 
-async fn read(
-    app: &App,
-    parts: &Parts,
-    body: Incoming,
-) -> Result<(bytes::Bytes, crate::proxy::budget::Reservation), ApiError> {
-    let name = "of /v1/users/password (64 KiB)";
-    super::body::read_small(app, &parts.headers, body, users_password::MAX_BODY, name).await
-}
-
 /// Reads the body before the gate; `Some` when it carries a login in the body with no usable
 /// header (the deprecated form), whose user the record then names (claimed until the cluster
 /// answers) and whose credentials a user exemption is verified with.
@@ -51,7 +42,10 @@ pub(super) async fn pre_read(
     body: Incoming,
     record: &mut AuditRecord,
 ) -> (Result<CallBody, ApiError>, Option<Login>) {
-    let (bytes, reservation) = match read(app, parts, body).await {
+    let name = "of /v1/users/password (64 KiB)";
+    let read =
+        super::body::read_small(app, &parts.headers, body, users_password::MAX_BODY, name).await;
+    let (bytes, reservation) = match read {
         Ok(read) => read,
         Err(e) => return (Err(e), None),
     };
@@ -127,10 +121,8 @@ fn node_versions(body: &[u8]) -> Option<Vec<Version>> {
 /// R13's step.
 pub async fn run(ctx: &Ctx<'_>, mut parts: Parts, body: CallBody, note: &mut Note) -> StepResult {
     note.as_it_came();
-    let (bytes, _reservation) = match body {
-        CallBody::Read(bytes, reservation) => (bytes, reservation),
-        CallBody::Stream(body) => read(ctx.app, &parts, body).await?,
-    };
+    // Always read by the envelope before the gate (`rules::form_in_body`).
+    let (bytes, _reservation) = body.read()?;
     ctx.admit()?;
     let membership = if users_password::needs_guard(&parts.method, &parts.headers, &bytes) {
         guard(ctx, &parts.headers).await?
