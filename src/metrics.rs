@@ -203,6 +203,21 @@ impl Metrics {
         self.calls.call(rule, verified, user, user_agent);
     }
 
+    /// The counters [`rule_call`](Self::rule_call) and [`rule_outcome`](Self::rule_outcome)
+    /// increment for this caller and outcome, to count its repeats without labelling again.
+    pub fn rule_counters(
+        &self,
+        rule: Option<&str>,
+        verified: bool,
+        (user, user_agent): (Option<&str>, Option<&str>),
+        error_code: Option<&str>,
+    ) -> [prometheus_client::metrics::counter::Counter; 2] {
+        [
+            self.calls.call_counter(rule, verified, user, user_agent),
+            self.calls.outcome_counter(rule, error_code),
+        ]
+    }
+
     /// Counts how an audited call of rule `rule` ended: `None` is success ("ok").
     pub fn rule_outcome(&self, rule: Option<&str>, error_code: Option<&str>) {
         self.calls.outcome(rule, error_code);

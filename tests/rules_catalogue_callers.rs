@@ -241,3 +241,47 @@ async fn r18_audit_is_one_record_per_caller_and_template_per_window_with_exact_c
         "one template per path: {templates:?}"
     );
 }
+
+/// R18's quiet lane (issue 22's cost target): a caller's repeats skip the record building but
+/// nothing else. Every reply keeps its marks and its own request id; a status the caller has
+/// not had yet gets its own record; the counts stay exact.
+#[tokio::test]
+async fn r18_repeats_keep_their_marks_request_ids_and_statuses_and_exact_counts() {
+    let sim = Sim::start(SimVersion::V8_0).await;
+    let audit = AuditFile::new();
+    let shim = Shim::in_front_of(sim.addr, &audit.toml("")).await;
+    // Another rule learns the version (R16 looks it up): R18 marks from then on.
+    let _ = get(shim.addr, "/v1/bdbs/4/syncer_state", &viewer()).await;
+    let mut ids = std::collections::BTreeSet::new();
+    let mut statuses = Vec::new();
+    for path in ["/v1/bdbs/stats/last/1"; 5]
+        .into_iter()
+        .chain(["/v1/bdbs/stats/last/999"; 3])
+        .chain(["/v1/bdbs/stats/last/1"; 2])
+    {
+        let r = get(shim.addr, path, &admin()).await;
+        assert_eq!(r.header("deprecation"), Some("@1746057600"), "{path}");
+        assert!(ids.insert(r.header("x-request-id").unwrap_or_default().to_owned()));
+        statuses.push(r.status.as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 404, 404, 404, 200, 200]);
+    drop(shim);
+    settled(&audit, 11).await;
+    assert_eq!(calls(&audit), 11, "R16's call and the ten R18 calls");
+    let written = lines(&audit);
+    let of = |status: u64, record: Option<&str>| {
+        written
+            .iter()
+            .filter(|r| {
+                r["rule"] == "stats_v1"
+                    && r["status"] == json!(status)
+                    && r["record"].as_str() == record
+            })
+            .map(|r| r["count"].as_u64().unwrap_or(1))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(of(200, None), [1], "{written:#?}");
+    assert_eq!(of(200, Some("coalesced")), [6], "{written:#?}");
+    assert_eq!(of(404, None), [1], "{written:#?}");
+    assert_eq!(of(404, Some("coalesced")), [2], "{written:#?}");
+}

@@ -98,16 +98,7 @@ impl Coalescer {
         }
         match self.open.get_mut(&self.key) {
             Some(open) => {
-                let r = open.repeats.get_or_insert_with(|| Repeats {
-                    count: 0,
-                    first_ts: rec.ts.clone(),
-                    last_ts: String::new(),
-                    first_id: rec.request_id.clone(),
-                    last_id: String::new(),
-                });
-                r.count += 1;
-                r.last_ts.clone_from(&rec.ts);
-                r.last_id.clone_from(&rec.request_id);
+                open.repeat(&rec.ts, &rec.request_id);
                 false
             }
             None => {
@@ -126,6 +117,30 @@ impl Coalescer {
                 );
                 true
             }
+        }
+    }
+
+    /// The key an offer of `rec` is counted under now: its own, or its overflow key when the
+    /// table is full and its own is not open.
+    pub fn key_for(&self, rec: &AuditRecord) -> String {
+        let mut key = String::new();
+        build_key(&mut key, rec, false);
+        if !self.open.contains_key(&key) && self.open.len() >= self.max_open {
+            build_key(&mut key, rec, true);
+        }
+        key
+    }
+
+    /// Counts a repeat of the call whose record opened `key` ([`key_for`](Self::key_for)),
+    /// made at `ts` with request id `id`, without building its record: `false` when `key` is
+    /// not open (its interval was written), so the call needs its own record.
+    pub fn repeat(&mut self, key: &str, ts: &str, id: &str) -> bool {
+        match self.open.get_mut(key) {
+            Some(open) => {
+                open.repeat(ts, id);
+                true
+            }
+            None => false,
         }
     }
 
@@ -153,6 +168,21 @@ impl Coalescer {
     /// Keys open now.
     pub fn open_keys(&self) -> usize {
         self.open.len()
+    }
+}
+
+impl Open {
+    fn repeat(&mut self, ts: &str, id: &str) {
+        let r = self.repeats.get_or_insert_with(|| Repeats {
+            count: 0,
+            first_ts: ts.to_owned(),
+            last_ts: String::new(),
+            first_id: id.to_owned(),
+            last_id: String::new(),
+        });
+        r.count += 1;
+        ts.clone_into(&mut r.last_ts);
+        id.clone_into(&mut r.last_id);
     }
 }
 

@@ -12,6 +12,7 @@ pub mod coalesce;
 pub mod forwarded;
 pub mod record;
 pub mod report;
+mod windowed;
 
 pub use record::{basic_auth_user, request_id, AuditRecord, ModuleChange, Outcome};
 
@@ -163,18 +164,6 @@ impl AuditLog {
         self.write_counted(rec, intent, None).await
     }
 
-    /// Writes the outcome record of a call of a high-rate observed route (R18), or counts it
-    /// into its caller's record for `window` ([`coalesce`]): one line per caller, path template
-    /// and status per window, with a `count`, so `report` still counts every call.
-    pub async fn write_windowed(
-        &self,
-        rec: &AuditRecord,
-        intent: bool,
-        window: Duration,
-    ) -> Result<(), AuditError> {
-        self.write_counted(rec, intent, Some(window)).await
-    }
-
     async fn write_counted(
         &self,
         rec: &AuditRecord,
@@ -183,17 +172,7 @@ impl AuditLog {
     ) -> Result<(), AuditError> {
         lock(&self.summary).record(rec);
         let now = Instant::now();
-        let sweep = {
-            let mut swept = lock(&self.swept);
-            let due = now.duration_since(*swept) >= SWEEP_EVERY;
-            if due {
-                *swept = now;
-            }
-            due
-        };
-        if sweep {
-            self.write_due().await;
-        }
+        self.sweep_if_due(now).await;
         let counted = match window {
             Some(window) if !intent && rec.record.is_none() => {
                 !lock(&self.windows).offer_for(rec, now, window)

@@ -75,6 +75,17 @@ impl CallMetrics {
         user: Option<&str>,
         user_agent: Option<&str>,
     ) {
+        self.call_counter(rule, verified, user, user_agent).inc();
+    }
+
+    /// The counter [`call`](Self::call) increments for this caller (shared, not a copy).
+    pub fn call_counter(
+        &self,
+        rule: Option<&str>,
+        verified: bool,
+        user: Option<&str>,
+        user_agent: Option<&str>,
+    ) -> Counter {
         let rule = label_value(rule);
         let (user, user_agent) = self.callers_seen.labels(verified, user, user_agent);
         let labels = CallerLabels {
@@ -82,11 +93,16 @@ impl CallMetrics {
             user,
             user_agent,
         };
-        self.deprecated_calls.get_or_create(&labels).inc();
+        self.deprecated_calls.get_or_create(&labels).clone()
     }
 
     /// Counts how a call of rule `rule` ended: `error_code` `None` is success ("ok").
     pub fn outcome(&self, rule: Option<&str>, error_code: Option<&str>) {
+        self.outcome_counter(rule, error_code).inc();
+    }
+
+    /// The counter [`outcome`](Self::outcome) increments (shared, not a copy).
+    pub fn outcome_counter(&self, rule: Option<&str>, error_code: Option<&str>) -> Counter {
         let code = match error_code {
             None => "ok".to_owned(),
             Some(c) => label_value(Some(c)),
@@ -105,6 +121,6 @@ impl CallMetrics {
                 rule: label_value(rule),
                 error_code: code,
             })
-            .inc();
+            .clone()
     }
 }

@@ -31,6 +31,8 @@ pub struct App {
     /// "Now" for the lifecycles (kept across reloads): the system clock, or a fixed or
     /// started one in tests and under `--now`.
     pub clock: Arc<dyn Clock>,
+    /// The callers R18's quiet lane knows (per configuration: a reload starts it empty).
+    pub quiet: super::deprecated::quiet::Quiet,
 }
 
 /// Why an [`App`] could not be built from a valid configuration.
@@ -136,6 +138,7 @@ impl App {
             work,
             callers,
             stats_log,
+            quiet: Default::default(),
         })
     }
 }

@@ -51,11 +51,14 @@ pub fn handle(
     // The rule table: a method compare and a literal-prefix compare per rule when nothing
     // matches; the matched rule travels as its index (the detached task matches it again on
     // the request it owns).
-    let rule = req
+    let (rule, hint) = match req
         .uri()
         .path_and_query()
         .and_then(|pq| app.config.rules.table.classify(req.method(), pq.as_str()))
-        .map(|m| m.index);
+    {
+        Some(m) => (Some(m.index), deprecated::quiet::Hint::of(&app, &m)),
+        None => (None, None),
+    };
     let refused = match (normal, rule) {
         (Err(e), _) => Some(e),
         (Ok(()), None) => misspelled(&app, &req),
@@ -84,7 +87,7 @@ pub fn handle(
                 app.clone(),
                 conn,
                 req,
-                rule,
+                (rule, hint),
                 in_flight.take(),
             )),
         ),

@@ -395,17 +395,39 @@ fn build_key(
     client: &str,
     ua: Option<&str>,
 ) {
-    use std::fmt::Write as _;
     key.clear();
     key.push(if verified { 'v' } else { 'u' });
     for part in [Some(rule), user, Some(client), ua] {
         match part {
-            // Writing into a String cannot fail.
+            // Each part prefixed by its length, so no text can forge another key: `+LEN:TEXT`
+            // (pushed by hand: this runs once per call of the live summary).
             Some(s) => {
-                let _ = write!(key, "+{}:{s}", s.len());
+                key.push('+');
+                push_decimal(key, s.len());
+                key.push(':');
+                key.push_str(s);
             }
             None => key.push('-'),
         }
+    }
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(key: &mut String, n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        // `n % 10` is a digit: the cast cannot truncate.
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        key.push(char::from(d));
     }
 }
 

@@ -54,6 +54,8 @@ pub(super) struct Entered {
     pub admission: budget::Admission,
     /// Its intent record is written: dispatch did, before a version look-up (issue 20).
     pub intended: bool,
+    /// Its caller, when the quiet lane may learn it from this call ([`super::quiet`]).
+    pub quiet: Option<super::quiet::Who>,
 }
 
 /// Runs one deprecated call of rule `rule` (its index in the table) through the envelope, as
@@ -87,6 +89,7 @@ pub(super) async fn run(
         fingerprint,
         admission,
         intended,
+        quiet,
     } = entered;
     // R1's, R13's and R17's bodies are read before the gate: they say the call's form and who
     // logs in (issue 20; `rules::form_in_body`).
@@ -134,6 +137,7 @@ pub(super) async fn run(
         admission: &admission,
         fingerprint,
         intended,
+        quiet,
         step,
         seen: decided.seen,
         shape,
@@ -164,6 +168,7 @@ struct Call<'a> {
     fingerprint: Option<crate::proxy::callers::Fingerprint>,
     /// An intent record was (to be) written: the outcome then gets its own line.
     intended: bool,
+    quiet: Option<super::quiet::Who>,
     step: Step,
     seen: crate::rules::version::Seen,
     shape: Shape<'a>,
@@ -189,7 +194,9 @@ impl Call<'_> {
             version: self.seen.version(),
             admission: self.admission,
         };
-        let result = AssertUnwindSafe(self.step.run(&ctx, parts, body, &mut self.note))
+        // Boxed: the steps' states are large, and the envelope's own future stays small.
+        let step = Box::pin(self.step.run(&ctx, parts, body, &mut self.note));
+        let result = AssertUnwindSafe(step)
             .catch_unwind()
             .await
             .unwrap_or_else(|_| Err(panicked()));
@@ -232,7 +239,15 @@ impl Call<'_> {
                 });
                 outcome::count(self.app, record, note);
             }
-            _ => outcome::write_and_count(self.app, record, note, self.intended).await,
+            _ => {
+                outcome::write_and_count(self.app, record, note, self.intended).await;
+                // Observed and counted as the lane would count the caller's next calls.
+                if let Some(who) = self.quiet.take().filter(|_| {
+                    error.is_none() && !self.prerefused && note.action == Some("observed")
+                }) {
+                    self.app.quiet.learn(self.app, who, record);
+                }
+            }
         }
         if let Some(fp) = self.fingerprint.filter(|_| record.verified) {
             self.app.callers.mark_verified(fp);

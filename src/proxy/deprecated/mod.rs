@@ -32,6 +32,7 @@ pub mod module_upgrade;
 pub mod modules;
 pub mod observe;
 pub mod outcome;
+pub mod quiet;
 pub mod rewrite;
 pub mod shards_placement;
 pub mod stats;
@@ -67,7 +68,7 @@ pub fn dispatch(
     app: Arc<App>,
     conn: ConnInfo,
     req: Request<Incoming>,
-    rule: usize,
+    (rule, hint): (usize, Option<quiet::Hint>),
     in_flight: Option<InFlight>,
 ) -> Boxed {
     let Some(r) = app.config.rules.table.rules().get(rule) else {
@@ -75,15 +76,22 @@ pub fn dispatch(
     };
     let entry = Entry::new(&app, &conn, req.headers());
     match version::known_now(&app, r) {
-        Ok(seen) => run(app, conn, req, rule, (in_flight, entry), seen),
+        Ok(seen) => run(app, conn, req, (rule, hint), (in_flight, entry), seen),
         // Refused by its address's bound: nothing is sent for it, a look-up included.
         Err(version::MustLookUp) if entry.refused.is_some() => {
             let seen = Seen::Unknown(Unknown::NotAsked);
-            run(app, conn, req, rule, (in_flight, entry), seen)
+            run(app, conn, req, (rule, hint), (in_flight, entry), seen)
         }
         // Calls without usable credentials never trigger a look-up (issue 20).
         Err(version::MustLookUp) => match version::credential_problem(req.headers()) {
-            Some(why) => run(app, conn, req, rule, (in_flight, entry), Seen::Unknown(why)),
+            Some(why) => run(
+                app,
+                conn,
+                req,
+                (rule, hint),
+                (in_flight, entry),
+                Seen::Unknown(why),
+            ),
             // R11: the first call that needs the version learns it (single flight, per lane:
             // verified callers never wait behind the others), then runs.
             // Spawned (tracked): a caller hanging up during the look-up cancels nothing, so an
@@ -100,12 +108,12 @@ pub fn dispatch(
                 let req = Request::from_parts(parts, body);
                 if entry.refused.is_some() {
                     let seen = Seen::Unknown(Unknown::NotAsked);
-                    return run(app, conn, req, rule, (in_flight, entry), seen).await;
+                    return run(app, conn, req, (rule, hint), (in_flight, entry), seen).await;
                 }
                 let verified = entry.verified;
                 let learned = app.versions.learn(&app.upstream, &headers, verified).await;
                 let seen = learned.map_or_else(Seen::Unknown, Seen::Known);
-                run(app, conn, req, rule, (in_flight, entry), seen).await
+                run(app, conn, req, (rule, hint), (in_flight, entry), seen).await
             }),
         },
     }
@@ -165,7 +173,7 @@ fn run(
     app: Arc<App>,
     conn: ConnInfo,
     req: Request<Incoming>,
-    rule: usize,
+    (rule, hint): (usize, Option<quiet::Hint>),
     (in_flight, entry): (Option<InFlight>, Entry),
     seen: Seen,
 ) -> Boxed {
@@ -186,22 +194,63 @@ fn run(
     };
     let decided = Decided { step, seen };
     let work = app.work.clone();
+    let quiet =
+        hint.and_then(|hint| quiet_caller(&app, &conn, &req, (rule, r, hint), step, &entry));
     let Entry {
         fingerprint,
         place,
-        refused,
+        mut refused,
         intended,
         ..
     } = entry;
+    let admission = budget::Admission::new(&work);
+    let quiet = match quiet.map(|(who, facts)| (app.quiet.known(&who), who, facts)) {
+        // The quiet lane (R18's repeats): refused over `shim.max_concurrent_calls` by the
+        // envelope, which audits the refusal.
+        Some((Some(known), who, facts)) => match admission.take() {
+            Ok(()) => {
+                let mark = step == Step::Observe { mark: true };
+                return Box::pin(start(work, conn, (in_flight, place), move |conn| {
+                    let call = (who, facts, known);
+                    quiet::run(app, conn, req, call, (mark, seen), (fingerprint, admission))
+                }));
+            }
+            Err(e) => {
+                refused = Some(e);
+                None
+            }
+        },
+        other => other.map(|(_, who, _)| who),
+    };
     let entered = envelope::Entered {
         refused,
         fingerprint,
-        admission: budget::Admission::new(&work),
+        admission,
         intended,
+        quiet,
     };
     Box::pin(start(work, conn, (in_flight, place), move |conn| {
         envelope::run(app, conn, req, rule, decided, entered)
     }))
+}
+
+/// The caller of a call the quiet lane may take or learn from ([`quiet`]'s decisions).
+fn quiet_caller(
+    app: &App,
+    conn: &ConnInfo,
+    req: &Request<Incoming>,
+    (rule, r, hint): (usize, &rules::Rule, quiet::Hint),
+    step: Step,
+    entry: &Entry,
+) -> Option<(quiet::Who, quiet::PathFacts)> {
+    let eligible = r.id == RuleId::StatsV1
+        && matches!(step, Step::Observe { .. })
+        && entry.refused.is_none()
+        && !app.config.lifecycle.rules.contains_key(&r.name)
+        && !(app.audit.last_write_failed() && app.audit.must_fail());
+    eligible
+        .then(|| quiet::Who::of(app, conn, req, (rule, hint, entry.fingerprint)))
+        .flatten()
 }
 
 /// The step that translates a call of rule `r`.
@@ -403,7 +452,9 @@ where
     F: Future<Output = Response<RespBody>> + Send + 'static,
 {
     let slot = conn.slot.hold();
-    let task = work.spawn((slot, keep), call(conn));
+    // Boxed: the task's state moves (spawned, its output read) as a pointer, not as the
+    // call's whole future (kilobytes: every step's state).
+    let task = work.spawn((slot, keep), Box::pin(call(conn)));
     async move { task.await.unwrap_or_else(|e| task_failed(&e)) }
 }
 

@@ -175,10 +175,7 @@ pub(super) fn log(
     if windowed(record) {
         // R18: the call's own line is DEBUG; a summary per caller per hour (§8.2).
         line!(tracing::Level::DEBUG);
-        let now = std::time::Instant::now();
-        if let Some(calls) = app.stats_log.count(&super::stats::caller_key(record), now) {
-            super::stats::say(record, calls, warn);
-        }
+        stats_summary(app, record, &super::stats::caller_key(record));
     } else if warn {
         line!(tracing::Level::WARN);
     } else {
@@ -186,6 +183,15 @@ pub(super) fn log(
     }
     for w in &note.warnings {
         tracing::warn!(target: TARGET, request_id = %Escaped(&record.request_id), "{}", Escaped(w));
+    }
+}
+
+/// R18: counts a call of the caller `key` (whose latest record is `record`) and says their
+/// summary line when one is due.
+pub(super) fn stats_summary(app: &App, record: &AuditRecord, key: &str) {
+    if let Some(calls) = app.stats_log.count(key, std::time::Instant::now()) {
+        let (warn, _) = super::lifecycle::loudness(app, record.rule.as_deref().unwrap_or(""));
+        super::stats::say(record, calls, warn);
     }
 }
 
