@@ -14,6 +14,9 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, NoLabelSet}
 use prometheus_client::metrics::MetricType;
 use std::sync::{Arc, Mutex};
 
+/// How a series reads its value from a node.
+type Read<T> = fn(&crate::upstream::NodeView) -> T;
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct NodeLabels {
     node: String,
@@ -53,7 +56,7 @@ impl Collector for NodesCollector {
             return Ok(());
         };
         let view = set.view();
-        let gauges: [(&str, &str, fn(&crate::upstream::NodeView) -> i64); 2] = [
+        let gauges: [(&str, &str, Read<i64>); 2] = [
             (
                 "upstream_node_up",
                 "1 while the node is not in a connect-failure backoff",
@@ -74,7 +77,7 @@ impl Collector for NodesCollector {
                 family.encode_family(&labels)?.encode_gauge(&value(n))?;
             }
         }
-        let counters: [(&str, &str, fn(&crate::upstream::NodeView) -> u64); 2] = [
+        let counters: [(&str, &str, Read<u64>); 2] = [
             (
                 "upstream_node_requests",
                 "Requests sent to the node (each attempt)",

@@ -149,11 +149,11 @@ impl NodeSet {
                 return Some(m);
             }
         }
-        let all = 0..self.nodes.len().min(64);
+        let mut all = 0..self.nodes.len().min(64);
         all.clone()
             .filter(fresh)
             .find(|&i| self.is_up(i))
-            .or_else(|| all.filter(fresh).next())
+            .or_else(|| all.find(fresh))
     }
 
     /// A connect or TLS failure: the node is down for a backoff.

@@ -45,8 +45,8 @@ pub(super) enum Tried {
     Answer(Response<PooledBody>),
     Failed {
         error: ApiError,
-        /// The request, when none of it was written.
-        unsent: Option<Request<UpBody>>,
+        /// The request, when none of it was written (boxed: a request head is large).
+        unsent: Option<Box<Request<UpBody>>>,
         /// The connection closed before any reply (a stale pooled connection).
         closed: bool,
     },
@@ -132,7 +132,7 @@ impl NodeSet {
             Ok(Err(Failed { error, unsent })) => Tried::Failed {
                 error: classify_failure(&error),
                 closed: closed_before_reply(&error),
-                unsent,
+                unsent: unsent.map(Box::new),
             },
             Err(super::deadline::Elapsed) => Tried::Failed {
                 error: no_answer_within(limit),
@@ -204,7 +204,7 @@ pub(super) async fn finish(
             } => {
                 set.failed(node, unsent.is_some());
                 let again = match unsent {
-                    Some(req) => Some(req),
+                    Some(req) => Some(*req),
                     None if matches!(job.method, Method::GET | Method::HEAD) => {
                         job.copy.as_ref().and_then(copy_of)
                     }
