@@ -184,37 +184,39 @@ impl Upstream {
     ) -> impl Future<Output = Result<Response<PooledBody>, route::Failure>> + Send + 'static {
         let set = self.set.clone();
         let first = set.first();
-        let (copy, auth) = if set.follows {
-            (
-                route::copy_of(&req),
-                req.headers().get(http::header::AUTHORIZATION).cloned(),
-            )
-        } else {
-            (None, None)
-        };
+        let versioned = route::versioned(req.uri().path());
+        let held = set.follows.then(|| {
+            Box::new(route::Held {
+                method: req.method().clone(),
+                pq: req
+                    .uri()
+                    .path_and_query()
+                    .cloned()
+                    .unwrap_or_else(|| PathAndQuery::from_static("/")),
+                copy: route::copy_of(&req),
+                auth: req.headers().get(http::header::AUTHORIZATION).cloned(),
+            })
+        });
         let job = route::Job {
             set: set.clone(),
-            limit,
+            limit_ns: u64::try_from(limit.as_nanos()).unwrap_or(u64::MAX),
             reuse,
-            method: req.method().clone(),
-            pq: req
-                .uri()
-                .path_and_query()
-                .cloned()
-                .unwrap_or_else(|| PathAndQuery::from_static("/")),
-            auth,
-            copy,
+            first: u32::try_from(first).unwrap_or(0),
+            versioned,
+            held,
         };
-        set.attempt(first, req, reuse, limit)
-            .then(move |tried| match tried {
+        set.attempt(first, req, reuse, limit).then(move |sent| {
+            match route::tried(sent, job.limit()) {
                 route::Tried::Answer(resp) if !redirect::is_redirect(resp.status()) => {
-                    job.set.note_answer(first, &job.pq);
+                    job.set.note_answer(job.first as usize, job.versioned);
                     futures_util::future::Either::Left(std::future::ready(Ok(resp)))
                 }
                 tried => {
+                    let first = job.first as usize;
                     futures_util::future::Either::Right(Box::pin(route::finish(job, first, tried)))
                 }
-            })
+            }
+        })
     }
 
     /// A request the shim makes on its own behalf (look-ups, the upgrade POST, polling), with

@@ -15,6 +15,9 @@
 //!   the caller's credentials, is `502 upstream_redirect` naming the address and
 //!   `upstream.node_map`; the foreign `Location` is never copied into a reply. More than
 //!   [`MAX_HOPS`] redirects for one request is the same 502 (a loop).
+//! - With one node and no `upstream.node_map` nothing is ever followed (there is nowhere else
+//!   to go): a redirect naming that node reaches the client with its own path and query as a
+//!   relative `Location`; any other is the 502 above.
 //! - `GET /v1/nodes` is looked up one at a time and at most once per [`RELEARN`]: a hostile node
 //!   redirecting every call to unknown hosts cannot turn each request into a fan-out.
 
@@ -24,7 +27,6 @@ use super::redirect::{self, MAX_HOPS};
 use super::{classify_failure, closed_before_reply, no_answer_within, UpBody};
 use crate::error::ApiError;
 use bytes::Bytes;
-use futures_util::FutureExt;
 use http::uri::PathAndQuery;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Either, Full, Limited};
@@ -52,18 +54,66 @@ pub(super) enum Tried {
     },
 }
 
+/// What [`NodeSet::attempt`] resolves to: the pool's outcome, or the deadline.
+pub(super) type Sent = Result<Result<Response<PooledBody>, Failed>, super::deadline::Elapsed>;
+
+/// An attempt's outcome (`limit`: its deadline, named in the error).
+pub(super) fn tried(sent: Sent, limit: Duration) -> Tried {
+    match sent {
+        Ok(Ok(resp)) => Tried::Answer(resp),
+        Ok(Err(Failed { error, unsent })) => Tried::Failed {
+            error: classify_failure(&error),
+            closed: closed_before_reply(&error),
+            unsent: unsent.map(Box::new),
+        },
+        Err(super::deadline::Elapsed) => Tried::Failed {
+            error: no_answer_within(limit),
+            unsent: None,
+            closed: false,
+        },
+    }
+}
+
 /// What a request carries through its attempts.
 pub(super) struct Job {
     pub set: Arc<NodeSet>,
-    pub limit: Duration,
+    /// The response-head bound, in nanoseconds (half a `Duration`'s size: the per-request
+    /// future counts every byte).
+    pub limit_ns: u64,
     pub reuse: Reuse,
+    /// The node the first attempt went to.
+    pub first: u32,
+    /// A `/v1`/`/v2` call (a follower's answer to it says who the master is).
+    pub versioned: bool,
+    /// What only a request that may be followed carries, boxed: with one node and no map the
+    /// per-request future stays as small as before (see `proxy::handle` on future size).
+    pub held: Option<Box<Held>>,
+}
+
+pub(super) struct Held {
     pub method: Method,
     /// The request's path and query (a relative `Location` names them).
     pub pq: PathAndQuery,
     /// The caller's credentials, for `GET /v1/nodes`.
     pub auth: Option<HeaderValue>,
-    /// A copy to send again (the shim holds the body), when redirects can be followed.
+    /// A copy to send again (the shim holds the body).
     pub copy: Option<Request<UpBody>>,
+}
+
+impl Job {
+    pub fn limit(&self) -> Duration {
+        Duration::from_nanos(self.limit_ns)
+    }
+
+    fn copy(&self) -> Option<Request<UpBody>> {
+        self.held.as_ref()?.copy.as_ref().and_then(copy_of)
+    }
+
+    fn idempotent(&self) -> bool {
+        self.held
+            .as_ref()
+            .is_some_and(|h| matches!(h.method, Method::GET | Method::HEAD))
+    }
 }
 
 /// Why the request got no usable reply, and whether its connection closed before any reply.
@@ -96,15 +146,9 @@ impl NodeSet {
         mut req: Request<UpBody>,
         reuse: Reuse,
         limit: Duration,
-    ) -> impl Future<Output = Tried> + Send + 'static {
-        let Some(n) = self.nodes.get(node) else {
-            let e = ApiError::upstream_unavailable("no such upstream node");
-            return futures_util::future::Either::Left(std::future::ready(Tried::Failed {
-                error: e,
-                unsent: None,
-                closed: false,
-            }));
-        };
+    ) -> impl Future<Output = Sent> + Send + 'static {
+        // `node` comes from `next`/`first`/a mapping, all within the list (never empty).
+        let n = &self.nodes[node.min(self.nodes.len().saturating_sub(1))];
         n.requests.fetch_add(1, Relaxed);
         if self.nodes.len() > 1 {
             // A Host the proxy set for another node is this node's (HTTP/1; the pool drops it
@@ -121,25 +165,21 @@ impl NodeSet {
             Either::Right(_) => None,
         };
         let sending = n.pools.get().send(req, reuse);
-        let within = match end {
-            Some(end) => {
-                futures_util::future::Either::Left(deadlines.within_after_body(limit, end, sending))
-            }
-            None => futures_util::future::Either::Right(deadlines.within(limit, sending)),
-        };
-        futures_util::future::Either::Right(within.map(move |r| match r {
-            Ok(Ok(resp)) => Tried::Answer(resp),
-            Ok(Err(Failed { error, unsent })) => Tried::Failed {
-                error: classify_failure(&error),
-                closed: closed_before_reply(&error),
-                unsent: unsent.map(Box::new),
-            },
-            Err(super::deadline::Elapsed) => Tried::Failed {
-                error: no_answer_within(limit),
-                unsent: None,
-                closed: false,
-            },
-        }))
+        match end {
+            Some(end) => deadlines.within_after_body(limit, end, sending),
+            None => deadlines.within(limit, sending),
+        }
+    }
+
+    /// [`attempt`](Self::attempt), its outcome read.
+    pub(super) async fn try_on(
+        &self,
+        node: usize,
+        req: Request<UpBody>,
+        reuse: Reuse,
+        limit: Duration,
+    ) -> Tried {
+        tried(self.attempt(node, req, reuse, limit).await, limit)
     }
 
     fn failed(&self, node: usize, unsent: bool) {
@@ -151,9 +191,9 @@ impl NodeSet {
         }
     }
 
-    /// Notes a non-redirect answer from `node` to `pq`.
-    pub(super) fn note_answer(&self, node: usize, pq: &PathAndQuery) {
-        if versioned(pq.path()) {
+    /// Notes a non-redirect answer from `node` (to a `/v1`/`/v2` call when `versioned`).
+    pub(super) fn note_answer(&self, node: usize, versioned: bool) {
+        if versioned {
             self.served(node);
         } else {
             self.answered(node);
@@ -162,7 +202,7 @@ impl NodeSet {
 }
 
 /// Whether `path` is an API call a follower redirects (`/v1`, `/v2`).
-fn versioned(path: &str) -> bool {
+pub(super) fn versioned(path: &str) -> bool {
     ["/v1", "/v2"]
         .iter()
         .any(|v| path == *v || path.strip_prefix(v).is_some_and(|r| r.starts_with('/')))
@@ -184,7 +224,7 @@ pub(super) async fn finish(
         }
         let resend = match outcome {
             Tried::Answer(resp) if !redirect::is_redirect(resp.status()) => {
-                set.note_answer(node, &job.pq);
+                set.note_answer(node, job.versioned);
                 return Ok(resp);
             }
             Tried::Answer(resp) => {
@@ -205,9 +245,7 @@ pub(super) async fn finish(
                 set.failed(node, unsent.is_some());
                 let again = match unsent {
                     Some(req) => Some(*req),
-                    None if matches!(job.method, Method::GET | Method::HEAD) => {
-                        job.copy.as_ref().and_then(copy_of)
-                    }
+                    None if job.idempotent() => job.copy(),
                     None => None,
                 };
                 match (again, set.next(tried)) {
@@ -220,7 +258,7 @@ pub(super) async fn finish(
                 }
             }
         };
-        outcome = set.attempt(node, resend, job.reuse, job.limit).await;
+        outcome = set.try_on(node, resend, job.reuse, job.limit()).await;
     }
 }
 
@@ -264,7 +302,7 @@ async fn follow(
     };
     let mut target = set.map(&to, node);
     if target.is_none() {
-        if let Some(auth) = job.auth.clone() {
+        if let Some(auth) = job.held.as_ref().and_then(|h| h.auth.clone()) {
             learn(&set, &auth).await;
             target = set.map(&to, node);
         }
@@ -278,22 +316,36 @@ async fn follow(
             to.shown(), to.shown()
         )));
     };
+    let Some(held) = job.held.as_ref() else {
+        // Nothing is ever followed (one node, no map): the redirect names this node, so its
+        // own path and query, relative, bring the client back through the shim.
+        let relative = resp
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|l| l.parse::<http::Uri>().ok())
+            .and_then(|u| u.path_and_query().cloned())
+            .and_then(|pq| HeaderValue::from_str(pq.as_str()).ok())
+            .unwrap_or_else(|| HeaderValue::from_static("/"));
+        resp.headers_mut().insert(header::LOCATION, relative);
+        return Ok(Next::Reply(resp));
+    };
     if hops > MAX_HOPS {
         return Err(refuse(&set, format!(
             "the upstream nodes redirected this request {hops} times (last from {from} to {}); a redirect loop",
             set.nodes[target].label
         )));
     }
-    if !redirect::may_follow(status, &job.method) {
+    if !redirect::may_follow(status, &held.method) {
         return Err(refuse(
             &set,
             format!(
-            "the upstream node {from} answered {status} to a {}, which the shim does not re-send",
-            job.method
-        ),
+                "the upstream node {from} answered {status} to a {}, which the shim does not re-send",
+                held.method
+            ),
         ));
     }
-    match job.copy.as_ref().and_then(copy_of) {
+    match job.copy() {
         Some(req) => {
             set.redirects_followed.fetch_add(1, Relaxed);
             tracing::debug!(from = %from, to = %set.nodes[target].label, %status, "redirect followed to a configured node");
@@ -301,7 +353,7 @@ async fn follow(
         }
         None => {
             // The body streamed and is gone: the client re-sends it through the shim.
-            let relative = HeaderValue::from_str(job.pq.as_str())
+            let relative = HeaderValue::from_str(held.pq.as_str())
                 .unwrap_or_else(|_| HeaderValue::from_static("/"));
             resp.headers_mut().insert(header::LOCATION, relative);
             *resp.status_mut() = StatusCode::TEMPORARY_REDIRECT;
@@ -335,7 +387,7 @@ pub(super) async fn learn(set: &Arc<NodeSet>, auth: &HeaderValue) {
             .body(Either::Right(Full::new(Bytes::new())));
         let Ok(req) = req else { break };
         match set
-            .attempt(node, req, Reuse::Pooled, set.request_timeout)
+            .try_on(node, req, Reuse::Pooled, set.request_timeout)
             .await
         {
             Tried::Answer(resp) if resp.status() == StatusCode::OK => {
@@ -370,7 +422,7 @@ pub(super) async fn probe(
         .header(header::ACCEPT, "application/json")
         .body(Either::Right(Full::new(Bytes::new())))
         .map_err(|e| e.to_string())?;
-    match set.attempt(node, req, Reuse::Pooled, limit).await {
+    match set.try_on(node, req, Reuse::Pooled, limit).await {
         Tried::Answer(resp) => {
             let status = resp.status();
             if redirect::is_redirect(status) {
