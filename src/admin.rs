@@ -56,6 +56,8 @@ pub struct AdminState {
     clock: ArcSwap<Arc<dyn Clock>>,
     /// The bearer that may read caller identities on `/deprecations` (`admin.token_file`).
     token: ArcSwapOption<AdminToken>,
+    /// The upstream nodes of the `App` built last (issue 21).
+    nodes: ArcSwapOption<crate::upstream::nodes::NodeSet>,
 }
 
 /// Why `/readyz` says not ready.
@@ -93,7 +95,13 @@ impl AdminState {
             lifecycles: ArcSwap::from_pointee(BTreeMap::new()),
             clock: ArcSwap::from_pointee(Arc::new(SystemClock) as Arc<dyn Clock>),
             token: ArcSwapOption::empty(),
+            nodes: ArcSwapOption::empty(),
         }
+    }
+
+    /// The upstream nodes `/readyz?verbose` lists, at start and on reload.
+    pub fn set_nodes(&self, nodes: Arc<crate::upstream::nodes::NodeSet>) {
+        self.nodes.store(Some(nodes));
     }
 
     /// The lifecycles `/deprecations` shows (`config.lifecycle.rules`), at start and on reload.
@@ -313,6 +321,7 @@ fn readyz(state: &AdminState, verbose: bool) -> Response<Full<Bytes>> {
                 "last_probe_ms_ago": c.since_checked().map(ms),
                 "last_status": c.last_status(),
                 "error": c.last_error(),
+                "nodes": node_checks(state),
             },
             "last_upstream_reply_ms_ago": state.since_upstream_ok().map(ms),
         });
@@ -325,6 +334,21 @@ fn readyz(state: &AdminState, verbose: bool) -> Response<Full<Bytes>> {
         Err(_) => StatusCode::SERVICE_UNAVAILABLE,
     };
     json(status, &body)
+}
+
+/// Each upstream node: up, master, follower (its last answer a redirect: `handle_redirects` is
+/// off on the cluster), its counters.
+fn node_checks(state: &AdminState) -> serde_json::Value {
+    let nodes = state.nodes.load();
+    let view = nodes.as_ref().map(|n| n.view()).unwrap_or_default();
+    view.iter()
+        .map(|n| {
+            serde_json::json!({
+                "url": n.url, "up": n.up, "master": n.master, "follower": n.follower,
+                "requests": n.requests, "failures": n.failures,
+            })
+        })
+        .collect()
 }
 
 fn json(status: StatusCode, value: &impl serde::Serialize) -> Response<Full<Bytes>> {

@@ -12,13 +12,42 @@ use std::time::SystemTime;
 /// deprecated route ([`crate::rules::custom::too_broad`]), then the lifecycle table at `at`
 /// (default now).
 pub fn lifecycle_report(cfg: &Config, at: Option<SystemTime>) -> String {
-    let mut out = String::new();
+    let mut out = nodes_text(&cfg.upstream);
     for w in crate::rules::custom::too_broad(cfg.rules.table.rules()) {
         out.push_str("warning: ");
         out.push_str(&w);
         out.push('\n');
     }
     out.push_str(&lifecycle_table(cfg, at));
+    out
+}
+
+/// The upstream nodes and the node map (issue 21), when there is more than the one `url`.
+fn nodes_text(up: &crate::config::Upstream) -> String {
+    if up.nodes.len() < 2 && up.node_map.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "upstream nodes ({}):
+",
+        up.nodes.len()
+    );
+    for n in &up.nodes {
+        out.push_str(&format!(
+            "  {}
+",
+            n.url
+        ));
+    }
+    for (address, i) in &up.node_map {
+        if let Some(n) = up.nodes.get(*i) {
+            out.push_str(&format!(
+                "  redirects naming {address} go to {}
+",
+                n.url
+            ));
+        }
+    }
     out
 }
 

@@ -90,6 +90,7 @@ pub struct Metrics {
     draining: Gauge,
     calls: calls::CallMetrics,
     lifecycle: lifecycle::LifecycleMetrics,
+    nodes: Arc<nodes::NodeSlot>,
 }
 
 impl Default for Metrics {
@@ -110,6 +111,8 @@ impl Metrics {
         let hot = hot::Hot::new(workers);
         registry.register_collector(Box::new(hot::HotCollector(hot.clone())));
         let calls = calls::CallMetrics::register(&mut registry);
+        let nodes = Arc::new(nodes::NodeSlot::default());
+        registry.register_collector(Box::new(nodes::NodesCollector(nodes.clone())));
         let deprecated_tasks = Gauge::default();
         registry.register(
             "deprecated_tasks",
@@ -166,6 +169,7 @@ impl Metrics {
         );
         let lifecycle = lifecycle::LifecycleMetrics::register(&mut registry);
         Metrics {
+            nodes,
             calls,
             lifecycle,
             registry,
@@ -180,6 +184,11 @@ impl Metrics {
             cluster_up,
             draining,
         }
+    }
+
+    /// Points the upstream node series at the nodes of the `App` built last.
+    pub fn set_nodes(&self, nodes: Arc<crate::upstream::nodes::NodeSet>) {
+        self.nodes.set(nodes);
     }
 
     /// Counts one answered request. Hot path: one relaxed add on this worker's shard.
@@ -372,6 +381,7 @@ fn label_value(raw: Option<&str>) -> String {
 mod calls;
 mod hot;
 pub mod lifecycle;
+pub mod nodes;
 
 #[cfg(test)]
 mod tests;

@@ -28,6 +28,12 @@ async fn live_with_admin(upstream_url: &str, extra_toml: &str) -> (Arc<Live>, Ad
     cfg.upstream.url = upstream_url.parse().unwrap();
     cfg.upstream.https = upstream_url.starts_with("https");
     cfg.upstream.authority = cfg.upstream.url.authority().unwrap().clone();
+    // Issue 21: the node list is what the shim connects to; `url` is its first entry.
+    cfg.upstream.nodes = vec![deprecation_shim::config::NodeUrl {
+        url: cfg.upstream.url.clone(),
+        https: cfg.upstream.https,
+        authority: cfg.upstream.authority.clone(),
+    }];
     let live = Arc::new(Live {
         app: arc_swap::ArcSwap::from_pointee(App::new(cfg).unwrap()),
         cert: None,

@@ -192,10 +192,20 @@ pub struct TlsFiles {
 
 #[derive(Debug, Clone)]
 pub struct Upstream {
+    /// The first node's URL (`upstream.url`, or the first of `upstream.nodes`).
     pub url: http::Uri,
     pub https: bool,
-    /// `host[:port]` of the cluster, used as Host unless `preserve_host`.
+    /// `host[:port]` of the first node, used as Host unless `preserve_host`.
     pub authority: http::uri::Authority,
+    /// Every node the shim may send to, in the configured order (at least one; the first is
+    /// `url`). `upstream.url` is the one-node shorthand of `upstream.nodes`.
+    pub nodes: Vec<NodeUrl>,
+    /// `upstream.node_map`: an internal address a node's redirect may name (`host` or
+    /// `host:port`, lowercase) → the index in `nodes` of the node it is.
+    pub node_map: Vec<(String, usize)>,
+    /// Largest pass-through body kept in memory so that a redirect can be followed with it
+    /// (`upstream.max_replay_body`).
+    pub max_replay_body: usize,
     pub ca_file: Option<PathBuf>,
     pub insecure: bool,
     pub client_identity: Option<TlsFiles>,
@@ -206,6 +216,14 @@ pub struct Upstream {
     pub request_timeout: Duration,
     pub pool_idle_timeout: Duration,
     pub pool_max_idle_per_host: usize,
+}
+
+/// One node of `upstream.nodes`: where the shim connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeUrl {
+    pub url: http::Uri,
+    pub https: bool,
+    pub authority: http::uri::Authority,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -50,6 +50,9 @@ pub struct RawListen {
 #[serde(deny_unknown_fields)]
 pub struct RawUpstream {
     pub url: Option<String>,
+    pub nodes: Option<Vec<String>>,
+    pub node_map: Option<std::collections::BTreeMap<String, String>>,
+    pub max_replay_body: Option<String>,
     pub ca_file: Option<PathBuf>,
     pub insecure: Option<bool>,
     pub client_cert: Option<PathBuf>,

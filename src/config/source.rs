@@ -40,6 +40,11 @@ impl Overrides {
             }
         };
         set(&mut raw.listen.address, &self.listen);
+        if self.upstream.is_some() {
+            // `--upstream` names the one node to use: it replaces a file's node list.
+            raw.upstream.nodes = None;
+            raw.upstream.node_map = None;
+        }
         set(&mut raw.upstream.url, &self.upstream);
         set(&mut raw.admin.listen, &self.admin_listen);
         set(&mut raw.audit.path, &self.audit_log);

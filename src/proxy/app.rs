@@ -112,6 +112,8 @@ impl App {
     ) -> Result<App, AppError> {
         let upstream = Upstream::new(&config.upstream, crate::workers::slots(&config))?;
         admin.set_requires_cluster(config.readiness.requires_cluster);
+        metrics.set_nodes(upstream.nodes());
+        admin.set_nodes(upstream.nodes());
         let versions = super::versions::VersionCache::new(
             config.rules.version_source,
             config.rules.version_cache_ttl,

@@ -9,7 +9,7 @@ use crate::metrics::RouteClass;
 use crate::upstream::{CallerBody, UpBody};
 use futures_util::FutureExt;
 use http::{header, HeaderValue, Request, Response, Version};
-use http_body_util::Either;
+use http_body_util::{BodyExt, Either};
 use hyper::body::Incoming;
 use std::future::Future;
 use std::sync::Arc;
@@ -17,16 +17,44 @@ use std::time::Instant;
 
 /// Forwards `req` upstream unchanged but for hop-by-hop and forwarding headers. The future
 /// owns what it needs (no borrow of `app`) and stays small: see [`super::handle`].
+///
+/// When a node's redirect could be followed (several nodes, or a node map: issue 21), a body
+/// of a declared length within `upstream.max_replay_body` is read first, within the
+/// process-wide body budget, so that it can be sent again to the master; any other body
+/// streams, and a redirect then reaches the client as a relative `307` (see
+/// [`crate::upstream`]'s `route.rs`).
 pub fn pass_through(
     app: &Arc<App>,
     conn: ConnInfo,
     req: Request<Incoming>,
 ) -> impl Future<Output = Response<RespBody>> + Send + 'static {
     let upstream_req = prepare(app, conn, req);
+    if let Some(n) = replay_size(app, &upstream_req) {
+        return futures_util::future::Either::Right(Box::pin(buffered(
+            app.clone(),
+            upstream_req,
+            n,
+        )));
+    }
+    futures_util::future::Either::Left(streamed(app, upstream_req))
+}
+
+fn streamed(
+    app: &Arc<App>,
+    upstream_req: Request<UpBody>,
+) -> impl Future<Output = Response<RespBody>> + Send + 'static {
     let sent = Instant::now();
     let sending = app.upstream.send(upstream_req);
     let app = app.clone();
-    sending.map(move |resp| match resp {
+    sending.map(move |resp| relay(&app, sent, resp))
+}
+
+fn relay(
+    app: &App,
+    sent: Instant,
+    resp: Result<Response<crate::upstream::PooledBody>, ApiError>,
+) -> Response<RespBody> {
+    match resp {
         Ok(resp) => {
             app.metrics
                 .upstream_latency(RouteClass::PassThrough, sent.elapsed());
@@ -36,7 +64,59 @@ pub fn pass_through(
             Response::from_parts(parts, Either::Left(body))
         }
         Err(e) => super::error_response(&e),
-    })
+    }
+}
+
+/// The body length to read before sending, when a redirect could be followed with it.
+fn replay_size(app: &App, req: &Request<UpBody>) -> Option<usize> {
+    if !app.upstream.follows_redirects() {
+        return None;
+    }
+    let Either::Left(caller) = req.body() else {
+        return None;
+    };
+    if hyper::body::Body::is_end_stream(caller) {
+        return None;
+    }
+    let n = usize::try_from(hyper::body::Body::size_hint(caller).exact()?).ok()?;
+    (n > 0 && n <= app.config.upstream.max_replay_body).then_some(n)
+}
+
+/// Reads the body (`n` bytes declared) within the body budget, then sends it held, so a
+/// redirect can be followed with it. Over the budget, the body streams instead.
+async fn buffered(app: Arc<App>, req: Request<UpBody>, n: usize) -> Response<RespBody> {
+    let Ok(reservation) = app.work.reserve(n) else {
+        return streamed(&app, req).await;
+    };
+    let (parts, body) = req.into_parts();
+    let Either::Left(caller) = body else {
+        return streamed(&app, Request::from_parts(parts, body)).await;
+    };
+    let bytes = match http_body_util::Limited::new(caller, n).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => {
+            let stalled = e
+                .downcast_ref::<crate::upstream::CallerBodyError>()
+                .is_some_and(|c| matches!(c, crate::upstream::CallerBodyError::Stalled(_)));
+            let err = if stalled {
+                ApiError::new(
+                    http::StatusCode::REQUEST_TIMEOUT,
+                    "request_timeout",
+                    e.to_string(),
+                )
+            } else {
+                ApiError::bad_request(
+                    "invalid_request",
+                    format!("the request body could not be read: {e}"),
+                )
+            };
+            return super::error_response(&err);
+        }
+    };
+    let req = Request::from_parts(parts, Either::Right(http_body_util::Full::new(bytes)));
+    let resp = streamed(&app, req).await;
+    drop(reservation);
+    resp
 }
 
 /// Why `req` has no usable `Host` (RFC 9112 §3.2), if it has none; see

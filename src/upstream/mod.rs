@@ -1,7 +1,11 @@
 //! The pooled client towards the cluster: keep-alive HTTP/1.1 and HTTP/2 (ALPN), TLS per
 //! [`crate::tls`], connect and response-head timeouts. Pass-through requests and the shim's own
-//! look-ups share one pool; the upgrade POST, never sent twice, always opens a new connection.
-//! Failures come back as RS-shaped [`ApiError`]s blamed on the upstream.
+//! look-ups share one pool per node; the upgrade POST, never sent twice, always opens a new
+//! connection. Failures come back as RS-shaped [`ApiError`]s blamed on the upstream.
+//!
+//! Layout (issue 21): `nodes.rs` the configured nodes, their health and the master;
+//! `redirect.rs` the pure redirect rules; `route.rs` one request through the nodes (failover,
+//! following a redirect); `pool.rs` the connections to one node.
 
 use crate::config;
 use crate::error::ApiError;
@@ -12,15 +16,22 @@ use http::uri::{PathAndQuery, Scheme};
 use http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper_util::client::legacy::connect::HttpConnector;
+use nodes::NodeSet;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 mod caller_body;
 pub mod deadline;
+pub mod nodes;
 mod pool;
+pub mod redirect;
+mod route;
 
 pub use caller_body::{BodyEnd, CallerBody, CallerBodyError};
+pub use nodes::NodeView;
 pub use pool::{PooledBody, Reuse, SendError, StreamEnd};
+pub use route::REDIRECT_ERROR;
 
 /// Body of a request sent upstream: the caller's stream, or one the shim built.
 pub type UpBody = Either<CallerBody, Full<Bytes>>;
@@ -32,11 +43,7 @@ const MAX_LOOKUP_REPLY: usize = 16 * 1024 * 1024;
 const STALE_CONNECTION_ATTEMPTS: usize = 3;
 
 pub struct Upstream {
-    /// One pool per worker (see [`crate::workers`]): a worker only ever uses connections whose
-    /// tasks run on its own runtime.
-    pools: crate::workers::PerWorker<pool::Pool>,
-    /// Each worker's response-head deadlines, swept by that worker.
-    deadlines: crate::workers::PerWorker<std::sync::Arc<deadline::Deadlines>>,
+    set: Arc<NodeSet>,
     request_timeout: Duration,
 }
 
@@ -48,7 +55,7 @@ pub struct Fetched {
 }
 
 impl Upstream {
-    /// `workers`: how many per-worker pools besides the one for other threads (see
+    /// `workers`: how many per-worker pools (per node) besides the one for other threads (see
     /// [`crate::workers::slots`]).
     pub fn new(cfg: &config::Upstream, workers: usize) -> Result<Upstream, TlsError> {
         let trust = if cfg.insecure {
@@ -84,34 +91,56 @@ impl Upstream {
             None => builder,
         };
         let connector = builder.enable_all_versions().wrap_connector(http);
-        let scheme = if cfg.https {
-            Scheme::HTTPS
-        } else {
-            Scheme::HTTP
-        };
-        let pools = crate::workers::PerWorker::try_new(workers, || {
-            pool::Pool::new(
-                connector.clone(),
-                scheme.clone(),
-                cfg.authority.clone(),
-                cfg.pool_max_idle_per_host,
-                cfg.pool_idle_timeout,
-            )
-        })
-        .map_err(|e| TlsError {
-            what: "upstream.url".into(),
-            problem: e.to_string(),
-        })?;
+        let mut nodes = Vec::with_capacity(cfg.nodes.len());
+        for node in &cfg.nodes {
+            let scheme = if node.https {
+                Scheme::HTTPS
+            } else {
+                Scheme::HTTP
+            };
+            let pools = crate::workers::PerWorker::try_new(workers, || {
+                pool::Pool::new(
+                    connector.clone(),
+                    scheme.clone(),
+                    node.authority.clone(),
+                    cfg.pool_max_idle_per_host,
+                    cfg.pool_idle_timeout,
+                )
+            })
+            .map_err(|e| TlsError {
+                what: "upstream.nodes".into(),
+                problem: e.to_string(),
+            })?;
+            let label = format!("{}://{}", scheme, node.authority);
+            nodes.push(nodes::Node::new(label, node.authority.clone(), pools));
+        }
+        let set = NodeSet::new(
+            nodes,
+            &cfg.node_map,
+            crate::workers::PerWorker::new(workers, Default::default),
+            cfg.request_timeout,
+        );
         Ok(Upstream {
-            pools,
-            deadlines: crate::workers::PerWorker::new(workers, Default::default),
+            set: Arc::new(set),
             request_timeout: cfg.request_timeout,
         })
     }
 
-    /// The Host an HTTP/1 request to the cluster carries (the pool adds it when missing).
+    /// The nodes, their health and the master, as last seen.
+    pub fn nodes(&self) -> Arc<NodeSet> {
+        self.set.clone()
+    }
+
+    /// Whether a redirect can be followed at all (several nodes, or a node map): only then is
+    /// a pass-through body worth keeping for a re-send.
+    pub fn follows_redirects(&self) -> bool {
+        self.set.follows
+    }
+
+    /// The Host an HTTP/1 request to the cluster carries (the first node's; a request sent to
+    /// another node gets that node's).
     pub fn host_header(&self) -> &HeaderValue {
-        self.pools.get().host_header()
+        &self.set.nodes[0].host
     }
 
     /// The request target for `path_and_query` on the cluster (origin-form; the pool adds the
@@ -140,50 +169,60 @@ impl Upstream {
         limit: Option<Duration>,
     ) -> impl Future<Output = Result<Response<PooledBody>, ApiError>> + Send + 'static {
         let limit = limit.unwrap_or(self.request_timeout);
-        let deadlines = self.deadlines.get();
-        // A body still arriving moves the deadline to its end ([`BodyEnd`]).
-        let sending = match req.body() {
-            Either::Left(caller) => match caller.end() {
-                Some(end) => deadlines.within_after_body(
-                    limit,
-                    end,
-                    self.pools.get().send(req, Reuse::Pooled),
-                ),
-                None => deadlines.within(limit, self.pools.get().send(req, Reuse::Pooled)),
-            },
-            Either::Right(_) => deadlines.within(limit, self.pools.get().send(req, Reuse::Pooled)),
-        };
-        sending.map(move |r| match r {
-            Ok(Ok(resp)) => Ok(resp),
-            Ok(Err(e)) => Err(classify_failure(&e)),
-            Err(deadline::Elapsed) => Err(no_answer_within(limit)),
-        })
+        self.route(req, Reuse::Pooled, limit)
+            .map(|r| r.map_err(|f| f.error))
     }
 
-    /// [`send`](Self::send), also telling whether the connection closed before any reply: the
-    /// race of a pooled keep-alive connection the cluster closed just as it was reused.
-    async fn send_once(
+    /// One request through the nodes: the first attempt on the node to try first; what
+    /// follows a failure or a redirect (failover, [`route::finish`]) is boxed, so the common
+    /// case stays a small future.
+    fn route(
         &self,
         req: Request<UpBody>,
         reuse: Reuse,
-    ) -> Result<Response<PooledBody>, (ApiError, bool)> {
-        let sending = self.pools.get().send(req, reuse);
-        match self
-            .deadlines
-            .get()
-            .within(self.request_timeout, sending)
-            .await
-        {
-            Ok(Ok(resp)) => Ok(resp),
-            Ok(Err(e)) => Err((classify_failure(&e), closed_before_reply(&e))),
-            Err(deadline::Elapsed) => Err((no_answer_within(self.request_timeout), false)),
-        }
+        limit: Duration,
+    ) -> impl Future<Output = Result<Response<PooledBody>, route::Failure>> + Send + 'static {
+        let set = self.set.clone();
+        let first = set.first();
+        let versioned = route::versioned(req.uri().path());
+        let held = set.follows.then(|| {
+            Box::new(route::Held {
+                method: req.method().clone(),
+                pq: req
+                    .uri()
+                    .path_and_query()
+                    .cloned()
+                    .unwrap_or_else(|| PathAndQuery::from_static("/")),
+                copy: route::copy_of(&req),
+                auth: req.headers().get(http::header::AUTHORIZATION).cloned(),
+            })
+        });
+        let job = route::Job {
+            set: set.clone(),
+            limit_ns: u64::try_from(limit.as_nanos()).unwrap_or(u64::MAX),
+            reuse,
+            first: u32::try_from(first).unwrap_or(0),
+            versioned,
+            held,
+        };
+        set.attempt(first, req, reuse, limit).then(move |sent| {
+            match route::tried(sent, job.limit()) {
+                route::Tried::Answer(resp) if !redirect::is_redirect(resp.status()) => {
+                    job.set.note_answer(job.first as usize, job.versioned);
+                    futures_util::future::Either::Left(std::future::ready(Ok(resp)))
+                }
+                tried => {
+                    let first = job.first as usize;
+                    futures_util::future::Either::Right(Box::pin(route::finish(job, first, tried)))
+                }
+            }
+        })
     }
 
     /// A request the shim makes on its own behalf (look-ups, the upgrade POST, polling), with
     /// `headers` — the caller's `Authorization`, so the cluster enforces permissions as before,
     /// and its `X-Forwarded-For` and `X-Request-Id`, so the cluster's logs name the caller.
-    /// Reads the whole reply, bounded.
+    /// Reads the whole reply, bounded. A node's redirect to a configured node is followed.
     pub async fn call(
         &self,
         method: Method,
@@ -228,9 +267,9 @@ impl Upstream {
         };
         let mut attempt = 1;
         let resp = loop {
-            match self.send_once(build()?, reuse).await {
+            match self.route(build()?, reuse, self.request_timeout).await {
                 Ok(resp) => break resp,
-                Err((_, true)) if attempt < attempts => {
+                Err(route::Failure { closed: true, .. }) if attempt < attempts => {
                     tracing::debug!(
                         path,
                         attempt,
@@ -238,9 +277,21 @@ impl Upstream {
                     );
                     attempt += 1;
                 }
-                Err((e, _)) => return Err(e),
+                Err(f) => return Err(f.error),
             }
         };
+        if redirect::is_redirect(resp.status()) {
+            // A shim-built body is always held, so only a refused redirect gets here: never
+            // relayed (its Location may be relative, but the caller of `call` reads JSON).
+            return Err(ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                route::REDIRECT_ERROR,
+                format!(
+                    "the cluster answered {} to {path} and the shim could not follow it",
+                    resp.status()
+                ),
+            ));
+        }
         let status = resp.status();
         let body = tokio::time::timeout(
             self.request_timeout,
@@ -255,6 +306,23 @@ impl Upstream {
         })?
         .to_bytes();
         Ok(Fetched { status, body })
+    }
+
+    /// The credential-free probe (`path`, no redirect followed) sent to every node at once:
+    /// each node's status or failure, in configured order.
+    pub async fn probe_nodes(
+        &self,
+        path: &'static str,
+        limit: Duration,
+    ) -> Vec<(String, Result<StatusCode, String>)> {
+        let probes = (0..self.set.nodes.len()).map(|i| {
+            let set = self.set.clone();
+            async move {
+                let label = set.nodes[i].label.clone();
+                (label, route::probe(&set, i, path, limit).await)
+            }
+        });
+        futures_util::future::join_all(probes).await
     }
 }
 

@@ -58,6 +58,23 @@ pub enum SendError {
     Http(#[from] hyper::Error),
 }
 
+/// A request that got no response head, and the request itself when none of it was written
+/// (a refused connect, a TLS failure, a connection that gave it back): it may go to another
+/// node (issue 21: "nothing was sent").
+pub struct Failed {
+    pub error: SendError,
+    pub unsent: Option<Request<UpBody>>,
+}
+
+impl Failed {
+    fn sent(error: SendError) -> Failed {
+        Failed {
+            error,
+            unsent: None,
+        }
+    }
+}
+
 /// Whether a request may use a pooled connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reuse {
@@ -156,7 +173,7 @@ impl Pool {
         &self,
         req: Request<UpBody>,
         reuse: Reuse,
-    ) -> impl Future<Output = Result<Response<PooledBody>, SendError>> + Send + 'static {
+    ) -> impl Future<Output = Result<Response<PooledBody>, Failed>> + Send + 'static {
         let shared = self.shared.clone();
         let pooled = match reuse {
             Reuse::Pooled => shared.checkout(),
@@ -166,7 +183,9 @@ impl Pool {
             Some(sender) => {
                 FutureEither::Left(shared.dispatch(sender, req).then(
                     move |attempt| match attempt {
-                        Attempt::Done(result) => FutureEither::Left(std::future::ready(result)),
+                        Attempt::Done(result) => {
+                            FutureEither::Left(std::future::ready(result.map_err(Failed::sent)))
+                        }
                         Attempt::Unsent(req, error, h2) => {
                             shared.refused_unsent(&error, h2);
                             FutureEither::Right(Box::pin(shared.send_slow(req, Reuse::Pooled)))
@@ -195,22 +214,36 @@ impl Shared {
         self: Arc<Self>,
         mut req: Request<UpBody>,
         reuse: Reuse,
-    ) -> Result<Response<PooledBody>, SendError> {
+    ) -> Result<Response<PooledBody>, Failed> {
         loop {
-            let (sender, reused) = match reuse {
-                Reuse::Pooled => match self.checkout() {
-                    Some(sender) => (sender, true),
-                    None => (self.connect(true).await?, false),
+            let pooled = match reuse {
+                Reuse::Pooled => self.checkout(),
+                Reuse::Fresh => None,
+            };
+            let (sender, reused) = match pooled {
+                Some(sender) => (sender, true),
+                None => match self.connect(reuse == Reuse::Pooled).await {
+                    Ok(sender) => (sender, false),
+                    Err(error) => {
+                        return Err(Failed {
+                            error,
+                            unsent: Some(req),
+                        })
+                    }
                 },
-                Reuse::Fresh => (self.connect(false).await?, false),
             };
             match self.dispatch(sender, req).await {
-                Attempt::Done(result) => return result,
+                Attempt::Done(result) => return result.map_err(Failed::sent),
                 Attempt::Unsent(unsent, error, h2) if reused => {
                     self.refused_unsent(&error, h2);
                     req = unsent;
                 }
-                Attempt::Unsent(_, error, _) => return Err(SendError::Http(error)),
+                Attempt::Unsent(unsent, error, _) => {
+                    return Err(Failed {
+                        error: SendError::Http(error),
+                        unsent: Some(unsent),
+                    })
+                }
             }
         }
     }

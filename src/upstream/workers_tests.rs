@@ -66,7 +66,7 @@ async fn each_worker_reuses_its_own_connection_and_never_another_workers() {
                 three_gets(&upstream).await;
                 // Time for the last connection to be checked back in.
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                let _ = first_done.send(upstream.pools.get().idle_count());
+                let _ = first_done.send(upstream.set.nodes[0].pools.get().idle_count());
                 let _ = second_done_rx.await;
             })
         })
@@ -78,9 +78,9 @@ async fn each_worker_reuses_its_own_connection_and_never_another_workers() {
                 let idle_on_one = first_done_rx.await.expect("worker 1");
                 assert_eq!(idle_on_one, 1, "worker 1 keeps its connection");
                 // Worker 1's idle connection is not in this worker's pool.
-                assert_eq!(upstream.pools.get().idle_count(), 0);
+                assert_eq!(upstream.set.nodes[0].pools.get().idle_count(), 0);
                 three_gets(&upstream).await;
-                assert_eq!(upstream.pools.get().idle_count(), 1);
+                assert_eq!(upstream.set.nodes[0].pools.get().idle_count(), 1);
                 let _ = second_done.send(());
             })
         })

@@ -4,7 +4,6 @@
 
 use super::reload::Live;
 use crate::probe::{ClusterHealth, PROBE_PATH};
-use http::Method;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -13,16 +12,27 @@ pub async fn probe_once(live: &Live) {
     let app = live.app.load_full();
     let deadline = app.config.readiness.cluster_probe_interval;
     let status = &app.admin.cluster;
-    let answer = tokio::time::timeout(
-        deadline,
-        app.upstream
-            .call(Method::GET, PROBE_PATH, &http::HeaderMap::new(), None),
-    )
-    .await;
-    match answer {
-        Ok(Ok(reply)) => status.record_answer(reply.status.as_u16()),
-        Ok(Err(e)) => status.record_failure(&e.text),
-        Err(_) => status.record_failure(&format!("no answer within {deadline:?}")),
+    // Every node at once, each bounded by the interval: the cluster is up when one answers.
+    let answers = app.upstream.probe_nodes(PROBE_PATH, deadline).await;
+    let serving = answers.iter().find_map(|(_, a)| {
+        a.as_ref()
+            .ok()
+            .filter(|s| !crate::upstream::redirect::is_redirect(**s))
+    });
+    let any = answers.iter().find_map(|(_, a)| a.as_ref().ok());
+    match serving.or(any) {
+        Some(s) => status.record_answer(s.as_u16()),
+        None => {
+            let why: Vec<String> = answers
+                .iter()
+                .map(|(node, a)| match a {
+                    Err(e) if answers.len() > 1 => format!("{node}: {e}"),
+                    Err(e) => e.clone(),
+                    Ok(_) => String::new(),
+                })
+                .collect();
+            status.record_failure(&why.join("; "));
+        }
     }
     app.metrics
         .set_cluster_up(status.health() == ClusterHealth::Up);

@@ -196,6 +196,18 @@ impl SimNodes {
         SimNodes { sim, nodes }
     }
 
+    /// A shim in front of the nodes `order` names (`upstream.nodes`, in that order) with the
+    /// test defaults and `extra_toml` over them.
+    pub async fn shim(&self, order: &[u64], extra_toml: &str) -> Shim {
+        let urls: Vec<String> = order
+            .iter()
+            .map(|u| format!("\"http://{}\"", self.addr(*u)))
+            .collect();
+        let base = format!("[upstream]\nnodes = [{}]\n", urls.join(", "));
+        let cfg = nodes_config(&base, extra_toml).unwrap_or_else(|e| panic!("shim config: {e}"));
+        Shim::start(cfg).await
+    }
+
     /// Node `uid`'s listener address.
     pub fn addr(&self, uid: u64) -> SocketAddr {
         self.nodes
@@ -342,6 +354,19 @@ impl AdminPort {
         }));
         AdminPort { addr, _stop: stop }
     }
+}
+
+/// [`test_config`]'s defaults without `upstream.url`, `upstream_toml` (naming the nodes) and
+/// then `extra_toml` merged over them, validated.
+pub fn nodes_config(upstream_toml: &str, extra_toml: &str) -> Result<Config, config::ConfigError> {
+    let base = "[listen]\naddress = \"127.0.0.1:0\"\n\
+         [upstream]\nrequest_timeout = \"10s\"\n\
+         [shim]\npoll_interval = \"20ms\"\nwait_deadline = \"10s\"\n";
+    let mut merged: toml::Table = toml::from_str(base).expect("base config");
+    for more in [upstream_toml, extra_toml] {
+        merge(&mut merged, toml::from_str(more).expect("TOML"));
+    }
+    config::parse_raw(&merged.to_string()).and_then(Config::from_raw)
 }
 
 /// The test defaults (plain http to `upstream`, `shim.poll_interval = "20ms"`, 10 s deadlines)

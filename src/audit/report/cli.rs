@@ -73,9 +73,11 @@ pub fn run(args: &ReportArgs) -> Result<String, String> {
         Some(path) => Some(
             config::load_raw(path)
                 .and_then(|mut raw| {
-                    raw.upstream
-                        .url
-                        .get_or_insert_with(|| REPORT_UPSTREAM.to_owned());
+                    if raw.upstream.nodes.is_none() {
+                        raw.upstream
+                            .url
+                            .get_or_insert_with(|| REPORT_UPSTREAM.to_owned());
+                    }
                     Config::from_raw(raw)
                 })
                 .map_err(|e| e.to_string())?,

@@ -1,7 +1,14 @@
 //! `[upstream]` validated: the cluster's URL, its TLS trust (CA file, `insecure`, pins, client
-//! certificate), the timeouts and the pool's bounds. Each check names its key.
+//! certificate), the timeouts and the pool's bounds; the node list and its map are in
+//! `nodes.rs`. Each check names its key.
 
 use super::*;
+
+#[path = "nodes.rs"]
+mod nodes;
+
+/// `upstream.max_replay_body` unless set: 1 MiB (API-CATALOGUE §10 T3).
+pub const DEFAULT_MAX_REPLAY_BODY: usize = 1024 * 1024;
 
 /// `upstream.pin_sha256`: each entry a SHA-256 in hex or base64; pointless with `insecure`.
 fn pins(texts: Vec<String>, insecure: bool) -> Result<Vec<[u8; 32]>, ConfigError> {
@@ -17,33 +24,10 @@ fn pins(texts: Vec<String>, insecure: bool) -> Result<Vec<[u8; 32]>, ConfigError
         .collect()
 }
 
-pub(super) fn upstream(raw: RawUpstream) -> Result<Upstream, ConfigError> {
-    let text = raw.url.ok_or_else(|| {
-        ConfigError::new("upstream.url", "is required: the cluster API, e.g. https://cluster.example.com:9443 (or pass --upstream)")
-    })?;
-    let url: http::Uri = text
-        .parse()
-        .map_err(|_| ConfigError::new("upstream.url", format!("\"{text}\" is not a URL")))?;
-    let https = match url.scheme_str() {
-        Some("https") => true,
-        Some("http") => false,
-        _ => {
-            return Err(ConfigError::new(
-                "upstream.url",
-                format!("\"{text}\" must start with http:// or https://"),
-            ))
-        }
-    };
-    let authority = url
-        .authority()
-        .cloned()
-        .ok_or_else(|| ConfigError::new("upstream.url", format!("\"{text}\" has no host")))?;
-    if !matches!(url.path(), "" | "/") || url.query().is_some() {
-        return Err(ConfigError::new(
-            "upstream.url",
-            "must not carry a path or query: the shim forwards paths as received",
-        ));
-    }
+pub(super) fn upstream(mut raw: RawUpstream) -> Result<Upstream, ConfigError> {
+    let nodes = nodes::node_urls(raw.url.take(), raw.nodes.take())?;
+    let node_map = nodes::node_map(raw.node_map.take().unwrap_or_default(), &nodes)?;
+    let first = nodes[0].clone();
     if let Some(ca) = &raw.ca_file {
         if !ca.is_file() {
             return Err(ConfigError::new(
@@ -61,9 +45,16 @@ pub(super) fn upstream(raw: RawUpstream) -> Result<Upstream, ConfigError> {
     }
     let pin_sha256 = pins(raw.pin_sha256.unwrap_or_default(), insecure)?;
     Ok(Upstream {
-        url,
-        https,
-        authority,
+        url: first.url,
+        https: first.https,
+        authority: first.authority,
+        nodes,
+        node_map,
+        max_replay_body: opt_size(
+            "upstream.max_replay_body",
+            raw.max_replay_body,
+            DEFAULT_MAX_REPLAY_BODY,
+        )?,
         ca_file: raw.ca_file,
         insecure,
         client_identity: tls_pair(
