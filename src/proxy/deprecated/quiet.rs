@@ -29,10 +29,11 @@ use crate::audit::{self, AuditRecord};
 use crate::listener::ConnInfo;
 use crate::locks::lock;
 use crate::proxy::app::App;
+use crate::proxy::callers::Fingerprint;
 use crate::proxy::forward;
 use crate::proxy::reply::RespBody;
 use crate::rules::version::Seen;
-use crate::rules::{Matched, RuleId};
+use crate::rules::{Matched, Rule, RuleId};
 use http::header::{AUTHORIZATION, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Method, Request, Response};
 use hyper::body::Incoming;
@@ -60,7 +61,7 @@ pub struct Who {
     template: String,
     method: Method,
     /// The fingerprint of its `Authorization` (the record's user is read from the first call).
-    credentials: Option<crate::proxy::callers::Fingerprint>,
+    credentials: Option<Fingerprint>,
     user_agent: Option<HeaderValue>,
     /// Only when `X-Forwarded-For` is trusted, as in the record.
     forwarded_for: Option<HeaderValue>,
@@ -74,7 +75,7 @@ impl Who {
         app: &App,
         conn: &ConnInfo,
         req: &Request<Incoming>,
-        (rule, hint, credentials): (usize, Hint, Option<crate::proxy::callers::Fingerprint>),
+        (rule, hint, credentials): (usize, Hint, Option<Fingerprint>),
     ) -> Option<(Who, PathFacts)> {
         let headers = req.headers();
         let single = |name: http::HeaderName| headers.get_all(name).iter().nth(1).is_none();
@@ -125,6 +126,25 @@ impl Hint {
             facts,
         })
     }
+}
+
+/// The caller of a call the lane may take or learn from (the module's decisions):
+/// `entered_clean` when nothing refused the call on entry.
+pub(super) fn caller(
+    app: &App,
+    conn: &ConnInfo,
+    req: &Request<Incoming>,
+    (rule, r, hint, credentials): (usize, &Rule, Hint, Option<Fingerprint>),
+    (step, entered_clean): (super::Step, bool),
+) -> Option<(Who, PathFacts)> {
+    let eligible = r.id == RuleId::StatsV1
+        && matches!(step, super::Step::Observe { .. })
+        && entered_clean
+        && !app.config.lifecycle.rules.contains_key(&r.name)
+        && !(app.audit.last_write_failed() && app.audit.must_fail());
+    eligible
+        .then(|| Who::of(app, conn, req, (rule, hint, credentials)))
+        .flatten()
 }
 
 /// What a call's path says for its record and marks: its database, and the `Link` to its
@@ -203,10 +223,7 @@ pub(super) async fn run(
     req: Request<Incoming>,
     (who, facts, known): (Who, PathFacts, Known),
     (mark, seen): (bool, Seen),
-    (fingerprint, _admitted): (
-        Option<crate::proxy::callers::Fingerprint>,
-        crate::proxy::budget::Admission,
-    ),
+    (fingerprint, _admitted): (Option<Fingerprint>, crate::proxy::budget::Admission),
 ) -> Response<RespBody> {
     let started = Instant::now();
     let at = SystemTime::now();
