@@ -318,3 +318,18 @@ async fn r14_auto_observes_the_old_route() {
     assert!(paths(&new_sim).contains(&CONFIG_OLD.to_owned()));
     assert_eq!(b.header("deprecation"), Some("@1706745600"));
 }
+
+/// Issue 21: every differential above again with the shim in front of three nodes, a follower
+/// first in `upstream.nodes` (see `support::topology`).
+#[test]
+fn every_differential_holds_with_a_follower_first() {
+    support::topology::with_follower_first(|| {
+        r16_syncer_state_7_4_native_equals_shim_in_front_of_8_0();
+        r17_keep_slave_shards_7_4_native_equals_shim_in_front_of_8_2();
+        r17_a_body_with_the_new_keys_goes_as_it_came();
+        r15_optimize_shards_placement_7_8_native_equals_translated_on_7_22();
+        r15_auto_observes_and_names_the_dry_run_successor();
+        r14_module_config_7_4_native_equals_translated_on_8_0();
+        r14_auto_observes_the_old_route();
+    });
+}

@@ -285,3 +285,10 @@ async fn r18_repeats_keep_their_marks_request_ids_and_statuses_and_exact_counts(
     assert_eq!(of(404, None), [1], "{written:#?}");
     assert_eq!(of(404, Some("coalesced")), [2], "{written:#?}");
 }
+
+/// Issue 21: R13's differential again with the shim in front of three nodes, a follower first
+/// in `upstream.nodes` (see `support::topology`).
+#[test]
+fn r13_differential_holds_with_a_follower_first() {
+    support::topology::with_follower_first(r13_body_credentials_7_4_native_equals_shim_in_front_of_8_0);
+}

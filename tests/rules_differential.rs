@@ -162,3 +162,15 @@ async fn r10_node_bdb_debuginfo_is_a_superset_of_the_7_4_native_package() {
         "{paths:?}"
     );
 }
+
+/// Issue 21: every row above again with the shim in front of three nodes, a follower first in
+/// `upstream.nodes` (see `support::topology`).
+#[test]
+fn every_row_holds_with_a_follower_first() {
+    support::topology::with_follower_first(|| {
+        r1_authorize_with_body_credentials_7_4_native_equals_shim_in_front_of_8_0();
+        r3_update_cert_7_8_native_equals_shim_in_front_of_7_22();
+        r7_r8_r9_debuginfo_7_4_native_equals_shim_in_front_of_8_0();
+        r10_node_bdb_debuginfo_is_a_superset_of_the_7_4_native_package();
+    });
+}

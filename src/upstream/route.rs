@@ -116,10 +116,13 @@ impl Job {
     }
 }
 
-/// Why the request got no usable reply, and whether its connection closed before any reply.
+/// Why the request got no usable reply, whether its connection closed before any reply, and
+/// whether its last attempt may have reached a node (written, then no reply): a non-idempotent
+/// request's outcome is then unknown (T3).
 pub(super) struct Failure {
     pub error: ApiError,
     pub closed: bool,
+    pub sent: bool,
 }
 
 /// A copy of `req` when the shim holds its whole body: none, or one it built.
@@ -243,6 +246,7 @@ pub(super) async fn finish(
                 closed,
             } => {
                 set.failed(node, unsent.is_some());
+                let sent = unsent.is_none();
                 let again = match unsent {
                     Some(req) => Some(*req),
                     None if job.idempotent() => job.copy(),
@@ -254,7 +258,13 @@ pub(super) async fn finish(
                         node = next;
                         req
                     }
-                    _ => return Err(Failure { error, closed }),
+                    _ => {
+                        return Err(Failure {
+                            error,
+                            closed,
+                            sent,
+                        })
+                    }
                 }
             }
         };
@@ -367,6 +377,8 @@ fn refuse(set: &NodeSet, text: String) -> Failure {
     Failure {
         error: ApiError::new(StatusCode::BAD_GATEWAY, REDIRECT_ERROR, text),
         closed: false,
+        // A node answered (with a redirect): not a request lost on the way.
+        sent: false,
     }
 }
 
