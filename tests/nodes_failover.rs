@@ -159,7 +159,8 @@ async fn a_node_killed_under_mixed_load_fails_no_read_and_never_runs_an_upgrade_
             tokio::spawn(async move {
                 let mut failed = Vec::new();
                 for i in 0..50 {
-                    let path = ["/v1/bdbs/1", "/v1/cluster", "/v1/nodes", "/v1/modules"][(w + i) % 4];
+                    let path =
+                        ["/v1/bdbs/1", "/v1/cluster", "/v1/nodes", "/v1/modules"][(w + i) % 4];
                     let r = get(addr, path, &admin()).await;
                     if r.status != 200 || r.status.is_redirection() {
                         failed.push(format!("{path}: {}", r.head()));
@@ -207,6 +208,9 @@ async fn a_node_killed_under_mixed_load_fails_no_read_and_never_runs_an_upgrade_
     let rec = upgrade_records(&audit);
     let outcomes: Vec<&str> = rec.iter().filter_map(|r| r["outcome"].as_str()).collect();
     assert_eq!(outcomes.iter().filter(|o| **o == "ok").count(), ok);
-    assert_eq!(outcomes.iter().filter(|o| **o == "unknown").count(), unknown);
+    assert_eq!(
+        outcomes.iter().filter(|o| **o == "unknown").count(),
+        unknown
+    );
     eprintln!("mixed load: 200 reads, 0 failed; {} legacy upgrades: {ok} ok, {unknown} unknown; {run} upgrades run", answers.len());
 }

@@ -290,5 +290,7 @@ async fn r18_repeats_keep_their_marks_request_ids_and_statuses_and_exact_counts(
 /// in `upstream.nodes` (see `support::topology`).
 #[test]
 fn r13_differential_holds_with_a_follower_first() {
-    support::topology::with_follower_first(r13_body_credentials_7_4_native_equals_shim_in_front_of_8_0);
+    support::topology::with_follower_first(
+        r13_body_credentials_7_4_native_equals_shim_in_front_of_8_0,
+    );
 }

@@ -149,9 +149,11 @@ mod tests {
             {"action_uid": "b", "name": "SMUpgradeBDB", "status": "active"},
         ]));
         assert_eq!(started_upgrade(1, None, Some(&two), None), None);
-        let done = actions(json!([{"action_uid": "a", "name": "SMUpgradeBDB", "status": "completed"}]));
+        let done =
+            actions(json!([{"action_uid": "a", "name": "SMUpgradeBDB", "status": "completed"}]));
         assert_eq!(started_upgrade(1, None, Some(&done), None), None);
-        let before = actions(json!([{"action_uid": "a", "name": "SMUpgradeBDB", "status": "active"}]));
+        let before =
+            actions(json!([{"action_uid": "a", "name": "SMUpgradeBDB", "status": "active"}]));
         assert_eq!(started_upgrade(1, Some("a"), Some(&before), None), None);
         let other_db = actions(json!([
             {"action_uid": "x", "name": "SMUpgradeBDB", "object_name": "bdb:2", "status": "active"}
@@ -162,7 +164,10 @@ mod tests {
     #[test]
     fn without_a_list_the_database_names_its_new_action() {
         let bdb: Bdb = serde_json::from_value(json!({"uid": 1, "action_uid": "n"})).expect("bdb");
-        assert_eq!(started_upgrade(1, None, None, Some(&bdb)).as_deref(), Some("n"));
+        assert_eq!(
+            started_upgrade(1, None, None, Some(&bdb)).as_deref(),
+            Some("n")
+        );
         assert_eq!(started_upgrade(1, Some("n"), None, Some(&bdb)), None);
         let idle: Bdb = serde_json::from_value(json!({"uid": 1, "action_uid": null})).expect("bdb");
         assert_eq!(started_upgrade(1, None, None, Some(&idle)), None);
@@ -175,7 +180,10 @@ mod tests {
             "state-machines": [{"action_uid": "u", "name": "SMUpgradeBDB", "object_name": "bdb:1", "status": "active"}],
         }));
         assert_eq!(started_on_module("7", &listed).as_deref(), Some("m"));
-        assert_eq!(started_upgrade(1, None, Some(&listed), None).as_deref(), Some("u"));
+        assert_eq!(
+            started_upgrade(1, None, Some(&listed), None).as_deref(),
+            Some("u")
+        );
         assert_eq!(listed_actions(b"{\"x\": 1}"), None);
         assert_eq!(listed_actions(b"not json"), None);
     }
@@ -186,7 +194,11 @@ mod tests {
         let e = outcome_unknown("the upgrade of database 3", &cause, "GET /v1/actions/bdb/3");
         assert_eq!(e.status, StatusCode::BAD_GATEWAY);
         assert_eq!(e.error_code, OUTCOME_UNKNOWN);
-        assert!(e.text.contains("database 3") && e.text.contains("unknown"), "{}", e.text);
+        assert!(
+            e.text.contains("database 3") && e.text.contains("unknown"),
+            "{}",
+            e.text
+        );
         assert!(e.text.contains("reset"), "{}", e.text);
     }
 }

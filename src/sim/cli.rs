@@ -126,7 +126,11 @@ async fn serve_nodes(
         .map_err(|e| format!("cannot start the simulated nodes: {e}"))?;
     let master = sim.master();
     for (uid, addr) in &nodes {
-        let role = if Some(*uid) == master { " (master)" } else { "" };
+        let role = if Some(*uid) == master {
+            " (master)"
+        } else {
+            ""
+        };
         println!("node {uid} {scheme}://{addr}{role}");
         tracing::info!(node = uid, url = %format!("{scheme}://{addr}"), version = %args.version, "simulated Redis Software node listening");
     }

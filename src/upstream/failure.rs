@@ -88,4 +88,3 @@ fn caller_body_failed(e: &CallerBodyError) -> ApiError {
         format!("the request body could not be read{cause}"),
     )
 }
-

@@ -11,20 +11,20 @@ use crate::config;
 use crate::error::ApiError;
 use crate::tls::{self, TlsError, Trust};
 use bytes::Bytes;
+use failure::classify_failure;
 use futures_util::FutureExt;
 use http::uri::{PathAndQuery, Scheme};
 use http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper_util::client::legacy::connect::HttpConnector;
-use failure::classify_failure;
 use nodes::NodeSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 mod caller_body;
-mod failure;
 pub mod deadline;
+mod failure;
 pub mod nodes;
 mod pool;
 pub mod redirect;
@@ -279,14 +279,15 @@ impl Upstream {
         headers: &http::HeaderMap,
         body: Option<Bytes>,
     ) -> Result<Fetched, Unanswered> {
-        let pq = PathAndQuery::try_from(path).map_err(|e| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                format!("bad look-up path {path}: {e}"),
-            )
-        })
-        .map_err(Unanswered::unsent)?;
+        let pq = PathAndQuery::try_from(path)
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    format!("bad look-up path {path}: {e}"),
+                )
+            })
+            .map_err(Unanswered::unsent)?;
         let uri = self.uri_for(pq);
         let build = || {
             let mut req = Request::builder().method(method.clone()).uri(uri.clone());

@@ -61,7 +61,10 @@ pub async fn front_of(cfg: SimConfig, extra_toml: &str) -> (Sim, Shim) {
     let shim = Shim::start(cfg).await;
     let addr = nodes[0].1;
     let sim = Sim {
-        addr: nodes.iter().find(|(u, _)| *u == master).map_or(addr, |(_, a)| *a),
+        addr: nodes
+            .iter()
+            .find(|(u, _)| *u == master)
+            .map_or(addr, |(_, a)| *a),
         sim,
         stop: None,
     };

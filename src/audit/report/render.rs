@@ -260,11 +260,14 @@ fn csv_text(s: &str) -> String {
 
 /// " of which 2 interrupted, 1 outcome unknown" (nothing when both are 0).
 fn of_which(o: &super::Outcomes) -> String {
-    let parts: Vec<String> = [(o.interrupted, "interrupted"), (o.unknown, "outcome unknown")]
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, what)| format!("{n} {what}"))
-        .collect();
+    let parts: Vec<String> = [
+        (o.interrupted, "interrupted"),
+        (o.unknown, "outcome unknown"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
     if parts.is_empty() {
         String::new()
     } else {

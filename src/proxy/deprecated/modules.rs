@@ -30,7 +30,6 @@ use crate::proxy::app::App;
 use crate::rules::module_upgrade::model::parse_json;
 use crate::rules::module_upgrade::translate::map_lookup_error;
 use crate::rules::modules as rule;
-use crate::rules::recover;
 use crate::rules::{Matched, RuleId};
 use crate::upstream::CallerBody;
 use http::request::Parts;
@@ -165,7 +164,7 @@ impl ModuleCall<'_> {
             // The package streamed and is gone, and nothing names the upload before the
             // cluster's reply: the shim cannot tell whether it was applied (T3).
             Err(u) if u.maybe_applied && u.error.blame == Blame::Upstream => {
-                Err(recover::outcome_unknown(
+                Err(crate::rules::recover::outcome_unknown(
                     "the module upload (POST /v2/modules)",
                     &u.error,
                     "GET /v1/modules",

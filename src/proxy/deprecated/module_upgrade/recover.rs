@@ -48,8 +48,9 @@ impl Call<'_> {
             }
         };
         self.trace.upstream_time += started.elapsed();
-        let found = recover::started_upgrade(self.bdb_uid, before, listed.as_deref(), bdb_now.as_ref())
-            .filter(|uid| plain_uid(uid));
+        let found =
+            recover::started_upgrade(self.bdb_uid, before, listed.as_deref(), bdb_now.as_ref())
+                .filter(|uid| plain_uid(uid));
         match found {
             Some(uid) => {
                 tracing::info!(

@@ -19,7 +19,11 @@ use http::StatusCode;
 impl ModuleCall<'_> {
     /// After `DELETE /v2/modules/{uid}` went unanswered (`cause`): wait on its action, found on
     /// another node, or answer that the outcome is unknown.
-    pub(super) async fn recover_delete(&mut self, uid: &str, cause: ApiError) -> Result<(), ApiError> {
+    pub(super) async fn recover_delete(
+        &mut self,
+        uid: &str,
+        cause: ApiError,
+    ) -> Result<(), ApiError> {
         tracing::warn!(
             module = %Escaped(uid),
             error = %Escaped(&cause.text),
