@@ -70,7 +70,10 @@ async fn r13_body_credentials_7_4_native_equals_shim_in_front_of_8_0() {
         assert_eq!(r.status.as_u16(), 200, "the new password logs in");
     }
     // Every call reached the 8.0 cluster with a header, never a body credential it ignores.
-    for r in new_sim.requests().iter().filter(|r| r.path == PASSWORD) {
+    for r in support::topology::served(&new_sim)
+        .iter()
+        .filter(|r| r.path == PASSWORD)
+    {
         assert!(r
             .authorization
             .as_deref()

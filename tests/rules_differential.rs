@@ -119,7 +119,10 @@ async fn r7_r8_r9_debuginfo_7_4_native_equals_shim_in_front_of_8_0() {
             assert_eq!(a.json()["error_code"], b.json()["error_code"], "{path}");
         }
     }
-    let paths: Vec<_> = new_sim.requests().into_iter().map(|r| r.path).collect();
+    let paths: Vec<_> = support::topology::served(&new_sim)
+        .into_iter()
+        .map(|r| r.path)
+        .collect();
     assert!(
         paths.iter().all(|p| !p.starts_with("/v1/debuginfo")),
         "{paths:?}"
@@ -156,7 +159,10 @@ async fn r10_node_bdb_debuginfo_is_a_superset_of_the_7_4_native_package() {
             "{m} missing from {new_names:?}"
         );
     }
-    let paths: Vec<_> = new_sim.requests().into_iter().map(|r| r.path).collect();
+    let paths: Vec<_> = support::topology::served(&new_sim)
+        .into_iter()
+        .map(|r| r.path)
+        .collect();
     assert!(
         paths.contains(&"/v1/bdbs/1/debuginfo".to_owned()),
         "{paths:?}"

@@ -33,7 +33,7 @@ use deprecation_shim::sim::{SimConfig, SimVersion, Simulator};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::time::Duration;
-use support::harness::{state_of, Shim, Sim};
+use support::harness::{state_of, Sim};
 use support::legacy::{admin, assert_rs_error_shape, old_route, viewer};
 use support::{basic, send};
 

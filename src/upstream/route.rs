@@ -19,7 +19,9 @@
 //!   to go): a redirect naming that node reaches the client with its own path and query as a
 //!   relative `Location`; any other is the 502 above.
 //! - `GET /v1/nodes` is looked up one at a time and at most once per [`RELEARN`]: a hostile node
-//!   redirecting every call to unknown hosts cannot turn each request into a fan-out.
+//!   redirecting every call to unknown hosts cannot turn each request into a fan-out. When the
+//!   node that serves it answers `401` to the caller's credentials, the caller gets that `401`
+//!   (the cluster's answer to it on any path), not a `502`.
 
 use super::nodes::NodeSet;
 use super::pool::{Failed, PooledBody, Reuse};
@@ -311,13 +313,20 @@ async fn follow(
         }
     };
     let mut target = set.map(&to, node);
+    let mut refused = None;
     if target.is_none() {
         if let Some(auth) = job.held.as_ref().and_then(|h| h.auth.clone()) {
-            learn(&set, &auth).await;
+            refused = learn(&set, &auth).await;
             target = set.map(&to, node);
         }
     }
     set.redirected(node, target);
+    if let (None, Some(unauthorized)) = (target, refused) {
+        // A node that serves refused the caller's credentials: that is the cluster's answer
+        // to this caller whatever the path (RS checks credentials first), not a redirect the
+        // shim failed to map.
+        return Ok(Next::Reply(*unauthorized));
+    }
     let Some(target) = target else {
         return Err(refuse(&set, format!(
             "the upstream node {from} is not the master and redirected to {}, which is not a configured node; \
@@ -384,11 +393,16 @@ fn refuse(set: &NodeSet, text: String) -> Failure {
 
 /// Reads `GET /v1/nodes` with the caller's credentials from the first node that serves it, and
 /// keeps what it says of the nodes' addresses. One at a time; at most once per [`RELEARN`].
-pub(super) async fn learn(set: &Arc<NodeSet>, auth: &HeaderValue) {
+/// Answers that node's `401` when it refused the credentials.
+pub(super) async fn learn(
+    set: &Arc<NodeSet>,
+    auth: &HeaderValue,
+) -> Option<Box<Response<PooledBody>>> {
     let _flight = set.learn_flight.lock().await;
     if set.learned_at().is_some_and(|at| at.elapsed() < RELEARN) {
-        return;
+        return None;
     }
+    let mut refused = None;
     let mut tried: u64 = 0;
     let mut book = None;
     while let Some(node) = set.next(tried) {
@@ -415,12 +429,21 @@ pub(super) async fn learn(set: &Arc<NodeSet>, auth: &HeaderValue) {
             Tried::Answer(resp) if redirect::is_redirect(resp.status()) => {
                 set.redirected(node, None);
             }
-            // The caller's credentials refused, or another answer: nothing to learn here.
+            Tried::Answer(resp) if resp.status() == StatusCode::UNAUTHORIZED => {
+                set.served(node);
+                refused = Some(Box::new(resp));
+                break;
+            }
+            // Another answer (403: no right to list the nodes): nothing to learn here.
             Tried::Answer(_) => break,
             Tried::Failed { unsent, .. } => set.failed(node, unsent.is_some()),
         }
     }
-    set.note_learning(book);
+    // A refusal is not remembered as a look-up: the next caller's credentials may do.
+    if refused.is_none() {
+        set.note_learning(book);
+    }
+    refused
 }
 
 /// The node's probe answer: `Ok(status)` or the failure's text.

@@ -10,7 +10,7 @@
 //! - The [`Sim`] of a multi-node cluster has the master's address, for a test's direct reads.
 
 use super::harness::{nodes_config, Shim, Sim};
-use deprecation_shim::sim::{SimConfig, Simulator};
+use deprecation_shim::sim::{RecordedRequest, SimConfig, Simulator};
 use std::cell::Cell;
 
 thread_local! {
@@ -69,4 +69,25 @@ pub async fn front_of(cfg: SimConfig, extra_toml: &str) -> (Sim, Shim) {
         stop: None,
     };
     (sim, shim)
+}
+
+/// The requests the cluster served, as a one-node cluster would have seen them: in a
+/// follower-first cluster, a follower's redirected requests (which applied nothing) and the
+/// shim's `GET /v1/nodes` address look-up that follows the first of them are left out.
+pub fn served(sim: &Simulator) -> Vec<RecordedRequest> {
+    let master = sim.master();
+    let mut learning = false;
+    let mut out = Vec::new();
+    for r in sim.requests() {
+        if r.node.is_some() && r.node != master {
+            learning = true;
+            continue;
+        }
+        if learning && r.method == http::Method::GET && r.path == "/v1/nodes" {
+            learning = false;
+            continue;
+        }
+        out.push(r);
+    }
+    out
 }
