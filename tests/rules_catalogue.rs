@@ -15,7 +15,10 @@ use support::legacy::{admin, viewer};
 use support::{get, post_json, Reply};
 
 fn paths(sim: &Sim) -> Vec<String> {
-    sim.requests().into_iter().map(|r| r.path).collect()
+    support::topology::served(sim)
+        .into_iter()
+        .map(|r| r.path)
+        .collect()
 }
 
 /// R16 (§6): on a CRDB the old path natively equals `…/crdt` through the shim; elsewhere both
@@ -76,8 +79,7 @@ async fn r17_keep_slave_shards_7_4_native_equals_shim_in_front_of_8_2() {
     let node = |sim: &Sim| sim.snapshot()["nodes"][1]["maintenance"].clone();
     assert_eq!(node(&old_sim), node(&new_sim));
     assert_eq!(node(&new_sim)["replicas_kept"], true);
-    let sent = new_sim
-        .requests()
+    let sent = support::topology::served(&new_sim)
         .into_iter()
         .find(|r| r.path == path)
         .expect("sent");
@@ -99,7 +101,9 @@ async fn r17_a_body_with_the_new_keys_goes_as_it_came() {
     let path = "/v1/nodes/2/actions/maintenance_on";
     let b = post_json(shim.addr, path, &admin(), &body).await;
     assert_eq!(b.status.as_u16(), 200);
-    let sent = new_sim.requests().into_iter().find(|r| r.path == path);
+    let sent = support::topology::served(&new_sim)
+        .into_iter()
+        .find(|r| r.path == path);
     assert_eq!(
         sent.map(|r| serde_json::from_slice::<Value>(&r.body).ok()),
         Some(Some(body))
@@ -317,4 +321,19 @@ async fn r14_auto_observes_the_old_route() {
     assert_eq!(b.status.as_u16(), 200);
     assert!(paths(&new_sim).contains(&CONFIG_OLD.to_owned()));
     assert_eq!(b.header("deprecation"), Some("@1706745600"));
+}
+
+/// Issue 21: every differential above again with the shim in front of three nodes, a follower
+/// first in `upstream.nodes` (see `support::topology`).
+#[test]
+fn every_differential_holds_with_a_follower_first() {
+    support::topology::with_follower_first(|| {
+        r16_syncer_state_7_4_native_equals_shim_in_front_of_8_0();
+        r17_keep_slave_shards_7_4_native_equals_shim_in_front_of_8_2();
+        r17_a_body_with_the_new_keys_goes_as_it_came();
+        r15_optimize_shards_placement_7_8_native_equals_translated_on_7_22();
+        r15_auto_observes_and_names_the_dry_run_successor();
+        r14_module_config_7_4_native_equals_translated_on_8_0();
+        r14_auto_observes_the_old_route();
+    });
 }

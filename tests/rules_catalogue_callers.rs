@@ -70,7 +70,10 @@ async fn r13_body_credentials_7_4_native_equals_shim_in_front_of_8_0() {
         assert_eq!(r.status.as_u16(), 200, "the new password logs in");
     }
     // Every call reached the 8.0 cluster with a header, never a body credential it ignores.
-    for r in new_sim.requests().iter().filter(|r| r.path == PASSWORD) {
+    for r in support::topology::served(&new_sim)
+        .iter()
+        .filter(|r| r.path == PASSWORD)
+    {
         assert!(r
             .authorization
             .as_deref()
@@ -284,4 +287,13 @@ async fn r18_repeats_keep_their_marks_request_ids_and_statuses_and_exact_counts(
     assert_eq!(of(200, Some("coalesced")), [6], "{written:#?}");
     assert_eq!(of(404, None), [1], "{written:#?}");
     assert_eq!(of(404, Some("coalesced")), [2], "{written:#?}");
+}
+
+/// Issue 21: R13's differential again with the shim in front of three nodes, a follower first
+/// in `upstream.nodes` (see `support::topology`).
+#[test]
+fn r13_differential_holds_with_a_follower_first() {
+    support::topology::with_follower_first(
+        r13_body_credentials_7_4_native_equals_shim_in_front_of_8_0,
+    );
 }

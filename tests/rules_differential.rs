@@ -119,7 +119,10 @@ async fn r7_r8_r9_debuginfo_7_4_native_equals_shim_in_front_of_8_0() {
             assert_eq!(a.json()["error_code"], b.json()["error_code"], "{path}");
         }
     }
-    let paths: Vec<_> = new_sim.requests().into_iter().map(|r| r.path).collect();
+    let paths: Vec<_> = support::topology::served(&new_sim)
+        .into_iter()
+        .map(|r| r.path)
+        .collect();
     assert!(
         paths.iter().all(|p| !p.starts_with("/v1/debuginfo")),
         "{paths:?}"
@@ -156,9 +159,24 @@ async fn r10_node_bdb_debuginfo_is_a_superset_of_the_7_4_native_package() {
             "{m} missing from {new_names:?}"
         );
     }
-    let paths: Vec<_> = new_sim.requests().into_iter().map(|r| r.path).collect();
+    let paths: Vec<_> = support::topology::served(&new_sim)
+        .into_iter()
+        .map(|r| r.path)
+        .collect();
     assert!(
         paths.contains(&"/v1/bdbs/1/debuginfo".to_owned()),
         "{paths:?}"
     );
+}
+
+/// Issue 21: every row above again with the shim in front of three nodes, a follower first in
+/// `upstream.nodes` (see `support::topology`).
+#[test]
+fn every_row_holds_with_a_follower_first() {
+    support::topology::with_follower_first(|| {
+        r1_authorize_with_body_credentials_7_4_native_equals_shim_in_front_of_8_0();
+        r3_update_cert_7_8_native_equals_shim_in_front_of_7_22();
+        r7_r8_r9_debuginfo_7_4_native_equals_shim_in_front_of_8_0();
+        r10_node_bdb_debuginfo_is_a_superset_of_the_7_4_native_package();
+    });
 }

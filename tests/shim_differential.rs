@@ -33,7 +33,7 @@ use deprecation_shim::sim::{SimConfig, SimVersion, Simulator};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::time::Duration;
-use support::harness::{state_of, Shim, Sim};
+use support::harness::{state_of, Sim};
 use support::legacy::{admin, assert_rs_error_shape, old_route, viewer};
 use support::{basic, send};
 
@@ -313,6 +313,18 @@ async fn sibling_route_on_7_4_and_shim_on_8_0_agree() {
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
 
+/// Issue 21: the whole table again (seed route and sibling) with the shim in front of three
+/// nodes, a follower first in `upstream.nodes`.
+#[test]
+fn the_table_holds_with_a_follower_first() {
+    support::topology::with_follower_first(|| {
+        old_route_on_7_4_and_shim_on_8_0_agree();
+        sibling_route_on_7_4_and_shim_on_8_0_agree();
+        stale_current_module_uid_with_name();
+        malformed_body_is_judged_before_credentials_by_the_shim();
+    });
+}
+
 const SIBLING_TOML: &str = "[rules]\nrs_version = \"8.0.20-68\"";
 
 fn sibling_route(uid: u64) -> String {
@@ -386,13 +398,12 @@ async fn through_shim_8_0_at(case: &Case, route: fn(u64) -> String, toml: &str) 
         ..SimConfig::default()
     })
     .snapshot();
-    let sim = Sim::with(SimConfig {
+    let cfg = SimConfig {
         version: SimVersion::V8_0,
         state: Some(state_of(seed_7_4)),
         action_duration: QUICK,
-    })
-    .await;
-    let shim = Shim::in_front_of(sim.addr, toml).await;
+    };
+    let (sim, shim) = support::topology::front_of(cfg, toml).await;
     outcome(case, shim.addr, &sim, route).await
 }
 

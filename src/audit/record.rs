@@ -40,6 +40,9 @@ pub enum Outcome {
     /// The shim stopped (`shim.shutdown_grace` ran out) before the call finished; the upgrade
     /// may have gone on on the cluster (the record carries the `action_uid` when known).
     Interrupted,
+    /// The cluster may or may not have done what the call asked: a request was sent, no node
+    /// answered it, and no node showed that it started (`upstream_outcome_unknown`, issue 21).
+    Unknown,
 }
 
 impl Outcome {
@@ -63,6 +66,7 @@ impl Outcome {
             Outcome::ClientError => "client_error",
             Outcome::UpstreamError => "upstream_error",
             Outcome::Interrupted => "interrupted",
+            Outcome::Unknown => "unknown",
         }
     }
 }

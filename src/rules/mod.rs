@@ -39,6 +39,7 @@ pub mod matcher;
 pub mod module_config;
 pub mod module_upgrade;
 pub mod modules;
+pub mod recover;
 pub mod shards_placement;
 mod table;
 pub mod target;

@@ -4,6 +4,7 @@ fn action(status: &str, code: Option<&str>, message: Option<&str>) -> Action {
     Action {
         action_uid: Some("a-1".into()),
         name: None,
+        object_name: None,
         status: status.into(),
         progress: None,
         error_code: code.map(Into::into),

@@ -31,6 +31,11 @@ pub struct SimulateArgs {
     /// (`POST /__sim/faults {"redis8_modules": ...}`).
     #[arg(long, value_name = "HOW", value_enum, default_value = "ignore")]
     pub redis8_modules: Redis8Modules,
+    /// Serve N nodes over one shared cluster state (issue 21): one listener per node on
+    /// 127.0.0.1 with a port of its own (`--listen` is not used), node 1 the master; each
+    /// node's URL is printed on standard output. Without it, one node on `--listen`.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_NODES))]
+    pub nodes: Option<u64>,
     /// PEM certificate chain; serve HTTPS (with --tls-key).
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -53,6 +58,10 @@ pub async fn run_simulate(
         (None, None) => None,
         _ => return Err("--tls-cert and --tls-key must be given together".into()),
     };
+    if let Some(n) = args.nodes {
+        let state = fit_nodes(state.unwrap_or_else(|| super::seed::seed(args.version)), n);
+        return serve_nodes(&args, state, tls, shutdown).await;
+    }
     let listener = listener::bind(args.listen)
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
@@ -72,6 +81,62 @@ pub async fn run_simulate(
     sim.serve(listener, tls, shutdown)
         .await
         .map_err(|e| format!("simulated cluster stopped: {e}"))
+}
+
+/// Most nodes `--nodes` starts.
+const MAX_NODES: u64 = 16;
+
+/// `state` with exactly `n` nodes: the first `n`, or more made like the last one (uid and
+/// internal `addr` `10.0.0.<uid>` of their own).
+fn fit_nodes(mut state: SimState, n: u64) -> SimState {
+    let n = usize::try_from(n).unwrap_or(1).max(1);
+    state.nodes.truncate(n);
+    while state.nodes.len() < n {
+        let Some(last) = state.nodes.last() else {
+            break;
+        };
+        let mut next = last.clone();
+        next.uid = last.uid + 1;
+        next.extra.insert(
+            "addr".into(),
+            serde_json::json!(format!("10.0.0.{}", next.uid)),
+        );
+        state.nodes.push(next);
+    }
+    state
+}
+
+/// `--nodes`: every node listening, their URLs printed, until `shutdown`.
+async fn serve_nodes(
+    args: &SimulateArgs,
+    state: SimState,
+    tls: Option<TlsAcceptor>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), String> {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let sim = Simulator::new(SimConfig {
+        version: args.version,
+        state: Some(state),
+        action_duration: args.action_duration,
+    });
+    sim.faults().set_redis8_modules(args.redis8_modules);
+    let nodes = sim
+        .serve_nodes(tls)
+        .await
+        .map_err(|e| format!("cannot start the simulated nodes: {e}"))?;
+    let master = sim.master();
+    for (uid, addr) in &nodes {
+        let role = if Some(*uid) == master {
+            " (master)"
+        } else {
+            ""
+        };
+        println!("node {uid} {scheme}://{addr}{role}");
+        tracing::info!(node = uid, url = %format!("{scheme}://{addr}"), version = %args.version, "simulated Redis Software node listening");
+    }
+    shutdown.await;
+    sim.stop_nodes();
+    Ok(())
 }
 
 /// A TLS acceptor from PEM files: the same rustls set-up as the shim's own listener.
@@ -114,5 +179,18 @@ mod tests {
         );
         assert!(Wrapper::try_parse_from(["x", "--tls-cert", "c.pem"]).is_err());
         assert!(Wrapper::try_parse_from(["x", "--version", "9.9"]).is_err());
+        let n = Wrapper::try_parse_from(["x", "--nodes", "3"]).expect("parse");
+        assert_eq!(n.args.nodes, Some(3));
+        assert!(Wrapper::try_parse_from(["x", "--nodes", "0"]).is_err());
+    }
+
+    #[test]
+    fn the_node_list_is_fitted_to_the_count() {
+        let seed = crate::sim::seed::seed(SimVersion::V8_0);
+        let five = fit_nodes(seed.clone(), 5);
+        let uids: Vec<u64> = five.nodes.iter().map(|n| n.uid).collect();
+        assert_eq!(uids, [1, 2, 3, 4, 5]);
+        assert_eq!(five.nodes[4].extra["addr"], "10.0.0.5");
+        assert_eq!(fit_nodes(seed, 1).nodes.len(), 1);
     }
 }

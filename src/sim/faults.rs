@@ -9,6 +9,7 @@
 //!   "stall_next_action": true,
 //!   "status": {"status": 500, "method": "GET", "path_prefix": "/v1/bdbs", "count": 2},
 //!   "drop": {"method": "POST", "path_prefix": "/v1/bdbs/1/upgrade", "count": 1},
+//!   "drop_reply": {"method": "POST", "path_prefix": "/v1/bdbs/1/upgrade", "count": 1},
 //!   "omit_action_uid": true,
 //!   "invalid_json": {"path_prefix": "/v1/modules"}
 //! }
@@ -21,7 +22,9 @@
 //!   and whose path starts with `path_prefix`: answer that status with an RS error body, close
 //!   the connection without a reply, or answer 200 with a truncated JSON body. `count` absent =
 //!   until cleared; otherwise the switch clears itself after that many hits. Checked in the order
-//!   drop, status, invalid_json.
+//!   drop, drop_reply, status, invalid_json.
+//! - `drop_reply` (issue 21): the request is served (an upgrade starts), then the connection is
+//!   closed without the reply, as by a node that dies right after applying it.
 //! - `omit_action_uid`: replies of `POST /v1/bdbs/{uid}/upgrade` lack `action_uid` (the action
 //!   still runs and the database still names it); until cleared.
 //!
@@ -63,6 +66,8 @@ pub struct FaultSet {
     pub status: Option<StatusFault>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub drop: Option<RouteMatch>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drop_reply: Option<RouteMatch>,
     #[serde(skip_serializing_if = "is_false")]
     pub omit_action_uid: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -173,6 +178,8 @@ pub struct StatusFault {
 #[derive(Debug, Clone, PartialEq)]
 pub enum RouteFault {
     Drop,
+    /// Serve, then close without the reply.
+    DropReply,
     Status(u16),
     InvalidJson,
 }
@@ -226,6 +233,11 @@ impl Faults {
 
     pub fn drop_connection(&self, on: RouteMatch) {
         self.lock().drop = Some(on);
+    }
+
+    /// Requests matching `on` are served, then their connection closes without the reply.
+    pub fn drop_reply(&self, on: RouteMatch) {
+        self.lock().drop_reply = Some(on);
     }
 
     pub fn answer_invalid_json(&self, on: RouteMatch) {
@@ -285,6 +297,10 @@ impl Faults {
         let mut set = self.lock();
         if hit(&mut set.drop, |m| m.matches(method, path), |m| &mut m.count) {
             return Some(RouteFault::Drop);
+        }
+        let drop_reply = |m: &RouteMatch| m.matches(method, path);
+        if hit(&mut set.drop_reply, drop_reply, |m| &mut m.count) {
+            return Some(RouteFault::DropReply);
         }
         let status = set.status.as_ref().map(|s| s.status);
         let on = |s: &StatusFault| route_matches(s.method.as_deref(), &s.path_prefix, method, path);

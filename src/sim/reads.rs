@@ -47,6 +47,7 @@ pub fn read(state: &SimState, route: &Route, query: Option<&str>) -> Result<Valu
                     .collect(),
             ))
         }
+        Route::Actions => Ok(Value::Array(state.actions.iter().map(render_v1).collect())),
         Route::Bootstrap => super::cluster::bootstrap(state),
         _ => Err(ApiError::new(
             http::StatusCode::METHOD_NOT_ALLOWED,

@@ -73,6 +73,9 @@ pub enum Route {
     ActionV1(String),
     ActionV2(String),
     BdbActions(u64),
+    /// `GET /v1/actions`: every action (issue 21: where the shim looks for a module delete
+    /// whose reply was lost).
+    Actions,
     /// `POST /v1/bdbs/{uid}/upgrade`, the new route.
     Upgrade(u64),
     /// `POST /v1/bdbs/{uid}/modules/upgrade`, the old route's non-deprecated sibling.
@@ -327,6 +330,7 @@ fn candidates(segs: &[&str], path: &str, served: Served) -> Option<Vec<Entry>> {
         }
         ["v1", "license"] => one(M::GET, Ok(Route::License)),
         ["v1", "logs"] => one(M::GET, Ok(Route::Logs)),
+        ["v1", "actions"] => one(M::GET, Ok(Route::Actions)),
         ["v1", "actions", "bdb", uid] => one(M::GET, bdb_uid(uid).map(Route::BdbActions)),
         ["v1", "actions", uid] => one(M::GET, Ok(Route::ActionV1((*uid).to_owned()))),
         ["v2", "actions", uid] => one(M::GET, Ok(Route::ActionV2((*uid).to_owned()))),

@@ -105,6 +105,10 @@ async fn handle(
     }
     let reply = match fault {
         Some(RouteFault::Drop) => return Err(Dropped),
+        Some(RouteFault::DropReply) => {
+            let _served = respond(dispatch(&sim, &parts, &body));
+            return Err(Dropped);
+        }
         Some(RouteFault::Status(code)) => status_fault(code),
         Some(RouteFault::InvalidJson) => invalid_json(),
         None => respond(dispatch(&sim, &parts, &body)),

@@ -11,6 +11,7 @@ use crate::config;
 use crate::error::ApiError;
 use crate::tls::{self, TlsError, Trust};
 use bytes::Bytes;
+use failure::classify_failure;
 use futures_util::FutureExt;
 use http::uri::{PathAndQuery, Scheme};
 use http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
@@ -23,6 +24,7 @@ use std::time::Duration;
 
 mod caller_body;
 pub mod deadline;
+mod failure;
 pub mod nodes;
 mod pool;
 pub mod redirect;
@@ -52,6 +54,25 @@ pub struct Upstream {
 pub struct Fetched {
     pub status: StatusCode,
     pub body: Bytes,
+}
+
+/// A call of the shim's own that got no reply (see [`Upstream::call_reporting`]).
+#[derive(Debug)]
+pub struct Unanswered {
+    pub error: ApiError,
+    /// The request was written to a node that then gave no (whole) reply: it may have been
+    /// applied. `false` when nothing was written anywhere, or a node answered a redirect the
+    /// shim did not follow.
+    pub maybe_applied: bool,
+}
+
+impl Unanswered {
+    fn unsent(error: ApiError) -> Unanswered {
+        Unanswered {
+            error,
+            maybe_applied: false,
+        }
+    }
 }
 
 impl Upstream {
@@ -173,6 +194,20 @@ impl Upstream {
             .map(|r| r.map_err(|f| f.error))
     }
 
+    /// [`send`](Self::send), saying on failure whether the request may have reached the
+    /// cluster (R4's streamed upload: its outcome is then unknown).
+    pub async fn send_reporting(
+        &self,
+        req: Request<UpBody>,
+    ) -> Result<Response<PooledBody>, Unanswered> {
+        self.route(req, Reuse::Pooled, self.request_timeout)
+            .await
+            .map_err(|f| Unanswered {
+                error: f.error,
+                maybe_applied: f.sent,
+            })
+    }
+
     /// One request through the nodes: the first attempt on the node to try first; what
     /// follows a failure or a redirect (failover, [`route::finish`]) is boxed, so the common
     /// case stays a small future.
@@ -230,13 +265,29 @@ impl Upstream {
         headers: &http::HeaderMap,
         body: Option<Bytes>,
     ) -> Result<Fetched, ApiError> {
-        let pq = PathAndQuery::try_from(path).map_err(|e| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                format!("bad look-up path {path}: {e}"),
-            )
-        })?;
+        self.call_reporting(method, path, headers, body)
+            .await
+            .map_err(|u| u.error)
+    }
+
+    /// [`call`](Self::call), saying on failure whether the request may have reached the
+    /// cluster: what a step that sent a POST needs to know before it answers (T3).
+    pub async fn call_reporting(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &http::HeaderMap,
+        body: Option<Bytes>,
+    ) -> Result<Fetched, Unanswered> {
+        let pq = PathAndQuery::try_from(path)
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    format!("bad look-up path {path}: {e}"),
+                )
+            })
+            .map_err(Unanswered::unsent)?;
         let uri = self.uri_for(pq);
         let build = || {
             let mut req = Request::builder().method(method.clone()).uri(uri.clone());
@@ -267,7 +318,8 @@ impl Upstream {
         };
         let mut attempt = 1;
         let resp = loop {
-            match self.route(build()?, reuse, self.request_timeout).await {
+            let req = build().map_err(Unanswered::unsent)?;
+            match self.route(req, reuse, self.request_timeout).await {
                 Ok(resp) => break resp,
                 Err(route::Failure { closed: true, .. }) if attempt < attempts => {
                     tracing::debug!(
@@ -277,20 +329,25 @@ impl Upstream {
                     );
                     attempt += 1;
                 }
-                Err(f) => return Err(f.error),
+                Err(f) => {
+                    return Err(Unanswered {
+                        error: f.error,
+                        maybe_applied: f.sent,
+                    })
+                }
             }
         };
         if redirect::is_redirect(resp.status()) {
             // A shim-built body is always held, so only a refused redirect gets here: never
             // relayed (its Location may be relative, but the caller of `call` reads JSON).
-            return Err(ApiError::new(
+            return Err(Unanswered::unsent(ApiError::new(
                 StatusCode::BAD_GATEWAY,
                 route::REDIRECT_ERROR,
                 format!(
                     "the cluster answered {} to {path} and the shim could not follow it",
                     resp.status()
                 ),
-            ));
+            )));
         }
         let status = resp.status();
         let body = tokio::time::timeout(
@@ -298,11 +355,18 @@ impl Upstream {
             Limited::new(resp.into_body(), MAX_LOOKUP_REPLY).collect(),
         )
         .await
-        .map_err(|_| ApiError::upstream_timeout(format!("the cluster's reply to {path} stalled")))?
-        .map_err(|e| {
-            ApiError::upstream_unavailable(format!(
-                "reading the cluster's reply to {path} failed: {e}"
-            ))
+        .map_err(|_| ApiError::upstream_timeout(format!("the cluster's reply to {path} stalled")))
+        .and_then(|read| {
+            read.map_err(|e| {
+                ApiError::upstream_unavailable(format!(
+                    "reading the cluster's reply to {path} failed: {e}"
+                ))
+            })
+        })
+        // The head came: the request reached a node, whatever its body would have said.
+        .map_err(|error| Unanswered {
+            error,
+            maybe_applied: true,
         })?
         .to_bytes();
         Ok(Fetched { status, body })
@@ -333,88 +397,6 @@ fn no_answer_within(limit: Duration) -> ApiError {
 /// Whether the connection ended before any reply byte (hyper's "incomplete message").
 fn closed_before_reply(e: &SendError) -> bool {
     matches!(e, SendError::Http(h) if h.is_incomplete_message())
-}
-
-/// Who a failed exchange is blamed on, from its cause chain: the caller's broken request body
-/// is the caller's (400), a TLS failure is the cluster's connection set-up explained with its
-/// fix (502), a timeout inside the connector is 504, any other connect or reset failure 502.
-fn classify_failure(e: &SendError) -> ApiError {
-    let mut chain = String::new();
-    let mut timed_out = false;
-    let mut source: Option<&(dyn std::error::Error + 'static)> = match e {
-        SendError::Connect(inner) => Some(inner.as_ref()),
-        SendError::Http(inner) => Some(inner),
-    };
-    while let Some(s) = source {
-        if let Some(caller) = s.downcast_ref::<CallerBodyError>() {
-            return caller_body_failed(caller);
-        }
-        if let Some(tls) = rustls_error(s) {
-            return ApiError::upstream_unavailable(format!(
-                "TLS with the cluster failed: {}",
-                tls::explain(tls)
-            ));
-        }
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            timed_out |= io.kind() == std::io::ErrorKind::TimedOut;
-        }
-        let text = s.to_string();
-        timed_out |= text.contains("timed out");
-        chain.push_str(": ");
-        chain.push_str(&text);
-        source = s.source();
-    }
-    if timed_out {
-        ApiError::upstream_timeout(format!("connecting to the cluster timed out{chain}"))
-    } else {
-        ApiError::upstream_unavailable(format!("the cluster is unreachable{chain}"))
-    }
-}
-
-/// A rustls error at this level of a chain: itself, or wrapped in `io::Error`s (tokio-rustls
-/// wraps it in one, hyper-rustls in another, and `io::Error::source` skips the wrapped error).
-fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
-    let mut level = e;
-    loop {
-        if let Some(tls) = level.downcast_ref::<rustls::Error>() {
-            return Some(tls);
-        }
-        level = level.downcast_ref::<std::io::Error>()?.get_ref()?;
-    }
-}
-
-/// The caller's pass-through body broke (malformed chunked coding, a hang-up half-way): the
-/// request was never whole, so it is the caller's 400, whatever the cluster made of the part
-/// it got.
-fn caller_body_failed(e: &CallerBodyError) -> ApiError {
-    match e {
-        CallerBodyError::TooLarge(limit) => {
-            return ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "request_too_large",
-                format!("the request body is larger than the {limit}-byte limit"),
-            )
-        }
-        CallerBodyError::Stalled(_) => {
-            return ApiError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                "request_timeout",
-                e.to_string(),
-            )
-        }
-        CallerBodyError::Read(_) => {}
-    }
-    let mut cause = String::new();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        cause.push_str(": ");
-        cause.push_str(&s.to_string());
-        source = s.source();
-    }
-    ApiError::bad_request(
-        "invalid_request",
-        format!("the request body could not be read{cause}"),
-    )
 }
 
 #[cfg(test)]

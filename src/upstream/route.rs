@@ -19,7 +19,9 @@
 //!   to go): a redirect naming that node reaches the client with its own path and query as a
 //!   relative `Location`; any other is the 502 above.
 //! - `GET /v1/nodes` is looked up one at a time and at most once per [`RELEARN`]: a hostile node
-//!   redirecting every call to unknown hosts cannot turn each request into a fan-out.
+//!   redirecting every call to unknown hosts cannot turn each request into a fan-out. When the
+//!   node that serves it answers `401` to the caller's credentials, the caller gets that `401`
+//!   (the cluster's answer to it on any path), not a `502`.
 
 use super::nodes::NodeSet;
 use super::pool::{Failed, PooledBody, Reuse};
@@ -116,10 +118,13 @@ impl Job {
     }
 }
 
-/// Why the request got no usable reply, and whether its connection closed before any reply.
+/// Why the request got no usable reply, whether its connection closed before any reply, and
+/// whether its last attempt may have reached a node (written, then no reply): a non-idempotent
+/// request's outcome is then unknown (T3).
 pub(super) struct Failure {
     pub error: ApiError,
     pub closed: bool,
+    pub sent: bool,
 }
 
 /// A copy of `req` when the shim holds its whole body: none, or one it built.
@@ -243,6 +248,7 @@ pub(super) async fn finish(
                 closed,
             } => {
                 set.failed(node, unsent.is_some());
+                let sent = unsent.is_none();
                 let again = match unsent {
                     Some(req) => Some(*req),
                     None if job.idempotent() => job.copy(),
@@ -254,7 +260,13 @@ pub(super) async fn finish(
                         node = next;
                         req
                     }
-                    _ => return Err(Failure { error, closed }),
+                    _ => {
+                        return Err(Failure {
+                            error,
+                            closed,
+                            sent,
+                        })
+                    }
                 }
             }
         };
@@ -301,13 +313,20 @@ async fn follow(
         }
     };
     let mut target = set.map(&to, node);
+    let mut refused = None;
     if target.is_none() {
         if let Some(auth) = job.held.as_ref().and_then(|h| h.auth.clone()) {
-            learn(&set, &auth).await;
+            refused = learn(&set, &auth).await;
             target = set.map(&to, node);
         }
     }
     set.redirected(node, target);
+    if let (None, Some(unauthorized)) = (target, refused) {
+        // A node that serves refused the caller's credentials: that is the cluster's answer
+        // to this caller whatever the path (RS checks credentials first), not a redirect the
+        // shim failed to map.
+        return Ok(Next::Reply(*unauthorized));
+    }
     let Some(target) = target else {
         return Err(refuse(&set, format!(
             "the upstream node {from} is not the master and redirected to {}, which is not a configured node; \
@@ -367,16 +386,23 @@ fn refuse(set: &NodeSet, text: String) -> Failure {
     Failure {
         error: ApiError::new(StatusCode::BAD_GATEWAY, REDIRECT_ERROR, text),
         closed: false,
+        // A node answered (with a redirect): not a request lost on the way.
+        sent: false,
     }
 }
 
 /// Reads `GET /v1/nodes` with the caller's credentials from the first node that serves it, and
 /// keeps what it says of the nodes' addresses. One at a time; at most once per [`RELEARN`].
-pub(super) async fn learn(set: &Arc<NodeSet>, auth: &HeaderValue) {
+/// Answers that node's `401` when it refused the credentials.
+pub(super) async fn learn(
+    set: &Arc<NodeSet>,
+    auth: &HeaderValue,
+) -> Option<Box<Response<PooledBody>>> {
     let _flight = set.learn_flight.lock().await;
     if set.learned_at().is_some_and(|at| at.elapsed() < RELEARN) {
-        return;
+        return None;
     }
+    let mut refused = None;
     let mut tried: u64 = 0;
     let mut book = None;
     while let Some(node) = set.next(tried) {
@@ -403,12 +429,21 @@ pub(super) async fn learn(set: &Arc<NodeSet>, auth: &HeaderValue) {
             Tried::Answer(resp) if redirect::is_redirect(resp.status()) => {
                 set.redirected(node, None);
             }
-            // The caller's credentials refused, or another answer: nothing to learn here.
+            Tried::Answer(resp) if resp.status() == StatusCode::UNAUTHORIZED => {
+                set.served(node);
+                refused = Some(Box::new(resp));
+                break;
+            }
+            // Another answer (403: no right to list the nodes): nothing to learn here.
             Tried::Answer(_) => break,
             Tried::Failed { unsent, .. } => set.failed(node, unsent.is_some()),
         }
     }
-    set.note_learning(book);
+    // A refusal is not remembered as a look-up: the next caller's credentials may do.
+    if refused.is_none() {
+        set.note_learning(book);
+    }
+    refused
 }
 
 /// The node's probe answer: `Ok(status)` or the failure's text.

@@ -61,6 +61,7 @@ async fn run_simulate_names_a_missing_state_file() {
         state: Some(PathBuf::from("/nonexistent/sim-state.json")),
         action_duration: Duration::from_secs(1),
         redis8_modules: Default::default(),
+        nodes: None,
         tls_cert: None,
         tls_key: None,
     };
@@ -78,6 +79,7 @@ async fn run_simulate_serves_until_shutdown() {
         state: None,
         action_duration: Duration::from_secs(1),
         redis8_modules: Default::default(),
+        nodes: None,
         tls_cert: None,
         tls_key: None,
     };
@@ -135,4 +137,24 @@ async fn tls_listener_serves_the_api_over_https() {
     let body = resp.into_body().collect().await.expect("body").to_bytes();
     let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
     assert_eq!(v["name"], "cluster.sim.local");
+}
+
+#[tokio::test]
+async fn run_simulate_with_nodes_serves_every_node_until_shutdown() {
+    let args = SimulateArgs {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        version: SimVersion::V8_0,
+        state: None,
+        action_duration: Duration::from_secs(1),
+        redis8_modules: Default::default(),
+        nodes: Some(3),
+        tls_cert: None,
+        tls_key: None,
+    };
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(5),
+        sim::run_simulate(args, tokio::time::sleep(Duration::from_millis(50))),
+    )
+    .await;
+    assert_eq!(outcome.expect("stops on shutdown"), Ok(()));
 }

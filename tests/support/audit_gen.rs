@@ -145,7 +145,9 @@ pub fn write_since(
         match rec.outcome {
             Outcome::Ok => row.outcomes.ok += 1,
             Outcome::ClientError => row.outcomes.client_error += 1,
-            Outcome::UpstreamError | Outcome::Interrupted => row.outcomes.upstream_error += 1,
+            Outcome::UpstreamError | Outcome::Interrupted | Outcome::Unknown => {
+                row.outcomes.upstream_error += 1
+            }
         }
     }
     out.flush()?;

@@ -61,7 +61,16 @@ pub const ACTION: Duration = Duration::from_millis(200);
 pub struct Sim {
     pub addr: SocketAddr,
     pub sim: Arc<Simulator>,
-    stop: Option<oneshot::Sender<()>>,
+    /// `None` for a multi-node cluster ([`super::topology`]), whose nodes stop on drop.
+    pub(super) stop: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if self.stop.is_none() {
+            self.sim.stop_nodes();
+        }
+    }
 }
 
 impl Sim {
@@ -327,13 +336,12 @@ pub async fn pair(
             node["software_version"] = serde_json::json!(new.software_version());
         }
     }
-    let new_sim = Sim::with(SimConfig {
+    let cfg = SimConfig {
         version: new,
         state: Some(state_of(state)),
         action_duration: Duration::from_millis(50),
-    })
-    .await;
-    let shim = Shim::in_front_of(new_sim.addr, extra_toml).await;
+    };
+    let (new_sim, shim) = super::topology::front_of(cfg, extra_toml).await;
     (old_addr, old_sim, shim, new_sim)
 }
 

@@ -329,6 +329,7 @@ impl Summary {
                 totals.outcomes.client_error += e.outcomes.client_error;
                 totals.outcomes.upstream_error += e.outcomes.upstream_error;
                 totals.outcomes.interrupted += e.outcomes.interrupted;
+                totals.outcomes.unknown += e.outcomes.unknown;
                 totals.phases.sum(&e.phases);
                 Row {
                     rule: e.rule.clone(),

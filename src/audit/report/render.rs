@@ -106,10 +106,7 @@ fn table(report: &Report, since: Option<SystemTime>, configured: bool) -> String
         t.outcomes.ok,
         t.outcomes.client_error,
         t.outcomes.upstream_error,
-        match t.outcomes.interrupted {
-            0 => String::new(),
-            n => format!(" of which {n} interrupted"),
-        },
+        of_which(&t.outcomes),
         t.phases.served,
         t.phases.exempt,
         t.phases.would_refuse,
@@ -258,6 +255,23 @@ fn csv_text(s: &str) -> String {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s
+    }
+}
+
+/// " of which 2 interrupted, 1 outcome unknown" (nothing when both are 0).
+fn of_which(o: &super::Outcomes) -> String {
+    let parts: Vec<String> = [
+        (o.interrupted, "interrupted"),
+        (o.unknown, "outcome unknown"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" of which {}", parts.join(", "))
     }
 }
 

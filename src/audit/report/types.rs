@@ -97,6 +97,10 @@ pub struct Outcomes {
     /// intent record and no outcome after it (issue 20).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub interrupted: u64,
+    /// Of `upstream_error`: calls whose request was sent and never answered, with no node
+    /// showing it started (outcome `unknown`, issue 21).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unknown: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -114,6 +118,10 @@ impl Outcomes {
             Outcome::Interrupted => {
                 self.upstream_error += n;
                 self.interrupted += n;
+            }
+            Outcome::Unknown => {
+                self.upstream_error += n;
+                self.unknown += n;
             }
         }
     }

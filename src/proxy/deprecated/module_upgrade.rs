@@ -14,6 +14,7 @@
 //! - Audit: `modules` lists what was resolved (or, refused before a plan, what the caller asked
 //!   for), `action_uid` the cluster's action.
 
+mod recover;
 mod wait;
 
 use super::body::{check_content_type, read_body};
@@ -197,7 +198,7 @@ impl Call<'_> {
             self.app.config.shim.prevalidate,
         )?;
         self.record_plan(&plan);
-        let action_uid = self.start_upgrade(&plan).await?;
+        let action_uid = self.start_upgrade(&plan, bdb.action_uid.as_deref()).await?;
         let first = first_module(&plan)?;
         match self.app.config.shim.mode {
             ShimMode::Accept => Ok(translate::accept_reply(
@@ -247,14 +248,27 @@ impl Call<'_> {
     }
 
     /// `POST /v1/bdbs/{uid}/upgrade` — sent once, never retried: a retry could start a second
-    /// upgrade.
-    async fn start_upgrade(&mut self, plan: &Plan) -> Result<Option<String>, ApiError> {
+    /// upgrade. Sent and unanswered, the action it started is looked for on another node
+    /// ([`Call::recover`]); `before` is the action the database named before (not ours).
+    async fn start_upgrade(
+        &mut self,
+        plan: &Plan,
+        before: Option<&str>,
+    ) -> Result<Option<String>, ApiError> {
         let path = format!("/v1/bdbs/{}/upgrade", self.bdb_uid);
         let body = Bytes::from(serde_json::to_vec(&plan.body).map_err(internal)?);
         let started = Instant::now();
-        let reply = self.fetch(Method::POST, &path, Some(body)).await;
+        let reply = self
+            .app
+            .upstream
+            .call_reporting(Method::POST, &path, &self.headers, Some(body))
+            .await;
         self.trace.upstream_time += started.elapsed();
-        let reply = reply?;
+        let reply = match reply {
+            Ok(reply) => self.noted(reply),
+            Err(u) if u.maybe_applied => return self.recover(before, u.error).await.map(Some),
+            Err(u) => return Err(u.error),
+        };
         if !reply.status.is_success() {
             return Err(translate::map_upgrade_error(reply.status, &reply.body));
         }
@@ -296,10 +310,15 @@ impl Call<'_> {
             .upstream
             .call(method, path, &self.headers, body)
             .await?;
+        Ok(self.noted(fetched))
+    }
+
+    /// Marks the caller verified when the cluster accepted its `Authorization`.
+    fn noted(&self, fetched: Fetched) -> Fetched {
         if accepted(&self.headers, fetched.status) {
             self.verified.store(true, Ordering::Relaxed);
         }
-        Ok(fetched)
+        fetched
     }
 }
 

@@ -18,13 +18,14 @@
 //!   `semantic_version` for an upload; `from_*` for a delete; `from_module_name` = its
 //!   `module_name` for both) and `action_uid`; never the package bytes.
 
+mod recover;
 mod wait;
 
 use super::step::{accepted, Answer, Ctx, Note, StepResult};
 use super::{Family, Marks, Shape};
 use crate::audit::ModuleChange;
 use crate::config::ShimMode;
-use crate::error::ApiError;
+use crate::error::{ApiError, Blame};
 use crate::proxy::app::App;
 use crate::rules::module_upgrade::model::parse_json;
 use crate::rules::module_upgrade::translate::map_lookup_error;
@@ -158,9 +159,18 @@ impl ModuleCall<'_> {
             )))
             .map_err(internal)?;
         let started = Instant::now();
-        let reply = match self.app.upstream.send(req).await {
+        let reply = match self.app.upstream.send_reporting(req).await {
             Ok(resp) => read_reply(resp, self.app.config.upstream.request_timeout).await,
-            Err(e) => Err(e),
+            // The package streamed and is gone, and nothing names the upload before the
+            // cluster's reply: the shim cannot tell whether it was applied (T3).
+            Err(u) if u.maybe_applied && u.error.blame == Blame::Upstream => {
+                Err(crate::rules::recover::outcome_unknown(
+                    "the module upload (POST /v2/modules)",
+                    &u.error,
+                    "GET /v1/modules",
+                ))
+            }
+            Err(u) => Err(u.error),
         };
         self.upstream_time += started.elapsed();
         let reply = self.note(reply?);
@@ -220,10 +230,14 @@ impl ModuleCall<'_> {
         let reply = self
             .app
             .upstream
-            .call(Method::DELETE, &v2, &self.headers, None)
+            .call_reporting(Method::DELETE, &v2, &self.headers, None)
             .await;
         self.upstream_time += started.elapsed();
-        let reply = self.note(reply?);
+        let reply = match reply {
+            Ok(reply) => self.note(reply),
+            Err(u) if u.maybe_applied => return self.recover_delete(uid, u.error).await,
+            Err(u) => return Err(u.error),
+        };
         if reply.status != StatusCode::OK {
             return Err(map_lookup_error(
                 &format!("DELETE {v2}"),

@@ -52,6 +52,9 @@ pub(super) fn finish_built(
     if error.is_some_and(|e| e.error_code == budget::INTERRUPTED) {
         record.outcome = audit::Outcome::Interrupted;
     }
+    if error.is_some_and(|e| e.error_code == crate::rules::recover::OUTCOME_UNKNOWN) {
+        record.outcome = audit::Outcome::Unknown;
+    }
 }
 
 /// Finishes the record of a call whose reply streamed from the cluster (or was refused):

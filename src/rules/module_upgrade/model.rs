@@ -81,6 +81,9 @@ pub struct Action {
     pub action_uid: Option<String>,
     #[serde(default)]
     pub name: Option<String>,
+    /// What the action works on: `"bdb:1"`, `"module:<uid>"`.
+    #[serde(default)]
+    pub object_name: Option<String>,
     pub status: String,
     /// A number or a string, depending on the RS version.
     #[serde(default)]

@@ -26,6 +26,7 @@ fn report() -> Report {
                 client_error: 1,
                 upstream_error: 1,
                 interrupted: 0,
+                unknown: 0,
             },
         }],
         totals: Totals {
@@ -36,6 +37,7 @@ fn report() -> Report {
                 client_error: 1,
                 upstream_error: 1,
                 interrupted: 0,
+                unknown: 0,
             },
             phases: Phases {
                 served: 9,
