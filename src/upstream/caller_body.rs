@@ -93,6 +93,9 @@ pin_project! {
         // `None` for a body that had ended before it was sent (a GET): no allocation on the
         // common pass-through path.
         end: Option<Arc<BodyEnd>>,
+        // Bytes already read from `inner` (a field rule's inspection that gave up at its
+        // limit), sent first.
+        prefix: Option<Bytes>,
     }
 }
 
@@ -113,7 +116,20 @@ impl CallerBody {
             timer: None,
             waiting: false,
             end,
+            prefix: None,
         }
+    }
+
+    /// The caller's body of which `prefix` was already read: `prefix`, then the rest of
+    /// `inner`, cut after `idle` without a byte.
+    pub fn with_prefix(prefix: Bytes, inner: Incoming, idle: Duration) -> CallerBody {
+        let mut body = CallerBody::new(inner, idle);
+        if body.end.is_none() {
+            body.end = Some(Arc::new(BodyEnd::new(idle)));
+        }
+        body.seen = prefix.len();
+        body.prefix = (!prefix.is_empty()).then_some(prefix);
+        body
     }
 
     /// When this body ends (shared with the response-head deadline); `None` when it had
@@ -143,6 +159,9 @@ impl Body for CallerBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, CallerBodyError>>> {
         let mut this = self.project();
+        if let Some(prefix) = this.prefix.take() {
+            return Poll::Ready(Some(Ok(Frame::data(prefix))));
+        }
         match this.inner.as_mut().poll_frame(cx) {
             Poll::Pending => {
                 let due = Instant::now() + *this.idle;
@@ -189,10 +208,21 @@ impl Body for CallerBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.prefix.is_none() && self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        let inner = self.inner.size_hint();
+        match &self.prefix {
+            None => inner,
+            Some(p) => {
+                let mut hint = SizeHint::new();
+                hint.set_lower(inner.lower().saturating_add(p.len() as u64));
+                if let Some(upper) = inner.upper() {
+                    hint.set_upper(upper.saturating_add(p.len() as u64));
+                }
+                hint
+            }
+        }
     }
 }

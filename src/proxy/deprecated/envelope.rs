@@ -56,6 +56,8 @@ pub(super) struct Entered {
     pub intended: bool,
     /// Its caller, when the quiet lane may learn it from this call ([`super::quiet`]).
     pub quiet: Option<super::quiet::Who>,
+    /// What the field rules found in its body ([`super::fields`]).
+    pub fields: Option<Box<super::fields::Found>>,
 }
 
 /// Runs one deprecated call of rule `rule` (its index in the table) through the envelope, as
@@ -68,16 +70,43 @@ pub(super) async fn run(
     decided: Decided,
     entered: Entered,
 ) -> Response<RespBody> {
+    let (parts, body) = req.into_parts();
+    run_parts(
+        app,
+        conn,
+        (parts, CallBody::Stream(body)),
+        rule,
+        decided,
+        entered,
+    )
+    .await
+}
+
+/// [`run`] for a call whose body may already be read (a field rule's hit, [`super::fields`]).
+pub(super) async fn run_parts(
+    app: Arc<App>,
+    conn: ConnInfo,
+    (parts, body): (http::request::Parts, CallBody),
+    rule: usize,
+    decided: Decided,
+    entered: Entered,
+) -> Response<RespBody> {
     let step = decided.step;
     let started = Instant::now();
-    let (parts, body) = req.into_parts();
     let pq = parts
         .uri
         .path_and_query()
         .map_or_else(String::new, |pq| pq.as_str().to_owned());
-    // 1. The table changed under a reload between classification and now: stream it.
+    // 1. The table changed under a reload between classification and now: send it as it came.
     let Some(matched) = app.config.rules.table.match_rule(rule, &parts.method, &pq) else {
-        return forward::pass_through(&app, conn, Request::from_parts(parts, body)).await;
+        return match body {
+            CallBody::Stream(body) => {
+                forward::pass_through(&app, conn, Request::from_parts(parts, body)).await
+            }
+            CallBody::Read(bytes, _reservation) => {
+                super::rewrite::send_bytes(&app, &conn, parts, bytes, None).await
+            }
+        };
     };
     let shape = step.shape(&matched);
     // 2.
@@ -90,21 +119,22 @@ pub(super) async fn run(
         admission,
         intended,
         quiet,
+        fields,
     } = entered;
     // R1's, R13's and R17's bodies are read before the gate: they say the call's form and who
     // logs in (issue 20; `rules::form_in_body`).
-    let (body, login) = match (&refused, matched.rule.id) {
-        (None, RuleId::Authorize) => {
+    let (body, login) = match (&refused, matched.rule.id, body) {
+        (None, RuleId::Authorize, CallBody::Stream(body)) => {
             super::authorize::pre_read(&app, &parts, body, decided.seen.version(), &mut record)
                 .await
         }
-        (None, RuleId::UsersPassword) => {
+        (None, RuleId::UsersPassword, CallBody::Stream(body)) => {
             super::users_password::pre_read(&app, &parts, body, &mut record).await
         }
-        (None, RuleId::MaintenanceKeepSlaveShards) => {
+        (None, RuleId::MaintenanceKeepSlaveShards, CallBody::Stream(body)) => {
             super::maintenance::pre_read(&app, &parts, body).await
         }
-        _ => (Ok(CallBody::Stream(body)), None),
+        (_, _, body) => (Ok(body), None),
     };
     // The intent record precedes the call's own first request upstream, the gate's
     // verification included (dispatch wrote it already when a version look-up came first).
@@ -146,6 +176,7 @@ pub(super) async fn run(
         // A built step's time on the cluster is measured, refusals included (as zero).
         note: Note {
             upstream_time: (shape.family == Family::Built).then_some(Duration::ZERO),
+            fields,
             ..Note::default()
         },
         started,

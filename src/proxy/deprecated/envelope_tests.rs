@@ -45,6 +45,7 @@ async fn serve_one(app: Arc<App>, step: Step) -> std::net::SocketAddr {
                     admission: budget::Admission::new(&work),
                     intended: false,
                     quiet: None,
+                    fields: None,
                 };
                 let resp = super::super::start(work, conn, (None, None), move |conn| {
                     let seen = crate::rules::version::Seen::NotNeeded;
