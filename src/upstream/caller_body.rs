@@ -85,17 +85,17 @@ pin_project! {
         // `usize::MAX` when uncapped.
         limit: usize,
         seen: usize,
-        idle: Duration,
         // Armed when the body is first waited on; re-armed at each new wait.
         timer: Option<Pin<Box<Sleep>>>,
         // The last poll answered "pending": the caller, not the cluster, is being waited on.
         waiting: bool,
         // `None` for a body that had ended before it was sent (a GET): no allocation on the
-        // common pass-through path.
+        // common pass-through path. Holds the idle timeout too (only a body still arriving
+        // can be waited on), which keeps the pass-through future within its bound.
         end: Option<Arc<BodyEnd>>,
         // Bytes already read from `inner` (a field rule's inspection that gave up at its
         // limit), sent first.
-        prefix: Option<Bytes>,
+        prefix: Option<Box<Bytes>>,
     }
 }
 
@@ -112,7 +112,6 @@ impl CallerBody {
             inner,
             limit,
             seen: 0,
-            idle,
             timer: None,
             waiting: false,
             end,
@@ -128,7 +127,7 @@ impl CallerBody {
             body.end = Some(Arc::new(BodyEnd::new(idle)));
         }
         body.seen = prefix.len();
-        body.prefix = (!prefix.is_empty()).then_some(prefix);
+        body.prefix = (!prefix.is_empty()).then(|| Box::new(prefix));
         body
     }
 
@@ -160,11 +159,12 @@ impl Body for CallerBody {
     ) -> Poll<Option<Result<Frame<Bytes>, CallerBodyError>>> {
         let mut this = self.project();
         if let Some(prefix) = this.prefix.take() {
-            return Poll::Ready(Some(Ok(Frame::data(prefix))));
+            return Poll::Ready(Some(Ok(Frame::data(*prefix))));
         }
         match this.inner.as_mut().poll_frame(cx) {
             Poll::Pending => {
-                let due = Instant::now() + *this.idle;
+                let idle = this.end.as_ref().map_or(Duration::ZERO, |e| e.idle);
+                let due = Instant::now() + idle;
                 let timer = this
                     .timer
                     .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
@@ -174,7 +174,7 @@ impl Body for CallerBody {
                     *this.waiting = true;
                 }
                 match timer.as_mut().poll(cx) {
-                    Poll::Ready(()) => Poll::Ready(Some(Err(CallerBodyError::Stalled(*this.idle)))),
+                    Poll::Ready(()) => Poll::Ready(Some(Err(CallerBodyError::Stalled(idle)))),
                     Poll::Pending => Poll::Pending,
                 }
             }
