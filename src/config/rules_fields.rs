@@ -125,11 +125,11 @@ fn operator(i: usize, raw: RawOperatorField) -> Result<FieldRule, ConfigError> {
     let name = required("name", raw.name)?;
     if !name
         .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
     {
         return Err(ConfigError::new(
             &key("name"),
-            format!("\"{name}\" must be lower-case letters, digits and '_'"),
+            format!("\"{name}\" must be lower-case letters, digits, '_' and '-'"),
         ));
     }
     let docs_url = required("docs_url", raw.docs_url)?;
@@ -282,3 +282,7 @@ fn action(
         }
     })
 }
+
+#[cfg(test)]
+#[path = "rules_fields_tests.rs"]
+mod tests;
