@@ -20,6 +20,7 @@
 
 pub mod builtin;
 pub mod engine;
+pub mod listing;
 pub mod pointer;
 pub mod verdict;
 
