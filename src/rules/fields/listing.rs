@@ -12,7 +12,14 @@ use serde_json::{json, Value};
 pub fn table(at: Option<Version>) -> Result<Vec<Vec<String>>, String> {
     let rules = builtin()?;
     let mut header: Vec<String> = [
-        "ID", "NAME", "FIELD", "ROUTES", "ACTION", "MODE", "GATE", "DEPRECATED",
+        "ID",
+        "NAME",
+        "FIELD",
+        "ROUTES",
+        "ACTION",
+        "MODE",
+        "GATE",
+        "DEPRECATED",
     ]
     .iter()
     .map(|s| s.to_string())
