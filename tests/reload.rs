@@ -225,3 +225,37 @@ async fn sighup_adds_an_operator_field_rule_and_refuses_an_invalid_one_naming_it
         "the previous table stays"
     );
 }
+
+/// Issue 21: a SIGHUP can change the node list. With only a follower configured, its redirect
+/// to the master names a node the shim may not use (`502 upstream_redirect`, nothing followed);
+/// once the master is added and the shim reloaded, the same read reaches it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_changes_the_node_list() {
+    let cluster = support::harness::SimNodes::start(SimVersion::V8_0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("shim.toml");
+    let nodes = |uids: &[u64]| {
+        let urls: Vec<String> = uids
+            .iter()
+            .map(|u| format!("\"http://{}\"", cluster.addr(*u)))
+            .collect();
+        format!("[upstream]\nnodes = [{}]\n", urls.join(", "))
+    };
+    std::fs::write(&cfg, nodes(&[2])).unwrap();
+    let mut shim = spawn_shim(&["--config", cfg.to_str().unwrap()]);
+    let auth = basic(DEMO_ADMIN.0, DEMO_ADMIN.1);
+    let before = get(shim.addr, "/v1/bdbs/1", &auth).await;
+    assert_eq!(before.status, 502, "{}", before.head());
+    assert_eq!(before.json()["error_code"], "upstream_redirect");
+    assert_eq!(before.header("location"), None);
+
+    std::fs::write(&cfg, nodes(&[2, 1])).unwrap();
+    hangup(&shim);
+    shim.wait_for_log("configuration reloaded", Duration::from_secs(5))
+        .unwrap_or_else(|log| panic!("no reload logged:\n{log}"));
+    let after = get(shim.addr, "/v1/bdbs/1", &auth).await;
+    assert_eq!(after.status, 200, "{}", after.head());
+    assert_eq!(after.json()["uid"], 1);
+    let last = cluster.sim.requests().last().map(|r| r.node);
+    assert_eq!(last, Some(Some(1)), "the read reached the master");
+}

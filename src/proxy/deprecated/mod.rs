@@ -12,8 +12,9 @@
 //!   rewrite and gone, for every rule and the operators' custom ones).
 //! - Shared by the steps: [`body`] (the one bounded, budget-reserving reader of bodies read
 //!   whole), [`rewrite`] (sending a rewritten request).
-//! - The envelope's own parts: [`lifecycle`](mod@lifecycle) (the gate), `marks` (the
-//!   headers) and [`outcome`] (the record, metrics and log line).
+//! - The envelope's own parts: `entry` (how a call enters), `shape` (how a step's call is
+//!   treated), [`lifecycle`](mod@lifecycle) (the gate), `marks` (the headers) and [`outcome`]
+//!   (the record, metrics and log line); and [`quiet`], R18's lane for a caller's repeats.
 //!
 //! Decisions:
 //! - Every built-in rule has its translation here: a rule `decide` says to translate is never
@@ -23,6 +24,7 @@ pub mod authorize;
 pub mod body;
 pub mod certs;
 pub mod debuginfo;
+mod entry;
 pub mod envelope;
 pub mod fields;
 pub mod lifecycle;
@@ -35,6 +37,7 @@ pub mod observe;
 pub mod outcome;
 pub mod quiet;
 pub mod rewrite;
+mod shape;
 pub mod shards_placement;
 pub mod stats;
 pub mod step;
@@ -52,8 +55,10 @@ use crate::proxy::forward;
 use crate::proxy::reply::{error_response, RespBody};
 use crate::rules::version::{Seen, Unknown};
 use crate::rules::{self, Action, Kind, Matched, RuleId};
+pub use entry::Entry;
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
+pub use shape::{Family, Marks, Shape};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -129,46 +134,6 @@ fn spawned(
     Box::pin(async move { task.await.unwrap_or_else(|e| task_failed(&e)) })
 }
 
-/// A call as it enters: its credentials' fingerprint, whether the cluster accepted them
-/// recently, and its place in its address's bound of unverified calls (or the refusal).
-pub struct Entry {
-    pub fingerprint: Option<callers::Fingerprint>,
-    pub verified: bool,
-    place: Option<callers::Place>,
-    pub refused: Option<ApiError>,
-    /// Its intent record is already written ([`version::intent_before_look_up`]).
-    pub intended: bool,
-}
-
-impl Entry {
-    fn new(app: &App, conn: &ConnInfo, headers: &http::HeaderMap) -> Entry {
-        let fingerprint = app.callers.fingerprint(headers);
-        let verified = app.callers.is_verified(fingerprint);
-        let audit = &app.config.audit;
-        let ip = crate::audit::forwarded::client(
-            conn.peer.ip(),
-            headers,
-            audit.trust_forwarded_for,
-            &audit.trusted_proxies,
-        )
-        .unwrap_or_else(|| conn.peer.ip());
-        let (place, refused) = match app.callers.enter(ip, verified) {
-            Ok(place) => (place, None),
-            Err(e) => {
-                app.metrics.deprecated_refused("unverified_per_ip");
-                (None, Some(e))
-            }
-        };
-        Entry {
-            fingerprint,
-            verified,
-            place,
-            refused,
-            intended: false,
-        }
-    }
-}
-
 /// [`dispatch`] once what can be known of the cluster's version is known.
 fn run(
     app: Arc<App>,
@@ -195,8 +160,11 @@ fn run(
     };
     let decided = Decided { step, seen };
     let work = app.work.clone();
-    let quiet =
-        hint.and_then(|hint| quiet_caller(&app, &conn, &req, (rule, r, hint), step, &entry));
+    let entered_clean = entry.refused.is_none();
+    let quiet = hint.and_then(|hint| {
+        let call = (rule, r, hint, entry.fingerprint);
+        quiet::caller(&app, &conn, &req, call, (step, entered_clean))
+    });
     let Entry {
         fingerprint,
         place,
@@ -234,25 +202,6 @@ fn run(
     Box::pin(start(work, conn, (in_flight, place), move |conn| {
         envelope::run(app, conn, req, rule, decided, entered)
     }))
-}
-
-/// The caller of a call the quiet lane may take or learn from ([`quiet`]'s decisions).
-fn quiet_caller(
-    app: &App,
-    conn: &ConnInfo,
-    req: &Request<Incoming>,
-    (rule, r, hint): (usize, &rules::Rule, quiet::Hint),
-    step: Step,
-    entry: &Entry,
-) -> Option<(quiet::Who, quiet::PathFacts)> {
-    let eligible = r.id == RuleId::StatsV1
-        && matches!(step, Step::Observe { .. })
-        && entry.refused.is_none()
-        && !app.config.lifecycle.rules.contains_key(&r.name)
-        && !(app.audit.last_write_failed() && app.audit.must_fail());
-    eligible
-        .then(|| quiet::Who::of(app, conn, req, (rule, hint, entry.fingerprint)))
-        .flatten()
 }
 
 /// The step that translates a call of rule `r`.
@@ -315,38 +264,6 @@ pub enum Step {
 pub struct Decided {
     pub step: Step,
     pub seen: Seen,
-}
-
-/// How the envelope treats a step's call (see [`outcome`] for the two families).
-#[derive(Debug, Clone, Copy)]
-pub struct Shape<'a> {
-    /// The route template in the audit record.
-    pub route: &'a str,
-    pub family: Family,
-    /// Whether the rule's lifecycle gate runs (a gone step is refused anyway: its answer is
-    /// the rule's, not a brownout's).
-    pub gated: bool,
-    /// Whether a `{uid}`/`{bdb_uid}` path parameter names a database (not R4/R5's module uid).
-    pub records_bdb: bool,
-    pub marks: Marks,
-    /// What the log line tells the caller to migrate to, when the step always has one.
-    pub successor: Option<&'static str>,
-}
-
-/// How a step's outcome is read: see [`outcome`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Family {
-    Built,
-    Streamed,
-}
-
-/// Which deprecation headers the reply gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Marks {
-    /// The seed route's configured `shim.deprecation` headers (API.md §5.9).
-    Seed,
-    /// The rule's own marks (or its gone band's).
-    Rule,
 }
 
 impl Step {

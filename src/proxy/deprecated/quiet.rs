@@ -29,10 +29,11 @@ use crate::audit::{self, AuditRecord};
 use crate::listener::ConnInfo;
 use crate::locks::lock;
 use crate::proxy::app::App;
+use crate::proxy::callers::Fingerprint;
 use crate::proxy::forward;
 use crate::proxy::reply::RespBody;
 use crate::rules::version::Seen;
-use crate::rules::{Matched, RuleId};
+use crate::rules::{Matched, Rule, RuleId};
 use http::header::{AUTHORIZATION, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Method, Request, Response};
 use hyper::body::Incoming;
@@ -42,10 +43,12 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
-/// Callers the lane knows at once (as many as R18's windows keep open).
-pub const MAX_CALLERS: usize = audit::coalesce::MAX_WINDOW_KEYS;
+/// Callers the lane knows at once. Each entry keeps one record per status (~1–2 KB with capped
+/// fields), so the table stays under ~8 MB; monitoring pollers are a handful. Past the bound,
+/// calls go through the envelope: slower, counted the same.
+pub const MAX_CALLERS: usize = 1024;
 /// Statuses learned per caller.
-pub const MAX_STATUSES: usize = 8;
+pub const MAX_STATUSES: usize = 4;
 
 const FORWARDED_FOR: http::HeaderName = http::HeaderName::from_static("x-forwarded-for");
 const REQUEST_ID: http::HeaderName =
@@ -58,7 +61,7 @@ pub struct Who {
     template: String,
     method: Method,
     /// The fingerprint of its `Authorization` (the record's user is read from the first call).
-    credentials: Option<crate::proxy::callers::Fingerprint>,
+    credentials: Option<Fingerprint>,
     user_agent: Option<HeaderValue>,
     /// Only when `X-Forwarded-For` is trusted, as in the record.
     forwarded_for: Option<HeaderValue>,
@@ -72,7 +75,7 @@ impl Who {
         app: &App,
         conn: &ConnInfo,
         req: &Request<Incoming>,
-        (rule, hint, credentials): (usize, Hint, Option<crate::proxy::callers::Fingerprint>),
+        (rule, hint, credentials): (usize, Hint, Option<Fingerprint>),
     ) -> Option<(Who, PathFacts)> {
         let headers = req.headers();
         let single = |name: http::HeaderName| headers.get_all(name).iter().nth(1).is_none();
@@ -123,6 +126,25 @@ impl Hint {
             facts,
         })
     }
+}
+
+/// The caller of a call the lane may take or learn from (the module's decisions):
+/// `entered_clean` when nothing refused the call on entry.
+pub(super) fn caller(
+    app: &App,
+    conn: &ConnInfo,
+    req: &Request<Incoming>,
+    (rule, r, hint, credentials): (usize, &Rule, Hint, Option<Fingerprint>),
+    (step, entered_clean): (super::Step, bool),
+) -> Option<(Who, PathFacts)> {
+    let eligible = r.id == RuleId::StatsV1
+        && matches!(step, super::Step::Observe { .. })
+        && entered_clean
+        && !app.config.lifecycle.rules.contains_key(&r.name)
+        && !(app.audit.last_write_failed() && app.audit.must_fail());
+    eligible
+        .then(|| Who::of(app, conn, req, (rule, hint, credentials)))
+        .flatten()
 }
 
 /// What a call's path says for its record and marks: its database, and the `Link` to its
@@ -201,10 +223,7 @@ pub(super) async fn run(
     req: Request<Incoming>,
     (who, facts, known): (Who, PathFacts, Known),
     (mark, seen): (bool, Seen),
-    (fingerprint, _admitted): (
-        Option<crate::proxy::callers::Fingerprint>,
-        crate::proxy::budget::Admission,
-    ),
+    (fingerprint, _admitted): (Option<Fingerprint>, crate::proxy::budget::Admission),
 ) -> Response<RespBody> {
     let started = Instant::now();
     let at = SystemTime::now();
@@ -283,4 +302,64 @@ fn repeat_record(
     record.cluster_version = seen.audit_text();
     record.record = None;
     record
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn app() -> App {
+        let raw =
+            crate::config::parse_raw("[upstream]\nurl = \"http://127.0.0.1:9\"\n").expect("toml");
+        App::new(Config::from_raw(raw).expect("valid")).expect("app")
+    }
+
+    fn who(n: u32) -> Who {
+        Who {
+            rule: 0,
+            template: "/v1/bdbs/stats".to_owned(),
+            method: Method::GET,
+            credentials: None,
+            user_agent: HeaderValue::from_str(&format!("agent-{n}")).ok(),
+            forwarded_for: None,
+            peer: IpAddr::from([127, 0, 0, 1]),
+        }
+    }
+
+    fn record(status: u16) -> AuditRecord {
+        let mut r = AuditRecord::begin(
+            SystemTime::now(),
+            "id",
+            IpAddr::from([127, 0, 0, 1]),
+            &Method::GET,
+            "/v1/bdbs/stats",
+            &HeaderMap::new(),
+            false,
+        );
+        r.rule = Some("stats_v1".to_owned());
+        r.status = status;
+        r
+    }
+
+    #[test]
+    fn the_lane_knows_a_bounded_number_of_callers_and_statuses() {
+        let app = app();
+        for n in 0..(MAX_CALLERS as u32 + 5) {
+            app.quiet.learn(&app, who(n), &record(200));
+        }
+        assert_eq!(
+            app.quiet.callers(),
+            MAX_CALLERS,
+            "new callers past the bound are not kept"
+        );
+        assert!(app.quiet.known(&who(MAX_CALLERS as u32 + 1)).is_none());
+        for status in 200..220 {
+            app.quiet.learn(&app, who(0), &record(status));
+        }
+        let known = app.quiet.known(&who(0)).expect("known");
+        assert_eq!(known.len(), MAX_STATUSES);
+        app.quiet.learn(&app, who(0), &record(200));
+        assert_eq!(app.quiet.known(&who(0)).expect("known").len(), MAX_STATUSES);
+    }
 }
