@@ -191,3 +191,23 @@ pub(super) async fn read_inspectable(
     }
     Ok(Inspectable::Read(buf.freeze(), reservation))
 }
+
+/// Reads and drops up to `limit` bytes of a body that is answered without being forwarded,
+/// within the upstream request timeout, so that a keep-alive connection stays usable for a
+/// small body; a larger or slower one is left unread (hyper then closes the connection).
+pub(super) async fn discard(mut body: Incoming, limit: usize, app: &crate::proxy::app::App) {
+    use http_body_util::BodyExt;
+    let read = async {
+        let mut seen = 0usize;
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else { return };
+            if let Some(data) = frame.data_ref() {
+                seen = seen.saturating_add(data.len());
+                if seen > limit {
+                    return;
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(app.config.upstream.request_timeout, read).await;
+}

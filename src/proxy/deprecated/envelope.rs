@@ -40,7 +40,6 @@ use bytes::Bytes;
 use futures_util::FutureExt;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{Either, Full};
-use hyper::body::Incoming;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -61,29 +60,9 @@ pub(super) struct Entered {
 }
 
 /// Runs one deprecated call of rule `rule` (its index in the table) through the envelope, as
-/// `step`. Spawned by [`super::start`].
+/// `step`; its body still streaming, or already read (a field rule's hit, [`super::fields`]).
+/// Spawned by [`super::start`].
 pub(super) async fn run(
-    app: Arc<App>,
-    conn: ConnInfo,
-    req: Request<Incoming>,
-    rule: usize,
-    decided: Decided,
-    entered: Entered,
-) -> Response<RespBody> {
-    let (parts, body) = req.into_parts();
-    run_parts(
-        app,
-        conn,
-        (parts, CallBody::Stream(body)),
-        rule,
-        decided,
-        entered,
-    )
-    .await
-}
-
-/// [`run`] for a call whose body may already be read (a field rule's hit, [`super::fields`]).
-pub(super) async fn run_parts(
     app: Arc<App>,
     conn: ConnInfo,
     (parts, body): (http::request::Parts, CallBody),
@@ -343,7 +322,7 @@ async fn admit(
     }
     if let Some(r) = gated.and_then(lifecycle::Gated::refusal) {
         if let CallBody::Stream(body) = body {
-            discard(body, app.config.shim.max_body_size, app).await;
+            super::body::discard(body, app.config.shim.max_body_size, app).await;
         }
         return Err(r.to_api_error());
     }
@@ -422,26 +401,6 @@ pub(super) fn begin_record(
             .or_else(|| matched.params.int("bdb_uid"));
     }
     (record, request_id)
-}
-
-/// Reads and drops up to `limit` bytes of a body that is answered without being forwarded,
-/// within the upstream request timeout, so that a keep-alive connection stays usable for a
-/// small body; a larger or slower one is left unread (hyper then closes the connection).
-pub(super) async fn discard(mut body: Incoming, limit: usize, app: &App) {
-    use http_body_util::BodyExt;
-    let read = async {
-        let mut seen = 0usize;
-        while let Some(frame) = body.frame().await {
-            let Ok(frame) = frame else { return };
-            if let Some(data) = frame.data_ref() {
-                seen = seen.saturating_add(data.len());
-                if seen > limit {
-                    return;
-                }
-            }
-        }
-    };
-    let _ = tokio::time::timeout(app.config.upstream.request_timeout, read).await;
 }
 
 #[cfg(test)]

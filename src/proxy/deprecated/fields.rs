@@ -124,7 +124,7 @@ pub fn dispatch(
         };
         let call = (parts, CallBody::Read(bytes, reservation));
         super::start(work, conn, (in_flight, entry.place), move |conn| {
-            envelope::run_parts(app, conn, call, index, decided, entered)
+            envelope::run(app, conn, call, index, decided, entered)
         })
         .await
     })

@@ -200,7 +200,15 @@ fn run(
         fields: None,
     };
     Box::pin(start(work, conn, (in_flight, place), move |conn| {
-        envelope::run(app, conn, req, rule, decided, entered)
+        let (parts, body) = req.into_parts();
+        envelope::run(
+            app,
+            conn,
+            (parts, CallBody::Stream(body)),
+            rule,
+            decided,
+            entered,
+        )
     }))
 }
 
