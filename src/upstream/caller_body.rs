@@ -215,12 +215,10 @@ impl Body for CallerBody {
         let inner = self.inner.size_hint();
         match &self.prefix {
             None => inner,
+            // No upper bound: a body that came without a declared length goes on chunked.
             Some(p) => {
                 let mut hint = SizeHint::new();
                 hint.set_lower(inner.lower().saturating_add(p.len() as u64));
-                if let Some(upper) = inner.upper() {
-                    hint.set_upper(upper.saturating_add(p.len() as u64));
-                }
                 hint
             }
         }

@@ -129,8 +129,9 @@ pub(super) fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
 
 /// A body a field rule may inspect ([`read_inspectable`]).
 pub(super) enum Inspectable {
-    /// Read whole, within the limit and the budget.
-    Read(Bytes, Reservation),
+    /// Read whole, within the limit and the budget; the body itself, ended, kept to send the
+    /// bytes with the framing they came with ([`crate::upstream::CallerBody::with_prefix`]).
+    Read(Bytes, Reservation, Incoming),
     /// Not read (a declared length over the limit, or no room in the budget): `reason`.
     Untouched(Incoming, &'static str),
     /// Read in part (an undeclared length that grew over the limit, or the budget ran out):
@@ -189,7 +190,7 @@ pub(super) async fn read_inspectable(
             return Ok(Inspectable::Spilled(buf.freeze(), body, reason));
         }
     }
-    Ok(Inspectable::Read(buf.freeze(), reservation))
+    Ok(Inspectable::Read(buf.freeze(), reservation, body))
 }
 
 /// Reads and drops up to `limit` bytes of a body that is answered without being forwarded,

@@ -68,7 +68,8 @@ pub fn dispatch(
             return skipped(&app, conn, parts, Either::Right(body), "content_type").await;
         }
         let limit = app.config.shim.max_body_size;
-        let (bytes, reservation) = match read_inspectable(&app, &parts.headers, body, limit).await {
+        let read = read_inspectable(&app, &parts.headers, body, limit).await;
+        let (bytes, reservation, ended) = match read {
             Err(e) => return error_response(&e),
             Ok(Inspectable::Untouched(body, why)) => {
                 return skipped(&app, conn, parts, Either::Right(body), why).await
@@ -76,11 +77,11 @@ pub fn dispatch(
             Ok(Inspectable::Spilled(prefix, rest, why)) => {
                 return skipped(&app, conn, parts, Either::Left((prefix, rest)), why).await
             }
-            Ok(Inspectable::Read(bytes, reservation)) => (bytes, reservation),
+            Ok(Inspectable::Read(bytes, reservation, ended)) => (bytes, reservation, ended),
         };
         let Ok(mut value) = serde_json::from_slice::<Value>(&bytes) else {
             app.metrics.field_body_skipped("not_json");
-            return super::rewrite::send_bytes(&app, &conn, parts, bytes, None).await;
+            return as_it_came(&app, conn, parts, (bytes, ended)).await;
         };
         let mut parts = parts;
         let seen = version_for(&app, &conn, &mut parts).await;
@@ -95,7 +96,7 @@ pub fn dispatch(
             seen.version(),
         );
         let Some((index, found)) = summarise(&app, &found) else {
-            return super::rewrite::send_bytes(&app, &conn, parts, bytes, None).await;
+            return as_it_came(&app, conn, parts, (bytes, ended)).await;
         };
         let bytes = if found.changed {
             parts.headers.insert(
@@ -128,6 +129,24 @@ pub fn dispatch(
         })
         .await
     })
+}
+
+/// A body read and left as it came: with its declared length, as bytes; without one, chunked
+/// as it came (the bytes, then the ended body).
+async fn as_it_came(
+    app: &Arc<App>,
+    conn: ConnInfo,
+    parts: http::request::Parts,
+    (bytes, ended): (bytes::Bytes, Incoming),
+) -> Response<RespBody> {
+    if parts.headers.contains_key(http::header::CONTENT_LENGTH) || bytes.is_empty() {
+        return super::rewrite::send_bytes(app, &conn, parts, bytes, None).await;
+    }
+    let idle = app.config.listen.body_idle_timeout;
+    let body = CallerBody::with_prefix(bytes, ended, idle);
+    forward::send_rewritten(app, conn, parts, Either::Left(body), None)
+        .await
+        .unwrap_or_else(|e| error_response(&e))
 }
 
 /// A body passed through uninspected, counted.
