@@ -83,6 +83,7 @@ pub struct Metrics {
     deprecated_body_bytes: Gauge,
     deprecated_refused: Family<RefusalLabels, Counter>,
     deprecated_interrupted: Counter,
+    field_bodies_skipped: Family<RefusalLabels, Counter>,
     audit_write_failures: Counter,
     audit_records: Counter,
     audit_coalesced: Counter,
@@ -137,6 +138,12 @@ impl Metrics {
             "Deprecated-route calls interrupted when shim.shutdown_grace ran out",
             deprecated_interrupted.clone(),
         );
+        let field_bodies_skipped = Family::<RefusalLabels, Counter>::default();
+        registry.register(
+            "field_bodies_skipped",
+            "Bodies on a field rule's route passed through uninspected (reason: content_type, too_large, budget, not_json)",
+            field_bodies_skipped.clone(),
+        );
         let audit_write_failures = Counter::default();
         registry.register(
             "audit_write_failures",
@@ -178,6 +185,7 @@ impl Metrics {
             deprecated_body_bytes,
             deprecated_refused,
             deprecated_interrupted,
+            field_bodies_skipped,
             audit_write_failures,
             audit_records,
             audit_coalesced,
@@ -266,6 +274,13 @@ impl Metrics {
     /// Counts a deprecated-route call refused by a bound (`"body_budget"`, `"concurrency"`).
     pub fn deprecated_refused(&self, reason: &'static str) {
         self.deprecated_refused
+            .get_or_create(&RefusalLabels { reason })
+            .inc();
+    }
+
+    /// Counts a body on a field rule's route that was passed through uninspected.
+    pub fn field_body_skipped(&self, reason: &'static str) {
+        self.field_bodies_skipped
             .get_or_create(&RefusalLabels { reason })
             .inc();
     }

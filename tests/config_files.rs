@@ -145,13 +145,20 @@ fn audit_identity_keys_are_validated_and_old_configs_keep_working() {
 }
 
 #[test]
-fn rules_example_sets_every_builtin_rule_and_two_operator_rules() {
+fn rules_example_sets_every_builtin_rule_and_two_operator_rules_of_each_kind() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/rules-example.toml");
     let text = std::fs::read_to_string(&path).expect("rules-example.toml");
     let cfg = Config::from_raw(config::parse_raw(&text).expect("parses")).expect("validates");
     let rules = cfg.rules.table.rules();
+    let fields = cfg.rules.table.fields().rules();
+    let operators_field = |id| match id {
+        deprecation_shim::rules::RuleId::Field(i) => fields[i].id == "custom",
+        _ => false,
+    };
     for rule in rules {
-        if !matches!(rule.id, deprecation_shim::rules::RuleId::Custom(_)) {
+        if !matches!(rule.id, deprecation_shim::rules::RuleId::Custom(_))
+            && !operators_field(rule.id)
+        {
             assert!(
                 text.contains(&format!("[rules.{}]", rule.name)),
                 "rules-example.toml does not set [rules.{}]",
@@ -165,6 +172,12 @@ fn rules_example_sets_every_builtin_rule_and_two_operator_rules() {
         .map(|r| r.name.as_str())
         .collect();
     assert_eq!(custom, ["bdb-stats-last", "legacy-backup"]);
+    let custom_fields: Vec<&str> = rules
+        .iter()
+        .filter(|r| operators_field(r.id))
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(custom_fields, ["cluster-legacy-flag", "bdb-owner-rename"]);
 }
 
 #[test]

@@ -159,6 +159,73 @@ async fn sighup_adds_an_operator_rule_and_refuses_an_invalid_one_naming_its_key(
     );
 }
 
+async fn legacy_flag(shim: SocketAddr) -> (u16, String) {
+    let auth = basic(DEMO_ADMIN.0, DEMO_ADMIN.1);
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let reply = send(
+        shim,
+        http::Method::PUT,
+        "/v1/cluster",
+        &headers,
+        "{\"legacy_flag\":1}",
+    )
+    .await;
+    let code = reply.json()["error_code"].as_str().unwrap_or("").to_owned();
+    (reply.status.as_u16(), code)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_adds_an_operator_field_rule_and_refuses_an_invalid_one_naming_its_key() {
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(100)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("shim.toml");
+    write_config(&cfg, sim.addr, "");
+    let mut shim = spawn_shim(&["--config", cfg.to_str().unwrap()]);
+    assert_eq!(
+        legacy_flag(shim.addr).await.0,
+        200,
+        "no rule: passed through"
+    );
+    let rule = |pointer: &str| {
+        format!(
+            "[[rules.fields]]\nname = \"legacy-flag\"\nroutes = [\"PUT /v1/cluster\"]\n\
+             pointers = [\"{pointer}\"]\naction = \"refuse\"\nsuccessor = \"new_flag\"\n\
+             docs_url = \"https://example.com/flags\"\n"
+        )
+    };
+    let write = |extra: String| {
+        std::fs::write(
+            &cfg,
+            format!("[upstream]\nurl = \"http://{}\"\n{extra}", sim.addr),
+        )
+        .unwrap()
+    };
+    write(rule("/legacy_flag"));
+    hangup(&shim);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        legacy_flag(shim.addr).await,
+        (400, "field_not_supported".to_owned())
+    );
+    write(rule("legacy_flag"));
+    hangup(&shim);
+    shim.wait_for_log("reload refused", Duration::from_secs(5))
+        .unwrap_or_else(|log| panic!("no refusal logged:\n{log}"));
+    assert!(
+        shim.stderr().contains("rules.fields[0].pointers"),
+        "{}",
+        shim.stderr()
+    );
+    assert_eq!(
+        legacy_flag(shim.addr).await.0,
+        400,
+        "the previous table stays"
+    );
+}
+
 /// Issue 21: a SIGHUP can change the node list. With only a follower configured, its redirect
 /// to the master names a node the shim may not use (`502 upstream_redirect`, nothing followed);
 /// once the master is added and the shim reloaded, the same read reaches it.

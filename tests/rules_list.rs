@@ -120,3 +120,23 @@ fn the_docs_table_is_the_commands_output() {
          between the markers:\n{output}"
     );
 }
+
+#[test]
+fn the_field_rules_are_listed_with_what_they_do_in_front_of_each_version() {
+    let at_8_2 = stdout_of(&["rules", "list", "--version", "8.2.0-25"]);
+    let at_8_0 = stdout_of(&["rules", "list", "--version", "8.0.20-68"]);
+    assert_eq!(does(&at_8_2, "field_use_ipv6"), "rename");
+    assert_eq!(does(&at_8_0, "field_use_ipv6"), "observe");
+    assert_eq!(does(&at_8_0, "field_sentinel_policy"), "rename");
+    assert_eq!(does(&at_8_2, "field_db_conns_auditing"), "observe");
+    assert_eq!(row(&at_8_2, "field_redis_pass")[0], "F3");
+    let json = stdout_of(&["rules", "list", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let ids: Vec<&str> = doc["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .filter_map(|f| f["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["F1", "F3", "F4", "F5", "F6", "F7"]);
+}

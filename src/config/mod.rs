@@ -5,6 +5,7 @@
 pub mod lifecycle;
 pub mod raw;
 pub mod rules;
+pub mod rules_fields;
 pub mod source;
 
 use raw::RawConfig;

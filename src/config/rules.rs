@@ -10,6 +10,7 @@
 //!   (API.md §5.9), one place for one route.
 //! - Operator rules are numbered from 0 in errors (`rules.custom[2].path`), as in the array.
 
+use super::rules_fields::{RawFieldRule, RawOperatorField};
 use super::{parse_date, parse_duration, parse_size, ConfigError};
 use crate::rules::custom::{self, Spec};
 use crate::rules::debuginfo::{self, NodeBdbDebuginfo, NodeDebuginfo};
@@ -47,8 +48,17 @@ pub struct RawRules {
     pub syncer_state: Option<RawRule>,
     pub maintenance_keep_slave_shards: Option<RawRule>,
     pub stats_v1: Option<RawStatsRule>,
+    pub field_user_role: Option<RawFieldRule>,
+    pub field_redis_pass: Option<RawFieldRule>,
+    pub field_module_id: Option<RawFieldRule>,
+    pub field_use_ipv6: Option<RawFieldRule>,
+    pub field_sentinel_policy: Option<RawFieldRule>,
+    pub field_db_conns_auditing: Option<RawFieldRule>,
     #[serde(default)]
     pub custom: Vec<RawCustomRule>,
+    /// `[[rules.fields]]` ([`super::rules_fields`]).
+    #[serde(default)]
+    pub fields: Vec<RawOperatorField>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -249,6 +259,16 @@ pub fn validate(raw: RawRules) -> Result<Rules, ConfigError> {
         }
         rules.push(rule);
     }
+    let sections = vec![
+        ("field_user_role", raw.field_user_role),
+        ("field_redis_pass", raw.field_redis_pass),
+        ("field_module_id", raw.field_module_id),
+        ("field_use_ipv6", raw.field_use_ipv6),
+        ("field_sentinel_policy", raw.field_sentinel_policy),
+        ("field_db_conns_auditing", raw.field_db_conns_auditing),
+    ];
+    let fields = super::rules_fields::validate(sections, raw.fields, &mut names)?;
+    let table = RuleTable::with_fields(rules, fields).map_err(|e| ConfigError::new("rules", e))?;
     Ok(Rules {
         rs_version,
         version_source,
@@ -270,7 +290,7 @@ pub fn validate(raw: RawRules) -> Result<Rules, ConfigError> {
         )?,
         stats,
         options,
-        table: RuleTable::new(rules),
+        table,
     })
 }
 

@@ -60,7 +60,13 @@ fn defaults_cover_every_builtin_rule_in_auto() {
             "optimize_shards_placement",
             "syncer_state",
             "maintenance_keep_slave_shards",
-            "stats_v1"
+            "stats_v1",
+            "field_user_role",
+            "field_redis_pass",
+            "field_module_id",
+            "field_use_ipv6",
+            "field_sentinel_policy",
+            "field_db_conns_auditing"
         ]
     );
     // API-CATALOGUE §13: every built-in rule defaults to auto, the sibling included.

@@ -77,6 +77,16 @@ pub fn handle(
             route_class(rule),
             FutureEither::Right(translated(std::future::ready(error_response(&e)))),
         ),
+        // A field rule's route (API-CATALOGUE §9): its body is read and inspected (boxed).
+        (None, None) if inspects_fields(&app, &req) => (
+            RouteClass::PassThrough,
+            FutureEither::Right(deprecated::fields::dispatch(
+                app.clone(),
+                conn,
+                req,
+                in_flight.take(),
+            )),
+        ),
         (None, None) => (
             RouteClass::PassThrough,
             FutureEither::Left(forward::pass_through(&app, conn, req)),
@@ -108,6 +118,17 @@ pub fn handle(
 
 fn translated(f: impl Future<Output = Response<RespBody>> + Send + 'static) -> deprecated::Boxed {
     Box::pin(f)
+}
+
+/// Whether some field rule reads this call's body: a method compare and a literal-prefix
+/// compare per field rule route when none does.
+fn inspects_fields(app: &App, req: &Request<Incoming>) -> bool {
+    req.uri().path_and_query().is_some_and(|pq| {
+        app.config
+            .rules
+            .table
+            .inspects_fields(req.method(), pq.as_str())
+    })
 }
 
 fn route_class(rule: Option<usize>) -> RouteClass {

@@ -33,6 +33,7 @@ pub mod certs;
 pub mod custom;
 pub mod debuginfo;
 pub mod deprecation_headers;
+pub mod fields;
 pub mod maintenance;
 pub mod marks;
 pub mod matcher;
@@ -153,6 +154,9 @@ pub enum RuleId {
     StatsV1,
     /// An operator rule, by its position in `[[rules.custom]]` ([`custom`]).
     Custom(usize),
+    /// A field rule (API-CATALOGUE §9), by its position in the [`fields::FieldTable`]: never
+    /// classified as a route, run by the request path's field inspection.
+    Field(usize),
 }
 
 /// What a template mismatch in a typed parameter means for a rule.

@@ -45,11 +45,51 @@ impl Matched<'_> {
 #[derive(Debug, Clone)]
 pub struct RuleTable {
     rules: Vec<Rule>,
+    /// The route rules come first: `rules[..routes]`; the field rules follow.
+    routes: usize,
+    fields: super::fields::FieldTable,
 }
 
 impl RuleTable {
     pub fn new(rules: Vec<Rule>) -> RuleTable {
-        RuleTable { rules }
+        RuleTable {
+            routes: rules.len(),
+            rules,
+            fields: super::fields::FieldTable::default(),
+        }
+    }
+
+    /// The route rules, then one rule per field rule (`RuleId::Field`), for the envelope.
+    pub fn with_fields(
+        mut rules: Vec<Rule>,
+        fields: super::fields::FieldTable,
+    ) -> Result<RuleTable, String> {
+        let routes = rules.len();
+        for (i, f) in fields.rules().iter().enumerate() {
+            rules.push(f.to_rule(i)?);
+        }
+        Ok(RuleTable {
+            rules,
+            routes,
+            fields,
+        })
+    }
+
+    /// The field rules ([`super::fields`]).
+    pub fn fields(&self) -> &super::fields::FieldTable {
+        &self.fields
+    }
+
+    /// Whether some field rule reads the body of this call ([`super::fields::FieldTable::inspects`]).
+    pub fn inspects_fields(&self, method: &Method, path_and_query: &str) -> bool {
+        let (path, _) = split_query(path_and_query);
+        self.fields.inspects(method, path)
+    }
+
+    /// The table index of field rule `i`.
+    pub fn field_index(&self, i: usize) -> Option<usize> {
+        let index = self.routes.checked_add(i)?;
+        (index < self.rules.len()).then_some(index)
     }
 
     pub fn rules(&self) -> &[Rule] {
@@ -68,7 +108,7 @@ impl RuleTable {
     /// nothing; a request matching no rule costs a method compare and a prefix compare per rule.
     pub fn classify<'a>(&'a self, method: &Method, path_and_query: &'a str) -> Option<Matched<'a>> {
         let (path, query) = split_query(path_and_query);
-        (0..self.rules.len()).find_map(|index| self.match_at(index, method, path, query))
+        (0..self.routes).find_map(|index| self.match_at(index, method, path, query))
     }
 
     /// The match of rule `index` alone (`None` when it does not match or is `off`): the
@@ -96,7 +136,7 @@ impl RuleTable {
         }
         let method = Method::from_bytes(method.as_str().to_ascii_uppercase().as_bytes()).ok()?;
         let readings: Vec<String> = target::lenient(path).collect();
-        self.rules.iter().find(|rule| {
+        self.rules[..self.routes].iter().find(|rule| {
             rule.mode != Mode::Off
                 && rule.matcher.routes().any(|(m, template)| {
                     *m == method

@@ -38,8 +38,13 @@ pub fn bootstrap(state: &SimState) -> Result<Value, ApiError> {
 }
 
 /// `PUT /v1/cluster`: answers the updated cluster object.
-pub fn update(state: &mut SimState, raw: &[u8]) -> Result<Value, ApiError> {
-    let map = body::object(raw, false)?;
+pub fn update(
+    state: &mut SimState,
+    version: super::version::SimVersion,
+    raw: &[u8],
+) -> Result<Value, ApiError> {
+    let mut map = body::object(raw, false)?;
+    super::fields::cluster_write(version, &mut map);
     for key in [
         "allow_modules_upload",
         "control_plane_basic_authentication",
@@ -50,5 +55,6 @@ pub fn update(state: &mut SimState, raw: &[u8]) -> Result<Value, ApiError> {
     for (k, v) in map {
         state.cluster.insert(k, v);
     }
+    super::fields::cluster_view(&mut state.cluster);
     Ok(Value::Object(state.cluster.clone()))
 }

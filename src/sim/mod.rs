@@ -29,6 +29,7 @@ mod compat;
 mod control;
 pub mod debuginfo;
 pub mod faults;
+mod fields;
 mod legacy;
 mod module_upgrade;
 pub mod modules;

@@ -86,6 +86,12 @@ pub enum Route {
     Bootstrap,
     /// `PUT /v1/cluster`.
     ClusterUpdate,
+    /// `POST /v1/bdbs` / `POST /v2/bdbs` (`{"bdb": …}`): a new database (field rules).
+    BdbCreate {
+        v2: bool,
+    },
+    /// `POST /v1/users`: a new user (F1).
+    UserCreate,
     /// `POST /v1/users/authorize`: authenticates itself (body or header, by release).
     Authorize,
     /// `POST /v1/users/refresh_jwt`: authenticates itself (a live token).
@@ -159,6 +165,8 @@ impl Route {
             | Route::ModulesUpgrade(_)
             | Route::LegacyUpgrade(_)
             | Route::ClusterUpdate
+            | Route::BdbCreate { .. }
+            | Route::UserCreate
             | Route::Certificates { .. }
             | Route::ModuleUpload { .. }
             | Route::ModuleDelete { .. }
@@ -224,7 +232,12 @@ fn candidates(segs: &[&str], path: &str, served: Served) -> Option<Vec<Entry>> {
     let v2_modules = !v.is_8x() || served.v2_modules_on_8x;
     let one = |m: Method, r: Result<Route, ApiError>| Some(vec![(m, r)]);
     match segs {
-        ["v1", "bdbs"] => one(M::GET, Ok(Route::Bdbs)),
+        ["v1", "bdbs"] => Some(vec![
+            (M::GET, Ok(Route::Bdbs)),
+            (M::POST, Ok(Route::BdbCreate { v2: false })),
+        ]),
+        ["v2", "bdbs"] => one(M::POST, Ok(Route::BdbCreate { v2: true })),
+        ["v1", "users"] => one(M::POST, Ok(Route::UserCreate)),
         ["v1", "bdbs", uid] if *uid != "stats" => Some(vec![
             (M::GET, bdb_uid(uid).map(Route::Bdb)),
             (M::PUT, bdb_uid(uid).map(Route::BdbUpdate)),

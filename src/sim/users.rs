@@ -84,6 +84,13 @@ impl Default for Users {
 }
 
 impl Users {
+    /// A new user with one password (`POST /v1/users`); its uid.
+    pub fn create(&mut self, username: &str, password: &str, role: Role) -> u64 {
+        let uid = self.0.iter().map(|u| u.uid).max().unwrap_or(0) + 1;
+        self.0.push(User::new(uid, (username, password), role));
+        uid
+    }
+
     pub fn find(&self, username: &str) -> Option<&User> {
         self.0.iter().find(|u| u.username == username)
     }
@@ -98,7 +105,7 @@ impl Users {
     }
 }
 
-fn role_name(role: Role) -> &'static str {
+pub(super) fn role_name(role: Role) -> &'static str {
     match role {
         Role::Admin => "admin",
         Role::DbViewer => "db_viewer",

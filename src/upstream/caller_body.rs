@@ -85,14 +85,17 @@ pin_project! {
         // `usize::MAX` when uncapped.
         limit: usize,
         seen: usize,
-        idle: Duration,
         // Armed when the body is first waited on; re-armed at each new wait.
         timer: Option<Pin<Box<Sleep>>>,
         // The last poll answered "pending": the caller, not the cluster, is being waited on.
         waiting: bool,
         // `None` for a body that had ended before it was sent (a GET): no allocation on the
-        // common pass-through path.
+        // common pass-through path. Holds the idle timeout too (only a body still arriving
+        // can be waited on), which keeps the pass-through future within its bound.
         end: Option<Arc<BodyEnd>>,
+        // Bytes already read from `inner` (a field rule's inspection that gave up at its
+        // limit), sent first.
+        prefix: Option<Box<Bytes>>,
     }
 }
 
@@ -109,11 +112,23 @@ impl CallerBody {
             inner,
             limit,
             seen: 0,
-            idle,
             timer: None,
             waiting: false,
             end,
+            prefix: None,
         }
+    }
+
+    /// The caller's body of which `prefix` was already read: `prefix`, then the rest of
+    /// `inner`, cut after `idle` without a byte.
+    pub fn with_prefix(prefix: Bytes, inner: Incoming, idle: Duration) -> CallerBody {
+        let mut body = CallerBody::new(inner, idle);
+        if body.end.is_none() {
+            body.end = Some(Arc::new(BodyEnd::new(idle)));
+        }
+        body.seen = prefix.len();
+        body.prefix = (!prefix.is_empty()).then(|| Box::new(prefix));
+        body
     }
 
     /// When this body ends (shared with the response-head deadline); `None` when it had
@@ -143,9 +158,13 @@ impl Body for CallerBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, CallerBodyError>>> {
         let mut this = self.project();
+        if let Some(prefix) = this.prefix.take() {
+            return Poll::Ready(Some(Ok(Frame::data(*prefix))));
+        }
         match this.inner.as_mut().poll_frame(cx) {
             Poll::Pending => {
-                let due = Instant::now() + *this.idle;
+                let idle = this.end.as_ref().map_or(Duration::ZERO, |e| e.idle);
+                let due = Instant::now() + idle;
                 let timer = this
                     .timer
                     .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
@@ -155,7 +174,7 @@ impl Body for CallerBody {
                     *this.waiting = true;
                 }
                 match timer.as_mut().poll(cx) {
-                    Poll::Ready(()) => Poll::Ready(Some(Err(CallerBodyError::Stalled(*this.idle)))),
+                    Poll::Ready(()) => Poll::Ready(Some(Err(CallerBodyError::Stalled(idle)))),
                     Poll::Pending => Poll::Pending,
                 }
             }
@@ -189,10 +208,19 @@ impl Body for CallerBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.prefix.is_none() && self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        let inner = self.inner.size_hint();
+        match &self.prefix {
+            None => inner,
+            // No upper bound: a body that came without a declared length goes on chunked.
+            Some(p) => {
+                let mut hint = SizeHint::new();
+                hint.set_lower(inner.lower().saturating_add(p.len() as u64));
+                hint
+            }
+        }
     }
 }

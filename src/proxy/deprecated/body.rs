@@ -126,3 +126,89 @@ pub(super) fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
         ))
     }
 }
+
+/// A body a field rule may inspect ([`read_inspectable`]).
+pub(super) enum Inspectable {
+    /// Read whole, within the limit and the budget; the body itself, ended, kept to send the
+    /// bytes with the framing they came with ([`crate::upstream::CallerBody::with_prefix`]).
+    Read(Bytes, Reservation, Incoming),
+    /// Not read (a declared length over the limit, or no room in the budget): `reason`.
+    Untouched(Incoming, &'static str),
+    /// Read in part (an undeclared length that grew over the limit, or the budget ran out):
+    /// what was read, then the rest, to stream on unchanged.
+    Spilled(Bytes, Incoming, &'static str),
+}
+
+/// Reads a body for the field rules (API-CATALOGUE §1.3): whole when it fits `limit` and the
+/// process-wide budget; otherwise it is handed back to stream through untouched, never
+/// refused for its size (a `408` for silence and a `400` for a broken body stay, as on
+/// pass-through).
+pub(super) async fn read_inspectable(
+    app: &crate::proxy::app::App,
+    headers: &HeaderMap,
+    body: Incoming,
+    limit: usize,
+) -> Result<Inspectable, ApiError> {
+    let declared = body.size_hint().exact().or_else(|| {
+        headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse().ok())
+    });
+    let declared = match declared.map(usize::try_from) {
+        None => 0,
+        Some(Ok(n)) if n <= limit => n,
+        Some(_) => return Ok(Inspectable::Untouched(body, "too_large")),
+    };
+    let Ok(mut reservation) = app.work.reserve(declared) else {
+        return Ok(Inspectable::Untouched(body, "budget"));
+    };
+    let idle = app.config.listen.body_idle_timeout;
+    let mut body = body;
+    let mut buf = BytesMut::with_capacity(declared);
+    loop {
+        let Ok(frame) = tokio::time::timeout(idle, body.frame()).await else {
+            return Err(stalled(idle));
+        };
+        let Some(frame) = frame else { break };
+        let frame = frame.map_err(|e| {
+            ApiError::bad_request(
+                "invalid_request",
+                format!("the request body could not be read: {e}"),
+            )
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        let total = buf.len().saturating_add(data.len());
+        let spill = if total > limit {
+            Some("too_large")
+        } else {
+            reservation.grow_to(total).err().map(|_| "budget")
+        };
+        buf.extend_from_slice(&data);
+        if let Some(reason) = spill {
+            return Ok(Inspectable::Spilled(buf.freeze(), body, reason));
+        }
+    }
+    Ok(Inspectable::Read(buf.freeze(), reservation, body))
+}
+
+/// Reads and drops up to `limit` bytes of a body that is answered without being forwarded,
+/// within the upstream request timeout, so that a keep-alive connection stays usable for a
+/// small body; a larger or slower one is left unread (hyper then closes the connection).
+pub(super) async fn discard(mut body: Incoming, limit: usize, app: &crate::proxy::app::App) {
+    use http_body_util::BodyExt;
+    let read = async {
+        let mut seen = 0usize;
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else { return };
+            if let Some(data) = frame.data_ref() {
+                seen = seen.saturating_add(data.len());
+                if seen > limit {
+                    return;
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(app.config.upstream.request_timeout, read).await;
+}

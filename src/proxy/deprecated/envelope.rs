@@ -40,7 +40,6 @@ use bytes::Bytes;
 use futures_util::FutureExt;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{Either, Full};
-use hyper::body::Incoming;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -56,28 +55,37 @@ pub(super) struct Entered {
     pub intended: bool,
     /// Its caller, when the quiet lane may learn it from this call ([`super::quiet`]).
     pub quiet: Option<super::quiet::Who>,
+    /// What the field rules found in its body ([`super::fields`]).
+    pub fields: Option<Box<super::fields::Found>>,
 }
 
 /// Runs one deprecated call of rule `rule` (its index in the table) through the envelope, as
-/// `step`. Spawned by [`super::start`].
+/// `step`; its body still streaming, or already read (a field rule's hit, [`super::fields`]).
+/// Spawned by [`super::start`].
 pub(super) async fn run(
     app: Arc<App>,
     conn: ConnInfo,
-    req: Request<Incoming>,
+    (parts, body): (http::request::Parts, CallBody),
     rule: usize,
     decided: Decided,
     entered: Entered,
 ) -> Response<RespBody> {
     let step = decided.step;
     let started = Instant::now();
-    let (parts, body) = req.into_parts();
     let pq = parts
         .uri
         .path_and_query()
         .map_or_else(String::new, |pq| pq.as_str().to_owned());
-    // 1. The table changed under a reload between classification and now: stream it.
+    // 1. The table changed under a reload between classification and now: send it as it came.
     let Some(matched) = app.config.rules.table.match_rule(rule, &parts.method, &pq) else {
-        return forward::pass_through(&app, conn, Request::from_parts(parts, body)).await;
+        return match body {
+            CallBody::Stream(body) => {
+                forward::pass_through(&app, conn, Request::from_parts(parts, body)).await
+            }
+            CallBody::Read(bytes, _reservation) => {
+                super::rewrite::send_bytes(&app, &conn, parts, bytes, None).await
+            }
+        };
     };
     let shape = step.shape(&matched);
     // 2.
@@ -90,21 +98,22 @@ pub(super) async fn run(
         admission,
         intended,
         quiet,
+        fields,
     } = entered;
     // R1's, R13's and R17's bodies are read before the gate: they say the call's form and who
     // logs in (issue 20; `rules::form_in_body`).
-    let (body, login) = match (&refused, matched.rule.id) {
-        (None, RuleId::Authorize) => {
+    let (body, login) = match (&refused, matched.rule.id, body) {
+        (None, RuleId::Authorize, CallBody::Stream(body)) => {
             super::authorize::pre_read(&app, &parts, body, decided.seen.version(), &mut record)
                 .await
         }
-        (None, RuleId::UsersPassword) => {
+        (None, RuleId::UsersPassword, CallBody::Stream(body)) => {
             super::users_password::pre_read(&app, &parts, body, &mut record).await
         }
-        (None, RuleId::MaintenanceKeepSlaveShards) => {
+        (None, RuleId::MaintenanceKeepSlaveShards, CallBody::Stream(body)) => {
             super::maintenance::pre_read(&app, &parts, body).await
         }
-        _ => (Ok(CallBody::Stream(body)), None),
+        (_, _, body) => (Ok(body), None),
     };
     // The intent record precedes the call's own first request upstream, the gate's
     // verification included (dispatch wrote it already when a version look-up came first).
@@ -146,6 +155,7 @@ pub(super) async fn run(
         // A built step's time on the cluster is measured, refusals included (as zero).
         note: Note {
             upstream_time: (shape.family == Family::Built).then_some(Duration::ZERO),
+            fields,
             ..Note::default()
         },
         started,
@@ -312,7 +322,7 @@ async fn admit(
     }
     if let Some(r) = gated.and_then(lifecycle::Gated::refusal) {
         if let CallBody::Stream(body) = body {
-            discard(body, app.config.shim.max_body_size, app).await;
+            super::body::discard(body, app.config.shim.max_body_size, app).await;
         }
         return Err(r.to_api_error());
     }
@@ -391,26 +401,6 @@ pub(super) fn begin_record(
             .or_else(|| matched.params.int("bdb_uid"));
     }
     (record, request_id)
-}
-
-/// Reads and drops up to `limit` bytes of a body that is answered without being forwarded,
-/// within the upstream request timeout, so that a keep-alive connection stays usable for a
-/// small body; a larger or slower one is left unread (hyper then closes the connection).
-pub(super) async fn discard(mut body: Incoming, limit: usize, app: &App) {
-    use http_body_util::BodyExt;
-    let read = async {
-        let mut seen = 0usize;
-        while let Some(frame) = body.frame().await {
-            let Ok(frame) = frame else { return };
-            if let Some(data) = frame.data_ref() {
-                seen = seen.saturating_add(data.len());
-                if seen > limit {
-                    return;
-                }
-            }
-        }
-    };
-    let _ = tokio::time::timeout(app.config.upstream.request_timeout, read).await;
 }
 
 #[cfg(test)]

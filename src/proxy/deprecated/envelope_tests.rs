@@ -4,6 +4,7 @@
 use super::*;
 use crate::config::Config;
 use crate::listener::Slot;
+use hyper::body::Incoming;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn app(audit: &std::path::Path) -> Arc<App> {
@@ -45,13 +46,15 @@ async fn serve_one(app: Arc<App>, step: Step) -> std::net::SocketAddr {
                     admission: budget::Admission::new(&work),
                     intended: false,
                     quiet: None,
+                    fields: None,
                 };
                 let resp = super::super::start(work, conn, (None, None), move |conn| {
                     let seen = crate::rules::version::Seen::NotNeeded;
+                    let (parts, body) = req.into_parts();
                     run(
                         app,
                         conn,
-                        req,
+                        (parts, CallBody::Stream(body)),
                         rule,
                         super::super::Decided { step, seen },
                         entered,

@@ -26,6 +26,7 @@ pub mod certs;
 pub mod debuginfo;
 mod entry;
 pub mod envelope;
+pub mod fields;
 pub mod lifecycle;
 pub mod maintenance;
 mod marks;
@@ -196,9 +197,18 @@ fn run(
         admission,
         intended,
         quiet,
+        fields: None,
     };
     Box::pin(start(work, conn, (in_flight, place), move |conn| {
-        envelope::run(app, conn, req, rule, decided, entered)
+        let (parts, body) = req.into_parts();
+        envelope::run(
+            app,
+            conn,
+            (parts, CallBody::Stream(body)),
+            rule,
+            decided,
+            entered,
+        )
     }))
 }
 
@@ -225,6 +235,8 @@ fn translate_step(r: &rules::Rule) -> Step {
         ) => Step::Translate,
         // R18 and operator observe rules have no translation: observed, marked.
         (RuleId::StatsV1 | RuleId::Custom(_), _) => Step::Observe { mark: true },
+        // Reached only through the field inspection, which decides the step itself.
+        (RuleId::Field(_), _) => Step::Fields { changed: false },
     }
 }
 
@@ -246,6 +258,9 @@ pub enum Step {
     /// Answer `503 cluster_version_unknown` with `Retry-After`: the cluster could not say its
     /// version and the rule would translate or retire the route depending on it (issue 20).
     VersionUnknown,
+    /// A field rule's hit ([`fields`]): the body read, inspected and (`changed`) rewritten
+    /// before the envelope; sent (or refused), marked only with `headers = true`.
+    Fields { changed: bool },
     /// A step that panics (the envelope's own tests).
     #[cfg(test)]
     Panic,
@@ -277,9 +292,11 @@ impl Step {
             Step::Gone => streamed(false),
             #[cfg(test)]
             Step::Panic => module_upgrade::shape(matched),
-            Step::Translate | Step::Observe { .. } | Step::Rewrite | Step::VersionUnknown => {
-                streamed(true)
-            }
+            Step::Translate
+            | Step::Observe { .. }
+            | Step::Rewrite
+            | Step::VersionUnknown
+            | Step::Fields { .. } => streamed(true),
         }
     }
 
@@ -295,6 +312,7 @@ impl Step {
         writes
             && match self {
                 Step::ModuleUpgrade | Step::Modules | Step::Rewrite => true,
+                Step::Fields { changed } => changed,
                 Step::Translate => matched.rule.id != RuleId::Authorize,
                 _ => false,
             }
@@ -347,6 +365,7 @@ impl Step {
             Step::Rewrite => observe::rewrite(ctx, parts, body.stream()?, note).await,
             Step::Gone => observe::gone(ctx, body, note).await,
             Step::VersionUnknown => Err(version::unknown_error()),
+            Step::Fields { .. } => fields::run(ctx, parts, body, note).await,
             #[cfg(test)]
             Step::Panic => panic!("a step failed"),
         }

@@ -13,7 +13,7 @@
 //! - A gone step's `410` is recorded by its status (`error_code` "410"), as every streamed
 //!   reply is; it is the rule's answer, not a refusal of the shim's.
 
-use super::envelope::discard;
+use super::body::discard;
 use super::step::{Answer, CallBody, Ctx, Note, StepResult};
 use crate::error::ApiError;
 use crate::proxy::reply::error_response;

@@ -100,6 +100,8 @@ pub struct Note {
     /// The reply streams a download (R7–R10): its audit record is written once the body has
     /// ended, saying whether the client got it all (issue 20).
     pub download: bool,
+    /// What the field rules found in the body, for their step ([`super::fields`]).
+    pub fields: Option<Box<super::fields::Found>>,
 }
 
 impl Note {

@@ -164,6 +164,11 @@ pub fn text(at: Option<Version>) -> Result<String, String> {
             .to_owned(),
     };
     out.push_str(&aligned(&table));
+    out.push_str(
+        "\nField rules: fields in bodies of routes otherwise passed through; a hit is audited, \
+         no Deprecation header unless headers = true.\n\n",
+    );
+    out.push_str(&aligned(&crate::rules::fields::listing::table(at)?));
     out.push_str("\nNotes:\n");
     for n in &NOTES {
         out.push_str(&format!(
@@ -244,6 +249,7 @@ pub fn json(at: Option<Version>) -> Result<String, String> {
     let doc = json!({
         "version": at.map(|v| v.to_string()),
         "rules": rules,
+        "fields": crate::rules::fields::listing::json(at)?,
         "notes": notes,
     });
     serde_json::to_string_pretty(&doc)
