@@ -130,7 +130,8 @@ fn spawned(
     work: &Arc<Work>,
     call: impl Future<Output = Response<RespBody>> + Send + 'static,
 ) -> Boxed {
-    let task = work.spawn((), call);
+    // Watched: a redirect met by the look-up is the call's (T5; its envelope's task shares it).
+    let task = work.spawn((), crate::upstream::watch::watching(call));
     Box::pin(async move { task.await.unwrap_or_else(|e| task_failed(&e)) })
 }
 
@@ -390,7 +391,9 @@ where
     let slot = conn.slot.hold();
     // Boxed: the task's state moves (spawned, its output read) as a pointer, not as the
     // call's whole future (kilobytes: every step's state).
-    let task = work.spawn((slot, keep), Box::pin(call(conn)));
+    // Watched: the audit record says which node redirect the call met (T5).
+    let call = crate::upstream::watch::watching(call(conn));
+    let task = work.spawn((slot, keep), Box::pin(call));
     async move { task.await.unwrap_or_else(|e| task_failed(&e)) }
 }
 
