@@ -17,7 +17,7 @@ use std::time::SystemTime;
 use support::audit_file::{lines, settled, AuditFile};
 use support::harness::audited;
 use support::legacy::{admin, legacy_upgrade, viewer};
-use support::{get, send};
+use support::send;
 
 const POLLER: &str = "stats-poller/2.1";
 const PROVISIONER: &str = "provision.sh/1.4";
@@ -162,7 +162,7 @@ async fn a_7_22_population_is_carried_or_unaffected_on_8_0_and_8_2_row_by_row() 
         assert_eq!(r.callers.len(), 4);
         assert_eq!(rows(&r, POLLER), (Unaffected, stats(Unaffected)));
         let (verdict, mut got) = rows(&r, PROVISIONER);
-        got.sort();
+        got.sort_by(|a, b| a.0.cmp(&b.0));
         assert_eq!((verdict, got), (f5, provisioning(f5)), "{target}");
         assert_eq!(
             rows(&r, RMADM),
