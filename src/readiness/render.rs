@@ -23,7 +23,7 @@ pub fn summary_line(r: &Readiness) -> String {
     } else {
         counts.join(", ")
     };
-    let breaking: Vec<String> = r.breaking().map(|c| caller_name(c)).collect();
+    let breaking: Vec<String> = r.breaking().map(caller_name).collect();
     match breaking.len() {
         0 => format!("GO for {}: no caller breaks ({counts})", r.target),
         1 => format!(
