@@ -310,4 +310,17 @@ fn bad_input_is_a_clear_error_or_skipped_lines_never_a_panic() {
         "{text}"
     );
     assert!(text.contains("0 calls read, 3 lines skipped"), "{text}");
+    // `report --target` is the HTML section only; text and JSON are this command's.
+    let out = shim_bin(&[
+        "report",
+        "--target",
+        "8.2.0-25",
+        junk.to_str().expect("path"),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--target adds a section to --format html"),
+        "{err}"
+    );
 }
