@@ -16,7 +16,7 @@ use std::process::Command;
 use std::time::SystemTime;
 use support::audit_file::{lines, settled, AuditFile};
 use support::harness::audited;
-use support::legacy::{admin, legacy_upgrade, viewer};
+use support::legacy::{admin, legacy_upgrade, viewer, DEMO_UPGRADE};
 use support::send;
 
 const POLLER: &str = "stats-poller/2.1";
@@ -24,7 +24,7 @@ const PROVISIONER: &str = "provision.sh/1.4";
 const RMADM: &str = "rmadm/7.22";
 const ROTATION: &str = "vault-rotate/0.3";
 /// Every call the population makes (the poller's are coalesced per window, written at stop).
-const CALLS: u64 = 9 + 3 + 1 + 1;
+const CALLS: u64 = 9 + 3 + 2 + 1;
 
 async fn json_call(
     addr: std::net::SocketAddr,
@@ -90,6 +90,21 @@ async fn population() -> AuditFile {
     // rmadm-style module upgrade on the translated old route (R0).
     let r = legacy_upgrade(addr, &[("authorization", &adm), ("user-agent", RMADM)]).await;
     assert!(r.status.is_success(), "{:?}", r.body);
+    // ... and on the sibling route (R12), native on 7.22: observed below its 8.0.0 gate, its
+    // answer (the module is already upgraded) whatever it is.
+    let sibling = [
+        ("content-type", "application/json"),
+        ("authorization", adm.as_str()),
+        ("user-agent", RMADM),
+    ];
+    send(
+        addr,
+        Method::POST,
+        "/v1/bdbs/1/modules/upgrade",
+        &sibling,
+        DEMO_UPGRADE,
+    )
+    .await;
     // A password rotation with body credentials only (R13).
     let rotate =
         json!({"username": "app1", "old_password": "pw-of-app1-1", "new_password": "pw-of-app1-2"});
@@ -147,6 +162,13 @@ async fn a_7_22_population_is_carried_or_unaffected_on_8_0_and_8_2_row_by_row() 
         .collect();
     assert_eq!(f5.len(), 1, "observed below its gate");
     assert_eq!(f5[0]["detail"]["fields"][0]["why"], "below_gate");
+    // So does R12's route (gate 8.0.0).
+    let r12: Vec<Value> = lines(&audit)
+        .into_iter()
+        .filter(|r| r["rule"] == "module_upgrade_sibling")
+        .collect();
+    assert_eq!(r12.len(), 1, "observed below its gate");
+    assert_eq!(r12[0]["rule_action"], "observed");
     let stats = |v| vec![row("R18", "stats_v1", v); 3];
     let provisioning = |f5| {
         vec![
@@ -166,7 +188,13 @@ async fn a_7_22_population_is_carried_or_unaffected_on_8_0_and_8_2_row_by_row() 
         assert_eq!((verdict, got), (f5, provisioning(f5)), "{target}");
         assert_eq!(
             rows(&r, RMADM),
-            (Carried, vec![row("R0", "module_upgrade", Carried)])
+            (
+                Carried,
+                vec![
+                    row("R0", "module_upgrade", Carried),
+                    row("R12", "module_upgrade_sibling", Carried)
+                ]
+            )
         );
         assert_eq!(
             rows(&r, ROTATION),
@@ -209,7 +237,13 @@ async fn planned_sunsets_by_the_upgrade_date_make_8_2_a_no_go_naming_the_callers
     );
     assert_eq!(
         rows(&r, RMADM),
-        (Breaks, vec![row("R0", "module_upgrade", Breaks)])
+        (
+            Breaks,
+            vec![
+                row("R0", "module_upgrade", Breaks),
+                row("R12", "module_upgrade_sibling", Carried)
+            ]
+        )
     );
     assert_eq!(rows(&r, ROTATION).0, Carried);
     let line = render::summary_line(&r);
