@@ -19,7 +19,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::audit_file::{records, AuditFile};
 use support::harness::SimNodes;
-use support::legacy::{admin, assert_rs_error, legacy_upgrade, upgrade_posts};
+use support::legacy::{
+    admin, assert_rs_error, legacy_upgrade, module_delete, module_package, module_upload,
+    upgrade_posts,
+};
 use support::{get, within, Reply};
 
 const LIMIT: Duration = Duration::from_secs(15);
@@ -57,9 +60,17 @@ async fn upgrade(shim: std::net::SocketAddr) -> Reply {
 /// Once the cluster has received `n` upgrade POSTs: node 2 becomes the master and node 1 goes
 /// down (an election after the master died).
 fn kill_master_after_post(sim: Arc<Simulator>, n: usize) -> tokio::task::JoinHandle<()> {
+    kill_master_once(sim, move |sim| upgrade_posts(sim).len() >= n)
+}
+
+/// The same election once `seen` says so of the cluster's requests.
+fn kill_master_once(
+    sim: Arc<Simulator>,
+    seen: impl Fn(&Simulator) -> bool + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let deadline = Instant::now() + LIMIT;
-        while upgrade_posts(&sim).len() < n && Instant::now() < deadline {
+        while !seen(&sim) && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         sim.set_master(2).expect("node 2");
@@ -213,4 +224,109 @@ async fn a_node_killed_under_mixed_load_fails_no_read_and_never_runs_an_upgrade_
         unknown
     );
     eprintln!("mixed load: 200 reads, 0 failed; {} legacy upgrades: {ok} ok, {unknown} unknown; {run} upgrades run", answers.len());
+}
+
+/// The module uploaded through the shim (R4 on 7.22), by uid.
+async fn uploaded(shim: std::net::SocketAddr) -> String {
+    let r = module_upload(
+        shim,
+        module_package("rejson.Linux-ubuntu18.04-x86_64.2.9.9.zip", 64),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    r.json()["uid"].as_str().expect("uid").to_owned()
+}
+
+/// R5 (T3): the node applies `DELETE /v2/modules/{uid}` and dies before answering; the shim
+/// never re-sends it, finds the delete's action (or the module gone) on another node, and
+/// answers the old route's 200.
+#[tokio::test]
+async fn a_node_dying_right_after_a_module_delete_is_recovered_on_another_node_never_resent() {
+    let c = SimNodes::start(SimVersion::V7_22).await;
+    let audit = AuditFile::new();
+    let shim = c.shim(&[1, 2, 3], &audit.toml("")).await;
+    let uid = uploaded(shim.addr).await;
+    let path = format!("/v2/modules/{uid}");
+    c.sim
+        .faults()
+        .drop_reply(RouteMatch::method("DELETE", &path).times(1));
+    let deletes = {
+        let path = path.clone();
+        move |sim: &Simulator| {
+            sim.requests()
+                .iter()
+                .filter(|r| r.method == http::Method::DELETE && r.path == path)
+                .count()
+        }
+    };
+    let killer = {
+        let deletes = deletes.clone();
+        kill_master_once(c.sim.clone(), move |sim| deletes(sim) >= 1)
+    };
+    let r = within(
+        LIMIT,
+        "legacy module delete",
+        module_delete(shim.addr, &uid),
+    )
+    .await;
+    killer.await.expect("killer");
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(deletes(&c.sim), 1, "the DELETE was never re-sent");
+    let catalog = get(c.addr(2), "/v1/modules", &admin()).await.json();
+    let still = catalog
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|m| m["uid"] == uid.as_str());
+    assert!(!still, "the module is gone: {catalog}");
+    let rec = records(&audit)
+        .into_iter()
+        .filter(|r| r["rule"] == "module_delete")
+        .collect::<Vec<_>>();
+    assert_eq!(rec.len(), 1, "{rec:?}");
+    assert_eq!(rec[0]["outcome"], "ok", "{}", rec[0]);
+    assert_eq!(rec[0]["status"], 200, "{}", rec[0]);
+}
+
+/// R4 (T3): the package streamed and the node died before answering: nothing names the upload,
+/// so the shim cannot tell; it says so (502 `upstream_outcome_unknown`, audited `unknown`) and
+/// never re-sends the package.
+#[tokio::test]
+async fn a_module_upload_lost_after_sending_is_a_502_outcome_unknown_never_resent() {
+    let c = SimNodes::start(SimVersion::V7_22).await;
+    let audit = AuditFile::new();
+    let shim = c.shim(&[1, 2, 3], &audit.toml("")).await;
+    // The master is learned first, so the upload goes straight to it.
+    assert_eq!(get(shim.addr, "/v1/cluster", &admin()).await.status, 200);
+    c.sim
+        .faults()
+        .drop_reply(RouteMatch::method("POST", "/v2/modules").times(1));
+    let package = module_package("rejson.Linux-ubuntu18.04-x86_64.2.9.9.zip", 64);
+    let r = within(
+        LIMIT,
+        "legacy module upload",
+        module_upload(shim.addr, package),
+    )
+    .await;
+    let body = assert_rs_error(&r, 502, "upstream_outcome_unknown");
+    let text = body["description"].as_str().unwrap_or_default();
+    assert!(text.contains("module upload"), "{text}");
+    let posts = c
+        .sim
+        .requests()
+        .iter()
+        .filter(|q| q.method == http::Method::POST && q.path == "/v2/modules")
+        .count();
+    assert_eq!(posts, 1, "the package was never re-sent");
+    let rec = records(&audit)
+        .into_iter()
+        .filter(|r| r["rule"] == "module_upload")
+        .collect::<Vec<_>>();
+    assert_eq!(rec.len(), 1, "{rec:?}");
+    assert_eq!(rec[0]["outcome"], "unknown", "{}", rec[0]);
+    assert_eq!(
+        rec[0]["error_code"], "upstream_outcome_unknown",
+        "{}",
+        rec[0]
+    );
 }

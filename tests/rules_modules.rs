@@ -7,50 +7,17 @@ mod support;
 
 use bytes::Bytes;
 use deprecation_shim::sim::{FaultSet, SimVersion, Simulator};
-use http::Method;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::time::Duration;
 use support::audit_file::{audit_toml, records, AuditFile};
 use support::harness::{Shim, Sim};
-use support::legacy::admin;
+use support::legacy::{
+    admin, module_delete as delete, module_package as package, module_upload as upload, multipart,
+    PACKAGE_SECRET as SECRET,
+};
 use support::shim::{spawn_shim, toml_path};
-use support::{get, post_chunked, send, Reply};
-
-const BOUNDARY: &str = "rmadm-like-boundary";
-const SECRET: &str = "PACKAGE-BYTES-NEVER-AUDITED";
-
-/// A RAMP-named package the simulator recognises by its file name.
-fn package(file: &str, filler: usize) -> Vec<u8> {
-    let mut body = format!(
-        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"module\"; filename=\"{file}\"\r\n\
-         Content-Type: application/zip\r\n\r\nPK{SECRET}"
-    )
-    .into_bytes();
-    body.resize(body.len() + filler, b'z');
-    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
-    body
-}
-
-fn multipart() -> String {
-    format!("multipart/form-data; boundary={BOUNDARY}")
-}
-
-async fn upload(addr: SocketAddr, body: Vec<u8>) -> Reply {
-    let auth = admin();
-    let ct = multipart();
-    let h = [
-        ("authorization", auth.as_str()),
-        ("content-type", ct.as_str()),
-    ];
-    send(addr, Method::POST, "/v1/modules", &h, body).await
-}
-
-async fn delete(addr: SocketAddr, uid: &str) -> Reply {
-    let auth = admin();
-    let h = [("authorization", auth.as_str())];
-    send(addr, Method::DELETE, &format!("/v1/modules/{uid}"), &h, "").await
-}
+use support::{get, post_chunked};
 
 /// The catalog, sorted by uid, as the cluster has it.
 async fn catalog(sim: SocketAddr) -> Vec<Value> {

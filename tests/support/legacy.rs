@@ -116,3 +116,42 @@ pub fn ok(reply: &Reply) -> Value {
     assert_eq!(reply.status, StatusCode::OK, "reply: {:?}", reply.body);
     reply.json()
 }
+
+/// The multipart boundary of [`module_package`].
+pub const BOUNDARY: &str = "rmadm-like-boundary";
+/// Bytes inside every package [`module_package`] builds: never to be found in an audit log.
+pub const PACKAGE_SECRET: &str = "PACKAGE-BYTES-NEVER-AUDITED";
+
+/// A RAMP-named package the simulator recognises by its file name.
+pub fn module_package(file: &str, filler: usize) -> Vec<u8> {
+    let mut body = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"module\"; filename=\"{file}\"\r\n\
+         Content-Type: application/zip\r\n\r\nPK{PACKAGE_SECRET}"
+    )
+    .into_bytes();
+    body.resize(body.len() + filler, b'z');
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+pub fn multipart() -> String {
+    format!("multipart/form-data; boundary={BOUNDARY}")
+}
+
+/// The legacy `POST /v1/modules` of `body` (a [`module_package`]), as rmadm sends it.
+pub async fn module_upload(addr: SocketAddr, body: Vec<u8>) -> Reply {
+    let auth = admin();
+    let ct = multipart();
+    let h = [
+        ("authorization", auth.as_str()),
+        ("content-type", ct.as_str()),
+    ];
+    send(addr, Method::POST, "/v1/modules", &h, body).await
+}
+
+/// The legacy `DELETE /v1/modules/{uid}`.
+pub async fn module_delete(addr: SocketAddr, uid: &str) -> Reply {
+    let auth = admin();
+    let h = [("authorization", auth.as_str())];
+    send(addr, Method::DELETE, &format!("/v1/modules/{uid}"), &h, "").await
+}
