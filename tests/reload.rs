@@ -20,6 +20,29 @@ fn write_config(path: &Path, upstream: SocketAddr, extra: &str) {
     std::fs::write(path, text).unwrap();
 }
 
+/// Rewrites the configuration at `cfg` ([`write_config`] with `extra`), sends SIGHUP and gives
+/// the reload time to take effect.
+async fn reload_with(shim: &ShimProcess, cfg: &Path, upstream: SocketAddr, extra: &str) {
+    write_config(cfg, upstream, extra);
+    hangup(shim);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+/// The same with an invalid `extra`: the reload is refused, and the log names `key`.
+fn reload_refused(
+    shim: &mut ShimProcess,
+    cfg: &Path,
+    upstream: SocketAddr,
+    extra: &str,
+    key: &str,
+) {
+    write_config(cfg, upstream, extra);
+    hangup(shim);
+    shim.wait_for_log("reload refused", Duration::from_secs(5))
+        .unwrap_or_else(|log| panic!("no refusal logged:\n{log}"));
+    assert!(shim.stderr().contains(key), "{}", shim.stderr());
+}
+
 fn hangup(shim: &ShimProcess) {
     let ok = Command::new("kill")
         .args(["-HUP", &shim.pid().to_string()])
@@ -118,39 +141,18 @@ async fn sighup_adds_an_operator_rule_and_refuses_an_invalid_one_naming_its_key(
              docs_url = \"https://example.com/migrate\"\ndeprecation_date = \"2025-01-01\"\n"
         )
     };
-    std::fs::write(
-        &cfg,
-        format!(
-            "[upstream]\nurl = \"http://{}\"\n{}",
-            sim.addr,
-            rule("/v1/legacy/thing")
-        ),
-    )
-    .unwrap();
-    hangup(&shim);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    reload_with(&shim, &cfg, sim.addr, &rule("/v1/legacy/thing")).await;
     assert_eq!(
         legacy_thing(shim.addr).await,
         (410, "route_removed".to_owned()),
         "the reloaded operator rule answers gone"
     );
-
-    std::fs::write(
+    reload_refused(
+        &mut shim,
         &cfg,
-        format!(
-            "[upstream]\nurl = \"http://{}\"\n{}",
-            sim.addr,
-            rule("no-leading-slash")
-        ),
-    )
-    .unwrap();
-    hangup(&shim);
-    shim.wait_for_log("reload refused", Duration::from_secs(5))
-        .unwrap_or_else(|log| panic!("no refusal logged:\n{log}"));
-    assert!(
-        shim.stderr().contains("rules.custom[0].path"),
-        "{}",
-        shim.stderr()
+        sim.addr,
+        &rule("no-leading-slash"),
+        "rules.custom[0].path",
     );
     assert_eq!(
         legacy_thing(shim.addr).await.0,
@@ -196,28 +198,17 @@ async fn sighup_adds_an_operator_field_rule_and_refuses_an_invalid_one_naming_it
              docs_url = \"https://example.com/flags\"\n"
         )
     };
-    let write = |extra: String| {
-        std::fs::write(
-            &cfg,
-            format!("[upstream]\nurl = \"http://{}\"\n{extra}", sim.addr),
-        )
-        .unwrap()
-    };
-    write(rule("/legacy_flag"));
-    hangup(&shim);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    reload_with(&shim, &cfg, sim.addr, &rule("/legacy_flag")).await;
     assert_eq!(
         legacy_flag(shim.addr).await,
         (400, "field_not_supported".to_owned())
     );
-    write(rule("legacy_flag"));
-    hangup(&shim);
-    shim.wait_for_log("reload refused", Duration::from_secs(5))
-        .unwrap_or_else(|log| panic!("no refusal logged:\n{log}"));
-    assert!(
-        shim.stderr().contains("rules.fields[0].pointers"),
-        "{}",
-        shim.stderr()
+    reload_refused(
+        &mut shim,
+        &cfg,
+        sim.addr,
+        &rule("legacy_flag"),
+        "rules.fields[0].pointers",
     );
     assert_eq!(
         legacy_flag(shim.addr).await.0,
