@@ -59,7 +59,9 @@ pub use entry::Entry;
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 pub use shape::{Family, Marks, Shape};
+use crate::telemetry;
 use std::future::Future;
+use tracing::{Instrument, Span};
 use std::pin::Pin;
 use std::sync::Arc;
 use step::{Answer, CallBody, Ctx, Note};
@@ -102,7 +104,10 @@ pub fn dispatch(
             // verified callers never wait behind the others), then runs.
             // Spawned (tracked): a caller hanging up during the look-up cancels nothing, so an
             // intent written before it always gets its outcome.
-            None => spawned(&app.work.clone(), async move {
+            None => spawned(&app.work.clone(), {
+                // Issue 24: the look-up is part of the call, so the call's span starts here.
+                let span = telemetry::call_span(req.method(), req.uri().path(), req.headers());
+                async move {
                 let (mut parts, body) = req.into_parts();
                 let headers = version::look_up_headers(&app, &conn, &mut parts.headers);
                 let mut entry = entry;
@@ -120,6 +125,8 @@ pub fn dispatch(
                 let learned = app.versions.learn(&app.upstream, &headers, verified).await;
                 let seen = learned.map_or_else(Seen::Unknown, Seen::Known);
                 run(app, conn, req, (rule, hint), (in_flight, entry), seen).await
+            }
+            .instrument(span)
             }),
         },
     }
@@ -148,7 +155,7 @@ fn run(
     };
     let version = seen.version();
     let step = match rules::decide(r, r.mode, version) {
-        Action::PassThrough => return Box::pin(forward::pass_through(&app, conn, req)),
+        Action::PassThrough => return Box::pin(passed(&app, conn, req)),
         Action::Translate => translate_step(r),
         Action::Observe { mark } => Step::Observe { mark },
         Action::Gone => Step::Gone,
@@ -159,6 +166,11 @@ fn run(
         },
     };
     let decided = Decided { step, seen };
+    // Issue 24: the call's span (the look-up's, when one came first), current while the
+    // call's task is spawned so that the task runs in it ([`start`]).
+    let span = telemetry::current_call()
+        .unwrap_or_else(|| telemetry::call_span(req.method(), req.uri().path(), req.headers()));
+    let _in_span = span.enter();
     let work = app.work.clone();
     let entered_clean = entry.refused.is_none();
     let quiet = hint.and_then(|hint| {
@@ -390,8 +402,21 @@ where
     let slot = conn.slot.hold();
     // Boxed: the task's state moves (spawned, its output read) as a pointer, not as the
     // call's whole future (kilobytes: every step's state).
-    let task = work.spawn((slot, keep), Box::pin(call(conn)));
+    let task = work.spawn((slot, keep), Box::pin(call(conn).instrument(telemetry::current())));
     async move { task.await.unwrap_or_else(|e| task_failed(&e)) }
+}
+
+/// A call its rule passes through: after a version look-up, inside the call's span (which
+/// says so), else as any pass-through request.
+fn passed(
+    app: &Arc<App>,
+    conn: ConnInfo,
+    req: Request<Incoming>,
+) -> impl Future<Output = Response<RespBody>> + Send + 'static {
+    let span = telemetry::current_call().unwrap_or_else(Span::none);
+    span.record("outcome", "passed_through");
+    let sending = span.in_scope(|| forward::pass_through(app, conn, req));
+    sending.instrument(span)
 }
 
 /// The reply of a call whose task failed (it panicked outside the envelope's own guard).
