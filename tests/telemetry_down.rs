@@ -31,9 +31,8 @@ async fn with_the_collector_down_every_call_succeeds_and_drops_are_counted() {
 
     let started = Instant::now();
     // Pass-through requests (one span each) all at once: more than the queue holds.
-    let gets = (0..64).map(|_| {
-        support::get(shim.addr, "/v1/bdbs/1", &admin())
-    });
+    let auth = admin();
+    let gets = (0..64).map(|_| support::get(shim.addr, "/v1/bdbs/1", &auth));
     for reply in futures_util::future::join_all(gets).await {
         assert_eq!(reply.status.as_u16(), 200);
     }

@@ -81,6 +81,8 @@ pub fn init(
         .with_location(false)
         .with_threads(false)
         .with_level(false)
+        .with_target(false)
+        .with_tracked_inactivity(false)
         .with_filter(filter_fn(|m| m.is_span() && m.target() == TARGET));
     if tracing_subscriber::registry()
         .with(fmt)
@@ -103,7 +105,6 @@ pub fn call_span(method: &Method, path: &str, headers: &HeaderMap) -> Span {
     let span = tracing::info_span!(
         target: TARGET,
         "deprecated call",
-        otel.name = Empty,
         otel.kind = "server",
         otel.status_code = Empty,
         http.request.method = %method,
@@ -249,7 +250,10 @@ pub fn close_call(record: &crate::audit::AuditRecord, mode: &str) {
     let Some(span) = current_call() else {
         return;
     };
-    span.record("otel.name", format!("{} {}", record.method, record.route).as_str());
+    // Named once the route template is known (HTTP server span: "{method} {http.route}");
+    // the span has started by now, so through its OpenTelemetry handle.
+    let name = format!("{} {}", record.method, record.route);
+    span.context().span().update_name(name);
     span.record("http.route", record.route.as_str());
     span.record("http.response.status_code", record.status);
     span.record("outcome", record.outcome.as_str());
