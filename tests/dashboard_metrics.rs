@@ -10,9 +10,9 @@ use deprecation_shim::sim::SimVersion;
 use deprecation_shim::App;
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use support::get;
 use support::harness::{test_config, AdminPort, Shim, Sim};
 use support::legacy::{admin, legacy_upgrade};
-use support::get;
 
 #[tokio::test]
 async fn every_metric_the_dashboard_queries_is_in_metrics_after_a_demo_like_run() {
@@ -38,7 +38,10 @@ async fn every_metric_the_dashboard_queries_is_in_metrics_after_a_demo_like_run(
     let missing: Vec<&String> = used.iter().filter(|m| !exposed(&text, m)).collect();
     println!("dashboard metrics checked against /metrics:");
     for m in &used {
-        println!("  {m}: {}", if exposed(&text, m) { "ok" } else { "MISSING" });
+        println!(
+            "  {m}: {}",
+            if exposed(&text, m) { "ok" } else { "MISSING" }
+        );
     }
     assert!(missing.is_empty(), "not in /metrics: {missing:?}\n{text}");
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use support::audit_file::settled;
 use support::harness::audited;
 use support::legacy::{admin, legacy_upgrade};
-use support::otlp::{attr, hex, Receiver, Received};
+use support::otlp::{attr, hex, Received, Receiver};
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN: &str = "00f067aa0ba902b7";
@@ -52,7 +52,9 @@ async fn a_translated_module_upgrade_is_one_trace_continued_from_the_caller() {
     let records = settled(&audit, 1).await;
     guard.flush();
 
-    let mut spans = receiver.trace(&id(TRACE_ID), 6, Duration::from_secs(10)).await;
+    let mut spans = receiver
+        .trace(&id(TRACE_ID), 6, Duration::from_secs(10))
+        .await;
     spans.sort_by_key(|r| r.span.start_time_unix_nano);
     print_tree(&spans);
 
@@ -95,7 +97,11 @@ async fn a_translated_module_upgrade_is_one_trace_continued_from_the_caller() {
         .iter()
         .filter(|r| r.span.parent_span_id == root.span.span_id)
         .collect();
-    assert_eq!(children.len() + 1, spans.len(), "every span is the call or its child");
+    assert_eq!(
+        children.len() + 1,
+        spans.len(),
+        "every span is the call or its child"
+    );
     let names: Vec<&str> = children.iter().map(|r| r.span.name.as_str()).collect();
     let expected_order = children_in_order(&names);
     assert!(expected_order, "children out of order: {names:?}");
@@ -156,7 +162,10 @@ fn children_in_order(names: &[&str]) -> bool {
     if rest.first() == Some(&"version look-up") {
         rest = &rest[1..];
     }
-    let reads = rest.iter().take_while(|n| **n == "pre-validation read").count();
+    let reads = rest
+        .iter()
+        .take_while(|n| **n == "pre-validation read")
+        .count();
     rest = &rest[reads..];
     if reads < 2 || rest.first() != Some(&"upgrade POST") {
         return false;

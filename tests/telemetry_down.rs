@@ -49,5 +49,8 @@ async fn with_the_collector_down_every_call_succeeds_and_drops_are_counted() {
     assert!(took < Duration::from_secs(10), "calls held up: {took:?}");
     let metrics = deprecation_shim::metrics::Metrics::new().encode();
     let line = format!("deprecation_shim_telemetry_dropped_total{{signal=\"traces\"}} {dropped}");
-    assert!(metrics.contains(&line), "{line} not in /metrics:\n{metrics}");
+    assert!(
+        metrics.contains(&line),
+        "{line} not in /metrics:\n{metrics}"
+    );
 }

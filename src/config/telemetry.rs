@@ -109,13 +109,16 @@ pub fn validate(raw: RawTelemetry) -> Result<Option<Telemetry>, ConfigError> {
         None => Vec::new(),
     };
     Ok(Some(Telemetry {
-        endpoint: traces_url(&endpoint)
-            .map_err(|p| ConfigError::new("telemetry.endpoint", p))?,
+        endpoint: traces_url(&endpoint).map_err(|p| ConfigError::new("telemetry.endpoint", p))?,
         headers,
         service_name: raw
             .service_name
             .unwrap_or_else(|| DEFAULT_SERVICE_NAME.to_owned()),
-        resource_attributes: raw.resource_attributes.unwrap_or_default().into_iter().collect(),
+        resource_attributes: raw
+            .resource_attributes
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
         sampling,
         queue_size,
         export_timeout,

@@ -21,7 +21,9 @@ pub fn parse_traceparent(value: &str) -> Option<TraceParent<'_>> {
     let flags = parts.next()?;
     let rest = parts.next();
     let hex = |s: &str, n: usize| {
-        s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        s.len() == n
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     };
     let valid = hex(version, 2)
         && version != "ff"
@@ -45,8 +47,8 @@ mod tests {
 
     #[test]
     fn a_valid_traceparent_gives_its_trace_id_and_flag() {
-        let tp = parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
-            .unwrap();
+        let tp =
+            parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
         assert_eq!(tp.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
         assert_eq!(tp.parent_id, "00f067aa0ba902b7");
         assert!(tp.sampled);

@@ -137,11 +137,7 @@ impl SpanProcessor for Queue {
     }
 }
 
-async fn export_loop<E: SpanExporter>(
-    exporter: E,
-    mut rx: mpsc::Receiver<Msg>,
-    timeout: Duration,
-) {
+async fn export_loop<E: SpanExporter>(exporter: E, mut rx: mpsc::Receiver<Msg>, timeout: Duration) {
     let mut batch: Vec<SpanData> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.recv().await {
         let mut ack = None;

@@ -40,7 +40,9 @@ impl Drop for Receiver {
 
 impl Receiver {
     pub async fn start() -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind receiver");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind receiver");
         let addr = listener.local_addr().expect("receiver addr");
         let spans = Arc::new(Mutex::new(Vec::new()));
         let kept = spans.clone();
@@ -124,7 +126,13 @@ async fn receive(req: Request<Incoming>, kept: &Mutex<Vec<Received>>) -> Respons
 
 /// An attribute's value as text (strings as they are, numbers and booleans printed).
 pub fn attr(attrs: &[KeyValue], key: &str) -> Option<String> {
-    let v = attrs.iter().find(|kv| kv.key == key)?.value.as_ref()?.value.as_ref()?;
+    let v = attrs
+        .iter()
+        .find(|kv| kv.key == key)?
+        .value
+        .as_ref()?
+        .value
+        .as_ref()?;
     Some(match v {
         any_value::Value::StringValue(s) => s.clone(),
         any_value::Value::IntValue(i) => i.to_string(),

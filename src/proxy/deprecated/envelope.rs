@@ -41,9 +41,9 @@ use futures_util::FutureExt;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{Either, Full};
 use std::panic::AssertUnwindSafe;
-use tracing::Instrument;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
+use tracing::Instrument;
 
 /// How a call entered (see [`super::Entry`]): refused by its address's bound of unverified
 /// calls, its credentials' fingerprint (remembered as verified once the cluster accepts them),

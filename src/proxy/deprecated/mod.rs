@@ -55,16 +55,16 @@ use crate::proxy::forward;
 use crate::proxy::reply::{error_response, RespBody};
 use crate::rules::version::{Seen, Unknown};
 use crate::rules::{self, Action, Kind, Matched, RuleId};
+use crate::telemetry;
 pub use entry::Entry;
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 pub use shape::{Family, Marks, Shape};
-use crate::telemetry;
 use std::future::Future;
-use tracing::{Instrument, Span};
 use std::pin::Pin;
 use std::sync::Arc;
 use step::{Answer, CallBody, Ctx, Note};
+use tracing::{Instrument, Span};
 
 /// Boxed: a deprecated call's state is large and would otherwise make every request's future
 /// (pass-through included) as large.
@@ -108,25 +108,25 @@ pub fn dispatch(
                 // Issue 24: the look-up is part of the call, so the call's span starts here.
                 let span = telemetry::call_span(req.method(), req.uri().path(), req.headers());
                 async move {
-                let (mut parts, body) = req.into_parts();
-                let headers = version::look_up_headers(&app, &conn, &mut parts.headers);
-                let mut entry = entry;
-                // Issue 20: the intent record precedes the look-up, the call's first request.
-                match version::intent_before_look_up(&app, &conn, &parts, rule).await {
-                    Ok(intended) => entry.intended = intended,
-                    Err(e) => entry.refused = Some(e),
+                    let (mut parts, body) = req.into_parts();
+                    let headers = version::look_up_headers(&app, &conn, &mut parts.headers);
+                    let mut entry = entry;
+                    // Issue 20: the intent record precedes the look-up, the call's first request.
+                    match version::intent_before_look_up(&app, &conn, &parts, rule).await {
+                        Ok(intended) => entry.intended = intended,
+                        Err(e) => entry.refused = Some(e),
+                    }
+                    let req = Request::from_parts(parts, body);
+                    if entry.refused.is_some() {
+                        let seen = Seen::Unknown(Unknown::NotAsked);
+                        return run(app, conn, req, (rule, hint), (in_flight, entry), seen).await;
+                    }
+                    let verified = entry.verified;
+                    let learned = app.versions.learn(&app.upstream, &headers, verified).await;
+                    let seen = learned.map_or_else(Seen::Unknown, Seen::Known);
+                    run(app, conn, req, (rule, hint), (in_flight, entry), seen).await
                 }
-                let req = Request::from_parts(parts, body);
-                if entry.refused.is_some() {
-                    let seen = Seen::Unknown(Unknown::NotAsked);
-                    return run(app, conn, req, (rule, hint), (in_flight, entry), seen).await;
-                }
-                let verified = entry.verified;
-                let learned = app.versions.learn(&app.upstream, &headers, verified).await;
-                let seen = learned.map_or_else(Seen::Unknown, Seen::Known);
-                run(app, conn, req, (rule, hint), (in_flight, entry), seen).await
-            }
-            .instrument(span)
+                .instrument(span)
             }),
         },
     }
@@ -402,7 +402,10 @@ where
     let slot = conn.slot.hold();
     // Boxed: the task's state moves (spawned, its output read) as a pointer, not as the
     // call's whole future (kilobytes: every step's state).
-    let task = work.spawn((slot, keep), Box::pin(call(conn).instrument(telemetry::current())));
+    let task = work.spawn(
+        (slot, keep),
+        Box::pin(call(conn).instrument(telemetry::current())),
+    );
     async move { task.await.unwrap_or_else(|e| task_failed(&e)) }
 }
 

@@ -316,7 +316,10 @@ impl Call<'_> {
         path: &str,
         body: Option<Bytes>,
     ) -> Result<Fetched, ApiError> {
-        let call = self.app.upstream.call(method.clone(), path, &self.headers, body);
+        let call = self
+            .app
+            .upstream
+            .call(method.clone(), path, &self.headers, body);
         let fetched = crate::telemetry::fetched(name, &method, path, call).await?;
         Ok(self.noted(fetched))
     }

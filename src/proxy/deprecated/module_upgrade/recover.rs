@@ -33,7 +33,10 @@ impl Call<'_> {
         );
         let list_path = format!("/v1/actions/bdb/{}", self.bdb_uid);
         let started = Instant::now();
-        let listed = match self.fetch("recovery read", Method::GET, &list_path, None).await {
+        let listed = match self
+            .fetch("recovery read", Method::GET, &list_path, None)
+            .await
+        {
             Ok(f) if f.status == StatusCode::OK => recover::listed_actions(&f.body),
             _ => None,
         };
