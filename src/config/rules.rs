@@ -420,4 +420,4 @@ fn custom_rule(i: usize, raw: RawCustomRule) -> Result<Rule, ConfigError> {
 
 #[cfg(test)]
 #[path = "rules_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -1,26 +1,7 @@
-use super::super::rules::{validate as validate_rules, RawRules, Rules};
+use super::super::rules::tests::{error, parse};
 use super::*;
 use crate::rules::fields::FieldAction;
 use serde_json::json;
-
-fn parse(toml_text: &str) -> Result<Rules, ConfigError> {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Wrapper {
-        #[serde(default)]
-        rules: RawRules,
-    }
-    let w: Wrapper =
-        toml::from_str(toml_text).map_err(|e| ConfigError::new("toml", e.to_string()))?;
-    validate_rules(w.rules)
-}
-
-fn error(toml_text: &str) -> ConfigError {
-    match parse(toml_text) {
-        Ok(_) => panic!("accepted: {toml_text}"),
-        Err(e) => e,
-    }
-}
 
 const RENAME: &str = r#"
 [[rules.fields]]

@@ -1,7 +1,8 @@
 use super::*;
 use crate::rules::{decide, Action, Kind, RuleId};
 
-fn parse(toml_text: &str) -> Result<Rules, ConfigError> {
+/// The `[rules]` section of `toml_text`, validated (shared with `rules_fields_tests.rs`).
+pub(crate) fn parse(toml_text: &str) -> Result<Rules, ConfigError> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Wrapper {
@@ -13,11 +14,16 @@ fn parse(toml_text: &str) -> Result<Rules, ConfigError> {
     validate(w.rules)
 }
 
-fn key_of(toml_text: &str) -> String {
+/// The error refusing `toml_text` (a test failure when it is accepted).
+pub(crate) fn error(toml_text: &str) -> ConfigError {
     match parse(toml_text) {
         Ok(_) => panic!("accepted: {toml_text}"),
-        Err(e) => e.key,
+        Err(e) => e,
     }
+}
+
+fn key_of(toml_text: &str) -> String {
+    error(toml_text).key
 }
 
 const CUSTOM: &str = r#"

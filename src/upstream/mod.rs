@@ -25,6 +25,7 @@ use std::time::Duration;
 mod caller_body;
 pub mod deadline;
 mod failure;
+mod learn;
 pub mod nodes;
 mod pool;
 pub mod redirect;
@@ -386,7 +387,7 @@ impl Upstream {
             let set = self.set.clone();
             async move {
                 let label = set.nodes[i].label.clone();
-                (label, route::probe(&set, i, path, limit).await)
+                (label, learn::probe(&set, i, path, limit).await)
             }
         });
         futures_util::future::join_all(probes).await

@@ -44,12 +44,7 @@ pub(super) async fn read_body(
             format!("the request body is larger than the {limit}-byte limit {limit_name}"),
         )
     };
-    let declared = body.size_hint().exact().or_else(|| {
-        headers
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse().ok())
-    });
-    let declared = match declared.map(usize::try_from) {
+    let declared = match declared_len(headers, &body).map(usize::try_from) {
         None => 0,
         Some(Ok(n)) if n <= limit => n,
         Some(_) => return Err(too_large()),
@@ -58,21 +53,7 @@ pub(super) async fn read_body(
     let read = async {
         let mut body = body;
         let mut buf = BytesMut::with_capacity(declared);
-        loop {
-            // Issue 20: the body is bounded by its silence, not by its total time.
-            let Ok(frame) = tokio::time::timeout(idle, body.frame()).await else {
-                return Err(stalled(idle));
-            };
-            let Some(frame) = frame else { break };
-            let frame = frame.map_err(|e| {
-                ApiError::bad_request(
-                    "invalid_request",
-                    format!("the request body could not be read: {e}"),
-                )
-            })?;
-            let Ok(data) = frame.into_data() else {
-                continue;
-            };
+        while let Some(data) = next_data(&mut body, idle).await? {
             let total = buf.len().saturating_add(data.len());
             if total > limit {
                 return Err(too_large());
@@ -83,6 +64,36 @@ pub(super) async fn read_body(
         Ok(buf.freeze())
     };
     Ok((read.await?, reservation))
+}
+
+/// The body's next data frame (trailers skipped), `None` at its end: a `408` when it sends
+/// nothing for `idle` (issue 20: a body is bounded by its silence, not its total time), a `400`
+/// when it breaks.
+async fn next_data(body: &mut Incoming, idle: Duration) -> Result<Option<Bytes>, ApiError> {
+    loop {
+        let Ok(frame) = tokio::time::timeout(idle, body.frame()).await else {
+            return Err(stalled(idle));
+        };
+        let Some(frame) = frame else { return Ok(None) };
+        let frame = frame.map_err(|e| {
+            ApiError::bad_request(
+                "invalid_request",
+                format!("the request body could not be read: {e}"),
+            )
+        })?;
+        if let Ok(data) = frame.into_data() {
+            return Ok(Some(data));
+        }
+    }
+}
+
+/// The body's declared length: hyper's exact size hint, else `Content-Length`.
+fn declared_len(headers: &HeaderMap, body: &Incoming) -> Option<u64> {
+    body.size_hint().exact().or_else(|| {
+        headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse().ok())
+    })
 }
 
 /// The client's `408` for a body that sent nothing for `idle`.
@@ -149,12 +160,7 @@ pub(super) async fn read_inspectable(
     body: Incoming,
     limit: usize,
 ) -> Result<Inspectable, ApiError> {
-    let declared = body.size_hint().exact().or_else(|| {
-        headers
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse().ok())
-    });
-    let declared = match declared.map(usize::try_from) {
+    let declared = match declared_len(headers, &body).map(usize::try_from) {
         None => 0,
         Some(Ok(n)) if n <= limit => n,
         Some(_) => return Ok(Inspectable::Untouched(body, "too_large")),
@@ -165,20 +171,7 @@ pub(super) async fn read_inspectable(
     let idle = app.config.listen.body_idle_timeout;
     let mut body = body;
     let mut buf = BytesMut::with_capacity(declared);
-    loop {
-        let Ok(frame) = tokio::time::timeout(idle, body.frame()).await else {
-            return Err(stalled(idle));
-        };
-        let Some(frame) = frame else { break };
-        let frame = frame.map_err(|e| {
-            ApiError::bad_request(
-                "invalid_request",
-                format!("the request body could not be read: {e}"),
-            )
-        })?;
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
+    while let Some(data) = next_data(&mut body, idle).await? {
         let total = buf.len().saturating_add(data.len());
         let spill = if total > limit {
             Some("too_large")
