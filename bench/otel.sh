@@ -16,8 +16,9 @@ cd "$(dirname "$0")/.."
 duration="${1:-20}"
 connections="${2:-50}"
 cargo build --release --locked --quiet --bin deprecation-shim --example loadgen
-bin=target/release/deprecation-shim
-loadgen=target/release/examples/loadgen
+target="${CARGO_TARGET_DIR:-target}"
+bin="$target/release/deprecation-shim"
+loadgen="$target/release/examples/loadgen"
 out="$(mktemp -d /tmp/shim-otel.XXXXXX)"
 export NO_COLOR=1
 pids=()

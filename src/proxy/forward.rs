@@ -37,6 +37,20 @@ pub fn pass_through(
     futures_util::future::Either::Left(untraced(app, conn, req))
 }
 
+/// A deprecated call its rule passes through: after a version look-up, inside the call's span
+/// (which says so), else as any pass-through request.
+pub fn passed_by_rule(
+    app: &Arc<App>,
+    conn: ConnInfo,
+    req: Request<Incoming>,
+) -> impl Future<Output = Response<RespBody>> + Send + 'static {
+    use tracing::Instrument;
+    let span = crate::telemetry::current_call().unwrap_or_else(tracing::Span::none);
+    span.record("outcome", "passed_through");
+    let sending = span.in_scope(|| pass_through(app, conn, req));
+    sending.instrument(span)
+}
+
 fn traced(
     app: &Arc<App>,
     conn: ConnInfo,

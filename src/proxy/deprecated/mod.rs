@@ -64,7 +64,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use step::{Answer, CallBody, Ctx, Note};
-use tracing::{Instrument, Span};
+use tracing::Instrument;
 
 /// Boxed: a deprecated call's state is large and would otherwise make every request's future
 /// (pass-through included) as large.
@@ -155,7 +155,7 @@ fn run(
     };
     let version = seen.version();
     let step = match rules::decide(r, r.mode, version) {
-        Action::PassThrough => return Box::pin(passed(&app, conn, req)),
+        Action::PassThrough => return Box::pin(forward::passed_by_rule(&app, conn, req)),
         Action::Translate => translate_step(r),
         Action::Observe { mark } => Step::Observe { mark },
         Action::Gone => Step::Gone,
@@ -407,19 +407,6 @@ where
         Box::pin(call(conn).instrument(telemetry::current())),
     );
     async move { task.await.unwrap_or_else(|e| task_failed(&e)) }
-}
-
-/// A call its rule passes through: after a version look-up, inside the call's span (which
-/// says so), else as any pass-through request.
-fn passed(
-    app: &Arc<App>,
-    conn: ConnInfo,
-    req: Request<Incoming>,
-) -> impl Future<Output = Response<RespBody>> + Send + 'static {
-    let span = telemetry::current_call().unwrap_or_else(Span::none);
-    span.record("outcome", "passed_through");
-    let sending = span.in_scope(|| forward::pass_through(app, conn, req));
-    sending.instrument(span)
 }
 
 /// The reply of a call whose task failed (it panicked outside the envelope's own guard).
