@@ -15,8 +15,8 @@
 //!   injected into upstream requests.
 //! - The log layer never sees [`TARGET`] spans, so turning telemetry on does not change a log
 //!   line.
-//! - Process-wide, set once at start-up: `[telemetry]` is not reloaded (a reload that changes
-//!   it logs that a restart is needed, like `workers`).
+//! - Process-wide, set once at start-up: `[telemetry]` is not reloaded; a reload that changes
+//!   it is silently without effect until a restart (`docs/TELEMETRY.md`).
 //! - The caller's W3C `traceparent`/`tracestate` is continued; the sampler is parent-based, so
 //!   the caller's sampled flag decides for its trace, `telemetry.sampling` for new ones.
 
