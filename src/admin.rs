@@ -321,6 +321,7 @@ fn readyz(state: &AdminState, verbose: bool) -> Response<Full<Bytes>> {
                 "last_probe_ms_ago": c.since_checked().map(ms),
                 "last_status": c.last_status(),
                 "error": c.last_error(),
+                "note": c.last_status().filter(|s| (300..400).contains(s)).map(|_| FOLLOWER_NOTE),
                 "nodes": node_checks(state),
             },
             "last_upstream_reply_ms_ago": state.since_upstream_ok().map(ms),
@@ -336,6 +337,9 @@ fn readyz(state: &AdminState, verbose: bool) -> Response<Full<Bytes>> {
     json(status, &body)
 }
 
+/// What `/readyz?verbose` says of a node whose last answer was a redirect (API-CATALOGUE §10 T5).
+pub const FOLLOWER_NOTE: &str = "upstream is a follower; handle_redirects is off";
+
 /// Each upstream node: up, master, follower (its last answer a redirect: `handle_redirects` is
 /// off on the cluster), its counters.
 fn node_checks(state: &AdminState) -> serde_json::Value {
@@ -346,6 +350,7 @@ fn node_checks(state: &AdminState) -> serde_json::Value {
             serde_json::json!({
                 "url": n.url, "up": n.up, "master": n.master, "follower": n.follower,
                 "requests": n.requests, "failures": n.failures,
+                "note": n.follower.then_some(FOLLOWER_NOTE),
             })
         })
         .collect()
@@ -358,69 +363,5 @@ fn json(status: StatusCode, value: &impl serde::Serialize) -> Response<Full<Byte
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn state() -> AdminState {
-        let metrics = Arc::new(Metrics::new());
-        AdminState::new(metrics.clone(), Arc::new(AuditLog::disabled(metrics)))
-    }
-
-    #[test]
-    fn readiness_is_draining_first_then_the_cluster_only_when_it_gates() {
-        use ClusterHealth::*;
-        assert_eq!(readiness(false, false, Down), Ok(()));
-        assert_eq!(readiness(false, false, Unknown), Ok(()));
-        assert_eq!(readiness(true, false, Up), Err(NotReady::Draining));
-        assert_eq!(readiness(true, true, Down), Err(NotReady::Draining));
-        assert_eq!(
-            readiness(false, true, Down),
-            Err(NotReady::ClusterUnreachable)
-        );
-        assert_eq!(
-            readiness(false, true, Unknown),
-            Err(NotReady::ClusterUnreachable)
-        );
-        assert_eq!(readiness(false, true, Up), Ok(()));
-    }
-
-    /// The old rule (503 after 30 s without an upstream reply) emptied idle replicas; the
-    /// clock is paused and moved 31 s on, as if no request came in meanwhile.
-    #[tokio::test(start_paused = true)]
-    async fn an_idle_replica_is_still_ready_after_more_than_30_s() {
-        let s = state();
-        s.mark_upstream_ok();
-        tokio::time::advance(Duration::from_secs(31)).await;
-        assert!(s
-            .since_upstream_ok()
-            .is_some_and(|d| d >= Duration::from_secs(31)));
-        let r = respond(&s, &Method::GET, "/readyz", None, None);
-        assert_eq!(r.status(), StatusCode::OK);
-        let never = state();
-        tokio::time::advance(Duration::from_secs(31)).await;
-        assert!(never.is_ready());
-        never.set_draining();
-        let r = respond(&never, &Method::GET, "/readyz", Some("verbose"), None);
-        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
-    }
-
-    #[test]
-    fn verbose_is_read_from_the_query() {
-        assert!(wants_verbose(Some("verbose")));
-        assert!(wants_verbose(Some("a=b&verbose=1")));
-        assert!(!wants_verbose(Some("verbose=0")));
-        assert!(!wants_verbose(None));
-    }
-
-    #[test]
-    fn wrong_method_is_405_unknown_path_404() {
-        let s = state();
-        let r = respond(&s, &Method::POST, "/healthz", None, None);
-        assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
-        assert_eq!(r.headers()[header::ALLOW], "GET");
-        assert_eq!(
-            respond(&s, &Method::GET, "/v1/bdbs", None, None).status(),
-            StatusCode::NOT_FOUND
-        );
-    }
-}
+#[path = "admin_tests.rs"]
+mod tests;

@@ -35,6 +35,9 @@ pub enum Command {
     Demo(crate::demo::DemoArgs),
     /// Who still calls the deprecated route: one row per caller from audit logs (.gz too).
     Report(crate::audit::report::ReportArgs),
+    /// What breaks on a target version: per caller in audit logs, each rule or field it
+    /// touched is carried, breaks, changes or unaffected there; a GO / NO-GO line first.
+    Readiness(crate::readiness::cli::ReadinessArgs),
     /// The built-in rules: routes, gates, modes, dates, and what each does in front of a version.
     Rules(RulesArgs),
 }
@@ -69,7 +72,7 @@ pub enum RulesFormat {
     Json,
 }
 
-fn parse_rs_version(s: &str) -> Result<crate::rules::Version, String> {
+pub(crate) fn parse_rs_version(s: &str) -> Result<crate::rules::Version, String> {
     crate::rules::Version::parse(s).ok_or_else(|| {
         format!("\"{s}\" is not a Redis Software version like \"7.22.2-14\" or \"7.22.2\"")
     })
@@ -218,6 +221,7 @@ pub fn main(cli: Cli) -> Result<(), String> {
             ))
         }
         Some(Command::Report(args)) => crate::audit::report::report_main(args),
+        Some(Command::Readiness(args)) => crate::readiness::cli::readiness_main(args),
         Some(Command::Rules(RulesArgs {
             command: RulesCommand::List(args),
         })) => {

@@ -2,7 +2,8 @@
 //! longer exists) and the shim in front of it, both on loopback, with ready-to-paste commands.
 //! Needs no cluster and no configuration: the run's own (its brownout schedule included) is
 //! written to `demo.toml` in a private directory made for the run, and the printed report
-//! command reads it.
+//! command reads it. When it stops (Ctrl-C), after the calls made meanwhile, it prints the
+//! readiness of those callers for RS 8.2.0-25 in a few lines (who is carried, who breaks).
 
 use crate::config::{self, Config};
 use crate::listener;
@@ -92,8 +93,29 @@ pub async fn run(args: DemoArgs, shutdown: impl Future<Output = ()>) -> Result<(
             Err(e) => return Err(format!("demo task failed: {e}")),
         }
     }
+    // The shim has stopped: every record (coalesced ones too) is on disk.
+    print_readiness(&audit_path, &config_path);
     Ok(())
 }
+
+/// The demo's last step: readiness for 8.2.0-25 of the callers the audit log holds.
+fn print_readiness(audit: &std::path::Path, config: &std::path::Path) {
+    let Some(target) = crate::rules::Version::parse(READINESS_TARGET) else {
+        return;
+    };
+    let files = [audit.to_path_buf()];
+    let now = std::time::SystemTime::now();
+    match crate::readiness::cli::readiness(&files, Some(config), target, now) {
+        Ok(r) => print!(
+            "\nReadiness for {READINESS_TARGET} of this run's callers:\n{}",
+            crate::readiness::render::brief(&r)
+        ),
+        Err(e) => println!("\nno readiness for {READINESS_TARGET}: {e}"),
+    }
+}
+
+/// The version the demo's readiness step looks at.
+const READINESS_TARGET: &str = "8.2.0-25";
 
 /// A new directory only this user can enter (0700), with a name no one could have prepared:
 /// a fixed file in a shared temp directory can be pre-created by another local user, say as a
@@ -183,9 +205,14 @@ curl -s -u '{user}:{password}' 'http://{shim}/v1/bdbs/{DEMO_BDB}?fields=uid,name
 \x20  (the audit report, with this run's configuration {}):\n\
 {exe} report --config {} {}\n\
 \n\
+5. What breaks on an upgrade to {READINESS_TARGET}, per caller (printed again when the demo stops):\n\
+{exe} readiness --target {READINESS_TARGET} --config {} {}\n\
+\n\
 Ctrl-C stops both.\n",
         audit.display(),
         config.display(),
+        config.display(),
+        audit.display(),
         config.display(),
         audit.display(),
     );

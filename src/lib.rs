@@ -44,6 +44,7 @@ pub mod locks;
 pub mod metrics;
 pub mod probe;
 pub mod proxy;
+pub mod readiness;
 pub mod rules;
 pub mod sim;
 pub mod telemetry;

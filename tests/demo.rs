@@ -1,8 +1,8 @@
 //! `deprecation-shim demo` as a user meets it: started as a subprocess, its printed legacy curl
 //! command pasted into a shell, the old-shape reply checked.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::io::{BufRead, BufReader, Lines};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 struct Demo(Child);
@@ -16,6 +16,12 @@ impl Drop for Demo {
 
 /// Starts the demo and returns it with every line it printed up to "Ctrl-C".
 fn start_demo_with(args: &[&str]) -> (Demo, Vec<String>) {
+    let (demo, lines, _) = spawn_demo(args);
+    (demo, lines)
+}
+
+/// Starts the demo; returns it, every line it printed up to "Ctrl-C", and the rest of its output.
+fn spawn_demo(args: &[&str]) -> (Demo, Vec<String>, Lines<BufReader<ChildStdout>>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_deprecation-shim"))
         .args(["demo", "--action-duration", "300ms"])
         .args(args)
@@ -27,7 +33,8 @@ fn start_demo_with(args: &[&str]) -> (Demo, Vec<String>) {
     let demo = Demo(child);
     let mut lines = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(30);
-    for line in BufReader::new(stdout).lines() {
+    let mut out = BufReader::new(stdout).lines();
+    for line in out.by_ref() {
         let line = line.expect("read");
         let done = line.contains("Ctrl-C");
         lines.push(line);
@@ -35,7 +42,7 @@ fn start_demo_with(args: &[&str]) -> (Demo, Vec<String>) {
             break;
         }
     }
-    (demo, lines)
+    (demo, lines, out)
 }
 
 fn shell(cmd: &str) -> String {
@@ -182,4 +189,53 @@ fn demo_writes_its_audit_log_into_a_fresh_private_directory_and_says_where() {
     drop((demo, second));
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(printed_audit_path(&more).parent().expect("dir"));
+}
+
+/// The demo's last step (issue 23 item 5): its printed readiness command, and, when it stops
+/// (SIGINT, as Ctrl-C), the readiness for 8.2.0-25 of the calls made meanwhile: the legacy
+/// upgrade's caller is carried.
+#[cfg(unix)]
+#[test]
+fn the_demo_prints_readiness_for_8_2_when_it_stops_after_its_calls() {
+    let (demo, lines, out) = spawn_demo(&["--brownout-in", "600s"]);
+    let legacy = lines
+        .iter()
+        .find(|l| l.starts_with("curl") && l.contains("/v1/modules/upgrade/bdb/"))
+        .unwrap_or_else(|| panic!("no legacy curl command in {lines:#?}"));
+    assert!(shell(legacy).starts_with("HTTP/1.1 200"));
+    let printed = lines
+        .iter()
+        .find(|l| l.contains(" readiness --target 8.2.0-25 --config "))
+        .unwrap_or_else(|| panic!("no readiness command in {lines:#?}"));
+    let now = shell(printed);
+    assert!(
+        now.starts_with("GO for 8.2.0-25: no caller breaks (1 carried)"),
+        "{now}"
+    );
+    let pid = demo.0.id().to_string();
+    let sent = Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let rest: Vec<String> = out.map_while(Result::ok).collect();
+    let text = rest.join("\n");
+    assert!(
+        text.contains("Readiness for 8.2.0-25 of this run's callers:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("GO for 8.2.0-25: no caller breaks (1 carried)"),
+        "{text}"
+    );
+    assert!(
+        rest.iter().any(|l| l.trim_start().starts_with("carried")
+            && l.contains("admin@example.com (verified) \"curl/")
+            && l.ends_with(": R0 module_upgrade")),
+        "{text}"
+    );
+    drop(demo);
+    if let Some(dir) = printed_audit_path(&lines).parent() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

@@ -5,8 +5,9 @@
 //! Without `chromium` on the PATH this test FAILS, naming the package, unless
 //! `DEPRECATION_SHIM_SKIP_BROWSER=1` is set (README, "Two commands").
 //!
-//! A second test renders `report --format html` from real audit records, written by the shim's
-//! audit writer, and checks the page chromium builds from them.
+//! A second test renders `report --format html --target 8.2.0-25` from real audit records,
+//! written by the shim's audit writer, and checks the page chromium builds from them, its
+//! "Readiness for 8.2.0-25" section included (issue 23).
 
 #[path = "support/audit_file.rs"]
 mod audit_file;
@@ -288,6 +289,7 @@ fn report_format_html_from_audited_calls_shows_each_rules_days_phases_and_schedu
         rule: None,
         config: Some(cfg),
         now: Some(at(2027, 3, 2, 14, 10)),
+        target: deprecation_shim::rules::Version::parse("8.2.0-25"),
         output: Some(page_path.clone()),
     };
     deprecation_shim::audit::report::report_main(args).expect("report --format html");
@@ -318,4 +320,21 @@ fn report_format_html_from_audited_calls_shows_each_rules_days_phases_and_schedu
         assert!(dom.contains(text), "rendered page lacks {text:?}");
     }
     assert_eq!(dom.matches("<tr class=\"caller\">").count(), 3);
+    // Readiness: at 14:10 the enforced brownout refuses both callers of module_upgrade, and
+    // module_upload answers 410 from 8.0.0; the same rows as `readiness` prints.
+    assert!(dom.contains("<h2>Readiness for 8.2.0-25</h2>"), "{dom}");
+    assert!(
+        dom.contains("NO-GO for 8.2.0-25: 2 callers break ("),
+        "{dom}"
+    );
+    assert_eq!(
+        dom.matches("<tr class=\"readiness\" data-verdict=\"breaks\">")
+            .count(),
+        3
+    );
+    assert!(
+        dom.contains("refused by [lifecycle.module_upgrade]"),
+        "{dom}"
+    );
+    assert!(dom.contains("answered 410 by the shim there"), "{dom}");
 }

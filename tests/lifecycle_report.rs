@@ -27,6 +27,7 @@ fn args(files: Vec<PathBuf>, format: OutputFormat) -> ReportArgs {
         rule: None,
         config: None,
         now: Some(at(2027, 3, 2, 14, 10)),
+        target: None,
         output: None,
     }
 }

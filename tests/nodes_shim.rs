@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use support::audit_file::{settled, AuditFile};
 use support::harness::{nodes_config, AdminPort, Shim, SimNodes};
 use support::legacy::{admin, assert_rs_error, legacy_upgrade, upgrade_posts};
 use support::{get, send, Reply};
@@ -86,6 +87,42 @@ async fn a_redirect_to_an_unmapped_host_is_a_502_naming_it_and_nothing_is_sent_e
     let r = legacy_upgrade(shim.addr, &[("authorization", admin().as_str())]).await;
     assert_eq!(r.status, 502, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(applied_upgrades(&c), 0);
+}
+
+/// T5: the audit record of a deprecated call says which node redirect it met, followed or not.
+#[tokio::test]
+async fn the_audit_record_says_which_redirect_a_call_met_followed_or_refused() {
+    let c = SimNodes::start(SimVersion::default()).await;
+    let audit = AuditFile::new();
+    let shim = c.shim(&[2, 1], &audit.toml("")).await;
+    // The first call: its version look-up meets node 2's redirect, learns the addresses and
+    // follows it to the master (node 1).
+    let r = legacy_upgrade(shim.addr, &[("authorization", admin().as_str())]).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let recs = settled(&audit, 1).await;
+    let met = &recs[0]["redirected"];
+    assert_eq!(met["from"], format!("http://{}", c.addr(2)), "{met}");
+    assert_eq!(met["status"], 307, "{met}");
+    assert_eq!(met["to"], format!("http://{}", c.addr(1)), "{met}");
+    assert_eq!(met["to_node_uid"], 1, "{met}");
+    assert_eq!(met["outcome"], "followed", "{met}");
+    // The master is known now: the next call meets no redirect, and says none.
+    let r = legacy_upgrade(shim.addr, &[("authorization", admin().as_str())]).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let recs = settled(&audit, 2).await;
+    assert_eq!(recs[1].get("redirected"), None, "{}", recs[1]);
+
+    // Only the follower configured: the redirect cannot be mapped, and the record says so.
+    let audit = AuditFile::new();
+    let shim = c.shim(&[2], &audit.toml("")).await;
+    let r = legacy_upgrade(shim.addr, &[("authorization", admin().as_str())]).await;
+    assert_eq!(r.status, 502, "{}", String::from_utf8_lossy(&r.body));
+    let recs = settled(&audit, 1).await;
+    assert_eq!(recs[0]["error_code"], "upstream_redirect", "{}", recs[0]);
+    let met = &recs[0]["redirected"];
+    assert_eq!(met["from"], format!("http://{}", c.addr(2)), "{met}");
+    assert_eq!(met["outcome"], "refused", "{met}");
+    assert_eq!(met["to"], Value::Null, "{met}");
 }
 
 #[tokio::test]
@@ -305,5 +342,10 @@ async fn a_moved_master_is_learned_and_shown_in_metrics_and_readyz() {
     assert_eq!(nodes.as_array().map(Vec::len), Some(3), "{ready}");
     assert_eq!(nodes[2]["master"], true, "{ready}");
     assert_eq!(nodes[0]["follower"], true, "{ready}");
+    assert_eq!(
+        nodes[0]["note"], "upstream is a follower; handle_redirects is off",
+        "{ready}"
+    );
+    assert_eq!(nodes[2]["note"], Value::Null, "{ready}");
     assert_eq!(nodes[0]["master"], Value::Bool(false));
 }

@@ -150,6 +150,10 @@ pub struct AuditRecord {
     /// gated and audited). Absent: the decision did not depend on it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_version: Option<String>,
+    /// A node's redirect the call met (API-CATALOGUE §10 T5): `{from, status, to, to_node_uid,
+    /// outcome}` with outcome `followed`, `relative`, `refused` or `unauthorized`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirected: Option<crate::upstream::redirect::Redirected>,
     /// `intent`: written before a state-changing call's own first request upstream (issue 20),
     /// followed by the call's outcome record (same `request_id`), which has no `record` field.
     /// An intent with no outcome after it is a call whose end nobody saw: `report` counts it
@@ -219,6 +223,7 @@ impl AuditRecord {
             exemption: None,
             detail: None,
             cluster_version: None,
+            redirected: None,
             record: None,
             count: None,
             first_seen: None,

@@ -14,7 +14,10 @@
 //! - The chart draws one `<rect class="bar">` per day with calls, per rule (with `data-rule`,
 //!   `data-day`, `data-calls`), so a test can count bars; a `<title>` gives the number on hover.
 
+mod readiness;
 mod svg;
+
+pub use readiness::{ReadinessCaller, ReadinessView};
 
 use super::calendar::{rfc3339, Day};
 use super::schedule::{Lifecycle, Phase};
@@ -96,10 +99,16 @@ th{background:#f3f5f8;font-weight:600}td.n{text-align:right;font-variant-numeric
 td.s{unicode-bidi:isolate}td.nw{white-space:nowrap}td.ua{overflow-wrap:anywhere;max-width:340px}.ph{font-weight:600}\
 .announced{color:#5d6678}.deprecated{color:#9a6700}.brownout{color:#b42318}.sunset{color:#7a1d12}\
 .z{color:#b8bfcc}svg{display:block;margin:6px 0;max-width:100%;height:auto}\
-dl{display:grid;grid-template-columns:max-content auto;gap:2px 14px;margin:6px 0}dt{color:#5d6678}";
+dl{display:grid;grid-template-columns:max-content auto;gap:2px 14px;margin:6px 0}dt{color:#5d6678}\
+.breaks{color:#b42318}.carried{color:#1a7f37}.changes{color:#9a6700}.unaffected{color:#5d6678}";
 
 /// The whole page.
 pub fn render(report: &Report) -> String {
+    render_with(report, None)
+}
+
+/// The whole page, with the readiness section (`report --target V`) before the rules.
+pub fn render_with(report: &Report, readiness: Option<&ReadinessView>) -> String {
     let mut out = String::with_capacity(16 * 1024);
     let title = esc(&report.title);
     let _ = write!(
@@ -112,6 +121,9 @@ pub fn render(report: &Report) -> String {
          would refuse (dry run), refused.</p>\n",
         rfc3339(report.today)
     );
+    if let Some(view) = readiness {
+        readiness::section(&mut out, view);
+    }
     let range = svg::day_range(&report.daily);
     for rule in &report.rules {
         rule_section(&mut out, report, rule, range);

@@ -30,6 +30,7 @@ pub mod nodes;
 mod pool;
 pub mod redirect;
 mod route;
+pub mod watch;
 
 pub use caller_body::{BodyEnd, CallerBody, CallerBodyError};
 pub use nodes::NodeView;

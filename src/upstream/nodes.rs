@@ -223,6 +223,11 @@ impl NodeSet {
         super::redirect::map(to, from, &[explicit, own, &learned.0])
     }
 
+    /// The cluster's uid of configured node `node`, once `GET /v1/nodes` said it.
+    pub(super) fn uid_of(&self, node: usize) -> Option<u64> {
+        crate::locks::lock(&self.learned).0.uid_of(node)
+    }
+
     /// When `GET /v1/nodes` was last tried (single-flight bookkeeping).
     pub(super) fn learned_at(&self) -> Option<Instant> {
         crate::locks::lock(&self.learned).1

@@ -80,15 +80,41 @@ pub fn points(location: &str) -> Result<Points, String> {
     }
 }
 
+/// What the audit record says of a node's redirect met by a call (API-CATALOGUE §10 T5): the
+/// node that answered it (its configured `host:port`), its status, where it led (the configured
+/// node and, once `GET /v1/nodes` said it, that node's uid) and whether the shim followed it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Redirected {
+    pub from: String,
+    pub status: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub to_node_uid: Option<u64>,
+    /// `followed` (re-sent to `to`), `relative` (the caller got a 307 back to the shim) or
+    /// `refused` (`502 upstream_redirect`).
+    pub outcome: String,
+}
+
 /// The addresses that name configured nodes: `host` or `host:port` (lowercase) → node index.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AddressBook {
     entries: Vec<(String, usize)>,
+    /// Configured node index → the cluster's uid for it (from `GET /v1/nodes`).
+    uids: Vec<(usize, u64)>,
 }
 
 impl AddressBook {
     pub fn new(entries: Vec<(String, usize)>) -> AddressBook {
-        AddressBook { entries }
+        AddressBook {
+            entries,
+            uids: Vec::new(),
+        }
+    }
+
+    /// The cluster's uid of configured node `node`, when `GET /v1/nodes` said it.
+    pub fn uid_of(&self, node: usize) -> Option<u64> {
+        self.uids.iter().find(|(i, _)| *i == node).map(|(_, u)| *u)
     }
 
     /// The configured nodes' own `host:port`s.
@@ -98,7 +124,7 @@ impl AddressBook {
             .enumerate()
             .map(|(i, a)| (a.as_str().to_ascii_lowercase(), i))
             .collect();
-        AddressBook { entries }
+        AddressBook::new(entries)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -135,6 +161,7 @@ pub fn learn_from_nodes(body: &[u8], nodes: &[Authority]) -> AddressBook {
         return AddressBook::default();
     };
     let mut entries = Vec::new();
+    let mut uids = Vec::new();
     for record in &records {
         let addresses: Vec<String> = record
             .get("external_addr")
@@ -148,9 +175,12 @@ pub fn learn_from_nodes(body: &[u8], nodes: &[Authority]) -> AddressBook {
             .collect();
         if let Some(node) = addresses.iter().find_map(|a| configured(a, nodes)) {
             entries.extend(addresses.into_iter().map(|a| (a, node)));
+            if let Some(uid) = record.get("uid").and_then(Value::as_u64) {
+                uids.push((node, uid));
+            }
         }
     }
-    AddressBook { entries }
+    AddressBook { entries, uids }
 }
 
 /// The configured node `address` (`host` or `host:port`) is, if exactly one.

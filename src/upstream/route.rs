@@ -230,7 +230,10 @@ pub(super) async fn finish(
             }
             Tried::Answer(resp) => {
                 hops += 1;
-                match follow(&mut job, node, resp, hops).await? {
+                let status = resp.status();
+                let next = follow(&mut job, node, resp, hops).await;
+                met(&set, node, status, &next);
+                match next? {
                     Next::Reply(resp) => return Ok(resp),
                     Next::Node(to, req) => {
                         node = to;
@@ -268,6 +271,26 @@ pub(super) async fn finish(
         };
         outcome = set.try_on(node, resend, job.reuse, job.limit()).await;
     }
+}
+
+/// Notes for the call's audit record (T5, [`super::watch`]) the redirect `node` answered with
+/// `status`, and what became of it.
+fn met(set: &NodeSet, node: usize, status: StatusCode, next: &Result<Next, Failure>) {
+    let (to, outcome) = match next {
+        Ok(Next::Node(to, _)) => (Some(*to), "followed"),
+        Ok(Next::Reply(r)) if redirect::is_redirect(r.status()) => (Some(node), "relative"),
+        // The caller's credentials were refused while the shim looked for the address.
+        Ok(Next::Reply(_)) => (None, "unauthorized"),
+        Err(_) => (None, "refused"),
+    };
+    let label = |i: usize| set.nodes.get(i).map(|n| n.label.clone());
+    super::watch::note(redirect::Redirected {
+        from: label(node).unwrap_or_default(),
+        status: status.as_u16(),
+        to: to.and_then(label),
+        to_node_uid: to.and_then(|i| set.uid_of(i)),
+        outcome: outcome.to_owned(),
+    });
 }
 
 /// Where a redirect leads.

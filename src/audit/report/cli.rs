@@ -38,6 +38,10 @@ pub struct ReportArgs {
     /// The instant the schedules are shown at (default: now); same forms as --since.
     #[arg(long, value_name = "DATE", value_parser = parse_now)]
     pub now: Option<SystemTime>,
+    /// With --format html: add a "Readiness for VERSION" section, the rows of
+    /// `deprecation-shim readiness --target VERSION` (lifecycles decided at --now).
+    #[arg(long, value_name = "VERSION", value_parser = crate::cli::parse_rs_version)]
+    pub target: Option<crate::rules::Version>,
     /// Write the report to FILE instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -64,31 +68,54 @@ pub fn run_report(
 /// What `upstream.url` is taken to be when the report's `--config` file has none.
 const REPORT_UPSTREAM: &str = "http://127.0.0.1:9";
 
+/// The configuration of a command that reads rules and lifecycles only (`report`,
+/// `readiness`): `path`'s, or the built-in defaults without one. A file without `upstream.url`
+/// (one written for the report, or a replica's with the URL given by flag) is accepted; the
+/// placeholder is never called.
+pub fn offline_config(path: Option<&std::path::Path>) -> Result<Config, String> {
+    let raw = match path {
+        Some(path) => config::load_raw(path).map_err(|e| e.to_string())?,
+        None => crate::config::raw::RawConfig::default(),
+    };
+    let mut raw = raw;
+    if raw.upstream.nodes.is_none() {
+        raw.upstream
+            .url
+            .get_or_insert_with(|| REPORT_UPSTREAM.to_owned());
+    }
+    Config::from_raw(raw).map_err(|e| e.to_string())
+}
+
 /// Reads the files and renders the report as `args` ask (the output file aside).
 pub fn run(args: &ReportArgs) -> Result<String, String> {
     let cfg = match &args.config {
-        // The report reads the lifecycles and rules only: a file without `upstream.url` (one
-        // written for the report, or a replica's with the URL given by flag) is accepted; the
-        // placeholder is never called.
-        Some(path) => Some(
-            config::load_raw(path)
-                .and_then(|mut raw| {
-                    if raw.upstream.nodes.is_none() {
-                        raw.upstream
-                            .url
-                            .get_or_insert_with(|| REPORT_UPSTREAM.to_owned());
-                    }
-                    Config::from_raw(raw)
-                })
-                .map_err(|e| e.to_string())?,
-        ),
+        Some(path) => Some(offline_config(Some(path))?),
         None => None,
     };
     let now = args.now.unwrap_or_else(SystemTime::now);
+    if args.target.is_some() && args.format != OutputFormat::Html {
+        return Err(
+            "--target adds a section to --format html; for text or JSON run `deprecation-shim readiness --target VERSION`"
+                .to_owned(),
+        );
+    }
     let summary = aggregate_filtered(&args.files, args.since, args.rule.clone())?;
     let lifecycles = cfg.as_ref().map(|c| &c.lifecycle.rules);
     let format = match args.format {
-        OutputFormat::Html => return Ok(html::page(&summary, cfg.as_ref(), now)),
+        OutputFormat::Html => {
+            return Ok(match args.target {
+                Some(target) => {
+                    let r = crate::readiness::cli::readiness(
+                        &args.files,
+                        args.config.as_deref(),
+                        target,
+                        now,
+                    )?;
+                    html::page_with(&summary, cfg.as_ref(), now, &r)
+                }
+                None => html::page(&summary, cfg.as_ref(), now),
+            })
+        }
         OutputFormat::Table => Format::Table,
         OutputFormat::Json => Format::Json,
         OutputFormat::Csv => Format::Csv,

@@ -23,6 +23,17 @@ pub fn page(summary: &Summary, cfg: Option<&Config>, now: SystemTime) -> String 
     render(&report(summary, cfg, now))
 }
 
+/// [`page`] with the "Readiness for <target>" section (`report --target V`).
+pub fn page_with(
+    summary: &Summary,
+    cfg: Option<&Config>,
+    now: SystemTime,
+    readiness: &crate::readiness::Readiness,
+) -> String {
+    let view = crate::readiness::render::html_view(readiness);
+    crate::lifecycle::html::render_with(&report(summary, cfg, now), Some(&view))
+}
+
 /// The page's data.
 pub fn report(summary: &Summary, cfg: Option<&Config>, now: SystemTime) -> Report {
     let lifecycles = cfg.map(|c| &c.lifecycle.rules);

@@ -20,8 +20,10 @@ mod render;
 pub mod rules;
 mod types;
 
-pub use cli::{report_main, run, run_report, OutputFormat, ReportArgs};
-pub use read::{aggregate, aggregate_filtered, aggregate_reader, MAX_LINE_BYTES};
+pub use cli::{offline_config, report_main, run, run_report, OutputFormat, ReportArgs};
+pub use read::{
+    aggregate, aggregate_filtered, aggregate_reader, visit, Line, Sink, MAX_LINE_BYTES,
+};
 pub use render::{render, Format};
 pub use rules::{RuleStatus, Schedule, WindowView};
 pub use types::{CallPhase, Outcomes, Phases, Report, Row, Totals};

@@ -2,6 +2,8 @@
 //! needs deserialised (borrowed where the JSON has no escapes), gzip recognised by its magic
 //! bytes so rotated files are read whatever their name. A line that is not a record is counted
 //! and skipped; a line longer than [`MAX_LINE_BYTES`] is skipped without being buffered.
+//! The lines go to a [`Sink`]: the report's [`Summary`], or readiness's tally
+//! ([`crate::readiness`]), so both read the same records the same way.
 
 use super::{Call, CallPhase, Summary};
 use crate::audit::record::Outcome;
@@ -19,43 +21,118 @@ pub const MAX_LINE_BYTES: usize = 1024 * 1024;
 
 const READ_BUFFER: usize = 256 * 1024;
 
-/// The fields of an audit line the report uses; everything else is ignored unparsed.
+/// The fields of an audit line the readers use; everything else is ignored unparsed.
 #[derive(Deserialize)]
-struct Line<'a> {
+pub struct Line<'a> {
     #[serde(borrow)]
     ts: Cow<'a, str>,
     #[serde(borrow, default)]
-    request_id: Cow<'a, str>,
+    pub request_id: Cow<'a, str>,
     /// `intent` (issue 20): not a call yet; its outcome record follows.
     #[serde(borrow, default)]
-    record: Option<Cow<'a, str>>,
+    pub record: Option<Cow<'a, str>>,
     /// Absent in records written before the rule table: the module-upgrade rule.
     #[serde(borrow, default)]
-    rule: Option<Cow<'a, str>>,
+    pub rule: Option<Cow<'a, str>>,
     /// Absent: no lifecycle decision (served). An unknown value makes the line a skipped one.
     #[serde(default)]
-    phase: Option<CallPhase>,
+    pub phase: Option<CallPhase>,
     #[serde(borrow)]
-    client: Cow<'a, str>,
+    pub client: Cow<'a, str>,
     #[serde(borrow, default)]
-    forwarded_client: Option<Cow<'a, str>>,
+    pub forwarded_client: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    user: Option<Cow<'a, str>>,
+    pub user: Option<Cow<'a, str>>,
     /// Absent in records written before verification existed: unverified.
     #[serde(default)]
-    verified: bool,
+    pub verified: bool,
     #[serde(borrow, default)]
-    user_agent: Option<Cow<'a, str>>,
+    pub user_agent: Option<Cow<'a, str>>,
     #[serde(default)]
-    bdb_uid: Option<u64>,
-    outcome: Outcome,
+    pub bdb_uid: Option<u64>,
+    pub outcome: Outcome,
     #[serde(borrow, default)]
-    instance: Option<Cow<'a, str>>,
+    pub instance: Option<Cow<'a, str>>,
     /// A coalesced record's calls (absent: one) and its last call (issue 20).
     #[serde(default)]
     count: Option<u64>,
     #[serde(borrow, default)]
     last_seen: Option<Cow<'a, str>>,
+    /// The route template and method (readiness's evidence).
+    #[serde(borrow, default)]
+    pub route: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub method: Option<Cow<'a, str>>,
+    /// Only `detail.fields` (the field rules' hits) is read.
+    #[serde(default)]
+    pub detail: Option<Detail<'a>>,
+}
+
+/// The part of a record's `detail` readers use: the field rules' hits.
+#[derive(Deserialize)]
+pub struct Detail<'a> {
+    #[serde(borrow, default)]
+    fields: Option<Hits<'a>>,
+}
+
+/// `detail.fields`: a list of hits, or (another rule's detail) anything, ignored.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Hits<'a> {
+    #[serde(borrow)]
+    List(Vec<FieldHit<'a>>),
+    Other(serde::de::IgnoredAny),
+}
+
+/// One field rule's hit as the record lists it: the rule's name and the concrete pointer.
+#[derive(Deserialize)]
+pub struct FieldHit<'a> {
+    #[serde(borrow, default)]
+    pub rule: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub field: Cow<'a, str>,
+}
+
+impl Line<'_> {
+    /// The field rules' hits of the record (empty for a route rule's record).
+    pub fn field_hits(&self) -> &[FieldHit<'_>] {
+        match self.detail.as_ref().and_then(|d| d.fields.as_ref()) {
+            Some(Hits::List(hits)) => hits,
+            _ => &[],
+        }
+    }
+}
+
+/// Where records go once read: one call per record (`many` for a coalesced one, the last call
+/// at `many.last`), and one `skip` per line that was not a record.
+pub trait Sink {
+    fn call(&mut self, line: &Line<'_>, ts: SystemTime, many: &super::Many);
+    fn skip(&mut self);
+}
+
+impl Sink for Summary {
+    fn call(&mut self, line: &Line<'_>, ts: SystemTime, many: &super::Many) {
+        self.add_many(
+            Call {
+                rule: line.rule.as_deref(),
+                phase: line.phase,
+                user: line.user.as_deref(),
+                client: &line.client,
+                forwarded_client: line.forwarded_client.as_deref(),
+                verified: line.verified,
+                user_agent: line.user_agent.as_deref(),
+                ts,
+                bdb_uid: line.bdb_uid,
+                outcome: line.outcome,
+                instance: line.instance.as_deref(),
+            },
+            many,
+        );
+    }
+
+    fn skip(&mut self) {
+        Summary::skip(self);
+    }
 }
 
 /// Reads every file into one summary, keeping calls at or after `since`.
@@ -70,14 +147,24 @@ pub fn aggregate_filtered(
     rule: Option<String>,
 ) -> Result<Summary, String> {
     let mut summary = Summary::new().only_rule(rule);
+    visit(files, since, &mut summary)?;
+    Ok(summary)
+}
+
+/// Reads every file into `sink`, keeping calls at or after `since`.
+pub fn visit(
+    files: &[PathBuf],
+    since: Option<SystemTime>,
+    sink: &mut impl Sink,
+) -> Result<(), String> {
     let mut intents = Intents::default();
     for path in files {
         let reader = open(path)?;
-        read_lines(&mut summary, &mut intents, reader, since)
+        read_lines(sink, &mut intents, reader, since)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     }
-    intents.settle(&mut summary, since);
-    Ok(summary)
+    intents.settle(sink, since);
+    Ok(())
 }
 
 /// The intent records (issue 20) whose outcome has not been read yet, by request id: the line
@@ -88,7 +175,7 @@ pub fn aggregate_filtered(
 struct Intents(HashMap<String, Vec<u8>>);
 
 impl Intents {
-    fn settle(self, summary: &mut Summary, since: Option<SystemTime>) {
+    fn settle(self, summary: &mut impl Sink, since: Option<SystemTime>) {
         for text in self.0.values() {
             match parse(text) {
                 Some((line, ts)) => add_call(summary, &line, ts, since),
@@ -117,7 +204,7 @@ fn open(path: &Path) -> Result<Box<dyn BufRead>, String> {
 /// Adds every record of `reader` to `summary` (an intent without its outcome in `reader`
 /// counts as `interrupted`).
 pub fn aggregate_reader(
-    summary: &mut Summary,
+    summary: &mut impl Sink,
     reader: impl BufRead,
     since: Option<SystemTime>,
 ) -> io::Result<()> {
@@ -128,7 +215,7 @@ pub fn aggregate_reader(
 }
 
 fn read_lines(
-    summary: &mut Summary,
+    summary: &mut impl Sink,
     intents: &mut Intents,
     mut reader: impl BufRead,
     since: Option<SystemTime>,
@@ -160,7 +247,7 @@ fn read_lines(
 }
 
 /// Counts one record (kept at or after `since`).
-fn add_call(summary: &mut Summary, line: &Line<'_>, ts: SystemTime, since: Option<SystemTime>) {
+fn add_call(sink: &mut impl Sink, line: &Line<'_>, ts: SystemTime, since: Option<SystemTime>) {
     if since.is_some_and(|s| ts < s) {
         return;
     }
@@ -172,22 +259,7 @@ fn add_call(summary: &mut Summary, line: &Line<'_>, ts: SystemTime, since: Optio
             .and_then(|t| humantime::parse_rfc3339(t).ok())
             .map_or(ts, |last| last.max(ts)),
     };
-    summary.add_many(
-        Call {
-            rule: line.rule.as_deref(),
-            phase: line.phase,
-            user: line.user.as_deref(),
-            client: &line.client,
-            forwarded_client: line.forwarded_client.as_deref(),
-            verified: line.verified,
-            user_agent: line.user_agent.as_deref(),
-            ts,
-            bdb_uid: line.bdb_uid,
-            outcome: line.outcome,
-            instance: line.instance.as_deref(),
-        },
-        &many,
-    );
+    sink.call(line, ts, &many);
 }
 
 fn parse(text: &[u8]) -> Option<(Line<'_>, SystemTime)> {

@@ -228,6 +228,7 @@ impl Call<'_> {
         record: &mut AuditRecord,
     ) -> Response<RespBody> {
         let (mut resp, error) = reply(result);
+        record.redirected = crate::upstream::watch::taken();
         let note = &self.note;
         match self.shape.family {
             Family::Built => outcome::finish_built(record, error.as_ref(), note, self.started),

@@ -137,7 +137,8 @@ fn spawned(
     work: &Arc<Work>,
     call: impl Future<Output = Response<RespBody>> + Send + 'static,
 ) -> Boxed {
-    let task = work.spawn((), call);
+    // Watched: a redirect met by the look-up is the call's (T5; its envelope's task shares it).
+    let task = work.spawn((), crate::upstream::watch::watching(call));
     Box::pin(async move { task.await.unwrap_or_else(|e| task_failed(&e)) })
 }
 
@@ -402,10 +403,10 @@ where
     let slot = conn.slot.hold();
     // Boxed: the task's state moves (spawned, its output read) as a pointer, not as the
     // call's whole future (kilobytes: every step's state).
-    let task = work.spawn(
-        (slot, keep),
-        Box::pin(call(conn).instrument(telemetry::current())),
-    );
+    // Watched: the audit record says which node redirect the call met (T5). Run in the
+    // call's span (issue 24).
+    let call = crate::upstream::watch::watching(call(conn)).instrument(telemetry::current());
+    let task = work.spawn((slot, keep), Box::pin(call));
     async move { task.await.unwrap_or_else(|e| task_failed(&e)) }
 }
 

@@ -179,7 +179,8 @@ pub fn text(at: Option<Version>) -> Result<String, String> {
     Ok(out)
 }
 
-fn aligned(table: &[Vec<String>]) -> String {
+/// The rows as columns padded to the widest cell (by characters), two spaces apart.
+pub fn aligned(table: &[Vec<String>]) -> String {
     let columns = table.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|c| {
