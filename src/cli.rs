@@ -191,7 +191,9 @@ pub fn main(cli: Cli) -> Result<(), String> {
         }
         None => {
             let cfg = cli.proxy.config().map_err(|e| e.to_string())?;
-            crate::telemetry::init(cfg.log_format);
+            let telemetry = cfg.telemetry.as_ref().map(|t| (t, cfg.instance.as_str()));
+            // Kept to the end of `main`: dropping it flushes the last spans.
+            let _telemetry = crate::telemetry::init(cfg.log_format, telemetry)?;
             let clock: std::sync::Arc<dyn crate::lifecycle::Clock> = match cli.proxy.now {
                 Some(at) => std::sync::Arc::new(crate::lifecycle::StartedClock::starting_at(at)),
                 None => std::sync::Arc::new(crate::lifecycle::SystemClock),
@@ -212,7 +214,7 @@ pub fn main(cli: Cli) -> Result<(), String> {
             ))
         }
         Some(Command::Simulate(args)) => {
-            crate::telemetry::init(crate::config::LogFormat::Text);
+            let _ = crate::telemetry::init(crate::config::LogFormat::Text, None);
             runtime(0)?.block_on(crate::sim::run_simulate(
                 args,
                 crate::wiring::shutdown_signal(),
@@ -232,7 +234,7 @@ pub fn main(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Some(Command::Demo(args)) => {
-            crate::telemetry::init(crate::config::LogFormat::Text);
+            let _ = crate::telemetry::init(crate::config::LogFormat::Text, None);
             runtime(0)?.block_on(crate::demo::run(args, crate::wiring::shutdown_signal()))
         }
     }

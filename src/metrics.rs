@@ -175,6 +175,14 @@ impl Metrics {
             draining.clone(),
         );
         let lifecycle = lifecycle::LifecycleMetrics::register(&mut registry);
+        // Process-wide (the exporter outlives reloads): the same counter in every registry.
+        registry
+            .sub_registry_with_label(("signal".into(), "traces".into()))
+            .register(
+                "telemetry_dropped",
+                "Spans dropped before export: the queue (telemetry.queue_size) was full, or the collector refused or did not answer",
+                crate::telemetry::dropped_counter(),
+            );
         Metrics {
             nodes,
             calls,

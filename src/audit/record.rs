@@ -173,6 +173,10 @@ pub struct AuditRecord {
     pub first_request_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_request_id: Option<String>,
+    /// The call's W3C trace id (32 hex digits), so an audit line leads to its trace (issue 24):
+    /// its span's with telemetry on, else the caller's `traceparent`'s. Absent: neither.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
 }
 
 impl AuditRecord {
@@ -226,6 +230,7 @@ impl AuditRecord {
             last_seen: None,
             first_request_id: None,
             last_request_id: None,
+            trace_id: None,
         }
     }
 

@@ -7,6 +7,7 @@ pub mod raw;
 pub mod rules;
 pub mod rules_fields;
 pub mod source;
+pub mod telemetry;
 
 use raw::RawConfig;
 pub use source::{Overrides, Source};
@@ -100,6 +101,8 @@ pub struct Config {
     pub admin_token: Option<AdminToken>,
     pub readiness: Readiness,
     pub log_format: LogFormat,
+    /// `[telemetry]`: OTLP trace export, `None` when off (the default). Read at start-up only.
+    pub telemetry: Option<telemetry::Telemetry>,
     /// `[lifecycle.<rule>]`, with the warnings the caller logs once.
     pub lifecycle: lifecycle::Lifecycles,
     /// `[rules]`: the rule table and how the cluster's version is learned.

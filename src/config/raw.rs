@@ -25,6 +25,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub log: RawLog,
     #[serde(default)]
+    pub telemetry: super::telemetry::RawTelemetry,
+    #[serde(default)]
     pub lifecycle: std::collections::BTreeMap<String, super::lifecycle::RawLifecycle>,
     #[serde(default)]
     pub rules: super::rules::RawRules,

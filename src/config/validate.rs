@@ -57,6 +57,7 @@ impl Validator {
                 .map(super::read_admin_token)
                 .transpose()?,
             readiness: readiness(&raw.admin)?,
+            telemetry: super::telemetry::validate(raw.telemetry)?,
             log_format: match raw.log.format.as_deref().unwrap_or("text") {
                 "text" => LogFormat::Text,
                 "json" => LogFormat::Json,

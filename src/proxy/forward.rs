@@ -23,7 +23,51 @@ use std::time::Instant;
 /// process-wide body budget, so that it can be sent again to the master; any other body
 /// streams, and a redirect then reaches the client as a relative `307` (see
 /// [`crate::upstream`]'s `route.rs`).
+///
+/// With telemetry on (issue 24), the request gets a span, exported when sampled, whose context
+/// the upstream request carries; boxed, so the untraced future keeps its size.
 pub fn pass_through(
+    app: &Arc<App>,
+    conn: ConnInfo,
+    req: Request<Incoming>,
+) -> impl Future<Output = Response<RespBody>> + Send + 'static {
+    if crate::telemetry::on() {
+        return futures_util::future::Either::Right(Box::pin(traced(app, conn, req)));
+    }
+    futures_util::future::Either::Left(untraced(app, conn, req))
+}
+
+/// A deprecated call its rule passes through: after a version look-up, inside the call's span
+/// (which says so), else as any pass-through request.
+pub fn passed_by_rule(
+    app: &Arc<App>,
+    conn: ConnInfo,
+    req: Request<Incoming>,
+) -> impl Future<Output = Response<RespBody>> + Send + 'static {
+    use tracing::Instrument;
+    let span = crate::telemetry::current_call().unwrap_or_else(tracing::Span::none);
+    span.record("outcome", "passed_through");
+    let sending = span.in_scope(|| pass_through(app, conn, req));
+    sending.instrument(span)
+}
+
+fn traced(
+    app: &Arc<App>,
+    conn: ConnInfo,
+    req: Request<Incoming>,
+) -> impl Future<Output = Response<RespBody>> + Send + 'static {
+    use tracing::Instrument;
+    let span = crate::telemetry::pass_through_span(req.method(), req.uri().path(), req.headers());
+    // Entered while the upstream request is built: its `traceparent` is this span's.
+    let sending = span.in_scope(|| untraced(app, conn, req));
+    let recorded = span.clone();
+    sending.instrument(span).map(move |resp| {
+        recorded.record("http.response.status_code", resp.status().as_u16());
+        resp
+    })
+}
+
+fn untraced(
     app: &Arc<App>,
     conn: ConnInfo,
     req: Request<Incoming>,

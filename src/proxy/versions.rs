@@ -93,7 +93,8 @@ impl VersionCache {
 
     async fn look_up(&self, upstream: &Upstream, headers: &HeaderMap) -> Learned {
         let path = self.source.path();
-        match upstream.call(Method::GET, path, headers, None).await {
+        let call = upstream.call(Method::GET, path, headers, None);
+        match crate::telemetry::fetched("version look-up", &Method::GET, path, call).await {
             Ok(f) if f.status == StatusCode::OK => match self.source.read(&f.body) {
                 Some(v) => {
                     tracing::info!(version = %v, source = path, "learned the cluster's version");

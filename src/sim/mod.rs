@@ -129,6 +129,8 @@ pub struct RecordedRequest {
     /// The node that received it (multi-node mode, [`Simulator::serve_nodes`]); `None` in
     /// single-node mode.
     pub node: Option<u64>,
+    /// The W3C `traceparent` header, verbatim (the shim's telemetry, issue 24).
+    pub traceparent: Option<String>,
 }
 
 /// The simulated cluster. Share it as `Arc<Simulator>`; every method takes `&self`.

@@ -94,6 +94,10 @@ async fn handle(
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
         body: body.clone(),
         node,
+        traceparent: parts
+            .headers
+            .get("traceparent")
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
     });
     if let Some(reply) = cluster_nodes::redirect(&sim, node, path, parts.uri.query()) {
         return Ok(reply);

@@ -215,10 +215,13 @@ impl Upstream {
     /// case stays a small future.
     fn route(
         &self,
-        req: Request<UpBody>,
+        mut req: Request<UpBody>,
         reuse: Reuse,
         limit: Duration,
     ) -> impl Future<Output = Result<Response<PooledBody>, route::Failure>> + Send + 'static {
+        // Issue 24: every request to the cluster, passed through or the shim's own, carries
+        // the current span's `traceparent` (set before the copy a failover re-sends).
+        crate::telemetry::inject(req.headers_mut());
         let set = self.set.clone();
         let first = set.first();
         let versioned = route::versioned(req.uri().path());

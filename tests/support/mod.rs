@@ -21,6 +21,7 @@ pub mod faulty;
 pub mod harness;
 pub mod legacy;
 pub mod lifecycle;
+pub mod otlp;
 pub mod rehearsal;
 pub mod relay;
 pub mod rewrites;

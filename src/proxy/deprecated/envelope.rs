@@ -43,6 +43,7 @@ use http_body_util::{Either, Full};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
+use tracing::Instrument;
 
 /// How a call entered (see [`super::Entry`]): refused by its address's bound of unverified
 /// calls, its credentials' fingerprint (remembered as verified once the cluster accepts them),
@@ -251,7 +252,10 @@ impl Call<'_> {
                 outcome::count(self.app, record, note);
             }
             _ => {
-                outcome::write_and_count(self.app, record, note, self.intended).await;
+                let write = outcome::write_and_count(self.app, record, note, self.intended);
+                write
+                    .instrument(crate::telemetry::local_span("audit write"))
+                    .await;
                 // Observed and counted as the lane would count the caller's next calls.
                 if let Some(who) = self.quiet.take().filter(|_| {
                     error.is_none() && !self.prerefused && note.action == Some("observed")
@@ -266,6 +270,7 @@ impl Call<'_> {
         if let Some(g) = &self.gated {
             g.count(self.app, record);
         }
+        crate::telemetry::close_call(record, self.matched.rule.mode.as_str());
         let elapsed = self.started.elapsed();
         outcome::log(
             self.app,
@@ -395,6 +400,7 @@ pub(super) fn begin_record(
     )
     .map(|ip| ip.to_string());
     record.rule = Some(matched.rule.name.clone());
+    record.trace_id = crate::telemetry::trace_id(&parts.headers);
     if shape.records_bdb {
         record.bdb_uid = matched
             .params

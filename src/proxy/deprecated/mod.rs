@@ -55,6 +55,7 @@ use crate::proxy::forward;
 use crate::proxy::reply::{error_response, RespBody};
 use crate::rules::version::{Seen, Unknown};
 use crate::rules::{self, Action, Kind, Matched, RuleId};
+use crate::telemetry;
 pub use entry::Entry;
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
@@ -63,6 +64,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use step::{Answer, CallBody, Ctx, Note};
+use tracing::Instrument;
 
 /// Boxed: a deprecated call's state is large and would otherwise make every request's future
 /// (pass-through included) as large.
@@ -102,24 +104,29 @@ pub fn dispatch(
             // verified callers never wait behind the others), then runs.
             // Spawned (tracked): a caller hanging up during the look-up cancels nothing, so an
             // intent written before it always gets its outcome.
-            None => spawned(&app.work.clone(), async move {
-                let (mut parts, body) = req.into_parts();
-                let headers = version::look_up_headers(&app, &conn, &mut parts.headers);
-                let mut entry = entry;
-                // Issue 20: the intent record precedes the look-up, the call's first request.
-                match version::intent_before_look_up(&app, &conn, &parts, rule).await {
-                    Ok(intended) => entry.intended = intended,
-                    Err(e) => entry.refused = Some(e),
+            None => spawned(&app.work.clone(), {
+                // Issue 24: the look-up is part of the call, so the call's span starts here.
+                let span = telemetry::call_span(req.method(), req.uri().path(), req.headers());
+                async move {
+                    let (mut parts, body) = req.into_parts();
+                    let headers = version::look_up_headers(&app, &conn, &mut parts.headers);
+                    let mut entry = entry;
+                    // Issue 20: the intent record precedes the look-up, the call's first request.
+                    match version::intent_before_look_up(&app, &conn, &parts, rule).await {
+                        Ok(intended) => entry.intended = intended,
+                        Err(e) => entry.refused = Some(e),
+                    }
+                    let req = Request::from_parts(parts, body);
+                    if entry.refused.is_some() {
+                        let seen = Seen::Unknown(Unknown::NotAsked);
+                        return run(app, conn, req, (rule, hint), (in_flight, entry), seen).await;
+                    }
+                    let verified = entry.verified;
+                    let learned = app.versions.learn(&app.upstream, &headers, verified).await;
+                    let seen = learned.map_or_else(Seen::Unknown, Seen::Known);
+                    run(app, conn, req, (rule, hint), (in_flight, entry), seen).await
                 }
-                let req = Request::from_parts(parts, body);
-                if entry.refused.is_some() {
-                    let seen = Seen::Unknown(Unknown::NotAsked);
-                    return run(app, conn, req, (rule, hint), (in_flight, entry), seen).await;
-                }
-                let verified = entry.verified;
-                let learned = app.versions.learn(&app.upstream, &headers, verified).await;
-                let seen = learned.map_or_else(Seen::Unknown, Seen::Known);
-                run(app, conn, req, (rule, hint), (in_flight, entry), seen).await
+                .instrument(span)
             }),
         },
     }
@@ -149,7 +156,7 @@ fn run(
     };
     let version = seen.version();
     let step = match rules::decide(r, r.mode, version) {
-        Action::PassThrough => return Box::pin(forward::pass_through(&app, conn, req)),
+        Action::PassThrough => return Box::pin(forward::passed_by_rule(&app, conn, req)),
         Action::Translate => translate_step(r),
         Action::Observe { mark } => Step::Observe { mark },
         Action::Gone => Step::Gone,
@@ -160,6 +167,11 @@ fn run(
         },
     };
     let decided = Decided { step, seen };
+    // Issue 24: the call's span (the look-up's, when one came first), current while the
+    // call's task is spawned so that the task runs in it ([`start`]).
+    let span = telemetry::current_call()
+        .unwrap_or_else(|| telemetry::call_span(req.method(), req.uri().path(), req.headers()));
+    let _in_span = span.enter();
     let work = app.work.clone();
     let entered_clean = entry.refused.is_none();
     let quiet = hint.and_then(|hint| {
@@ -391,8 +403,9 @@ where
     let slot = conn.slot.hold();
     // Boxed: the task's state moves (spawned, its output read) as a pointer, not as the
     // call's whole future (kilobytes: every step's state).
-    // Watched: the audit record says which node redirect the call met (T5).
-    let call = crate::upstream::watch::watching(call(conn));
+    // Watched: the audit record says which node redirect the call met (T5). Run in the
+    // call's span (issue 24).
+    let call = crate::upstream::watch::watching(call(conn)).instrument(telemetry::current());
     let task = work.spawn((slot, keep), Box::pin(call));
     async move { task.await.unwrap_or_else(|e| task_failed(&e)) }
 }

@@ -37,6 +37,9 @@ use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+/// The span of each read the plan needs (the database, the catalog, the nodes).
+const PREVALIDATION_READ: &str = "pre-validation read";
+
 /// The route templates recorded in audit records.
 pub const ROUTE: &str = "/v1/modules/upgrade/bdb/{uid}";
 pub const SIBLING_ROUTE: &str = "/v1/bdbs/{uid}/modules/upgrade";
@@ -186,7 +189,10 @@ impl Call<'_> {
             return Ok(reply);
         }
         let nodes = if translate::needs_nodes(&request, &catalog) {
-            Some(self.get_json::<Vec<Node>>("/v1/nodes").await?)
+            Some(
+                self.get_json::<Vec<Node>>(PREVALIDATION_READ, "/v1/nodes")
+                    .await?,
+            )
         } else {
             None
         };
@@ -209,7 +215,9 @@ impl Call<'_> {
             )),
             ShimMode::Wait => {
                 self.wait(action_uid.as_deref()).await?;
-                let after: Bdb = self.get_json(&bdb_path(self.bdb_uid)).await?;
+                let after: Bdb = self
+                    .get_json("result read", &bdb_path(self.bdb_uid))
+                    .await?;
                 if let Some(e) =
                     translate::unchanged_error(&after, &plan.modules, action_uid.as_deref())
                 {
@@ -238,8 +246,8 @@ impl Call<'_> {
         let bdb_path = bdb_path(self.bdb_uid);
         let started = Instant::now();
         let (bdb, catalog) = tokio::join!(
-            self.fetch(Method::GET, &bdb_path, None),
-            self.fetch(Method::GET, "/v1/modules", None)
+            self.fetch(PREVALIDATION_READ, Method::GET, &bdb_path, None),
+            self.fetch(PREVALIDATION_READ, Method::GET, "/v1/modules", None)
         );
         self.trace.upstream_time += started.elapsed();
         let bdb = ok_json::<Bdb>(&bdb_path, bdb?)?;
@@ -258,11 +266,11 @@ impl Call<'_> {
         let path = format!("/v1/bdbs/{}/upgrade", self.bdb_uid);
         let body = Bytes::from(serde_json::to_vec(&plan.body).map_err(internal)?);
         let started = Instant::now();
-        let reply = self
+        let post = self
             .app
             .upstream
-            .call_reporting(Method::POST, &path, &self.headers, Some(body))
-            .await;
+            .call_reporting(Method::POST, &path, &self.headers, Some(body));
+        let reply = crate::telemetry::fetched("upgrade POST", &Method::POST, &path, post).await;
         self.trace.upstream_time += started.elapsed();
         let reply = match reply {
             Ok(reply) => self.noted(reply),
@@ -288,28 +296,31 @@ impl Call<'_> {
 
     async fn get_json<T: serde::de::DeserializeOwned>(
         &mut self,
+        name: &'static str,
         path: &str,
     ) -> Result<T, ApiError> {
         let started = Instant::now();
-        let fetched = self.fetch(Method::GET, path, None).await;
+        let fetched = self.fetch(name, Method::GET, path, None).await;
         self.trace.upstream_time += started.elapsed();
         ok_json(path, fetched?)
     }
 
     /// Every upstream call of the translation. An answer other than 401/403 (and other than a
     /// 5xx, which a node can give before checking anything) means the cluster accepted the
-    /// caller's `Authorization`: the audit's `user` is then verified.
+    /// caller's `Authorization`: the audit's `user` is then verified. `name` is its span's
+    /// (issue 24).
     async fn fetch(
         &self,
+        name: &'static str,
         method: Method,
         path: &str,
         body: Option<Bytes>,
     ) -> Result<Fetched, ApiError> {
-        let fetched = self
+        let call = self
             .app
             .upstream
-            .call(method, path, &self.headers, body)
-            .await?;
+            .call(method.clone(), path, &self.headers, body);
+        let fetched = crate::telemetry::fetched(name, &method, path, call).await?;
         Ok(self.noted(fetched))
     }
 

@@ -33,7 +33,10 @@ impl Call<'_> {
         );
         let list_path = format!("/v1/actions/bdb/{}", self.bdb_uid);
         let started = Instant::now();
-        let listed = match self.fetch(Method::GET, &list_path, None).await {
+        let listed = match self
+            .fetch("recovery read", Method::GET, &list_path, None)
+            .await
+        {
             Ok(f) if f.status == StatusCode::OK => recover::listed_actions(&f.body),
             _ => None,
         };
@@ -41,7 +44,7 @@ impl Call<'_> {
             Some(_) => None,
             None => {
                 let path = bdb_path(self.bdb_uid);
-                match self.fetch(Method::GET, &path, None).await {
+                match self.fetch("recovery read", Method::GET, &path, None).await {
                     Ok(f) if f.status == StatusCode::OK => parse_json::<Bdb>(&path, &f.body).ok(),
                     _ => None,
                 }

@@ -84,7 +84,7 @@ impl Call<'_> {
     /// anything else is transient.
     async fn poll_get(&mut self, path: &str) -> Result<Fetched, Poll> {
         let started = Instant::now();
-        let fetched = self.fetch(Method::GET, path, None).await;
+        let fetched = self.fetch("action poll", Method::GET, path, None).await;
         self.trace.upstream_time += started.elapsed();
         match fetched {
             Ok(f) if f.status.is_success() || f.status == StatusCode::NOT_FOUND => Ok(f),

@@ -1,0 +1,198 @@
+//! Issue 24: a translated module upgrade seen as a trace, by an OTLP/HTTP receiver built in the
+//! test from the official protobuf definitions ([`support::otlp`]).
+//!
+//! Telemetry is process-wide (one global subscriber), so this binary turns it on once, towards
+//! its receiver; the collector-down case has its own binary (`tests/telemetry_down.rs`).
+
+mod support;
+
+use deprecation_shim::config::telemetry::{validate, RawTelemetry};
+use deprecation_shim::config::LogFormat;
+use deprecation_shim::sim::{SimVersion, DEMO_ADMIN};
+use std::time::Duration;
+use support::audit_file::settled;
+use support::harness::audited;
+use support::legacy::{admin, legacy_upgrade};
+use support::otlp::{attr, hex, Received, Receiver};
+
+const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const CALLER_SPAN: &str = "00f067aa0ba902b7";
+
+fn id(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_translated_module_upgrade_is_one_trace_continued_from_the_caller() {
+    let receiver = Receiver::start().await;
+    let cfg = validate(RawTelemetry {
+        enabled: Some(true),
+        endpoint: Some(receiver.endpoint()),
+        // Parent-based: the caller's sampled flag decides, whatever the ratio.
+        sampling: Some(0.0),
+        ..RawTelemetry::default()
+    })
+    .expect("telemetry config")
+    .expect("enabled");
+    let guard = deprecation_shim::telemetry::init(LogFormat::Text, Some((&cfg, "replica-a")))
+        .expect("telemetry")
+        .expect("first init");
+
+    let (sim, audit, shim) = audited(SimVersion::V8_0, "").await;
+    let traceparent = format!("00-{TRACE_ID}-{CALLER_SPAN}-01");
+    let reply = legacy_upgrade(
+        shim.addr,
+        &[("authorization", &admin()), ("traceparent", &traceparent)],
+    )
+    .await;
+    assert_eq!(reply.status.as_u16(), 200, "{:?}", reply.body);
+    let records = settled(&audit, 1).await;
+    guard.flush();
+
+    let mut spans = receiver
+        .trace(&id(TRACE_ID), 6, Duration::from_secs(10))
+        .await;
+    spans.sort_by_key(|r| r.span.start_time_unix_nano);
+    print_tree(&spans);
+
+    // The parent: the call, a child of the caller's span.
+    let root = spans
+        .iter()
+        .find(|r| r.span.parent_span_id == id(CALLER_SPAN))
+        .expect("a span whose parent is the caller's");
+    let a = &root.span.attributes;
+    assert_eq!(root.span.name, "POST /v1/modules/upgrade/bdb/{uid}");
+    let want = [
+        ("rule", "module_upgrade"),
+        ("phase", "served"),
+        ("outcome", "ok"),
+        ("http.request.method", "POST"),
+        ("url.path", "/v1/modules/upgrade/bdb/1"),
+        ("http.route", "/v1/modules/upgrade/bdb/{uid}"),
+        ("http.response.status_code", "200"),
+        ("bdb_uid", "1"),
+        ("enduser.id", DEMO_ADMIN.0),
+    ];
+    for (k, v) in want {
+        assert_eq!(attr(a, k).as_deref(), Some(v), "root attribute {k}");
+    }
+    assert!(attr(a, "mode").is_some(), "root has a mode");
+    assert_eq!(attr(a, "error_code"), None);
+    assert_eq!(
+        attr(&root.resource, "service.instance.id").as_deref(),
+        Some("replica-a")
+    );
+    // Never a secret: no attribute of any span carries the password.
+    for r in &spans {
+        let text = format!("{:?}", r.span.attributes);
+        assert!(!text.contains(DEMO_ADMIN.1), "password in {}", r.span.name);
+        assert!(!text.contains("Basic "), "credentials in {}", r.span.name);
+    }
+
+    // The children, in order, each a direct child of the call.
+    let children: Vec<&Received> = spans
+        .iter()
+        .filter(|r| r.span.parent_span_id == root.span.span_id)
+        .collect();
+    assert_eq!(
+        children.len() + 1,
+        spans.len(),
+        "every span is the call or its child"
+    );
+    let names: Vec<&str> = children.iter().map(|r| r.span.name.as_str()).collect();
+    let expected_order = children_in_order(&names);
+    assert!(expected_order, "children out of order: {names:?}");
+    for child in &children {
+        if child.span.name != "audit write" {
+            assert!(
+                attr(&child.span.attributes, "http.response.status_code").is_some(),
+                "{} has a status",
+                child.span.name
+            );
+        }
+    }
+
+    // The audit record names the trace; every request the cluster saw carries it, with the
+    // span of the request as parent.
+    assert_eq!(records[0]["trace_id"], TRACE_ID);
+    // The caller's own requests (a credential-free probe of the cluster is not the call's).
+    let received: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.authorization.is_some())
+        .collect();
+    assert!(!received.is_empty());
+    let child_ids: Vec<String> = children.iter().map(|r| hex(&r.span.span_id)).collect();
+    for req in &received {
+        let tp = req
+            .traceparent
+            .as_deref()
+            .unwrap_or_else(|| panic!("{} {} without traceparent", req.method, req.path));
+        let parts: Vec<&str> = tp.split('-').collect();
+        assert_eq!(parts[1], TRACE_ID, "{} {}", req.method, req.path);
+        assert!(
+            child_ids.iter().any(|c| c == parts[2]),
+            "{} {}: parent {} is not a child span of the call",
+            req.method,
+            req.path,
+            parts[2]
+        );
+    }
+    let post = children
+        .iter()
+        .find(|r| r.span.name == "upgrade POST")
+        .expect("upgrade POST span");
+    let post_req = received
+        .iter()
+        .find(|r| r.method == http::Method::POST)
+        .expect("the upgrade POST");
+    assert!(post_req
+        .traceparent
+        .as_deref()
+        .is_some_and(|tp| tp.contains(&hex(&post.span.span_id))));
+}
+
+/// `[version look-up]`, pre-validation reads (two or more), the upgrade POST, one poll or more,
+/// the result read, the audit write.
+fn children_in_order(names: &[&str]) -> bool {
+    let mut rest = names;
+    if rest.first() == Some(&"version look-up") {
+        rest = &rest[1..];
+    }
+    let reads = rest
+        .iter()
+        .take_while(|n| **n == "pre-validation read")
+        .count();
+    rest = &rest[reads..];
+    if reads < 2 || rest.first() != Some(&"upgrade POST") {
+        return false;
+    }
+    rest = &rest[1..];
+    let polls = rest.iter().take_while(|n| **n == "action poll").count();
+    polls >= 1 && rest[polls..] == ["result read", "audit write"]
+}
+
+fn print_tree(spans: &[Received]) {
+    println!("trace {TRACE_ID}, caller span {CALLER_SPAN}:");
+    for r in spans {
+        let s = &r.span;
+        let attrs: Vec<String> = s
+            .attributes
+            .iter()
+            .map(|kv| {
+                let v = attr(std::slice::from_ref(kv), &kv.key).unwrap_or_default();
+                format!("{}={v}", kv.key)
+            })
+            .collect();
+        println!(
+            "  {} parent={} {:?} [{}]",
+            hex(&s.span_id),
+            hex(&s.parent_span_id),
+            s.name,
+            attrs.join(", ")
+        );
+    }
+}
