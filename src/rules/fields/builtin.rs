@@ -11,7 +11,8 @@
 //! - F3 records the field's path and `present: true`, never its value (§9.3).
 //! - F5 and F6 rename in `auto` inside their gates; F4 strips and F7 rewrites only with
 //!   `mode = "translate"`, F7 on database create bodies only (§9.5).
-//! - F2 (predefined roles/ACLs, reply-side) and F14 (reply aliases) are not built.
+//! - F2 (predefined roles/ACLs, reply-side) is not built; F14 (reply aliases) is not a request
+//!   rule but [`super::aliases`], on the reply path.
 
 use super::{FieldAction, FieldRule, Pointer, Site};
 use crate::rules::version::{V7_2_4, V7_4_2, V7_8_2, V8_0_0, V8_2_0};

@@ -18,6 +18,7 @@
 //!   the field rules.
 //! - `headers = false` (default): a hit adds no `Deprecation` header (§1.3).
 
+pub mod aliases;
 pub mod builtin;
 pub mod engine;
 pub mod listing;
