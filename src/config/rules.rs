@@ -49,6 +49,7 @@ pub struct RawRules {
     pub maintenance_keep_slave_shards: Option<RawRule>,
     pub stats_v1: Option<RawStatsRule>,
     pub field_user_role: Option<RawFieldRule>,
+    pub field_predefined_roles: Option<RawFieldRule>,
     pub field_redis_pass: Option<RawFieldRule>,
     pub field_module_id: Option<RawFieldRule>,
     pub field_use_ipv6: Option<RawFieldRule>,
@@ -265,6 +266,7 @@ pub fn validate(raw: RawRules) -> Result<Rules, ConfigError> {
     }
     let sections = vec![
         ("field_user_role", raw.field_user_role),
+        ("field_predefined_roles", raw.field_predefined_roles),
         ("field_redis_pass", raw.field_redis_pass),
         ("field_module_id", raw.field_module_id),
         ("field_use_ipv6", raw.field_use_ipv6),

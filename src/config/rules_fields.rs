@@ -243,6 +243,7 @@ fn operator(i: usize, raw: RawOperatorField) -> Result<FieldRule, ConfigError> {
         sunset,
         docs: docs_url,
         source: "[[rules.fields]]".into(),
+        only_invalid: None,
     };
     check_marks(&rule, &key("docs_url"))?;
     Ok(rule)
