@@ -9,18 +9,16 @@
 
 mod support;
 
-use deprecation_shim::proxy::App;
 use deprecation_shim::sim::SimVersion;
 use http::Method;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 use support::audit_file::{records, AuditFile};
-use support::harness::{test_config, Shim, Sim};
+use support::harness::Sim;
 use support::legacy::admin;
 use support::upstream::start_upstream;
-use support::{get, send, Reply};
+use support::{bodies_skipped, get, send, shim_app, Reply};
 
 const ON: &str = "[rules]\nrs_version = \"8.2.0-25\"\n[rules.field_reply_aliases]\nmode = \"translate\"\n";
 const OLD_KEYS: [&str; 4] = ["ssl", "db_conns_auditing", "dns_address_master", "endpoint_ip"];
@@ -36,20 +34,7 @@ async fn write(addr: SocketAddr, method: Method, path: &str, body: Value) -> Rep
     r
 }
 
-async fn shim_app(upstream: SocketAddr, toml: &str) -> (Arc<App>, Shim) {
-    let cfg = test_config(upstream, toml).expect("config");
-    let app = Arc::new(App::new(cfg).expect("app"));
-    (app.clone(), Shim::serve(app, None))
-}
 
-fn skipped(app: &App, reason: &str) -> f64 {
-    let key = format!("deprecation_shim_field_bodies_skipped_total{{reason=\"{reason}\"}} ");
-    app.metrics
-        .encode()
-        .lines()
-        .find_map(|l| l.strip_prefix(key.as_str()).and_then(|v| v.trim().parse().ok()))
-        .unwrap_or(0.0)
-}
 
 /// The endpoints of a database with one internal endpoint.
 fn endpoints() -> Value {
@@ -161,7 +146,7 @@ async fn f14_off_the_reply_is_the_clusters_byte_for_byte_and_nothing_is_read() {
     }
     assert!(records(&audit).iter().all(|r| r["rule"] != "field_reply_aliases"));
     for why in ["reply_not_json", "reply_too_large", "reply_compressed"] {
-        assert_eq!(skipped(&app, why), 0.0, "{why}");
+        assert_eq!(bodies_skipped(&app, why), 0.0, "{why}");
     }
 }
 
@@ -189,6 +174,6 @@ async fn f14_replies_compressed_not_json_or_too_large_pass_untouched_and_are_cou
         let r = canned(how).await;
         assert_eq!(r.status, 200, "{how}");
         assert!(r.json().get("ssl").is_none(), "{how}: untouched");
-        assert_eq!(skipped(&app, why), 1.0, "{why}");
+        assert_eq!(bodies_skipped(&app, why), 1.0, "{why}");
     }
 }
