@@ -15,8 +15,6 @@ use support::harness::Sim;
 use support::legacy::admin;
 use support::{bodies_skipped, post_chunked, send, shim_app};
 
-
-
 async fn put_cluster(
     addr: std::net::SocketAddr,
     content_type: &str,

@@ -20,8 +20,14 @@ use support::legacy::admin;
 use support::upstream::start_upstream;
 use support::{bodies_skipped, get, send, shim_app, Reply};
 
-const ON: &str = "[rules]\nrs_version = \"8.2.0-25\"\n[rules.field_reply_aliases]\nmode = \"translate\"\n";
-const OLD_KEYS: [&str; 4] = ["ssl", "db_conns_auditing", "dns_address_master", "endpoint_ip"];
+const ON: &str =
+    "[rules]\nrs_version = \"8.2.0-25\"\n[rules.field_reply_aliases]\nmode = \"translate\"\n";
+const OLD_KEYS: [&str; 4] = [
+    "ssl",
+    "db_conns_auditing",
+    "dns_address_master",
+    "endpoint_ip",
+];
 
 async fn write(addr: SocketAddr, method: Method, path: &str, body: Value) -> Reply {
     let auth = admin();
@@ -29,12 +35,17 @@ async fn write(addr: SocketAddr, method: Method, path: &str, body: Value) -> Rep
         ("authorization", auth.as_str()),
         ("content-type", "application/json"),
     ];
-    let r = send(addr, method, path, &headers, serde_json::to_vec(&body).expect("json")).await;
+    let r = send(
+        addr,
+        method,
+        path,
+        &headers,
+        serde_json::to_vec(&body).expect("json"),
+    )
+    .await;
     assert_eq!(r.status, 200, "{path}: {:?}", r.body);
     r
 }
-
-
 
 /// The endpoints of a database with one internal endpoint.
 fn endpoints() -> Value {
@@ -47,15 +58,28 @@ fn endpoints() -> Value {
 async fn populate(old: &Sim, new: &Sim) -> (u64, u64) {
     let cluster = |k: &str| json!({k: true, "sentinel_tls_mode": "required"});
     write(old.addr, Method::PUT, "/v1/cluster", cluster("use_ipv6")).await;
-    write(new.addr, Method::PUT, "/v1/cluster", cluster("use_external_ipv6")).await;
+    write(
+        new.addr,
+        Method::PUT,
+        "/v1/cluster",
+        cluster("use_external_ipv6"),
+    )
+    .await;
     let old_bdb = json!({"name": "tls-db", "tls_mode": "enabled", "endpoints": endpoints(),
         "ssl": true, "db_conns_auditing": true,
         "dns_address_master": "redis-12009.internal.sim.local:12009", "endpoint_ip": ["10.0.0.1"]});
     let new_bdb = json!({"name": "tls-db", "tls_mode": "enabled", "endpoints": endpoints(),
         "audit_settings": {"audit_mode": "connection_and_crud"}});
-    let o = write(old.addr, Method::POST, "/v1/bdbs", old_bdb).await.json();
-    let n = write(new.addr, Method::POST, "/v1/bdbs", new_bdb).await.json();
-    (o["uid"].as_u64().expect("uid"), n["uid"].as_u64().expect("uid"))
+    let o = write(old.addr, Method::POST, "/v1/bdbs", old_bdb)
+        .await
+        .json();
+    let n = write(new.addr, Method::POST, "/v1/bdbs", new_bdb)
+        .await
+        .json();
+    (
+        o["uid"].as_u64().expect("uid"),
+        n["uid"].as_u64().expect("uid"),
+    )
 }
 
 fn content_length_is_right(r: &Reply) {
@@ -74,11 +98,17 @@ async fn f14_on_8_2_through_the_shim_a_reader_finds_the_old_keys_8_0_returned() 
     let (_app, shim) = shim_app(new.addr, &audit.toml(ON)).await;
     let auth = admin();
     // Control: 8.2 natively returns none of the old bdb keys, nor `use_ipv6`.
-    let native_new = get(new.addr, &format!("/v1/bdbs/{new_uid}"), &auth).await.json();
+    let native_new = get(new.addr, &format!("/v1/bdbs/{new_uid}"), &auth)
+        .await
+        .json();
     for k in ["ssl", "dns_address_master", "endpoint_ip"] {
         assert!(native_new.get(k).is_none(), "{k}");
     }
-    assert!(get(new.addr, "/v1/cluster", &auth).await.json().get("use_ipv6").is_none());
+    assert!(get(new.addr, "/v1/cluster", &auth)
+        .await
+        .json()
+        .get("use_ipv6")
+        .is_none());
 
     let native_old = get(old.addr, "/v1/cluster", &auth).await.json();
     let through = get(shim.addr, "/v1/cluster", &auth).await;
@@ -87,7 +117,9 @@ async fn f14_on_8_2_through_the_shim_a_reader_finds_the_old_keys_8_0_returned() 
     for k in ["use_ipv6", "sentinel_ssl_policy"] {
         assert_eq!(through[k], native_old[k], "{k}");
     }
-    let native_old = get(old.addr, &format!("/v1/bdbs/{old_uid}"), &auth).await.json();
+    let native_old = get(old.addr, &format!("/v1/bdbs/{old_uid}"), &auth)
+        .await
+        .json();
     let through = get(shim.addr, &format!("/v1/bdbs/{new_uid}"), &auth).await;
     content_length_is_right(&through);
     let through = through.json();
@@ -99,7 +131,10 @@ async fn f14_on_8_2_through_the_shim_a_reader_finds_the_old_keys_8_0_returned() 
     let list = list.as_array().expect("a list");
     let tls = list.iter().find(|b| b["uid"] == new_uid).expect("tls-db");
     assert_eq!(tls["ssl"], json!(true));
-    assert!(list.iter().filter(|b| b["uid"] != new_uid).all(|b| b.get("ssl").is_none()));
+    assert!(list
+        .iter()
+        .filter(|b| b["uid"] != new_uid)
+        .all(|b| b.get("ssl").is_none()));
 
     let rec = wait_record(&audit, "/v1/cluster").await;
     assert_eq!(rec["rule_action"], "translated");
@@ -139,12 +174,18 @@ async fn f14_off_the_reply_is_the_clusters_byte_for_byte_and_nothing_is_read() {
     let audit = AuditFile::new();
     let (app, shim) = shim_app(new.addr, &audit.toml("[rules]\nrs_version = \"8.2.0-25\"")).await;
     let auth = admin();
-    for path in ["/v1/cluster".to_owned(), "/v1/bdbs".into(), format!("/v1/bdbs/{uid}")] {
+    for path in [
+        "/v1/cluster".to_owned(),
+        "/v1/bdbs".into(),
+        format!("/v1/bdbs/{uid}"),
+    ] {
         let native = get(new.addr, &path, &auth).await;
         let through = get(shim.addr, &path, &auth).await;
         assert_eq!(through.body, native.body, "{path}");
     }
-    assert!(records(&audit).iter().all(|r| r["rule"] != "field_reply_aliases"));
+    assert!(records(&audit)
+        .iter()
+        .all(|r| r["rule"] != "field_reply_aliases"));
     for why in ["reply_not_json", "reply_too_large", "reply_compressed"] {
         assert_eq!(bodies_skipped(&app, why), 0.0, "{why}");
     }

@@ -107,8 +107,8 @@ pub fn reply_aliases(raw: Option<RawReplyAliases>) -> Result<ReplyAliases, Confi
     if let Some(names) = raw.aliases {
         out.aliases = Vec::with_capacity(names.len());
         for (i, name) in names.iter().enumerate() {
-            let alias =
-                Alias::parse(name).map_err(|e| ConfigError::new(&format!("{key}.aliases[{i}]"), e))?;
+            let alias = Alias::parse(name)
+                .map_err(|e| ConfigError::new(&format!("{key}.aliases[{i}]"), e))?;
             if !out.aliases.contains(&alias) {
                 out.aliases.push(alias);
             }

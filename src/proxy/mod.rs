@@ -144,7 +144,10 @@ fn inspects_fields(app: &App, req: &Request<Incoming>) -> bool {
 }
 
 /// Whether F14's reply aliases read this call's reply: `None` at once when they are off.
-fn reply_aliases(app: &App, req: &Request<Incoming>) -> Option<crate::rules::fields::aliases::Object> {
+fn reply_aliases(
+    app: &App,
+    req: &Request<Incoming>,
+) -> Option<crate::rules::fields::aliases::Object> {
     app.config
         .rules
         .reply_aliases

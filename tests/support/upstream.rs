@@ -192,7 +192,11 @@ fn canned(req: &Request<Incoming>) -> Response<TestBody> {
         .header("content-length", text.len())
         .header(
             "content-type",
-            if how == "text" { "text/plain" } else { "application/json" },
+            if how == "text" {
+                "text/plain"
+            } else {
+                "application/json"
+            },
         );
     if how == "gzip" {
         resp = resp.header("content-encoding", "gzip");

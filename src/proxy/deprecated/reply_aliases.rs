@@ -29,7 +29,7 @@ use crate::error::ApiError;
 use crate::listener::ConnInfo;
 use crate::proxy::app::App;
 use crate::proxy::forward;
-use crate::proxy::reply::{error_response, RespBody};
+use crate::proxy::reply::error_response;
 use crate::rules::fields::aliases::{self, Added, Alias, Object, MAX_REPLY};
 use crate::rules::Version;
 use bytes::Bytes;

@@ -110,7 +110,10 @@ impl Alias {
     /// The old key's value synthesized from `obj`, when it can be (see §9.6's table).
     fn synthesize(self, obj: &Map<String, Value>) -> Option<Value> {
         match self {
-            Alias::UseIpv6 => obj.get("use_external_ipv6").filter(|v| v.is_boolean()).cloned(),
+            Alias::UseIpv6 => obj
+                .get("use_external_ipv6")
+                .filter(|v| v.is_boolean())
+                .cloned(),
             Alias::SentinelSslPolicy => obj
                 .get("sentinel_tls_mode")
                 .and_then(Value::as_str)

@@ -42,9 +42,11 @@ fn sentinel_ssl_policy_copies_a_known_sentinel_tls_mode_when_missing() {
     assert_eq!(added, vec![Alias::SentinelSslPolicy]);
     let both = json!({"sentinel_tls_mode": "required", "sentinel_ssl_policy": "allowed"});
     assert_eq!(run(both.clone(), Object::Cluster, V8_2).0, both);
-    assert!(run(json!({"sentinel_tls_mode": "odd"}), Object::Cluster, V8_2)
-        .1
-        .is_empty());
+    assert!(
+        run(json!({"sentinel_tls_mode": "odd"}), Object::Cluster, V8_2)
+            .1
+            .is_empty()
+    );
 }
 
 #[test]
@@ -58,7 +60,11 @@ fn ssl_is_true_only_for_tls_mode_enabled() {
         assert_eq!(out["ssl"], json!(ssl), "{mode}");
         assert_eq!(added, vec![Alias::Ssl]);
     }
-    let (out, _) = run(json!({"tls_mode": "enabled", "ssl": false}), Object::Bdb, V8_2);
+    let (out, _) = run(
+        json!({"tls_mode": "enabled", "ssl": false}),
+        Object::Bdb,
+        V8_2,
+    );
     assert_eq!(out["ssl"], json!(false), "never overwritten");
 }
 
@@ -92,12 +98,21 @@ fn dns_address_master_needs_exactly_one_internal_endpoint() {
         endpoint("internal", "a.sim", 1, "10.0.0.1"),
         endpoint("internal", "b.sim", 2, "10.0.0.2"),
     ]});
-    assert!(run(two, Object::Bdb, None).0.get("dns_address_master").is_none());
+    assert!(run(two, Object::Bdb, None)
+        .0
+        .get("dns_address_master")
+        .is_none());
     let none = json!({"endpoints": [endpoint("external", "a.sim", 1, "192.0.2.1")]});
-    assert!(run(none, Object::Bdb, None).0.get("dns_address_master").is_none());
+    assert!(run(none, Object::Bdb, None)
+        .0
+        .get("dns_address_master")
+        .is_none());
     // "" counts as missing; any other value is kept.
     let empty = json!({"dns_address_master": "", "endpoints": [endpoint("internal", "a.sim", 7, "10.0.0.1")]});
-    assert_eq!(run(empty, Object::Bdb, None).0["dns_address_master"], "a.sim:7");
+    assert_eq!(
+        run(empty, Object::Bdb, None).0["dns_address_master"],
+        "a.sim:7"
+    );
     let set = json!({"dns_address_master": "x:1", "endpoints": [endpoint("internal", "a.sim", 7, "10.0.0.1")]});
     assert_eq!(run(set, Object::Bdb, None).0["dns_address_master"], "x:1");
 }
@@ -154,7 +169,10 @@ fn only_the_three_gets_are_read_and_only_when_on() {
     assert_eq!(on.reads(&Method::GET, "/v1/bdbs/12/stats"), None);
     assert_eq!(on.reads(&Method::GET, "/v1/bdbs/x"), None);
     assert_eq!(on.reads(&Method::PUT, "/v1/cluster"), None);
-    assert_eq!(ReplyAliases::default().reads(&Method::GET, "/v1/bdbs"), None);
+    assert_eq!(
+        ReplyAliases::default().reads(&Method::GET, "/v1/bdbs"),
+        None
+    );
     let cluster_only = ReplyAliases {
         mode: Mode::Translate,
         aliases: vec![Alias::UseIpv6],

@@ -139,7 +139,10 @@ pub fn builtin() -> Result<Vec<FieldRule>, String> {
         &["/db_conns_auditing"],
         false,
     )])?);
-    let roles = ["/roles_permissions/*/role_uid", "/roles_permissions/*/redis_acl_uid"];
+    let roles = [
+        "/roles_permissions/*/role_uid",
+        "/roles_permissions/*/redis_acl_uid",
+    ];
     let roles = sites(&[
         ("POST", "/v1/bdbs", &roles, false),
         ("PUT", "/v1/bdbs/{uid:int}", &roles, false),

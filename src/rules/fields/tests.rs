@@ -310,14 +310,21 @@ fn f2_observes_only_roles_permissions_references_that_are_not_positive_integers(
     assert_eq!(
         hits,
         [
-            ("/roles_permissions/1/role_uid", why, Some(json!("DB Member"))),
+            (
+                "/roles_permissions/1/role_uid",
+                why,
+                Some(json!("DB Member"))
+            ),
             ("/roles_permissions/2/role_uid", why, Some(Value::Null)),
             ("/roles_permissions/1/redis_acl_uid", why, Some(json!(0))),
             ("/roles_permissions/2/redis_acl_uid", why, Some(json!(1.5))),
         ]
     );
     let valid = json!({"roles_permissions": [{"role_uid": 3, "redis_acl_uid": 2}]});
-    assert!(run(&t, Method::PUT, "/v1/bdbs/1", valid, Some(V8_2_0)).1.hits.is_empty());
+    assert!(run(&t, Method::PUT, "/v1/bdbs/1", valid, Some(V8_2_0))
+        .1
+        .hits
+        .is_empty());
     let rules = builtin().unwrap();
     let rule = rules.iter().find(|r| r.id == "F2").expect("F2");
     assert_eq!(verdict(rule, V8_2_0), Verdict::Breaks);
