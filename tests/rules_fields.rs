@@ -289,3 +289,31 @@ async fn calls_without_a_field_and_other_routes_are_not_audited() {
     assert!(records(&audit).is_empty());
     assert_eq!(bdb_named(&new_sim, "plain")["name"], "plain");
 }
+
+#[tokio::test]
+async fn f2_an_invalid_roles_permissions_reference_is_observed_and_the_status_relayed() {
+    let audit = AuditFile::new();
+    let (old, old_sim, shim, new_sim) =
+        pair(SimVersion::V7_22, SimVersion::V8_2, &audit.toml("")).await;
+    let body = json!({"name": "acl-db", "roles_permissions": [
+        {"role_uid": "DB Member", "redis_acl_uid": 2}, {"role_uid": 3, "redis_acl_uid": 4}]});
+    let native = send_json(old, Method::POST, "/v1/bdbs", &body).await;
+    let through = send_json(shim.addr, Method::POST, "/v1/bdbs", &body).await;
+    assert_eq!(
+        through.status, native.status,
+        "the cluster's status, relayed"
+    );
+    assert_eq!(
+        bdb_named(&new_sim, "acl-db")["roles_permissions"],
+        bdb_named(&old_sim, "acl-db")["roles_permissions"],
+        "sent as it came"
+    );
+    let rec = field_records(&audit).pop().expect("audited");
+    assert_eq!(rec["rule"], "field_predefined_roles");
+    assert_eq!(rec["rule_action"], "observed");
+    assert_eq!(
+        rec["detail"]["fields"],
+        json!([{"rule": "field_predefined_roles", "field": "/roles_permissions/0/role_uid",
+                "action": "observed", "value": "DB Member", "why": "roles_permissions_invalid"}])
+    );
+}

@@ -6,34 +6,14 @@
 mod support;
 
 use bytes::Bytes;
-use deprecation_shim::proxy::App;
 use deprecation_shim::sim::SimVersion;
 use http::Method;
 use serde_json::{json, Value};
-use std::sync::Arc;
 use std::time::Duration;
 use support::audit_file::{records, AuditFile};
-use support::harness::{test_config, Shim, Sim};
+use support::harness::Sim;
 use support::legacy::admin;
-use support::{post_chunked, send};
-
-async fn shim_app(sim: &Sim, toml: &str) -> (Arc<App>, Shim) {
-    let cfg = test_config(sim.addr, toml).expect("config");
-    let app = Arc::new(App::new(cfg).expect("app"));
-    (app.clone(), Shim::serve(app, None))
-}
-
-fn skipped(app: &App, reason: &str) -> f64 {
-    let key = format!("deprecation_shim_field_bodies_skipped_total{{reason=\"{reason}\"}} ");
-    app.metrics
-        .encode()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix(key.as_str())
-                .and_then(|v| v.trim().parse().ok())
-        })
-        .unwrap_or(0.0)
-}
+use support::{bodies_skipped, post_chunked, send, shim_app};
 
 async fn put_cluster(
     addr: std::net::SocketAddr,
@@ -53,7 +33,7 @@ async fn bodies_not_json_too_large_or_of_another_type_pass_through_whole_and_are
     let sim = Sim::timed(SimVersion::V8_2, Duration::from_millis(50)).await;
     let audit = AuditFile::new();
     let toml = audit.toml("[shim]\nmax_body_size = \"1KiB\"\n[rules]\nrs_version = \"8.2.0-25\"");
-    let (app, shim) = shim_app(&sim, &toml).await;
+    let (app, shim) = shim_app(sim.addr, &toml).await;
     sim.clear_requests();
     // Not JSON: the cluster answers it, as it would without the shim.
     let r = put_cluster(
@@ -63,13 +43,13 @@ async fn bodies_not_json_too_large_or_of_another_type_pass_through_whole_and_are
     )
     .await;
     assert_eq!(r.status, 400);
-    assert_eq!(skipped(&app, "not_json"), 1.0);
+    assert_eq!(bodies_skipped(&app, "not_json"), 1.0);
     // Declared too large: never read, streamed, the field inside untouched.
     let pad = "x".repeat(2048);
     let big = serde_json::to_vec(&json!({"use_ipv6": false, "pad": pad})).unwrap();
     let r = put_cluster(shim.addr, "application/json", Bytes::from(big.clone())).await;
     assert_eq!(r.status, 200);
-    assert_eq!(skipped(&app, "too_large"), 1.0);
+    assert_eq!(bodies_skipped(&app, "too_large"), 1.0);
     // Streamed without a length, grown past the limit while read: the prefix, then the rest.
     let auth = admin();
     let chunks: Vec<Bytes> = big.chunks(300).map(Bytes::copy_from_slice).collect();
@@ -79,7 +59,7 @@ async fn bodies_not_json_too_large_or_of_another_type_pass_through_whole_and_are
     ];
     let r = post_chunked(shim.addr, "/v1/bdbs", &headers, chunks).await;
     assert_eq!(r.status, 400, "no name: the cluster's own answer");
-    assert_eq!(skipped(&app, "too_large"), 2.0);
+    assert_eq!(bodies_skipped(&app, "too_large"), 2.0);
     // A type that cannot be JSON.
     let r = put_cluster(
         shim.addr,
@@ -88,7 +68,7 @@ async fn bodies_not_json_too_large_or_of_another_type_pass_through_whole_and_are
     )
     .await;
     assert_eq!(r.status, 400);
-    assert_eq!(skipped(&app, "content_type"), 1.0);
+    assert_eq!(bodies_skipped(&app, "content_type"), 1.0);
     let sent = sim.requests();
     let bodies: Vec<&Bytes> = sent.iter().map(|r| &r.body).collect();
     assert_eq!(bodies[0].as_ref(), b"{not json");
@@ -113,7 +93,7 @@ async fn an_operator_refusal_sends_nothing_and_answers_in_the_rs_shape() {
          pointers = [\"/legacy_flag\"]\naction = \"refuse\"\nsuccessor = \"new_flag\"\n\
          docs_url = \"https://example.com/flags\"\n",
     );
-    let (_app, shim) = shim_app(&sim, &toml).await;
+    let (_app, shim) = shim_app(sim.addr, &toml).await;
     sim.clear_requests();
     let body = Bytes::from_static(b"{\"legacy_flag\": \"s3cret-ish\", \"name\": \"c\"}");
     let r = put_cluster(shim.addr, "application/json", body).await;
@@ -148,7 +128,7 @@ async fn headers_true_marks_a_hit_and_an_operator_rename_maps_values() {
          action = \"rename\"\nto = \"/service_tier\"\nvalues = { gold = \"premium\" }\n\
          docs_url = \"https://example.com/tiers\"\n",
     );
-    let (_app, shim) = shim_app(&sim, &toml).await;
+    let (_app, shim) = shim_app(sim.addr, &toml).await;
     let body = Bytes::from_static(b"{\"sentinel_ssl_policy\": \"disabled\", \"tier\": \"gold\"}");
     let r = put_cluster(shim.addr, "application/json", body).await;
     assert_eq!(r.status, 200);

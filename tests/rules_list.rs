@@ -138,5 +138,5 @@ fn the_field_rules_are_listed_with_what_they_do_in_front_of_each_version() {
         .iter()
         .filter_map(|f| f["id"].as_str())
         .collect();
-    assert_eq!(ids, ["F1", "F3", "F4", "F5", "F6", "F7"]);
+    assert_eq!(ids, ["F1", "F2", "F3", "F4", "F5", "F6", "F7"]);
 }

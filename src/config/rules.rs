@@ -10,7 +10,7 @@
 //!   (API.md §5.9), one place for one route.
 //! - Operator rules are numbered from 0 in errors (`rules.custom[2].path`), as in the array.
 
-use super::rules_fields::{RawFieldRule, RawOperatorField};
+use super::rules_fields::{RawFieldRule, RawOperatorField, RawReplyAliases};
 use super::{parse_date, parse_duration, parse_size, ConfigError};
 use crate::rules::custom::{self, Spec};
 use crate::rules::debuginfo::{self, NodeBdbDebuginfo, NodeDebuginfo};
@@ -49,11 +49,14 @@ pub struct RawRules {
     pub maintenance_keep_slave_shards: Option<RawRule>,
     pub stats_v1: Option<RawStatsRule>,
     pub field_user_role: Option<RawFieldRule>,
+    pub field_predefined_roles: Option<RawFieldRule>,
     pub field_redis_pass: Option<RawFieldRule>,
     pub field_module_id: Option<RawFieldRule>,
     pub field_use_ipv6: Option<RawFieldRule>,
     pub field_sentinel_policy: Option<RawFieldRule>,
     pub field_db_conns_auditing: Option<RawFieldRule>,
+    /// `[rules.field_reply_aliases]` (F14, [`super::rules_fields::reply_aliases`]).
+    pub field_reply_aliases: Option<RawReplyAliases>,
     #[serde(default)]
     pub custom: Vec<RawCustomRule>,
     /// `[[rules.fields]]` ([`super::rules_fields`]).
@@ -121,6 +124,8 @@ pub struct Rules {
     pub options: Options,
     /// Built-in rules then operator rules, with their modes and dates.
     pub table: RuleTable,
+    /// F14's reply aliases (off by default).
+    pub reply_aliases: crate::rules::fields::aliases::ReplyAliases,
 }
 
 /// R18's own settings (API-CATALOGUE §8.2).
@@ -261,6 +266,7 @@ pub fn validate(raw: RawRules) -> Result<Rules, ConfigError> {
     }
     let sections = vec![
         ("field_user_role", raw.field_user_role),
+        ("field_predefined_roles", raw.field_predefined_roles),
         ("field_redis_pass", raw.field_redis_pass),
         ("field_module_id", raw.field_module_id),
         ("field_use_ipv6", raw.field_use_ipv6),
@@ -268,6 +274,7 @@ pub fn validate(raw: RawRules) -> Result<Rules, ConfigError> {
         ("field_db_conns_auditing", raw.field_db_conns_auditing),
     ];
     let fields = super::rules_fields::validate(sections, raw.fields, &mut names)?;
+    let reply_aliases = super::rules_fields::reply_aliases(raw.field_reply_aliases)?;
     let table = RuleTable::with_fields(rules, fields).map_err(|e| ConfigError::new("rules", e))?;
     Ok(Rules {
         rs_version,
@@ -291,6 +298,7 @@ pub fn validate(raw: RawRules) -> Result<Rules, ConfigError> {
         stats,
         options,
         table,
+        reply_aliases,
     })
 }
 

@@ -15,6 +15,7 @@
 //!   whatever `secret` says.
 
 use super::{parse_date, ConfigError};
+use crate::rules::fields::aliases::{Alias, ReplyAliases};
 use crate::rules::fields::builtin::builtin;
 use crate::rules::fields::{FieldAction, FieldRule, FieldTable, Pointer, Site};
 use crate::rules::{Mode, Template, Version};
@@ -30,6 +31,16 @@ pub struct RawFieldRule {
     pub headers: Option<bool>,
     pub deprecation_date: Option<String>,
     pub sunset_date: Option<String>,
+}
+
+/// `[rules.field_reply_aliases]` (F14, API-CATALOGUE §9.6): `mode` (`off`/`auto`, the
+/// default, add nothing; `observe` reports; `translate` adds) and `aliases`, the old keys
+/// enabled (all six safe ones when absent).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReplyAliases {
+    pub mode: Option<String>,
+    pub aliases: Option<Vec<String>>,
 }
 
 /// One `[[rules.fields]]`.
@@ -81,6 +92,29 @@ pub fn validate(
         rules.push(rule);
     }
     Ok(FieldTable::new(rules))
+}
+
+/// F14's section, validated (errors name `rules.field_reply_aliases.aliases[1]`).
+pub fn reply_aliases(raw: Option<RawReplyAliases>) -> Result<ReplyAliases, ConfigError> {
+    let mut out = ReplyAliases::default();
+    let Some(raw) = raw else {
+        return Ok(out);
+    };
+    let key = "rules.field_reply_aliases";
+    if let Some(m) = raw.mode {
+        out.mode = mode(&format!("{key}.mode"), &m)?;
+    }
+    if let Some(names) = raw.aliases {
+        out.aliases = Vec::with_capacity(names.len());
+        for (i, name) in names.iter().enumerate() {
+            let alias = Alias::parse(name)
+                .map_err(|e| ConfigError::new(&format!("{key}.aliases[{i}]"), e))?;
+            if !out.aliases.contains(&alias) {
+                out.aliases.push(alias);
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn mode(key: &str, raw: &str) -> Result<Mode, ConfigError> {
@@ -209,6 +243,7 @@ fn operator(i: usize, raw: RawOperatorField) -> Result<FieldRule, ConfigError> {
         sunset,
         docs: docs_url,
         source: "[[rules.fields]]".into(),
+        only_invalid: None,
     };
     check_marks(&rule, &key("docs_url"))?;
     Ok(rule)

@@ -114,3 +114,24 @@ fn builtin_sections_set_mode_and_headers() {
         Some(Mode::Translate)
     );
 }
+
+#[test]
+fn reply_aliases_are_off_by_default_and_validated_naming_the_key() {
+    use crate::rules::fields::aliases::Alias;
+    let r = parse("").unwrap();
+    assert_eq!(r.reply_aliases.mode, Mode::Auto);
+    assert_eq!(r.reply_aliases.reads(&http::Method::GET, "/v1/bdbs"), None);
+    let r = parse(
+        "[rules.field_reply_aliases]\nmode = \"translate\"\naliases = [\"ssl\", \"endpoint_ip\", \"ssl\"]\n",
+    )
+    .unwrap();
+    assert_eq!(r.reply_aliases.mode, Mode::Translate);
+    assert_eq!(r.reply_aliases.aliases, vec![Alias::Ssl, Alias::EndpointIp]);
+    let e = error("[rules.field_reply_aliases]\nmode = \"translate\"\naliases = [\"ssl\", \"smtp_password\"]\n");
+    assert_eq!(e.key, "rules.field_reply_aliases.aliases[1]");
+    assert!(e.problem.contains("never synthesized"), "{e}");
+    let e = error("[rules.field_reply_aliases]\nmode = \"loud\"\n");
+    assert_eq!(e.key, "rules.field_reply_aliases.mode");
+    let e = error("[rules.field_reply_aliases]\nalias = []\n");
+    assert!(e.problem.contains("alias"), "{e}");
+}

@@ -68,6 +68,7 @@ fn defaults_cover_every_builtin_rule_in_auto() {
             "maintenance_keep_slave_shards",
             "stats_v1",
             "field_user_role",
+            "field_predefined_roles",
             "field_redis_pass",
             "field_module_id",
             "field_use_ipv6",

@@ -87,10 +87,22 @@ pub fn handle(
                 in_flight.take(),
             )),
         ),
-        (None, None) => (
-            RouteClass::PassThrough,
-            FutureEither::Left(forward::pass_through(&app, conn, req)),
-        ),
+        (None, None) => match reply_aliases(&app, &req) {
+            // F14 (API-CATALOGUE §9.6), on only when configured: the reply is read (boxed).
+            Some(object) => (
+                RouteClass::PassThrough,
+                FutureEither::Right(deprecated::reply_aliases::dispatch(
+                    app.clone(),
+                    conn,
+                    req,
+                    object,
+                )),
+            ),
+            None => (
+                RouteClass::PassThrough,
+                FutureEither::Left(forward::pass_through(&app, conn, req)),
+            ),
+        },
         (Some(rule), None) => (
             RouteClass::Deprecated,
             FutureEither::Right(deprecated::dispatch(
@@ -129,6 +141,17 @@ fn inspects_fields(app: &App, req: &Request<Incoming>) -> bool {
             .table
             .inspects_fields(req.method(), pq.as_str())
     })
+}
+
+/// Whether F14's reply aliases read this call's reply: `None` at once when they are off.
+fn reply_aliases(
+    app: &App,
+    req: &Request<Incoming>,
+) -> Option<crate::rules::fields::aliases::Object> {
+    app.config
+        .rules
+        .reply_aliases
+        .reads(req.method(), req.uri().path())
 }
 
 fn route_class(rule: Option<usize>) -> RouteClass {

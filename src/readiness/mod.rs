@@ -333,6 +333,9 @@ fn field(name: &str, a: &Against<'_>) -> (String, Verdict, String) {
             rule.action.as_str(),
             rule.mode.as_str()
         ),
+        Verdict::Breaks if rule.only_invalid.is_some() => {
+            "a reference that is no role's or ACL's uid: not translatable there (§9.2)".to_owned()
+        }
         Verdict::Breaks => format!("refused by the shim there (mode {})", rule.mode.as_str()),
         Verdict::Changes => match (rule.ignored_from, rule.changes_from) {
             (Some(from), _) if a.target.at_least(from) => {

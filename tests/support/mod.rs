@@ -250,3 +250,26 @@ pub async fn accept_loop(
     });
     (addr, stop)
 }
+
+/// The shim in this process in front of `upstream`, with its `App` (for its metrics).
+pub async fn shim_app(
+    upstream: SocketAddr,
+    toml: &str,
+) -> (std::sync::Arc<deprecation_shim::proxy::App>, harness::Shim) {
+    let cfg = harness::test_config(upstream, toml).expect("config");
+    let app = std::sync::Arc::new(deprecation_shim::proxy::App::new(cfg).expect("app"));
+    (app.clone(), harness::Shim::serve(app, None))
+}
+
+/// `deprecation_shim_field_bodies_skipped_total{reason}` (0 when the series is absent).
+pub fn bodies_skipped(app: &deprecation_shim::proxy::App, reason: &str) -> f64 {
+    let key = format!("deprecation_shim_field_bodies_skipped_total{{reason=\"{reason}\"}} ");
+    app.metrics
+        .encode()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(key.as_str())
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(0.0)
+}

@@ -7,6 +7,7 @@
 //! - `/download/{bytes}`: that many bytes of the pattern, with Content-Length;
 //! - `/slow-download/{bytes}/{millis}`: the pattern, its 64 KiB frames spread over `millis`;
 //! - `/gated-download/{frames}`: one 64 KiB frame per [`Upstream::release`];
+//! - any path with an `x-canned` request header: a canned database object ([`canned`]);
 //! - anything else: an echo, as JSON, of exactly what arrived (see [`Echo`]).
 //!
 //! Request bodies are hashed as they stream in, never held whole.
@@ -167,9 +168,40 @@ async fn handle(
         ["download", n] => Response::new(PatternBody::new(n.parse().unwrap_or(0), true).boxed()),
         ["slow-download", n, ms] => slow_download(n.parse().unwrap_or(0), ms.parse().unwrap_or(0)),
         ["gated-download", frames] => gated_download(state.clone(), frames.parse().unwrap_or(0)),
+        _ if req.headers().contains_key("x-canned") => canned(&req),
         _ => echo(&state, req).await,
     };
     Ok(resp)
+}
+
+/// A database object `{"uid": 1, "tls_mode": "enabled"}` as the request's `x-canned` asks:
+/// `json` as is, `gzip` marked `Content-Encoding: gzip`, `text` as `text/plain`, `large` padded
+/// past 4 MiB (F14's reply bounds).
+fn canned(req: &Request<Incoming>) -> Response<TestBody> {
+    let how = req
+        .headers()
+        .get("x-canned")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("json");
+    let mut body = json!({"uid": 1, "tls_mode": "enabled"});
+    if how == "large" {
+        body["pad"] = json!("x".repeat(4 * 1024 * 1024 + 1));
+    }
+    let text = serde_json::to_vec(&body).unwrap_or_default();
+    let mut resp = Response::builder()
+        .header("content-length", text.len())
+        .header(
+            "content-type",
+            if how == "text" {
+                "text/plain"
+            } else {
+                "application/json"
+            },
+        );
+    if how == "gzip" {
+        resp = resp.header("content-encoding", "gzip");
+    }
+    resp.body(bodies::full(text)).expect("reply")
 }
 
 fn reply(status: StatusCode, is_head: bool) -> Response<TestBody> {

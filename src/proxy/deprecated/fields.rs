@@ -84,7 +84,13 @@ pub fn dispatch(
             return as_it_came(&app, conn, parts, (bytes, ended)).await;
         };
         let mut parts = parts;
-        let seen = version_for(&app, &conn, &mut parts).await;
+        let seen = {
+            let table = &app.config.rules.table;
+            let pq = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+            let path = pq.split_once('?').map_or(pq, |(p, _)| p);
+            let may_act = table.fields().may_act(&parts.method, path);
+            version_for(&app, &conn, &mut parts, may_act).await
+        };
         let table = &app.config.rules.table;
         let pq = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
         let path = pq.split_once('?').map_or(pq, |(p, _)| p);
@@ -170,18 +176,21 @@ async fn skipped(
         .unwrap_or_else(|e| error_response(&e))
 }
 
-/// The version the rules are decided at (see the module's decisions).
-async fn version_for(app: &App, conn: &ConnInfo, parts: &mut http::request::Parts) -> Seen {
+/// The version the rules are decided at (see the module's decisions): looked up only when
+/// `worth_asking` (some rule here would act on a known version).
+pub(super) async fn version_for(
+    app: &App,
+    conn: &ConnInfo,
+    parts: &mut http::request::Parts,
+    worth_asking: bool,
+) -> Seen {
     if let Some(v) = app.config.rules.rs_version {
         return Seen::Known(v);
     }
     if let Some(cached) = app.versions.peek() {
         return cached.map_or_else(Seen::Unknown, Seen::Known);
     }
-    let table = &app.config.rules.table;
-    let pq = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-    let path = pq.split_once('?').map_or(pq, |(p, _)| p);
-    if !table.fields().may_act(&parts.method, path) {
+    if !worth_asking {
         return Seen::Unknown(Unknown::NotAsked);
     }
     if let Some(why) = version::credential_problem(&parts.headers) {

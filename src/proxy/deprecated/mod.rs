@@ -36,6 +36,7 @@ pub mod modules;
 pub mod observe;
 pub mod outcome;
 pub mod quiet;
+pub mod reply_aliases;
 pub mod rewrite;
 mod shape;
 pub mod shards_placement;

@@ -11,9 +11,13 @@
 //! - F3 records the field's path and `present: true`, never its value (§9.3).
 //! - F5 and F6 rename in `auto` inside their gates; F4 strips and F7 rewrites only with
 //!   `mode = "translate"`, F7 on database create bodies only (§9.5).
-//! - F2 (predefined roles/ACLs, reply-side) and F14 (reply aliases) are not built.
+//! - F2 (predefined roles/ACLs removed in 7.2.4, §9.2) observes only `roles_permissions`
+//!   entries whose `role_uid` or `redis_acl_uid` is not a positive integer (`why:
+//!   roles_permissions_invalid`), never refuses; the reply side (`predefined_absent` in
+//!   `GET /v1/roles` / `GET /v1/redis_acls`) is not built. F14 (reply aliases) is not a request
+//!   rule but [`super::aliases`], on the reply path.
 
-use super::{FieldAction, FieldRule, Pointer, Site};
+use super::{positive_integer, FieldAction, FieldRule, Invalid, Pointer, Site};
 use crate::rules::version::{V7_2_4, V7_4_2, V7_8_2, V8_0_0, V8_2_0};
 use crate::rules::{Mode, Template};
 use http::Method;
@@ -74,6 +78,7 @@ fn rule(id: &str, name: &str, field: &str, sites: Vec<Site>) -> FieldRule {
         sunset: None,
         docs: String::new(),
         source: String::new(),
+        only_invalid: None,
     }
 }
 
@@ -96,7 +101,7 @@ fn bdb_sites(key: &str, create_acts: bool) -> Result<Vec<Site>, String> {
     ])
 }
 
-/// F1, F3–F7 in the order they are tried.
+/// F1–F7 in the order they are tried.
 pub fn builtin() -> Result<Vec<FieldRule>, String> {
     let identity: Vec<(Value, Option<Value>)> = ["allowed", "required", "disabled"]
         .iter()
@@ -134,6 +139,14 @@ pub fn builtin() -> Result<Vec<FieldRule>, String> {
         &["/db_conns_auditing"],
         false,
     )])?);
+    let roles = [
+        "/roles_permissions/*/role_uid",
+        "/roles_permissions/*/redis_acl_uid",
+    ];
+    let roles = sites(&[
+        ("POST", "/v1/bdbs", &roles, false),
+        ("PUT", "/v1/bdbs/{uid:int}", &roles, false),
+    ])?;
     Ok(vec![
         FieldRule {
             successor: Some("role_uids".into()),
@@ -141,6 +154,22 @@ pub fn builtin() -> Result<Vec<FieldRule>, String> {
             docs: format!("{REST}requests/users/"),
             source: "API-CATALOGUE §9.1".into(),
             ..rule("F1", "field_user_role", "role", users)
+        },
+        FieldRule {
+            gate: Some(V7_2_4),
+            deprecated_in: Some(V7_2_4),
+            docs: format!("{REST}requests/bdbs/"),
+            source: "API-CATALOGUE §9.2".into(),
+            only_invalid: Some(Invalid {
+                valid: positive_integer,
+                why: "roles_permissions_invalid",
+            }),
+            ..rule(
+                "F2",
+                "field_predefined_roles",
+                "roles_permissions[].role_uid, redis_acl_uid",
+                roles,
+            )
         },
         FieldRule {
             successor: Some("POST /v1/bdbs/{uid}/passwords".into()),

@@ -99,7 +99,17 @@ pub fn inspect(
         let effect = rule.effect(site, version);
         for pointer in &site.pointers {
             for place in pointer.find(body) {
-                let hit = one(i, rule, effect, &place, body);
+                let invalid = rule.only_invalid.map(|check| {
+                    let value = body.pointer(&place.pointer()).unwrap_or(&Value::Null);
+                    ((check.valid)(value), check.why)
+                });
+                if matches!(invalid, Some((true, _))) {
+                    continue;
+                }
+                let mut hit = one(i, rule, effect, &place, body);
+                if let Some((_, why)) = invalid {
+                    hit.why = Some(why);
+                }
                 out.changed |= matches!(hit.action, "renamed" | "dropped" | "stripped");
                 if hit.action == "refused" && out.refusal.is_none() {
                     out.refusal = Some(refusal(i, rule, &hit.pointer, method, path));

@@ -18,6 +18,7 @@
 //!   the field rules.
 //! - `headers = false` (default): a hit adds no `Deprecation` header (§1.3).
 
+pub mod aliases;
 pub mod builtin;
 pub mod engine;
 pub mod listing;
@@ -116,6 +117,23 @@ pub struct FieldRule {
     pub sunset: Option<SystemTime>,
     pub docs: String,
     pub source: String,
+    /// Only a value failing this check is a hit, recorded with the reason (F2: a
+    /// `roles_permissions` uid that is not a positive integer); `None`: every value is.
+    pub only_invalid: Option<Invalid>,
+}
+
+/// A value check of an observe-only rule ([`FieldRule::only_invalid`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Invalid {
+    /// Whether the value is valid (and so not a hit).
+    pub valid: fn(&Value) -> bool,
+    /// The hit's `why`.
+    pub why: &'static str,
+}
+
+/// F2's check: a positive integer.
+pub fn positive_integer(v: &Value) -> bool {
+    v.as_u64().is_some_and(|n| n > 0)
 }
 
 /// What a rule does with one hit at a version.

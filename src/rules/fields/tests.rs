@@ -289,3 +289,44 @@ fn every_builtin_field_rule_becomes_a_table_rule_with_its_routes() {
         assert_eq!(rule.matcher.routes().count(), r.sites.len(), "{}", r.name);
     }
 }
+
+#[test]
+fn f2_observes_only_roles_permissions_references_that_are_not_positive_integers() {
+    let t = table();
+    let body = json!({"name": "db", "roles_permissions": [
+        {"role_uid": 3, "redis_acl_uid": 2},
+        {"role_uid": "DB Member", "redis_acl_uid": 0},
+        {"role_uid": null, "redis_acl_uid": 1.5},
+    ]});
+    let (after, out) = run(&t, Method::POST, "/v1/bdbs", body.clone(), Some(V8_2_0));
+    assert_eq!(after, body, "never changed");
+    assert!(!out.changed && out.refusal.is_none());
+    let hits: Vec<(&str, Option<&str>, Option<Value>)> = out
+        .hits
+        .iter()
+        .map(|h| (h.pointer.as_str(), h.why, h.value.clone()))
+        .collect();
+    let why = Some("roles_permissions_invalid");
+    assert_eq!(
+        hits,
+        [
+            (
+                "/roles_permissions/1/role_uid",
+                why,
+                Some(json!("DB Member"))
+            ),
+            ("/roles_permissions/2/role_uid", why, Some(Value::Null)),
+            ("/roles_permissions/1/redis_acl_uid", why, Some(json!(0))),
+            ("/roles_permissions/2/redis_acl_uid", why, Some(json!(1.5))),
+        ]
+    );
+    let valid = json!({"roles_permissions": [{"role_uid": 3, "redis_acl_uid": 2}]});
+    assert!(run(&t, Method::PUT, "/v1/bdbs/1", valid, Some(V8_2_0))
+        .1
+        .hits
+        .is_empty());
+    let rules = builtin().unwrap();
+    let rule = rules.iter().find(|r| r.id == "F2").expect("F2");
+    assert_eq!(verdict(rule, V8_2_0), Verdict::Breaks);
+    assert_eq!(verdict(rule, V7_2_0), Verdict::Unaffected);
+}

@@ -8,6 +8,8 @@
 //! - else, where the target accepts and ignores the old field (F5 from 8.2.0, F6 from
 //!   7.4.2) or gives it another meaning (F4 from 8.0.0): `changes`;
 //! - else `unaffected` (still served: F1 until its sunset, F3, F7).
+//! - F2 (an invalid `roles_permissions` reference, recorded only when invalid) `breaks` from
+//!   its gate: it cannot be translated.
 //! - The lifecycle (a configured refusal by the target's date) is not read here: readiness
 //!   combines it.
 
@@ -41,6 +43,11 @@ impl Verdict {
 pub fn verdict(rule: &FieldRule, target: Version) -> Verdict {
     if rule.gate.is_some_and(|g| !target.at_least(g)) {
         return Verdict::Unaffected;
+    }
+    // F2: a reference that is not a role's or ACL's uid (a name looked up where the predefined
+    // ones are gone) is not translatable (§9.2).
+    if rule.only_invalid.is_some() {
+        return Verdict::Breaks;
     }
     let acts = rule.wants_action() && rule.sites.iter().any(|s| s.apply);
     if acts {
