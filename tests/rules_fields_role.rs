@@ -17,7 +17,10 @@ const TRANSLATE: &str = "[rules.field_user_role]\nmode = \"translate\"";
 
 async fn create_user(addr: std::net::SocketAddr, auth: &str, name: &str) -> Reply {
     let body = json!({"username": name, "password": "pw-of-user-123", "role": "db_viewer"});
-    let headers = [("authorization", auth), ("content-type", "application/json")];
+    let headers = [
+        ("authorization", auth),
+        ("content-type", "application/json"),
+    ];
     send(
         addr,
         Method::POST,
@@ -135,7 +138,10 @@ async fn f1_none_ambiguous_and_bound_forward_the_role_untouched_and_say_which() 
     })
     .await;
     assert!(untouched);
-    assert_eq!((hit["action"].clone(), hit["lookup"].clone()), (json!("untouched"), json!("none")));
+    assert_eq!(
+        (hit["action"].clone(), hit["lookup"].clone()),
+        (json!("untouched"), json!("none"))
+    );
     let (hit, untouched) = outcome_after(|sim| async move {
         role(&sim, "A", "db_viewer").await;
         role(&sim, "B", "db_viewer").await;
@@ -148,7 +154,10 @@ async fn f1_none_ambiguous_and_bound_forward_the_role_untouched_and_say_which() 
         let uid = role(&sim, "ACL viewers", "db_viewer").await;
         let perms = json!([{"role_uid": uid, "redis_acl_uid": 1}]);
         let reply = sim
-            .post("/v1/bdbs", json!({"name": "acl-db", "roles_permissions": perms}))
+            .post(
+                "/v1/bdbs",
+                json!({"name": "acl-db", "roles_permissions": perms}),
+            )
             .await;
         assert_eq!(reply.status, 200, "{:?}", reply.body);
         sim
@@ -163,12 +172,16 @@ async fn f1_none_ambiguous_and_bound_forward_the_role_untouched_and_say_which() 
 async fn f1_a_failed_look_up_forwards_the_role_untouched_and_is_not_cached() {
     let (sim, audit, shim) = audited(SimVersion::V8_2, TRANSLATE).await;
     let viewers = role(&sim, "Viewers", "db_viewer").await;
-    let fault = json!({"status": {"status": 500, "method": "GET", "path_prefix": "/v1/roles", "count": 1}});
+    let fault =
+        json!({"status": {"status": 500, "method": "GET", "path_prefix": "/v1/roles", "count": 1}});
     sim.sim.faults().merge_json(&fault).expect("fault");
     assert_eq!(create_user(shim.addr, &admin(), "first").await.status, 200);
     assert_eq!(user(&sim, "first").get("role_uids"), None);
     let hit = role_hits(&audit).pop().expect("audited");
-    assert_eq!((hit["action"].clone(), hit["lookup"].clone()), (json!("untouched"), json!("failed")));
+    assert_eq!(
+        (hit["action"].clone(), hit["lookup"].clone()),
+        (json!("untouched"), json!("failed"))
+    );
     // The failure was not cached: the next call looks up again and is translated.
     assert_eq!(create_user(shim.addr, &admin(), "second").await.status, 200);
     assert_eq!(user(&sim, "second")["role_uids"], json!([viewers]));
