@@ -116,7 +116,8 @@ impl<K: Hash + Eq + Clone> RoleCache<K> {
         if slots.len() >= self.max {
             let before = slots.len();
             let ttl = self.ttl;
-            slots.retain(|_, s| !idle(s).is_some_and(|at| at.is_none_or(|t| t.elapsed() >= ttl)));
+            // Kept: in use, or filled and fresh.
+            slots.retain(|_, s| idle(s).is_none_or(|at| at.is_some_and(|t| t.elapsed() < ttl)));
             if slots.len() >= self.max {
                 let oldest = slots
                     .iter()
