@@ -33,6 +33,8 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// The callers R18's quiet lane knows (per configuration: a reload starts it empty).
     pub quiet: super::deprecated::quiet::Quiet,
+    /// F1's role look-ups, per caller's credentials (per configuration: a reload empties it).
+    pub roles: super::deprecated::fields_role::RoleCache,
 }
 
 /// Why an [`App`] could not be built from a valid configuration.
@@ -141,6 +143,7 @@ impl App {
             callers,
             stats_log,
             quiet: Default::default(),
+            roles: Default::default(),
         })
     }
 }

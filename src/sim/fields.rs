@@ -13,7 +13,8 @@
 //!   `audit_settings` is stored as `audit_mode: "connection"`, and `db_conns_auditing` is then
 //!   returned as `audit_mode != "disabled"`. Any other key is kept as given.
 //! - `POST /v1/users` ([`create_user`]): `username` or `email`, `password`, and `role` (the
-//!   two roles the simulator models, `admin` and `db_viewer`). `role_uids` is not modelled.
+//!   two roles the simulator models, `admin` and `db_viewer`), or `role_uids` naming a role of
+//!   `POST /v1/roles` with one of those `management`s (`super::roles`); the uids are kept.
 
 use serde_json::{json, Map, Value};
 
@@ -148,9 +149,11 @@ pub fn create_user(state: &mut SimState, raw: &[u8]) -> Result<Value, ApiError> 
         None => body::req_str(&map, "email", "user")?,
     };
     let password = body::req_str(&map, "password", "user")?;
-    let role = match body::opt_str(&map, "role")?.as_deref() {
-        Some("admin") => Role::Admin,
-        Some("db_viewer") => Role::DbViewer,
+    let by_uids = super::roles::of_uids(state, &map)?;
+    let role = match (by_uids, body::opt_str(&map, "role")?.as_deref()) {
+        (Some(role), _) => role,
+        (None, Some("admin")) => Role::Admin,
+        (None, Some("db_viewer")) => Role::DbViewer,
         _ => {
             return Err(body::shape(
                 "role",
@@ -158,6 +161,11 @@ pub fn create_user(state: &mut SimState, raw: &[u8]) -> Result<Value, ApiError> 
             ))
         }
     };
+    let role_uids: Vec<u64> = map
+        .get("role_uids")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_u64).collect())
+        .unwrap_or_default();
     if state.users.find(&username).is_some() {
         return Err(ApiError::new(
             http::StatusCode::CONFLICT,
@@ -165,6 +173,13 @@ pub fn create_user(state: &mut SimState, raw: &[u8]) -> Result<Value, ApiError> 
             format!("User {username} already exists"),
         ));
     }
-    let uid = state.users.create(&username, &password, role);
-    Ok(json!({"uid": uid, "username": username, "role": super::users::role_name(role)}))
+    let uid = state
+        .users
+        .create(&username, &password, role, role_uids.clone());
+    let mut shown =
+        json!({"uid": uid, "username": username, "role": super::users::role_name(role)});
+    if let (false, Some(o)) = (role_uids.is_empty(), shown.as_object_mut()) {
+        o.insert("role_uids".into(), json!(role_uids));
+    }
+    Ok(shown)
 }

@@ -36,6 +36,7 @@ pub mod modules;
 mod multipart;
 mod reads;
 pub mod redis8;
+mod roles;
 mod routes;
 pub mod seed;
 mod service;

@@ -92,6 +92,10 @@ pub enum Route {
     },
     /// `POST /v1/users`: a new user (F1).
     UserCreate,
+    /// `GET /v1/roles` (F1's look-up).
+    Roles,
+    /// `POST /v1/roles`: a new role.
+    RoleCreate,
     /// `POST /v1/users/authorize`: authenticates itself (body or header, by release).
     Authorize,
     /// `POST /v1/users/refresh_jwt`: authenticates itself (a live token).
@@ -167,6 +171,7 @@ impl Route {
             | Route::ClusterUpdate
             | Route::BdbCreate { .. }
             | Route::UserCreate
+            | Route::RoleCreate
             | Route::Certificates { .. }
             | Route::ModuleUpload { .. }
             | Route::ModuleDelete { .. }
@@ -238,6 +243,10 @@ fn candidates(segs: &[&str], path: &str, served: Served) -> Option<Vec<Entry>> {
         ]),
         ["v2", "bdbs"] => one(M::POST, Ok(Route::BdbCreate { v2: true })),
         ["v1", "users"] => one(M::POST, Ok(Route::UserCreate)),
+        ["v1", "roles"] => Some(vec![
+            (M::GET, Ok(Route::Roles)),
+            (M::POST, Ok(Route::RoleCreate)),
+        ]),
         ["v1", "bdbs", uid] if *uid != "stats" => Some(vec![
             (M::GET, bdb_uid(uid).map(Route::Bdb)),
             (M::PUT, bdb_uid(uid).map(Route::BdbUpdate)),

@@ -160,6 +160,7 @@ pub fn seed(version: SimVersion) -> SimState {
         _ => Vec::new(),
     };
     let mut state = SimState {
+        roles: Vec::new(),
         cluster: cluster(version),
         nodes: (1..=3).map(|uid| node(uid, version)).collect(),
         modules,

@@ -215,6 +215,7 @@ fn dispatch(sim: &Simulator, parts: &Parts, body: &[u8]) -> Result<Answer, Rejec
             Route::ClusterUpdate => cluster::update(state, version, body)?.into(),
             Route::BdbCreate { v2 } => super::fields::create_bdb(state, version, v2, body)?.into(),
             Route::UserCreate => super::fields::create_user(state, body)?.into(),
+            Route::RoleCreate => super::roles::create(state, body)?.into(),
             Route::Certificates { bulk } => certs::update(state, version, faults, bulk, body)?,
             Route::ModuleUpload { v2 } => {
                 modules::upload(state, faults, v2, content_type, body, duration)?

@@ -24,6 +24,9 @@ pub struct SimState {
     /// Artifacts uploaded with `POST /v2/local/modules/user-defined/artifacts` (8.x).
     #[serde(default)]
     pub artifacts: Vec<Artifact>,
+    /// Roles created with `POST /v1/roles` (F1's look-up reads them); none at first.
+    #[serde(default)]
+    pub roles: Vec<Value>,
     /// Live JWTs; secrets, so never serialised (not in `GET /__sim/state`, not in state files).
     #[serde(skip)]
     pub tokens: super::authorize::Tokens,

@@ -26,6 +26,8 @@ pub struct User {
     pub uid: u64,
     pub username: String,
     pub role: Role,
+    /// Given at create (`role_uids`, F1); empty for `role` and the built-in users.
+    pub role_uids: Vec<u64>,
     passwords: Vec<String>,
 }
 
@@ -35,6 +37,7 @@ impl User {
             uid,
             username: username.to_owned(),
             role,
+            role_uids: Vec::new(),
             passwords: vec![password.to_owned()],
         }
     }
@@ -85,9 +88,11 @@ impl Default for Users {
 
 impl Users {
     /// A new user with one password (`POST /v1/users`); its uid.
-    pub fn create(&mut self, username: &str, password: &str, role: Role) -> u64 {
+    pub fn create(&mut self, username: &str, password: &str, role: Role, uids: Vec<u64>) -> u64 {
         let uid = self.0.iter().map(|u| u.uid).max().unwrap_or(0) + 1;
-        self.0.push(User::new(uid, (username, password), role));
+        let mut user = User::new(uid, (username, password), role);
+        user.role_uids = uids;
+        self.0.push(user);
         uid
     }
 
@@ -117,12 +122,16 @@ impl Serialize for Users {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
         for u in &self.0 {
-            seq.serialize_element(&json!({
+            let mut shown = json!({
                 "uid": u.uid,
                 "username": u.username,
                 "role": role_name(u.role),
                 "password_count": u.passwords.len(),
-            }))?;
+            });
+            if let (false, Some(o)) = (u.role_uids.is_empty(), shown.as_object_mut()) {
+                o.insert("role_uids".into(), json!(u.role_uids));
+            }
+            seq.serialize_element(&shown)?;
         }
         seq.end()
     }

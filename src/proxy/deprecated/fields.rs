@@ -23,6 +23,8 @@
 //!   rule on this route would act on a known version (F5, F6, translate modes), with the
 //!   caller's credentials, as for route rules. Unknown: nothing is rewritten (§1.1), the hit is
 //!   still audited.
+//! - F1 in `translate` ([`super::fields_role`]): a `role` the engine left pending is settled by
+//!   the roles' look-up before the body is sent; its outcome is the hit's `lookup`.
 
 use super::body::{read_inspectable, Inspectable};
 use super::envelope::{self, Entered};
@@ -35,7 +37,7 @@ use crate::proxy::app::App;
 use crate::proxy::budget;
 use crate::proxy::forward;
 use crate::proxy::reply::{error_response, RespBody};
-use crate::rules::fields::{inspect, Inspection};
+use crate::rules::fields::{inspect, role, Inspection};
 use crate::rules::version::{Seen, Unknown};
 use crate::upstream::CallerBody;
 use http::{HeaderValue, Request, Response, StatusCode};
@@ -94,13 +96,17 @@ pub fn dispatch(
         let table = &app.config.rules.table;
         let pq = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
         let path = pq.split_once('?').map_or(pq, |(p, _)| p);
-        let found = inspect(
+        let mut found = inspect(
             table.fields(),
             &parts.method,
             path,
             &mut value,
             seen.version(),
         );
+        if role::pending(&found) {
+            let facts = super::fields_role::facts(&app, &conn, &mut parts).await;
+            role::settle(&mut found, &mut value, facts.as_deref());
+        }
         let Some((index, found)) = summarise(&app, &found) else {
             return as_it_came(&app, conn, parts, (bytes, ended)).await;
         };

@@ -27,6 +27,7 @@ pub mod debuginfo;
 mod entry;
 pub mod envelope;
 pub mod fields;
+pub mod fields_role;
 pub mod lifecycle;
 pub mod maintenance;
 mod marks;

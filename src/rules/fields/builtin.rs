@@ -3,9 +3,9 @@
 //! the request path runs them through [`super::engine`].
 //!
 //! Decisions:
-//! - F1 (`role` → `role_uids`) is **observe only** in this build: the look-up rewrite of §9.1
-//!   (roles by `management`, minus roles bound to a Redis ACL, single-flight and cached per
-//!   caller) is not built; `mode = "translate"` observes too, and says so in `rules list`.
+//! - F1 (`role` → `role_uids`): `auto` observes; `mode = "translate"` makes the look-up
+//!   rewrite of §9.1 ([`super::role`]; the GETs, single-flight and the per-caller cache are
+//!   `proxy/deprecated/fields_role.rs`). It has no gate: every version serves `role_uids`.
 //!   F1 has no deprecating release (§1.5): its `Deprecation` date, only sent with
 //!   `headers = true`, is 7.2.4's (proposal), its `Sunset` the OAS's 2027-12-31.
 //! - F3 records the field's path and `present: true`, never its value (§9.3).
@@ -150,6 +150,7 @@ pub fn builtin() -> Result<Vec<FieldRule>, String> {
     Ok(vec![
         FieldRule {
             successor: Some("role_uids".into()),
+            action: FieldAction::LookUp,
             sunset: Some(at(SUNSET_ROLE)),
             docs: format!("{REST}requests/users/"),
             source: "API-CATALOGUE §9.1".into(),

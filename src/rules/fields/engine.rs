@@ -37,6 +37,8 @@ pub struct Hit {
     pub to: Option<String>,
     /// The value, only when not secret ([`MAX_VALUE_CHARS`]).
     pub value: Option<Value>,
+    /// F1: how its look-up ended (`found`, `none`, `ambiguous`, `bound`, `failed`).
+    pub lookup: Option<&'static str>,
 }
 
 impl Hit {
@@ -53,6 +55,9 @@ impl Hit {
             }
             if let Some(to) = &self.to {
                 o.insert("to".into(), to.clone().into());
+            }
+            if let Some(lookup) = self.lookup {
+                o.insert("lookup".into(), lookup.into());
             }
         }
         v
@@ -145,6 +150,7 @@ fn one(i: usize, rule: &FieldRule, effect: Effect, place: &Place, body: &mut Val
         why: None,
         to: None,
         value: None,
+        lookup: None,
     };
     let Some(parent) = body
         .pointer_mut(&place.parent)
@@ -162,6 +168,13 @@ fn one(i: usize, rule: &FieldRule, effect: Effect, place: &Place, body: &mut Val
     match &rule.action {
         FieldAction::Observe => {}
         FieldAction::Refuse => hit.action = "refused",
+        FieldAction::LookUp => match super::role::wanted(parent, &place.key) {
+            Ok(_) => hit.action = super::role::PENDING,
+            Err(why) => {
+                hit.action = "untouched";
+                hit.why = Some(why);
+            }
+        },
         FieldAction::Strip { when_sibling } => {
             let allowed = when_sibling.as_ref().is_none_or(|s| {
                 parent

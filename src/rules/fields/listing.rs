@@ -121,9 +121,6 @@ fn gate_words(r: &FieldRule) -> String {
     if r.action.acts() && !r.auto_acts {
         words.push_str("; auto observes (translate: opt-in)");
     }
-    if r.id == "F1" {
-        words.push_str("; translate observes (look-up not built)");
-    }
     words
 }
 

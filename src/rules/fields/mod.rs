@@ -23,6 +23,7 @@ pub mod builtin;
 pub mod engine;
 pub mod listing;
 pub mod pointer;
+pub mod role;
 pub mod verdict;
 
 pub use engine::{inspect, Hit, Inspection, Refusal};
@@ -68,6 +69,9 @@ pub enum FieldAction {
     Strip { when_sibling: Option<String> },
     /// Answered `400` naming the field and its successor; nothing is sent.
     Refuse,
+    /// F1's look-up rewrite (§9.1, [`role`]): the engine marks the hit pending, the request
+    /// path makes the look-up and settles it.
+    LookUp,
 }
 
 impl FieldAction {
@@ -82,6 +86,7 @@ impl FieldAction {
             FieldAction::Rename { .. } => "rename",
             FieldAction::Strip { .. } => "strip",
             FieldAction::Refuse => "refuse",
+            FieldAction::LookUp => "lookup",
         }
     }
 }
