@@ -21,13 +21,7 @@ bin="$target/release/deprecation-shim"
 loadgen="$target/release/examples/loadgen"
 out="$(mktemp -d /tmp/shim-otel.XXXXXX)"
 export NO_COLOR=1
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  python3 bench/ports.py release $$ || true
-}
-trap cleanup EXIT
+. bench/cpu_lib.sh # pids, cleanup on exit
 mapfile -t ports < <(python3 bench/ports.py reserve 5 $$)
 [ ${#ports[@]} -eq 5 ] || { echo "otel.sh: could not reserve 5 ports" >&2; exit 1; }
 sim="127.0.0.1:${ports[0]}"
