@@ -43,6 +43,17 @@ fn reload_refused(
     assert!(shim.stderr().contains(key), "{}", shim.stderr());
 }
 
+/// An 8.0 simulator and a shim process in front of it, configured by the file `cfg` (in `dir`,
+/// kept alive by the caller) with no extra keys.
+async fn shim_over_8_0() -> (Sim, tempfile::TempDir, std::path::PathBuf, ShimProcess) {
+    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(100)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("shim.toml");
+    write_config(&cfg, sim.addr, "");
+    let shim = spawn_shim(&["--config", cfg.to_str().unwrap()]);
+    (sim, dir, cfg, shim)
+}
+
 fn hangup(shim: &ShimProcess) {
     let ok = Command::new("kill")
         .args(["-HUP", &shim.pid().to_string()])
@@ -123,11 +134,7 @@ async fn legacy_thing(shim: SocketAddr) -> (u16, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_adds_an_operator_rule_and_refuses_an_invalid_one_naming_its_key() {
-    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(100)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("shim.toml");
-    write_config(&cfg, sim.addr, "");
-    let mut shim = spawn_shim(&["--config", cfg.to_str().unwrap()]);
+    let (sim, _dir, cfg, mut shim) = shim_over_8_0().await;
     assert_eq!(
         legacy_thing(shim.addr).await.0,
         404,
@@ -181,11 +188,7 @@ async fn legacy_flag(shim: SocketAddr) -> (u16, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_adds_an_operator_field_rule_and_refuses_an_invalid_one_naming_its_key() {
-    let sim = Sim::timed(SimVersion::V8_0, Duration::from_millis(100)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("shim.toml");
-    write_config(&cfg, sim.addr, "");
-    let mut shim = spawn_shim(&["--config", cfg.to_str().unwrap()]);
+    let (sim, _dir, cfg, mut shim) = shim_over_8_0().await;
     assert_eq!(
         legacy_flag(shim.addr).await.0,
         200,
