@@ -153,6 +153,62 @@ async fn a_translated_module_upgrade_is_one_trace_continued_from_the_caller() {
         .traceparent
         .as_deref()
         .is_some_and(|tp| tp.contains(&hex(&post.span.span_id))));
+
+    pass_through_at_sampling_0_makes_no_span(&sim, shim.addr, &receiver, &guard).await;
+}
+
+/// At sampling 0 a pass-through request that cannot be sampled gets no span (the cost
+/// `docs/PERFORMANCE.md` measures), yet still a context upstream: the caller's unsampled
+/// `traceparent` as it came, or a fresh unsampled one.
+async fn pass_through_at_sampling_0_makes_no_span(
+    sim: &support::harness::Sim,
+    shim: std::net::SocketAddr,
+    receiver: &Receiver,
+    guard: &deprecation_shim::telemetry::Guard,
+) {
+    const UNSAMPLED_TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
+    let unsampled = format!("00-{UNSAMPLED_TRACE}-{CALLER_SPAN}-00");
+    let before = sim.requests().len();
+    for tp in [Some(unsampled.as_str()), None] {
+        let auth = admin();
+        let mut headers = vec![("authorization", auth.as_str())];
+        headers.extend(tp.map(|tp| ("traceparent", tp)));
+        let reply = support::send(shim, http::Method::GET, "/v1/bdbs/1", &headers, "").await;
+        assert_eq!(reply.status.as_u16(), 200, "{:?}", reply.body);
+    }
+    let seen: Vec<_> = sim.requests()[before..]
+        .iter()
+        .filter(|r| r.path == "/v1/bdbs/1")
+        .filter_map(|r| r.traceparent.clone())
+        .collect();
+    assert_eq!(
+        seen.len(),
+        2,
+        "both reads reached the cluster with a traceparent"
+    );
+    assert_eq!(
+        seen[0], unsampled,
+        "the caller's unsampled context goes as it came"
+    );
+    let fresh: Vec<&str> = seen[1].split('-').collect();
+    assert_eq!(
+        (fresh.len(), fresh[0], fresh[3]),
+        (4, "00", "00"),
+        "{}",
+        seen[1]
+    );
+    assert_ne!(fresh[1], TRACE_ID);
+    guard.flush();
+    for trace in [UNSAMPLED_TRACE, fresh[1]] {
+        let spans = receiver
+            .trace(&id(trace), 1, Duration::from_millis(300))
+            .await;
+        assert!(
+            spans.is_empty(),
+            "trace {trace} was exported: {}",
+            spans.len()
+        );
+    }
 }
 
 /// `[version look-up]`, pre-validation reads (two or more), the upgrade POST, one poll or more,

@@ -24,15 +24,27 @@ use std::time::Instant;
 /// streams, and a redirect then reaches the client as a relative `307` (see
 /// [`crate::upstream`]'s `route.rs`).
 ///
-/// With telemetry on (issue 24), the request gets a span, exported when sampled, whose context
-/// the upstream request carries; boxed, so the untraced future keeps its size.
+/// With telemetry on (issue 24), a request that may be sampled gets a span whose context the
+/// upstream request carries; boxed, so the untraced future keeps its size. One that cannot be
+/// sampled gets none, and goes with the caller's unsampled context or a fresh one
+/// ([`crate::telemetry::pass_through_plan`]).
 pub fn pass_through(
     app: &Arc<App>,
     conn: ConnInfo,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
 ) -> impl Future<Output = Response<RespBody>> + Send + 'static {
+    use crate::telemetry::PassThroughPlan;
     if crate::telemetry::on() {
-        return futures_util::future::Either::Right(Box::pin(traced(app, conn, req)));
+        match crate::telemetry::pass_through_plan(req.headers()) {
+            PassThroughPlan::Span => {
+                return futures_util::future::Either::Right(Box::pin(traced(app, conn, req)));
+            }
+            PassThroughPlan::Unsampled(Some(fresh)) => {
+                req.headers_mut()
+                    .insert(http::HeaderName::from_static("traceparent"), fresh);
+            }
+            PassThroughPlan::Unsampled(None) => {}
+        }
     }
     futures_util::future::Either::Left(untraced(app, conn, req))
 }

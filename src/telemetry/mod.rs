@@ -48,6 +48,9 @@ pub const TARGET: &str = "otel";
 
 /// Whether traces are exported: set once by [`init`].
 static ON: AtomicBool = AtomicBool::new(false);
+/// Whether `telemetry.sampling` is 0: a request without a sampled parent is then never
+/// exported, which [`pass_through_plan`] knows before any span exists. Set once by [`init`].
+static NEVER_ROOTS: AtomicBool = AtomicBool::new(false);
 
 /// Whether traces are exported (`[telemetry] enabled = true` and [`init`] installed them).
 #[inline]
@@ -92,6 +95,7 @@ pub fn init(
     {
         return Ok(None);
     }
+    NEVER_ROOTS.store(cfg.sampling <= 0.0, Ordering::Relaxed);
     ON.store(true, Ordering::Relaxed);
     Ok(Some(guard))
 }
@@ -122,6 +126,55 @@ pub fn call_span(method: &Method, path: &str, headers: &HeaderMap) -> Span {
     );
     continue_trace(&span, headers);
     span
+}
+
+/// What tracing a pass-through request needs, decided before any span exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PassThroughPlan {
+    /// A span ([`pass_through_span`]): it may be exported.
+    Span,
+    /// No span: it would never be exported. The upstream request carries the caller's own
+    /// unsampled `traceparent` as it came (`None`), or this fresh unsampled one.
+    Unsampled(Option<http::HeaderValue>),
+}
+
+/// The sampler's answer where it is known without a span (parent-based, as [`export`]'s
+/// sampler): a valid caller `traceparent` whose sampled flag is off, or no valid one while
+/// `telemetry.sampling` is 0. Any other request gets a [`PassThroughPlan::Span`], which the
+/// SDK's sampler decides. A span that will never be exported costs the tracing layer's
+/// bookkeeping on every request (`docs/PERFORMANCE.md`), which this skips.
+pub fn pass_through_plan(headers: &HeaderMap) -> PassThroughPlan {
+    plan(
+        headers,
+        NEVER_ROOTS.load(Ordering::Relaxed),
+        fresh_unsampled,
+    )
+}
+
+fn plan(
+    headers: &HeaderMap,
+    never_roots: bool,
+    fresh: impl FnOnce() -> Option<http::HeaderValue>,
+) -> PassThroughPlan {
+    let parent = headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(context::parse_traceparent);
+    match parent {
+        Some(tp) if !tp.sampled => PassThroughPlan::Unsampled(None),
+        Some(_) => PassThroughPlan::Span,
+        None if never_roots => PassThroughPlan::Unsampled(fresh()),
+        None => PassThroughPlan::Span,
+    }
+}
+
+/// A new trace's unsampled `traceparent` (random ids, flags `00`): what the SDK would inject
+/// for a root it did not sample.
+fn fresh_unsampled() -> Option<http::HeaderValue> {
+    use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator};
+    let ids = RandomIdGenerator::default();
+    let value = format!("00-{}-{}-00", ids.new_trace_id(), ids.new_span_id());
+    http::HeaderValue::from_str(&value).ok()
 }
 
 /// The span of one pass-through request: exported only when sampled (by the caller's flag, or
@@ -274,5 +327,64 @@ pub fn close_call(record: &crate::audit::AuditRecord, mode: &str) {
     }
     if let (true, Some(user)) = (record.verified, &record.user) {
         span.record("enduser.id", user.as_str());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(traceparent: Option<&str>) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if let Some(tp) = traceparent {
+            h.insert("traceparent", tp.parse().unwrap());
+        }
+        h
+    }
+
+    const SAMPLED: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const UNSAMPLED: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
+
+    #[test]
+    fn a_sampled_caller_always_gets_a_span() {
+        for never_roots in [false, true] {
+            assert_eq!(
+                plan(&headers(Some(SAMPLED)), never_roots, fresh_unsampled),
+                PassThroughPlan::Span
+            );
+        }
+    }
+
+    #[test]
+    fn an_unsampled_caller_keeps_its_own_context_and_gets_no_span() {
+        for never_roots in [false, true] {
+            let got = plan(&headers(Some(UNSAMPLED)), never_roots, || {
+                panic!("not needed")
+            });
+            assert_eq!(got, PassThroughPlan::Unsampled(None));
+        }
+    }
+
+    #[test]
+    fn without_a_valid_parent_the_ratio_decides() {
+        for parent in [None, Some("00-zz-00f067aa0ba902b7-01")] {
+            assert_eq!(
+                plan(&headers(parent), false, fresh_unsampled),
+                PassThroughPlan::Span
+            );
+            let PassThroughPlan::Unsampled(Some(v)) = plan(&headers(parent), true, fresh_unsampled)
+            else {
+                panic!("sampling 0 gives a fresh unsampled context");
+            };
+            let tp = context::parse_traceparent(v.to_str().unwrap()).expect("a valid traceparent");
+            assert!(!tp.sampled);
+        }
+    }
+
+    #[test]
+    fn fresh_contexts_are_new_traces() {
+        let a = fresh_unsampled().unwrap();
+        let b = fresh_unsampled().unwrap();
+        assert_ne!(a, b);
     }
 }
