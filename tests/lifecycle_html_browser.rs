@@ -194,29 +194,19 @@ fn chromium_or_skip() -> Option<PathBuf> {
     );
 }
 
-#[test]
-fn the_html_report_renders_in_headless_chromium_with_one_bar_per_day_with_calls() {
-    let Some(bin) = chromium_or_skip() else {
-        return;
-    };
-    let (report, bars) = sample();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let page_path = dir.path().join("report.html");
-    std::fs::write(&page_path, render(&report)).expect("write page");
-    let page = format!("file://{}", page_path.display());
-    if let Ok(keep) = std::env::var("DEPRECATION_SHIM_KEEP_REPORT") {
-        let _ = std::fs::copy(&page_path, Path::new(&keep).with_extension("html"));
-    }
-
-    let png = dir.path().join("report.png");
+/// Renders `page_path` to a 1200×1600 screenshot and checks it is not blank. With
+/// `DEPRECATION_SHIM_KEEP_REPORT=FILE.png` set, the page and its screenshot are kept as
+/// `FILE{suffix}.html` and `FILE{suffix}.png` (the closing notes' screenshots).
+fn screenshot(bin: &Path, dir: &Path, page_path: &Path, suffix: &str) {
+    let png = dir.join(format!("report{suffix}.png"));
     run_chromium(
-        &bin,
-        &dir.path().join("profile-shot"),
+        bin,
+        &dir.join(format!("profile-shot{suffix}")),
         &[
             format!("--screenshot={}", png.display()),
             "--window-size=1200,1600".into(),
         ],
-        &page,
+        &format!("file://{}", page_path.display()),
     );
     let bytes = std::fs::read(&png).expect("chromium wrote no screenshot");
     assert_eq!(png_size(&bytes), (1200, 1600));
@@ -227,8 +217,25 @@ fn the_html_report_renders_in_headless_chromium_with_one_bar_per_day_with_calls(
         bytes.len()
     );
     if let Ok(keep) = std::env::var("DEPRECATION_SHIM_KEEP_REPORT") {
-        let _ = std::fs::copy(&png, keep);
+        let keep = Path::new(&keep);
+        let stem = keep.with_extension("");
+        let base = format!("{}{suffix}", stem.display());
+        let _ = std::fs::copy(page_path, format!("{base}.html"));
+        let _ = std::fs::copy(&png, format!("{base}.png"));
     }
+}
+
+#[test]
+fn the_html_report_renders_in_headless_chromium_with_one_bar_per_day_with_calls() {
+    let Some(bin) = chromium_or_skip() else {
+        return;
+    };
+    let (report, bars) = sample();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let page_path = dir.path().join("report.html");
+    std::fs::write(&page_path, render(&report)).expect("write page");
+    let page = format!("file://{}", page_path.display());
+    screenshot(&bin, dir.path(), &page_path, "");
 
     let dom = run_chromium(
         &bin,
@@ -337,4 +344,5 @@ fn report_format_html_from_audited_calls_shows_each_rules_days_phases_and_schedu
         "{dom}"
     );
     assert!(dom.contains("answered 410 by the shim there"), "{dom}");
+    screenshot(&bin, dir.path(), &page_path, "-readiness");
 }
