@@ -283,7 +283,11 @@ impl Faults {
         let mut set = self.lock();
         let base = Duration::from_millis(set.latency_ms);
         let ms = set.delay.as_ref().map_or(0, |d| d.ms);
-        if hit(&mut set.delay, |d| d.matches(method, path), |d| &mut d.count) {
+        if hit(
+            &mut set.delay,
+            |d| d.matches(method, path),
+            |d| &mut d.count,
+        ) {
             return base + Duration::from_millis(ms);
         }
         base

@@ -350,7 +350,10 @@ fn candidates(segs: &[&str], path: &str, served: Served) -> Option<Vec<Entry>> {
                 (M::DELETE, Ok(Route::UsersPassword(Op::Delete))),
             ])
         }
-        ["v1", "users", uid] => one(M::PUT, super::users_update::user_uid(uid).map(Route::UserUpdate)),
+        ["v1", "users", uid] => one(
+            M::PUT,
+            super::users_update::user_uid(uid).map(Route::UserUpdate),
+        ),
         ["v1", kind, "stats", rest @ ..] => {
             super::stats_v1::classify(kind, rest).map(|route| vec![(M::GET, route)])
         }

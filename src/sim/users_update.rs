@@ -97,7 +97,10 @@ pub fn update(state: &mut SimState, uid: u64, raw: &[u8]) -> Result<Value, ApiEr
             "At least one user with admin role should exist",
         ));
     }
-    let user = state.users.by_uid_mut(uid).ok_or_else(|| user_not_found(uid))?;
+    let user = state
+        .users
+        .by_uid_mut(uid)
+        .ok_or_else(|| user_not_found(uid))?;
     if let Some(role) = new_role {
         user.role = role;
         user.role_uids = uids.unwrap_or_default();

@@ -31,8 +31,16 @@ fn role_uids_set_the_role_and_a_legacy_role_empties_them() {
         json!({"uid": 2, "username": shown["username"], "role": "db_viewer",
                "role_uids": [], "name": "Pat"})
     );
-    let shown = put(&mut state, 2, json!({"role": "admin", "role_uids": [viewers]})).expect("200");
-    assert_eq!((shown["role"].clone(), shown["role_uids"].clone()), (json!("db_viewer"), json!([viewers])));
+    let shown = put(
+        &mut state,
+        2,
+        json!({"role": "admin", "role_uids": [viewers]}),
+    )
+    .expect("200");
+    assert_eq!(
+        (shown["role"].clone(), shown["role_uids"].clone()),
+        (json!("db_viewer"), json!([viewers]))
+    );
 }
 
 #[test]
@@ -49,12 +57,22 @@ fn bad_types_unknown_keys_and_unknown_users_change_nothing() {
         (json!({"colour": "blue"}), "colour"),
     ] {
         let e = put(&mut state, 2, body.clone()).expect_err("400");
-        assert_eq!((e.status.as_u16(), e.error_code.as_str()), (400, "invalid_request"), "{body}");
+        assert_eq!(
+            (e.status.as_u16(), e.error_code.as_str()),
+            (400, "invalid_request"),
+            "{body}"
+        );
         assert_eq!(e.extra.get("field"), Some(&json!(field)), "{body}");
     }
     let e = put(&mut state, 99, json!({"role": "admin"})).expect_err("404");
-    assert_eq!((e.status.as_u16(), e.error_code.as_str()), (404, "user_not_found"));
-    assert_eq!(user_uid("x1").expect_err("404").error_code, "user_not_found");
+    assert_eq!(
+        (e.status.as_u16(), e.error_code.as_str()),
+        (404, "user_not_found")
+    );
+    assert_eq!(
+        user_uid("x1").expect_err("404").error_code,
+        "user_not_found"
+    );
     assert_eq!(serde_json::to_value(&state.users).expect("json"), before);
 }
 

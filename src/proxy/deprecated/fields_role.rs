@@ -22,6 +22,7 @@
 
 use super::version;
 use crate::listener::ConnInfo;
+use crate::metrics::roles::RoleCounters;
 use crate::proxy::app::App;
 use crate::rules::fields::role::RoleFacts;
 use http::{HeaderMap, Method, StatusCode};
@@ -29,7 +30,6 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
-use crate::metrics::roles::RoleCounters;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 

@@ -88,7 +88,13 @@ async fn hits_fetches_failures_and_skips_count_into_the_shared_counters() {
     cache.skipped();
     let seen = |c: &prometheus_client::metrics::counter::Counter| c.get();
     assert_eq!(
-        [&counters.hit, &counters.fetched, &counters.failed, &counters.skipped].map(seen),
+        [
+            &counters.hit,
+            &counters.fetched,
+            &counters.failed,
+            &counters.skipped
+        ]
+        .map(seen),
         [2, 1, 1, 1]
     );
     // A second cache on the same counters (an App after a reload) goes on counting.
