@@ -350,7 +350,8 @@ fn candidates(segs: &[&str], path: &str, served: Served) -> Option<Vec<Entry>> {
                 (M::DELETE, Ok(Route::UsersPassword(Op::Delete))),
             ])
         }
-        ["v1", "users", uid] => one(
+        // `{int: uid}`: any other segment is an unregistered route (404 not_found).
+        ["v1", "users", uid] if uid.bytes().all(|b| b.is_ascii_digit()) => one(
             M::PUT,
             super::users_update::user_uid(uid).map(Route::UserUpdate),
         ),

@@ -17,8 +17,9 @@
 //!   cluster).
 //! - Demoting the only admin is `406 change_last_admin_role_not_allowed` (the documented
 //!   code; the status is our reading of "The requested configuration is invalid").
-//! - A uid that is not decimal digits, or no user with it: `404 user_not_found` (ours; RS's
-//!   routes declare `{int: uid}` and document only the status).
+//! - No user with the uid: `404 user_not_found` (the code is ours; RS documents only the
+//!   status). A segment that is not decimal digits is no route at all (`404 not_found`): RS
+//!   declares `{int: uid}`, and `/v1/users/password` etc. are routes of their own.
 //! - The reply is the user as `GET /__sim/state` shows it, with `role_uids` always present
 //!   (RBAC replies carry it, §9.1) and never a password; a `password` replaces the user's
 //!   password list. Only admins may call it: RS lets any user change their own name,
