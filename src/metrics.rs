@@ -92,6 +92,7 @@ pub struct Metrics {
     calls: calls::CallMetrics,
     lifecycle: lifecycle::LifecycleMetrics,
     nodes: Arc<nodes::NodeSlot>,
+    roles: roles::RoleCounters,
 }
 
 impl Default for Metrics {
@@ -175,6 +176,7 @@ impl Metrics {
             draining.clone(),
         );
         let lifecycle = lifecycle::LifecycleMetrics::register(&mut registry);
+        let roles = roles::RoleCounters::register(&mut registry);
         // Process-wide (the exporter outlives reloads): the same counter in every registry.
         registry
             .sub_registry_with_label(("signal".into(), "traces".into()))
@@ -184,6 +186,7 @@ impl Metrics {
                 crate::telemetry::dropped_counter(),
             );
         Metrics {
+            roles,
             nodes,
             calls,
             lifecycle,
@@ -200,6 +203,11 @@ impl Metrics {
             cluster_up,
             draining,
         }
+    }
+
+    /// F1's role cache counters, for the cache of each `App` (see [`roles`]).
+    pub fn role_counters(&self) -> roles::RoleCounters {
+        self.roles.clone()
     }
 
     /// Points the upstream node series at the nodes of the `App` built last.
@@ -405,6 +413,7 @@ mod calls;
 mod hot;
 pub mod lifecycle;
 pub mod nodes;
+pub mod roles;
 
 #[cfg(test)]
 mod tests;

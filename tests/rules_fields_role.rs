@@ -1,7 +1,9 @@
 //! F1 in `translate` (API-CATALOGUE §9.1, issue 23): a user's `role` string becomes
-//! `role_uids` by the roles' look-up. The differential test (the old body natively on 7.22, the
-//! same body through the shim on 8.2, the same user), every outcome that forwards the body as
-//! it came (`none`, `ambiguous`, `bound`, `failed`), and the single-flight per credentials.
+//! `role_uids` by the roles' look-up. The differential tests on both routes (the old body
+//! natively on 7.22, the same body through the shim on 8.2, the same user), every outcome that
+//! forwards the body as it came (`none`, `ambiguous`, `bound`, `failed`), and the single-flight
+//! per credentials. The look-up's 401 and timeout, and its counters on `/metrics`:
+//! `tests/rules_fields_role_failures.rs`.
 
 mod support;
 
@@ -11,59 +13,9 @@ use serde_json::{json, Value};
 use support::audit_file::{records, AuditFile};
 use support::harness::{audited, pair, Sim};
 use support::legacy::{admin, viewer};
-use support::{send, Reply};
-
-const TRANSLATE: &str = "[rules.field_user_role]\nmode = \"translate\"";
-
-async fn create_user(addr: std::net::SocketAddr, auth: &str, name: &str) -> Reply {
-    let body = json!({"username": name, "password": "pw-of-user-123", "role": "db_viewer"});
-    let headers = [
-        ("authorization", auth),
-        ("content-type", "application/json"),
-    ];
-    send(
-        addr,
-        Method::POST,
-        "/v1/users",
-        &headers,
-        serde_json::to_vec(&body).expect("json"),
-    )
-    .await
-}
-
-/// A role on `sim`; its uid.
-async fn role(sim: &Sim, name: &str, management: &str) -> u64 {
-    let reply = sim
-        .post("/v1/roles", json!({"name": name, "management": management}))
-        .await;
-    assert_eq!(reply.status, 200, "{:?}", reply.body);
-    reply.json()["uid"].as_u64().expect("uid")
-}
-
-fn user(sim: &Sim, name: &str) -> Value {
-    let state = sim.sim.snapshot();
-    state["users"]
-        .as_array()
-        .and_then(|u| u.iter().find(|u| u["username"] == name).cloned())
-        .unwrap_or_else(|| panic!("no user {name}"))
-}
-
-fn role_hits(audit: &AuditFile) -> Vec<Value> {
-    records(audit)
-        .into_iter()
-        .filter(|r| r["rule"] == "field_user_role")
-        .map(|r| r["detail"]["fields"][0].clone())
-        .collect()
-}
-
-fn roles_look_ups(sim: &Sim) -> Vec<Option<String>> {
-    sim.sim
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == Method::GET && r.path == "/v1/roles")
-        .map(|r| r.authorization)
-        .collect()
-}
+use support::roles::{
+    create_user, put_role, role, role_hits, roles_look_ups, seeded_user, sent_body, user, TRANSLATE,
+};
 
 #[tokio::test]
 async fn f1_translate_creates_the_user_with_the_role_uid_the_old_role_meant() {
@@ -212,4 +164,61 @@ async fn f1_concurrent_creates_share_one_look_up_per_callers_credentials() {
     let reply = create_user(shim.addr, &viewer(), "v").await;
     assert_eq!(reply.status, 403);
     assert_eq!(roles_look_ups(&sim), vec![Some(admin()), Some(viewer())]);
+}
+
+#[tokio::test]
+async fn f1_translate_put_gives_the_user_the_role_the_old_body_gave_natively() {
+    let audit = AuditFile::new();
+    let (old, old_sim, shim, new_sim) =
+        pair(SimVersion::V7_22, SimVersion::V8_2, &audit.toml(TRANSLATE)).await;
+    // The same roles and user on both clusters; a role *named* db_viewer is a distractor.
+    let mut uids = Vec::new();
+    for sim in [&old_sim, &new_sim] {
+        role(sim, "db_viewer", "cluster_viewer").await;
+        let admins = role(sim, "Admins", "admin").await;
+        let viewers = role(sim, "Viewers", "db_viewer").await;
+        uids.push((admins, viewers, seeded_user(sim, "ops", &[admins]).await));
+    }
+    assert_eq!(uids[0], uids[1], "both clusters numbered alike");
+    let (_, viewers, uid) = uids[0];
+    new_sim.sim.clear_requests();
+    let native = put_role(old, &admin(), uid).await;
+    let shimmed = put_role(shim.addr, &admin(), uid).await;
+    assert_eq!(
+        (native.status.as_u16(), shimmed.status.as_u16()),
+        (200, 200),
+        "{:?}",
+        shimmed.body
+    );
+    let keys = |v: Value| v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>());
+    assert_eq!(
+        keys(native.json()),
+        keys(shimmed.json()),
+        "same reply shape"
+    );
+    assert!(!String::from_utf8_lossy(&shimmed.body).contains("pw-of-user-123"));
+    // Both users now hold the old role's access and lost the admin role they had; the shimmed
+    // one by the uid of the one role that means it (the simulator maps no legacy `role` onto
+    // a uid of its own: sim/users_update.rs).
+    let (before, after) = (user(&old_sim, "ops"), user(&new_sim, "ops"));
+    assert_eq!(
+        (before["role"].clone(), after["role"].clone()),
+        (json!("db_viewer"), json!("db_viewer"))
+    );
+    assert_eq!(before.get("role_uids"), None);
+    assert_eq!(after["role_uids"], json!([viewers]));
+    assert_eq!(shimmed.json()["role_uids"], json!([viewers]));
+    let body = sent_body(&new_sim, Method::PUT, &format!("/v1/users/{uid}"));
+    assert_eq!(body, json!({"role_uids": [viewers]}));
+    assert_eq!(roles_look_ups(&new_sim), vec![Some(admin())]);
+    let rec = records(&audit)
+        .into_iter()
+        .rfind(|r| r["rule"] == "field_user_role")
+        .expect("audited");
+    assert_eq!(rec["rule_action"], "translated");
+    assert_eq!(
+        rec["detail"]["fields"],
+        json!([{"rule": "field_user_role", "field": "/role", "action": "renamed",
+                "value": "db_viewer", "to": "/role_uids", "lookup": "found"}])
+    );
 }

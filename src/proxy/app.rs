@@ -131,6 +131,8 @@ impl App {
             tracing::warn!(target: "lifecycle", "{}", crate::escape::Escaped(w));
         }
         warn_if_insecure(&config);
+        use super::deprecated::fields_role::{RoleCache, MAX_ENTRIES, ROLE_TTL};
+        let roles = RoleCache::counted(ROLE_TTL, MAX_ENTRIES, metrics.role_counters());
         Ok(App {
             versions,
             clock,
@@ -143,7 +145,7 @@ impl App {
             callers,
             stats_log,
             quiet: Default::default(),
-            roles: Default::default(),
+            roles,
         })
     }
 }

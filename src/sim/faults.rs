@@ -15,7 +15,8 @@
 //! }
 //! ```
 //!
-//! - `latency_ms`: added before every reply (not on `/__sim`).
+//! - `latency_ms`: added before every reply (not on `/__sim`). `delay` (`{"ms", "method",
+//!   "path_prefix", "count"}`, [`DelayFault`]): added before the replies of matching requests.
 //! - `fail_next_action`: the next upgrade action fails halfway with these fields (`true` = the
 //!   defaults); one-shot. `stall_next_action`: the next action stays `active` forever; one-shot.
 //! - `status`, `drop`, `invalid_json`: for requests whose method matches (`method` absent = any)
@@ -42,6 +43,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::actions::Fate;
+pub use delay::DelayFault;
 
 /// Every switch at once; the JSON shape of `/__sim/faults`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -58,6 +60,8 @@ pub struct FaultSet {
     pub revamp_busy: bool,
     #[serde(skip_serializing_if = "is_zero")]
     pub latency_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delay: Option<DelayFault>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_next_action: Option<ActionFailure>,
     #[serde(skip_serializing_if = "is_false")]
@@ -270,8 +274,23 @@ impl Faults {
         self.lock().debuginfo_bytes.min(MAX_DEBUGINFO_BYTES)
     }
 
-    pub(crate) fn latency(&self) -> Duration {
-        Duration::from_millis(self.lock().latency_ms)
+    pub fn delay(&self, fault: DelayFault) {
+        self.lock().delay = Some(fault);
+    }
+
+    /// The wait before this request's reply: `latency_ms`, plus a matching `delay` (counted).
+    pub(crate) fn latency_for(&self, method: &str, path: &str) -> Duration {
+        let mut set = self.lock();
+        let base = Duration::from_millis(set.latency_ms);
+        let ms = set.delay.as_ref().map_or(0, |d| d.ms);
+        if hit(
+            &mut set.delay,
+            |d| d.matches(method, path),
+            |d| &mut d.count,
+        ) {
+            return base + Duration::from_millis(ms);
+        }
+        base
     }
 
     pub(crate) fn omits_action_uid(&self) -> bool {
@@ -385,5 +404,6 @@ fn is_default<T: Default + PartialEq>(v: &T) -> bool {
     *v == T::default()
 }
 
+mod delay;
 #[cfg(test)]
 mod tests;

@@ -16,7 +16,8 @@
 //! [`seed`] holds the built-in data; [`faults`] and `control` the switches and `/__sim`
 //! routes; `auth` the built-in users; [`cli`] the `simulate` command.
 //! API-CATALOGUE part (a): [`users_password`] (R13, on the password lists of [`users`]),
-//! [`stats_v1`] (R18), `license` and `logs`, whose query parameters and times `query` reads.
+//! [`stats_v1`] (R18), `license` and `logs`, whose query parameters and times `query` reads;
+//! [`users_update`] (`PUT /v1/users/{uid}`, F1's second route).
 
 mod actions;
 mod auth;
@@ -50,6 +51,7 @@ mod query;
 pub mod stats_v1;
 pub mod users;
 pub mod users_password;
+pub mod users_update;
 
 // issue 21: multi-node mode (listeners per node, master, redirects)
 mod cluster_nodes;

@@ -92,6 +92,8 @@ pub enum Route {
     },
     /// `POST /v1/users`: a new user (F1).
     UserCreate,
+    /// `PUT /v1/users/{uid}`: a user's update (F1).
+    UserUpdate(u64),
     /// `GET /v1/roles` (F1's look-up).
     Roles,
     /// `POST /v1/roles`: a new role.
@@ -171,6 +173,7 @@ impl Route {
             | Route::ClusterUpdate
             | Route::BdbCreate { .. }
             | Route::UserCreate
+            | Route::UserUpdate(_)
             | Route::RoleCreate
             | Route::Certificates { .. }
             | Route::ModuleUpload { .. }
@@ -347,6 +350,11 @@ fn candidates(segs: &[&str], path: &str, served: Served) -> Option<Vec<Entry>> {
                 (M::DELETE, Ok(Route::UsersPassword(Op::Delete))),
             ])
         }
+        // `{int: uid}`: any other segment is an unregistered route (404 not_found).
+        ["v1", "users", uid] if uid.bytes().all(|b| b.is_ascii_digit()) => one(
+            M::PUT,
+            super::users_update::user_uid(uid).map(Route::UserUpdate),
+        ),
         ["v1", kind, "stats", rest @ ..] => {
             super::stats_v1::classify(kind, rest).map(|route| vec![(M::GET, route)])
         }

@@ -85,3 +85,13 @@ fn release_gates_follow_the_version_matrix() {
         "node_not_found"
     );
 }
+
+#[test]
+fn a_users_update_takes_an_integer_uid_and_leaves_the_named_user_routes_alone() {
+    let put = |p| classify(&Method::PUT, p, SimVersion::V7_4);
+    assert_eq!(put("/v1/users/7"), Ok(Route::UserUpdate(7)));
+    assert_eq!(put("/v1/users/x").expect_err("404").error_code, "not_found");
+    let pw = put("/v1/users/password");
+    assert!(matches!(pw, Ok(Route::UsersPassword(_))), "{pw:?}");
+    assert_eq!(get("/v1/users/7").expect_err("405").status, 405);
+}

@@ -103,7 +103,7 @@ async fn handle(
         return Ok(reply);
     }
     let fault = sim.faults().take_route_fault(parts.method.as_str(), path);
-    let latency = sim.faults().latency();
+    let latency = sim.faults().latency_for(parts.method.as_str(), path);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
@@ -215,6 +215,7 @@ fn dispatch(sim: &Simulator, parts: &Parts, body: &[u8]) -> Result<Answer, Rejec
             Route::ClusterUpdate => cluster::update(state, version, body)?.into(),
             Route::BdbCreate { v2 } => super::fields::create_bdb(state, version, v2, body)?.into(),
             Route::UserCreate => super::fields::create_user(state, body)?.into(),
+            Route::UserUpdate(uid) => super::users_update::update(state, uid, body)?.into(),
             Route::RoleCreate => super::roles::create(state, body)?.into(),
             Route::Certificates { bulk } => certs::update(state, version, faults, bulk, body)?,
             Route::ModuleUpload { v2 } => {

@@ -9,10 +9,12 @@
 //!   state starts with the built-in users and their built-in passwords.
 //! - A user holds at most [`MAX_PASSWORDS`] passwords (the request body is bounded, the list
 //!   must be too); RS documents no limit.
-//! - Users have fixed uids (admin 1, viewer 2); no route creates or deletes users.
+//! - The built-in users have fixed uids (admin 1, viewer 2); `POST /v1/users` adds users
+//!   ([`super::fields::create_user`]), `PUT /v1/users/{uid}` updates one
+//!   ([`super::users_update`]); no route deletes users.
 
 use serde::ser::{Serialize, SerializeSeq, Serializer};
-use serde_json::json;
+use serde_json::{json, Map, Value};
 use std::fmt;
 
 use super::auth::{Role, DEMO_ADMIN, DEMO_VIEWER};
@@ -28,6 +30,8 @@ pub struct User {
     pub role: Role,
     /// Given at create (`role_uids`, F1); empty for `role` and the built-in users.
     pub role_uids: Vec<u64>,
+    /// Other keys a `PUT` set (`name`, `email`, alerts), kept as given.
+    pub extra: Map<String, Value>,
     passwords: Vec<String>,
 }
 
@@ -38,6 +42,7 @@ impl User {
             username: username.to_owned(),
             role,
             role_uids: Vec::new(),
+            extra: Map::new(),
             passwords: vec![password.to_owned()],
         }
     }
@@ -104,6 +109,23 @@ impl Users {
         self.0.iter_mut().find(|u| u.username == username)
     }
 
+    pub fn by_uid(&self, uid: u64) -> Option<&User> {
+        self.0.iter().find(|u| u.uid == uid)
+    }
+
+    pub fn by_uid_mut(&mut self, uid: u64) -> Option<&mut User> {
+        self.0.iter_mut().find(|u| u.uid == uid)
+    }
+
+    /// Whether `uid` is the only admin.
+    pub fn is_last_admin(&self, uid: u64) -> bool {
+        let admins: Vec<u64> = (self.0.iter())
+            .filter(|u| u.role == Role::Admin)
+            .map(|u| u.uid)
+            .collect();
+        admins == [uid]
+    }
+
     /// The user `username` when `password` is one of theirs.
     pub fn check(&self, username: &str, password: &str) -> Option<&User> {
         self.find(username).filter(|u| u.has_password(password))
@@ -128,8 +150,13 @@ impl Serialize for Users {
                 "role": role_name(u.role),
                 "password_count": u.passwords.len(),
             });
-            if let (false, Some(o)) = (u.role_uids.is_empty(), shown.as_object_mut()) {
-                o.insert("role_uids".into(), json!(u.role_uids));
+            if let Some(o) = shown.as_object_mut() {
+                if !u.role_uids.is_empty() {
+                    o.insert("role_uids".into(), json!(u.role_uids));
+                }
+                for (k, v) in &u.extra {
+                    o.entry(k.clone()).or_insert_with(|| v.clone());
+                }
             }
             seq.serialize_element(&shown)?;
         }

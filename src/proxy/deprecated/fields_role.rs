@@ -14,13 +14,15 @@
 //!   array, no reply, a timeout) is never cached, not even for the same caller.
 //! - At most [`MAX_ENTRIES`] keys: a new key in a full cache first drops the expired idle
 //!   entries, then the oldest idle one; when every entry is in flight the call looks up
-//!   uncached. Evictions and look-ups sent are counted ([`RoleCache::evicted`],
-//!   [`RoleCache::look_ups`]).
+//!   uncached. Hits, look-ups sent (answered or failed), calls without usable credentials and
+//!   evictions are counted in the process's counters ([`crate::metrics::roles`], on
+//!   `/metrics` as `role_lookups_total{result}` and `role_cache_evictions_total`).
 //! - Failure is decided here as "forward untouched, audit `lookup: failed`" (contract §1.6):
 //!   the server still honours `role` until its sunset, so passing it on is safe.
 
 use super::version;
 use crate::listener::ConnInfo;
+use crate::metrics::roles::RoleCounters;
 use crate::proxy::app::App;
 use crate::rules::fields::role::RoleFacts;
 use http::{HeaderMap, Method, StatusCode};
@@ -28,7 +30,6 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -45,11 +46,11 @@ pub struct RoleCache<K = crate::proxy::callers::Fingerprint> {
     ttl: Duration,
     max: usize,
     slots: Mutex<HashMap<K, Slot>>,
-    look_ups: AtomicU64,
-    evicted: AtomicU64,
+    counters: RoleCounters,
 }
 
 impl<K> Default for RoleCache<K> {
+    /// A cache with counters of its own (registered nowhere).
     fn default() -> Self {
         RoleCache::new(ROLE_TTL, MAX_ENTRIES)
     }
@@ -57,23 +58,37 @@ impl<K> Default for RoleCache<K> {
 
 impl<K> RoleCache<K> {
     pub fn new(ttl: Duration, max: usize) -> RoleCache<K> {
+        RoleCache::counted(ttl, max, RoleCounters::default())
+    }
+
+    /// A cache counting into `counters` (the process's, [`crate::metrics::Metrics::role_counters`]).
+    pub fn counted(ttl: Duration, max: usize, counters: RoleCounters) -> RoleCache<K> {
         RoleCache {
             ttl,
             max: max.max(1),
             slots: Mutex::new(HashMap::new()),
-            look_ups: AtomicU64::new(0),
-            evicted: AtomicU64::new(0),
+            counters,
         }
     }
 
-    /// Look-ups sent so far (each a pair of GETs).
+    /// Look-ups sent so far (each a pair of GETs), answered or failed.
     pub fn look_ups(&self) -> u64 {
-        self.look_ups.load(Ordering::Relaxed)
+        self.counters.fetched.get() + self.counters.failed.get()
+    }
+
+    /// Answers given from the cache.
+    pub fn hits(&self) -> u64 {
+        self.counters.hit.get()
     }
 
     /// Entries dropped to keep the bound.
     pub fn evicted(&self) -> u64 {
-        self.evicted.load(Ordering::Relaxed)
+        self.counters.evicted.get()
+    }
+
+    /// Counts a call that could not look up (no usable credentials).
+    pub fn skipped(&self) {
+        self.counters.skipped.inc();
     }
 }
 
@@ -98,11 +113,16 @@ impl<K: Hash + Eq + Clone> RoleCache<K> {
         let mut held = slot.lock().await;
         if let Some((at, facts)) = held.as_ref() {
             if at.elapsed() < self.ttl {
+                self.counters.hit.inc();
                 return Some(facts.clone());
             }
         }
-        self.look_ups.fetch_add(1, Ordering::Relaxed);
         let fetched = fetch().await.map(Arc::new);
+        let counter = match fetched {
+            Some(_) => &self.counters.fetched,
+            None => &self.counters.failed,
+        };
+        counter.inc();
         *held = fetched.as_ref().map(|f| (Instant::now(), f.clone()));
         fetched
     }
@@ -129,7 +149,7 @@ impl<K: Hash + Eq + Clone> RoleCache<K> {
                 }
             }
             let dropped = before.saturating_sub(slots.len());
-            self.evicted.fetch_add(dropped as u64, Ordering::Relaxed);
+            self.counters.evicted.inc_by(dropped as u64);
         }
         let slot = Slot::default();
         if slots.len() < self.max {
@@ -155,10 +175,14 @@ pub async fn facts(
     conn: &ConnInfo,
     parts: &mut http::request::Parts,
 ) -> Option<Arc<RoleFacts>> {
-    if version::credential_problem(&parts.headers).is_some() {
+    let key = match version::credential_problem(&parts.headers) {
+        None => app.callers.fingerprint(&parts.headers),
+        Some(_) => None,
+    };
+    let Some(key) = key else {
+        app.roles.skipped();
         return None;
-    }
-    let key = app.callers.fingerprint(&parts.headers)?;
+    };
     let headers = version::look_up_headers(app, conn, &mut parts.headers);
     app.roles.get(key, || fetch(app, headers)).await
 }

@@ -1,6 +1,6 @@
 use super::*;
 use serde_json::json;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn some_facts() -> RoleFacts {
     RoleFacts::read(&json!([{"uid": 7, "management": "db_viewer"}]), &json!([])).unwrap_or_default()
@@ -72,4 +72,34 @@ async fn the_cache_holds_at_most_its_bound_and_counts_evictions() {
     // The oldest went first: the newest key is still cached.
     assert!(cache.get(9, || async { None }).await.is_some());
     assert!(cache.get(0, || async { None }).await.is_none());
+}
+
+#[tokio::test]
+async fn hits_fetches_failures_and_skips_count_into_the_shared_counters() {
+    let counters = RoleCounters::default();
+    let cache: RoleCache<u64> = RoleCache::counted(ROLE_TTL, 4, counters.clone());
+    assert!(cache.get(1, || async { None }).await.is_none());
+    assert!(cache
+        .get(1, || async { Some(some_facts()) })
+        .await
+        .is_some());
+    assert!(cache.get(1, || async { None }).await.is_some());
+    assert!(cache.get(1, || async { None }).await.is_some());
+    cache.skipped();
+    let seen = |c: &prometheus_client::metrics::counter::Counter| c.get();
+    assert_eq!(
+        [
+            &counters.hit,
+            &counters.fetched,
+            &counters.failed,
+            &counters.skipped
+        ]
+        .map(seen),
+        [2, 1, 1, 1]
+    );
+    // A second cache on the same counters (an App after a reload) goes on counting.
+    let next: RoleCache<u64> = RoleCache::counted(ROLE_TTL, 4, counters.clone());
+    assert!(next.get(1, || async { Some(some_facts()) }).await.is_some());
+    assert_eq!((counters.fetched.get(), next.look_ups()), (2, 3));
+    assert_eq!(cache.hits(), 2);
 }
