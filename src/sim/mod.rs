@@ -36,6 +36,7 @@ pub mod modules;
 mod multipart;
 mod reads;
 pub mod redis8;
+mod redis_acls;
 mod roles;
 mod routes;
 pub mod seed;

@@ -167,7 +167,7 @@ pub fn builtin() -> Result<Vec<FieldRule>, String> {
             }),
             ..rule(
                 "F2",
-                "field_predefined_roles",
+                super::predefined::RULE,
                 "roles_permissions[].role_uid, redis_acl_uid",
                 roles,
             )
