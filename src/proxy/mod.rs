@@ -98,10 +98,22 @@ pub fn handle(
                     object,
                 )),
             ),
-            None => (
-                RouteClass::PassThrough,
-                FutureEither::Left(forward::pass_through(&app, conn, req)),
-            ),
+            None => match predefined_list(&app, &req) {
+                // F2's reply side (API-CATALOGUE §9.2): the reply is read (boxed).
+                Some(list) => (
+                    RouteClass::PassThrough,
+                    FutureEither::Right(deprecated::predefined::dispatch(
+                        app.clone(),
+                        conn,
+                        req,
+                        list,
+                    )),
+                ),
+                None => (
+                    RouteClass::PassThrough,
+                    FutureEither::Left(forward::pass_through(&app, conn, req)),
+                ),
+            },
         },
         (Some(rule), None) => (
             RouteClass::Deprecated,
@@ -152,6 +164,19 @@ fn reply_aliases(
         .rules
         .reply_aliases
         .reads(req.method(), req.uri().path())
+}
+
+/// Whether F2 reads this call's reply: a method and path compare, then F2's mode.
+fn predefined_list(
+    app: &App,
+    req: &Request<Incoming>,
+) -> Option<crate::rules::fields::predefined::List> {
+    let list = crate::rules::fields::predefined::list_of(req.method(), req.uri().path())?;
+    let rules = app.config.rules.table.fields().rules();
+    rules
+        .iter()
+        .any(|r| r.name == deprecated::predefined::RULE && r.mode != crate::rules::Mode::Off)
+        .then_some(list)
 }
 
 fn route_class(rule: Option<usize>) -> RouteClass {

@@ -61,6 +61,7 @@ impl Sink for Tally {
                 .iter()
                 .map(|h| (h.rule.as_ref(), h.field.as_ref()))
                 .collect(),
+            reply: line.reply_keys(),
             request_id: &line.request_id,
             first: ts,
             last: many.last,
@@ -88,6 +89,7 @@ pub fn readiness(
         &Against {
             table: &cfg.rules.table,
             lifecycles: &cfg.lifecycle.rules,
+            aliases: &cfg.rules.reply_aliases,
             target,
             at,
         },

@@ -13,6 +13,9 @@
 //!   route's `removed_in` at or below the target → `breaks` (nothing carries it); else
 //!   `unaffected` (still served there, R14/R15/R18 included).
 //! - Field rules: [`crate::rules::fields::verdict::verdict`] as configured.
+//! - Reply-side records (F14's aliases added, F2's predefined names absent) are `reply` rows
+//!   ([`reply`]): F14 one row per old key read, F2 one per list read; never refused by a
+//!   lifecycle (the shim refuses no read for them).
 //! - Lifecycle: where `[lifecycle.<rule>]` refuses this caller's call at `at` (brownout or
 //!   Sunset, enforced, no exemption for this caller) the row `breaks`, whatever the version.
 //!   A dry run (`would_refuse`) does not break. `at` is the planned upgrade's instant (default
@@ -24,11 +27,15 @@
 
 pub mod cli;
 pub mod render;
+mod reply;
+#[cfg(test)]
+mod reply_tests;
 #[cfg(test)]
 mod tests;
 
 use crate::audit::record::format_ts;
 use crate::lifecycle::{Decision, Lifecycle};
+use crate::rules::fields::aliases::ReplyAliases;
 use crate::rules::fields::verdict::{verdict as field_verdict, Verdict};
 use crate::rules::{catalogue, decide, Action, RuleId, RuleTable, Version};
 use std::collections::BTreeMap;
@@ -48,6 +55,8 @@ pub struct Caller {
 pub enum Subject {
     Route,
     Field,
+    /// A field the caller reads in a reply (F14, F2's reply side).
+    Reply,
 }
 
 impl Subject {
@@ -55,6 +64,7 @@ impl Subject {
         match self {
             Subject::Route => "route",
             Subject::Field => "field",
+            Subject::Reply => "reply",
         }
     }
 }
@@ -69,6 +79,9 @@ pub struct Seen<'a> {
     pub route: &'a str,
     /// The field hits (`detail.fields`): rule name and concrete pointer.
     pub fields: Vec<(&'a str, &'a str)>,
+    /// What a reply-side rule saw (F14's old keys, F2's absent names); `None`: a request's
+    /// record.
+    pub reply: Option<Vec<&'a str>>,
     pub request_id: &'a str,
     pub first: SystemTime,
     pub last: SystemTime,
@@ -87,7 +100,8 @@ pub struct Evidence {
     pub field: Option<String>,
 }
 
-type Key = (Caller, Subject, String, String);
+/// Caller, subject, rule, `METHOD route`, and for F14 the old key read.
+type Key = (Caller, Subject, String, String, Option<String>);
 
 /// Observations so far, by caller, subject, rule and `METHOD route`.
 #[derive(Debug, Default)]
@@ -102,10 +116,29 @@ impl Tally {
     pub fn add(&mut self, s: &Seen<'_>) {
         self.records += s.count;
         let call = format!("{} {}", s.method, s.route);
+        if let (Some(keys), Some(rule)) = (&s.reply, s.rule) {
+            for (key, field) in reply::keys(rule, keys) {
+                let k = (
+                    s.caller.clone(),
+                    Subject::Reply,
+                    rule.to_owned(),
+                    call.clone(),
+                    key,
+                );
+                self.count(k, s, Some(&field));
+            }
+            return;
+        }
         if s.fields.is_empty() {
             let rule = s.rule.unwrap_or(crate::audit::report::DEFAULT_RULE);
             self.count(
-                (s.caller.clone(), Subject::Route, rule.to_owned(), call),
+                (
+                    s.caller.clone(),
+                    Subject::Route,
+                    rule.to_owned(),
+                    call,
+                    None,
+                ),
                 s,
                 None,
             );
@@ -122,6 +155,7 @@ impl Tally {
                 Subject::Field,
                 (*rule).to_owned(),
                 call.clone(),
+                None,
             );
             self.count(key, s, Some(pointer));
         }
@@ -154,6 +188,8 @@ impl Tally {
 pub struct Against<'a> {
     pub table: &'a RuleTable,
     pub lifecycles: &'a BTreeMap<String, Lifecycle>,
+    /// F14's settings (the reply aliases added there).
+    pub aliases: &'a ReplyAliases,
     pub target: Version,
     /// The planned upgrade's instant: the lifecycles are decided then.
     pub at: SystemTime,
@@ -223,8 +259,8 @@ fn severity(v: Verdict) -> usize {
 /// Every caller's verdicts on `against.target`.
 pub fn assess(tally: &Tally, against: &Against<'_>) -> Readiness {
     let mut callers: Vec<CallerVerdict> = Vec::new();
-    for ((caller, subject, rule, call), evidence) in &tally.seen {
-        let (id, verdict, why) = judge(*subject, rule, caller, against);
+    for ((caller, subject, rule, call, key), evidence) in &tally.seen {
+        let (id, verdict, why) = judge(*subject, (rule, key.as_deref()), caller, against);
         let row = Row {
             subject: *subject,
             id,
@@ -261,13 +297,14 @@ pub fn assess(tally: &Tally, against: &Against<'_>) -> Readiness {
 /// The id, verdict and reason of one row.
 fn judge(
     subject: Subject,
-    name: &str,
+    (name, key): (&str, Option<&str>),
     caller: &Caller,
     a: &Against<'_>,
 ) -> (String, Verdict, String) {
     let (id, verdict, why) = match subject {
         Subject::Route => route(name, a),
         Subject::Field => field(name, a),
+        Subject::Reply => return reply::judge(name, key, a),
     };
     match refused(name, caller, a) {
         Some(code) => (

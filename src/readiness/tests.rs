@@ -7,7 +7,7 @@ use crate::rules::fields::verdict::Verdict;
 use crate::rules::Version;
 use std::time::{Duration, UNIX_EPOCH};
 
-fn config(toml: &str) -> Config {
+pub(super) fn config(toml: &str) -> Config {
     let mut raw = parse_raw(toml).expect("toml");
     raw.upstream.url = Some("http://127.0.0.1:9".into());
     Config::from_raw(raw).expect("config")
@@ -17,11 +17,11 @@ fn v(s: &str) -> Version {
     Version::parse(s).expect("version")
 }
 
-fn t(secs: u64) -> SystemTime {
+pub(super) fn t(secs: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_790_000_000 + secs)
 }
 
-fn who(user: &str, verified: bool, ua: &str) -> Caller {
+pub(super) fn who(user: &str, verified: bool, ua: &str) -> Caller {
     Caller {
         user: Some(user.into()),
         verified,
@@ -30,7 +30,7 @@ fn who(user: &str, verified: bool, ua: &str) -> Caller {
     }
 }
 
-fn seen<'a>(
+pub(super) fn seen<'a>(
     caller: Caller,
     rule: &'a str,
     call: (&'a str, &'a str),
@@ -43,6 +43,7 @@ fn seen<'a>(
         method: call.0,
         route: call.1,
         fields: Vec::new(),
+        reply: None,
         request_id: id,
         first: t(at),
         last: t(at),
@@ -54,12 +55,13 @@ const UPGRADE: (&str, &str) = ("POST", "/v1/modules/upgrade/bdb/{uid}");
 const UPLOAD: (&str, &str) = ("POST", "/v1/modules");
 const CLUSTER: (&str, &str) = ("PUT", "/v1/cluster");
 
-fn assess_at(tally: &Tally, cfg: &Config, target: &str, at: SystemTime) -> Readiness {
+pub(super) fn assess_at(tally: &Tally, cfg: &Config, target: &str, at: SystemTime) -> Readiness {
     assess(
         tally,
         &Against {
             table: &cfg.rules.table,
             lifecycles: &cfg.lifecycle.rules,
+            aliases: &cfg.rules.reply_aliases,
             target: v(target),
             at,
         },

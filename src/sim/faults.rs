@@ -94,6 +94,10 @@ pub struct FaultSet {
     /// (API-CATALOGUE §3.3; [`super::users_password`]). Stays until cleared.
     #[serde(skip_serializing_if = "is_default")]
     pub users_password_on_8x: super::users_password::UsersPasswordOn8x,
+    /// `"predefined_roles": "absent" | "seeded"` (F2, API-CATALOGUE §12): whether the roles
+    /// and ACLs removed in 7.2.4 are listed ([`super::roles`], [`super::redis_acls`]).
+    #[serde(skip_serializing_if = "is_default")]
+    pub predefined_roles: super::roles::Predefined,
 }
 
 /// What the new upgrade route does with a `modules` entry for a database running Redis 8
@@ -212,6 +216,10 @@ impl Faults {
 
     pub(crate) fn debuginfo_bytes(&self) -> u64 {
         self.lock().debuginfo_bytes.min(MAX_DEBUGINFO_BYTES)
+    }
+
+    pub(crate) fn predefined_roles(&self) -> super::roles::Predefined {
+        self.lock().predefined_roles
     }
 
     pub fn delay(&self, fault: DelayFault) {

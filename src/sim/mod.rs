@@ -37,6 +37,7 @@ pub mod modules;
 mod multipart;
 mod reads;
 pub mod redis8;
+mod redis_acls;
 mod roles;
 mod routes;
 pub mod seed;

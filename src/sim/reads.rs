@@ -22,7 +22,6 @@ pub fn read(state: &SimState, route: &Route, query: Option<&str>) -> Result<Valu
         Route::Bdbs => Ok(Value::Array(state.bdbs.iter().map(show).collect())),
         Route::Bdb(uid) => state.bdb(*uid).map(show).ok_or_else(|| bdb_not_found(uid)),
         Route::Modules => Ok(to_json(&state.modules)),
-        Route::Roles => Ok(Value::Array(state.roles.clone())),
         Route::Module(uid) => state.module(uid).map(to_json).ok_or_else(|| {
             ApiError::not_found("module_not_found", format!("Module {uid} does not exist"))
         }),

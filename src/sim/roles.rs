@@ -5,10 +5,16 @@
 //! Decisions:
 //! - No role exists at first: the predefined "DB Viewer"-style roles are gone on 7.2.4 and
 //!   later (F2), which every simulated release is.
+//! - The F2 model switch `"predefined_roles": "seeded"` ([`Predefined`], API-CATALOGUE §12 row
+//!   F2: "as if in use") lists the five removed custom roles again (`uid` 1001–1005, out of
+//!   the way of created roles), as a cluster upgraded from < 7.2.4 keeps them while users or
+//!   databases use them. A view, not state: clearing the switch removes them. The same switch
+//!   lists the two removed Redis ACLs ([`super::redis_acls`]).
 //! - `management` must be one of the `RoleName`s; `name` is free text, required and unique.
 //! - A user created with `role_uids` takes the first listed role's `management`, as far as the
 //!   simulator's two roles go (`admin`, `db_viewer`; any other is refused).
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::auth::Role;
@@ -25,6 +31,42 @@ const MANAGEMENT: [&str; 7] = [
     "user_manager",
     "admin",
 ];
+
+/// F2's model switch: whether the predefined roles and ACLs removed in 7.2.4 are listed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Predefined {
+    /// Gone, as on a cluster created on 7.2.4 or later.
+    #[default]
+    Absent,
+    /// Listed, as on an upgraded cluster that still uses them.
+    Seeded,
+}
+
+/// The custom roles removed in 7.2.4 (RN 7.2.4-52), named as the release note names them.
+const REMOVED: [(&str, &str); 5] = [
+    ("Cluster Member", "cluster_member"),
+    ("Cluster Viewer", "cluster_viewer"),
+    ("DB Member", "db_member"),
+    ("DB Viewer", "db_viewer"),
+    ("None", "none"),
+];
+
+/// `GET /v1/roles`: the created roles, after the removed predefined ones when seeded.
+pub fn list(state: &SimState, how: Predefined) -> Value {
+    let seeded = (how == Predefined::Seeded).then(|| {
+        REMOVED.iter().zip(1001u64..).map(
+            |((name, management), uid)| json!({"uid": uid, "name": name, "management": management}),
+        )
+    });
+    Value::Array(
+        seeded
+            .into_iter()
+            .flatten()
+            .chain(state.roles.iter().cloned())
+            .collect(),
+    )
+}
 
 /// `POST /v1/roles`: the new role.
 pub fn create(state: &mut SimState, raw: &[u8]) -> Result<Value, ApiError> {

@@ -98,6 +98,10 @@ pub enum Route {
     Roles,
     /// `POST /v1/roles`: a new role.
     RoleCreate,
+    /// `GET /v1/redis_acls` (F2's reply side).
+    RedisAcls,
+    /// `POST /v1/redis_acls`: a new Redis ACL.
+    RedisAclCreate,
     /// `POST /v1/users/authorize`: authenticates itself (body or header, by release).
     Authorize,
     /// `POST /v1/users/refresh_jwt`: authenticates itself (a live token).
@@ -175,6 +179,7 @@ impl Route {
             | Route::UserCreate
             | Route::UserUpdate(_)
             | Route::RoleCreate
+            | Route::RedisAclCreate
             | Route::Certificates { .. }
             | Route::ModuleUpload { .. }
             | Route::ModuleDelete { .. }
@@ -249,6 +254,10 @@ fn candidates(segs: &[&str], path: &str, served: Served) -> Option<Vec<Entry>> {
         ["v1", "roles"] => Some(vec![
             (M::GET, Ok(Route::Roles)),
             (M::POST, Ok(Route::RoleCreate)),
+        ]),
+        ["v1", "redis_acls"] => Some(vec![
+            (M::GET, Ok(Route::RedisAcls)),
+            (M::POST, Ok(Route::RedisAclCreate)),
         ]),
         ["v1", "bdbs", uid] if *uid != "stats" => Some(vec![
             (M::GET, bdb_uid(uid).map(Route::Bdb)),

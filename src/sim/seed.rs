@@ -161,6 +161,7 @@ pub fn seed(version: SimVersion) -> SimState {
     };
     let mut state = SimState {
         roles: Vec::new(),
+        redis_acls: super::redis_acls::seed(),
         cluster: cluster(version),
         nodes: (1..=3).map(|uid| node(uid, version)).collect(),
         modules,

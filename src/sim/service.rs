@@ -217,6 +217,9 @@ fn dispatch(sim: &Simulator, parts: &Parts, body: &[u8]) -> Result<Answer, Rejec
             Route::UserCreate => super::fields::create_user(state, body)?.into(),
             Route::UserUpdate(uid) => super::users_update::update(state, uid, body)?.into(),
             Route::RoleCreate => super::roles::create(state, body)?.into(),
+            Route::Roles => super::roles::list(state, faults.predefined_roles()).into(),
+            Route::RedisAcls => super::redis_acls::list(state, seeded(faults)).into(),
+            Route::RedisAclCreate => super::redis_acls::create(state, body, seeded(faults))?.into(),
             Route::Certificates { bulk } => certs::update(state, version, faults, bulk, body)?,
             Route::ModuleUpload { v2 } => {
                 modules::upload(state, faults, v2, content_type, body, duration)?
@@ -237,6 +240,11 @@ fn dispatch(sim: &Simulator, parts: &Parts, body: &[u8]) -> Result<Answer, Rejec
         };
         Ok(answer)
     })
+}
+
+/// F2's switch: the ACLs removed in 7.2.4 are listed.
+fn seeded(faults: &super::faults::Faults) -> bool {
+    faults.predefined_roles() == super::roles::Predefined::Seeded
 }
 
 fn respond(outcome: Result<Answer, Rejection>) -> Reply {

@@ -27,6 +27,9 @@ pub struct SimState {
     /// Roles created with `POST /v1/roles` (F1's look-up reads them); none at first.
     #[serde(default)]
     pub roles: Vec<Value>,
+    /// Redis ACLs (`GET`/`POST /v1/redis_acls`, F2): "Full Access" at first.
+    #[serde(default = "super::redis_acls::seed")]
+    pub redis_acls: Vec<Value>,
     /// Live JWTs; secrets, so never serialised (not in `GET /__sim/state`, not in state files).
     #[serde(skip)]
     pub tokens: super::authorize::Tokens,

@@ -63,16 +63,30 @@ pub struct Line<'a> {
     pub route: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub method: Option<Cow<'a, str>>,
-    /// Only `detail.fields` (the field rules' hits) is read.
+    /// Only `detail.fields` (the field rules' hits) and the reply-side keys are read.
     #[serde(default)]
     pub detail: Option<Detail<'a>>,
 }
 
-/// The part of a record's `detail` readers use: the field rules' hits.
+/// The part of a record's `detail` readers use: the field rules' hits, and what a reply-side
+/// rule saw (F14's `aliases[].field`, F2's `predefined_absent`).
 #[derive(Deserialize)]
 pub struct Detail<'a> {
     #[serde(borrow, default)]
     fields: Option<Hits<'a>>,
+    #[serde(borrow, default)]
+    aliases: Option<Hits<'a>>,
+    #[serde(borrow, default)]
+    predefined_absent: Option<Names<'a>>,
+}
+
+/// `detail.predefined_absent`: names, or (another rule's detail) anything, ignored.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Names<'a> {
+    #[serde(borrow)]
+    List(Vec<Cow<'a, str>>),
+    Other(serde::de::IgnoredAny),
 }
 
 /// `detail.fields`: a list of hits, or (another rule's detail) anything, ignored.
@@ -99,6 +113,17 @@ impl Line<'_> {
         match self.detail.as_ref().and_then(|d| d.fields.as_ref()) {
             Some(Hits::List(hits)) => hits,
             _ => &[],
+        }
+    }
+
+    /// What a reply-side rule saw in the reply (F14: the old keys added; F2: the predefined
+    /// names absent, possibly none); `None` for a record of a call's request.
+    pub fn reply_keys(&self) -> Option<Vec<&str>> {
+        let d = self.detail.as_ref()?;
+        match (&d.aliases, &d.predefined_absent) {
+            (Some(Hits::List(hits)), _) => Some(hits.iter().map(|h| h.field.as_ref()).collect()),
+            (_, Some(Names::List(names))) => Some(names.iter().map(AsRef::as_ref).collect()),
+            _ => None,
         }
     }
 }

@@ -7,50 +7,35 @@
 //! Decisions:
 //! - Off (the default, and `auto`): [`crate::proxy::handle`] never reaches this module, the
 //!   reply streams as before.
-//! - Only a `200` is read. A reply that is compressed (`Content-Encoding` other than
-//!   `identity`), of a type that is not JSON, without a declared length, declared over
-//!   [`MAX_REPLY`] (4 MiB), with no room in the process-wide body budget, or whose bytes do not
-//!   parse, goes to the caller as it came (the bytes read, unchanged), counted in
-//!   `field_bodies_skipped{reason="reply_…"}`. A declared length bounds the read, so the read
-//!   never has to hand back a half-read stream.
+//! - The reply is read by [`super::reply_read::read`] within [`MAX_REPLY`] (4 MiB); what it
+//!   does not read, or what does not parse, goes to the caller as it came, counted in
+//!   `field_bodies_skipped{reason="reply_…"}`.
 //! - No alias missing: the bytes read go back unchanged (same length), unaudited.
 //! - Aliases added: the JSON is written again (key order kept), `Content-Length` set to the new
-//!   length; one audit record per caller, route and status per `rules.stats_v1.audit_window`
-//!   (like R18's, with a `count`), rule `field_reply_aliases`, `detail.aliases`: the old keys
+//!   length; one windowed audit record per caller, route and status
+//!   ([`super::reply_read::audit`]), rule `field_reply_aliases`, `detail.aliases`: the old keys
 //!   added with their source and how many objects got each (never a value). `observe`: the
 //!   same record, `observed`, and the reply unchanged.
 //! - The version (for `use_ipv6`, known ≥ 8.2.0 only): `rules.rs_version`, the cached one, or
 //!   a look-up with the caller's credentials when `use_ipv6` is enabled on `GET /v1/cluster`.
 
 use super::fields::version_for;
+use super::reply_read::{self, Head, Seen};
 use super::Boxed;
-use crate::audit::AuditRecord;
-use crate::error::ApiError;
 use crate::listener::ConnInfo;
 use crate::proxy::app::App;
 use crate::proxy::forward;
-use crate::proxy::reply::error_response;
 use crate::rules::fields::aliases::{self, Added, Alias, Object, MAX_REPLY};
 use crate::rules::Version;
 use bytes::Bytes;
-use http::{header, HeaderValue, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Either, Full, Limited};
+use http::{header, HeaderValue, Request, Response};
+use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-/// The rule name of F14's audit records.
-pub const RULE: &str = "field_reply_aliases";
-
-/// The request facts the audit record needs once the reply is known.
-struct Head {
-    method: http::Method,
-    headers: http::HeaderMap,
-    route: &'static str,
-    arrived: SystemTime,
-    started: Instant,
-}
+pub use crate::rules::fields::aliases::RULE;
 
 /// Runs a call whose reply may get aliases (see the module's decisions).
 pub fn dispatch(app: Arc<App>, conn: ConnInfo, req: Request<Incoming>, object: Object) -> Boxed {
@@ -65,40 +50,12 @@ pub fn dispatch(app: Arc<App>, conn: ConnInfo, req: Request<Incoming>, object: O
             (Object::Bdb, "/v1/bdbs") => "/v1/bdbs",
             (Object::Bdb, _) => "/v1/bdbs/{uid}",
         };
-        let head = Head {
-            method: parts.method.clone(),
-            headers: parts.headers.clone(),
-            route,
-            arrived,
-            started,
-        };
+        let head = Head::new(&parts, route, (arrived, started));
         let req = Request::from_parts(parts, body);
         let resp = forward::pass_through(&app, conn.clone(), req).await;
-        let (parts, body) = resp.into_parts();
-        let body = match body {
-            Either::Left(pooled) => pooled,
-            built => return Response::from_parts(parts, built),
-        };
-        let n = match readable(&parts) {
-            Ok(n) => n,
-            Err(why) => {
-                if !why.is_empty() {
-                    app.metrics.field_body_skipped(why);
-                }
-                return Response::from_parts(parts, Either::Left(body));
-            }
-        };
-        let Ok(reservation) = app.work.reserve(n) else {
-            app.metrics.field_body_skipped("reply_budget");
-            return Response::from_parts(parts, Either::Left(body));
-        };
-        let bytes = match Limited::new(body, n).collect().await {
-            Ok(c) => c.to_bytes(),
-            Err(_) => {
-                return error_response(&ApiError::upstream_invalid_reply(
-                    "the cluster's reply ended before its declared length",
-                ))
-            }
+        let (parts, bytes, reservation) = match reply_read::read(&app, resp, MAX_REPLY).await {
+            Ok(read) => read,
+            Err(as_it_came) => return as_it_came,
         };
         let (body, changed) = rewrite(&app, (&conn, &head), object, version, bytes);
         drop(reservation);
@@ -110,38 +67,6 @@ pub fn dispatch(app: Arc<App>, conn: ConnInfo, req: Request<Incoming>, object: O
         }
         resp
     })
-}
-
-/// The declared length of a reply worth reading, or the skip reason (`""`: not counted, a
-/// reply that is not a `200`).
-fn readable(parts: &http::response::Parts) -> Result<usize, &'static str> {
-    if parts.status != StatusCode::OK {
-        return Err("");
-    }
-    let h = &parts.headers;
-    if h.get(header::CONTENT_ENCODING)
-        .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"))
-    {
-        return Err("reply_compressed");
-    }
-    let json = h
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|t| t.trim().to_ascii_lowercase())
-        .is_some_and(|t| t == "application/json" || t.ends_with("+json"));
-    if !json {
-        return Err("reply_not_json");
-    }
-    let declared = h
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    match declared {
-        None => Err("reply_unsized"),
-        Some(n) if n > MAX_REPLY as u64 => Err("reply_too_large"),
-        Some(n) => usize::try_from(n).map_err(|_| "reply_too_large"),
-    }
 }
 
 /// The reply's bytes with the aliases added (and whether they changed), auditing what was
@@ -163,7 +88,16 @@ fn rewrite(
         return (bytes, false);
     }
     let adds = settings.adds();
-    audit(app, conn, head, &added, (adds, version));
+    let seen = Seen {
+        rule: RULE,
+        action: if adds { "translated" } else { "observed" },
+        version,
+        bdb_uid: (head.route == "/v1/bdbs/{uid}")
+            .then(|| added.first().and_then(|a| a.bdb_uid))
+            .flatten(),
+        detail: detail(&added),
+    };
+    reply_read::audit(app, conn, head, seen);
     if !adds {
         return (bytes, false);
     }
@@ -183,48 +117,4 @@ fn detail(added: &[Added]) -> Value {
         })
         .collect();
     json!({ "aliases": rows })
-}
-
-/// Writes (or counts into its caller's window) the record of a reply that got aliases, in its
-/// own tracked task: the reply does not wait for the audit file.
-fn audit(
-    app: &Arc<App>,
-    conn: &ConnInfo,
-    head: &Head,
-    added: &[Added],
-    (adds, version): (bool, Option<Version>),
-) {
-    let cfg = &app.config.audit;
-    let request_id = crate::audit::request_id(&head.headers);
-    let mut record = AuditRecord::begin(
-        head.arrived,
-        &request_id,
-        conn.peer.ip(),
-        &head.method,
-        head.route,
-        &head.headers,
-        cfg.trust_forwarded_for,
-    );
-    record.instance = Some(app.config.instance.clone());
-    record.forwarded_client = crate::audit::forwarded::client(
-        conn.peer.ip(),
-        &head.headers,
-        cfg.trust_forwarded_for,
-        &cfg.trusted_proxies,
-    )
-    .map(|ip| ip.to_string());
-    record.rule = Some(RULE.to_owned());
-    record.rule_action = Some(if adds { "translated" } else { "observed" }.to_owned());
-    record.verified = true;
-    record.cluster_version = version.map(|v| v.to_string());
-    if head.route == "/v1/bdbs/{uid}" {
-        record.bdb_uid = added.first().and_then(|a| a.bdb_uid);
-    }
-    record.detail = Some(detail(added));
-    record.finish(StatusCode::OK, None, None, head.started.elapsed());
-    let window = app.config.rules.stats.audit_window;
-    let task_app = app.clone();
-    app.work.spawn((), async move {
-        let _ = task_app.audit.write_windowed(&record, false, window).await;
-    });
 }

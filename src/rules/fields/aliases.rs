@@ -21,6 +21,9 @@ use super::super::{Mode, Version};
 use http::Method;
 use serde_json::{Map, Value};
 
+/// The rule name of F14's audit records (`[rules.<name>]`).
+pub const RULE: &str = "field_reply_aliases";
+
 /// Largest reply read for aliases (§9.6).
 pub const MAX_REPLY: usize = 4 * 1024 * 1024;
 

@@ -13,9 +13,9 @@
 //!   `mode = "translate"`, F7 on database create bodies only (§9.5).
 //! - F2 (predefined roles/ACLs removed in 7.2.4, §9.2) observes only `roles_permissions`
 //!   entries whose `role_uid` or `redis_acl_uid` is not a positive integer (`why:
-//!   roles_permissions_invalid`), never refuses; the reply side (`predefined_absent` in
-//!   `GET /v1/roles` / `GET /v1/redis_acls`) is not built. F14 (reply aliases) is not a request
-//!   rule but [`super::aliases`], on the reply path.
+//!   roles_permissions_invalid`), never refuses; its reply side (`predefined_absent` in
+//!   `GET /v1/roles` / `GET /v1/redis_acls`) is [`super::predefined`], on the reply path, like
+//!   F14 (reply aliases, [`super::aliases`]).
 
 use super::{positive_integer, FieldAction, FieldRule, Invalid, Pointer, Site};
 use crate::rules::version::{V7_2_4, V7_4_2, V7_8_2, V8_0_0, V8_2_0};
@@ -167,7 +167,7 @@ pub fn builtin() -> Result<Vec<FieldRule>, String> {
             }),
             ..rule(
                 "F2",
-                "field_predefined_roles",
+                super::predefined::RULE,
                 "roles_permissions[].role_uid, redis_acl_uid",
                 roles,
             )

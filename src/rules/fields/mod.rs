@@ -23,6 +23,7 @@ pub mod builtin;
 pub mod engine;
 pub mod listing;
 pub mod pointer;
+pub mod predefined;
 pub mod role;
 pub mod verdict;
 

@@ -12,8 +12,23 @@
 //!   its gate: it cannot be translated.
 //! - The lifecycle (a configured refusal by the target's date) is not read here: readiness
 //!   combines it.
+//!
+//! The reply side (a caller that *reads* a field, not one that sends it):
+//! - F14, per old key the caller was seen reading ([`reply_alias`]): where the target still
+//!   returns the key itself (`use_ipv6` below 8.2.0), `unaffected`; else, with the aliases on
+//!   (`mode = "translate"`, the key enabled) the shim adds it there, `carried`; off or
+//!   `observe`, the reply no longer carries it: `changes` (still answered, another shape).
+//! - F2, a caller seen reading `GET /v1/roles` / `GET /v1/redis_acls` ([`predefined_read`]):
+//!   from 7.2.4 the predefined names are gone and nothing can bring them back (§9.2: never
+//!   created), yet the route still answers: `changes`, not `breaks`. What fails is the client's
+//!   own selection by name, which the shim never sees (§9.2); the evidence is a read, not a
+//!   failed call. A caller that then sends the missing name's (absent) uid is the request side's
+//!   `roles_permissions_invalid`, and that `breaks`. Below 7.2.4 the names are there:
+//!   `unaffected`.
 
+use super::aliases::{Alias, ReplyAliases};
 use super::FieldRule;
+use crate::rules::version::{V7_2_4, V8_2_0};
 use crate::rules::Version;
 
 /// One verdict of readiness (issue 23 item 4).
@@ -61,5 +76,88 @@ pub fn verdict(rule: &FieldRule, target: Version) -> Verdict {
         Verdict::Changes
     } else {
         Verdict::Unaffected
+    }
+}
+
+/// F14: the verdict for a caller reading the old key `alias` on a `target` cluster, with the
+/// aliases as configured.
+pub fn reply_alias(settings: &ReplyAliases, alias: Alias, target: Version) -> Verdict {
+    if alias == Alias::UseIpv6 && !target.at_least(V8_2_0) {
+        return Verdict::Unaffected;
+    }
+    if settings.adds() && settings.aliases.contains(&alias) {
+        Verdict::Carried
+    } else {
+        Verdict::Changes
+    }
+}
+
+/// F2's reply side: the verdict for a caller reading the roles or Redis ACLs on `target`.
+pub fn predefined_read(target: Version) -> Verdict {
+    if target.at_least(V7_2_4) {
+        Verdict::Changes
+    } else {
+        Verdict::Unaffected
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::Mode;
+
+    fn v(s: &str) -> Version {
+        Version::parse(s).expect("version")
+    }
+
+    fn aliases(mode: Mode, enabled: &[Alias]) -> ReplyAliases {
+        ReplyAliases {
+            mode,
+            aliases: enabled.to_vec(),
+        }
+    }
+
+    #[test]
+    fn f14_an_alias_read_is_carried_when_added_there_and_changes_when_not() {
+        let on = aliases(Mode::Translate, &Alias::ALL);
+        let observe = aliases(Mode::Observe, &Alias::ALL);
+        let off = ReplyAliases::default();
+        let without_ssl = aliases(Mode::Translate, &[Alias::EndpointIp]);
+        let rows = [
+            (&on, Alias::Ssl, "7.22.2-170", Verdict::Carried),
+            (&on, Alias::UseIpv6, "8.2.0-25", Verdict::Carried),
+            (&on, Alias::UseIpv6, "8.0.20-68", Verdict::Unaffected),
+            (&off, Alias::UseIpv6, "8.0.20-68", Verdict::Unaffected),
+            (&off, Alias::UseIpv6, "8.2.0-25", Verdict::Changes),
+            (&off, Alias::DnsAddressMaster, "7.4.6-272", Verdict::Changes),
+            (&observe, Alias::Ssl, "8.2.0-25", Verdict::Changes),
+            (&without_ssl, Alias::Ssl, "8.2.0-25", Verdict::Changes),
+            (
+                &without_ssl,
+                Alias::EndpointIp,
+                "8.2.0-25",
+                Verdict::Carried,
+            ),
+        ];
+        for (i, (settings, alias, target, want)) in rows.into_iter().enumerate() {
+            assert_eq!(
+                reply_alias(settings, alias, v(target)),
+                want,
+                "row {i}: {alias:?} on {target}"
+            );
+        }
+    }
+
+    #[test]
+    fn f2_a_read_of_the_lists_changes_from_7_2_4_and_is_unaffected_below() {
+        let rows = [
+            ("7.2.0-1", Verdict::Unaffected),
+            ("7.2.4-52", Verdict::Changes),
+            ("7.22.2-170", Verdict::Changes),
+            ("8.2.0-25", Verdict::Changes),
+        ];
+        for (target, want) in rows {
+            assert_eq!(predefined_read(v(target)), want, "{target}");
+        }
     }
 }
