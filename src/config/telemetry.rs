@@ -19,7 +19,8 @@ use std::time::Duration;
 
 /// The one protocol implemented.
 pub const HTTP_PROTOBUF: &str = "http/protobuf";
-/// `telemetry.queue_size` when unset: spans waiting for export; past it they are dropped.
+/// `telemetry.queue_size` when unset: spans (and, in a queue of their own, log records) waiting
+/// for export; past it they are dropped.
 pub const DEFAULT_QUEUE_SIZE: usize = 2048;
 /// `telemetry.service_name` when unset.
 pub const DEFAULT_SERVICE_NAME: &str = "deprecation-shim";
