@@ -177,14 +177,19 @@ impl Metrics {
         );
         let lifecycle = lifecycle::LifecycleMetrics::register(&mut registry);
         let roles = roles::RoleCounters::register(&mut registry);
-        // Process-wide (the exporter outlives reloads): the same counter in every registry.
-        registry
-            .sub_registry_with_label(("signal".into(), "traces".into()))
-            .register(
-                "telemetry_dropped",
-                "Spans dropped before export: the queue (telemetry.queue_size) was full, or the collector refused or did not answer",
-                crate::telemetry::dropped_counter(),
-            );
+        // Process-wide (the exporters outlive reloads): the same counters in every registry.
+        for signal in [
+            crate::telemetry::Signal::Traces,
+            crate::telemetry::Signal::Logs,
+        ] {
+            registry
+                .sub_registry_with_label(("signal".into(), signal.label().into()))
+                .register(
+                    "telemetry_dropped",
+                    "Spans (signal=traces) or audit log records (signal=logs) dropped before export: the queue (telemetry.queue_size) was full, or the collector refused or did not answer",
+                    crate::telemetry::dropped_counter(signal),
+                );
+        }
         Metrics {
             roles,
             nodes,

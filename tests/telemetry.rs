@@ -2,7 +2,9 @@
 //! test from the official protobuf definitions ([`support::otlp`]).
 //!
 //! Telemetry is process-wide (one global subscriber), so this binary turns it on once, towards
-//! its receiver; the collector-down case has its own binary (`tests/telemetry_down.rs`).
+//! its receiver, with `logs` off; the collector-down case has its own binary
+//! (`tests/telemetry_down.rs`), and the audit records as log records theirs
+//! (`tests/telemetry_logs.rs`).
 
 mod support;
 
@@ -153,6 +155,13 @@ async fn a_translated_module_upgrade_is_one_trace_continued_from_the_caller() {
         .traceparent
         .as_deref()
         .is_some_and(|tp| tp.contains(&hex(&post.span.span_id))));
+
+    // `telemetry.logs` is off here: the receiver that got the spans got no log request
+    // (`tests/telemetry_logs.rs` turns it on).
+    assert!(
+        receiver.log_bodies().is_empty(),
+        "a /v1/logs request arrived"
+    );
 
     pass_through_at_sampling_0_makes_no_span(&sim, shim.addr, &receiver, &guard).await;
 }

@@ -1,5 +1,6 @@
-//! Issue 24: a collector that is down never fails or holds up a request; the spans it could
-//! not take are counted in `deprecation_shim_telemetry_dropped_total{signal="traces"}`.
+//! Issue 24: a collector that is down never fails or holds up a request, nor changes the audit
+//! file; the spans and audit log records it could not take are counted in
+//! `deprecation_shim_telemetry_dropped_total{signal="traces"}` and `{signal="logs"}`.
 //! Its own binary: telemetry is process-wide, and here it points at a closed port.
 
 mod support;
@@ -7,7 +8,9 @@ mod support;
 use deprecation_shim::config::telemetry::{validate, RawTelemetry};
 use deprecation_shim::config::LogFormat;
 use deprecation_shim::sim::SimVersion;
+use deprecation_shim::telemetry::{dropped_counter, Signal};
 use std::time::{Duration, Instant};
+use support::audit_file::settled;
 use support::harness::audited;
 use support::legacy::{admin, legacy_upgrade};
 use support::shim::free_port;
@@ -20,6 +23,7 @@ async fn with_the_collector_down_every_call_succeeds_and_drops_are_counted() {
         sampling: Some(1.0),
         queue_size: Some(8),
         export_timeout: Some("500ms".into()),
+        logs: Some(true),
         ..RawTelemetry::default()
     })
     .expect("telemetry config")
@@ -27,7 +31,7 @@ async fn with_the_collector_down_every_call_succeeds_and_drops_are_counted() {
     let guard = deprecation_shim::telemetry::init(LogFormat::Text, Some((&cfg, "replica-b")))
         .expect("telemetry")
         .expect("first init");
-    let (_sim, _audit, shim) = audited(SimVersion::V8_0, "").await;
+    let (_sim, audit, shim) = audited(SimVersion::V8_0, "").await;
 
     let started = Instant::now();
     // Pass-through requests (one span each) all at once: more than the queue holds.
@@ -42,15 +46,24 @@ async fn with_the_collector_down_every_call_succeeds_and_drops_are_counted() {
         assert_eq!(reply.status.as_u16(), 200, "{:?}", reply.body);
     }
     let took = started.elapsed();
+    // Every call is in the file, whatever the collector did.
+    let records = settled(&audit, 3).await;
+    assert!(records.iter().all(|r| r["status"] == 200));
     guard.flush();
-    let dropped = deprecation_shim::telemetry::dropped_counter().get();
-    println!("64 pass-through + 3 translated calls in {took:?}; {dropped} spans dropped");
-    assert!(dropped > 0, "no span counted as dropped");
+    let spans = dropped_counter(Signal::Traces).get();
+    let logs = dropped_counter(Signal::Logs).get();
+    println!(
+        "64 pass-through + 3 translated calls in {took:?}; {spans} spans, {logs} log records dropped"
+    );
+    assert!(spans > 0, "no span counted as dropped");
+    assert!(logs > 0, "no log record counted as dropped");
     assert!(took < Duration::from_secs(10), "calls held up: {took:?}");
     let metrics = deprecation_shim::metrics::Metrics::new().encode();
-    let line = format!("deprecation_shim_telemetry_dropped_total{{signal=\"traces\"}} {dropped}");
-    assert!(
-        metrics.contains(&line),
-        "{line} not in /metrics:\n{metrics}"
-    );
+    for (signal, n) in [("traces", spans), ("logs", logs)] {
+        let line = format!("deprecation_shim_telemetry_dropped_total{{signal=\"{signal}\"}} {n}");
+        assert!(
+            metrics.contains(&line),
+            "{line} not in /metrics:\n{metrics}"
+        );
+    }
 }

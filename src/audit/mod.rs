@@ -7,6 +7,8 @@
 //!
 //! A line is written by one `write_all` of the whole line under a mutex, on a file opened with
 //! `O_APPEND`, so lines never interleave, also with another process appending to the same file.
+//! With `telemetry.logs`, each line written is then also exported as an OTLP log record
+//! ([`crate::telemetry::logs`]): after the write, never blocking it.
 
 pub mod coalesce;
 pub mod forwarded;
@@ -226,7 +228,13 @@ impl AuditLog {
         let result = self.write_line(line).await;
         self.last_failed.store(result.is_err(), Ordering::Relaxed);
         match &result {
-            Ok(()) => self.metrics.audit_written(),
+            Ok(written) => {
+                self.metrics.audit_written();
+                // After the line is in the file, never instead of it (`telemetry::logs`).
+                if let Some(bytes) = written {
+                    crate::telemetry::logs::emit(line, bytes);
+                }
+            }
             Err(e) => {
                 self.metrics.audit_write_failed();
                 tracing::error!(
@@ -241,17 +249,18 @@ impl AuditLog {
                 );
             }
         }
-        result
+        result.map(drop)
     }
 
-    async fn write_line(&self, rec: &AuditRecord) -> Result<(), AuditError> {
+    /// Writes `rec` as one line; the line written, or `None` when the log is disabled.
+    async fn write_line(&self, rec: &AuditRecord) -> Result<Option<Vec<u8>>, AuditError> {
         if matches!(lock(&self.inner).out, Out::Disabled) {
-            return Ok(());
+            return Ok(None);
         }
         let line = rec.to_line().map_err(AuditError::Encode)?;
         let inner = self.inner.clone();
         // File I/O blocks (fsync for milliseconds): keep it off the async workers.
-        tokio::task::spawn_blocking(move || lock(&inner).append(&line))
+        tokio::task::spawn_blocking(move || lock(&inner).append(&line).map(|()| Some(line)))
             .await
             .map_err(AuditError::Task)?
     }

@@ -6,6 +6,9 @@
 //!   pays one branch.
 //! - Only `protocol = "http/protobuf"` is implemented; any other value is refused by name
 //!   rather than silently exported some other way.
+//! - `logs = true` exports the audit records as OTLP log records too, to the endpoint's
+//!   `/v1/logs` (OTLP/HTTP's per-signal path). An endpoint whose path is neither empty nor
+//!   `…/v1/traces` names the traces URL only, so `logs` is then refused rather than guessed.
 //! - `headers_file` holds `Name: value` lines (tokens): read once at start-up, kept as
 //!   [`Secret`]s whose `Debug` hides the value, never logged.
 
@@ -16,7 +19,8 @@ use std::time::Duration;
 
 /// The one protocol implemented.
 pub const HTTP_PROTOBUF: &str = "http/protobuf";
-/// `telemetry.queue_size` when unset: spans waiting for export; past it they are dropped.
+/// `telemetry.queue_size` when unset: spans (and, in a queue of their own, log records) waiting
+/// for export; past it they are dropped.
 pub const DEFAULT_QUEUE_SIZE: usize = 2048;
 /// `telemetry.service_name` when unset.
 pub const DEFAULT_SERVICE_NAME: &str = "deprecation-shim";
@@ -33,6 +37,7 @@ pub struct RawTelemetry {
     pub sampling: Option<f64>,
     pub queue_size: Option<usize>,
     pub export_timeout: Option<String>,
+    pub logs: Option<bool>,
 }
 
 /// A header value that is never printed.
@@ -58,6 +63,8 @@ pub struct Telemetry {
     pub sampling: f64,
     pub queue_size: usize,
     pub export_timeout: Duration,
+    /// The OTLP/HTTP logs URL (`…/v1/logs`) when `logs = true`: the audit records go there too.
+    pub logs_endpoint: Option<http::Uri>,
 }
 
 /// `[telemetry]` → [`Telemetry`], or `None` when `enabled` is not `true`.
@@ -108,8 +115,13 @@ pub fn validate(raw: RawTelemetry) -> Result<Option<Telemetry>, ConfigError> {
         }
         None => Vec::new(),
     };
+    let logs_endpoint = match raw.logs {
+        Some(true) => Some(logs_url(&endpoint).map_err(|p| ConfigError::new("telemetry.logs", p))?),
+        _ => None,
+    };
     Ok(Some(Telemetry {
         endpoint: traces_url(&endpoint).map_err(|p| ConfigError::new("telemetry.endpoint", p))?,
+        logs_endpoint,
         headers,
         service_name: raw
             .service_name
@@ -141,6 +153,22 @@ pub fn traces_url(endpoint: &str) -> Result<http::Uri, String> {
     }
     let joined = format!("{}/v1/traces", endpoint.trim_end_matches('/'));
     joined.parse().map_err(|e| format!("\"{joined}\": {e}"))
+}
+
+/// The logs URL of an endpoint: `http(s)://host:port` gets `/v1/logs`; `…/v1/traces` becomes
+/// `…/v1/logs` (the same collector's other signal). Any other path is a URL for traces only.
+pub fn logs_url(endpoint: &str) -> Result<http::Uri, String> {
+    let traces = traces_url(endpoint)?;
+    let Some(prefix) = traces.path().strip_suffix("/v1/traces") else {
+        return Err(format!(
+            "cannot derive the logs URL from the endpoint path \"{}\": give the collector's base URL (http(s)://host:port) or one ending in /v1/traces",
+            traces.path()
+        ));
+    };
+    let path = format!("{prefix}/v1/logs");
+    let mut parts = traces.into_parts();
+    parts.path_and_query = Some(path.parse().map_err(|e| format!("\"{path}\": {e}"))?);
+    http::Uri::from_parts(parts).map_err(|e| format!("\"{endpoint}\": {e}"))
 }
 
 /// `Name: value` lines; blank lines and `#` comments skipped. A malformed line is named by
@@ -186,6 +214,39 @@ mod tests {
             "/otlp/v1/traces"
         );
         assert!(traces_url("127.0.0.1:4318").is_err());
+    }
+
+    #[test]
+    fn the_logs_url_is_the_endpoints_v1_logs() {
+        assert_eq!(
+            logs_url("http://127.0.0.1:4318/").unwrap().to_string(),
+            "http://127.0.0.1:4318/v1/logs"
+        );
+        assert_eq!(
+            logs_url("https://c/otlp/v1/traces").unwrap().to_string(),
+            "https://c/otlp/v1/logs"
+        );
+        assert!(logs_url("https://c/otlp").is_err());
+        let raw = RawTelemetry {
+            enabled: Some(true),
+            endpoint: Some("http://c:4318/custom".into()),
+            logs: Some(true),
+            ..RawTelemetry::default()
+        };
+        assert_eq!(validate(raw.clone()).unwrap_err().key, "telemetry.logs");
+        let off = validate(RawTelemetry {
+            logs: None,
+            ..raw.clone()
+        });
+        assert_eq!(off.unwrap().unwrap().logs_endpoint, None);
+        let on = validate(RawTelemetry {
+            endpoint: Some("http://c:4318".into()),
+            ..raw
+        });
+        assert_eq!(
+            on.unwrap().unwrap().logs_endpoint.unwrap().path(),
+            "/v1/logs"
+        );
     }
 
     #[test]

@@ -1,17 +1,22 @@
 //! The OTLP/HTTP (protobuf) trace exporter, its resource and sampler, and the tracer the
-//! `tracing` layer feeds. Built once at start-up from `[telemetry]`.
+//! `tracing` layer feeds; with `telemetry.logs`, the log exporter and the logger the audit
+//! writer feeds ([`super::logs`]). Built once at start-up from `[telemetry]`.
 //!
 //! Decisions:
 //! - The exporter's HTTP client is hyper with rustls (the system store, or Mozilla's roots),
 //!   so no second HTTP or TLS stack is linked; `headers_file`'s headers go on every export.
-//! - Export runs on a thread of its own ([`super::queue`]): a slow collector never takes a
-//!   request worker's time.
+//! - Export runs on a thread of its own per signal ([`super::queue`]): a slow collector never
+//!   takes a request worker's time.
+//! - Both signals share the endpoint's host, the headers, the client and the resource; only
+//!   the path differs (`/v1/traces`, `/v1/logs`: `crate::config::telemetry`).
 
-use super::queue::Queue;
+use super::queue::{Logs, Queue, Spans};
 use crate::config::telemetry::Telemetry;
+use opentelemetry::logs::LoggerProvider as _;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::KeyValue;
 use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
+use opentelemetry_sdk::logs::{LogExporter as _, SdkLogger, SdkLoggerProvider};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter as _, Tracer};
 use opentelemetry_sdk::Resource;
 use std::time::Duration;
@@ -20,6 +25,7 @@ use std::time::Duration;
 #[derive(Debug)]
 pub struct Guard {
     provider: SdkTracerProvider,
+    logs: Option<SdkLoggerProvider>,
 }
 
 /// Longest a stop waits for the last spans to leave.
@@ -29,17 +35,28 @@ impl Guard {
     /// Sends what is queued now and waits for it (tests; the stop path).
     pub fn flush(&self) {
         let _ = self.provider.force_flush();
+        if let Some(logs) = &self.logs {
+            let _ = logs.force_flush();
+        }
     }
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        // Logs first: the last audit records were written after the spans of their calls ended.
+        if let Some(logs) = &self.logs {
+            let _ = logs.shutdown_with_timeout(FLUSH_WAIT);
+        }
         let _ = self.provider.shutdown_with_timeout(FLUSH_WAIT);
     }
 }
 
-/// The provider (in its guard) and the tracer for the `tracing` layer.
-pub(super) fn start(cfg: &Telemetry, instance: &str) -> Result<(Guard, Tracer), String> {
+/// The providers (in their guard), the tracer for the `tracing` layer, and the logger of the
+/// audit records when `telemetry.logs` is on.
+pub(super) fn start(
+    cfg: &Telemetry,
+    instance: &str,
+) -> Result<(Guard, Tracer, Option<SdkLogger>), String> {
     let resource = resource(cfg, instance);
     let mut exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
@@ -47,16 +64,16 @@ pub(super) fn start(cfg: &Telemetry, instance: &str) -> Result<(Guard, Tracer), 
         .with_protocol(Protocol::HttpBinary)
         .with_endpoint(cfg.endpoint.to_string())
         .with_timeout(cfg.export_timeout)
-        .with_headers(
-            cfg.headers
-                .iter()
-                .map(|(name, value)| (name.clone(), value.0.clone()))
-                .collect(),
-        )
+        .with_headers(headers(cfg))
         .build()
         .map_err(|e| format!("telemetry: cannot build the OTLP exporter: {e}"))?;
     exporter.set_resource(&resource);
-    let queue = Queue::start(exporter, cfg.queue_size, cfg.export_timeout)?;
+    let logs = match &cfg.logs_endpoint {
+        Some(url) => Some(logger_provider(cfg, url, &resource)?),
+        None => None,
+    };
+    let logger = logs.as_ref().map(|p| p.logger("deprecation-shim"));
+    let queue = Queue::start(Spans(exporter), cfg.queue_size, cfg.export_timeout)?;
     let provider = SdkTracerProvider::builder()
         .with_span_processor(queue)
         .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
@@ -65,7 +82,37 @@ pub(super) fn start(cfg: &Telemetry, instance: &str) -> Result<(Guard, Tracer), 
         .with_resource(resource)
         .build();
     let tracer = provider.tracer("deprecation-shim");
-    Ok((Guard { provider }, tracer))
+    Ok((Guard { provider, logs }, tracer, logger))
+}
+
+/// The logs' provider: the OTLP log exporter behind a [`Queue`] of its own.
+fn logger_provider(
+    cfg: &Telemetry,
+    url: &http::Uri,
+    resource: &Resource,
+) -> Result<SdkLoggerProvider, String> {
+    let mut exporter = opentelemetry_otlp::LogExporter::builder()
+        .with_http()
+        .with_http_client(http_client(cfg.export_timeout)?)
+        .with_protocol(Protocol::HttpBinary)
+        .with_endpoint(url.to_string())
+        .with_timeout(cfg.export_timeout)
+        .with_headers(headers(cfg))
+        .build()
+        .map_err(|e| format!("telemetry: cannot build the OTLP log exporter: {e}"))?;
+    exporter.set_resource(resource);
+    let queue = Queue::start(Logs(exporter), cfg.queue_size, cfg.export_timeout)?;
+    Ok(SdkLoggerProvider::builder()
+        .with_log_processor(queue)
+        .with_resource(resource.clone())
+        .build())
+}
+
+fn headers(cfg: &Telemetry) -> std::collections::HashMap<String, String> {
+    cfg.headers
+        .iter()
+        .map(|(name, value)| (name.clone(), value.0.clone()))
+        .collect()
 }
 
 /// `service.name`, `service.instance.id` (the `instance` key, always), `service.version`, and

@@ -7,7 +7,8 @@
 //!
 //! Traces: `tracing` spans of the [`TARGET`] target, turned into OpenTelemetry spans by
 //! `tracing-opentelemetry` and exported over OTLP/HTTP by [`export`] through the bounded
-//! [`queue`].
+//! [`queue`]. With `telemetry.logs`, the audit records as OTLP log records too ([`logs`]),
+//! through a queue of the same kind.
 //!
 //! Decisions:
 //! - Off costs a branch: with telemetry off no subscriber layer is interested in [`TARGET`], so
@@ -22,6 +23,7 @@
 
 pub mod context;
 mod export;
+pub mod logs;
 pub mod queue;
 
 use crate::config::telemetry::Telemetry;
@@ -41,7 +43,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 pub use export::Guard;
-pub use queue::dropped_counter;
+pub use queue::{dropped_counter, Signal};
 
 /// The target of the spans exported as traces (and of nothing else).
 pub const TARGET: &str = "otel";
@@ -61,7 +63,8 @@ pub fn on() -> bool {
 /// Installs the global subscriber: the log layer, and the trace layer when `telemetry` is set
 /// (`instance` becomes `service.instance.id`). A second call (tests) installs nothing and
 /// returns `None`, as does a call without `telemetry`. Keep the [`Guard`]: dropping it flushes
-/// and stops the export.
+/// and stops the export. With `telemetry.logs`, the audit writer's lines are exported from
+/// then on ([`logs::emit`]).
 pub fn init(
     format: LogFormat,
     telemetry: Option<(&Telemetry, &str)>,
@@ -78,7 +81,7 @@ pub fn init(
         let _ = tracing_subscriber::registry().with(fmt).try_init();
         return Ok(None);
     };
-    let (guard, tracer) = export::start(cfg, instance)?;
+    let (guard, tracer, logger) = export::start(cfg, instance)?;
     let traces = tracing_opentelemetry::layer()
         .with_tracer(tracer)
         .with_location(false)
@@ -97,6 +100,9 @@ pub fn init(
     }
     NEVER_ROOTS.store(cfg.sampling <= 0.0, Ordering::Relaxed);
     ON.store(true, Ordering::Relaxed);
+    if let Some(logger) = logger {
+        logs::install(logger);
+    }
     Ok(Some(guard))
 }
 

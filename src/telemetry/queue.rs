@@ -1,45 +1,74 @@
-//! The bounded queue between the spans that end on request workers and the exporter: a span
-//! that finds it full is dropped and counted, never waited for.
+//! The bounded queue between the request workers and an exporter, one per signal (spans, and
+//! the audit stream's log records): an item that finds it full is dropped and counted, never
+//! waited for.
 //!
 //! Decisions:
-//! - One bounded channel (`telemetry.queue_size`) and one export thread with its own
-//!   single-thread runtime: `on_end` is a `try_send`, whatever the collector does.
-//! - Spans of a batch the collector refused or never answered (after the exporter's own
+//! - One mechanism for both signals: [`Queue`] is generic over what it carries and a [`Sink`]
+//!   says how a batch is exported; it is the traces' `SpanProcessor` and the logs'
+//!   `LogProcessor`, so the SDK's own batch processors (their threads, their uncounted drops)
+//!   are not used.
+//! - One bounded channel (`telemetry.queue_size`) and one export thread per signal with its own
+//!   single-thread runtime: emitting is a `try_send`, whatever the collector does.
+//! - Items of a batch the collector refused or never answered (after the exporter's own
 //!   retries, bounded by `telemetry.export_timeout`) count as dropped too.
-//! - Drops are counted in `deprecation_shim_telemetry_dropped_total{signal="traces"}` and
-//!   logged at WARN at most once a minute (a collector down would otherwise flood the log).
+//! - Drops are counted in `deprecation_shim_telemetry_dropped_total{signal}` and logged at WARN
+//!   at most once a minute, one clock for both signals (a collector down drops both, and would
+//!   otherwise flood the log); the WARN gives both totals.
 
-use opentelemetry::Context;
+use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::logs::{LogBatch, LogExporter, LogProcessor, SdkLogRecord};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use prometheus_client::metrics::counter::Counter;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
-/// Spans sent in one export at most.
+/// Items sent in one export at most.
 const MAX_BATCH: usize = 512;
-/// How long a batch waits for more spans before it leaves.
+/// How long a batch waits for more items before it leaves.
 const BATCH_DELAY: Duration = Duration::from_millis(200);
 /// At most one WARN about drops per this long.
 const WARN_EVERY: Duration = Duration::from_secs(60);
 
-static DROPPED: LazyLock<Counter> = LazyLock::new(Counter::default);
+/// What a queue carries: the `signal` label of its drop counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Traces,
+    Logs,
+}
+
+impl Signal {
+    /// The `signal` label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            Signal::Traces => "traces",
+            Signal::Logs => "logs",
+        }
+    }
+}
+
+static DROPPED_TRACES: LazyLock<Counter> = LazyLock::new(Counter::default);
+static DROPPED_LOGS: LazyLock<Counter> = LazyLock::new(Counter::default);
 static STARTED: LazyLock<Instant> = LazyLock::new(Instant::now);
 /// Milliseconds after [`STARTED`] of the last WARN, plus one (0: never).
 static WARNED_AT: AtomicU64 = AtomicU64::new(0);
 
-/// The process's count of spans dropped (queue full, export failed), for `/metrics`.
-pub fn dropped_counter() -> Counter {
-    DROPPED.clone()
+/// The process's count of `signal` items dropped (queue full, export failed), for `/metrics`.
+pub fn dropped_counter(signal: Signal) -> Counter {
+    match signal {
+        Signal::Traces => DROPPED_TRACES.clone(),
+        Signal::Logs => DROPPED_LOGS.clone(),
+    }
 }
 
-fn dropped(n: usize, why: &'static str) {
+fn dropped(signal: Signal, n: usize, why: &'static str) {
     if n == 0 {
         return;
     }
-    DROPPED.inc_by(n as u64);
+    dropped_counter(signal).inc_by(n as u64);
     let now = u64::try_from(STARTED.elapsed().as_millis())
         .unwrap_or(u64::MAX)
         .saturating_add(1);
@@ -51,56 +80,106 @@ fn dropped(n: usize, why: &'static str) {
             .is_ok()
     {
         tracing::warn!(
+            signal = signal.label(),
             dropped = n,
-            total = DROPPED.get(),
+            spans_total = DROPPED_TRACES.get(),
+            logs_total = DROPPED_LOGS.get(),
             why,
-            "telemetry: spans dropped (next warning in a minute at the earliest; see deprecation_shim_telemetry_dropped_total)"
+            "telemetry: items dropped before export (next warning in a minute at the earliest; see deprecation_shim_telemetry_dropped_total)"
         );
     }
 }
 
-enum Msg {
-    Span(Box<SpanData>),
+/// How the export thread sends one batch of a signal.
+pub trait Sink: Send + 'static {
+    type Item: Send + 'static;
+    const SIGNAL: Signal;
+    /// Run on the export thread's own runtime, so the future need not be `Send`.
+    fn export(&self, batch: Vec<Self::Item>) -> impl Future<Output = OTelSdkResult>;
+}
+
+/// Spans to a `SpanExporter`.
+#[derive(Debug)]
+pub struct Spans<E>(pub E);
+
+impl<E: SpanExporter + 'static> Sink for Spans<E> {
+    type Item = SpanData;
+    const SIGNAL: Signal = Signal::Traces;
+    fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> {
+        self.0.export(batch)
+    }
+}
+
+/// A log record as the logger emitted it, with its scope.
+pub type LogItem = (SdkLogRecord, InstrumentationScope);
+
+/// Log records to a `LogExporter`.
+#[derive(Debug)]
+pub struct Logs<E>(pub E);
+
+impl<E: LogExporter + 'static> Sink for Logs<E> {
+    type Item = LogItem;
+    const SIGNAL: Signal = Signal::Logs;
+    async fn export(&self, batch: Vec<LogItem>) -> OTelSdkResult {
+        let refs: Vec<(&SdkLogRecord, &InstrumentationScope)> =
+            batch.iter().map(|(r, s)| (r, s)).collect();
+        self.0.export(LogBatch::new(&refs)).await
+    }
+}
+
+enum Msg<T> {
+    Item(Box<T>),
     /// Export what is queued, then answer.
     Flush(std::sync::mpsc::SyncSender<()>),
 }
 
-/// The span processor: a bounded sender to the export thread.
-#[derive(Debug)]
-pub struct Queue {
-    tx: mpsc::Sender<Msg>,
+/// The processor of one signal: a bounded sender to its export thread.
+pub struct Queue<T> {
+    tx: mpsc::Sender<Msg<T>>,
     stopped: AtomicBool,
+    signal: Signal,
 }
 
-impl std::fmt::Debug for Msg {
+impl<T> std::fmt::Debug for Queue<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Msg::Span(_) => "Span",
-            Msg::Flush(_) => "Flush",
-        })
+        f.debug_struct("Queue")
+            .field("signal", &self.signal)
+            .field("capacity", &self.tx.max_capacity())
+            .finish()
     }
 }
 
-impl Queue {
-    /// Starts the export thread for `exporter`, fed by a queue of `size` spans.
-    pub fn start<E: SpanExporter + 'static>(
-        exporter: E,
+impl<T: Send + 'static> Queue<T> {
+    /// Starts the export thread for `sink`, fed by a queue of `size` items.
+    pub fn start<S: Sink<Item = T>>(
+        sink: S,
         size: usize,
         timeout: Duration,
-    ) -> Result<Queue, String> {
+    ) -> Result<Queue<T>, String> {
         let (tx, rx) = mpsc::channel(size);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| format!("telemetry: cannot start the export runtime: {e}"))?;
         std::thread::Builder::new()
-            .name("otel-export".into())
-            .spawn(move || rt.block_on(export_loop(exporter, rx, timeout)))
+            .name(format!("otel-export-{}", S::SIGNAL.label()))
+            .spawn(move || rt.block_on(export_loop(sink, rx, timeout)))
             .map_err(|e| format!("telemetry: cannot start the export thread: {e}"))?;
         Ok(Queue {
             tx,
             stopped: AtomicBool::new(false),
+            signal: S::SIGNAL,
         })
+    }
+
+    /// Queues `item`, or drops and counts it when the queue is full; never waits.
+    fn offer(&self, item: T) {
+        if self.stopped.load(Ordering::Relaxed) {
+            return;
+        }
+        if self.tx.try_send(Msg::Item(Box::new(item))).is_err() {
+            dropped(self.signal, 1, "queue full");
+        }
     }
 
     fn flush_within(&self, wait: Duration) -> OTelSdkResult {
@@ -111,17 +190,21 @@ impl Queue {
         done.recv_timeout(wait)
             .map_err(|_| OTelSdkError::Timeout(wait))
     }
+
+    fn stop_within(&self, wait: Duration) -> OTelSdkResult {
+        if self.stopped.swap(true, Ordering::Relaxed) {
+            return Err(OTelSdkError::AlreadyShutdown);
+        }
+        self.flush_within(wait)
+    }
 }
 
-impl SpanProcessor for Queue {
+impl SpanProcessor for Queue<SpanData> {
     fn on_start(&self, _span: &mut Span, _cx: &Context) {}
 
     fn on_end(&self, span: SpanData) {
-        if !span.span_context.is_sampled() || self.stopped.load(Ordering::Relaxed) {
-            return;
-        }
-        if self.tx.try_send(Msg::Span(Box::new(span))).is_err() {
-            dropped(1, "queue full");
+        if span.span_context.is_sampled() {
+            self.offer(span);
         }
     }
 
@@ -130,36 +213,47 @@ impl SpanProcessor for Queue {
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        if self.stopped.swap(true, Ordering::Relaxed) {
-            return Err(OTelSdkError::AlreadyShutdown);
-        }
-        self.flush_within(timeout)
+        self.stop_within(timeout)
     }
 }
 
-async fn export_loop<E: SpanExporter>(exporter: E, mut rx: mpsc::Receiver<Msg>, timeout: Duration) {
-    let mut batch: Vec<SpanData> = Vec::with_capacity(MAX_BATCH);
+impl LogProcessor for Queue<LogItem> {
+    fn emit(&self, record: &mut SdkLogRecord, scope: &InstrumentationScope) {
+        self.offer((record.clone(), scope.clone()));
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.flush_within(Duration::from_secs(5))
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.stop_within(timeout)
+    }
+}
+
+async fn export_loop<S: Sink>(sink: S, mut rx: mpsc::Receiver<Msg<S::Item>>, timeout: Duration) {
+    let mut batch: Vec<S::Item> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.recv().await {
         let mut ack = None;
         match first {
-            Msg::Span(s) => batch.push(*s),
+            Msg::Item(s) => batch.push(*s),
             Msg::Flush(a) => ack = Some(a),
         }
         let deadline = tokio::time::Instant::now() + BATCH_DELAY;
         while ack.is_none() && batch.len() < MAX_BATCH {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(Msg::Span(s))) => batch.push(*s),
+                Ok(Some(Msg::Item(s))) => batch.push(*s),
                 Ok(Some(Msg::Flush(a))) => ack = Some(a),
                 Ok(None) | Err(_) => break,
             }
         }
-        let spans = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
-        let n = spans.len();
+        let items = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
+        let n = items.len();
         if n > 0 {
-            match tokio::time::timeout(timeout, exporter.export(spans)).await {
+            match tokio::time::timeout(timeout, sink.export(items)).await {
                 Ok(Ok(())) => {}
-                Ok(Err(_)) => dropped(n, "export failed"),
-                Err(_) => dropped(n, "export timed out"),
+                Ok(Err(_)) => dropped(S::SIGNAL, n, "export failed"),
+                Err(_) => dropped(S::SIGNAL, n, "export timed out"),
             }
         }
         if let Some(a) = ack {
