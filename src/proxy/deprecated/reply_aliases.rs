@@ -73,7 +73,7 @@ pub fn dispatch(app: Arc<App>, conn: ConnInfo, req: Request<Incoming>, object: O
             started,
         };
         let req = Request::from_parts(parts, body);
-        let resp = forward::pass_through(&app, conn.clone(), req).await;
+        let resp = forward::in_call(&app, conn.clone(), req).await;
         let (parts, body) = resp.into_parts();
         let body = match body {
             Either::Left(pooled) => pooled,
