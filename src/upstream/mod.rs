@@ -5,7 +5,8 @@
 //!
 //! Layout (issue 21): `nodes.rs` the configured nodes, their health and the master;
 //! `redirect.rs` the pure redirect rules; `route.rs` one request through the nodes (failover,
-//! following a redirect); `pool.rs` the connections to one node.
+//! following a redirect); `pool.rs` the connections to one node; `own.rs` the shim's own calls
+//! (look-ups, the upgrade POST, polls), read whole.
 
 use crate::config;
 use crate::error::ApiError;
