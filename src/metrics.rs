@@ -416,6 +416,7 @@ fn label_value(raw: Option<&str>) -> String {
 
 mod calls;
 mod hot;
+pub(crate) mod latency;
 pub mod lifecycle;
 pub mod nodes;
 pub mod roles;

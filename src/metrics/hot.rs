@@ -5,10 +5,11 @@
 //! another, so the in-flight gauge may count a request that ended on one worker and one that
 //! started on another in between: off by at most the worker count minus one, for that scrape.
 
+use super::latency::{Latency, Merged};
 use super::{ClassLabels, RequestLabels, RouteClass};
 use crate::workers::PerWorker;
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Unit;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
@@ -18,13 +19,6 @@ use std::time::Duration;
 /// Statuses counted (every code `http::StatusCode` can hold).
 const STATUSES: std::ops::RangeInclusive<u16> = 100..=999;
 
-/// Upper bounds of the latency buckets, seconds: 5 ms … ~82 s (look-ups are milliseconds, a
-/// waited-for upgrade can take minutes).
-fn bounds() -> impl Iterator<Item = f64> {
-    (0..15).map(|i| 0.005 * 2f64.powi(i))
-}
-const BUCKETS: usize = 15;
-
 /// One worker's counts.
 #[derive(Debug)]
 struct Shard {
@@ -32,14 +26,6 @@ struct Shard {
     requests: [Box<[AtomicU64]>; 2],
     latency: [Latency; 2],
     in_flight: AtomicI64,
-}
-
-#[derive(Debug, Default)]
-struct Latency {
-    /// Non-cumulative counts per bucket; the last one is +Inf.
-    buckets: [AtomicU64; BUCKETS + 1],
-    count: AtomicU64,
-    sum_nanos: AtomicU64,
 }
 
 impl Shard {
@@ -83,13 +69,7 @@ impl Hot {
     }
 
     pub fn latency(&self, class: RouteClass, elapsed: Duration) {
-        let l = &self.shards.get().latency[class.index()];
-        let secs = elapsed.as_secs_f64();
-        let bucket = bounds().position(|b| secs <= b).unwrap_or(BUCKETS);
-        l.buckets[bucket].fetch_add(1, Relaxed);
-        l.count.fetch_add(1, Relaxed);
-        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
-        l.sum_nanos.fetch_add(nanos, Relaxed);
+        self.shards.get().latency[class.index()].observe(elapsed);
     }
 
     /// Counts a request in flight on this worker until the guard is dropped (on whichever
@@ -162,30 +142,9 @@ impl Collector for HotCollector {
                 MetricType::Histogram,
             )?;
             for class in classes {
-                let (mut count, mut sum_nanos) = (0u64, 0u64);
-                let mut per_bucket = [0u64; BUCKETS + 1];
-                for s in shards.iter() {
-                    let l = &s.latency[class.index()];
-                    count += l.count.load(Relaxed);
-                    sum_nanos = sum_nanos.saturating_add(l.sum_nanos.load(Relaxed));
-                    for (b, n) in per_bucket.iter_mut().zip(&l.buckets) {
-                        *b += n.load(Relaxed);
-                    }
-                }
-                // Per bucket: the encoder makes them cumulative.
-                let buckets: Vec<(f64, u64)> = bounds()
-                    .chain(std::iter::once(f64::MAX))
-                    .zip(per_bucket)
-                    .collect();
+                let merged = Merged::of(shards.iter().map(|s| &s.latency[class.index()]));
                 let labels = ClassLabels { route_class: class };
-                latency
-                    .encode_family(&labels)?
-                    .encode_histogram::<NoLabelSet>(
-                        Duration::from_nanos(sum_nanos).as_secs_f64(),
-                        count,
-                        &buckets,
-                        None,
-                    )?;
+                merged.encode(latency.encode_family(&labels)?)?;
             }
         }
         let mut in_flight = encoder.encode_descriptor(

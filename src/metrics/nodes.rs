@@ -1,6 +1,7 @@
 //! The upstream nodes' series (issue 21), read at scrape time from the live [`NodeSet`]:
 //! `upstream_node_up{node}`, `upstream_node_master{node}`, `upstream_node_requests{node}`,
-//! `upstream_node_failures{node}` and `upstream_redirects{outcome}`.
+//! `upstream_node_failures{node}`, `upstream_node_latency_seconds{node}` (a histogram of each
+//! attempt's time to its response head or failure, issue 24) and `upstream_redirects{outcome}`.
 //!
 //! Decisions:
 //! - The node set belongs to the `App` (a reload may change the list), the registry to the
@@ -10,8 +11,9 @@
 
 use crate::upstream::nodes::NodeSet;
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, NoLabelSet};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric, NoLabelSet};
 use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Unit;
 use std::sync::{Arc, Mutex};
 
 /// How a series reads its value from a node.
@@ -99,6 +101,15 @@ impl Collector for NodesCollector {
                     .encode_family(&labels)?
                     .encode_counter::<NoLabelSet, _, u64>(&value(n), None)?;
             }
+        }
+        let mut family = encoder.encode_descriptor(
+            "upstream_node_latency",
+            "Time from sending an attempt to the node to its response head or failure",
+            Some(&Unit::Seconds),
+            MetricType::Histogram,
+        )?;
+        for (node, latency) in set.latencies() {
+            latency.encode(family.encode_family(&NodeLabels { node })?)?;
         }
         let (followed, refused) = set.redirects();
         let mut family = encoder.encode_descriptor(

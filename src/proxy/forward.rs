@@ -59,8 +59,22 @@ pub fn passed_by_rule(
     use tracing::Instrument;
     let span = crate::telemetry::current_call().unwrap_or_else(tracing::Span::none);
     span.record("outcome", "passed_through");
-    let sending = span.in_scope(|| pass_through(app, conn, req));
+    let sending = span.in_scope(|| in_call(app, conn, req));
     sending.instrument(span)
+}
+
+/// A deprecated call's request sent on as it came. Inside the call's span it gets no
+/// `pass through` span of its own: the upstream send path makes it the call's
+/// `forwarded call` child (issue 24). Outside a call (telemetry off), [`pass_through`].
+pub fn in_call(
+    app: &Arc<App>,
+    conn: ConnInfo,
+    req: Request<Incoming>,
+) -> impl Future<Output = Response<RespBody>> + Send + 'static {
+    if crate::telemetry::current_call().is_some() {
+        return futures_util::future::Either::Left(untraced(app, conn, req));
+    }
+    futures_util::future::Either::Right(pass_through(app, conn, req))
 }
 
 fn traced(

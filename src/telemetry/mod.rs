@@ -21,6 +21,7 @@
 //! - The caller's W3C `traceparent`/`tracestate` is continued; the sampler is parent-based, so
 //!   the caller's sampled flag decides for its trace, `telemetry.sampling` for new ones.
 
+mod client;
 pub mod context;
 mod export;
 pub mod logs;
@@ -42,6 +43,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
+pub use client::{fetched, in_call, request_in_call, Answered, FORWARDED, OWN};
 pub use export::Guard;
 pub use queue::{dropped_counter, Signal};
 
@@ -221,6 +223,7 @@ pub fn upstream_span(name: &'static str, method: &Method, path: &str) -> Span {
         "upstream",
         otel.name = name,
         otel.kind = "client",
+        otel.status_code = Empty,
         http.request.method = %method,
         url.path = path,
         http.response.status_code = Empty,
@@ -280,26 +283,6 @@ pub fn current_call() -> Option<Span> {
         .metadata()
         .is_some_and(|m| m.target() == TARGET && m.name() == "deprecated call");
     is_call.then_some(span)
-}
-
-/// Runs `call`, one request the shim sends on its own behalf, in an [`upstream_span`] named
-/// `name`, recording the status of its answer.
-pub async fn fetched<E>(
-    name: &'static str,
-    method: &Method,
-    path: &str,
-    call: impl std::future::Future<Output = Result<crate::upstream::Fetched, E>>,
-) -> Result<crate::upstream::Fetched, E> {
-    use tracing::Instrument;
-    if !on() {
-        return call.await;
-    }
-    let span = upstream_span(name, method, path);
-    let result = call.instrument(span.clone()).await;
-    if let Ok(f) = &result {
-        span.record("http.response.status_code", f.status.as_u16());
-    }
-    result
 }
 
 /// The call's attributes, from its audit record, once it is answered: names only, never a

@@ -5,7 +5,8 @@
 //!
 //! Layout (issue 21): `nodes.rs` the configured nodes, their health and the master;
 //! `redirect.rs` the pure redirect rules; `route.rs` one request through the nodes (failover,
-//! following a redirect); `pool.rs` the connections to one node.
+//! following a redirect); `pool.rs` the connections to one node; `own.rs` the shim's own calls
+//! (look-ups, the upgrade POST, polls), read whole.
 
 use crate::config;
 use crate::error::ApiError;
@@ -14,8 +15,8 @@ use bytes::Bytes;
 use failure::classify_failure;
 use futures_util::FutureExt;
 use http::uri::{PathAndQuery, Scheme};
-use http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
-use http_body_util::{BodyExt, Either, Full, Limited};
+use http::{HeaderValue, Request, Response, StatusCode, Uri};
+use http_body_util::{Either, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use nodes::NodeSet;
 use std::future::Future;
@@ -27,6 +28,7 @@ pub mod deadline;
 mod failure;
 mod learn;
 pub mod nodes;
+mod own;
 mod pool;
 pub mod redirect;
 mod route;
@@ -34,47 +36,16 @@ pub mod watch;
 
 pub use caller_body::{BodyEnd, CallerBody, CallerBodyError};
 pub use nodes::NodeView;
+pub use own::{Fetched, Unanswered};
 pub use pool::{PooledBody, Reuse, SendError, StreamEnd};
 pub use route::REDIRECT_ERROR;
 
 /// Body of a request sent upstream: the caller's stream, or one the shim built.
 pub type UpBody = Either<CallerBody, Full<Bytes>>;
 
-/// Largest look-up reply the shim reads into memory (a BDB with many shards, the catalog).
-const MAX_LOOKUP_REPLY: usize = 16 * 1024 * 1024;
-
-/// How many times the shim sends one of its own GETs that met a connection the cluster closed.
-const STALE_CONNECTION_ATTEMPTS: usize = 3;
-
 pub struct Upstream {
     set: Arc<NodeSet>,
     request_timeout: Duration,
-}
-
-/// A look-up reply read whole.
-#[derive(Debug)]
-pub struct Fetched {
-    pub status: StatusCode,
-    pub body: Bytes,
-}
-
-/// A call of the shim's own that got no reply (see [`Upstream::call_reporting`]).
-#[derive(Debug)]
-pub struct Unanswered {
-    pub error: ApiError,
-    /// The request was written to a node that then gave no (whole) reply: it may have been
-    /// applied. `false` when nothing was written anywhere, or a node answered a redirect the
-    /// shim did not follow.
-    pub maybe_applied: bool,
-}
-
-impl Unanswered {
-    fn unsent(error: ApiError) -> Unanswered {
-        Unanswered {
-            error,
-            maybe_applied: false,
-        }
-    }
 }
 
 impl Upstream {
@@ -192,22 +163,29 @@ impl Upstream {
         limit: Option<Duration>,
     ) -> impl Future<Output = Result<Response<PooledBody>, ApiError>> + Send + 'static {
         let limit = limit.unwrap_or(self.request_timeout);
-        self.route(req, Reuse::Pooled, limit)
-            .map(|r| r.map_err(|f| f.error))
+        // Issue 24: inside a deprecated call, the request a rule sends on is the call's
+        // `forwarded call` child (one relaxed load when telemetry is off).
+        crate::telemetry::request_in_call(crate::telemetry::FORWARDED, req, |req| {
+            self.route(req, Reuse::Pooled, limit)
+                .map(|r| r.map_err(|f| f.error))
+        })
     }
 
     /// [`send`](Self::send), saying on failure whether the request may have reached the
     /// cluster (R4's streamed upload: its outcome is then unknown).
-    pub async fn send_reporting(
+    pub fn send_reporting(
         &self,
         req: Request<UpBody>,
-    ) -> Result<Response<PooledBody>, Unanswered> {
-        self.route(req, Reuse::Pooled, self.request_timeout)
-            .await
-            .map_err(|f| Unanswered {
-                error: f.error,
-                maybe_applied: f.sent,
-            })
+    ) -> impl Future<Output = Result<Response<PooledBody>, Unanswered>> + Send + 'static {
+        crate::telemetry::request_in_call(crate::telemetry::FORWARDED, req, |req| {
+            self.route(req, Reuse::Pooled, self.request_timeout)
+                .map(|r| {
+                    r.map_err(|f| Unanswered {
+                        error: f.error,
+                        maybe_applied: f.sent,
+                    })
+                })
+        })
     }
 
     /// One request through the nodes: the first attempt on the node to try first; what
@@ -238,6 +216,7 @@ impl Upstream {
             })
         });
         let job = route::Job {
+            since: set.clock(),
             set: set.clone(),
             limit_ns: u64::try_from(limit.as_nanos()).unwrap_or(u64::MAX),
             reuse,
@@ -246,6 +225,7 @@ impl Upstream {
             held,
         };
         set.attempt(first, req, reuse, limit).then(move |sent| {
+            job.set.observe(job.first as usize, job.since);
             match route::tried(sent, job.limit()) {
                 route::Tried::Answer(resp) if !redirect::is_redirect(resp.status()) => {
                     job.set.note_answer(job.first as usize, job.versioned);
@@ -257,124 +237,6 @@ impl Upstream {
                 }
             }
         })
-    }
-
-    /// A request the shim makes on its own behalf (look-ups, the upgrade POST, polling), with
-    /// `headers` — the caller's `Authorization`, so the cluster enforces permissions as before,
-    /// and its `X-Forwarded-For` and `X-Request-Id`, so the cluster's logs name the caller.
-    /// Reads the whole reply, bounded. A node's redirect to a configured node is followed.
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        headers: &http::HeaderMap,
-        body: Option<Bytes>,
-    ) -> Result<Fetched, ApiError> {
-        self.call_reporting(method, path, headers, body)
-            .await
-            .map_err(|u| u.error)
-    }
-
-    /// [`call`](Self::call), saying on failure whether the request may have reached the
-    /// cluster: what a step that sent a POST needs to know before it answers (T3).
-    pub async fn call_reporting(
-        &self,
-        method: Method,
-        path: &str,
-        headers: &http::HeaderMap,
-        body: Option<Bytes>,
-    ) -> Result<Fetched, Unanswered> {
-        let pq = PathAndQuery::try_from(path)
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal_error",
-                    format!("bad look-up path {path}: {e}"),
-                )
-            })
-            .map_err(Unanswered::unsent)?;
-        let uri = self.uri_for(pq);
-        let build = || {
-            let mut req = Request::builder().method(method.clone()).uri(uri.clone());
-            for (name, value) in headers {
-                req = req.header(name, value.clone());
-            }
-            req = req.header(http::header::ACCEPT, "application/json");
-            if body.is_some() {
-                req = req.header(http::header::CONTENT_TYPE, "application/json");
-            }
-            req.body(Either::Right(Full::new(body.clone().unwrap_or_default())))
-                .map_err(|e| {
-                    ApiError::new(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "internal_error",
-                        e.to_string(),
-                    )
-                })
-        };
-        // The pool resends a request only when it was never written. A GET cut off because
-        // the cluster closed the pooled connection as it was reused is safe to send again (RFC
-        // 9110 §9.2.2, idempotent); each try takes that stale connection out of the pool. The
-        // upgrade POST is sent once, on a new connection, so that race cannot reach it.
-        let (reuse, attempts) = if method == Method::GET {
-            (Reuse::Pooled, STALE_CONNECTION_ATTEMPTS)
-        } else {
-            (Reuse::Fresh, 1)
-        };
-        let mut attempt = 1;
-        let resp = loop {
-            let req = build().map_err(Unanswered::unsent)?;
-            match self.route(req, reuse, self.request_timeout).await {
-                Ok(resp) => break resp,
-                Err(route::Failure { closed: true, .. }) if attempt < attempts => {
-                    tracing::debug!(
-                        path,
-                        attempt,
-                        "the cluster closed a pooled connection; GET sent again"
-                    );
-                    attempt += 1;
-                }
-                Err(f) => {
-                    return Err(Unanswered {
-                        error: f.error,
-                        maybe_applied: f.sent,
-                    })
-                }
-            }
-        };
-        if redirect::is_redirect(resp.status()) {
-            // A shim-built body is always held, so only a refused redirect gets here: never
-            // relayed (its Location may be relative, but the caller of `call` reads JSON).
-            return Err(Unanswered::unsent(ApiError::new(
-                StatusCode::BAD_GATEWAY,
-                route::REDIRECT_ERROR,
-                format!(
-                    "the cluster answered {} to {path} and the shim could not follow it",
-                    resp.status()
-                ),
-            )));
-        }
-        let status = resp.status();
-        let body = tokio::time::timeout(
-            self.request_timeout,
-            Limited::new(resp.into_body(), MAX_LOOKUP_REPLY).collect(),
-        )
-        .await
-        .map_err(|_| ApiError::upstream_timeout(format!("the cluster's reply to {path} stalled")))
-        .and_then(|read| {
-            read.map_err(|e| {
-                ApiError::upstream_unavailable(format!(
-                    "reading the cluster's reply to {path} failed: {e}"
-                ))
-            })
-        })
-        // The head came: the request reached a node, whatever its body would have said.
-        .map_err(|error| Unanswered {
-            error,
-            maybe_applied: true,
-        })?
-        .to_bytes();
-        Ok(Fetched { status, body })
     }
 
     /// The credential-free probe (`path`, no redirect followed) sent to every node at once:
@@ -407,3 +269,7 @@ fn closed_before_reply(e: &SendError) -> bool {
 #[cfg(test)]
 #[path = "workers_tests.rs"]
 mod workers_tests;
+
+#[cfg(test)]
+#[path = "node_latency_tests.rs"]
+mod node_latency_tests;

@@ -14,10 +14,14 @@
 //! - Order for a request: the master if it is up, the other up nodes in configured order, then
 //!   the down ones (a backoff may be stale: trying them is better than failing outright).
 //! - Counters live here, per `App`: a reload (which may change the node list) starts them anew.
+//! - Each attempt's time to its response head (or failure) is observed in the node's latency
+//!   histogram, kept per worker like the pools: the pass-through path shares no cache line for
+//!   it; the scrape sums the workers.
 
 use super::deadline::Deadlines;
 use super::pool::Pool;
 use super::redirect::AddressBook;
+use crate::metrics::latency::{Latency, Merged};
 use crate::workers::PerWorker;
 use http::uri::Authority;
 use http::HeaderValue;
@@ -44,12 +48,17 @@ pub(super) struct Node {
     follower: AtomicBool,
     pub requests: AtomicU64,
     pub failures: AtomicU64,
+    /// Time to the response head or the failure of each attempt, per worker.
+    latency: PerWorker<Latency>,
 }
 
 impl Node {
     pub fn new(label: String, authority: Authority, pools: PerWorker<Pool>) -> Node {
         let host = pools.at(0).host_header().clone();
+        // One slot per pool slot: the workers and the non-worker one.
+        let workers = pools.iter().len().saturating_sub(1);
         Node {
+            latency: PerWorker::new(workers, Latency::default),
             label,
             authority,
             host,
@@ -123,6 +132,25 @@ impl NodeSet {
         u64::try_from(self.epoch.elapsed().as_millis())
             .unwrap_or(u64::MAX)
             .saturating_add(1)
+    }
+
+    /// Nanoseconds since this set was built: when an attempt started ([`Self::observe`]).
+    pub(super) fn clock(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Observes the attempt on `node` that started at `since` ([`Self::clock`]) and has just
+    /// got its response head or failed.
+    pub(super) fn observe(&self, node: usize, since: u64) {
+        let took = Duration::from_nanos(self.clock().saturating_sub(since));
+        self.observed(node, took);
+    }
+
+    /// Observes one attempt on `node` that took `took`.
+    pub(super) fn observed(&self, node: usize, took: Duration) {
+        if let Some(n) = self.nodes.get(node) {
+            n.latency.get().observe(took);
+        }
     }
 
     pub(super) fn is_up(&self, node: usize) -> bool {
@@ -259,6 +287,14 @@ impl NodeSet {
                 requests: n.requests.load(Relaxed),
                 failures: n.failures.load(Relaxed),
             })
+            .collect()
+    }
+
+    /// Every node's label and attempt latencies (summed over the workers), in configured order.
+    pub fn latencies(&self) -> Vec<(String, Merged)> {
+        self.nodes
+            .iter()
+            .map(|n| (n.label.clone(), Merged::of(n.latency.iter())))
             .collect()
     }
 

@@ -81,6 +81,8 @@ pub(super) struct Job {
     pub reuse: Reuse,
     /// The node the first attempt went to.
     pub first: u32,
+    /// When the first attempt started ([`NodeSet::clock`]).
+    pub since: u64,
     /// A `/v1`/`/v2` call (a follower's answer to it says who the master is).
     pub versioned: bool,
     /// What only a request that may be followed carries, boxed: with one node and no map the
@@ -180,7 +182,10 @@ impl NodeSet {
         reuse: Reuse,
         limit: Duration,
     ) -> Tried {
-        tried(self.attempt(node, req, reuse, limit).await, limit)
+        let since = self.clock();
+        let sent = self.attempt(node, req, reuse, limit).await;
+        self.observe(node, since);
+        tried(sent, limit)
     }
 
     pub(super) fn failed(&self, node: usize, unsent: bool) {

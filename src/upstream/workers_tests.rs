@@ -3,11 +3,12 @@
 //! worker's thread.
 
 use super::*;
+use http::Method;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// An upstream answering 200 to everything, counting the connections it accepted.
-async fn counting_upstream() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+pub(super) async fn counting_upstream() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
     let listener = crate::listener::bind("127.0.0.1:0".parse().expect("addr")).expect("bind");
     let addr = listener.local_addr().expect("addr");
     let accepted = Arc::new(AtomicUsize::new(0));

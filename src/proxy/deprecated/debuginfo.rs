@@ -46,10 +46,9 @@ pub async fn run(ctx: &Ctx<'_>, mut parts: Parts, body: Incoming, note: &mut Not
         }) => Some((path_and_query, audit)),
         Some(Plan::ResolveNode { mut audit }) => {
             let headers = super::version::look_up_headers(app, ctx.conn, &mut parts.headers);
-            let looked = app
-                .upstream
-                .call(Method::GET, debuginfo::BOOTSTRAP, &headers, None)
-                .await;
+            let path = debuginfo::BOOTSTRAP;
+            let read = || app.upstream.call(Method::GET, path, &headers, None);
+            let looked = crate::telemetry::in_call("node look-up", &Method::GET, path, read).await;
             let uid = match looked {
                 Ok(f) if f.status == StatusCode::OK => debuginfo::node_uid(&f.body),
                 _ => None,

@@ -81,7 +81,7 @@ pub(super) async fn run(
     let Some(matched) = app.config.rules.table.match_rule(rule, &parts.method, &pq) else {
         return match body {
             CallBody::Stream(body) => {
-                forward::pass_through(&app, conn, Request::from_parts(parts, body)).await
+                forward::in_call(&app, conn, Request::from_parts(parts, body)).await
             }
             CallBody::Read(bytes, _reservation) => {
                 super::rewrite::send_bytes(&app, &conn, parts, bytes, None).await

@@ -173,7 +173,7 @@ async fn skipped(
     let idle = app.config.listen.body_idle_timeout;
     let body = match body {
         Either::Right(body) => {
-            return forward::pass_through(app, conn, Request::from_parts(parts, body)).await
+            return forward::in_call(app, conn, Request::from_parts(parts, body)).await
         }
         Either::Left((prefix, rest)) => CallerBody::with_prefix(prefix, rest, idle),
     };

@@ -194,7 +194,8 @@ async fn fetch(app: &App, headers: HeaderMap) -> Option<RoleFacts> {
 }
 
 async fn get_json(app: &App, path: &str, headers: &HeaderMap) -> Option<Value> {
-    match app.upstream.call(Method::GET, path, headers, None).await {
+    let look_up = || app.upstream.call(Method::GET, path, headers, None);
+    match crate::telemetry::in_call("role look-up", &Method::GET, path, look_up).await {
         Ok(f) if f.status == StatusCode::OK => serde_json::from_slice(&f.body).ok(),
         Ok(f) => {
             tracing::debug!(

@@ -127,8 +127,9 @@ async fn verify(app: &App, credentials: Option<&HeaderValue>, request_id: &str) 
     if let Ok(id) = HeaderValue::from_str(request_id) {
         headers.insert(crate::audit::record::REQUEST_ID_HEADER, id);
     }
+    let verify = || app.upstream.call(Method::GET, VERIFY_PATH, &headers, None);
     matches!(
-        app.upstream.call(Method::GET, VERIFY_PATH, &headers, None).await,
+        crate::telemetry::in_call("verify look-up", &Method::GET, VERIFY_PATH, verify).await,
         Ok(f) if f.status.is_success()
     )
 }

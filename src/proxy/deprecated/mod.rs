@@ -156,7 +156,7 @@ fn run(
     seen: Seen,
 ) -> Boxed {
     let Some(r) = app.config.rules.table.rules().get(rule) else {
-        return Box::pin(forward::pass_through(&app, conn, req));
+        return Box::pin(forward::in_call(&app, conn, req));
     };
     let version = seen.version();
     let step = match rules::decide(r, r.mode, version) {

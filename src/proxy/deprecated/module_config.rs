@@ -54,16 +54,13 @@ pub async fn run(ctx: &Ctx<'_>, parts: Parts, body: CallBody, note: &mut Note) -
     let modules = module_config::parse(&bytes)?;
     let headers = ctx.identity(&parts.headers);
     let path = format!("/v1/bdbs/{uid}");
-    let looked = ctx
-        .app
-        .upstream
-        .call(
-            Method::GET,
-            &format!("{path}?extended=true"),
-            &headers,
-            None,
-        )
-        .await;
+    let read_path = format!("{path}?extended=true");
+    let read = || {
+        ctx.app
+            .upstream
+            .call(Method::GET, &read_path, &headers, None)
+    };
+    let looked = crate::telemetry::in_call("pre-validation read", &Method::GET, &path, read).await;
     let bdb = match looked {
         Ok(f) if f.status == StatusCode::NOT_FOUND => {
             return Err(ApiError::not_found(
@@ -157,11 +154,8 @@ async fn wait(
     loop {
         let path = by_action.as_deref().unwrap_or(&bdb_path);
         let started = Instant::now();
-        let polled = ctx
-            .app
-            .upstream
-            .call(Method::GET, path, headers, None)
-            .await;
+        let poll = || ctx.app.upstream.call(Method::GET, path, headers, None);
+        let polled = crate::telemetry::in_call("action poll", &Method::GET, path, poll).await;
         note.add_upstream(started.elapsed());
         match polled {
             // The caller lost access while waiting: the wait ends, as the cluster said.

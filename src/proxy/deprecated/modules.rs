@@ -159,7 +159,8 @@ impl ModuleCall<'_> {
             )))
             .map_err(internal)?;
         let started = Instant::now();
-        let reply = match self.app.upstream.send_reporting(req).await {
+        let upload = |req| self.app.upstream.send_reporting(req);
+        let reply = match crate::telemetry::request_in_call("module upload", req, upload).await {
             Ok(resp) => read_reply(resp, self.app.config.upstream.request_timeout).await,
             // The package streamed and is gone, and nothing names the upload before the
             // cluster's reply: the shim cannot tell whether it was applied (T3).
@@ -227,11 +228,12 @@ impl ModuleCall<'_> {
         self.audit.module_uid.get_or_insert_with(|| uid.to_owned());
         let v2 = format!("/v2/modules/{uid}");
         let started = Instant::now();
-        let reply = self
-            .app
-            .upstream
-            .call_reporting(Method::DELETE, &v2, &self.headers, None)
-            .await;
+        let delete = || {
+            self.app
+                .upstream
+                .call_reporting(Method::DELETE, &v2, &self.headers, None)
+        };
+        let reply = crate::telemetry::in_call("module DELETE", &Method::DELETE, &v2, delete).await;
         self.upstream_time += started.elapsed();
         let reply = match reply {
             Ok(reply) => self.note(reply),

@@ -229,7 +229,7 @@ pub(super) async fn run(
     let at = SystemTime::now();
     let rule = who.rule;
     let request_id = audit::request_id(req.headers());
-    let mut resp = forward::pass_through(&app, conn.clone(), req).await;
+    let mut resp = forward::in_call(&app, conn.clone(), req).await;
     let status = resp.status().as_u16();
     let exact = known.iter().find(|(s, _)| *s == status).map(|(_, l)| l);
     let this = (at, request_id.as_str(), facts.bdb_uid);

@@ -52,7 +52,7 @@ pub fn dispatch(app: Arc<App>, conn: ConnInfo, req: Request<Incoming>, object: O
         };
         let head = Head::new(&parts, route, (arrived, started));
         let req = Request::from_parts(parts, body);
-        let resp = forward::pass_through(&app, conn.clone(), req).await;
+        let resp = forward::in_call(&app, conn.clone(), req).await;
         let (parts, bytes, reservation) = match reply_read::read(&app, resp, MAX_REPLY).await {
             Ok(read) => read,
             Err(as_it_came) => return as_it_came,

@@ -162,9 +162,7 @@ impl Ctx<'_> {
             CallBody::Stream(body) => {
                 let req = http::Request::from_parts(parts, body);
                 let app = self.app;
-                Answer::Reply(
-                    crate::proxy::forward::pass_through(app, self.conn.clone(), req).await,
-                )
+                Answer::Reply(crate::proxy::forward::in_call(app, self.conn.clone(), req).await)
             }
             CallBody::Read(bytes, _reservation) => Answer::Reply(
                 super::rewrite::send_bytes(self.app, self.conn, parts, bytes, None).await,

@@ -92,12 +92,9 @@ fn detail(audit: &Audit, status: Option<StatusCode>) -> Value {
 /// read `GET /v1/nodes`, else the cached version, else unknown (refused).
 async fn guard(ctx: &Ctx<'_>, headers: &http::HeaderMap) -> Result<Membership, ApiError> {
     let identity = ctx.identity(headers);
-    let nodes = match ctx
-        .app
-        .upstream
-        .call(Method::GET, "/v1/nodes", &identity, None)
-        .await
-    {
+    let path = "/v1/nodes";
+    let read = || ctx.app.upstream.call(Method::GET, path, &identity, None);
+    let nodes = match crate::telemetry::in_call("nodes look-up", &Method::GET, path, read).await {
         Ok(f) if f.status.is_success() => node_versions(&f.body),
         _ => None,
     };

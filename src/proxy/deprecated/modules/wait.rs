@@ -96,11 +96,12 @@ impl ModuleCall<'_> {
 
     pub(super) async fn get(&mut self, path: &str) -> Result<Fetched, ApiError> {
         let started = Instant::now();
-        let f = self
-            .app
-            .upstream
-            .call(Method::GET, path, &self.headers, None)
-            .await;
+        let poll = || {
+            self.app
+                .upstream
+                .call(Method::GET, path, &self.headers, None)
+        };
+        let f = crate::telemetry::in_call("action poll", &Method::GET, path, poll).await;
         self.upstream_time += started.elapsed();
         f.map(|f| self.note(f))
     }
