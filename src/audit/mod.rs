@@ -3,6 +3,7 @@
 //!
 //! - [`record`]: what a line holds, and the helpers that fill it without secrets.
 //! - [`AuditLog`] (here): the append-only writer, reopened for logrotate, with the failure policy.
+//! - `out`: where its lines go (file, standard output, a writer) and how one is appended.
 //! - [`report`]: aggregation per caller, for `deprecation-shim report` and `/deprecations`.
 //!
 //! A line is written by one `write_all` of the whole line under a mutex, on a file opened with
@@ -12,6 +13,7 @@
 
 pub mod coalesce;
 pub mod forwarded;
+mod out;
 pub mod record;
 pub mod report;
 mod windowed;
@@ -23,10 +25,10 @@ use crate::error::{ApiError, Blame};
 use crate::locks::lock;
 use crate::metrics::Metrics;
 use http::StatusCode;
+use out::{open_out, Inner, Out};
 use report::Summary;
-use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -64,29 +66,6 @@ pub fn unavailable() -> ApiError {
         "the audit record of this call cannot be written, so the call is refused; retry later",
     )
     .blamed_on(Blame::Shim)
-}
-
-/// Where lines go.
-enum Out {
-    Disabled,
-    Stdout,
-    File {
-        path: PathBuf,
-        file: File,
-    },
-    /// Any writer a library user gives ([`AuditLog::to_writer`]).
-    Writer(Box<dyn Write + Send>),
-}
-
-struct Inner {
-    out: Out,
-    /// Permissions a newly created file gets (`audit.file_mode`).
-    mode: u32,
-    fsync: bool,
-    policy: AuditFailure,
-    /// A previous write failed part-way: the next line starts with '\n' so the partial line
-    /// stays one corrupt line and does not swallow a good one.
-    torn: bool,
 }
 
 /// The audit log of the process. Cheap to share (`Arc`); [`write`](Self::write) is safe to call
@@ -350,138 +329,6 @@ pub async fn reopen_on_signals(
         }
         if let Err(e) = log.reopen() {
             tracing::error!(target: TARGET, error = %e, cause = %e.source_text(), "audit log NOT reopened: still writing to the old file");
-        }
-    }
-}
-
-impl Inner {
-    /// Lines to `out` with the defaults of a file (mode, no fsync).
-    fn unconfigured(out: Out, policy: AuditFailure) -> Inner {
-        Inner {
-            out,
-            mode: config::DEFAULT_AUDIT_FILE_MODE,
-            fsync: false,
-            policy,
-            torn: false,
-        }
-    }
-
-    fn append(&mut self, line: &[u8]) -> Result<(), AuditError> {
-        self.reopen_if_replaced();
-        let fsync = self.fsync;
-        let torn = self.torn;
-        let result = match &mut self.out {
-            Out::Disabled => return Ok(()),
-            Out::Stdout => {
-                let mut out = io::stdout().lock();
-                write_line(&mut out, line, torn).and_then(|()| out.flush())
-            }
-            Out::Writer(w) => write_line(w, line, torn).and_then(|()| w.flush()),
-            Out::File { file, .. } => write_line(file, line, torn).and_then(|()| {
-                // `File` is unbuffered: the bytes are in the kernel once write_all returns.
-                if fsync {
-                    file.sync_data()
-                } else {
-                    Ok(())
-                }
-            }),
-        };
-        self.torn = result.is_err();
-        result.map_err(|source| AuditError::Write {
-            path: self.path(),
-            source,
-        })
-    }
-
-    /// A file deleted or replaced under the shim (without the reopen signal) would take every
-    /// later record into an inode nobody can read: then the path is opened again (created if
-    /// missing), with a WARN ([`same_file`]). On failure the old file stays.
-    fn reopen_if_replaced(&mut self) {
-        let Out::File { path, file } = &self.out else {
-            return;
-        };
-        if same_file(path, file) {
-            return;
-        }
-        let path = path.clone();
-        match open_out(Some(&path), self.mode) {
-            Ok(out) => {
-                self.out = out;
-                self.torn = false;
-                tracing::warn!(target: TARGET, path = %path.display(), "the audit file was deleted or replaced; reopened at its path");
-            }
-            Err(e) => {
-                tracing::error!(target: TARGET, error = %e, cause = %e.source_text(), "the audit file was deleted or replaced and cannot be reopened");
-            }
-        }
-    }
-
-    fn path(&self) -> PathBuf {
-        match &self.out {
-            Out::File { path, .. } => path.clone(),
-            _ => PathBuf::from("-"),
-        }
-    }
-}
-
-fn write_line(w: &mut impl Write, line: &[u8], torn: bool) -> io::Result<()> {
-    if torn {
-        // One write for both, so the terminator and the line cannot be separated.
-        let mut buf = Vec::with_capacity(line.len() + 1);
-        buf.push(b'\n');
-        buf.extend_from_slice(line);
-        w.write_all(&buf)
-    } else {
-        w.write_all(line)
-    }
-}
-
-/// Whether the open `file` is still the one to write to: not when it was deleted (no link
-/// left) nor when `path` now names another file (replaced). A file renamed away with nothing at
-/// `path` yet is kept: that is a rotation in progress (logrotate creates the new file, then
-/// signals), and writing on to the moved file until then loses nothing.
-#[cfg(unix)]
-fn same_file(path: &Path, file: &File) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(open) = file.metadata() else {
-        // The open file cannot be read back: nothing to compare, keep it.
-        return true;
-    };
-    if open.nlink() == 0 {
-        return false;
-    }
-    match std::fs::metadata(path) {
-        Ok(at_path) => at_path.dev() == open.dev() && at_path.ino() == open.ino(),
-        Err(_) => true,
-    }
-}
-
-#[cfg(not(unix))]
-fn same_file(_path: &Path, _file: &File) -> bool {
-    true
-}
-
-/// Opens the log for appending. A file the shim creates gets `mode` (default 0600: records
-/// name users, addresses and tools); an existing file keeps its own permissions.
-fn open_out(path: Option<&Path>, mode: u32) -> Result<Out, AuditError> {
-    match path {
-        None => Ok(Out::Disabled),
-        Some(p) if p.as_os_str() == "-" => Ok(Out::Stdout),
-        Some(p) => {
-            let mut options = OpenOptions::new();
-            options.append(true).create(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
-            #[cfg(not(unix))]
-            let _ = mode;
-            let file = options.open(p).map_err(|source| AuditError::Open {
-                path: p.to_owned(),
-                source,
-            })?;
-            Ok(Out::File {
-                path: p.to_owned(),
-                file,
-            })
         }
     }
 }

@@ -12,7 +12,8 @@
 //!   the proxy runs): `gone` (410) → `breaks`; the shim translates → `carried`; else the
 //!   route's `removed_in` at or below the target → `breaks` (nothing carries it); else
 //!   `unaffected` (still served there, R14/R15/R18 included).
-//! - Field rules: [`crate::rules::fields::verdict::verdict`] as configured.
+//! - Field rules: [`crate::rules::fields::verdict::verdict`] as configured. Both are
+//!   [`request`]'s rows.
 //! - Reply-side records (F14's aliases added, F2's predefined names absent) are `reply` rows
 //!   ([`reply`]): F14 one row per old key read, F2 one per list read; never refused by a
 //!   lifecycle (the shim refuses no read for them).
@@ -30,14 +31,15 @@ pub mod render;
 mod reply;
 #[cfg(test)]
 mod reply_tests;
+mod request;
 #[cfg(test)]
 mod tests;
 
 use crate::audit::record::format_ts;
 use crate::lifecycle::{Decision, Lifecycle};
 use crate::rules::fields::aliases::ReplyAliases;
-use crate::rules::fields::verdict::{verdict as field_verdict, Verdict};
-use crate::rules::{catalogue, decide, Action, RuleId, RuleTable, Version};
+use crate::rules::fields::verdict::Verdict;
+use crate::rules::{RuleTable, Version};
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
@@ -302,8 +304,8 @@ fn judge(
     a: &Against<'_>,
 ) -> (String, Verdict, String) {
     let (id, verdict, why) = match subject {
-        Subject::Route => route(name, a),
-        Subject::Field => field(name, a),
+        Subject::Route => request::route(name, a),
+        Subject::Field => request::field(name, a),
         Subject::Reply => return reply::judge(name, key, a),
     };
     match refused(name, caller, a) {
@@ -317,76 +319,6 @@ fn judge(
         ),
         None => (id, verdict, why),
     }
-}
-
-fn route(name: &str, a: &Against<'_>) -> (String, Verdict, String) {
-    let Some(rule) = a
-        .table
-        .get(name)
-        .filter(|r| !matches!(r.id, RuleId::Field(_)))
-    else {
-        return (
-            "?".into(),
-            Verdict::Unaffected,
-            "not a route rule of this configuration".into(),
-        );
-    };
-    let id = catalogue::entry(rule.id)
-        .map_or("custom", |e| e.id)
-        .to_owned();
-    let mode = rule.mode.as_str();
-    let (verdict, why) = match decide(rule, rule.mode, Some(a.target)) {
-        Action::Gone => (
-            Verdict::Breaks,
-            format!("answered 410 by the shim there (mode {mode})"),
-        ),
-        Action::Translate => (
-            Verdict::Carried,
-            format!("the shim translates it there (mode {mode})"),
-        ),
-        _ => match rule.meta.removed_in {
-            Some(gone) if a.target.at_least(gone) => (
-                Verdict::Breaks,
-                format!("removed in {gone}, not translated (mode {mode})"),
-            ),
-            _ => (Verdict::Unaffected, "still served there".to_owned()),
-        },
-    };
-    (id, verdict, why)
-}
-
-fn field(name: &str, a: &Against<'_>) -> (String, Verdict, String) {
-    let Some(rule) = a.table.fields().rules().iter().find(|r| r.name == name) else {
-        return (
-            "?".into(),
-            Verdict::Unaffected,
-            "not a field rule of this configuration".into(),
-        );
-    };
-    let v = field_verdict(rule, a.target);
-    let why = match v {
-        Verdict::Carried => format!(
-            "the shim {}s it there (mode {})",
-            rule.action.as_str(),
-            rule.mode.as_str()
-        ),
-        Verdict::Breaks if rule.only_invalid.is_some() => {
-            "a reference that is no role's or ACL's uid: not translatable there (§9.2)".to_owned()
-        }
-        Verdict::Breaks => format!("refused by the shim there (mode {})", rule.mode.as_str()),
-        Verdict::Changes => match (rule.ignored_from, rule.changes_from) {
-            (Some(from), _) if a.target.at_least(from) => {
-                format!("accepted and ignored from {from}")
-            }
-            (_, Some(from)) => format!("means something else from {from}"),
-            _ => "answered with another meaning".to_owned(),
-        },
-        Verdict::Unaffected => match rule.gate {
-            Some(g) if !a.target.at_least(g) => format!("below the rule's gate {g}"),
-            _ => "still accepted there".to_owned(),
-        },
-    };
-    (rule.id.clone(), v, why)
 }
 
 /// The error code of the configured lifecycle's refusal of this caller's call at `a.at`.
