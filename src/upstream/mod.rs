@@ -26,6 +26,7 @@ use std::time::Duration;
 mod caller_body;
 pub mod deadline;
 mod failure;
+mod follow;
 mod learn;
 pub mod nodes;
 mod own;

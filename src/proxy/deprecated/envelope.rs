@@ -2,7 +2,7 @@
 //! phases; `docs/DECISIONS.md`, "The envelope"):
 //!
 //! 1. **match**: the rule is matched again on the request this task owns;
-//! 2. **begin** the audit record ([`begin_record`]); a state-changing call gets its **intent
+//! 2. **begin** the audit record ([`begin_record`], in `begin.rs`); a state-changing call gets its **intent
 //!    record** ([`intent`]) here, before anything of its own is sent upstream, the gate's
 //!    verification included (or already in [`super::dispatch`], before a version look-up);
 //! 3. the **lifecycle gate** ([`super::lifecycle::gate`]): a refusal ends the call here, audited;
@@ -26,6 +26,7 @@
 //!   request id and counted by the audit log); with `audit.on_write_failure = "fail"` the *next*
 //!   calls are refused before anything is sent.
 
+use super::begin::{begin_record, intent};
 use super::step::{Answer, CallBody, Ctx, Note};
 use super::{lifecycle, marks, outcome, Decided, Family, Shape, Step};
 use crate::audit::{self, AuditRecord};
@@ -42,7 +43,7 @@ use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{Either, Full};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 /// How a call entered (see [`super::Entry`]): refused by its address's bound of unverified
@@ -338,16 +339,6 @@ async fn admit(
     Ok(body)
 }
 
-/// The intent record of a state-changing call, written before the step sends anything of its
-/// own (issue 20): if it cannot be written and `audit.on_write_failure = "fail"`, the call is
-/// refused and nothing is sent; with `continue` it goes on (the failure is logged and counted).
-pub(super) async fn intent(app: &App, record: &AuditRecord) -> Result<(), ApiError> {
-    match app.audit.write_intent(record).await {
-        Err(_) if app.audit.must_fail() => Err(audit::unavailable()),
-        _ => Ok(()),
-    }
-}
-
 /// The reply of a step's result, and its error.
 fn reply(result: Result<Answer, ApiError>) -> (Response<RespBody>, Option<ApiError>) {
     match result {
@@ -369,45 +360,6 @@ fn panicked() -> ApiError {
         "internal_error",
         "the deprecated-route handler failed",
     )
-}
-
-/// Step 2: the call's audit record, started from its head and its rule, and its request id (the caller's
-/// `X-Request-Id`, or a new one).
-pub(super) fn begin_record(
-    app: &App,
-    conn: &ConnInfo,
-    parts: &http::request::Parts,
-    matched: &Matched<'_>,
-    shape: &Shape<'_>,
-) -> (AuditRecord, String) {
-    let request_id = audit::request_id(&parts.headers);
-    let audit_cfg = &app.config.audit;
-    let mut record = AuditRecord::begin(
-        SystemTime::now(),
-        &request_id,
-        conn.peer.ip(),
-        &parts.method,
-        shape.route,
-        &parts.headers,
-        audit_cfg.trust_forwarded_for,
-    );
-    record.instance = Some(app.config.instance.clone());
-    record.forwarded_client = audit::forwarded::client(
-        conn.peer.ip(),
-        &parts.headers,
-        audit_cfg.trust_forwarded_for,
-        &audit_cfg.trusted_proxies,
-    )
-    .map(|ip| ip.to_string());
-    record.rule = Some(matched.rule.name.clone());
-    record.trace_id = crate::telemetry::trace_id(&parts.headers);
-    if shape.records_bdb {
-        record.bdb_uid = matched
-            .params
-            .int("uid")
-            .or_else(|| matched.params.int("bdb_uid"));
-    }
-    (record, request_id)
 }
 
 #[cfg(test)]

@@ -132,7 +132,6 @@ pub(super) async fn intent_before_look_up(
     if !step.changes_state(&matched, parts) {
         return Ok(false);
     }
-    let (record, _) =
-        super::envelope::begin_record(app, conn, parts, &matched, &step.shape(&matched));
-    super::envelope::intent(app, &record).await.map(|()| true)
+    let (record, _) = super::begin::begin_record(app, conn, parts, &matched, &step.shape(&matched));
+    super::begin::intent(app, &record).await.map(|()| true)
 }
