@@ -46,16 +46,7 @@ async fn f1_translate_creates_the_user_with_the_role_uid_the_old_role_meant() {
         .iter()
         .any(|r| r.path == "/v1/bdbs?fields=uid,roles_permissions"));
     assert_eq!(roles_look_ups(&new_sim), vec![Some(admin())]);
-    let rec = records(&audit)
-        .into_iter()
-        .rfind(|r| r["rule"] == "field_user_role")
-        .expect("audited");
-    assert_eq!(rec["rule_action"], "translated");
-    assert_eq!(
-        rec["detail"]["fields"],
-        json!([{"rule": "field_user_role", "field": "/role", "action": "renamed",
-                "value": "db_viewer", "to": "/role_uids", "lookup": "found"}])
-    );
+    assert_role_found_and_renamed(&audit);
     let text = std::fs::read_to_string(&audit).expect("audit");
     assert!(!text.contains("pw-of-user-123"));
 }
@@ -211,7 +202,12 @@ async fn f1_translate_put_gives_the_user_the_role_the_old_body_gave_natively() {
     let body = sent_body(&new_sim, Method::PUT, &format!("/v1/users/{uid}"));
     assert_eq!(body, json!({"role_uids": [viewers]}));
     assert_eq!(roles_look_ups(&new_sim), vec![Some(admin())]);
-    let rec = records(&audit)
+    assert_role_found_and_renamed(&audit);
+}
+
+/// The last F1 record: translated, `role` renamed to `role_uids` by a look-up that found it.
+fn assert_role_found_and_renamed(audit: &AuditFile) {
+    let rec = records(audit)
         .into_iter()
         .rfind(|r| r["rule"] == "field_user_role")
         .expect("audited");

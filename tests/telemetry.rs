@@ -88,17 +88,9 @@ async fn a_translated_module_upgrade_is_one_trace_continued_from_the_caller() {
     let records = settled(&audit, 1).await;
     guard.flush();
 
-    let mut spans = receiver
-        .trace(&id(TRACE_ID), 6, Duration::from_secs(10))
-        .await;
-    spans.sort_by_key(|r| r.span.start_time_unix_nano);
-    print_tree(TRACE_ID, &spans);
-
+    let spans = call_trace(receiver, TRACE_ID, 6).await;
     // The parent: the call, a child of the caller's span.
-    let root = spans
-        .iter()
-        .find(|r| r.span.parent_span_id == id(CALLER_SPAN))
-        .expect("a span whose parent is the caller's");
+    let root = call_of(&spans);
     let a = &root.span.attributes;
     assert_eq!(root.span.name, "POST /v1/modules/upgrade/bdb/{uid}");
     let want = [
@@ -280,16 +272,8 @@ async fn an_r13_call_is_one_trace_whose_forwarded_call_the_cluster_saw() {
     assert_eq!(records[0]["rule_action"], "translated", "{}", records[0]);
     guard.flush();
 
-    let mut spans = receiver
-        .trace(&id(R13_TRACE_ID), 3, Duration::from_secs(10))
-        .await;
-    spans.sort_by_key(|r| r.span.start_time_unix_nano);
-    print_tree(R13_TRACE_ID, &spans);
-
-    let root = spans
-        .iter()
-        .find(|r| r.span.parent_span_id == id(CALLER_SPAN))
-        .expect("a span whose parent is the caller's");
+    let spans = call_trace(receiver, R13_TRACE_ID, 3).await;
+    let root = call_of(&spans);
     assert_eq!(root.span.name, "PUT /v1/users/password");
     let rule = records[0]["rule"]
         .as_str()
@@ -354,6 +338,22 @@ async fn an_r13_call_is_one_trace_whose_forwarded_call_the_cluster_saw() {
     assert!(sent[0].authorization.is_some(), "sent with a Basic header");
     let want = format!("00-{R13_TRACE_ID}-{}-01", hex(&forwarded.span.span_id));
     assert_eq!(sent[0].traceparent.as_deref(), Some(want.as_str()));
+}
+
+/// The spans of `trace` (at least `n`, within 10 s), in start order, printed.
+async fn call_trace(receiver: &Receiver, trace: &str, n: usize) -> Vec<Received> {
+    let mut spans = receiver.trace(&id(trace), n, Duration::from_secs(10)).await;
+    spans.sort_by_key(|r| r.span.start_time_unix_nano);
+    print_tree(trace, &spans);
+    spans
+}
+
+/// The call's span: the one whose parent is the caller's span.
+fn call_of(spans: &[Received]) -> &Received {
+    spans
+        .iter()
+        .find(|r| r.span.parent_span_id == id(CALLER_SPAN))
+        .expect("a span whose parent is the caller's")
 }
 
 /// `[version look-up]`, pre-validation reads (two or more), the upgrade POST, one poll or more,
