@@ -23,8 +23,10 @@ const POLLER: &str = "stats-poller/2.1";
 const PROVISIONER: &str = "provision.sh/1.4";
 const RMADM: &str = "rmadm/7.22";
 const ROTATION: &str = "vault-rotate/0.3";
+/// A script that looks up the predefined role and ACL by name (API-CATALOGUE §9.2's `VLT`).
+const ACL_READER: &str = "vault-plugin-redis/0.5";
 /// Every call the population makes (the poller's are coalesced per window, written at stop).
-const CALLS: u64 = 9 + 3 + 2 + 1;
+const CALLS: u64 = 9 + 3 + 2 + 1 + 2;
 
 async fn json_call(
     addr: std::net::SocketAddr,
@@ -117,6 +119,13 @@ async fn population() -> AuditFile {
         rotate,
     )
     .await;
+    // A script reading the role and ACL lists to pick "DB Member" / "Not Dangerous" by name
+    // (F2): gone from 7.2.4 on, so the 7.22 replies lack them.
+    let acl_reader = [("authorization", adm.as_str()), ("user-agent", ACL_READER)];
+    for path in ["/v1/roles", "/v1/redis_acls"] {
+        let r = send(addr, Method::GET, path, &acl_reader, "").await;
+        assert_eq!(r.status.as_u16(), 200, "{path}");
+    }
     drop(shim);
     settled(&audit, CALLS).await;
     audit
@@ -150,10 +159,10 @@ fn row(id: &str, rule: &str, v: Verdict) -> (String, String, Verdict) {
     (id.to_owned(), rule.to_owned(), v)
 }
 
-use Verdict::{Breaks, Carried, Unaffected};
+use Verdict::{Breaks, Carried, Changes, Unaffected};
 
 #[tokio::test]
-async fn a_7_22_population_is_carried_or_unaffected_on_8_0_and_8_2_row_by_row() {
+async fn a_7_22_population_is_carried_changed_or_unaffected_on_8_0_and_8_2_row_by_row() {
     let audit = population().await;
     // §13: F5's gate (8.2.0) is above the cluster's 7.22, and its hit is still recorded.
     let f5: Vec<Value> = lines(&audit)
@@ -181,7 +190,18 @@ async fn a_7_22_population_is_carried_or_unaffected_on_8_0_and_8_2_row_by_row() 
         let r = assess(&audit, None, target, "2026-12-01");
         println!("{}", render::text(&r));
         assert!(r.go(), "{}", render::text(&r));
-        assert_eq!(r.callers.len(), 4);
+        assert_eq!(r.callers.len(), 5);
+        // F2: still answered there, without the names it looks for (never translatable).
+        assert_eq!(
+            rows(&r, ACL_READER),
+            (
+                Changes,
+                vec![
+                    row("F2", "field_predefined_roles", Changes),
+                    row("F2", "field_predefined_roles", Changes)
+                ]
+            )
+        );
         assert_eq!(rows(&r, POLLER), (Unaffected, stats(Unaffected)));
         let (verdict, mut got) = rows(&r, PROVISIONER);
         got.sort_by(|a, b| a.0.cmp(&b.0));
@@ -290,7 +310,7 @@ async fn the_command_prints_json_for_scripts_and_never_a_secret() {
         (doc["target"].as_str(), doc["go"].as_bool()),
         (Some("8.2.0-25"), Some(true))
     );
-    assert_eq!(doc["totals"]["callers"], 4);
+    assert_eq!(doc["totals"]["callers"], 5);
     assert_eq!(doc["totals"]["calls"], CALLS);
     let rmadm = doc["callers"]
         .as_array()
