@@ -12,7 +12,8 @@
 //!   is refused below 8.2 (`400 invalid_schema`); on 8.2 `db_conns_auditing: true` without
 //!   `audit_settings` is stored as `audit_mode: "connection"`, and `db_conns_auditing` is then
 //!   returned as `audit_mode != "disabled"`. Any other key is kept as given.
-//! - `POST /v1/users` ([`create_user`]): `username` or `email`, `password`, and `role` (the
+//! - `POST /v1/users` ([`create_user`]): `username` or `email` (then shown as `email`, the
+//!   login's name in RS's user object), `password`, and `role` (the
 //!   two roles the simulator models, `admin` and `db_viewer`), or `role_uids` naming a role of
 //!   `POST /v1/roles` with one of those `management`s (`super::roles`); the uids are kept.
 
@@ -144,9 +145,9 @@ fn module(state: &SimState, entry: &Value) -> Result<BdbModule, ApiError> {
 /// `POST /v1/users`: the new user (never its password).
 pub fn create_user(state: &mut SimState, raw: &[u8]) -> Result<Value, ApiError> {
     let map = body::object(raw, false)?;
-    let username = match body::opt_str(&map, "username")? {
-        Some(u) => u,
-        None => body::req_str(&map, "email", "user")?,
+    let (username, by_email) = match body::opt_str(&map, "username")? {
+        Some(u) => (u, false),
+        None => (body::req_str(&map, "email", "user")?, true),
     };
     let password = body::req_str(&map, "password", "user")?;
     let by_uids = super::roles::of_uids(state, &map)?;
@@ -180,6 +181,14 @@ pub fn create_user(state: &mut SimState, raw: &[u8]) -> Result<Value, ApiError> 
         json!({"uid": uid, "username": username, "role": super::users::role_name(role)});
     if let (false, Some(o)) = (role_uids.is_empty(), shown.as_object_mut()) {
         o.insert("role_uids".into(), json!(role_uids));
+    }
+    // RS's user object names the login `email` (there is no `username` key): a user created
+    // by `email` shows it, in this reply and in every later one (`users_update`'s `extra`).
+    if let (true, Some(o)) = (by_email, shown.as_object_mut()) {
+        o.insert("email".into(), json!(username));
+        if let Some(user) = state.users.by_uid_mut(uid) {
+            user.extra.insert("email".into(), json!(username));
+        }
     }
     Ok(shown)
 }
