@@ -3,26 +3,15 @@
 //! it calls: its typed v1 statistics calls (R18) parse what comes through and are marked;
 //! `syncer_state` (R16) reaches `…/crdt` and parses; `optimize_shards_placement` (R15) is observed
 //! and parses. Each is compared with the same call made by the same client directly to the
-//! cluster.
+//! cluster. The field rules through the same crate: `tests/third_party_fields.rs`.
 
 mod support;
 
-use deprecation_shim::sim::{SimVersion, DEMO_ADMIN};
+use deprecation_shim::sim::SimVersion;
 use redis_enterprise::EnterpriseClient;
-use std::net::SocketAddr;
-use std::time::Duration;
 use support::audit_file::{settled, AuditFile};
 use support::harness::{Shim, Sim};
-
-fn client(addr: SocketAddr) -> EnterpriseClient {
-    EnterpriseClient::builder()
-        .base_url(format!("http://{addr}"))
-        .username(DEMO_ADMIN.0)
-        .password(DEMO_ADMIN.1)
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("client")
-}
+use support::third_party::client;
 
 #[tokio::test]
 async fn the_crates_stats_syncer_and_placement_calls_work_through_the_shim() {

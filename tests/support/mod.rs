@@ -7,7 +7,8 @@
 //! matrix's rig ([`fault_rig`]), the audit file as JSON ([`audit_file`]), the old route's
 //! assertions and calls ([`legacy`]), the lifecycle tests' shim on a test clock
 //! ([`lifecycle`]), the pool tests' counting relay ([`relay`]), the rewrite rules' calls
-//! ([`rewrites`]), F1's role calls ([`roles`]), the old route's translation rig ([`translation`]), where the shim of a
+//! ([`rewrites`]), F1's role calls ([`roles`]), the `redis-enterprise` crate's client
+//! ([`third_party`]), the old route's translation rig ([`translation`]), where the shim of a
 //! differential sends first ([`topology`]) and the one raw HTTP/1.1 writer and reader, for
 //! hostile framing only ([`wire`]).
 #![allow(dead_code)]
@@ -27,6 +28,7 @@ pub mod relay;
 pub mod rewrites;
 pub mod roles;
 pub mod shim;
+pub mod third_party;
 pub mod tls;
 pub mod topology;
 pub mod translation;
