@@ -16,7 +16,11 @@ pub fn summary_line(r: &Readiness) -> String {
         .counts()
         .iter()
         .filter(|(_, n)| *n > 0)
-        .map(|(v, n)| format!("{n} {}", v.as_str()))
+        // "1 changed", not "1 changes": a count of callers, not the verdict's own word.
+        .map(|(v, n)| match v {
+            crate::rules::fields::verdict::Verdict::Changes => format!("{n} changed"),
+            v => format!("{n} {}", v.as_str()),
+        })
         .collect();
     let counts = if counts.is_empty() {
         "no caller seen".to_owned()
