@@ -1,7 +1,7 @@
 //! The `[rules]` section (issue 12 items 2 and 4): how the cluster's version is learned, each
 //! rule's mode and dates, the rule switches, and the operator's `[[rules.custom]]` rules. Raw
-//! (serde, unknown keys rejected) and validated types both live here; the result is the
-//! [`crate::rules::RuleTable`] the executor classifies with.
+//! types (serde, unknown keys rejected) are in `rules/raw.rs`, re-exported here; validated ones
+//! live here, and the result is the [`crate::rules::RuleTable`] the executor classifies with.
 //!
 //! Decisions:
 //! - Each built-in rule has its own table (`[rules.update_cert]`), named fields rather than a
@@ -10,99 +10,17 @@
 //!   (API.md §5.9), one place for one route.
 //! - Operator rules are numbered from 0 in errors (`rules.custom[2].path`), as in the array.
 
-use super::rules_fields::{RawFieldRule, RawOperatorField, RawReplyAliases};
 use super::{parse_date, parse_duration, parse_size, ConfigError};
 use crate::rules::custom::{self, Spec};
 use crate::rules::debuginfo::{self, NodeBdbDebuginfo, NodeDebuginfo};
 use crate::rules::modules::{self, ModulesOn8x};
 use crate::rules::version::VersionSource;
 use crate::rules::{builtin, Mode, Options, Rule, RuleTable, Version};
-use serde::Deserialize;
 use std::time::{Duration, SystemTime};
 
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawRules {
-    pub rs_version: Option<String>,
-    pub version_source: Option<String>,
-    pub version_cache_ttl: Option<String>,
-    pub modules_on_8x: Option<String>,
-    pub node_debuginfo: Option<String>,
-    pub node_bdb_debuginfo: Option<String>,
-    pub module_upload_max_size: Option<String>,
-    pub debuginfo_read_timeout: Option<String>,
-    pub certificates_timeout: Option<String>,
-    pub module_upgrade: Option<RawModeOnly>,
-    pub module_upgrade_sibling: Option<RawModeOnly>,
-    pub authorize: Option<RawRule>,
-    pub update_cert: Option<RawRule>,
-    pub module_upload: Option<RawRule>,
-    pub module_delete: Option<RawRule>,
-    pub debuginfo_all: Option<RawRule>,
-    pub debuginfo_all_bdb: Option<RawRule>,
-    pub debuginfo_node: Option<RawRule>,
-    pub debuginfo_node_bdb: Option<RawRule>,
-    pub users_password: Option<RawRule>,
-    pub module_config: Option<RawRule>,
-    pub optimize_shards_placement: Option<RawRule>,
-    pub syncer_state: Option<RawRule>,
-    pub maintenance_keep_slave_shards: Option<RawRule>,
-    pub stats_v1: Option<RawStatsRule>,
-    pub field_user_role: Option<RawFieldRule>,
-    pub field_predefined_roles: Option<RawFieldRule>,
-    pub field_redis_pass: Option<RawFieldRule>,
-    pub field_module_id: Option<RawFieldRule>,
-    pub field_use_ipv6: Option<RawFieldRule>,
-    pub field_sentinel_policy: Option<RawFieldRule>,
-    pub field_db_conns_auditing: Option<RawFieldRule>,
-    /// `[rules.field_reply_aliases]` (F14, [`super::rules_fields::reply_aliases`]).
-    pub field_reply_aliases: Option<RawReplyAliases>,
-    #[serde(default)]
-    pub custom: Vec<RawCustomRule>,
-    /// `[[rules.fields]]` ([`super::rules_fields`]).
-    #[serde(default)]
-    pub fields: Vec<RawOperatorField>,
-}
+mod raw;
 
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawModeOnly {
-    pub mode: Option<String>,
-}
-
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawRule {
-    pub mode: Option<String>,
-    pub deprecation_date: Option<String>,
-    pub sunset_date: Option<String>,
-}
-
-/// `[rules.stats_v1]`: a rule's keys plus R18's own (API-CATALOGUE §8.2).
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawStatsRule {
-    pub mode: Option<String>,
-    pub deprecation_date: Option<String>,
-    pub sunset_date: Option<String>,
-    pub metrics_v2_url: Option<String>,
-    pub audit_window: Option<String>,
-}
-
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawCustomRule {
-    pub name: Option<String>,
-    pub method: Option<String>,
-    pub path: Option<String>,
-    pub kind: Option<String>,
-    pub successor: Option<String>,
-    pub docs_url: Option<String>,
-    pub deprecated_in: Option<String>,
-    pub deprecation_date: Option<String>,
-    pub sunset_date: Option<String>,
-    pub mode: Option<String>,
-}
+pub use raw::{RawCustomRule, RawModeOnly, RawRule, RawRules, RawStatsRule};
 
 /// The validated `[rules]` section.
 #[derive(Debug, Clone)]

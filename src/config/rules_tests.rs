@@ -1,5 +1,6 @@
 use super::*;
 use crate::rules::{decide, Action, Kind, RuleId};
+use serde::Deserialize;
 
 /// The `[rules]` section of `toml_text`, validated (shared with `rules_fields_tests.rs`).
 pub(crate) fn parse(toml_text: &str) -> Result<Rules, ConfigError> {

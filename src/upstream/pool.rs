@@ -8,9 +8,10 @@
 //! most recently used first); a response body hands its connection back when it ends. An
 //! HTTP/2 connection is shared by every request while it is open.
 //!
-//! Layout: this file is the pool and its checkout (idle stack, shared HTTP/2 connection,
-//! connecting, the reaper); `exchange.rs` one request on one connection and what may be
-//! replayed; `body.rs` the response body and the check-in of its connection.
+//! Layout: this file is the pool and its checkout (idle stack, shared HTTP/2 connection);
+//! `connect.rs` connecting, taking a connection back and the reaper; `exchange.rs` one request
+//! on one connection and what may be replayed; `body.rs` the response body and the check-in of
+//! its connection.
 //!
 //! Invariants:
 //! 1. A connection's `SendRequest` is in exactly one place: the idle stack, one exchange (then
@@ -26,6 +27,7 @@
 //! 5. HTTP/1 requests always carry a Host; a CONNECT only ever names the cluster's authority.
 
 mod body;
+mod connect;
 mod exchange;
 
 use super::UpBody;
@@ -37,13 +39,11 @@ use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{header, HeaderValue, Method, Request, Response, Uri, Version};
 use hyper::client::conn::{http1, http2};
 use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::{Connection, HttpConnector};
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::client::legacy::connect::HttpConnector;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use tower_service::Service;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -344,76 +344,5 @@ impl Shared {
         if h2 {
             *self.shared_h2() = None;
         }
-    }
-
-    /// Opens a connection; HTTP/2 (ALPN) becomes the shared one when `share` is set.
-    async fn connect(self: &Arc<Self>, share: bool) -> Result<Sender, SendError> {
-        let io = self
-            .connector
-            .clone()
-            .call(self.dial.clone())
-            .await
-            .map_err(SendError::Connect)?;
-        if io.connected().is_negotiated_h2() {
-            let (tx, conn) = http2::Builder::new(TokioExecutor::new())
-                .timer(TokioTimer::new())
-                .handshake(io)
-                .await?;
-            tokio::spawn(async move {
-                if let Err(e) = conn.await {
-                    tracing::debug!(error = %e, "upstream HTTP/2 connection ended");
-                }
-            });
-            if share {
-                *self.shared_h2() = Some(tx.clone());
-            }
-            Ok(Sender::H2(tx))
-        } else {
-            let (tx, conn) = http1::Builder::new()
-                // One flattened write per request (heads and small bodies): ~250 fewer
-                // instructions per proxied request than a queue of buffers for `writev`.
-                .writev(false)
-                .handshake(io)
-                .await?;
-            tokio::spawn(async move {
-                if let Err(e) = conn.await {
-                    tracing::debug!(error = %e, "upstream connection ended");
-                }
-            });
-            Ok(Sender::H1(tx))
-        }
-    }
-
-    /// Takes back a connection whose exchange is complete.
-    fn put(self: &Arc<Self>, tx: http1::SendRequest<UpBody>) {
-        if self.max_idle == 0 || tx.is_closed() {
-            return;
-        }
-        {
-            let mut idle = self.idle();
-            if idle.len() >= self.max_idle {
-                // The oldest goes: the stack's bottom.
-                idle.remove(0);
-            }
-            idle.push(Idle {
-                tx,
-                since: Instant::now(),
-            });
-        }
-        if !self.reaper_started.swap(true, Ordering::Relaxed) {
-            tokio::spawn(reap(Arc::downgrade(self), self.idle_timeout));
-        }
-    }
-}
-
-/// Closes connections idle for longer than the timeout even when no request comes to find
-/// them; ends with the pool.
-async fn reap(pool: Weak<Shared>, idle_timeout: Duration) {
-    let period = (idle_timeout / 2).max(Duration::from_millis(100));
-    loop {
-        tokio::time::sleep(period).await;
-        let Some(pool) = pool.upgrade() else { return };
-        pool.idle()
-            .retain(|c| c.since.elapsed() < idle_timeout && !c.tx.is_closed());
     }
 }
