@@ -11,35 +11,11 @@ use deprecation_shim::sim::{RouteMatch, SimVersion};
 use serde_json::{json, Value};
 use std::time::Duration;
 use support::audit_file::{records, AuditFile};
-use support::harness::Sim;
 use support::legacy::admin;
+use support::roles::{with_own_role_and_acl, PREDEFINED_ROLES as ROLES};
 use support::{bodies_skipped, get, shim_app, Reply};
 
 const AT_7_22: &str = "[rules]\nrs_version = \"7.22.2-170\"\n";
-const ROLES: [&str; 5] = [
-    "Cluster Member",
-    "Cluster Viewer",
-    "DB Member",
-    "DB Viewer",
-    "None",
-];
-
-/// A 7.22 cluster with one role and one ACL of its own (the lists are not empty).
-async fn cluster() -> Sim {
-    let sim = Sim::start(SimVersion::V7_22).await;
-    let r = sim
-        .post(
-            "/v1/roles",
-            json!({"name": "DBA", "management": "db_member"}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
-    let r = sim
-        .post("/v1/redis_acls", json!({"name": "Geo", "acl": "~* +@geo"}))
-        .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
-    sim
-}
 
 fn same_bytes(through: &Reply, native: &Reply, path: &str) {
     assert_eq!(through.status, native.status, "{path}");
@@ -71,7 +47,7 @@ async fn wait_record(audit: &AuditFile, route: &str) -> Value {
 #[tokio::test]
 async fn f2_on_7_22_a_reader_of_both_lists_gets_them_byte_for_byte_and_the_absent_names_are_audited(
 ) {
-    let sim = cluster().await;
+    let sim = with_own_role_and_acl(SimVersion::V7_22).await;
     let audit = AuditFile::new();
     let (_app, shim) = shim_app(sim.addr, &audit.toml(AT_7_22)).await;
     let auth = admin();
@@ -104,7 +80,7 @@ async fn f2_on_7_22_a_reader_of_both_lists_gets_them_byte_for_byte_and_the_absen
 
 #[tokio::test]
 async fn f2_with_the_predefined_names_seeded_nothing_absent_is_recorded() {
-    let sim = cluster().await;
+    let sim = with_own_role_and_acl(SimVersion::V7_22).await;
     sim.sim
         .faults()
         .merge_json(&json!({"predefined_roles": "seeded"}))
@@ -138,7 +114,7 @@ async fn f2_with_the_predefined_names_seeded_nothing_absent_is_recorded() {
 
 #[tokio::test]
 async fn f2_replies_over_1_mib_or_not_json_pass_untouched_and_are_counted() {
-    let sim = cluster().await;
+    let sim = with_own_role_and_acl(SimVersion::V7_22).await;
     let big = "+get ".repeat(230_000);
     let r = sim
         .post("/v1/redis_acls", json!({"name": "Huge", "acl": big}))
@@ -169,7 +145,7 @@ async fn f2_replies_over_1_mib_or_not_json_pass_untouched_and_are_counted() {
 
 #[tokio::test]
 async fn f2_off_reads_nothing_and_on_an_unknown_version_the_read_is_recorded_with_why() {
-    let sim = cluster().await;
+    let sim = with_own_role_and_acl(SimVersion::V7_22).await;
     let off = "[rules.field_predefined_roles]\nmode = \"off\"\n";
     let audit = AuditFile::new();
     let (_app, shim) = shim_app(sim.addr, &audit.toml(&format!("{AT_7_22}{off}"))).await;

@@ -19,7 +19,10 @@ use std::path::Path;
 use std::time::Duration;
 use support::audit_file::{records, AuditFile};
 use support::harness::{pair, Shim, Sim};
-use support::roles::{role, role_hits, roles_look_ups, sent_body, user, TRANSLATE};
+use support::roles::{
+    role, role_hits, roles_look_ups, sent_body, user, with_own_role_and_acl, PREDEFINED_ROLES,
+    TRANSLATE,
+};
 use support::shim::spawn_shim_logging;
 use support::third_party::{as_json, client};
 
@@ -169,29 +172,9 @@ async fn f1_auto_observes_the_crates_create_and_forwards_its_bytes_as_they_came(
     assert_eq!(rec["detail"]["fields"][0].get("to"), None);
 }
 
-/// The seven names RS 7.2.4 stopped creating (API-CATALOGUE §9.2).
-const ROLES_ABSENT: [&str; 5] = [
-    "Cluster Member",
-    "Cluster Viewer",
-    "DB Member",
-    "DB Viewer",
-    "None",
-];
-
 #[tokio::test]
 async fn f2_the_crates_roles_and_acl_lists_parse_alike_and_the_absent_names_are_audited() {
-    let sim = Sim::start(SimVersion::V7_22).await;
-    let r = sim
-        .post(
-            "/v1/roles",
-            json!({"name": "DBA", "management": "db_member"}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
-    let r = sim
-        .post("/v1/redis_acls", json!({"name": "Geo", "acl": "~* +@geo"}))
-        .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
+    let sim = with_own_role_and_acl(SimVersion::V7_22).await;
     let audit = AuditFile::new();
     let toml = audit.toml("[rules]\nrs_version = \"7.22.2-170\"\n");
     let shim = Shim::in_front_of(sim.addr, &toml).await;
@@ -228,7 +211,7 @@ async fn f2_the_crates_roles_and_acl_lists_parse_alike_and_the_absent_names_are_
     };
     assert_eq!(
         detail_of("/v1/roles"),
-        json!({"predefined_absent": ROLES_ABSENT})
+        json!({"predefined_absent": PREDEFINED_ROLES})
     );
     assert_eq!(
         detail_of("/v1/redis_acls"),

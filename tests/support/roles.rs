@@ -5,6 +5,7 @@
 use super::audit_file::{records, AuditFile};
 use super::harness::Sim;
 use super::{send, Reply};
+use deprecation_shim::sim::SimVersion;
 use http::Method;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
@@ -100,4 +101,31 @@ pub fn sent_body(sim: &Sim, method: Method, path: &str) -> Value {
         .rfind(|r| r.method == method && r.path == path)
         .unwrap_or_else(|| panic!("no {method} {path} sent"));
     serde_json::from_slice(&req.body).expect("json")
+}
+
+/// The five roles RS 7.2.4 stopped creating (API-CATALOGUE §9.2; the two ACLs are "Not
+/// Dangerous" and "Read Only"), as F2's `predefined_absent` lists them.
+pub const PREDEFINED_ROLES: [&str; 5] = [
+    "Cluster Member",
+    "Cluster Viewer",
+    "DB Member",
+    "DB Viewer",
+    "None",
+];
+
+/// A cluster of `version` with one role and one ACL of its own (the lists are not empty).
+pub async fn with_own_role_and_acl(version: SimVersion) -> Sim {
+    let sim = Sim::start(version).await;
+    let r = sim
+        .post(
+            "/v1/roles",
+            json!({"name": "DBA", "management": "db_member"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let r = sim
+        .post("/v1/redis_acls", json!({"name": "Geo", "acl": "~* +@geo"}))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    sim
 }
