@@ -238,7 +238,7 @@ async fn f3_the_crates_database_create_is_observed_by_name_and_its_password_writ
     let cfg = dir.path().join("shim.toml");
     let toml = audit.toml(&format!("[upstream]\nurl = \"http://{}\"", new.addr));
     std::fs::write(&cfg, toml).expect("config");
-    let proc = spawn_shim_logging(&["--config", cfg.to_str().expect("utf8")], "trace");
+    let mut proc = spawn_shim_logging(&["--config", cfg.to_str().expect("utf8")], "trace");
 
     let native = client(old.addr)
         .databases()
@@ -278,11 +278,10 @@ async fn f3_the_crates_database_create_is_observed_by_name_and_its_password_writ
     );
     let text = std::fs::read_to_string(&audit).expect("audit");
     assert!(!text.contains(REDIS_PASS), "audit: {text}");
+    // The access line is written after the reply: wait for it before reading the whole log.
+    let seen = proc.wait_for_log("/v1/bdbs", Duration::from_secs(10));
     let log = proc.stderr();
-    assert!(
-        log.contains("/v1/bdbs"),
-        "the trace log saw the call:\n{log}"
-    );
+    assert!(seen.is_ok(), "the trace log saw the call:\n{log}");
     assert!(!log.contains(REDIS_PASS), "log:\n{log}");
 }
 
