@@ -209,12 +209,16 @@ enum Attempt {
 impl Shared {
     /// The general path: connects when no idle connection is at hand, and tries again on
     /// another connection when a pooled one refused the request unsent. A new connection that
-    /// refuses is not retried (no loop on a broken cluster).
+    /// refuses is not retried (no loop on a broken cluster), but for one case: a new HTTP/2
+    /// connection is shared the moment it is made, so other requests may have used up its
+    /// streams and met its GOAWAY before this one was dispatched on it; that request gets one
+    /// more new connection.
     async fn send_slow(
         self: Arc<Self>,
         mut req: Request<UpBody>,
         reuse: Reuse,
     ) -> Result<Response<PooledBody>, Failed> {
+        let mut new_h2_refused = false;
         loop {
             let pooled = match reuse {
                 Reuse::Pooled => self.checkout(),
@@ -234,7 +238,10 @@ impl Shared {
             };
             match self.dispatch(sender, req).await {
                 Attempt::Done(result) => return result.map_err(Failed::sent),
-                Attempt::Unsent(unsent, error, h2) if reused => {
+                Attempt::Unsent(unsent, error, h2)
+                    if reused || (h2 && reuse == Reuse::Pooled && !new_h2_refused) =>
+                {
+                    new_h2_refused |= !reused;
                     self.refused_unsent(&error, h2);
                     req = unsent;
                 }
