@@ -14,7 +14,8 @@ use support::audit_file::{records, AuditFile};
 use support::harness::{audited, pair, Sim};
 use support::legacy::{admin, viewer};
 use support::roles::{
-    create_user, put_role, role, role_hits, roles_look_ups, seeded_user, sent_body, user, TRANSLATE,
+    create_user, put_role, role, role_hits, roles_look_ups, seeded_user, sent_body, twin_roles,
+    user, TRANSLATE,
 };
 
 #[tokio::test]
@@ -163,15 +164,13 @@ async fn f1_translate_put_gives_the_user_the_role_the_old_body_gave_natively() {
     let (old, old_sim, shim, new_sim) =
         pair(SimVersion::V7_22, SimVersion::V8_2, &audit.toml(TRANSLATE)).await;
     // The same roles and user on both clusters; a role *named* db_viewer is a distractor.
-    let mut uids = Vec::new();
-    for sim in [&old_sim, &new_sim] {
-        role(sim, "db_viewer", "cluster_viewer").await;
-        let admins = role(sim, "Admins", "admin").await;
-        let viewers = role(sim, "Viewers", "db_viewer").await;
-        uids.push((admins, viewers, seeded_user(sim, "ops", &[admins]).await));
-    }
-    assert_eq!(uids[0], uids[1], "both clusters numbered alike");
-    let (_, viewers, uid) = uids[0];
+    let (admins, viewers) = twin_roles(&old_sim, &new_sim).await;
+    let uid = seeded_user(&old_sim, "ops", &[admins]).await;
+    assert_eq!(
+        uid,
+        seeded_user(&new_sim, "ops", &[admins]).await,
+        "numbered alike"
+    );
     new_sim.sim.clear_requests();
     let native = put_role(old, &admin(), uid).await;
     let shimmed = put_role(shim.addr, &admin(), uid).await;

@@ -121,15 +121,7 @@ async fn a_translated_module_upgrade_is_one_trace_continued_from_the_caller() {
     }
 
     // The children, in order, each a direct child of the call.
-    let children: Vec<&Received> = spans
-        .iter()
-        .filter(|r| r.span.parent_span_id == root.span.span_id)
-        .collect();
-    assert_eq!(
-        children.len() + 1,
-        spans.len(),
-        "every span is the call or its child"
-    );
+    let children = children_of(root, &spans);
     let names: Vec<&str> = children.iter().map(|r| r.span.name.as_str()).collect();
     let expected_order = children_in_order(&names);
     assert!(expected_order, "children out of order: {names:?}");
@@ -283,15 +275,7 @@ async fn an_r13_call_is_one_trace_whose_forwarded_call_the_cluster_saw() {
         attr(&root.span.attributes, "http.response.status_code").as_deref(),
         Some("200")
     );
-    let children: Vec<&Received> = spans
-        .iter()
-        .filter(|r| r.span.parent_span_id == root.span.span_id)
-        .collect();
-    assert_eq!(
-        children.len() + 1,
-        spans.len(),
-        "every span is the call or its child"
-    );
+    let children = children_of(root, &spans);
     let names: Vec<&str> = children.iter().map(|r| r.span.name.as_str()).collect();
     let rest = match names.first() {
         Some(&"version look-up") => &names[1..],
@@ -346,6 +330,21 @@ async fn call_trace(receiver: &Receiver, trace: &str, n: usize) -> Vec<Received>
     spans.sort_by_key(|r| r.span.start_time_unix_nano);
     print_tree(trace, &spans);
     spans
+}
+
+/// The direct children of the call's span `root`, in start order; every span of the trace is
+/// the call or one of them.
+fn children_of<'a>(root: &Received, spans: &'a [Received]) -> Vec<&'a Received> {
+    let children: Vec<&Received> = spans
+        .iter()
+        .filter(|r| r.span.parent_span_id == root.span.span_id)
+        .collect();
+    assert_eq!(
+        children.len() + 1,
+        spans.len(),
+        "every span is the call or its child"
+    );
+    children
 }
 
 /// The call's span: the one whose parent is the caller's span.

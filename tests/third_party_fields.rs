@@ -20,8 +20,8 @@ use std::time::Duration;
 use support::audit_file::{records, AuditFile};
 use support::harness::{pair, Shim, Sim};
 use support::roles::{
-    role, role_hits, roles_look_ups, sent_body, user, with_own_role_and_acl, PREDEFINED_ROLES,
-    TRANSLATE,
+    role, role_hits, roles_look_ups, sent_body, twin_roles, user, with_own_role_and_acl,
+    PREDEFINED_ROLES, TRANSLATE,
 };
 use support::shim::spawn_shim_logging;
 use support::third_party::{as_json, client};
@@ -59,16 +59,7 @@ async fn f1_translate_the_crates_user_create_and_role_update_reach_8_2_as_role_u
     let (old, old_sim, shim, new_sim) =
         pair(SimVersion::V7_22, SimVersion::V8_2, &audit.toml(TRANSLATE)).await;
     // The same roles on both clusters; a role *named* db_viewer is a distractor.
-    let mut uids = Vec::new();
-    for sim in [&old_sim, &new_sim] {
-        role(sim, "db_viewer", "cluster_viewer").await;
-        uids.push((
-            role(sim, "Admins", "admin").await,
-            role(sim, "Viewers", "db_viewer").await,
-        ));
-    }
-    assert_eq!(uids[0], uids[1], "both clusters numbered alike");
-    let (admins, viewers) = uids[0];
+    let (admins, viewers) = twin_roles(&old_sim, &new_sim).await;
     let (direct, through) = (client(old), client(shim.addr));
     new_sim.clear_requests();
 

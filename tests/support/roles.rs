@@ -129,3 +129,19 @@ pub async fn with_own_role_and_acl(version: SimVersion) -> Sim {
     assert_eq!(r.status, 200, "{:?}", r.body);
     sim
 }
+
+/// The same roles on both clusters of a differential pair, numbered alike: a decoy role *named*
+/// db_viewer (cluster_viewer management), then "Admins" (admin) and "Viewers" (db_viewer), whose
+/// uids it returns.
+pub async fn twin_roles(old: &Sim, new: &Sim) -> (u64, u64) {
+    let mut uids = Vec::new();
+    for sim in [old, new] {
+        role(sim, "db_viewer", "cluster_viewer").await;
+        uids.push((
+            role(sim, "Admins", "admin").await,
+            role(sim, "Viewers", "db_viewer").await,
+        ));
+    }
+    assert_eq!(uids[0], uids[1], "both clusters numbered alike");
+    uids[0]
+}
